@@ -1,0 +1,46 @@
+# The two commands: `make run` and `make test`. Everything else is a helper for those.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+FLASK  := $(BIN)/flask --app portal
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test serve install db demo lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+instance:
+	mkdir -p instance
+
+db: $(STAMP) instance
+	$(FLASK) db upgrade
+
+demo: db
+	$(FLASK) demo --if-empty
+
+run: demo
+	$(FLASK) run --host $(HOST) --port $(PORT) --debug
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(FLASK) db check
+
+serve: db
+	PORTAL_ENV=production $(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
