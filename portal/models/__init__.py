@@ -1,0 +1,44 @@
+"""The one SQLAlchemy model, a module per aggregate."""
+
+from .agreements import AGREEMENT_STATUSES, Agreement, Signature
+from .audit import AuditEvent
+from .base import (
+    CHARGING_MODELS,
+    DESIGNATIONS,
+    PHASES,
+    ROLES,
+    ROUTES,
+    STANDARDS,
+    SUPPORT_KINDS,
+    UTCDateTime,
+    mask_to_standards,
+    standards_to_mask,
+    utcnow,
+)
+from .deployments import (
+    DEPLOYMENT_STATUSES,
+    LIVE_STATUSES,
+    RESPONSE_PARTIES,
+    Deployment,
+    DeploymentResponse,
+    Visit,
+)
+from .evaluations import EVALUATION_KINDS, RATINGS, Evaluation, OutcomeRating
+from .finance import INVOICE_STATUSES, AllowanceUse, Invoice, InvoiceLine, Payment, RateCard
+from .notifications import Notification, OutboxEmail
+from .people import LeaderProfile, Specialism, Unavailability, User, leader_specialism
+from .plans import ACTION_STATUSES, Action, ActionPlan, Outcome, PlanRevision
+from .requests import REQUEST_STATUSES, RequestSchool, SupportRequest
+from .schools import EIP, Alliance, Board, LocalAuthority, School
+
+__all__ = [
+    "ACTION_STATUSES", "AGREEMENT_STATUSES", "CHARGING_MODELS", "DEPLOYMENT_STATUSES",
+    "DESIGNATIONS", "EIP", "EVALUATION_KINDS", "INVOICE_STATUSES", "LIVE_STATUSES", "PHASES",
+    "RATINGS", "REQUEST_STATUSES", "RESPONSE_PARTIES", "ROLES", "ROUTES", "STANDARDS",
+    "SUPPORT_KINDS", "Action", "ActionPlan", "Agreement", "Alliance", "AllowanceUse",
+    "AuditEvent", "Board", "Deployment", "DeploymentResponse", "Evaluation", "Invoice",
+    "InvoiceLine", "LeaderProfile", "LocalAuthority", "Notification", "Outcome",
+    "OutcomeRating", "OutboxEmail", "Payment", "PlanRevision", "RateCard", "RequestSchool",
+    "School", "Signature", "Specialism", "SupportRequest", "UTCDateTime", "Unavailability",
+    "User", "Visit", "leader_specialism", "mask_to_standards", "standards_to_mask", "utcnow",
+]

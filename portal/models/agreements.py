@@ -1,0 +1,70 @@
+"""Agreements (versioned) and their e-signatures."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import UTCDateTime, utcnow
+from .requests import _in
+
+AGREEMENT_STATUSES = {"draft": "Draft", "signing": "Out for signature", "signed": "Signed",
+                      "superseded": "Superseded", "void": "Void"}
+
+
+class Agreement(db.Model):
+    """One version of a deployment's agreement; changing the terms makes a new version."""
+
+    __tablename__ = "agreement"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(default=1)
+    status: Mapped[str] = mapped_column(String(12), default="draft")
+    content: Mapped[dict] = mapped_column(JSON, default=dict)
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
+    verify_token: Mapped[str] = mapped_column(String(43), unique=True)
+    void_reason: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    signed_at = mapped_column(UTCDateTime, nullable=True)
+    lock_version: Mapped[int] = mapped_column(default=1)
+
+    signatures: Mapped[list[Signature]] = relationship(
+        back_populates="agreement", cascade="all, delete-orphan", order_by="Signature.signed_at"
+    )
+
+    __mapper_args__ = {"version_id_col": lock_version}
+    __table_args__ = (
+        UniqueConstraint("deployment_id", "version", name="uq_agreement_deployment_version"),
+        CheckConstraint(_in("status", AGREEMENT_STATUSES), name="status"),
+        Index("ix_agreement_content_hash", "content_hash"),
+    )
+
+
+class Signature(db.Model):
+    """Evidence that one party signed exactly one version (content hash) of an agreement."""
+
+    __tablename__ = "signature"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreement.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    capacity: Mapped[str] = mapped_column(String(40))
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id"))
+    decision: Mapped[str] = mapped_column(String(10), default="signed")
+    typed_name: Mapped[str] = mapped_column(String(120))
+    consent_text: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    content_hash: Mapped[str] = mapped_column(String(64))
+    ip: Mapped[str] = mapped_column(String(45), default="")
+    user_agent: Mapped[str] = mapped_column(String(400), default="")
+    signed_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    voided_at = mapped_column(UTCDateTime, nullable=True)
+    evidence_hash: Mapped[str] = mapped_column(String(64), default="")
+
+    agreement: Mapped[Agreement] = relationship(back_populates="signatures")
+
+    __table_args__ = (
+        UniqueConstraint("agreement_id", "user_id", "capacity", name="uq_signature_once"),
+        CheckConstraint("decision in ('signed', 'declined')", name="decision"),
+    )

@@ -1,0 +1,126 @@
+"""Deployments: a system leader matched to a request, from proposal to close."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import UTCDateTime, utcnow
+from .people import User
+from .requests import SupportRequest, _in
+from .schools import Alliance, School
+
+DEPLOYMENT_STATUSES = {
+    "proposed": "Proposed, awaiting confirmation",
+    "declined": "Declined",
+    "agreement": "Agreement being signed",
+    "active": "Active",
+    "evaluation": "Evaluation",
+    "completed": "Completed",
+    "ended_early": "Ended early",
+    "cancelled": "Cancelled",
+}
+
+# Statuses in which a deployment still holds the leader's time
+LIVE_STATUSES = ("proposed", "agreement", "active", "evaluation")
+
+RESPONSE_PARTIES = {
+    "receiving": "Receiving headteacher",
+    "home_school": "Home-school release",
+    "leader": "System leader",
+}
+
+
+class Deployment(db.Model):
+    __tablename__ = "deployment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(24), unique=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("support_request.id"), index=True)
+    alliance_id: Mapped[int] = mapped_column(ForeignKey("alliance.id"))
+    leader_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    home_school_id: Mapped[int] = mapped_column(ForeignKey("school.id"))
+    commissioning_leader_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    rate_card_id: Mapped[int | None] = mapped_column(ForeignKey("rate_card.id"))
+    status: Mapped[str] = mapped_column(String(20), default="proposed")
+    designation: Mapped[str] = mapped_column(String(10), default="sle")
+    half_days_agreed: Mapped[int] = mapped_column(default=0)
+    half_days_delivered: Mapped[int] = mapped_column(default=0)
+    targeted: Mapped[bool] = mapped_column(default=False)
+    concession_day_pence: Mapped[int] = mapped_column(default=0)
+    proposed_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    confirmed_at = mapped_column(UTCDateTime, nullable=True)
+    active_at = mapped_column(UTCDateTime, nullable=True)
+    first_contact_at = mapped_column(UTCDateTime, nullable=True)
+    closed_at = mapped_column(UTCDateTime, nullable=True)
+    end_reason: Mapped[str] = mapped_column(Text, default="")
+    last_day_delivered: Mapped[date | None]
+    version: Mapped[int] = mapped_column(default=1)
+
+    request: Mapped[SupportRequest] = relationship()
+    alliance: Mapped[Alliance] = relationship()
+    leader: Mapped[User] = relationship(foreign_keys=[leader_id])
+    home_school: Mapped[School] = relationship()
+    commissioning_leader: Mapped[User | None] = relationship(foreign_keys=[commissioning_leader_id])
+    responses: Mapped[list[DeploymentResponse]] = relationship(
+        back_populates="deployment", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        CheckConstraint(_in("status", DEPLOYMENT_STATUSES), name="status"),
+        CheckConstraint("half_days_agreed >= 0", name="agreed_not_negative"),
+        CheckConstraint("half_days_delivered >= 0", name="delivered_not_negative"),
+        CheckConstraint("concession_day_pence >= 0", name="concession_not_negative"),
+        Index("ix_deployment_alliance_status", "alliance_id", "status", "proposed_at"),
+        Index("ix_deployment_leader_status", "leader_id", "status"),
+        Index("ix_deployment_home_school_status", "home_school_id", "status"),
+    )
+
+    @property
+    def status_label(self) -> str:
+        return DEPLOYMENT_STATUSES[self.status]
+
+
+class DeploymentResponse(db.Model):
+    """One party's answer to a proposal: a receiving head, the home school, or the leader."""
+
+    __tablename__ = "deployment_response"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id", ondelete="CASCADE"))
+    party: Mapped[str] = mapped_column(String(20))
+    school_id: Mapped[int] = mapped_column(ForeignKey("school.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    decision: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    decided_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    deployment: Mapped[Deployment] = relationship(back_populates="responses")
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint(
+            "deployment_id", "party", "school_id", name="uq_deployment_response_party"
+        ),
+        CheckConstraint(_in("party", RESPONSE_PARTIES), name="party"),
+        CheckConstraint("decision in ('accepted', 'declined')", name="decision"),
+    )
+
+
+class Visit(db.Model):
+    __tablename__ = "visit"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id", ondelete="CASCADE"))
+    visit_date: Mapped[date]
+    half_days: Mapped[int] = mapped_column(default=2)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    logged_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    logged_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    __table_args__ = (
+        CheckConstraint("half_days in (1, 2)", name="half_or_full_day"),
+        Index("ix_visit_deployment_date", "deployment_id", "visit_date"),
+    )

@@ -1,0 +1,64 @@
+"""Evaluations by the leader and the receiving schools, and the director's quality assurance."""
+
+from __future__ import annotations
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import UTCDateTime, utcnow
+from .requests import _in
+
+EVALUATION_KINDS = {"leader": "System leader's evaluation", "school": "School's evaluation",
+                    "qa_mid": "Mid-point quality assurance", "qa_final": "Final quality assurance"}
+EVALUATION_STATUSES = {"draft": "Draft", "submitted": "Submitted", "forwarded": "Forwarded",
+                       "signed_off": "Signed off", "returned": "Returned"}
+RATINGS = {1: "No impact", 2: "Some impact", 3: "Good impact", 4: "Outstanding impact"}
+
+
+class Evaluation(db.Model):
+    __tablename__ = "evaluation"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10))
+    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id"))
+    status: Mapped[str] = mapped_column(String(12), default="draft")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    changes_for_teachers: Mapped[str] = mapped_column(Text, default="")
+    recommendations: Mapped[str] = mapped_column(Text, default="")
+    exit_arrangements: Mapped[str] = mapped_column(Text, default="")
+    support_quality: Mapped[int | None]
+    value_for_money: Mapped[int | None]
+    would_use_again: Mapped[bool | None]
+    return_reason: Mapped[str] = mapped_column(Text, default="")
+    submitted_at = mapped_column(UTCDateTime, nullable=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    version: Mapped[int] = mapped_column(default=1)
+
+    ratings: Mapped[list[OutcomeRating]] = relationship(
+        back_populates="evaluation", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        CheckConstraint(_in("kind", EVALUATION_KINDS), name="kind"),
+        CheckConstraint(_in("status", EVALUATION_STATUSES), name="status"),
+        Index("ix_evaluation_deployment_kind", "deployment_id", "kind"),
+    )
+
+
+class OutcomeRating(db.Model):
+    __tablename__ = "outcome_rating"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluation.id", ondelete="CASCADE"))
+    outcome_id: Mapped[int] = mapped_column(ForeignKey("outcome.id", ondelete="CASCADE"))
+    rating: Mapped[int]
+    evidence: Mapped[str] = mapped_column(Text, default="")
+
+    evaluation: Mapped[Evaluation] = relationship(back_populates="ratings")
+
+    __table_args__ = (
+        UniqueConstraint("evaluation_id", "outcome_id", name="uq_outcome_rating_once"),
+        CheckConstraint("rating between 1 and 4", name="rating_range"),
+    )

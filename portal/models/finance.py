@@ -1,0 +1,135 @@
+"""Rate cards (kept with history), invoices, payments and free allowances. All money in pence."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import UTCDateTime, utcnow
+from .requests import _in
+
+
+class RateCard(db.Model):
+    """One version of an alliance's rates. Deployments point at the version they were agreed at."""
+
+    __tablename__ = "rate_card"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alliance_id: Mapped[int] = mapped_column(ForeignKey("alliance.id"))
+    model: Mapped[str] = mapped_column(String(20))
+    effective_from: Mapped[date]
+    nle_day_pence: Mapped[int]
+    lle_day_pence: Mapped[int]
+    slt_day_pence: Mapped[int]
+    sle_day_pence: Mapped[int]
+    non_sle_day_pence: Mapped[int]
+    brokerage_bp: Mapped[int] = mapped_column(default=0)
+    board_grant_day_pence: Mapped[int] = mapped_column(default=0)
+    board_school_day_pence: Mapped[int] = mapped_column(default=0)
+    gpv_half_day_pence: Mapped[int] = mapped_column(default=0)
+    gpv_free_per_year: Mapped[int] = mapped_column(default=0)
+    consult_hour_pence: Mapped[int] = mapped_column(default=0)
+    consult_free_hours: Mapped[int] = mapped_column(default=0)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    __table_args__ = (
+        Index("ix_rate_card_alliance_effective", "alliance_id", "effective_from"),
+        CheckConstraint(
+            "nle_day_pence >= 0 and lle_day_pence >= 0 and slt_day_pence >= 0 and "
+            "sle_day_pence >= 0 and non_sle_day_pence >= 0 and brokerage_bp between 0 and 10000 "
+            "and board_grant_day_pence >= 0 and board_school_day_pence >= 0 and "
+            "gpv_half_day_pence >= 0 and gpv_free_per_year >= 0 and consult_hour_pence >= 0 "
+            "and consult_free_hours >= 0",
+            name="amounts_not_negative",
+        ),
+    )
+
+
+INVOICE_STATUSES = {"draft": "Draft", "sent": "Sent", "part_paid": "Part paid", "paid": "Paid",
+                    "void": "Void", "credit": "Credit note"}
+PAYERS = {"school": "Receiving school", "board": "Board", "teaching_school": "Teaching School"}
+
+
+class Invoice(db.Model):
+    __tablename__ = "invoice"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(30), unique=True)
+    alliance_id: Mapped[int] = mapped_column(ForeignKey("alliance.id"))
+    deployment_id: Mapped[int | None] = mapped_column(ForeignKey("deployment.id"), index=True)
+    payer: Mapped[str] = mapped_column(String(20))
+    payer_school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id"), index=True)
+    payer_board_id: Mapped[int | None] = mapped_column(ForeignKey("board.id"))
+    payee_school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="draft")
+    issued_on: Mapped[date | None]
+    due_on: Mapped[date | None]
+    total_pence: Mapped[int] = mapped_column(default=0)
+    paid_pence: Mapped[int] = mapped_column(default=0)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    version: Mapped[int] = mapped_column(default=1)
+
+    lines: Mapped[list[InvoiceLine]] = relationship(
+        back_populates="invoice", cascade="all, delete-orphan", order_by="InvoiceLine.position"
+    )
+    payments: Mapped[list[Payment]] = relationship(
+        back_populates="invoice", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        CheckConstraint(_in("status", INVOICE_STATUSES), name="status"),
+        CheckConstraint(_in("payer", PAYERS), name="payer"),
+        CheckConstraint("paid_pence >= 0", name="paid_not_negative"),
+        Index("ix_invoice_alliance_status_issued", "alliance_id", "status", "issued_on"),
+    )
+
+
+class InvoiceLine(db.Model):
+    __tablename__ = "invoice_line"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(default=0)
+    description: Mapped[str] = mapped_column(String(300))
+    quantity: Mapped[int] = mapped_column(default=1)
+    unit: Mapped[str] = mapped_column(String(20), default="item")
+    unit_pence: Mapped[int] = mapped_column(default=0)
+    amount_pence: Mapped[int] = mapped_column(default=0)
+
+    invoice: Mapped[Invoice] = relationship(back_populates="lines")
+
+
+class Payment(db.Model):
+    __tablename__ = "payment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id", ondelete="CASCADE"))
+    amount_pence: Mapped[int]
+    received_on: Mapped[date]
+    reference: Mapped[str] = mapped_column(String(100), default="")
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    recorded_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    invoice: Mapped[Invoice] = relationship(back_populates="payments")
+
+    __table_args__ = (CheckConstraint("amount_pence <> 0", name="amount_not_zero"),)
+
+
+class AllowanceUse(db.Model):
+    """Free good-practice visits and consultation hours a school has used in an academic year."""
+
+    __tablename__ = "allowance_use"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("school.id"))
+    academic_year: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(30))
+    units: Mapped[int] = mapped_column(default=0)
+    deployment_id: Mapped[int | None] = mapped_column(ForeignKey("deployment.id"))
+
+    __table_args__ = (
+        UniqueConstraint("school_id", "academic_year", "kind", "deployment_id",
+                         name="uq_allowance_use_once"),
+        Index("ix_allowance_use_school_year", "school_id", "academic_year", "kind"),
+    )

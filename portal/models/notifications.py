@@ -1,0 +1,35 @@
+"""In-portal notifications and the email outbox."""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from .base import UTCDateTime, utcnow
+
+
+class Notification(db.Model):
+    __tablename__ = "notification"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    message: Mapped[str] = mapped_column(String(300))
+    url: Mapped[str] = mapped_column(String(300), default="")
+    read_at = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (Index("ix_notification_user_read_at", "user_id", "read_at", "at"),)
+
+
+class OutboxEmail(db.Model):
+    """Every email the portal sends, kept so the co-ordinator can read what went out."""
+
+    __tablename__ = "outbox_email"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alliance_id: Mapped[int | None] = mapped_column(ForeignKey("alliance.id"), index=True)
+    to: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    sent_at = mapped_column(UTCDateTime, nullable=True)
+    error: Mapped[str] = mapped_column(Text, default="")

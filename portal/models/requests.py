@@ -1,0 +1,110 @@
+"""Deployment requests: what a school (or EIP, LA officer or Board) asks for."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import PHASES, ROUTES, SUPPORT_KINDS, UTCDateTime, mask_to_standards, utcnow
+from .people import Specialism, User
+from .schools import Alliance, Board, School
+
+REQUEST_STATUSES = {
+    "draft": "Draft",
+    "submitted": "Awaiting triage",
+    "more_info": "More information asked for",
+    "matching": "Being matched",
+    "matched": "Matched",
+    "declined": "Declined",
+    "withdrawn": "Withdrawn",
+}
+
+
+def _in(column: str, values) -> str:
+    return f"{column} in (" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+class SupportRequest(db.Model):
+    __tablename__ = "support_request"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    alliance_id: Mapped[int] = mapped_column(ForeignKey("alliance.id"))
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    board_id: Mapped[int | None] = mapped_column(ForeignKey("board.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    kind: Mapped[str] = mapped_column(String(30), default="sle_deployment")
+    route: Mapped[str] = mapped_column(String(20), default="school")
+    title: Mapped[str] = mapped_column(String(200), default="")
+    standards_mask: Mapped[int] = mapped_column(default=0)
+    phase: Mapped[str] = mapped_column(String(20), default="primary")
+    specialism_id: Mapped[int | None] = mapped_column(ForeignKey("specialism.id"))
+    staff_involved: Mapped[str] = mapped_column(Text, default="")
+    priorities: Mapped[str] = mapped_column(Text, default="")
+    desired_outcomes: Mapped[str] = mapped_column(Text, default="")
+    measures_of_success: Mapped[str] = mapped_column(Text, default="")
+    start_date: Mapped[date | None]
+    end_date: Mapped[date | None]
+    half_days_wanted: Mapped[int] = mapped_column(default=0)
+    triage_note: Mapped[str] = mapped_column(Text, default="")
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    submitted_at = mapped_column(UTCDateTime, nullable=True)
+    matched_at = mapped_column(UTCDateTime, nullable=True)
+    version: Mapped[int] = mapped_column(default=1)
+
+    alliance: Mapped[Alliance] = relationship()
+    requested_by: Mapped[User] = relationship()
+    board: Mapped[Board | None] = relationship()
+    specialism: Mapped[Specialism | None] = relationship()
+    schools: Mapped[list[RequestSchool]] = relationship(
+        back_populates="request", cascade="all, delete-orphan", order_by="RequestSchool.position"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        CheckConstraint(_in("status", REQUEST_STATUSES), name="status"),
+        CheckConstraint(_in("kind", SUPPORT_KINDS), name="kind"),
+        CheckConstraint(_in("route", ROUTES), name="route"),
+        CheckConstraint(_in("phase", PHASES), name="phase"),
+        CheckConstraint("half_days_wanted >= 0", name="half_days_not_negative"),
+        Index(
+            "ix_support_request_alliance_status_submitted",
+            "alliance_id", "status", "submitted_at",
+        ),
+    )
+
+    @property
+    def standards(self) -> list[str]:
+        return mask_to_standards(self.standards_mask)
+
+    @property
+    def status_label(self) -> str:
+        return REQUEST_STATUSES[self.status]
+
+    @property
+    def kind_label(self) -> str:
+        return SUPPORT_KINDS[self.kind]
+
+    @property
+    def route_label(self) -> str:
+        return ROUTES[self.route]
+
+    @property
+    def phase_label(self) -> str:
+        return PHASES[self.phase]
+
+
+class RequestSchool(db.Model):
+    """A receiving school named on a request (a request may cover several)."""
+
+    __tablename__ = "request_school"
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("support_request.id", ondelete="CASCADE"), primary_key=True
+    )
+    school_id: Mapped[int] = mapped_column(ForeignKey("school.id"), primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+    request: Mapped[SupportRequest] = relationship(back_populates="schools")
+    school: Mapped[School] = relationship()

@@ -1,0 +1,82 @@
+"""Alliances (networks), local authorities, EIPs, Boards and schools."""
+
+from __future__ import annotations
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import UTCDateTime, utcnow
+
+
+class Alliance(db.Model):
+    """A Teaching School Alliance or network; each configures its own charging model."""
+
+    __tablename__ = "alliance"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    short_name: Mapped[str] = mapped_column(String(40), unique=True)
+    lead_school: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str] = mapped_column(Text, default="")
+    postcode: Mapped[str] = mapped_column(String(10), default="")
+    phone: Mapped[str] = mapped_column(String(60), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    charging_model: Mapped[str] = mapped_column(String(20))
+    agreement_terms: Mapped[str] = mapped_column(Text, default="")
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    __table_args__ = (
+        CheckConstraint("charging_model in ('east_sussex', 'sefton')", name="charging_model"),
+    )
+
+
+class LocalAuthority(db.Model):
+    __tablename__ = "local_authority"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    code: Mapped[str | None] = mapped_column(String(10), unique=True)
+
+
+class EIP(db.Model):
+    """An Education Improvement Partnership: a local group of schools that can request together."""
+
+    __tablename__ = "eip"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alliance_id: Mapped[int] = mapped_column(ForeignKey("alliance.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Board(db.Model):
+    """A Primary or Secondary Board that may target and subsidise deployments."""
+
+    __tablename__ = "board"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alliance_id: Mapped[int] = mapped_column(ForeignKey("alliance.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    phase: Mapped[str] = mapped_column(String(20))
+    budget_pence: Mapped[int] = mapped_column(default=0)
+
+    alliance: Mapped[Alliance] = relationship()
+
+    __table_args__ = (CheckConstraint("budget_pence >= 0", name="budget_not_negative"),)
+
+
+class School(db.Model):
+    __tablename__ = "school"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    urn: Mapped[str] = mapped_column(String(12), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    phase: Mapped[str] = mapped_column(String(20))
+    postcode: Mapped[str] = mapped_column(String(10), default="")
+    local_authority_id: Mapped[int | None] = mapped_column(ForeignKey("local_authority.id"))
+    alliance_id: Mapped[int | None] = mapped_column(ForeignKey("alliance.id"))
+    eip_id: Mapped[int | None] = mapped_column(ForeignKey("eip.id"))
+
+    local_authority: Mapped[LocalAuthority | None] = relationship()
+    alliance: Mapped[Alliance | None] = relationship()
+    eip: Mapped[EIP | None] = relationship()
+
+    __table_args__ = (
+        Index("ix_school_alliance_name", "alliance_id", "name"),
+        Index("ix_school_local_authority_id", "local_authority_id"),
+    )
