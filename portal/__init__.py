@@ -1,0 +1,120 @@
+"""School Support Portal: school-to-school support brokering for teaching-school networks."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import config as config_module
+from .extensions import csrf, db, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_mapping(config_module.load(Path(app.instance_path), config))
+    logging.basicConfig(level=logging.INFO)
+
+    if app.config["PROXY_FIX_HOPS"]:
+        hops = app.config["PROXY_FIX_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    from . import formatting, security, transactions
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    transactions.init_app(app)
+    security.init_app(app)
+    formatting.init_app(app)
+
+    from . import models  # noqa: F401  (register every table with the metadata)
+    from .auth.routes import bp as auth_bp
+    from .dashboard.routes import bp as dashboard_bp
+    from .deployments.routes import bp as deployments_bp
+    from .requests.routes import bp as requests_bp
+
+    for blueprint in (auth_bp, dashboard_bp, requests_bp, deployments_bp):
+        app.register_blueprint(blueprint)
+
+    _register_errors(app)
+    _register_context(app)
+
+    from .cli import init_app as init_cli
+
+    init_cli(app)
+    return app
+
+
+def _register_errors(app: Flask) -> None:
+    from .domain.access import NotVisible
+
+    def page(code: int, title: str, message: str):
+        return render_template("error.html", code=code, title=title, message=message), code
+
+    @app.errorhandler(NotVisible)
+    @app.errorhandler(404)
+    def not_found(_e):
+        return page(404, "Page not found",
+                    "If you typed the web address, check it is correct. If you followed a link, "
+                    "the page may belong to another school or alliance.")
+
+    @app.errorhandler(403)
+    def forbidden(_e):
+        return page(403, "You cannot do that",
+                    "Your role does not give you access to this page.")
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_e):
+        return page(400, "Your form expired",
+                    "The form was missing its security token or it had expired. Go back, "
+                    "reload the page and try again. Nothing was saved.")
+
+    @app.errorhandler(429)
+    def too_many(_e):
+        return page(429, "Too many attempts",
+                    "You have tried too many times. Wait a minute and try again.")
+
+    @app.errorhandler(500)
+    def server_error(_e):
+        db.session.rollback()
+        return page(500, "Sorry, something went wrong",
+                    "Nothing was saved. Try again; if it keeps happening, tell the co-ordinator.")
+
+
+def _register_context(app: Flask) -> None:
+    from flask_login import current_user
+
+    from .domain.sla import urgency
+    from .models import DEPLOYMENT_STATUSES, DESIGNATIONS, PHASES, ROLES, STANDARDS
+
+    app.add_template_filter(urgency, "urgency")
+
+    @app.context_processor
+    def globals_for_templates():
+        return {
+            "ROLES": ROLES,
+            "PHASES": PHASES,
+            "STANDARDS": STANDARDS,
+            "DESIGNATIONS": DESIGNATIONS,
+            "DEPLOYMENT_STATUSES": DEPLOYMENT_STATUSES,
+            "htmx_cdn": app.config.get("HTMX_CDN"),
+            "htmx_sri": HTMX_SRI,
+            "current_user": current_user,
+        }
+
+
+# SHA-384 of static/vendor/htmx.min.js (htmx 2.0.8), the same file the CDN serves.
+HTMX_SRI = "sha384-/TgkGk7p307TH7EXJDuUlgG3Ce1UVolAOFopFekQkkXihi5u/6OCvVKyz1W+idaz"

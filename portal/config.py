@@ -1,0 +1,121 @@
+"""Configuration from the environment.
+
+`PORTAL_ENV` chooses the mode: ``development`` (the default for the flask CLI and `make run`),
+``production`` (the default in ``wsgi.py``, so gunicorn never starts in development mode by
+accident) or ``testing``. Outside development and testing the portal refuses to start without
+``SECRET_KEY``; in development a random key is generated once and kept in ``instance/``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a safe configuration."""
+
+
+def _dev_secret(instance_path: Path) -> str:
+    path = instance_path / "dev-secret-key"
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _database_url(instance_path: Path) -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url:
+        return f"sqlite:///{instance_path / 'portal.db'}"
+    # Hosting platforms still hand out postgres:// URLs; SQLAlchemy wants a driver name.
+    if url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url[len("postgres://") :]
+    elif url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def load(instance_path: Path, overrides: dict | None = None) -> dict:
+    """Build the Flask config mapping from the environment (and test overrides)."""
+    overrides = dict(overrides or {})
+    env = overrides.get("PORTAL_ENV") or os.environ.get("PORTAL_ENV", "development")
+    if env not in {"development", "production", "testing"}:
+        raise ConfigError(f"PORTAL_ENV must be development, production or testing, not {env!r}")
+    dev = env == "development"
+    testing = env == "testing"
+
+    secret = overrides.get("SECRET_KEY") or os.environ.get("SECRET_KEY")
+    if not secret:
+        if dev:
+            secret = _dev_secret(instance_path)
+        elif not testing:
+            raise ConfigError("SECRET_KEY must be set outside development and testing")
+        else:
+            secret = secrets.token_urlsafe(32)
+
+    cfg: dict = {
+        "PORTAL_ENV": env,
+        "TESTING": testing,
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_RECORD_QUERIES": testing,
+        # Sessions and cookies
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", default=not (dev or testing)),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", default=not (dev or testing)),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=_int("SESSION_HOURS", 12)),
+        "PREFERRED_URL_SCHEME": "http" if dev or testing else "https",
+        # Forms
+        "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead, so long forms do not expire
+        # Behind a reverse proxy: how many proxies set X-Forwarded-* (0 = trust none)
+        "PROXY_FIX_HOPS": _int("PROXY_FIX_HOPS", 0),
+        # htmx: CDN copy with SRI; the local copy in static/vendor is always the fallback
+        "HTMX_CDN": os.environ.get(
+            "HTMX_CDN", "https://cdn.jsdelivr.net/npm/htmx.org@2.0.8/dist/htmx.min.js"
+        ),
+        # Email over SMTP; with no MAIL_SERVER mails are logged and kept in the outbox only
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
+        "MAIL_PORT": _int("MAIL_PORT", 25),
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS"),
+        "MAIL_USE_SSL": _bool("MAIL_USE_SSL"),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        "MAIL_DEFAULT_SENDER": os.environ.get(
+            "MAIL_DEFAULT_SENDER", "School Support Portal <no-reply@school-support.invalid>"
+        ),
+        "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 10),
+        # Rate limits: memory per process unless a shared store (Redis) is configured
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", default=True),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_LIMIT": os.environ.get("LOGIN_LIMIT", "10 per minute;50 per hour"),
+        # Signing needs a password entered within this many minutes
+        "FRESH_LOGIN_MINUTES": _int("FRESH_LOGIN_MINUTES", 15),
+        # How many rows a list page shows
+        "PAGE_SIZE": _int("PAGE_SIZE", 25),
+    }
+    cfg.update(overrides)
+    if cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # SQLite locks are handled with a busy timeout; pre-ping is pointless there.
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 15}}
+    return cfg

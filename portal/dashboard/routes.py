@@ -1,0 +1,112 @@
+"""The home page: each role sees its own work first."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..domain.access import deployments_visible_to, requests_visible_to
+from ..domain.sla import match_clock
+from ..extensions import db
+from ..htmx import render
+from ..models import (
+    Deployment,
+    LeaderProfile,
+    RequestSchool,
+    SupportRequest,
+    User,
+    utcnow,
+)
+from ..security import any_role
+
+bp = Blueprint("dashboard", __name__)
+
+OPEN_REQUEST = ("submitted", "more_info", "matching")
+HOME_LIMIT = 10
+
+
+def _requests(where, *order, limit=HOME_LIMIT):
+    return db.session.scalars(
+        select(SupportRequest)
+        .where(where)
+        .options(selectinload(SupportRequest.schools).joinedload(RequestSchool.school))
+        .order_by(*order)
+        .limit(limit)
+    ).all()
+
+
+def _deployments(where, limit=HOME_LIMIT):
+    return db.session.scalars(
+        select(Deployment)
+        .where(where)
+        .options(
+            joinedload(Deployment.leader),
+            joinedload(Deployment.request),
+            joinedload(Deployment.home_school),
+        )
+        .order_by(Deployment.proposed_at.desc(), Deployment.id.desc())
+        .limit(limit)
+    ).all()
+
+
+def _status_counts(where) -> dict[str, int]:
+    rows = db.session.execute(
+        select(Deployment.status, func.count()).where(where).group_by(Deployment.status)
+    ).all()
+    return dict(rows)
+
+
+@bp.get("/")
+@any_role
+def home():
+    user = current_user
+    now = utcnow()
+    ctx: dict = {"now": now}
+    visible_requests = requests_visible_to(user)
+    visible_deployments = deployments_visible_to(user)
+    if user.role == "admin":
+        inbox = _requests(
+            visible_requests & SupportRequest.status.in_(OPEN_REQUEST),
+            SupportRequest.submitted_at.asc(), SupportRequest.id.asc(),
+        )
+        ctx["inbox"] = [(r, match_clock(r.submitted_at, now)) for r in inbox]
+        ctx["inbox_total"] = db.session.scalar(
+            select(func.count()).select_from(SupportRequest)
+            .where(visible_requests & SupportRequest.status.in_(OPEN_REQUEST))
+        )
+        ctx["proposed"] = _deployments(visible_deployments & (Deployment.status == "proposed"))
+    if user.role in ("admin", "director"):
+        ctx["counts"] = _status_counts(visible_deployments)
+    if user.role == "director":
+        ctx["awaiting_signature"] = _deployments(
+            visible_deployments & (Deployment.status == "agreement")
+        )
+        ctx["live"] = _deployments(
+            visible_deployments & Deployment.status.in_(("active", "evaluation"))
+        )
+    if user.role in ("headteacher", "board"):
+        ctx["requests"] = _requests(
+            visible_requests, SupportRequest.created_at.desc(), SupportRequest.id.desc()
+        )
+    if user.role in ("headteacher", "sle", "home_school", "board"):
+        ctx["deployments"] = _deployments(visible_deployments)
+    if user.role == "sle":
+        ctx["profile"] = user.profile
+    if user.role == "home_school" and user.school_id:
+        ctx["staff"] = db.session.scalars(
+            select(LeaderProfile)
+            .join(User, LeaderProfile.user_id == User.id)
+            .where(LeaderProfile.home_school_id == user.school_id, User.active.is_(True))
+            .options(joinedload(LeaderProfile.user))
+            .order_by(User.name)
+        ).all()
+        ctx["released_half_days"] = dict(
+            db.session.execute(
+                select(Deployment.leader_id, func.sum(Deployment.half_days_delivered))
+                .where(Deployment.home_school_id == user.school_id)
+                .group_by(Deployment.leader_id)
+            ).all()
+        )
+    return render("dashboard/home.html", **ctx)

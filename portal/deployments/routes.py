@@ -1,0 +1,43 @@
+"""Deployments: the list a user may see, and one deployment in full."""
+
+from __future__ import annotations
+
+from flask import Blueprint, request
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from ..domain import access
+from ..htmx import render
+from ..models import DEPLOYMENT_STATUSES, Deployment
+from ..pagination import paginate
+from ..security import any_role
+
+bp = Blueprint("deployments", __name__, url_prefix="/deployments")
+
+
+@bp.get("/")
+@any_role
+def index():
+    status = request.args.get("status", "")
+    where = access.deployments_visible_to(current_user)
+    if status in DEPLOYMENT_STATUSES:
+        where = where & (Deployment.status == status)
+    else:
+        status = ""
+    stmt = (
+        select(Deployment)
+        .where(where)
+        .options(joinedload(Deployment.leader), joinedload(Deployment.request),
+                 joinedload(Deployment.home_school))
+        .order_by(Deployment.proposed_at.desc(), Deployment.id.desc())
+    )
+    return render("deployments/index.html", "results", page=paginate(stmt), status=status,
+                  statuses=DEPLOYMENT_STATUSES)
+
+
+@bp.get("/<int:deployment_id>")
+@any_role
+def show(deployment_id: int):
+    deployment = access.get_deployment(current_user, deployment_id)
+    return render("deployments/show.html", d=deployment)

@@ -1,0 +1,48 @@
+"""Keyset-free, count-capped pagination shared by list pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, request
+from sqlalchemy import Select, func, select
+
+from .extensions import db
+
+
+@dataclass
+class Page:
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def page_number() -> int:
+    try:
+        return max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+def paginate(stmt: Select, count_stmt: Select | None = None) -> Page:
+    """One count query and one page query, whatever the size of the table."""
+    per_page = current_app.config["PAGE_SIZE"]
+    page = page_number()
+    if count_stmt is None:
+        count_stmt = select(func.count()).select_from(stmt.order_by(None).subquery())
+    total = db.session.scalar(count_stmt) or 0
+    items = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).unique().all()
+    return Page(items=list(items), page=page, per_page=per_page, total=total)

@@ -1,0 +1,124 @@
+"""Route permissions, the user loader, sessions and security headers.
+
+Every view is declared with the roles allowed to call it (``@roles(...)``) or as ``@public``; a
+test walks the URL map and fails if any view has neither.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, current_app, redirect, request, session, url_for
+from flask_login import current_user
+
+from .extensions import db, login_manager
+from .htmx import is_htmx
+from .models import ROLES, User
+
+PUBLIC = frozenset({"public"})
+ALL_ROLES = frozenset(ROLES)
+
+
+def roles(*allowed: str) -> Callable:
+    """Allow signed-in users with one of these roles; others get 403, strangers the login page."""
+    unknown = set(allowed) - ALL_ROLES
+    if unknown:
+        raise ValueError(f"unknown roles {unknown}")
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in allowed:
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapper.allowed_roles = frozenset(allowed)
+        return wrapper
+
+    return decorate
+
+
+def any_role(view: Callable) -> Callable:
+    return roles(*ALL_ROLES)(view)
+
+
+def public(view: Callable) -> Callable:
+    view.allowed_roles = PUBLIC
+    return view
+
+
+@login_manager.user_loader
+def load_user(token: str) -> User | None:
+    try:
+        user_id, version = (int(part) for part in token.split(":", 1))
+    except ValueError:
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not user.active or user.session_version != version:
+        return None
+    return user
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    login_url = url_for("auth.login", next=safe_next(request.full_path.rstrip("?")))
+    if is_htmx():
+        response = current_app.response_class(status=401)
+        response.headers["HX-Redirect"] = login_url
+        return response
+    return redirect(login_url)
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths: never another host, scheme or a protocol-relative URL."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return None
+    return target
+
+
+def mark_fresh() -> None:
+    session["auth_at"] = int(time.time())
+
+
+def is_fresh() -> bool:
+    minutes = current_app.config["FRESH_LOGIN_MINUTES"]
+    return time.time() - session.get("auth_at", 0) < minutes * 60
+
+
+def _security_headers(response):
+    cdn = current_app.config.get("HTMX_CDN") or ""
+    cdn_origin = "{0.scheme}://{0.netloc}".format(urlsplit(cdn)) if cdn else ""
+    script_src = "'self'" + (f" {cdn_origin}" if cdn_origin else "")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        f"default-src 'self'; script-src {script_src}; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'; form-action 'self'",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if current_app.config["PORTAL_ENV"] == "production":
+        response.headers.setdefault(
+            "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+        )
+    response.vary.add("HX-Request")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.login_message_category = "info"
+    app.after_request(_security_headers)
