@@ -1,0 +1,185 @@
+"""Fixtures: the app on SQLite (default) or PostgreSQL (TEST_DATABASE_URL), a clean database per
+test, a test client per role, and a live server for the browser tests."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import text
+
+from portal import create_app
+from portal.extensions import db as _db
+
+from . import factories
+
+
+def _database_url(tmp_path_factory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    url = _database_url(tmp_path_factory)
+    app = create_app({
+        "PORTAL_ENV": "testing",
+        "SECRET_KEY": "tests-only-secret-key",
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SERVER_NAME": None,
+        "LOGIN_LIMIT": "1000 per minute",
+        "RATELIMIT_STORAGE_URI": "memory://",
+    })
+    with app.app_context():
+        if _db.engine.dialect.name == "postgresql":
+            with _db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        _db.drop_all()
+        _db.create_all()  # tests/web/test_migrations.py checks the migrations build the same
+    return app
+
+
+def _clean(app) -> None:
+    with app.app_context():
+        tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
+        with _db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                quoted = ", ".join(f'"{t}"' for t in tables)
+                conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    conn.execute(text(f'DELETE FROM "{table}"'))  # noqa: S608 - our own table names
+
+
+@pytest.fixture
+def db(app):
+    """A clean database and an app context for the test body."""
+    _clean(app)
+    with app.app_context():
+        yield _db
+        _db.session.remove()
+
+
+@pytest.fixture
+def world(db):
+    """Two alliances, each with schools, every role, a request and a deployment."""
+    return factories.world()
+
+
+def csrf_token(client, app) -> str:
+    """The token a rendered form would carry for this client's session."""
+    with client.session_transaction() as sess:
+        raw = sess.get("csrf_token")
+        if raw is None:
+            raw = os.urandom(20).hex()
+            sess["csrf_token"] = raw
+    return URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
+
+
+class PortalClient:
+    """A test client that signs in as a user and sends CSRF tokens like the browser does."""
+
+    def __init__(self, app, user=None):
+        self.app = app
+        self.http = app.test_client()
+        self.user = user
+        if user is not None:
+            with self.http.session_transaction() as sess:
+                sess["_user_id"] = user.get_id()
+                sess["_fresh"] = True
+                sess["auth_at"] = int(time.time())
+
+    def get(self, url, **kw):
+        return self.http.get(url, **kw)
+
+    def post(self, url, data=None, *, csrf=True, htmx=False, headers=None, **kw):
+        data = dict(data or {})
+        headers = dict(headers or {})
+        if csrf:
+            data.setdefault("csrf_token", csrf_token(self.http, self.app))
+        if htmx:
+            headers["HX-Request"] = "true"
+        return self.http.post(url, data=data, headers=headers, **kw)
+
+    def htmx_get(self, url, **kw):
+        return self.http.get(url, headers={"HX-Request": "true"}, **kw)
+
+
+@pytest.fixture
+def client_for(app, db):
+    def make(user=None) -> PortalClient:
+        return PortalClient(app, user)
+
+    return make
+
+
+@pytest.fixture
+def anon(client_for):
+    return client_for(None)
+
+
+# ---------------------------------------------------------------- browser tests (Playwright)
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The portal served over real HTTP on a free loopback port, in a thread."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM} "
+                    "(apt-get install -y chromium); none found, so they were skipped")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, live_server, db):
+    context = browser.new_context(base_url=live_server, locale="en-GB",
+                                  timezone_id="Europe/London")
+    context.set_default_timeout(10_000)
+    pg = context.new_page()
+    pg.csp_violations = []
+    pg.on("console", lambda msg: pg.csp_violations.append(msg.text)
+          if "Content Security Policy" in msg.text else None)
+    yield pg
+    context.close()
+
+
+@pytest.fixture
+def sign_in():
+    def do(pg, email: str, password: str = factories.PASSWORD):
+        pg.goto("/login")
+        pg.get_by_label("Email address").fill(email)
+        pg.get_by_label("Password").fill(password)
+        pg.get_by_role("button", name="Sign in").click()
+
+    return do

@@ -1,0 +1,69 @@
+"""flask commands: demo data and the audit chain check."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+
+from portal.models import Alliance, AuditEvent, RateCard, SupportRequest, User
+
+
+def test_demo_loads_both_networks_and_prints_logins(app, db):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    assert "demo-Portal-2026" in result.output
+    names = set(db.session.scalars(select(Alliance.short_name)))
+    assert names == {"ESTSN", "Holy Rosary TSA", "CAPITAL TSA", "North Sefton Coastal TSA",
+                     "Merseyside SEN TSA"}
+    holy = db.session.scalar(select(Alliance).where(Alliance.short_name == "Holy Rosary TSA"))
+    assert holy.phone == "0151 288 6563" and holy.postcode == "L10 6NJ"
+    for role in ("admin", "director", "headteacher", "home_school", "sle"):
+        assert db.session.scalar(select(func.count()).select_from(User).where(
+            User.role == role, User.alliance_id == holy.id)) >= 1
+        assert f"{role}" in result.output
+    statuses = set(db.session.scalars(select(SupportRequest.status)))
+    assert {"draft", "submitted", "matched"} <= statuses
+    models = dict(db.session.execute(select(Alliance.short_name, RateCard.model)
+                                     .join(RateCard, RateCard.alliance_id == Alliance.id)).all())
+    assert models["ESTSN"] == "east_sussex" and models["CAPITAL TSA"] == "sefton"
+    # a second run with --if-empty leaves the data alone
+    again = runner.invoke(args=["demo", "--if-empty"])
+    assert again.exit_code == 0 and "already loaded" in again.output
+    assert runner.invoke(args=["demo"]).exit_code != 0
+
+
+def test_demo_logins_work(app, db, anon):
+    app.test_cli_runner().invoke(args=["demo"])
+    r = anon.post("/login", {"email": "admin@estsn.example.org", "password": "demo-Portal-2026"})
+    assert r.status_code == 302
+    assert b"Requests to match" in anon.get("/").data
+
+
+def test_verify_audit_finds_tampering(app, db):
+    runner = app.test_cli_runner()
+    runner.invoke(args=["demo"])
+    ok = runner.invoke(args=["verify-audit"])
+    assert ok.exit_code == 0 and "Audit chain intact: 5 events" in ok.output
+    third = db.session.scalars(select(AuditEvent.id).order_by(AuditEvent.id)).all()[2]
+    db.session.execute(update(AuditEvent).where(AuditEvent.id == third)
+                       .values(action="demo.something_else"))
+    db.session.commit()
+    bad = runner.invoke(args=["verify-audit"])
+    assert bad.exit_code != 0
+    assert "broken at event 3 of 5" in bad.output
+
+
+def test_create_user(app, db):
+    runner = app.test_cli_runner()
+    runner.invoke(args=["demo"])
+    result = runner.invoke(args=["create-user", "--email", "new@capital.example.org",
+                                 "--name", "New Admin", "--role", "admin",
+                                 "--alliance", "CAPITAL TSA"],
+                           input="a-long-password\na-long-password\n")
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(select(User).where(User.email == "new@capital.example.org"))
+    assert user.check_password("a-long-password") and user.role == "admin"
+    dup = runner.invoke(args=["create-user", "--email", "NEW@capital.example.org", "--name", "X",
+                              "--role", "admin", "--alliance", "CAPITAL TSA"],
+                        input="pw-pw-pw-pw\npw-pw-pw-pw\n")
+    assert dup.exit_code != 0 and "already exists" in dup.output
