@@ -39,14 +39,21 @@ def create_app(config: dict | None = None) -> Flask:
     transactions.init_app(app)
     security.init_app(app)
     formatting.init_app(app)
+    from .domain import notify
+
+    notify.init_app(app)
+    from . import navigation
+
+    navigation.init_app(app)
 
     from . import models  # noqa: F401  (register every table with the metadata)
     from .auth.routes import bp as auth_bp
     from .dashboard.routes import bp as dashboard_bp
     from .deployments.routes import bp as deployments_bp
+    from .notifications.routes import bp as notifications_bp
     from .requests.routes import bp as requests_bp
 
-    for blueprint in (auth_bp, dashboard_bp, requests_bp, deployments_bp):
+    for blueprint in (auth_bp, dashboard_bp, requests_bp, deployments_bp, notifications_bp):
         app.register_blueprint(blueprint)
 
     _register_errors(app)

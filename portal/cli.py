@@ -28,6 +28,13 @@ def init_app(app: Flask) -> None:
         for alliance, role, email in logins:
             click.echo(f"  {alliance:<{width}}  {role:<12} {email}")
 
+    @app.cli.command("send-mail")
+    def send_mail() -> None:
+        """Send (or retry) every email in the outbox that has not gone yet."""
+        from .domain.notify import send_unsent
+
+        click.echo(f"Sent {send_unsent()} email(s).")
+
     @app.cli.command("create-user")
     @click.option("--email", required=True)
     @click.option("--name", required=True)

@@ -104,6 +104,8 @@ def load(instance_path: Path, overrides: dict | None = None) -> dict:
             "MAIL_DEFAULT_SENDER", "School Support Portal <no-reply@school-support.invalid>"
         ),
         "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 10),
+        # The portal's public address, used in links inside emails (e.g. https://portal.example)
+        "PUBLIC_URL": os.environ.get("PUBLIC_URL", "").rstrip("/"),
         # Rate limits: memory per process unless a shared store (Redis) is configured
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", default=True),

@@ -1,0 +1,57 @@
+"""The main navigation: each blueprint adds its own entries, shown to the roles allowed.
+
+Keeping the list here (rather than in ``base.html``) means a new area of the portal adds one call
+in its own module, e.g. ``nav.add("finance.index", "Money", roles=("admin",), order=60)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, request
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: str
+    roles: frozenset[str] | None  # None: every signed-in user
+    order: int
+    prefix: str  # endpoints starting with this mark the item as the current page
+
+
+_ITEMS: dict[str, NavItem] = {}
+
+
+def add(endpoint: str, label: str, *, roles=None, order: int = 50, prefix: str | None = None):
+    _ITEMS[endpoint] = NavItem(endpoint, label, frozenset(roles) if roles else None, order,
+                               prefix or endpoint.split(".", 1)[0] + ".")
+
+
+def items_for(user) -> list[tuple[NavItem, bool]]:
+    """The entries this user may see, each with whether it is the current page."""
+    endpoint = request.endpoint or ""
+    out = []
+    for item in sorted(_ITEMS.values(), key=lambda i: (i.order, i.label)):
+        if item.roles is not None and user.role not in item.roles:
+            continue
+        current = endpoint == item.endpoint or (
+            item.prefix != item.endpoint and endpoint.startswith(item.prefix)
+        )
+        out.append((item, current))
+    return out
+
+
+def init_app(app: Flask) -> None:
+    add("dashboard.home", "Home", order=0, prefix="dashboard.home")
+    add("requests.index", "Requests", order=10)
+    add("deployments.index", "Deployments", order=20)
+
+    @app.context_processor
+    def _nav():
+        from flask_login import current_user
+
+        if not current_user.is_authenticated:
+            return {"nav_items": []}
+        return {"nav_items": [(i, c) for i, c in items_for(current_user)
+                              if i.endpoint in app.view_functions]}

@@ -1,0 +1,45 @@
+"""Your notifications: what the portal told you, newest first, and marking them read."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..domain import notify
+from ..extensions import db
+from ..htmx import render
+from ..models import Notification
+from ..pagination import paginate
+from ..security import any_role, safe_next
+
+bp = Blueprint("notifications", __name__, url_prefix="/notifications")
+
+
+@bp.get("/")
+@any_role
+def index():
+    stmt = (
+        select(Notification)
+        .where(Notification.user_id == current_user.id)
+        .order_by(Notification.at.desc(), Notification.id.desc())
+    )
+    page = paginate(stmt)
+    return render("notifications/index.html", "results", page=page)
+
+
+@bp.post("/read")
+@any_role
+def mark_read():
+    """Mark one (``id``) or all of your notifications read, then follow its link if it has one."""
+    raw = request.form.get("id", "")
+    ids = [int(raw)] if raw.isdigit() else None
+    count = notify.mark_read(current_user, ids)
+    db.session.commit()
+    if ids:
+        n = db.session.get(Notification, ids[0])
+        if n is not None and n.user_id == current_user.id and safe_next(n.url):
+            return redirect(n.url, code=303)
+    elif count:
+        flash(f"{count} notification{'s' if count != 1 else ''} marked as read.", "success")
+    return redirect(url_for("notifications.index"), code=303)
