@@ -19,6 +19,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..panels import home_panels
 from ..security import any_role
 
 bp = Blueprint("dashboard", __name__)
@@ -109,4 +110,5 @@ def home():
                 .group_by(Deployment.leader_id)
             ).all()
         )
+    ctx["panels"] = home_panels.build(None, user)
     return render("dashboard/home.html", **ctx)

@@ -11,6 +11,7 @@ from ..domain import access
 from ..htmx import render
 from ..models import DEPLOYMENT_STATUSES, Deployment
 from ..pagination import paginate
+from ..panels import deployment_panels
 from ..security import any_role
 
 bp = Blueprint("deployments", __name__, url_prefix="/deployments")
@@ -40,4 +41,5 @@ def index():
 @any_role
 def show(deployment_id: int):
     deployment = access.get_deployment(current_user, deployment_id)
-    return render("deployments/show.html", d=deployment)
+    return render("deployments/show.html", d=deployment,
+                  panels=deployment_panels.build(deployment, current_user))

@@ -13,6 +13,7 @@ from ..extensions import db
 from ..htmx import render
 from ..models import REQUEST_STATUSES, Deployment, RequestSchool, SupportRequest, utcnow
 from ..pagination import paginate
+from ..panels import request_panels
 from ..security import any_role
 
 bp = Blueprint("requests", __name__, url_prefix="/requests")
@@ -52,4 +53,5 @@ def show(request_id: int):
         .order_by(Deployment.proposed_at)
     ).all()
     clock = match_clock(req.submitted_at, utcnow(), req.matched_at) if req.submitted_at else None
-    return render("requests/show.html", req=req, deployments=deployments, match_clock=clock)
+    return render("requests/show.html", req=req, deployments=deployments, match_clock=clock,
+                  panels=request_panels.build(req, current_user))
