@@ -7,8 +7,9 @@ example.org so no demo mail can reach a real person.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -147,6 +148,23 @@ def _rate_card(alliance: Alliance) -> RateCard:
                     sle_day_pence=35000, non_sle_day_pence=30000, brokerage_bp=1000,
                     gpv_half_day_pence=10000, gpv_free_per_year=1, consult_hour_pence=7000,
                     consult_free_hours=1)
+
+
+# Later parts of the portal add their own demo data (agreements, plans, invoices ...) after the
+# base data above, in their own modules: ``@demo.step(order=30) def fn(today, now): ...``.
+# Each step queries what it needs by alliance and adds to the same transaction.
+_STEPS: list[tuple[int, str, Callable[[date, datetime], None]]] = []
+
+
+def step(order: int = 50):
+    def register(fn: Callable[[date, datetime], None]):
+        name = f"{fn.__module__}.{fn.__qualname__}"
+        _STEPS[:] = [s for s in _STEPS if s[1] != name]
+        _STEPS.append((order, name, fn))
+        _STEPS.sort(key=lambda s: (s[0], s[1]))
+        return fn
+
+    return register
 
 
 def is_loaded() -> bool:
@@ -319,6 +337,10 @@ def load(today: date | None = None) -> list[tuple[str, str, str]]:
                                  content={"title": active.title}, verify_token=f"demo-{seq}",
                                  created_by_id=admin.id, signed_at=live.active_at))
         audit.record(admin, "demo.loaded", alliance, detail={"alliance": alliance.short_name})
+    db.session.flush()
+    for _order, _name, fn in _STEPS:
+        fn(today, now)
+        db.session.flush()
     db.session.commit()
     return logins
 
