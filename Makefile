@@ -32,7 +32,7 @@ run: demo
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: db
 	$(BIN)/ruff check .
 	$(FLASK) db check
 

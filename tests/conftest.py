@@ -166,6 +166,9 @@ def page(browser, live_server, db):
     context = browser.new_context(base_url=live_server, locale="en-GB",
                                   timezone_id="Europe/London")
     context.set_default_timeout(10_000)
+    # The CDN copy of htmx is unreachable here (as on many school networks): fail it at once so
+    # every page proves the local fallback works, instead of waiting on a network timeout.
+    context.route("https://cdn.jsdelivr.net/**", lambda route: route.abort())
     pg = context.new_page()
     pg.csp_violations = []
     pg.on("console", lambda msg: pg.csp_violations.append(msg.text)
