@@ -1,0 +1,156 @@
+"""The access matrix: every route × method × role (and anonymous), with objects of the user's own
+alliance and of another one.
+
+For each combination the expected answer follows from the route's declared roles:
+
+* anonymous → sent to sign in (302, or 401 with HX-Redirect for htmx), unless the route is public;
+* a role the route does not allow → 403;
+* an allowed role reaching for another alliance's object → 404;
+* an allowed role on its own alliance's objects → anything but a server error.
+
+Every refusal must leave the database exactly as it was.
+
+Routes whose URL takes an object id need that id's source registered in ``OBJECTS`` below; an
+unregistered parameter fails the test, so a new route cannot slip past the matrix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.extensions import db
+from portal.security import ALL_ROLES, PUBLIC
+
+ROLES = ["headteacher", "sle", "home_school", "director", "admin", "board"]
+EXEMPT = {"static"}
+
+# URL parameter → how to find an object of that kind for one side of the world
+OBJECTS: dict[str, Callable] = {
+    "request_id": lambda w, s: s.request.id,
+    "deployment_id": lambda w, s: s.deployment.id,
+}
+# Parameters that are not object ids (a value that reaches the view in either alliance)
+NON_OBJECT: dict[str, Callable] = {}
+
+
+def _rules(app):
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if rule.endpoint in EXEMPT:
+            continue
+        view = app.view_functions[rule.endpoint]
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            yield rule, method, view.allowed_roles
+
+
+def _url(rule, world, side) -> str | None:
+    values = {}
+    for arg in rule.arguments:
+        if arg in OBJECTS:
+            values[arg] = OBJECTS[arg](world, getattr(world, side))
+        elif arg in NON_OBJECT:
+            values[arg] = NON_OBJECT[arg](world, getattr(world, side))
+        else:
+            raise AssertionError(f"{rule.rule}: register the URL parameter {arg!r} in OBJECTS")
+    return rule.build(values, append_unknown=False)[1]
+
+
+def _fingerprint() -> dict[str, tuple[int, int]]:
+    """Row count and the sum of version columns of every table: any write changes one of them."""
+    out = {}
+    for table in db.metadata.sorted_tables:
+        cols = [func.count()]
+        if "version" in table.c:
+            cols.append(func.coalesce(func.sum(table.c.version), 0))
+        row = db.session.execute(select(*cols).select_from(table)).one()
+        out[table.name] = tuple(row)
+    db.session.rollback()
+    return out
+
+
+def _call(client, method, url, htmx=False):
+    if method == "GET":
+        return client.htmx_get(url) if htmx else client.get(url)
+    return client.post(url, data={}, htmx=htmx)
+
+
+def test_every_id_parameter_is_registered(app):
+    unknown = {arg for rule, _m, _r in _rules(app) for arg in rule.arguments
+               if arg not in OBJECTS and arg not in NON_OBJECT}
+    assert unknown == set(), f"register these URL parameters in OBJECTS: {sorted(unknown)}"
+
+
+def test_anonymous_users_are_sent_to_sign_in_everywhere(app, world, anon):
+    before = _fingerprint()
+    wrong = []
+    for rule, method, allowed in _rules(app):
+        if allowed == PUBLIC:
+            continue
+        url = _url(rule, world, "a")
+        r = _call(anon, method, url)
+        if r.status_code != 302 or "/login" not in r.headers.get("Location", ""):
+            wrong.append(f"{method} {url}: {r.status_code}")
+        h = _call(anon, method, url, htmx=True)
+        if h.status_code != 401 or "/login" not in h.headers.get("HX-Redirect", ""):
+            wrong.append(f"htmx {method} {url}: {h.status_code}")
+    assert wrong == []
+    assert _fingerprint() == before
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_roles_not_allowed_get_403_and_change_nothing(app, world, client_for, role):
+    client = client_for(world.user("a", role))
+    before = _fingerprint()
+    wrong = []
+    for rule, method, allowed in _rules(app):
+        if allowed == PUBLIC or role in allowed:
+            continue
+        url = _url(rule, world, "a")
+        status = _call(client, method, url).status_code
+        if status != 403:
+            wrong.append(f"{method} {url}: {status}")
+    assert wrong == []
+    assert _fingerprint() == before
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_another_alliances_objects_answer_404_and_change_nothing(app, world, client_for, role):
+    client = client_for(world.user("a", role))
+    before = _fingerprint()
+    wrong = []
+    for rule, method, allowed in _rules(app):
+        if allowed == PUBLIC or role not in allowed:
+            continue
+        if not any(arg in OBJECTS for arg in rule.arguments):
+            continue
+        url = _url(rule, world, "b")
+        for htmx in (False, True):
+            status = _call(client, method, url, htmx=htmx).status_code
+            if status != 404:
+                wrong.append(f"{'htmx ' if htmx else ''}{method} {url}: {status}")
+    assert wrong == []
+    assert _fingerprint() == before
+
+
+@pytest.mark.parametrize("role", [*ROLES, "other_head"])
+def test_own_alliance_never_causes_a_server_error(app, world, client_for, role):
+    client = client_for(world.user("a", role))
+    wrong = []
+    for rule, method, allowed in _rules(app):
+        if allowed != PUBLIC and world.user("a", role).role not in allowed:
+            continue
+        if rule.endpoint == "auth.logout":
+            continue  # would end this client's session for the routes after it
+        url = _url(rule, world, "a")
+        for htmx in (False, True):
+            status = _call(client, method, url, htmx=htmx).status_code
+            if status >= 500:
+                wrong.append(f"{'htmx ' if htmx else ''}{method} {url}: {status}")
+    assert wrong == []
+
+
+def test_declared_roles_are_real_roles(app):
+    for _rule, _method, allowed in _rules(app):
+        assert allowed == PUBLIC or allowed <= ALL_ROLES
