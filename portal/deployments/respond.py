@@ -3,7 +3,7 @@ release, the leader). Registered on the ``deployments`` blueprint, with the "res
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
 from ..domain import access, brokering, workflow
@@ -24,7 +24,7 @@ def respond(deployment_id: int):
     form = RespondForm()
     if not form.validate() or form.decision.data not in ("accepted", "declined"):
         db.session.rollback()
-        g.respond_form = form
+        request.environ["portal.respond_form"] = form
         return _page(d), 422
     try:
         brokering.respond(d, current_user, form.decision.data, form.reason.data or "",
@@ -33,7 +33,7 @@ def respond(deployment_id: int):
     except workflow.ReasonRequired as exc:
         db.session.rollback()
         form.reason.errors = [str(exc)]
-        g.respond_form = form
+        request.environ["portal.respond_form"] = form
         return _page(access.get_deployment(current_user, deployment_id)), 422
     except workflow.IllegalTransition as exc:
         db.session.rollback()
@@ -65,4 +65,4 @@ def responses_panel(d, user):
     can_answer = (d.status == "proposed" and mine is not None
                   and (mine.party, mine.school_id) not in answers)
     return {"rows": rows, "mine": mine, "can_answer": can_answer,
-            "form": g.get("respond_form") or RespondForm(formdata=None), "d": d}
+            "form": request.environ.get("portal.respond_form") or RespondForm(formdata=None), "d": d}

@@ -27,6 +27,20 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+class DayField(DateField):
+    """A date with a plain message when it cannot be read."""
+
+    def __init__(self, label, message: str, **kw):
+        super().__init__(label, validators=[InputRequired(message=message)], **kw)
+        self.bad_message = message
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError(self.bad_message) from exc
+
+
 def _standard_label(code: str) -> str:
     return f"{'Part Two' if code == 'PART2' else code}: {STANDARDS[code]}"
 
@@ -58,10 +72,9 @@ class RequestForm(FlaskForm):
     measures_of_success = TextAreaField("Measures of success",
                                         validators=[_required("the measures of success"),
                                                     Length(max=4000)])
-    start_date = DateField("Time frame from", validators=[
-        InputRequired(message="Enter the date the support should start, like 2027-01-11.")])
-    end_date = DateField("Time frame to", validators=[
-        InputRequired(message="Enter the date the support should end, like 2027-03-26.")])
+    start_date = DayField("Time frame from",
+                          "Enter the date the support should start, like 11/01/2027.")
+    end_date = DayField("Time frame to", "Enter the date the support should end, like 26/03/2027.")
     days_wanted = DecimalField(
         "Days wanted", places=1,
         validators=[InputRequired(message="Enter the number of days wanted, like 4 or 2.5."),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
@@ -294,13 +294,13 @@ def propose(request_id: int):
 
 
 def _show(req: SupportRequest, **extra):
-    g.request_forms = extra
+    request.environ["portal.request_forms"] = extra
     return show(req.id)
 
 
 @request_panels.panel("progress", "requests/_progress.html", order=10)
 def progress_panel(req: SupportRequest, user):
-    forms = g.get("request_forms", {})
+    forms = request.environ.get("portal.request_forms", {})
     moves = {t.target for t in workflow.available(req, user)}
     own = req.requested_by_id == user.id
     live = [d for d in db.session.scalars(
