@@ -64,5 +64,5 @@ def responses_panel(d, user):
     mine = brokering.party_of(d, user)
     can_answer = (d.status == "proposed" and mine is not None
                   and (mine.party, mine.school_id) not in answers)
-    return {"rows": rows, "mine": mine, "can_answer": can_answer,
-            "form": request.environ.get("portal.respond_form") or RespondForm(formdata=None), "d": d}
+    form = request.environ.get("portal.respond_form") or RespondForm(formdata=None)
+    return {"rows": rows, "mine": mine, "can_answer": can_answer, "form": form, "d": d}
