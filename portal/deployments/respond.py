@@ -7,6 +7,7 @@ from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
 from ..domain import access, brokering, workflow
+from ..domain.brokering import CONFLICTS
 from ..extensions import db
 from ..htmx import render
 from ..panels import deployment_panels
@@ -38,7 +39,7 @@ def respond(deployment_id: int):
     except workflow.IllegalTransition as exc:
         db.session.rollback()
         return _refused(str(exc), 403 if exc.forbidden else 409)
-    except workflow.Conflict:
+    except CONFLICTS:
         return _refused("Someone answered this proposal at the same moment. Reload the page: "
                         "your answer was not saved.", 409)
     word = "confirmed" if form.decision.data == "accepted" else "declined"
@@ -52,6 +53,7 @@ def _page(d):
 
 
 def _refused(message: str, code: int):
+    db.session.rollback()
     return render("error.html", code=code, title="That did not happen",
                   message=f"{message} Nothing was changed."), code
 

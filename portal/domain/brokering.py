@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
 from ..models import (
@@ -32,6 +34,9 @@ from ..models import (
 )
 from . import audit, notify, workflow
 from .matching import Candidate, Exclusion, Match, Need, rank
+
+# A lost race can surface at an autoflush before the commit: treat it like workflow.Conflict.
+CONFLICTS = (workflow.Conflict, StaleDataError, IntegrityError)
 
 
 class NotProposable(ValueError):

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..domain import access, audit, brokering, notify, workflow
+from ..domain.brokering import CONFLICTS
 from ..domain.sla import match_clock
 from ..extensions import db
 from ..htmx import render
@@ -146,7 +147,7 @@ def new():
             _submit(req)
         try:
             workflow.commit_or_conflict()
-        except workflow.Conflict:
+        except CONFLICTS:
             return conflict("Someone saved the same thing at the same time. Nothing was saved.")
         done = "submitted" if req.status == "submitted" else "saved as a draft"
         flash(f"Request {req.reference} {done}.", "success")
@@ -177,7 +178,7 @@ def edit(request_id: int):
             _submit(req)
         try:
             workflow.commit_or_conflict()
-        except workflow.Conflict:
+        except CONFLICTS:
             return conflict("Someone changed this request at the same time. Nothing was saved.")
         flash(f"Request {req.reference} {'submitted' if req.status == 'submitted' else 'saved'}.",
               "success")
@@ -200,7 +201,7 @@ def _move(request_id: int, target: str, reason: str = "", *, own: bool = False, 
         return redirect(url_for("requests.show", request_id=request_id), code=303)
     except workflow.IllegalTransition as exc:
         return conflict(f"{exc}. Nothing was changed.", 403 if exc.forbidden else 409)
-    except workflow.Conflict:
+    except CONFLICTS:
         return conflict("Someone else changed this request at the same time. Nothing was saved.")
     return redirect(url_for("requests.show", request_id=request_id), code=303)
 
@@ -285,7 +286,7 @@ def propose(request_id: int):
     except workflow.IllegalTransition as exc:
         return conflict(f"A system leader has already been proposed for {req.reference} "
                         f"({exc}). Nothing was saved.", 403 if exc.forbidden else 409)
-    except workflow.Conflict:
+    except CONFLICTS:
         return conflict("Another co-ordinator proposed someone for this request at the same "
                         "time. Nothing of yours was saved.")
     flash(f"{d.leader.name} proposed. The receiving school, home school and system leader have "
