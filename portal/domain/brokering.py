@@ -283,8 +283,9 @@ def respond(d: Deployment, actor: User, decision: str, reason: str = "", *,
     admins = admins_of(d.alliance_id)
     if decision == "declined":
         workflow.transition(d, "declined", actor, reason=reason, ip=ip)
-        workflow.transition(req, "matching", actor, reason=reason, ip=ip,
-                            detail={"deployment": d.reference})
+        if req.status == "matched":
+            workflow.transition(req, "matching", actor, reason=reason, ip=ip,
+                                detail={"deployment": d.reference})
         req.triage_note = f"{party.label} declined {d.leader.name}: {reason}"
         notify.notify([*admins, *parties(d, req)],
                       f"{party.label} declined the proposal for {req.reference}: {reason}",
