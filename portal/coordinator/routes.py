@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..domain import access
-from ..domain.sla import match_clock
+from ..domain.sla import MATCH_TARGET, match_clock
+from ..extensions import db
 from ..htmx import render
 from ..models import OutboxEmail, RequestSchool, SupportRequest, utcnow
 from ..navigation import add as nav_add
 from ..pagination import paginate
+from ..panels import home_panels
 from ..security import roles
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
@@ -57,3 +61,20 @@ def email(email_id: int):
 
 nav_add("coordinator.inbox", "Inbox", roles=DESK, order=5)
 nav_add("coordinator.outbox", "Outbox", roles=DESK, order=90, prefix="coordinator.outbox")
+
+
+@home_panels.panel("desk", "coordinator/_desk.html", order=5)
+def desk_panel(_obj, user):
+    """On the co-ordinator's home: how many requests wait, and how many are past 48 hours."""
+    if user.role not in DESK:
+        return None
+    waiting = (access.requests_visible_to(user)
+               & SupportRequest.status.in_(("submitted", "matching")))
+    cutoff = utcnow() - MATCH_TARGET
+    total, overdue = db.session.execute(
+        select(func.count(SupportRequest.id),
+               func.count(SupportRequest.id).filter(SupportRequest.submitted_at < cutoff))
+        .where(waiting)
+    ).one()
+    hours = MATCH_TARGET // timedelta(hours=1)
+    return {"waiting": total, "overdue": overdue, "target_hours": hours}

@@ -38,8 +38,9 @@ def requests_visible_to(user: User) -> ColumnElement[bool]:
         ) if user.school_id else false()
         return or_(SupportRequest.requested_by_id == user.id, own_school)
     if user.role == "board":
-        return and_(SupportRequest.board_id == user.board_id, SupportRequest.status != "draft") \
-            if user.board_id else false()
+        targeted = and_(SupportRequest.board_id == user.board_id,
+                        SupportRequest.status != "draft") if user.board_id else false()
+        return or_(SupportRequest.requested_by_id == user.id, targeted)
     if user.role in ("sle", "home_school"):
         return exists().where(
             Deployment.request_id == SupportRequest.id, deployments_visible_to(user)

@@ -331,3 +331,50 @@ def test_inbox_oldest_first_with_overdue_flag(world, client_for):
     assert body.index(old.reference) < body.index(world.a.request.reference)
     assert "Overdue by" in body and "flag-overdue" in body
     assert world.b.request.reference not in body
+
+
+def test_more_information_then_resend(world, client_for, maths):
+    req = world.a.request
+    client_for(world.user("a", "admin")).post(
+        f"/requests/{req.id}/triage", data={"action": "more_info", "reason": "Which years?"})
+    c = client_for(world.user("a", "headteacher"))
+    page = c.get(f"/requests/{req.id}/edit").data.decode()
+    assert "Which years?" in page and "Send the extra information" in page
+    data = factories_requests.form_data([world.a.receiving.id], maths.id,
+                                        staff_involved="Years 4 and 5", submit_now="1")
+    assert c.post(f"/requests/{req.id}/edit", data=data).status_code == 303
+    db.session.expire_all()
+    assert req.status == "submitted" and req.staff_involved == "Years 4 and 5"
+
+
+def test_board_member_files_a_targeted_request_and_sees_own_draft(world, client_for, maths):
+    from portal.models import Board
+
+    board = Board(alliance_id=world.a.alliance.id, name="Primary Board", phase="primary")
+    db.session.add(board)
+    db.session.flush()
+    member = factories.user(world.a.alliance, "board", board=board)
+    db.session.commit()
+    c = client_for(member)
+    data = factories_requests.form_data([world.a.receiving.id, world.a.other.id], maths.id,
+                                        route="board", save="1")
+    r = c.post("/requests/new", data=data)
+    assert r.status_code == 303
+    req = _latest()
+    assert req.board_id == board.id and req.route == "board" and len(req.schools) == 2
+    assert c.get(r.headers["Location"]).status_code == 200
+    # another board member of the alliance does not see the draft
+    other = factories.user(world.a.alliance, "board")
+    db.session.commit()
+    assert client_for(other).get(f"/requests/{req.id}").status_code == 404
+
+
+def test_admin_home_desk_counts_waiting_and_overdue(world, client_for):
+    factories.support_request(world.a.alliance, world.user("a", "headteacher"),
+                              [world.a.receiving], hours_ago=50)
+    db.session.commit()
+    body = client_for(world.user("a", "admin")).get("/").data.decode()
+    assert 'id="panel-desk-title"' in body
+    assert "2 requests waiting for a match" in body and "1 past the 48-hour target" in body
+    assert 'id="panel-desk-title"' not in client_for(world.user("a", "headteacher")).get(
+        "/").data.decode()
