@@ -54,7 +54,7 @@ def test_request_to_release(page, sign_in, world):
 
     # 2. The co-ordinator accepts it, filters the ranked list without a reload, and proposes.
     sign_in(page, world.user("a", "admin").email)
-    page.get_by_role("link", name="Inbox").click()
+    page.get_by_role("link", name="Inbox", exact=True).click()
     page.get_by_role("link", name=re.compile(r"^R-")).last.click()
     page.get_by_label("Accept for matching").check()
     page.get_by_role("button", name="Save the decision").click()
