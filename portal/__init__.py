@@ -48,12 +48,15 @@ def create_app(config: dict | None = None) -> Flask:
 
     from . import models  # noqa: F401  (register every table with the metadata)
     from .auth.routes import bp as auth_bp
+    from .coordinator.routes import bp as coordinator_bp
     from .dashboard.routes import bp as dashboard_bp
+    from .deployments import respond as _respond  # noqa: F401  (routes on deployments bp)
     from .deployments.routes import bp as deployments_bp
     from .notifications.routes import bp as notifications_bp
     from .requests.routes import bp as requests_bp
 
-    for blueprint in (auth_bp, dashboard_bp, requests_bp, deployments_bp, notifications_bp):
+    for blueprint in (auth_bp, dashboard_bp, requests_bp, deployments_bp, notifications_bp,
+                      coordinator_bp):
         app.register_blueprint(blueprint)
 
     _register_errors(app)

@@ -10,7 +10,14 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 
 from ..extensions import db
-from ..models import Deployment, LeaderProfile, RequestSchool, SupportRequest, User
+from ..models import (
+    Deployment,
+    LeaderProfile,
+    OutboxEmail,
+    RequestSchool,
+    SupportRequest,
+    User,
+)
 
 OVERSEERS = ("admin", "director")
 
@@ -31,8 +38,9 @@ def requests_visible_to(user: User) -> ColumnElement[bool]:
         ) if user.school_id else false()
         return or_(SupportRequest.requested_by_id == user.id, own_school)
     if user.role == "board":
-        return and_(SupportRequest.board_id == user.board_id, SupportRequest.status != "draft") \
-            if user.board_id else false()
+        targeted = and_(SupportRequest.board_id == user.board_id,
+                        SupportRequest.status != "draft") if user.board_id else false()
+        return or_(SupportRequest.requested_by_id == user.id, targeted)
     if user.role in ("sle", "home_school"):
         return exists().where(
             Deployment.request_id == SupportRequest.id, deployments_visible_to(user)
@@ -69,19 +77,35 @@ def leaders_visible_to(user: User) -> ColumnElement[bool]:
     return LeaderProfile.alliance_id == user.alliance_id
 
 
-def get_request(user: User, request_id: int) -> SupportRequest:
-    obj = db.session.scalar(
-        select(SupportRequest).where(SupportRequest.id == request_id, requests_visible_to(user))
-    )
+def get_request(user: User, request_id: int, *, for_update: bool = False) -> SupportRequest:
+    """``for_update`` locks the row (PostgreSQL) so a concurrent change waits for ours."""
+    stmt = select(SupportRequest).where(SupportRequest.id == request_id,
+                                        requests_visible_to(user))
+    obj = db.session.scalar(stmt.with_for_update(of=SupportRequest) if for_update else stmt)
     if obj is None:
         raise NotVisible(f"request {request_id}")
     return obj
 
 
-def get_deployment(user: User, deployment_id: int) -> Deployment:
-    obj = db.session.scalar(
-        select(Deployment).where(Deployment.id == deployment_id, deployments_visible_to(user))
-    )
+def get_deployment(user: User, deployment_id: int, *, for_update: bool = False) -> Deployment:
+    stmt = select(Deployment).where(Deployment.id == deployment_id, deployments_visible_to(user))
+    obj = db.session.scalar(stmt.with_for_update(of=Deployment) if for_update else stmt)
     if obj is None:
         raise NotVisible(f"deployment {deployment_id}")
+    return obj
+
+
+def outbox_visible_to(user: User) -> ColumnElement[bool]:
+    """The email outbox: the co-ordinator and director read their own alliance's mail."""
+    if user.role in OVERSEERS:
+        return OutboxEmail.alliance_id == user.alliance_id
+    return false()
+
+
+def get_outbox_email(user: User, email_id: int) -> OutboxEmail:
+    obj = db.session.scalar(
+        select(OutboxEmail).where(OutboxEmail.id == email_id, outbox_visible_to(user))
+    )
+    if obj is None:
+        raise NotVisible(f"email {email_id}")
     return obj

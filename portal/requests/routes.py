@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..domain import access
+from ..domain import access, audit, brokering, notify, workflow
+from ..domain.brokering import CONFLICTS
 from ..domain.sla import match_clock
 from ..extensions import db
 from ..htmx import render
-from ..models import REQUEST_STATUSES, Deployment, RequestSchool, SupportRequest, utcnow
+from ..models import (
+    LIVE_STATUSES,
+    REQUEST_STATUSES,
+    Deployment,
+    RequestSchool,
+    School,
+    Specialism,
+    SupportRequest,
+    utcnow,
+)
+from ..navigation import add as nav_add
 from ..pagination import paginate
 from ..panels import request_panels
-from ..security import any_role
+from ..security import any_role, roles
+from .forms import ProposeForm, ReasonForm, RequestForm, TriageForm
 
 bp = Blueprint("requests", __name__, url_prefix="/requests")
 
@@ -55,3 +67,256 @@ def show(request_id: int):
     clock = match_clock(req.submitted_at, utcnow(), req.matched_at) if req.submitted_at else None
     return render("requests/show.html", req=req, deployments=deployments, match_clock=clock,
                   panels=request_panels.build(req, current_user))
+
+
+# ------------------------------------------------------------------ writing and triage (step 1-2)
+
+
+WRITERS = ("headteacher", "board")
+OVERSEERS = ("admin", "director")
+EDITABLE = ("draft", "more_info")
+
+
+def conflict(message: str, code: int = 409):
+    """Answer a refused or lost action: nothing was saved."""
+    db.session.rollback()
+    return render("error.html", code=code, title="That did not happen",
+                  message=message), code
+
+
+def _form(req: SupportRequest | None = None) -> RequestForm:
+    form = RequestForm(obj=None)
+    form.specialism_id.choices = [(0, "Choose a subject or specialism")] + [
+        (s.id, s.name) for s in db.session.scalars(select(Specialism).order_by(Specialism.name))
+    ]
+    schools = db.session.scalars(
+        select(School).where(School.alliance_id == current_user.alliance_id)
+        .order_by(School.name)
+    ).all()
+    form.school_ids.choices = [(s.id, s.name) for s in schools]
+    if request.method == "GET":
+        if req is not None:
+            form.title.data = req.title
+            form.standards.data = req.standards
+            form.phase.data = req.phase
+            form.specialism_id.data = req.specialism_id or 0
+            for name in ("staff_involved", "priorities", "desired_outcomes",
+                         "measures_of_success", "start_date", "end_date", "kind", "route"):
+                getattr(form, name).data = getattr(req, name)
+            form.days_wanted.data = req.half_days_wanted / 2 if req.half_days_wanted else None
+            form.school_ids.data = [rs.school_id for rs in req.schools]
+        else:
+            form.kind.data = "sle_deployment"
+            form.route.data = "board" if current_user.role == "board" else "school"
+            if current_user.school_id:
+                form.school_ids.data = [current_user.school_id]
+                form.phase.data = current_user.school.phase
+    return form
+
+
+def _valid(form: RequestForm) -> bool:
+    ok = form.validate()
+    if form.specialism_id.data == 0 and not form.specialism_id.errors:
+        form.specialism_id.errors = ["Choose a subject or specialism."]
+        ok = False
+    return ok
+
+
+def _own(req: SupportRequest) -> None:
+    if req.requested_by_id != current_user.id:
+        abort(403)
+
+
+def _submit(req: SupportRequest) -> None:
+    workflow.transition(req, "submitted", current_user, ip=request.remote_addr)
+    notify.notify(brokering.admins_of(req.alliance_id),
+                  f"New request {req.reference} {req.title} from {current_user.name}",
+                  brokering.request_url(req), alliance_id=req.alliance_id)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles(*WRITERS)
+def new():
+    form = _form()
+    if request.method == "POST":
+        if not _valid(form):
+            return render("requests/form.html", "form", form=form, req=None), 422
+        req = brokering.create_request(current_user, school_ids=form.school_ids.data,
+                                       **form.model_fields())
+        if request.form.get("submit_now"):
+            _submit(req)
+        try:
+            workflow.commit_or_conflict()
+        except CONFLICTS:
+            return conflict("Someone saved the same thing at the same time. Nothing was saved.")
+        done = "submitted" if req.status == "submitted" else "saved as a draft"
+        flash(f"Request {req.reference} {done}.", "success")
+        return redirect(url_for("requests.show", request_id=req.id), code=303)
+    return render("requests/form.html", "form", form=form, req=None)
+
+
+@bp.route("/<int:request_id>/edit", methods=["GET", "POST"])
+@roles(*WRITERS)
+def edit(request_id: int):
+    req = access.get_request(current_user, request_id, for_update=request.method == "POST")
+    _own(req)
+    if req.status not in EDITABLE:
+        return conflict(f"Request {req.reference} is {req.status_label.lower()} and can no "
+                        "longer be changed.")
+    form = _form(req)
+    if request.method == "POST":
+        if request.form.get("version") and request.form["version"] != str(req.version):
+            return conflict("Someone changed this request since you opened it. Reload the page "
+                            "to see their change. Nothing was saved.")
+        if not _valid(form):
+            return render("requests/form.html", "form", form=form, req=req), 422
+        for name, value in form.model_fields().items():
+            setattr(req, name, value)
+        brokering.set_schools(req, form.school_ids.data)
+        audit.record(current_user, "supportrequest.edited", req, ip=request.remote_addr)
+        if request.form.get("submit_now"):
+            _submit(req)
+        try:
+            workflow.commit_or_conflict()
+        except CONFLICTS:
+            return conflict("Someone changed this request at the same time. Nothing was saved.")
+        flash(f"Request {req.reference} {'submitted' if req.status == 'submitted' else 'saved'}.",
+              "success")
+        return redirect(url_for("requests.show", request_id=req.id), code=303)
+    return render("requests/form.html", "form", form=form, req=req)
+
+
+def _move(request_id: int, target: str, reason: str = "", *, own: bool = False, after=None):
+    req = access.get_request(current_user, request_id, for_update=True)
+    if own and current_user.role in WRITERS:
+        _own(req)
+    try:
+        workflow.transition(req, target, current_user, reason=reason, ip=request.remote_addr)
+        if after:
+            after(req)
+        workflow.commit_or_conflict()
+    except workflow.ReasonRequired as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("requests.show", request_id=request_id), code=303)
+    except workflow.IllegalTransition as exc:
+        return conflict(f"{exc}. Nothing was changed.", 403 if exc.forbidden else 409)
+    except CONFLICTS:
+        return conflict("Someone else changed this request at the same time. Nothing was saved.")
+    return redirect(url_for("requests.show", request_id=request_id), code=303)
+
+
+@bp.post("/<int:request_id>/submit")
+@roles(*WRITERS)
+def submit(request_id: int):
+    def tell(req):
+        notify.notify(brokering.admins_of(req.alliance_id),
+                      f"New request {req.reference} {req.title} from {current_user.name}",
+                      brokering.request_url(req), alliance_id=req.alliance_id)
+    ReasonForm()  # CSRF is checked globally; the form has no fields to validate
+    return _move(request_id, "submitted", own=True, after=tell)
+
+
+@bp.post("/<int:request_id>/withdraw")
+@roles(*WRITERS, *OVERSEERS)
+def withdraw(request_id: int):
+    def tell(req):
+        if req.submitted_at:
+            notify.notify(brokering.admins_of(req.alliance_id),
+                          f"Request {req.reference} was withdrawn", brokering.request_url(req),
+                          alliance_id=req.alliance_id, email=False)
+    return _move(request_id, "withdrawn", request.form.get("reason", ""), own=True, after=tell)
+
+
+@bp.post("/<int:request_id>/triage")
+@roles(*OVERSEERS)
+def triage(request_id: int):
+    req = access.get_request(current_user, request_id, for_update=True)
+    form = TriageForm()
+    if not form.validate():
+        db.session.rollback()
+        return _show(req, triage_form=form), 422
+    reason = (form.reason.data or "").strip()
+
+    def tell(r):
+        if reason:
+            r.triage_note = reason
+        words = {"matching": "was accepted and is being matched",
+                 "more_info": f"needs more information: {reason}",
+                 "declined": f"was declined: {reason}"}[form.action.data]
+        notify.notify([r.requested_by], f"Your request {r.reference} {words}",
+                      brokering.request_url(r), alliance_id=r.alliance_id)
+    return _move(request_id, form.action.data, reason, after=tell)
+
+
+@bp.get("/<int:request_id>/match")
+@roles(*OVERSEERS)
+def match(request_id: int):
+    req = access.get_request(current_user, request_id)
+    if req.status not in ("matching", "matched"):
+        return conflict(f"Request {req.reference} is {req.status_label.lower()}: accept it for "
+                        "matching first.")
+    result = brokering.ranking(req)
+    designation = request.args.get("designation", "")
+    q = request.args.get("q", "").strip().casefold()
+    only_free = request.args.get("free") == "1"
+    matches = [m for m in result.matches
+               if (not designation or m.candidate.designation == designation)
+               and (not q or q in m.candidate.name.casefold())
+               and (not only_free or not m.warnings)]
+    return render("requests/match.html", "results", req=req, matches=matches,
+                  exclusions=result.exclusions, designation=designation,
+                  q=request.args.get("q", ""), only_free=only_free, form=ProposeForm())
+
+
+@bp.post("/<int:request_id>/propose")
+@roles(*OVERSEERS)
+def propose(request_id: int):
+    req = access.get_request(current_user, request_id, for_update=True)
+    form = ProposeForm()
+    if not form.validate():
+        db.session.rollback()
+        flash("Choose a system leader to propose.", "error")
+        return redirect(url_for("requests.match", request_id=request_id), code=303)
+    try:
+        d = brokering.propose(req, form.leader_id.data, current_user, ip=request.remote_addr)
+        workflow.commit_or_conflict()
+    except brokering.NotProposable as exc:
+        return conflict(f"{exc} Nothing was saved.", 422)
+    except workflow.IllegalTransition as exc:
+        return conflict(f"A system leader has already been proposed for {req.reference} "
+                        f"({exc}). Nothing was saved.", 403 if exc.forbidden else 409)
+    except CONFLICTS:
+        return conflict("Another co-ordinator proposed someone for this request at the same "
+                        "time. Nothing of yours was saved.")
+    flash(f"{d.leader.name} proposed. The receiving school, home school and system leader have "
+          "been asked to confirm.", "success")
+    return redirect(url_for("deployments.show", deployment_id=d.id), code=303)
+
+
+def _show(req: SupportRequest, **extra):
+    request.environ["portal.request_forms"] = extra
+    return show(req.id)
+
+
+@request_panels.panel("progress", "requests/_progress.html", order=10)
+def progress_panel(req: SupportRequest, user):
+    forms = request.environ.get("portal.request_forms", {})
+    moves = {t.target for t in workflow.available(req, user)}
+    own = req.requested_by_id == user.id
+    live = [d for d in db.session.scalars(
+        select(Deployment).where(Deployment.request_id == req.id,
+                                 Deployment.status.in_(LIVE_STATUSES)))]
+    return {
+        "req": req,
+        "can_edit": own and req.status in EDITABLE,
+        "can_submit": own and "submitted" in moves and req.status == "draft",
+        "can_withdraw": (own or user.role in OVERSEERS) and "withdrawn" in moves,
+        "can_triage": user.role in OVERSEERS and req.status in ("submitted", "more_info"),
+        "can_match": user.role in OVERSEERS and req.status == "matching",
+        "live": live,
+        "triage_form": forms.get("triage_form") or TriageForm(formdata=None),
+    }
+
+
+nav_add("requests.new", "New request", roles=WRITERS, order=11, prefix="requests.new")

@@ -1,0 +1,80 @@
+"""The co-ordinator's desk: the request inbox against the 48-hour target, and the email outbox."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..domain import access
+from ..domain.sla import MATCH_TARGET, match_clock
+from ..extensions import db
+from ..htmx import render
+from ..models import OutboxEmail, RequestSchool, SupportRequest, utcnow
+from ..navigation import add as nav_add
+from ..pagination import paginate
+from ..panels import home_panels
+from ..security import roles
+
+bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
+
+DESK = ("admin", "director")
+INBOX_STATUSES = ("submitted", "more_info", "matching")
+
+
+@bp.get("/inbox")
+@roles(*DESK)
+def inbox():
+    stmt = (
+        select(SupportRequest)
+        .where(access.requests_visible_to(current_user),
+               SupportRequest.status.in_(INBOX_STATUSES))
+        .options(selectinload(SupportRequest.schools).joinedload(RequestSchool.school),
+                 joinedload(SupportRequest.requested_by))
+        .order_by(SupportRequest.submitted_at.asc(), SupportRequest.id.asc())
+    )
+    page = paginate(stmt)
+    now = utcnow()
+    rows = [(r, match_clock(r.submitted_at, now)) for r in page.items]
+    return render("coordinator/inbox.html", "results", page=page, rows=rows)
+
+
+@bp.get("/outbox")
+@roles(*DESK)
+def outbox():
+    stmt = (
+        select(OutboxEmail)
+        .where(access.outbox_visible_to(current_user))
+        .order_by(OutboxEmail.created_at.desc(), OutboxEmail.id.desc())
+    )
+    return render("coordinator/outbox.html", "results", page=paginate(stmt))
+
+
+@bp.get("/outbox/<int:email_id>")
+@roles(*DESK)
+def email(email_id: int):
+    return render("coordinator/email.html", mail=access.get_outbox_email(current_user, email_id))
+
+
+nav_add("coordinator.inbox", "Inbox", roles=DESK, order=5)
+nav_add("coordinator.outbox", "Outbox", roles=DESK, order=90, prefix="coordinator.outbox")
+
+
+@home_panels.panel("desk", "coordinator/_desk.html", order=5)
+def desk_panel(_obj, user):
+    """On the co-ordinator's home: how many requests wait, and how many are past 48 hours."""
+    if user.role not in DESK:
+        return None
+    waiting = (access.requests_visible_to(user)
+               & SupportRequest.status.in_(("submitted", "matching")))
+    cutoff = utcnow() - MATCH_TARGET
+    total, overdue = db.session.execute(
+        select(func.count(SupportRequest.id),
+               func.count(SupportRequest.id).filter(SupportRequest.submitted_at < cutoff))
+        .where(waiting)
+    ).one()
+    hours = MATCH_TARGET // timedelta(hours=1)
+    return {"waiting": total, "overdue": overdue, "target_hours": hours}

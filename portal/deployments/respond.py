@@ -1,0 +1,70 @@
+"""Journey step 3: each party confirms or declines a proposal (receiving heads, the home school's
+release, the leader). Registered on the ``deployments`` blueprint, with the "responses" panel."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, request, url_for
+from flask_login import current_user
+
+from ..domain import access, brokering, workflow
+from ..domain.brokering import CONFLICTS
+from ..extensions import db
+from ..htmx import render
+from ..panels import deployment_panels
+from ..requests.forms import RespondForm
+from ..security import roles
+from .routes import bp
+
+PARTY_ROLES = ("headteacher", "home_school", "sle")
+
+
+@bp.post("/<int:deployment_id>/respond")
+@roles(*PARTY_ROLES)
+def respond(deployment_id: int):
+    d = access.get_deployment(current_user, deployment_id, for_update=True)
+    form = RespondForm()
+    if not form.validate() or form.decision.data not in ("accepted", "declined"):
+        db.session.rollback()
+        request.environ["portal.respond_form"] = form
+        return _page(d), 422
+    try:
+        brokering.respond(d, current_user, form.decision.data, form.reason.data or "",
+                          ip=request.remote_addr)
+        workflow.commit_or_conflict()
+    except workflow.ReasonRequired as exc:
+        db.session.rollback()
+        form.reason.errors = [str(exc)]
+        request.environ["portal.respond_form"] = form
+        return _page(access.get_deployment(current_user, deployment_id)), 422
+    except workflow.IllegalTransition as exc:
+        db.session.rollback()
+        return _refused(str(exc), 403 if exc.forbidden else 409)
+    except CONFLICTS:
+        return _refused("Someone answered this proposal at the same moment. Reload the page: "
+                        "your answer was not saved.", 409)
+    word = "confirmed" if form.decision.data == "accepted" else "declined"
+    flash(f"You {word} the proposal {d.reference}.", "success")
+    return redirect(url_for("deployments.show", deployment_id=deployment_id), code=303)
+
+
+def _page(d):
+    return render("deployments/show.html", d=d,
+                  panels=deployment_panels.build(d, current_user))
+
+
+def _refused(message: str, code: int):
+    db.session.rollback()
+    return render("error.html", code=code, title="That did not happen",
+                  message=f"{message} Nothing was changed."), code
+
+
+@deployment_panels.panel("responses", "deployments/_responses.html", order=10)
+def responses_panel(d, user):
+    parties = brokering.expected_parties(d)
+    answers = {(r.party, r.school_id): r for r in d.responses}
+    rows = [(p, answers.get((p.party, p.school_id))) for p in parties]
+    mine = brokering.party_of(d, user)
+    can_answer = (d.status == "proposed" and mine is not None
+                  and (mine.party, mine.school_id) not in answers)
+    form = request.environ.get("portal.respond_form") or RespondForm(formdata=None)
+    return {"rows": rows, "mine": mine, "can_answer": can_answer, "form": form, "d": d}

@@ -1,0 +1,306 @@
+"""Journey steps 1-3 against the database: file a request, match it, propose, confirm, release.
+
+:mod:`portal.domain.matching` ranks plain data; :func:`ranking` builds its ``Need`` and
+``Candidate`` objects from the model in a fixed number of queries (profiles with their users and
+home schools, specialisms, unavailable ranges, and one aggregate of live deployments), whatever
+the size of the directory.
+
+Status changes go through :func:`portal.domain.workflow.transition` (which audits them); the
+caller commits once with :func:`portal.domain.workflow.commit_or_conflict`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..extensions import db
+from ..models import (
+    LIVE_STATUSES,
+    Deployment,
+    DeploymentResponse,
+    LeaderProfile,
+    RequestSchool,
+    School,
+    SupportRequest,
+    User,
+    utcnow,
+)
+from . import audit, notify, workflow
+from .matching import Candidate, Exclusion, Match, Need, rank
+
+# A lost race can surface at an autoflush before the commit: treat it like workflow.Conflict.
+CONFLICTS = (workflow.Conflict, StaleDataError, IntegrityError)
+
+
+class NotProposable(ValueError):
+    """The leader cannot be proposed for this request (excluded, or not in the alliance)."""
+
+
+# ----------------------------------------------------------------------------- requests
+
+
+def new_reference(prefix: str, number: int, today: date | None = None) -> str:
+    today = today or utcnow().date()
+    return f"{prefix}-{today.year}-{number:05d}"
+
+
+def create_request(actor: User, **fields) -> SupportRequest:
+    """A new draft request by ``actor`` (a headteacher, or a Board member for the Board)."""
+    school_ids: list[int] = fields.pop("school_ids")
+    req = SupportRequest(alliance_id=actor.alliance_id, requested_by_id=actor.id,
+                         status="draft", reference=f"tmp-{actor.id}-{utcnow().timestamp()}"[:20],
+                         **fields)
+    if actor.role == "board" and actor.board_id:
+        req.board_id = actor.board_id
+    set_schools(req, school_ids)
+    db.session.add(req)
+    db.session.flush()
+    req.reference = new_reference("R", req.id)
+    audit.record(actor, "supportrequest.created", req, detail={"reference": req.reference})
+    return req
+
+
+def set_schools(req: SupportRequest, school_ids: list[int]) -> None:
+    wanted = list(dict.fromkeys(school_ids))
+    current = {rs.school_id: rs for rs in req.schools}
+    req.schools = [current.get(sid) or RequestSchool(school_id=sid) for sid in wanted]
+    for i, rs in enumerate(req.schools):
+        rs.position = i
+
+
+def admins_of(alliance_id: int) -> list[User]:
+    return list(db.session.scalars(
+        select(User).where(User.alliance_id == alliance_id, User.role == "admin",
+                           User.active.is_(True))
+    ))
+
+
+def request_url(req: SupportRequest) -> str:
+    return f"/requests/{req.id}"
+
+
+def deployment_url(d: Deployment) -> str:
+    return f"/deployments/{d.id}"
+
+
+# ----------------------------------------------------------------------------- matching
+
+
+def need_for(req: SupportRequest) -> Need:
+    """The request as :class:`matching.Need` (one query for the receiving schools' LAs)."""
+    rows = db.session.execute(
+        select(RequestSchool.school_id, School.local_authority_id)
+        .join(School, School.id == RequestSchool.school_id)
+        .where(RequestSchool.request_id == req.id)
+    ).all()
+    return Need(
+        standards=frozenset(req.standards),
+        phase=req.phase,
+        specialism=req.specialism.code if req.specialism else None,
+        start=req.start_date,
+        end=req.end_date,
+        half_days=max(1, req.half_days_wanted),
+        receiving_school_ids=frozenset(r[0] for r in rows),
+        local_authority_ids=frozenset(r[1] for r in rows if r[1] is not None),
+    )
+
+
+def candidates_for(alliance_id: int, start: date, end: date) -> list[Candidate]:
+    """Every system leader in the alliance's directory, with their load and unavailability."""
+    profiles = db.session.scalars(
+        select(LeaderProfile)
+        .where(LeaderProfile.alliance_id == alliance_id)
+        .options(
+            joinedload(LeaderProfile.user),
+            joinedload(LeaderProfile.home_school),
+            selectinload(LeaderProfile.specialisms),
+            selectinload(LeaderProfile.unavailable),
+        )
+    ).unique().all()
+    load = {
+        leader_id: (count, half_days or 0)
+        for leader_id, count, half_days in db.session.execute(
+            select(Deployment.leader_id, func.count(Deployment.id),
+                   func.sum(Deployment.half_days_agreed - Deployment.half_days_delivered))
+            .where(Deployment.alliance_id == alliance_id,
+                   Deployment.status.in_(LIVE_STATUSES))
+            .group_by(Deployment.leader_id)
+        ).all()
+    }
+    out = []
+    for p in profiles:
+        count, committed = load.get(p.user_id, (0, 0))
+        days = p.capacity_days
+        if p.release_approved_days is not None:
+            days = min(days, p.release_approved_days)
+        out.append(Candidate(
+            leader_id=p.user_id,
+            name=p.user.name,
+            designation=p.designation,
+            home_school_id=p.home_school_id,
+            local_authority_id=p.home_school.local_authority_id,
+            specialisms=frozenset(s.code for s in p.specialisms),
+            phases=frozenset(p.phase_list),
+            standards=frozenset(p.standards),
+            capacity_half_days=2 * days,
+            committed_half_days=max(0, int(committed)),
+            active_deployments=count,
+            unavailable=tuple((u.start, u.end) for u in p.unavailable
+                              if u.start <= end and u.end >= start),
+            active=p.user.active and p.accepting,
+        ))
+    return out
+
+
+@dataclass
+class Ranking:
+    need: Need
+    matches: list[Match]
+    exclusions: list[Exclusion]
+
+
+def ranking(req: SupportRequest) -> Ranking:
+    need = need_for(req)
+    matches, exclusions = rank(need, candidates_for(req.alliance_id, need.start, need.end))
+    return Ranking(need, matches, exclusions)
+
+
+# ----------------------------------------------------------------------------- proposing
+
+
+def propose(req: SupportRequest, leader_id: int, actor: User, *, ip: str = "") -> Deployment:
+    """Propose one of the ranked (not excluded) leaders; the request becomes ``matched``."""
+    if req.status != "matching":
+        # let the state machine say why (and refuse the wrong role first)
+        workflow.transition(req, "matched", actor, ip=ip)
+    chosen = next((m for m in ranking(req).matches if m.candidate.leader_id == leader_id), None)
+    if chosen is None:
+        raise NotProposable("That system leader cannot be proposed for this request.")
+    profile = db.session.scalar(select(LeaderProfile).where(LeaderProfile.user_id == leader_id))
+    workflow.transition(req, "matched", actor, ip=ip, detail={"leader_id": leader_id})
+    n = db.session.scalar(
+        select(func.count(Deployment.id)).where(Deployment.request_id == req.id)) or 0
+    d = Deployment(
+        reference=f"D-{utcnow().year}-{req.id:05d}-{n + 1}",
+        request_id=req.id, alliance_id=req.alliance_id, leader_id=leader_id,
+        home_school_id=profile.home_school_id, designation=profile.designation,
+        half_days_agreed=req.half_days_wanted, targeted=req.route == "board",
+        proposed_by_id=actor.id, status="proposed",
+    )
+    db.session.add(d)
+    db.session.flush()
+    audit.record(actor, "deployment.proposed", d, ip=ip,
+                 detail={"request": req.reference, "leader_id": leader_id,
+                         "score": chosen.score})
+    notify.notify(
+        parties(d, req),
+        f"{profile.user.name} has been proposed for {req.reference} {req.title}: "
+        "please confirm or decline",
+        deployment_url(d), alliance_id=req.alliance_id,
+    )
+    return d
+
+
+# ----------------------------------------------------------------------------- responses
+
+
+@dataclass(frozen=True)
+class Party:
+    party: str
+    school_id: int
+    label: str
+
+
+def expected_parties(d: Deployment) -> list[Party]:
+    """Who must answer a proposal: each receiving school, the home school, the leader."""
+    out = [Party("receiving", rs.school_id, f"Receiving headteacher, {rs.school.name}")
+           for rs in d.request.schools]
+    out.append(Party("home_school", d.home_school_id,
+                     f"Home-school release, {d.home_school.name}"))
+    out.append(Party("leader", d.home_school_id, f"System leader, {d.leader.name}"))
+    return out
+
+
+def party_of(d: Deployment, user: User) -> Party | None:
+    """The party this user answers for on this proposal, if any."""
+    for p in expected_parties(d):
+        if p.party == "receiving" and user.role == "headteacher" and user.school_id == p.school_id:
+            return p
+        if p.party == "home_school" and user.role == "home_school" \
+                and user.school_id == p.school_id:
+            return p
+        if p.party == "leader" and user.role == "sle" and user.id == d.leader_id:
+            return p
+    return None
+
+
+def parties(d: Deployment, req: SupportRequest | None = None) -> list[User]:
+    """The users who answer for a proposal (receiving heads, home-school leaders, the leader)."""
+    req = req or d.request
+    school_ids = [rs.school_id for rs in req.schools]
+    heads = db.session.scalars(
+        select(User).where(User.role == "headteacher", User.school_id.in_(school_ids),
+                           User.active.is_(True))
+    ).all()
+    home = db.session.scalars(
+        select(User).where(User.role == "home_school", User.school_id == d.home_school_id,
+                           User.active.is_(True))
+    ).all()
+    return [*heads, *home, db.session.get(User, d.leader_id)]
+
+
+def respond(d: Deployment, actor: User, decision: str, reason: str = "", *,
+            ip: str = "") -> DeploymentResponse:
+    """Record ``actor``'s answer. The last acceptance moves the deployment to ``agreement``;
+    a decline ends the proposal and sends the request back to matching."""
+    if decision not in ("accepted", "declined"):
+        raise ValueError("decision must be accepted or declined")
+    party = party_of(d, actor)
+    if party is None:
+        raise workflow.IllegalTransition("You do not answer for this proposal.", forbidden=True)
+    if d.status != "proposed":
+        raise workflow.IllegalTransition("This proposal has already been answered.")
+    if any(r.party == party.party and r.school_id == party.school_id for r in d.responses):
+        raise workflow.IllegalTransition("You have already answered.")
+    reason = (reason or "").strip()
+    if decision == "declined" and not reason:
+        raise workflow.ReasonRequired("Give a reason for declining.")
+    response = DeploymentResponse(party=party.party, school_id=party.school_id,
+                                  user_id=actor.id, decision=decision, reason=reason)
+    d.responses.append(response)
+    db.session.flush()
+    audit.record(actor, f"deployment.{party.party}_{decision}", d, ip=ip,
+                 detail={"party": party.party, "school_id": party.school_id,
+                         **({"reason": reason} if reason else {})})
+    req = d.request
+    admins = admins_of(d.alliance_id)
+    if decision == "declined":
+        workflow.transition(d, "declined", actor, reason=reason, ip=ip)
+        if req.status == "matched":
+            workflow.transition(req, "matching", actor, reason=reason, ip=ip,
+                                detail={"deployment": d.reference})
+        req.triage_note = f"{party.label} declined {d.leader.name}: {reason}"
+        notify.notify([*admins, *parties(d, req)],
+                      f"{party.label} declined the proposal for {req.reference}: {reason}",
+                      request_url(req), alliance_id=d.alliance_id)
+        return response
+    answered = {(r.party, r.school_id) for r in d.responses if r.decision == "accepted"}
+    missing = [p for p in expected_parties(d) if (p.party, p.school_id) not in answered]
+    if missing:
+        # bump the version so two answers at once cannot both believe they were not last
+        flag_modified(d, "status")
+        notify.notify(admins, f"{party.label} accepted the proposal for {req.reference}",
+                      deployment_url(d), alliance_id=d.alliance_id, email=False)
+    else:
+        workflow.transition(d, "agreement", actor, ip=ip)
+        notify.notify([*admins, *parties(d, req)],
+                      f"Everyone has confirmed {d.reference} {req.title}: the agreement is next",
+                      deployment_url(d), alliance_id=d.alliance_id)
+    return response

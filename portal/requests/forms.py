@@ -1,0 +1,155 @@
+"""The Deployment Request form, triage and proposal forms."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    DecimalField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..models import PHASES, ROUTES, STANDARDS, SUPPORT_KINDS
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class DayField(DateField):
+    """A date with a plain message when it cannot be read."""
+
+    def __init__(self, label, message: str, **kw):
+        super().__init__(label, validators=[InputRequired(message=message)], **kw)
+        self.bad_message = message
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError(self.bad_message) from exc
+
+
+def _standard_label(code: str) -> str:
+    return f"{'Part Two' if code == 'PART2' else code}: {STANDARDS[code]}"
+
+
+def _required(what: str):
+    return DataRequired(message=f"Enter {what}.")
+
+
+class RequestForm(FlaskForm):
+    title = StringField("Short title", validators=[_required("a short title"), Length(max=200)])
+    standards = CheckboxesField(
+        "Teachers' Standards the staff need support with",
+        choices=[(code, _standard_label(code)) for code in STANDARDS],
+        validators=[DataRequired(message="Choose at least one of the Teachers' Standards.")],
+    )
+    phase = SelectField("Phase", choices=list(PHASES.items()),
+                        validators=[DataRequired(message="Choose a phase.")])
+    specialism_id = SelectField("Subject or specialism", coerce=int,
+                                validators=[InputRequired(message="Choose a subject or "
+                                                                  "specialism.")])
+    staff_involved = TextAreaField("Staff involved (roles, not names)",
+                                   validators=[_required("the staff involved"),
+                                               Length(max=4000)])
+    priorities = TextAreaField("Priorities", validators=[_required("the priorities"),
+                                                         Length(max=4000)])
+    desired_outcomes = TextAreaField("Desired outcomes",
+                                     validators=[_required("the desired outcomes"),
+                                                 Length(max=4000)])
+    measures_of_success = TextAreaField("Measures of success",
+                                        validators=[_required("the measures of success"),
+                                                    Length(max=4000)])
+    start_date = DayField("Time frame from",
+                          "Enter the date the support should start, like 11/01/2027.")
+    end_date = DayField("Time frame to", "Enter the date the support should end, like 26/03/2027.")
+    days_wanted = DecimalField(
+        "Days wanted", places=1,
+        validators=[InputRequired(message="Enter the number of days wanted, like 4 or 2.5."),
+                    NumberRange(min=Decimal("0.5"), max=Decimal("200"),
+                                message="Enter between 0.5 and 200 days.")])
+    kind = RadioField("Kind of support", choices=list(SUPPORT_KINDS.items()),
+                      validators=[DataRequired(message="Choose the kind of support.")])
+    route = RadioField("Route", choices=list(ROUTES.items()),
+                       validators=[DataRequired(message="Choose the route.")])
+    school_ids = CheckboxesField("Receiving schools", coerce=int, validators=[
+        DataRequired(message="Choose at least one receiving school.")])
+
+    def validate_end_date(self, field):
+        if field.data and self.start_date.data and field.data < self.start_date.data:
+            raise ValidationError("The end of the time frame must be on or after its start.")
+
+    def validate_days_wanted(self, field):
+        if field.data is not None and (field.data * 2) % 1:
+            raise ValidationError("Enter whole or half days, like 4 or 2.5.")
+
+    @property
+    def half_days(self) -> int:
+        return int(self.days_wanted.data * 2)
+
+    def model_fields(self) -> dict:
+        return {
+            "title": self.title.data.strip(),
+            "standards_mask": _mask(self.standards.data),
+            "phase": self.phase.data,
+            "specialism_id": self.specialism_id.data,
+            "staff_involved": self.staff_involved.data.strip(),
+            "priorities": self.priorities.data.strip(),
+            "desired_outcomes": self.desired_outcomes.data.strip(),
+            "measures_of_success": self.measures_of_success.data.strip(),
+            "start_date": self.start_date.data,
+            "end_date": self.end_date.data,
+            "half_days_wanted": self.half_days,
+            "kind": self.kind.data,
+            "route": self.route.data,
+        }
+
+
+def _mask(codes) -> int:
+    from ..models import standards_to_mask
+
+    return standards_to_mask(codes)
+
+
+class TriageForm(FlaskForm):
+    action = RadioField("Decision", choices=[
+        ("matching", "Accept for matching"),
+        ("more_info", "Ask for more information"),
+        ("declined", "Decline the request"),
+    ], validators=[DataRequired(message="Choose what to do with the request.")])
+    reason = TextAreaField("Reason or question for the requester",
+                           validators=[Length(max=2000)])
+
+    def validate_reason(self, field):
+        if self.action.data in ("more_info", "declined") and not (field.data or "").strip():
+            raise ValidationError("Say what you need, or why you are declining.")
+
+
+class ProposeForm(FlaskForm):
+    leader_id = IntegerField("System leader", validators=[
+        InputRequired(message="Choose a system leader.")])
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField("Reason", validators=[Length(max=2000)])
+
+
+class RespondForm(FlaskForm):
+    decision = HiddenField(validators=[DataRequired()])
+    reason = TextAreaField("Reason for declining", validators=[Length(max=2000)])
+
+    def validate_reason(self, field):
+        if self.decision.data == "declined" and not (field.data or "").strip():
+            raise ValidationError("Give a reason for declining.")
