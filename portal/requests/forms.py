@@ -20,6 +20,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..models import PHASES, ROUTES, STANDARDS, SUPPORT_KINDS
+from ..validators import Finite
 
 
 class CheckboxesField(SelectMultipleField):
@@ -78,6 +79,7 @@ class RequestForm(FlaskForm):
     days_wanted = DecimalField(
         "Days wanted", places=1,
         validators=[InputRequired(message="Enter the number of days wanted, like 4 or 2.5."),
+                    Finite("Enter the number of days wanted, like 4 or 2.5."),
                     NumberRange(min=Decimal("0.5"), max=Decimal("200"),
                                 message="Enter between 0.5 and 200 days.")])
     kind = RadioField("Kind of support", choices=list(SUPPORT_KINDS.items()),
@@ -92,7 +94,7 @@ class RequestForm(FlaskForm):
             raise ValidationError("The end of the time frame must be on or after its start.")
 
     def validate_days_wanted(self, field):
-        if field.data is not None and (field.data * 2) % 1:
+        if field.data is not None and not field.errors and (field.data * 2) % 1:
             raise ValidationError("Enter whole or half days, like 4 or 2.5.")
 
     @property
