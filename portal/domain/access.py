@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 
 from ..extensions import db
-from ..models import Deployment, LeaderProfile, RequestSchool, SupportRequest, User
+from ..models import Agreement, Deployment, LeaderProfile, RequestSchool, SupportRequest, User
 
 OVERSEERS = ("admin", "director")
 
@@ -85,3 +85,15 @@ def get_deployment(user: User, deployment_id: int) -> Deployment:
     if obj is None:
         raise NotVisible(f"deployment {deployment_id}")
     return obj
+
+
+def get_agreement(user: User, deployment_id: int) -> tuple[Deployment, Agreement]:
+    """A deployment the user may see and the latest version of its agreement."""
+    deployment = get_deployment(user, deployment_id)
+    agreement = db.session.scalar(
+        select(Agreement).where(Agreement.deployment_id == deployment.id)
+        .order_by(Agreement.version.desc()).limit(1)
+    )
+    if agreement is None:
+        raise NotVisible(f"agreement of deployment {deployment_id}")
+    return deployment, agreement
