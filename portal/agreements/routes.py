@@ -30,6 +30,7 @@ from ..htmx import hx_redirect, is_htmx, render
 from ..models import AGREEMENT_STATUSES, Alliance, Deployment, Signature, User
 from ..panels import deployment_panels
 from ..security import any_role, is_fresh, mark_fresh, public, roles, safe_next
+from . import demo_data  # noqa: F401  (registers the demo step)
 from .forms import (
     ConfirmPasswordForm,
     DeclineForm,

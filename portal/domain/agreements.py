@@ -474,6 +474,37 @@ def _evidence(sig: Signature, agreement: Agreement) -> dict:
     )
 
 
+def record_signature(deployment: Deployment, agreement: Agreement, slot: Slot, user: User, *,
+                     decision: str, typed_name: str, reason: str = "", ip: str = "",
+                     user_agent: str = "", signed_at: datetime | None = None) -> Signature:
+    """Store one signature (or decline) for ``slot`` and chain its evidence in the audit trail.
+
+    No rule is checked here (see :func:`sign`); the slot's unique constraint still holds.
+    """
+    sig = Signature(
+        agreement_id=agreement.id, user_id=user.id, capacity=slot.capacity, party=slot.party,
+        school_id=slot.school.id if slot.school else None, decision=decision,
+        typed_name=(typed_name or user.name).strip()[:120],
+        consent_text=consent_for(deployment, agreement, slot, user,
+                                 decline=decision == "declined"),
+        reason=reason.strip(), content_hash=agreement.content_hash, ip=(ip or "")[:45],
+        user_agent=(user_agent or "")[:400],
+        signed_at=(signed_at or utcnow()).replace(microsecond=0),
+    )
+    db.session.add(sig)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:
+        raise AlreadyDone("This slot has just been signed (a second click or tab).") from exc
+    event = audit.record(
+        user, f"agreement.{decision}", agreement, alliance_id=deployment.alliance_id,
+        detail={"signature_id": sig.id, "party": sig.party, "evidence": _evidence(sig, agreement),
+                **({"reason": sig.reason} if sig.reason else {})}, ip=ip)
+    sig.evidence_hash = event.hash
+    return sig
+
+
 def _respond(agreement: Agreement, user: User, *, version: int, seen_hash: str,
              typed_name: str, decision: str, reason: str, ip: str, user_agent: str
              ) -> tuple[Agreement, Signature]:
@@ -497,26 +528,8 @@ def _respond(agreement: Agreement, user: User, *, version: int, seen_hash: str,
         raise AgreementError(f"Type your full name exactly as it is shown: {user.name}.")
     if decision == "declined" and not reason.strip():
         raise AgreementError("Give a reason for declining.")
-    sig = Signature(
-        agreement_id=agreement.id, user_id=user.id, capacity=slot.capacity, party=slot.party,
-        school_id=slot.school.id if slot.school else None, decision=decision,
-        typed_name=(typed_name or user.name).strip()[:120],
-        consent_text=consent_for(deployment, agreement, slot, user,
-                                 decline=decision == "declined"),
-        reason=reason.strip(), content_hash=agreement.content_hash, ip=(ip or "")[:45],
-        user_agent=(user_agent or "")[:400], signed_at=utcnow().replace(microsecond=0),
-    )
-    db.session.add(sig)
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError as exc:
-        raise AlreadyDone("This slot has just been signed (a second click or tab).") from exc
-    event = audit.record(
-        user, f"agreement.{decision}", agreement, alliance_id=deployment.alliance_id,
-        detail={"signature_id": sig.id, "party": sig.party, "evidence": _evidence(sig, agreement),
-                **({"reason": sig.reason} if sig.reason else {})}, ip=ip)
-    sig.evidence_hash = event.hash
+    sig = record_signature(deployment, agreement, slot, user, decision=decision,
+                           typed_name=typed_name, reason=reason, ip=ip, user_agent=user_agent)
     if agreement.status == "draft":
         agreement.status = "signing"
     return agreement, sig

@@ -560,3 +560,25 @@ def test_editing_the_terms_template(w, c):
 def test_terms_navigation_only_for_overseers(w, c):
     assert "Agreement terms" in c(w.user("a", "admin")).get("/").data.decode()
     assert "Agreement terms" not in c(w.user("a", "headteacher")).get("/").data.decode()
+
+
+# ------------------------------------------------------------------------------- demo data
+
+
+def test_demo_active_deployments_have_fully_signed_agreements(app, db, c):
+    from portal.models import User
+
+    assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
+    agreements = _db.session.scalars(select(Agreement)).all()
+    assert agreements and all(a.status == "signed" for a in agreements)
+    for ag in agreements:
+        assert ag.content_hash == signing.content_hash(ag.content)
+        assert len([s for s in ag.signatures if s.decision == "signed"]) == 4
+    assert service.verify_signatures() == []
+    admin = _db.session.scalar(select(User).where(User.email == "admin@estsn.example.org"))
+    ag = _db.session.scalar(select(Agreement).join(Deployment).where(
+        Deployment.alliance_id == admin.alliance_id))
+    page = c(admin).get(f"/deployments/{ag.deployment_id}/agreement")
+    assert page.status_code == 200 and "Signed by every party" in page.data.decode()
+    assert "Yes:" in c().get(f"/agreements/verify/{ag.verify_token}", query_string={
+        "fingerprint": signing.fingerprint(ag.content_hash)}).data.decode()
