@@ -27,8 +27,8 @@ from ..domain import agreements as service
 from ..extensions import db, limiter
 from ..formatting import uk_date
 from ..htmx import hx_redirect, is_htmx, render
-from ..models import AGREEMENT_STATUSES, Alliance, Deployment, Signature, User
-from ..panels import deployment_panels
+from ..models import AGREEMENT_STATUSES, Agreement, Alliance, Deployment, Signature, User
+from ..panels import deployment_panels, home_panels
 from ..security import any_role, is_fresh, mark_fresh, public, roles, safe_next
 from . import demo_data  # noqa: F401  (registers the demo step)
 from .forms import (
@@ -360,3 +360,17 @@ def agreement_panel(deployment: Deployment, user: User):
             "status_label": AGREEMENT_STATUSES[agreement.status],
             "mine": service.slot_for(deployment, agreement, user),
             "signed": sum(1 for s in slots if s.signed), "total": len(slots)}
+
+
+@home_panels.panel("agreements_to_sign", "agreements/_home_panel.html", order=5)
+def agreements_to_sign(_obj, user: User):
+    if user.role not in service.SIGNER_ROLES:
+        return None
+    rows = db.session.execute(
+        select(Agreement, Deployment).join(Deployment, Deployment.id == Agreement.deployment_id)
+        .where(access.agreements_awaiting(user))
+        .order_by(Deployment.confirmed_at, Deployment.id).limit(20)
+    ).all()
+    if not rows:
+        return None
+    return {"rows": rows}

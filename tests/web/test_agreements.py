@@ -582,3 +582,22 @@ def test_demo_active_deployments_have_fully_signed_agreements(app, db, c):
     assert page.status_code == 200 and "Signed by every party" in page.data.decode()
     assert "Yes:" in c().get(f"/agreements/verify/{ag.verify_token}", query_string={
         "fingerprint": signing.fingerprint(ag.content_hash)}).data.decode()
+
+
+# ------------------------------------------------------------------------------- home page
+
+
+@pytest.mark.parametrize("role", SIGNERS)
+def test_home_lists_agreements_waiting_for_my_signature(w, c, role):
+    user = w.user("a", role)
+    body = c(user).get("/").data.decode()
+    assert "Agreements waiting for your signature" in body
+    assert w.a.deployment.reference in body and w.b.deployment.reference not in body
+    c(user).post(url(w, tail="/sign"), sign_data(current(w), user.name))
+    assert "Agreements waiting for your signature" not in c(user).get("/").data.decode()
+
+
+@pytest.mark.parametrize("role", ["admin", "board", "other_head"])
+def test_home_lists_nothing_to_sign_for_others(w, c, role):
+    assert "Agreements waiting for your signature" not in c(w.user("a", role)).get(
+        "/").data.decode()
