@@ -47,6 +47,7 @@ def create_app(config: dict | None = None) -> Flask:
     navigation.init_app(app)
 
     from . import models  # noqa: F401  (register every table with the metadata)
+    from .agreements.routes import bp as agreements_bp
     from .auth.routes import bp as auth_bp
     from .coordinator.routes import bp as coordinator_bp
     from .dashboard.routes import bp as dashboard_bp
@@ -58,6 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
     for blueprint in (auth_bp, dashboard_bp, requests_bp, deployments_bp, notifications_bp,
                       coordinator_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(agreements_bp)
 
     _register_errors(app)
     _register_context(app)

@@ -71,14 +71,20 @@ def init_app(app: Flask) -> None:
     @app.cli.command("verify-audit")
     def verify_audit() -> None:
         """Recompute the audit hash chain and report the first break, if any."""
-        from .domain import audit
+        from .domain import agreements, audit
         from .models import AuditEvent
 
         count = db.session.scalar(select(func.count()).select_from(AuditEvent))
         broken = audit.verify()
-        if broken is None:
-            click.echo(f"Audit chain intact: {count} events verified.")
-            return
-        raise click.ClickException(
-            f"Audit chain broken at event {broken.index + 1} of {count}: {broken.reason}"
-        )
+        if broken is not None:
+            raise click.ClickException(
+                f"Audit chain broken at event {broken.index + 1} of {count}: {broken.reason}"
+            )
+        # signatures are chained through the audit trail: each row must match its evidence
+        problems = agreements.verify_signatures()
+        if problems:
+            raise click.ClickException(
+                "Signature evidence broken: " + "; ".join(problems[:20])
+                + (f" (and {len(problems) - 20} more)" if len(problems) > 20 else "")
+            )
+        click.echo(f"Audit chain intact: {count} events verified.")

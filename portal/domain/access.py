@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 
 from ..extensions import db
 from ..models import (
+    Agreement,
     Deployment,
     LeaderProfile,
     OutboxEmail,
@@ -109,3 +110,40 @@ def get_outbox_email(user: User, email_id: int) -> OutboxEmail:
     if obj is None:
         raise NotVisible(f"email {email_id}")
     return obj
+
+def get_agreement(user: User, deployment_id: int) -> tuple[Deployment, Agreement]:
+    """A deployment the user may see and the latest version of its agreement."""
+    deployment = get_deployment(user, deployment_id)
+    agreement = db.session.scalar(
+        select(Agreement).where(Agreement.deployment_id == deployment.id)
+        .order_by(Agreement.version.desc()).limit(1)
+    )
+    if agreement is None:
+        raise NotVisible(f"agreement of deployment {deployment_id}")
+    return deployment, agreement
+
+
+def agreements_awaiting(user: User) -> ColumnElement[bool]:
+    """Open agreements (latest version, draft or out for signature) this user should sign and
+    has not yet signed or declined; use with ``select(Agreement).join(Deployment)``."""
+    from ..models import Signature
+
+    parties = {
+        "sle": "leader",
+        "director": "director",
+        "home_school": f"home_school:{user.school_id}",
+        "headteacher": f"receiving:{user.school_id}",
+    }
+    party = parties.get(user.role)
+    if party is None or (user.role in ("home_school", "headteacher") and not user.school_id):
+        return false()
+    clause = and_(
+        deployments_visible_to(user),
+        Deployment.status == "agreement",
+        Agreement.status.in_(("draft", "signing")),
+        ~exists().where(Signature.agreement_id == Agreement.id, Signature.party == party,
+                        Signature.voided_at.is_(None)),
+    )
+    if user.role == "sle":
+        clause = and_(clause, Deployment.leader_id == user.id)
+    return clause

@@ -50,6 +50,9 @@ class Signature(db.Model):
     agreement_id: Mapped[int] = mapped_column(ForeignKey("agreement.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     capacity: Mapped[str] = mapped_column(String(40))
+    # The signatory slot filled: "leader", "director", "home_school:<school id>" or
+    # "receiving:<school id>". One signature (or decline) per slot per version.
+    party: Mapped[str] = mapped_column(String(40), default="", server_default="")
     school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id"))
     decision: Mapped[str] = mapped_column(String(10), default="signed")
     typed_name: Mapped[str] = mapped_column(String(120))
@@ -66,5 +69,6 @@ class Signature(db.Model):
 
     __table_args__ = (
         UniqueConstraint("agreement_id", "user_id", "capacity", name="uq_signature_once"),
+        UniqueConstraint("agreement_id", "party", name="uq_signature_party"),
         CheckConstraint("decision in ('signed', 'declined')", name="decision"),
     )

@@ -1,0 +1,1 @@
+"""Agreements: drafting, e-signing, printing and public verification."""

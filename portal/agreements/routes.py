@@ -1,0 +1,376 @@
+"""Agreement pages: read and sign (htmx panel), decline, edit, void, print, verify.
+
+URLs:
+  GET  /deployments/<id>/agreement            the agreement with its signing panel
+  POST /deployments/<id>/agreement/sign       sign the version shown (fresh login needed)
+  POST /deployments/<id>/agreement/decline    decline, with a reason
+  GET|POST /deployments/<id>/agreement/edit   admin or director edits the terms
+  POST /deployments/<id>/agreement/void       admin or director voids it, with a reason
+  GET  /deployments/<id>/agreement/print      printable signed agreement with the evidence
+  GET|POST /agreements/terms                  the alliance's terms-and-conditions template
+  GET  /agreements/verify/<token>             public: does a fingerprint match, fully signed?
+  GET|POST /confirm-password                  re-enter the password before signing
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from .. import navigation
+from ..domain import access, audit, signing, workflow
+from ..domain import agreements as service
+from ..extensions import db, limiter
+from ..formatting import uk_date
+from ..htmx import hx_redirect, is_htmx, render
+from ..models import AGREEMENT_STATUSES, Agreement, Alliance, Deployment, Signature, User
+from ..panels import deployment_panels, home_panels
+from ..security import any_role, is_fresh, mark_fresh, public, roles, safe_next
+from . import demo_data  # noqa: F401  (registers the demo step)
+from .forms import (
+    ConfirmPasswordForm,
+    DeclineForm,
+    EditForm,
+    SignForm,
+    TermsForm,
+    VerifyForm,
+    VoidForm,
+)
+
+bp = Blueprint("agreements", __name__)
+
+OVERSEERS = ("admin", "director")
+
+navigation.add("agreements.terms", "Agreement terms", roles=OVERSEERS, order=80)
+
+
+def _ip() -> str:
+    return request.remote_addr or ""
+
+
+def _ua() -> str:
+    return request.headers.get("User-Agent", "")[:400]
+
+
+def _context(deployment: Deployment, agreement, *, sign_form=None, decline_form=None,
+             message: str = "", message_kind: str = "info") -> dict:
+    signers = {s.user_id for s in agreement.signatures}
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(signers)))} \
+        if signers else {}
+    slots = service.slots(deployment, agreement)
+    mine = service.slot_for(deployment, agreement, current_user)
+    open_ = agreement.status in ("draft", "signing") and deployment.status == "agreement"
+    consent = service.consent_for(deployment, agreement, mine, current_user) \
+        if mine is not None else ""
+    if sign_form is None:
+        sign_form = SignForm(formdata=None, version=agreement.version,
+                             content_hash=agreement.content_hash)
+    if decline_form is None:
+        decline_form = DeclineForm(formdata=None, version=agreement.version,
+                                   content_hash=agreement.content_hash)
+    return {
+        "d": deployment, "agreement": agreement, "content": agreement.content,
+        "fingerprint": signing.fingerprint(agreement.content_hash),
+        "slots": slots, "signers": users, "mine": mine, "open": open_, "consent": consent,
+        "sign_form": sign_form, "decline_form": decline_form,
+        "message": message, "message_kind": message_kind,
+        "can_edit": current_user.role in OVERSEERS and open_,
+        "void_form": VoidForm(formdata=None),
+        "history": service.history(deployment.id),
+        "AGREEMENT_STATUSES": AGREEMENT_STATUSES,
+    }
+
+
+@bp.get("/deployments/<int:deployment_id>/agreement")
+@any_role
+def show(deployment_id: int):
+    deployment, agreement = access.get_agreement(current_user, deployment_id)
+    return render("agreements/show.html", "agreement_body", **_context(deployment, agreement))
+
+
+def _answer(deployment, agreement, status: int, **ctx):
+    """Re-render the agreement (its body for htmx) with a status, or redirect after success."""
+    if status == 303 and not is_htmx():
+        flash(ctx.get("message", ""), "success")
+        return redirect(url_for(".show", deployment_id=deployment.id), 303)
+    body = render("agreements/show.html", "agreement_body",
+                  **_context(deployment, agreement, **ctx))
+    return body, 200 if status == 303 else status
+
+
+def _need_fresh(deployment_id: int):
+    target = url_for(".show", deployment_id=deployment_id)
+    url = url_for(".confirm_password", next=target)
+    if is_htmx():
+        return hx_redirect(make_response("", 200), url)
+    return redirect(url, 303)
+
+
+def _respond(deployment_id: int, decision: str):
+    deployment, agreement = access.get_agreement(current_user, deployment_id)
+    if service.slot_for(deployment, agreement, current_user) is None:
+        abort(403)
+    if not is_fresh():
+        return _need_fresh(deployment_id)
+    form = SignForm() if decision == "signed" else DeclineForm()
+    key = "sign_form" if decision == "signed" else "decline_form"
+    if not form.validate_on_submit():
+        return _answer(deployment, agreement, 422, **{key: form})
+    try:
+        if decision == "signed":
+            service.sign(agreement, current_user, version=form.version.data,
+                         seen_hash=form.content_hash.data, typed_name=form.typed_name.data,
+                         ip=_ip(), user_agent=_ua())
+            done = "Your signature is recorded."
+        else:
+            service.decline(agreement, current_user, version=form.version.data,
+                            seen_hash=form.content_hash.data, reason=form.reason.data,
+                            ip=_ip(), user_agent=_ua())
+            done = "Your decision not to sign is recorded. The co-ordinator has been told."
+        workflow.commit_or_conflict()
+    except service.NotASignatory:
+        db.session.rollback()
+        abort(403)
+    except service.StaleAgreement as exc:
+        db.session.rollback()
+        deployment, agreement = access.get_agreement(current_user, deployment_id)
+        return _answer(deployment, agreement, 409, message=str(exc), message_kind="error")
+    except (service.AlreadyDone, workflow.Conflict) as exc:
+        db.session.rollback()
+        deployment, agreement = access.get_agreement(current_user, deployment_id)
+        text = str(exc) if isinstance(exc, service.AlreadyDone) else \
+            "Someone signed at the same moment; your signature was not recorded. Try again."
+        return _answer(deployment, agreement, 409, message=text, message_kind="error")
+    except service.AgreementError as exc:
+        db.session.rollback()
+        getattr(form, "typed_name" if decision == "signed" else "reason").errors.append(str(exc))
+        deployment, agreement = access.get_agreement(current_user, deployment_id)
+        return _answer(deployment, agreement, 422, **{key: form})
+    deployment, agreement = access.get_agreement(current_user, deployment_id)
+    return _answer(deployment, agreement, 303, message=done, message_kind="success")
+
+
+@bp.post("/deployments/<int:deployment_id>/agreement/sign")
+@roles(*service.SIGNER_ROLES)
+def sign(deployment_id: int):
+    return _respond(deployment_id, "signed")
+
+
+@bp.post("/deployments/<int:deployment_id>/agreement/decline")
+@roles(*service.SIGNER_ROLES)
+def decline(deployment_id: int):
+    return _respond(deployment_id, "declined")
+
+
+@bp.route("/deployments/<int:deployment_id>/agreement/edit", methods=["GET", "POST"])
+@roles(*OVERSEERS)
+def edit(deployment_id: int):
+    deployment, agreement = access.get_agreement(current_user, deployment_id)
+    if agreement.status not in ("draft", "signing") or deployment.status != "agreement":
+        return render("agreements/closed.html", d=deployment, agreement=agreement), 409
+    content = agreement.content
+    form = EditForm(data={
+        "content_hash": agreement.content_hash,
+        **{k: content.get(k) for k in ("desired_outcomes", "measures_of_success", "schedule",
+                                       "exit_arrangements", "terms")},
+        "start_date": _date(content.get("start_date")),
+        "end_date": _date(content.get("end_date")),
+    }) if request.method == "GET" else EditForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            changes = {name: getattr(form, name).data for name in service.EDITABLE}
+            for name in ("desired_outcomes", "measures_of_success", "schedule",
+                         "exit_arrangements", "terms"):
+                changes[name] = (changes[name] or "").replace("\r\n", "\n").strip()
+            had = agreement.version
+            try:
+                now = service.edit(agreement, current_user, changes,
+                                   seen_hash=form.content_hash.data, ip=_ip())
+                workflow.commit_or_conflict()
+            except (service.StaleAgreement, workflow.Conflict) as exc:
+                db.session.rollback()
+                deployment, agreement = access.get_agreement(current_user, deployment_id)
+                message = str(exc) if isinstance(exc, service.StaleAgreement) else \
+                    "Someone else changed the agreement at the same time."
+                return render("agreements/edit.html", d=deployment, agreement=agreement,
+                              form=form, conflict=message), 409
+            except service.AgreementError as exc:
+                db.session.rollback()
+                form.terms.errors.append(str(exc))
+                deployment, agreement = access.get_agreement(current_user, deployment_id)
+                return render("agreements/edit.html", d=deployment, agreement=agreement,
+                              form=form), 422
+            if now.version != had:
+                flash(f"The terms changed after signing began, so this is now version "
+                      f"{now.version}: every signature was voided and the signatories told.",
+                      "success")
+            else:
+                flash("The draft agreement is saved.", "success")
+            return redirect(url_for(".show", deployment_id=deployment_id), 303)
+        status = 422
+    return render("agreements/edit.html", d=deployment, agreement=agreement, form=form), status
+
+
+def _date(value):
+    try:
+        return date.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+@bp.app_template_filter("isodate")
+def _isodate(value) -> str:
+    parsed = _date(value)
+    return uk_date(parsed) if parsed else ""
+
+
+@bp.post("/deployments/<int:deployment_id>/agreement/void")
+@roles(*OVERSEERS)
+def void(deployment_id: int):
+    deployment, agreement = access.get_agreement(current_user, deployment_id)
+    form = VoidForm()
+    if not form.validate_on_submit():
+        ctx = _context(deployment, agreement)
+        ctx["void_form"] = form
+        return render("agreements/show.html", **ctx), 422
+    try:
+        service.void(agreement, current_user, form.reason.data, ip=_ip())
+        workflow.commit_or_conflict()
+    except (service.StaleAgreement, workflow.Conflict, workflow.IllegalTransition) as exc:
+        db.session.rollback()
+        deployment, agreement = access.get_agreement(current_user, deployment_id)
+        return _answer(deployment, agreement, 409, message=str(exc) or "Changed meanwhile.",
+                       message_kind="error")
+    flash("The agreement is void and the deployment cancelled.", "success")
+    return redirect(url_for(".show", deployment_id=deployment_id), 303)
+
+
+@bp.get("/deployments/<int:deployment_id>/agreement/print")
+@any_role
+def printable(deployment_id: int):
+    deployment, agreement = access.get_agreement(current_user, deployment_id)
+    version = request.args.get("version", type=int)
+    if version and version != agreement.version:
+        agreement = next((a for a in service.history(deployment.id) if a.version == version),
+                         None)
+        if agreement is None:
+            abort(404)
+    sigs = db.session.scalars(
+        select(Signature).where(Signature.agreement_id == agreement.id)
+        .order_by(Signature.signed_at, Signature.id)
+    ).all()
+    users = {u.id: u for u in db.session.scalars(
+        select(User).where(User.id.in_([s.user_id for s in sigs])))} if sigs else {}
+    verify_url = url_for(".verify", token=agreement.verify_token, _external=True)
+    return render("agreements/print.html", d=deployment, agreement=agreement,
+                  AGREEMENT_STATUSES=AGREEMENT_STATUSES,
+                  content=agreement.content, signatures=sigs, users=users,
+                  fingerprint=signing.fingerprint(agreement.content_hash),
+                  verify_url=verify_url)
+
+
+def _terms_hash(text: str) -> str:
+    return hashlib.sha256((text or "").encode("utf-8")).hexdigest()
+
+
+@bp.route("/agreements/terms", methods=["GET", "POST"])
+@roles(*OVERSEERS)
+def terms():
+    alliance = db.session.get(Alliance, current_user.alliance_id)
+    if request.method == "GET":
+        form = TermsForm(data={"terms": alliance.agreement_terms or service.DEFAULT_TERMS,
+                               "seen_hash": _terms_hash(alliance.agreement_terms)})
+        return render("agreements/terms.html", form=form, alliance=alliance)
+    form = TermsForm()
+    if not form.validate_on_submit():
+        return render("agreements/terms.html", form=form, alliance=alliance), 422
+    alliance = db.session.scalars(
+        select(Alliance).where(Alliance.id == alliance.id).with_for_update()
+        .execution_options(populate_existing=True)).one()
+    if form.seen_hash.data != _terms_hash(alliance.agreement_terms):
+        db.session.rollback()
+        return render("agreements/terms.html", form=form, alliance=alliance,
+                      conflict="Someone else changed the terms while you were editing. The "
+                               "current text is below your version; copy what you need."), 409
+    new = form.terms.data.replace("\r\n", "\n").strip()
+    if new != alliance.agreement_terms:
+        audit.record(current_user, "alliance.terms_changed", alliance,
+                     alliance_id=alliance.id,
+                     detail={"from_hash": _terms_hash(alliance.agreement_terms),
+                             "to_hash": _terms_hash(new)}, ip=_ip())
+        alliance.agreement_terms = new
+        db.session.commit()
+    flash("The terms for new agreements are saved. Agreements already drafted keep theirs.",
+          "success")
+    return redirect(url_for(".terms"), 303)
+
+
+@bp.get("/agreements/verify/<token>")
+@limiter.limit("60 per minute")
+@public
+def verify(token: str):
+    agreement = service.by_token(token)
+    if agreement is None:
+        abort(404)
+    form = VerifyForm(request.args)
+    result = None
+    if "fingerprint" in request.args and form.validate():
+        result = service.verify_fingerprint(agreement, form.fingerprint.data)
+    deployment = db.session.get(Deployment, agreement.deployment_id)
+    response = make_response(render("agreements/verify.html", agreement=agreement, form=form,
+                                    result=result, reference=deployment.reference))
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def _confirm_limit() -> str:
+    return current_app.config["LOGIN_LIMIT"]
+
+
+@bp.route("/confirm-password", methods=["GET", "POST"])
+@limiter.limit(_confirm_limit, methods=["POST"])
+@any_role
+def confirm_password():
+    form = ConfirmPasswordForm()
+    if request.method == "GET":
+        form.next.data = safe_next(request.args.get("next")) or ""
+        return render("agreements/confirm_password.html", form=form)
+    if form.validate_on_submit():
+        if current_user.check_password(form.password.data):
+            mark_fresh()
+            audit.record(current_user, "auth.reconfirmed", current_user, ip=_ip())
+            db.session.commit()
+            return redirect(safe_next(form.next.data) or url_for("dashboard.home"), 303)
+        form.password.errors.append("That password is not right. Try again.")
+    return render("agreements/confirm_password.html", form=form), 422
+
+
+@deployment_panels.panel("agreement", "agreements/_panel.html", order=30)
+def agreement_panel(deployment: Deployment, user: User):
+    agreement = service.current(deployment.id)
+    if agreement is None:
+        return None
+    slots = service.slots(deployment, agreement)
+    return {"agreement": agreement, "slots": slots,
+            "status_label": AGREEMENT_STATUSES[agreement.status],
+            "mine": service.slot_for(deployment, agreement, user),
+            "signed": sum(1 for s in slots if s.signed), "total": len(slots)}
+
+
+@home_panels.panel("agreements_to_sign", "agreements/_home_panel.html", order=5)
+def agreements_to_sign(_obj, user: User):
+    if user.role not in service.SIGNER_ROLES:
+        return None
+    rows = db.session.execute(
+        select(Agreement, Deployment).join(Deployment, Deployment.id == Agreement.deployment_id)
+        .where(access.agreements_awaiting(user))
+        .order_by(Deployment.confirmed_at, Deployment.id).limit(20)
+    ).all()
+    if not rows:
+        return None
+    return {"rows": rows}

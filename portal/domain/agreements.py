@@ -1,0 +1,660 @@
+"""Agreements: drafting, editing, versioning, signing, declining, voiding and verifying.
+
+The portal drafts version 1 when a deployment enters ``agreement`` (every party confirmed). The
+content is plain JSON (see :func:`build_content`) hashed with :func:`signing.content_hash`; a
+signature is evidence that one *party* (a signatory slot) agreed to exactly that hash.
+
+* Draft edits before anyone has signed change the version in place (its hash changes, so a
+  signatory holding the old hash is refused with :class:`StaleAgreement`).
+* Edits after anyone has signed make a new version: the old one is ``superseded``, every
+  signature on it is voided (kept as history) and the signatories are told.
+* The last signature makes the deployment ``active``.
+
+Every signature's evidence is written into the audit hash chain (``agreement.signed``), and the
+signature row keeps that event's hash, so ``flask verify-audit`` can check the row against the
+chained evidence (:func:`verify_signatures`).
+
+No Flask request objects here: routes pass the IP address and user agent in.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import (
+    DESIGNATIONS,
+    ROUTES,
+    STANDARDS,
+    SUPPORT_KINDS,
+    Agreement,
+    AuditEvent,
+    Deployment,
+    RateCard,
+    School,
+    Signature,
+    User,
+    utcnow,
+)
+from . import audit, charging, notify, signing, workflow
+
+DEFAULT_EXIT = (
+    "The deployment ends when the agreed days have been delivered and the final evaluation is "
+    "signed off, or earlier by agreement of all parties. At the final visit the system leader "
+    "and the receiving school agree how the improvements will be sustained. If the system "
+    "leader cannot complete the work, every outstanding sum is returned to the receiving "
+    "school and, where relevant, the Board, each in its share."
+)
+
+DEFAULT_TERMS = (
+    "1. The system leader will deliver the support described in this agreement on the dates "
+    "agreed with the receiving school.\n"
+    "2. Charges are as set out above, agreed in advance and invoiced after the work is done.\n"
+    "3. All parties will keep information about staff and pupils confidential and handle "
+    "personal data in line with UK GDPR."
+)
+
+EDITABLE = ("desired_outcomes", "measures_of_success", "start_date", "end_date", "schedule",
+            "exit_arrangements", "terms")
+
+CAPACITIES = {
+    "leader": "System leader",
+    "home_school": "Home-school senior leader",
+    "director": "Teaching School Director",
+    "receiving": "Receiving headteacher",
+}
+
+# Which role fills which kind of slot.
+SLOT_ROLES = {"leader": "sle", "home_school": "home_school", "director": "director",
+              "receiving": "headteacher"}
+
+SIGNER_ROLES = tuple(sorted(set(SLOT_ROLES.values())))
+
+
+class AgreementError(Exception):
+    """A rule of signing was broken (shown to the user; nothing is saved)."""
+
+
+class NotASignatory(AgreementError):
+    """This user holds no signatory slot on this agreement (answered 403)."""
+
+
+class StaleAgreement(AgreementError):
+    """The version or content hash the user saw is no longer the current one (answered 409)."""
+
+
+class AlreadyDone(AgreementError):
+    """This slot has already been signed or declined (a double click or a second tab)."""
+
+
+# ------------------------------------------------------------------------------- slots
+
+
+@dataclass
+class Slot:
+    """One required signatory: a party, who may fill it, and what they did."""
+
+    party: str
+    kind: str
+    capacity: str
+    school: School | None
+    description: str
+    signature: Signature | None = None
+    eligible: list[User] = field(default_factory=list)
+
+    @property
+    def signed(self) -> bool:
+        return self.signature is not None and self.signature.decision == "signed"
+
+    @property
+    def declined(self) -> bool:
+        return self.signature is not None and self.signature.decision == "declined"
+
+
+def receiving_schools(deployment: Deployment) -> list[School]:
+    return [rs.school for rs in deployment.request.schools]
+
+
+def slots(deployment: Deployment, agreement: Agreement | None = None) -> list[Slot]:
+    """The required signatories of this deployment's agreement, in signing order."""
+    alliance = deployment.alliance
+    out = [
+        Slot("leader", "leader", CAPACITIES["leader"], None,
+             f"{CAPACITIES['leader']} ({deployment.leader.name})"),
+        Slot(f"home_school:{deployment.home_school_id}", "home_school",
+             CAPACITIES["home_school"], deployment.home_school,
+             f"{CAPACITIES['home_school']}, {deployment.home_school.name}"),
+        Slot("director", "director", CAPACITIES["director"], None,
+             f"{CAPACITIES['director']}, {alliance.name}"),
+    ]
+    for school in receiving_schools(deployment):
+        out.append(Slot(f"receiving:{school.id}", "receiving", CAPACITIES["receiving"], school,
+                        f"{CAPACITIES['receiving']}, {school.name}"))
+    if agreement is not None:
+        by_party = {s.party: s for s in agreement.signatures if s.voided_at is None}
+        for slot in out:
+            slot.signature = by_party.get(slot.party)
+    return out
+
+
+def holds(slot: Slot, deployment: Deployment, user: User) -> bool:
+    """Whether ``user`` may fill ``slot``."""
+    if user.role != SLOT_ROLES[slot.kind] or not user.active:
+        return False
+    if slot.kind == "leader":
+        return user.id == deployment.leader_id
+    if slot.kind == "director":
+        return user.alliance_id == deployment.alliance_id
+    return slot.school is not None and user.school_id == slot.school.id
+
+
+def slot_for(deployment: Deployment, agreement: Agreement | None, user: User) -> Slot | None:
+    for slot in slots(deployment, agreement):
+        if holds(slot, deployment, user):
+            return slot
+    return None
+
+
+def eligible_users(deployment: Deployment) -> list[User]:
+    """Everyone who may sign for one of the slots (to notify them)."""
+    school_ids = [deployment.home_school_id] + [s.id for s in receiving_schools(deployment)]
+    candidates = db.session.scalars(
+        select(User).where(
+            User.active.is_(True),
+            User.alliance_id == deployment.alliance_id,
+            (User.id == deployment.leader_id)
+            | (User.role == "director")
+            | ((User.role.in_(("home_school", "headteacher"))) & User.school_id.in_(school_ids)),
+        )
+    ).all()
+    all_slots = slots(deployment)
+    return [u for u in candidates if any(holds(s, deployment, u) for s in all_slots)]
+
+
+# ------------------------------------------------------------------------------- content
+
+
+def card_from_row(row: RateCard) -> charging.RateCard:
+    return charging.RateCard(
+        model=row.model,
+        day_rates={"nle": row.nle_day_pence, "lle": row.lle_day_pence,
+                   "slt": row.slt_day_pence, "sle": row.sle_day_pence,
+                   "non_sle": row.non_sle_day_pence},
+        brokerage_bp=row.brokerage_bp,
+        board_grant_day=row.board_grant_day_pence,
+        board_school_day=row.board_school_day_pence,
+        gpv_half_day=row.gpv_half_day_pence,
+        gpv_free_per_year=row.gpv_free_per_year,
+        consult_hour=row.consult_hour_pence,
+        consult_free_hours=row.consult_free_hours,
+    )
+
+
+def current_rate_card(alliance_id: int, on: date) -> RateCard | None:
+    return db.session.scalar(
+        select(RateCard)
+        .where(RateCard.alliance_id == alliance_id, RateCard.effective_from <= on)
+        .order_by(RateCard.effective_from.desc(), RateCard.id.desc())
+        .limit(1)
+    )
+
+
+def compute_charges(deployment: Deployment, today: date | None = None) -> dict:
+    """The charges agreed in advance, from the deployment's rate card (fixed on first use).
+
+    The rate card id is stored on the deployment the first time, so a later card never changes
+    what was agreed. Without any card, the alliance's seeded model is used and said so.
+    """
+    today = today or utcnow().date()
+    row = db.session.get(RateCard, deployment.rate_card_id) if deployment.rate_card_id else None
+    if row is None:
+        row = current_rate_card(deployment.alliance_id, today)
+        if row is not None:
+            deployment.rate_card_id = row.id
+    schools = receiving_schools(deployment)
+    base = {"rate_card_id": row.id if row else None,
+            "rate_card_from": row.effective_from if row else None,
+            "model": row.model if row else deployment.alliance.charging_model}
+    try:
+        if row is not None:
+            card = card_from_row(row)
+        elif deployment.alliance.charging_model == "east_sussex":
+            card = charging.east_sussex_card()
+        else:
+            card = charging.sefton_card()
+        q = charging.quote(card, deployment.designation, max(deployment.half_days_agreed, 1),
+                           targeted=deployment.targeted,
+                           concession_day=deployment.concession_day_pence,
+                           schools=max(len(schools), 1))
+    except ValueError as exc:
+        return {**base, "error": f"The charges could not be worked out: {exc}"}
+    return {
+        **base,
+        "designation": q.designation,
+        "half_days": q.half_days,
+        "day_rate": q.day_rate,
+        "subsidised": q.subsidised,
+        "commission_cost": q.commission_cost,
+        "brokerage_fee": q.brokerage_fee,
+        "school_pays": q.school_pays,
+        "board_pays": q.board_pays,
+        "home_school_receives": q.home_school_receives,
+        "teaching_school_receives": q.teaching_school_receives,
+        "school_shares": [{"school": s.name, "amount": amount}
+                          for s, amount in zip(schools, q.school_shares, strict=False)],
+        "lines": [{"party": line.party, "party_label": charging.PARTY_LABELS[line.party],
+                   "amount": line.amount, "description": line.description}
+                  for line in q.lines],
+    }
+
+
+def build_content(deployment: Deployment, today: date | None = None) -> dict:
+    """The agreement's terms as plain JSON data: what is hashed and signed."""
+    req = deployment.request
+    alliance = deployment.alliance
+    leader = deployment.leader
+    profile = leader.profile
+    content = {
+        "reference": deployment.reference,
+        "title": req.title,
+        "alliance": {"name": alliance.name, "short_name": alliance.short_name},
+        "kind": SUPPORT_KINDS.get(req.kind, req.kind),
+        "route": ROUTES.get(req.route, req.route),
+        "parties": {
+            "system_leader": {"name": leader.name,
+                              "designation": DESIGNATIONS.get(deployment.designation, ""),
+                              "home_school": deployment.home_school.name},
+            "home_school": {"name": deployment.home_school.name,
+                            "urn": deployment.home_school.urn},
+            "receiving_schools": [{"name": s.name, "urn": s.urn}
+                                  for s in receiving_schools(deployment)],
+            "teaching_school": alliance.lead_school or alliance.name,
+        },
+        "focus": {
+            "standards": [{"code": c, "text": STANDARDS[c]} for c in req.standards],
+            "phase": req.phase_label,
+            "specialism": req.specialism.name if req.specialism else "",
+            "staff_involved": req.staff_involved,
+            "priorities": req.priorities,
+            "leader_specialisms": [s.name for s in profile.specialisms] if profile else [],
+        },
+        "desired_outcomes": req.desired_outcomes,
+        "measures_of_success": req.measures_of_success,
+        "half_days": deployment.half_days_agreed,
+        "duration": charging.describe_half_days(deployment.half_days_agreed),
+        "start_date": req.start_date,
+        "end_date": req.end_date,
+        "schedule": "Visit dates to be arranged between the system leader and the receiving "
+                    "school within these dates.",
+        "charges": compute_charges(deployment, today),
+        "exit_arrangements": DEFAULT_EXIT,
+        "terms": (alliance.agreement_terms or "").strip() or DEFAULT_TERMS,
+    }
+    # stored exactly as hashed: dates become ISO strings
+    return json.loads(signing.canonical_json(content))
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)  # 43 characters, 256 bits: unguessable
+
+
+def current(deployment_id: int) -> Agreement | None:
+    """The latest version of a deployment's agreement."""
+    return db.session.scalar(
+        select(Agreement).where(Agreement.deployment_id == deployment_id)
+        .order_by(Agreement.version.desc()).limit(1)
+    )
+
+
+def history(deployment_id: int) -> list[Agreement]:
+    return list(db.session.scalars(
+        select(Agreement).where(Agreement.deployment_id == deployment_id)
+        .order_by(Agreement.version.desc())
+    ))
+
+
+def lock(agreement_id: int) -> Agreement:
+    """Re-read the agreement row FOR UPDATE (PostgreSQL), so concurrent signers queue."""
+    agreement = db.session.scalars(
+        select(Agreement).where(Agreement.id == agreement_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    db.session.refresh(agreement, ["signatures"])
+    db.session.refresh(db.session.get(Deployment, agreement.deployment_id))
+    return agreement
+
+
+def _url(deployment: Deployment) -> str:
+    return f"/deployments/{deployment.id}/agreement"
+
+
+def draft(deployment: Deployment, actor: User | None, *, ip: str = "") -> Agreement:
+    """Create version 1 as a draft (or return the existing latest version)."""
+    existing = current(deployment.id)
+    if existing is not None:
+        return existing
+    content = build_content(deployment)
+    agreement = Agreement(deployment_id=deployment.id, version=1, status="draft",
+                          content=content, content_hash=signing.content_hash(content),
+                          verify_token=new_token(),
+                          created_by_id=actor.id if actor is not None else None)
+    db.session.add(agreement)
+    db.session.flush()
+    audit.record(actor, "agreement.drafted", agreement, alliance_id=deployment.alliance_id,
+                 detail={"deployment": deployment.reference, "version": 1,
+                         "content_hash": agreement.content_hash}, ip=ip)
+    notify.notify(eligible_users(deployment),
+                  f"Agreement for {deployment.reference} is ready to read and sign",
+                  _url(deployment))
+    return agreement
+
+
+@workflow.on_enter(Deployment, "agreement")
+def _draft_on_confirmation(deployment: Deployment, actor: User | None, _reason: str) -> None:
+    draft(deployment, actor)
+
+
+# ------------------------------------------------------------------------------- editing
+
+
+def _plain_edits(changes: dict) -> dict:
+    out = {}
+    for key, value in changes.items():
+        if key not in EDITABLE:
+            raise AgreementError(f"{key} cannot be edited")
+        if isinstance(value, datetime):
+            raise AgreementError(f"{key}: give a date, not a date and time")
+        out[key] = value.isoformat() if isinstance(value, date) else value
+    return out
+
+
+def edit(agreement: Agreement, actor: User, changes: dict, *, seen_hash: str,
+         ip: str = "") -> Agreement:
+    """Change the terms. Returns the agreement now current (a new version if anyone signed).
+
+    ``seen_hash`` is the content hash of the version the editor had open: if it moved on, the
+    edit is refused (:class:`StaleAgreement`) rather than overwriting someone else's change.
+    """
+    agreement = lock(agreement.id)
+    deployment = db.session.get(Deployment, agreement.deployment_id)
+    if current(deployment.id).id != agreement.id or agreement.status not in ("draft", "signing"):
+        raise StaleAgreement("This version can no longer be edited.")
+    if agreement.content_hash != seen_hash:
+        raise StaleAgreement("Someone else changed the agreement while you were editing it.")
+    if deployment.status != "agreement":
+        raise AgreementError("The deployment is no longer waiting for its agreement.")
+    content = {**agreement.content, **_plain_edits(changes)}
+    if content.get("start_date") and content.get("end_date") \
+            and content["end_date"] < content["start_date"]:
+        raise AgreementError("The end date must be on or after the start date.")
+    new_hash = signing.content_hash(content)
+    if new_hash == agreement.content_hash:
+        return agreement
+    live = [s for s in agreement.signatures if s.voided_at is None]
+    changed = sorted(k for k in EDITABLE if content.get(k) != agreement.content.get(k))
+    if not live:
+        old_hash = agreement.content_hash
+        agreement.content = content
+        agreement.content_hash = new_hash
+        audit.record(actor, "agreement.edited", agreement, alliance_id=deployment.alliance_id,
+                     detail={"version": agreement.version, "changed": changed,
+                             "from_hash": old_hash, "content_hash": new_hash}, ip=ip)
+        return agreement
+    now = utcnow()
+    for sig in live:
+        sig.voided_at = now
+    agreement.status = "superseded"
+    successor = Agreement(deployment_id=deployment.id, version=agreement.version + 1,
+                          status="draft", content=content, content_hash=new_hash,
+                          verify_token=new_token(), created_by_id=actor.id)
+    db.session.add(successor)
+    db.session.flush()
+    audit.record(actor, "agreement.new_version", successor, alliance_id=deployment.alliance_id,
+                 detail={"version": successor.version, "supersedes": agreement.version,
+                         "changed": changed, "voided_signatures": [s.id for s in live],
+                         "content_hash": new_hash}, ip=ip)
+    notify.notify(eligible_users(deployment),
+                  f"The terms of the agreement for {deployment.reference} changed: every "
+                  f"signature was voided; please read and sign version {successor.version}",
+                  _url(deployment))
+    return successor
+
+
+def void(agreement: Agreement, actor: User, reason: str, *, ip: str = "") -> None:
+    """Void the agreement and cancel the deployment (workflow: agreement -> cancelled)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise AgreementError("Give a reason for voiding the agreement.")
+    agreement = lock(agreement.id)
+    deployment = db.session.get(Deployment, agreement.deployment_id)
+    if agreement.status not in ("draft", "signing"):
+        raise StaleAgreement("This agreement can no longer be voided.")
+    now = utcnow()
+    voided = []
+    for sig in agreement.signatures:
+        if sig.voided_at is None:
+            sig.voided_at = now
+            voided.append(sig.id)
+    agreement.status = "void"
+    agreement.void_reason = reason
+    audit.record(actor, "agreement.voided", agreement, alliance_id=deployment.alliance_id,
+                 detail={"version": agreement.version, "reason": reason,
+                         "voided_signatures": voided}, ip=ip)
+    workflow.transition(deployment, "cancelled", actor, reason=reason, ip=ip)
+    notify.notify(eligible_users(deployment),
+                  f"The agreement for {deployment.reference} was voided: {reason}",
+                  _url(deployment))
+
+
+# ------------------------------------------------------------------------------- signing
+
+
+def consent_for(deployment: Deployment, agreement: Agreement, slot: Slot, user: User,
+                *, decline: bool = False) -> str:
+    capacity = slot.description if slot.kind != "leader" else CAPACITIES["leader"]
+    text = signing.consent_statement(user.name, capacity, deployment.reference,
+                                     agreement.version, agreement.content_hash)
+    if decline:
+        text = text.replace(" agree to the terms of ", " decline to sign ", 1)
+    return text
+
+
+def _evidence(sig: Signature, agreement: Agreement) -> dict:
+    return signing.signature_evidence(
+        user_id=sig.user_id, capacity=sig.capacity, typed_name=sig.typed_name,
+        consent_text=sig.consent_text, signed_at=sig.signed_at, ip_address=sig.ip or None,
+        user_agent=sig.user_agent or None, agreement_hash=sig.content_hash,
+        agreement_id=sig.agreement_id, version=agreement.version,
+    )
+
+
+def record_signature(deployment: Deployment, agreement: Agreement, slot: Slot, user: User, *,
+                     decision: str, typed_name: str, reason: str = "", ip: str = "",
+                     user_agent: str = "", signed_at: datetime | None = None) -> Signature:
+    """Store one signature (or decline) for ``slot`` and chain its evidence in the audit trail.
+
+    No rule is checked here (see :func:`sign`); the slot's unique constraint still holds.
+    """
+    sig = Signature(
+        agreement_id=agreement.id, user_id=user.id, capacity=slot.capacity, party=slot.party,
+        school_id=slot.school.id if slot.school else None, decision=decision,
+        typed_name=(typed_name or user.name).strip()[:120],
+        consent_text=consent_for(deployment, agreement, slot, user,
+                                 decline=decision == "declined"),
+        reason=reason.strip(), content_hash=agreement.content_hash, ip=(ip or "")[:45],
+        user_agent=(user_agent or "")[:400],
+        signed_at=(signed_at or utcnow()).replace(microsecond=0),
+    )
+    db.session.add(sig)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:
+        raise AlreadyDone("This slot has just been signed (a second click or tab).") from exc
+    event = audit.record(
+        user, f"agreement.{decision}", agreement, alliance_id=deployment.alliance_id,
+        detail={"signature_id": sig.id, "party": sig.party, "evidence": _evidence(sig, agreement),
+                **({"reason": sig.reason} if sig.reason else {})}, ip=ip)
+    sig.evidence_hash = event.hash
+    return sig
+
+
+def _respond(agreement: Agreement, user: User, *, version: int, seen_hash: str,
+             typed_name: str, decision: str, reason: str, ip: str, user_agent: str
+             ) -> tuple[Agreement, Signature]:
+    agreement = lock(agreement.id)
+    deployment = db.session.get(Deployment, agreement.deployment_id)
+    latest = current(deployment.id)
+    if latest.id != agreement.id or agreement.version != version \
+            or agreement.content_hash != seen_hash:
+        raise StaleAgreement(
+            f"The agreement changed after you opened it. Version {latest.version} is shown "
+            "now: read it again before you sign.")
+    if agreement.status not in ("draft", "signing") or deployment.status != "agreement":
+        raise StaleAgreement("This agreement is no longer open for signature.")
+    slot = slot_for(deployment, agreement, user)
+    if slot is None:
+        raise NotASignatory("You are not a signatory of this agreement.")
+    if slot.signature is not None:
+        raise AlreadyDone("You have already " + (
+            "signed" if slot.signed else "declined") + " this version.")
+    if decision == "signed" and not signing.typed_name_matches(typed_name, user.name):
+        raise AgreementError(f"Type your full name exactly as it is shown: {user.name}.")
+    if decision == "declined" and not reason.strip():
+        raise AgreementError("Give a reason for declining.")
+    sig = record_signature(deployment, agreement, slot, user, decision=decision,
+                           typed_name=typed_name, reason=reason, ip=ip, user_agent=user_agent)
+    if agreement.status == "draft":
+        agreement.status = "signing"
+    return agreement, sig
+
+
+def sign(agreement: Agreement, user: User, *, version: int, seen_hash: str, typed_name: str,
+         ip: str = "", user_agent: str = "") -> Signature:
+    """Record ``user``'s signature on exactly the version and hash they were shown.
+
+    The last signature marks the agreement signed and the deployment active.
+    """
+    agreement, sig = _respond(agreement, user, version=version, seen_hash=seen_hash,
+                              typed_name=typed_name, decision="signed", reason="", ip=ip,
+                              user_agent=user_agent)
+    deployment = db.session.get(Deployment, agreement.deployment_id)
+    db.session.refresh(agreement, ["signatures"])
+    if all(s.signed for s in slots(deployment, agreement)):
+        agreement.status = "signed"
+        agreement.signed_at = sig.signed_at
+        audit.record(user, "agreement.completed", agreement, alliance_id=deployment.alliance_id,
+                     detail={"version": agreement.version,
+                             "content_hash": agreement.content_hash}, ip=ip)
+        workflow.transition(deployment, "active", user, ip=ip)
+        notify.notify(eligible_users(deployment) + _overseers(deployment),
+                      f"The agreement for {deployment.reference} is signed by all: the "
+                      "deployment is active", _url(deployment))
+    return sig
+
+
+def decline(agreement: Agreement, user: User, *, version: int, seen_hash: str, reason: str,
+            ip: str = "", user_agent: str = "") -> Signature:
+    """Record that ``user`` declines to sign this version, with the reason; tell the admins."""
+    agreement, sig = _respond(agreement, user, version=version, seen_hash=seen_hash,
+                              typed_name=user.name, decision="declined", reason=reason, ip=ip,
+                              user_agent=user_agent)
+    deployment = db.session.get(Deployment, agreement.deployment_id)
+    notify.notify(_overseers(deployment),
+                  f"{user.name} declined to sign the agreement for {deployment.reference}: "
+                  f"{sig.reason}", _url(deployment))
+    return sig
+
+
+def _overseers(deployment: Deployment) -> list[User]:
+    return list(db.session.scalars(select(User).where(
+        User.alliance_id == deployment.alliance_id, User.role.in_(("admin", "director")),
+        User.active.is_(True))))
+
+
+# ------------------------------------------------------------------------------- verifying
+
+
+@dataclass(frozen=True)
+class Verification:
+    matches: bool
+    agreement: Agreement | None
+    message: str
+
+
+def by_token(token: str) -> Agreement | None:
+    if not token or len(token) > 64:
+        return None
+    return db.session.scalar(select(Agreement).where(Agreement.verify_token == token))
+
+
+def verify_fingerprint(agreement: Agreement, text: str) -> Verification:
+    """Does this pasted fingerprint match this agreement, and is it fully signed?"""
+    try:
+        wanted = signing.normalise_fingerprint(text)
+    except ValueError as exc:
+        return Verification(False, agreement, str(exc).capitalize() + ".")
+    if agreement.status != "signed":
+        return Verification(False, agreement, "This agreement is not fully signed.")
+    if signing.content_hash(agreement.content) != agreement.content_hash:
+        return Verification(False, agreement, "The stored agreement fails its integrity check.")
+    if wanted != agreement.content_hash:
+        return Verification(False, agreement,
+                            "No: this fingerprint does not match the signed agreement.")
+    return Verification(True, agreement, "Yes: this fingerprint matches the fully signed "
+                                         "agreement.")
+
+
+def verify_signatures(batch: int = 2000) -> list[str]:
+    """Check every agreement's content against its hash and every signature against the
+    evidence chained in the audit trail. Returns a description of each problem found."""
+    problems: list[str] = []
+    last = 0
+    while True:
+        rows = db.session.execute(
+            select(Signature, Agreement, AuditEvent)
+            .join(Agreement, Agreement.id == Signature.agreement_id)
+            .outerjoin(AuditEvent, (AuditEvent.hash == Signature.evidence_hash)
+                       & (AuditEvent.object_type == "Agreement")
+                       & (AuditEvent.object_id == Signature.agreement_id))
+            .where(Signature.id > last).order_by(Signature.id).limit(batch)
+        ).all()
+        if not rows:
+            break
+        for sig, agreement, event in rows:
+            last = sig.id
+            if event is None:
+                problems.append(f"signature {sig.id}: no audit event holds its evidence")
+                continue
+            try:
+                evidence = _evidence(sig, agreement)
+            except (TypeError, ValueError) as exc:
+                problems.append(f"signature {sig.id}: evidence unreadable ({exc})")
+                continue
+            if event.detail.get("evidence") != evidence:
+                problems.append(f"signature {sig.id}: row differs from its chained evidence")
+        db.session.expunge_all()
+    last = 0
+    while True:
+        agreements = db.session.scalars(
+            select(Agreement).where(Agreement.id > last, Agreement.content_hash != "")
+            .order_by(Agreement.id).limit(batch)).all()
+        if not agreements:
+            break
+        for agreement in agreements:
+            last = agreement.id
+            try:
+                ok = signing.content_hash(agreement.content) == agreement.content_hash
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                problems.append(f"agreement {agreement.id} (version {agreement.version}): "
+                                "content does not match its hash")
+        db.session.expunge_all()
+    return problems
