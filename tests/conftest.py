@@ -96,7 +96,17 @@ class PortalClient:
                 sess["_fresh"] = True
                 sess["auth_at"] = int(time.time())
 
+    @staticmethod
+    def _forget_cached_user() -> None:
+        # The test's app context is reused by each request, and Flask-Login caches the signed-in
+        # user on ``g``: drop it so a second client in the same test is not taken for the first.
+        from flask import g, has_app_context
+
+        if has_app_context():
+            g.pop("_login_user", None)
+
     def get(self, url, **kw):
+        self._forget_cached_user()
         return self.http.get(url, **kw)
 
     def post(self, url, data=None, *, csrf=True, htmx=False, headers=None, **kw):
@@ -106,9 +116,11 @@ class PortalClient:
             data.setdefault("csrf_token", csrf_token(self.http, self.app))
         if htmx:
             headers["HX-Request"] = "true"
+        self._forget_cached_user()
         return self.http.post(url, data=data, headers=headers, **kw)
 
     def htmx_get(self, url, **kw):
+        self._forget_cached_user()
         return self.http.get(url, headers={"HX-Request": "true"}, **kw)
 
 
