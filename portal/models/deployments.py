@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     CheckConstraint,
@@ -21,6 +22,9 @@ from .base import UTCDateTime, utcnow
 from .people import User
 from .requests import SupportRequest, _in
 from .schools import Alliance, School
+
+if TYPE_CHECKING:
+    from .plans import Action
 
 DEPLOYMENT_STATUSES = {
     "proposed": "Proposed, awaiting confirmation",
@@ -130,7 +134,7 @@ class Visit(db.Model):
     logged_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     logged_by: Mapped[User] = relationship()
-    actions: Mapped[list] = relationship("Action", secondary="visit_action")
+    actions: Mapped[list[Action]] = relationship(secondary="visit_action")
 
     __table_args__ = (
         CheckConstraint("half_days in (1, 2)", name="half_or_full_day"),

@@ -29,7 +29,7 @@ from ..htmx import render, wants_partial
 from ..models import ACTION_STATUSES, PlanRevision, Variation, Visit, utcnow
 from ..models import Deployment as DeploymentModel
 from ..panels import deployment_panels
-from ..security import roles
+from ..security import any_role, roles
 from .forms import (
     ActionForm,
     DeclineForm,
@@ -129,7 +129,7 @@ def _back_to_plan(deployment_id: int, anchor: str = ""):
 
 
 @bp.get("/deployments/<int:deployment_id>/plan")
-@roles(*VIEWERS)
+@any_role
 def show(deployment_id: int):
     deployment = access.get_plan_deployment(current_user, deployment_id)
     plan = _plan_for(deployment)
@@ -148,7 +148,7 @@ def start(deployment_id: int):
 
 
 @bp.get("/deployments/<int:deployment_id>/plan/print")
-@roles(*VIEWERS)
+@any_role
 def printable(deployment_id: int):
     deployment = access.get_plan_deployment(current_user, deployment_id)
     plan = _plan_for(deployment)
@@ -158,7 +158,7 @@ def printable(deployment_id: int):
 
 
 @bp.get("/deployments/<int:deployment_id>/plan/history")
-@roles(*VIEWERS)
+@any_role
 def history(deployment_id: int):
     deployment = access.get_plan_deployment(current_user, deployment_id)
     plan = _plan_for(deployment)
@@ -172,7 +172,7 @@ def history(deployment_id: int):
 
 
 @bp.get("/plans/<int:plan_id>/poll")
-@roles(*VIEWERS)
+@any_role
 def poll(plan_id: int):
     """204 while the viewer's revision is current (one indexed query); else the fresh plan."""
     since = request.args.get("since", type=int)
@@ -209,7 +209,7 @@ def add_row(plan_id: int, kind: str):
 
 
 @bp.get("/plans/<any(action, outcome):kind>/<int:row_id>")
-@roles(*VIEWERS)
+@any_role
 def row(kind: str, row_id: int):
     obj = access.get_plan_row(current_user, kind, row_id)
     if not wants_partial():
