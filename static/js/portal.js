@@ -56,10 +56,9 @@
   });
   // Put the caret in the first field of a row that has just opened for editing.
   // A merge view (409) takes the focus so the editor hears that someone else saved first.
-  document.addEventListener("htmx:afterSwap", function (evt) {
-    var id = evt.detail.target && evt.detail.target.id;
-    var el = id ? document.getElementById(id) : null;
-    if (!el || !el.classList.contains("editing")) { return; }
+  document.addEventListener("htmx:load", function (evt) {
+    var el = evt.detail.elt;
+    if (!el || !el.classList || !el.classList.contains("editing")) { return; }
     var conflict = el.querySelector(".conflict");
     var first = el.querySelector("textarea, input:not([type=hidden]), select");
     if (conflict) { conflict.focus(); } else if (first && !el.querySelector(".error-summary")) {
