@@ -493,3 +493,60 @@ def test_start_plan_when_missing(world, client_for):
     assert c.post(f"/deployments/{world.a.deployment.id}/plan").status_code == 303
     assert c.post(f"/deployments/{world.a.deployment.id}/plan").status_code == 303
     assert fd.plan_of(world.a.deployment) is not None
+
+
+# ------------------------------------------------------------ truly at the same time
+
+
+def _race(app, leader, posts):
+    """Send each (url, data) from its own client and thread, released together."""
+    import threading
+
+    from tests.conftest import PortalClient, csrf_token
+
+    clients = [PortalClient(app, leader) for _ in posts]
+    tokens = [csrf_token(c.http, app) for c in clients]
+    db.session.remove()  # let the threads have the database
+    barrier = threading.Barrier(len(posts))
+    results: list[int] = [0] * len(posts)
+
+    def run(i):
+        url, data = posts[i]
+        barrier.wait()
+        r = clients[i].http.post(url, data={**data, "csrf_token": tokens[i]},
+                                 headers={"HX-Request": "true"})
+        results[i] = r.status_code
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(posts))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return results
+
+
+def test_two_browsers_saving_the_same_row_at_once_one_wins_one_merges(app, plan_world):
+    w, plan, o, a1, _ = plan_world
+    url = f"/plans/action/{a1.id}"
+    one, two = _action_data(a1, owner="Racer one"), _action_data(a1, owner="Racer two")
+    leader = w.a.leader
+    results = _race(app, leader, [(url, one), (url, two)])
+    assert sorted(results) == [200, 409]
+    saved = _fresh(Action, a1.id)
+    assert saved.version == 2 and saved.owner in ("Racer one", "Racer two")
+    assert db.session.scalar(select(PlanRevision.id).where(PlanRevision.entity_id == a1.id))
+
+
+def test_two_browsers_saving_different_rows_at_once_both_win(app, plan_world):
+    w, plan, o, a1, a2 = plan_world
+    one, two = _action_data(a1, owner="Racer one"), _action_data(a2, owner="Racer two")
+    leader = w.a.leader
+    start = plan.revision
+    results = _race(app, leader, [(f"/plans/action/{a1.id}", one),
+                                  (f"/plans/action/{a2.id}", two)])
+    assert results == [200, 200]
+    assert _fresh(Action, a1.id).owner == "Racer one"
+    assert _fresh(Action, a2.id).owner == "Racer two"
+    revisions = db.session.scalars(select(PlanRevision.revision)
+                                   .where(PlanRevision.plan_id == plan.id)).all()
+    assert sorted(revisions) == [start + 1, start + 2]  # each change its own revision
