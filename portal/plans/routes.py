@@ -30,6 +30,7 @@ from ..models import ACTION_STATUSES, PlanRevision, Variation, Visit, utcnow
 from ..models import Deployment as DeploymentModel
 from ..panels import deployment_panels
 from ..security import any_role, roles
+from . import demo_data  # noqa: F401  (registers the demo step)
 from .forms import (
     ActionForm,
     DeclineForm,

@@ -550,3 +550,15 @@ def test_two_browsers_saving_different_rows_at_once_both_win(app, plan_world):
     revisions = db.session.scalars(select(PlanRevision.revision)
                                    .where(PlanRevision.plan_id == plan.id)).all()
     assert sorted(revisions) == [start + 1, start + 2]  # each change its own revision
+
+
+def test_demo_gives_active_deployments_a_started_plan(app, db):
+    from portal.models import ActionPlan
+
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    active = db.session.scalars(select(Deployment).where(Deployment.status == "active")).all()
+    assert active
+    for d in active:
+        plan = db.session.scalar(select(ActionPlan).where(ActionPlan.deployment_id == d.id))
+        assert plan is not None and plan.actions and plan.outcomes and plan.next_steps
