@@ -1,4 +1,4 @@
-"""delivery: visits, variations, plan text version
+"""delivery: visits, variations, plan text version, plan revision lookup by row
 
 Revision ID: 0004_delivery
 Revises: 0001
@@ -61,6 +61,9 @@ def upgrade():
     with op.batch_alter_table('action_plan', schema=None) as batch_op:
         batch_op.add_column(sa.Column('text_version', sa.Integer(), server_default='1', nullable=False))
 
+    with op.batch_alter_table('plan_revision', schema=None) as batch_op:
+        batch_op.create_index('ix_plan_revision_entity', ['entity', 'entity_id'], unique=False)
+
     with op.batch_alter_table('visit', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_visit_deployment_date'))
         batch_op.create_unique_constraint('uq_visit_deployment_date', ['deployment_id', 'visit_date'])
@@ -73,6 +76,9 @@ def downgrade():
     with op.batch_alter_table('visit', schema=None) as batch_op:
         batch_op.drop_constraint('uq_visit_deployment_date', type_='unique')
         batch_op.create_index(batch_op.f('ix_visit_deployment_date'), ['deployment_id', 'visit_date'], unique=False)
+
+    with op.batch_alter_table('plan_revision', schema=None) as batch_op:
+        batch_op.drop_index('ix_plan_revision_entity')
 
     with op.batch_alter_table('action_plan', schema=None) as batch_op:
         batch_op.drop_column('text_version')

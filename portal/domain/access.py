@@ -163,3 +163,19 @@ def get_variation(user: User, variation_id: int) -> Variation:
     if obj is None:
         raise NotVisible(f"variation {variation_id}")
     return obj
+
+
+def removed_row_plan(user: User, kind: str, row_id: int) -> ActionPlan | None:
+    """The visible plan a since-removed row belonged to (so an edit of it can answer 409)."""
+    from ..models import PlanRevision
+
+    last = db.session.scalar(
+        select(PlanRevision).join(ActionPlan, ActionPlan.id == PlanRevision.plan_id)
+        .join(Deployment, Deployment.id == ActionPlan.deployment_id)
+        .where(PlanRevision.entity == kind, PlanRevision.entity_id == row_id,
+               plans_visible_to(user))
+        .order_by(PlanRevision.id.desc()).limit(1)
+    )
+    if last is None or last.after is not None:  # JSON null reads back as None
+        return None
+    return db.session.get(ActionPlan, last.plan_id)

@@ -106,4 +106,7 @@ class PlanRevision(db.Model):
 
     user: Mapped[User] = relationship()
 
-    __table_args__ = (Index("ix_plan_revision_plan_revision", "plan_id", "revision"),)
+    __table_args__ = (
+        Index("ix_plan_revision_plan_revision", "plan_id", "revision"),
+        Index("ix_plan_revision_entity", "entity", "entity_id"),
+    )

@@ -64,8 +64,9 @@ def _plan_for(deployment) -> object | None:
     return db.session.scalar(select(ActionPlan).where(ActionPlan.deployment_id == deployment.id))
 
 
-def _row_form(kind: str, row=None, formdata=None, plan=None):
-    prefix = f"{kind[0]}{row.id}" if row is not None else f"new-{kind}"
+def _row_form(kind: str, row=None, formdata=None, plan=None, prefix=None):
+    if prefix is None:
+        prefix = f"{kind[0]}{row.id}" if row is not None else f"new-{kind}"
     if kind == "action":
         form = ActionForm(formdata=formdata, obj=row if formdata is None else None, prefix=prefix)
         form.set_outcomes(plan.outcomes if plan is not None else [])
@@ -141,8 +142,11 @@ def show(deployment_id: int):
 @roles("sle")
 def start(deployment_id: int):
     deployment = access.get_plan_deployment(current_user, deployment_id)
+    if not domain.is_editor(deployment, current_user):
+        abort(403)
     if not domain.can_edit(deployment, current_user):
-        abort(403 if not domain.is_editor(deployment, current_user) else 409)
+        return _not_allowed(domain.NotAllowed(
+            "The plan can be started only while the deployment is active."))
     domain.ensure_plan(deployment)
     _commit()
     return _back_to_plan(deployment_id)
@@ -225,7 +229,10 @@ def edit_row(kind: str, row_id: int):
     obj = access.get_plan_row(current_user, kind, row_id)
     plan = obj.plan
     if not domain.can_edit(plan.deployment, current_user):
-        abort(403 if not domain.is_editor(plan.deployment, current_user) else 409)
+        if not domain.is_editor(plan.deployment, current_user):
+            abort(403)
+        return _not_allowed(domain.NotAllowed(
+            "The plan can be changed only while the deployment is active."))
     return _row_response(f"plans/_{kind}_form.html", row=obj, kind=kind, plan=plan,
                          d=plan.deployment, form=_row_form(kind, obj, plan=plan))
 
@@ -233,7 +240,15 @@ def edit_row(kind: str, row_id: int):
 @bp.post("/plans/<any(action, outcome):kind>/<int:row_id>")
 @roles("sle")
 def save_row(kind: str, row_id: int):
-    obj = access.get_plan_row(current_user, kind, row_id)
+    try:
+        obj = access.get_plan_row(current_user, kind, row_id)
+    except access.NotVisible:
+        gone_from = access.removed_row_plan(current_user, kind, row_id)
+        if gone_from is None:
+            raise
+        form = _row_form(kind, None, formdata=request.form, plan=gone_from,
+                         prefix=f"{kind[0]}{row_id}")
+        return _conflict(kind, row_id, form.values(), form, plan=gone_from)
     plan = obj.plan
     deployment = plan.deployment
     form = _row_form(kind, obj, formdata=request.form, plan=plan)
@@ -256,7 +271,7 @@ def save_row(kind: str, row_id: int):
     return _back_to_plan(deployment.id, f"#{kind}-{row_id}")
 
 
-def _conflict(kind: str, row_id: int, mine: dict, form):
+def _conflict(kind: str, row_id: int, mine: dict, form, plan=None):
     """409: the newer saved text beside the editor's own, in a form based on the new version."""
     try:
         current = access.get_plan_row(current_user, kind, row_id)
@@ -265,8 +280,6 @@ def _conflict(kind: str, row_id: int, mine: dict, form):
     if current is not None:
         form.version.data = current.version
         plan = current.plan
-    else:
-        plan = None
     ctx = {"row": current, "row_id": row_id, "kind": kind, "plan": plan, "form": form,
            "mine": mine, "d": plan.deployment if plan else None,
            "ACTION_STATUSES": ACTION_STATUSES}

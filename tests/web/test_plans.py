@@ -207,9 +207,12 @@ def test_save_of_a_removed_row_is_409_and_keeps_my_text(plan_world, client_for):
     assert c.post(f"/plans/action/{a1.id}/delete", {"version": "1"}, htmx=True).status_code \
         == 200
     r = c.post(f"/plans/action/{a1.id}", data, htmx=True)
-    assert r.status_code in (404, 409)  # gone: never a silent success
-    if r.status_code == 409:
-        assert "My careful words" in r.data.decode()
+    assert r.status_code == 409  # gone: never a silent success, and my words come back
+    body = r.data.decode()
+    assert "removed this action" in body and "My careful words" in body
+    # a leader of another alliance learns nothing about it
+    other = client_for(w.user("b", "sle")).post(f"/plans/action/{a1.id}", data, htmx=True)
+    assert other.status_code == 404
 
 
 def test_two_browsers_editing_different_rows_both_save(plan_world, client_for):
