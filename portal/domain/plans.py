@@ -313,8 +313,12 @@ def half_days_left(deployment: Deployment) -> int:
 
 def log_visit(deployment: Deployment, actor: User, *, visit_date: date, half_days: int,
               notes: str = "", actions: Iterable[Action] = (), today: date | None = None,
-              ip: str = "", url: str = "") -> Visit:
-    """Log a visit and count its days. Raises DaysExceeded beyond the agreed days."""
+              statuses: dict[int, str] | None = None, ip: str = "", url: str = "") -> Visit:
+    """Log a visit and count its days. Raises DaysExceeded beyond the agreed days.
+
+    ``actions`` are the plan actions worked on; ``statuses`` maps some of them to their new
+    status, saved as ordinary (versioned, revised) plan edits in the same transaction.
+    """
     if not is_editor(deployment, actor):
         raise NotAllowed("Only the deployment's system leader logs visits.", forbidden=True)
     if deployment.status not in DELIVERY_STATUSES:
@@ -338,6 +342,11 @@ def log_visit(deployment: Deployment, actor: User, *, visit_date: date, half_day
     actions = list(actions)
     if any(a.id not in plan_action_ids for a in actions):
         raise ValueError("Those actions are not in this deployment's plan.")
+    statuses = {k: v for k, v in (statuses or {}).items() if v}
+    if set(statuses) - {a.id for a in actions}:
+        raise ValueError("Only actions worked on in the visit can have their status updated.")
+    if set(statuses.values()) - set(ACTION_STATUSES):
+        raise ValueError("Unknown action status.")
     visit = Visit(deployment_id=deployment.id, visit_date=visit_date, half_days=half_days,
                   notes=notes.strip(), logged_by_id=actor.id)
     visit.actions = actions
@@ -346,9 +355,13 @@ def log_visit(deployment: Deployment, actor: User, *, visit_date: date, half_day
     if deployment.last_day_delivered is None or visit_date > deployment.last_day_delivered:
         deployment.last_day_delivered = visit_date
     db.session.flush()
+    for a in actions:
+        if a.id in statuses:
+            save_row(a.plan, a, a.version, {"status": statuses[a.id]}, actor, ip=ip)
     audit.record(actor, "visit.logged", visit, alliance_id=deployment.alliance_id,
                  detail={"deployment": deployment.reference, "date": visit_date.isoformat(),
-                         "half_days": half_days, "actions": [a.id for a in actions]}, ip=ip)
+                         "half_days": half_days, "actions": [a.id for a in actions],
+                         "statuses": {str(k): v for k, v in statuses.items()}}, ip=ip)
     notify(receiving_heads(deployment),
            f"{deployment.reference}: a visit on {visit_date:%d %b %Y} was logged", url,
            email=False)

@@ -419,10 +419,13 @@ def new_visit(deployment_id: int):
     if request.method == "POST":
         if form.validate():
             chosen = [a for a in actions if a.id in set(form.actions.data or [])]
+            statuses = {a.id: request.form.get(f"status-{a.id}", "") for a in chosen}
+            statuses = {k: v for k, v in statuses.items()
+                        if v and v != next(a.status for a in chosen if a.id == k)}
             try:
                 domain.log_visit(deployment, current_user, visit_date=form.visit_date.data,
                                  half_days=int(form.half_days.data), notes=form.notes.data or "",
-                                 actions=chosen, ip=_ip(),
+                                 actions=chosen, statuses=statuses, ip=_ip(),
                                  url=url_for("deployments.show", deployment_id=deployment_id))
                 _commit()
             except domain.NotAllowed as exc:
@@ -440,6 +443,7 @@ def new_visit(deployment_id: int):
                 return redirect(url_for("deployments.show", deployment_id=deployment_id), 303)
         status = 422
     return render_template("plans/visit_form.html", d=deployment, form=form,
+                           actions={a.id: a for a in actions}, statuses=ACTION_STATUSES,
                            left=domain.half_days_left(deployment)), status
 
 

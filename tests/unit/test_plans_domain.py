@@ -432,3 +432,24 @@ def test_snapshot_is_json_safe(setup):
     *_, a1, _ = setup
     snap = domain.snapshot(a1)
     assert isinstance(snap["due_date"], str) and set(snap) == set(domain.FIELDS["action"])
+
+
+def test_visit_updates_the_status_of_linked_actions(setup):
+    w, plan, o, a1, a2 = setup
+    start = plan.revision
+    domain.log_visit(w.a.deployment, w.a.leader, visit_date=date.today(), half_days=1,
+                     actions=[a1], statuses={a1.id: "done"})
+    db.session.commit()
+    assert a1.status == "done" and a1.version == 2 and a2.status == "not_started"
+    rev = _revisions(plan)[-1]
+    assert rev.revision == start + 1 and rev.after["status"] == "done"
+
+
+@pytest.mark.parametrize("statuses", [{0: "done"}, {-1: "finished"}])
+def test_visit_status_updates_only_for_linked_actions_and_known_statuses(setup, statuses):
+    w, plan, o, a1, a2 = setup
+    target = a2.id if 0 in statuses else a1.id
+    with pytest.raises(ValueError):
+        domain.log_visit(w.a.deployment, w.a.leader, visit_date=date.today(), half_days=1,
+                         actions=[a1], statuses={target: next(iter(statuses.values()))})
+    assert w.a.deployment.half_days_delivered == 0

@@ -398,15 +398,18 @@ def test_log_first_contact_once(plan_world, client_for):
 
 
 def test_log_visit_and_days_shown(plan_world, client_for):
-    w, plan, o, a1, _ = plan_world
+    w, plan, o, a1, a2 = plan_world
     c = client_for(w.a.leader)
     url = f"/deployments/{w.a.deployment.id}/visits/new"
     assert c.get(url).status_code == 200
     r = c.post(url, {"visit_date": date.today().isoformat(), "half_days": "2",
-                     "notes": "Observed two lessons", "actions": [str(a1.id)]})
+                     "notes": "Observed two lessons", "actions": [str(a1.id)],
+                     f"status-{a1.id}": "at_risk", f"status-{a2.id}": "done"})
     assert r.status_code == 303
     v = db.session.scalar(select(Visit))
     assert v.half_days == 2 and [a.id for a in v.actions] == [a1.id]
+    assert _fresh(Action, a1.id).status == "at_risk"  # linked and updated
+    assert _fresh(Action, a2.id).status == "not_started"  # not worked on: left alone
     assert c.post(url, {"visit_date": date.today().isoformat(), "half_days": "1"}) \
         .status_code == 422  # same day again: refused
     assert _fresh(Deployment, w.a.deployment.id).half_days_delivered == 2
