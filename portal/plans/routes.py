@@ -28,7 +28,7 @@ from ..extensions import db
 from ..htmx import render, wants_partial
 from ..models import ACTION_STATUSES, PlanRevision, Variation, Visit, utcnow
 from ..models import Deployment as DeploymentModel
-from ..panels import deployment_panels
+from ..panels import deployment_panels, home_panels
 from ..security import any_role, roles
 from . import demo_data  # noqa: F401  (registers the demo step)
 from .forms import (
@@ -552,3 +552,22 @@ def delivery_panel(deployment, user):
         "decline_forms": {v.id: DeclineForm(prefix=f"v{v.id}") for v in variations},
         "user": user,
     }
+
+
+@home_panels.panel("first-contact", "plans/_home_contact.html", order=35)
+def first_contact_panel(_obj, user):
+    """Deployments still waiting for the leader's first contact, the most urgent first."""
+    if user.role not in ("sle", "admin", "director"):
+        return None
+    rows = db.session.scalars(
+        select(DeploymentModel).where(
+            access.deployments_visible_to(user),
+            DeploymentModel.status.in_(domain.CONTACT_STATUSES),
+            DeploymentModel.first_contact_at.is_(None),
+            DeploymentModel.confirmed_at.is_not(None),
+        ).order_by(DeploymentModel.confirmed_at, DeploymentModel.id).limit(20)
+    ).all()
+    if not rows:
+        return None
+    now = utcnow()
+    return {"rows": [(d, contact_clock(d.confirmed_at, now)) for d in rows]}

@@ -568,3 +568,20 @@ def test_demo_gives_active_deployments_a_started_plan(app, db):
     for d in active:
         plan = db.session.scalar(select(ActionPlan).where(ActionPlan.deployment_id == d.id))
         assert plan is not None and plan.actions and plan.outcomes and plan.next_steps
+
+
+@pytest.mark.parametrize(("role", "shown"), [("sle", True), ("admin", True), ("director", True),
+                                             ("headteacher", False), ("home_school", False)])
+def test_home_lists_deployments_awaiting_first_contact(world, client_for, role, shown):
+    fd.make_active(world.a.deployment, confirmed_days_ago=9)
+    fd.make_active(world.b.deployment, confirmed_days_ago=9)
+    db.session.commit()
+    body = client_for(world.user("a", role)).get("/").data.decode()
+    assert ("Waiting for first contact" in body) is shown
+    assert world.b.deployment.reference not in body
+    if shown:
+        assert "Overdue by 2 days" in body and world.a.deployment.reference in body
+    world.a.deployment.first_contact_at = world.a.deployment.confirmed_at
+    db.session.commit()
+    assert "Waiting for first contact" not in client_for(world.user("a", role)).get("/").data \
+        .decode()
