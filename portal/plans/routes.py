@@ -90,7 +90,7 @@ def _plan_ctx(deployment, plan) -> dict:
     forms = {}
     if editable:
         forms = {"action": _row_form("action", plan=plan), "outcome": _row_form("outcome"),
-                 "text": TextForm(prefix="text", obj=plan)}
+                 "text": TextForm(formdata=None, prefix="text", obj=plan)}
         forms["text"].version.data = plan.text_version
     return {"d": deployment, "plan": plan, "editable": editable, "forms": forms,
             "is_editor": domain.is_editor(deployment, current_user)}
@@ -183,10 +183,13 @@ def poll(plan_id: int):
     since = request.args.get("since", type=int)
     revision = access.plan_revision(current_user, plan_id)
     if since == revision:
-        return "", 204
-    plan = access.get_plan(current_user, plan_id)
-    deployment = plan.deployment
-    return render("plans/show.html", "live", **_plan_ctx(deployment, plan))
+        resp = make_response("", 204)
+    else:
+        plan = access.get_plan(current_user, plan_id)
+        resp = make_response(render("plans/show.html", "live",
+                                    **_plan_ctx(plan.deployment, plan)))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 @bp.post("/plans/<int:plan_id>/<any(action, outcome):kind>s")

@@ -585,3 +585,14 @@ def test_home_lists_deployments_awaiting_first_contact(world, client_for, role, 
     db.session.commit()
     assert "Waiting for first contact" not in client_for(world.user("a", role)).get("/").data \
         .decode()
+
+
+def test_a_refused_add_keeps_the_saved_notes_on_the_page(plan_world, client_for):
+    w, plan, *_ = plan_world
+    c = client_for(w.a.leader)
+    c.post(f"/plans/{plan.id}/text", {"text-next_steps": "Keep me", "text-notes": "Me too",
+                                      "text-version": "1"})
+    r = c.post(f"/plans/{plan.id}/actions", {"new-action-description": ""})
+    assert r.status_code == 422
+    body = r.data.decode()
+    assert "Keep me</textarea>" in body and "Me too</textarea>" in body
