@@ -38,6 +38,7 @@ def test_leader_edits_during_a_visit_and_the_head_sees_it(page, second_page, sig
     sign_in(head, w.user("a", "headteacher").email)
     head.goto(url)
     expect(head.locator(f"#action-{a1.id}")).to_contain_text("Model reasoning talk in Year 4")
+    head.evaluate("window.notReloaded = true")  # gone if the page were reloaded
 
     sign_in(page, w.a.leader.email)
     page.goto(url)
@@ -57,6 +58,7 @@ def test_leader_edits_during_a_visit_and_the_head_sees_it(page, second_page, sig
     expect(head.locator(f"#action-{a1.id}")).to_contain_text(
         "Model reasoning talk in Years 4 and 5", timeout=10_000)
     expect(head.locator(f"#action-{a1.id}")).to_contain_text("On track")
+    assert head.evaluate("window.notReloaded") is True
 
     # keyboard: the Edit link opens a row, Escape closes it unchanged
     page.locator(f"#action-{a1.id} .edit-link").focus()
