@@ -21,7 +21,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..domain import access, workflow
+from ..domain import access, audit, workflow
 from ..domain import plans as domain
 from ..domain.sla import contact_clock
 from ..extensions import db
@@ -147,7 +147,9 @@ def start(deployment_id: int):
     if not domain.can_edit(deployment, current_user):
         return _not_allowed(domain.NotAllowed(
             "The plan can be started only while the deployment is active."))
-    domain.ensure_plan(deployment)
+    plan = domain.ensure_plan(deployment)
+    audit.record(current_user, "plan.started", plan, alliance_id=deployment.alliance_id,
+                 detail={"deployment": deployment.reference}, ip=_ip())
     _commit()
     return _back_to_plan(deployment_id)
 

@@ -596,3 +596,44 @@ def test_a_refused_add_keeps_the_saved_notes_on_the_page(plan_world, client_for)
     assert r.status_code == 422
     body = r.data.decode()
     assert "Keep me</textarea>" in body and "Me too</textarea>" in body
+
+
+def _write_urls(w, plan, a1, v=None):
+    d = w.a.deployment.id
+    urls = [f"/deployments/{d}/plan", f"/plans/{plan.id}/actions", f"/plans/{plan.id}/outcomes",
+            f"/plans/action/{a1.id}", f"/plans/action/{a1.id}/delete",
+            f"/plans/action/{a1.id}/move", f"/plans/{plan.id}/text",
+            f"/deployments/{d}/first-contact", f"/deployments/{d}/visits/new",
+            f"/deployments/{d}/variations/new"]
+    if v is not None:
+        urls += [f"/variations/{v.id}/approve", f"/variations/{v.id}/decline"]
+    return urls
+
+
+def test_every_write_route_hides_another_alliances_objects(plan_world, client_for, anon):
+    from portal.domain import plans as domain
+
+    w, plan, o, a1, _ = plan_world
+    v = domain.request_variation(w.a.deployment, w.a.leader, 2, "More")
+    db.session.commit()
+    before = db.session.scalar(select(PlanRevision.id).order_by(PlanRevision.id.desc()))
+    for url in _write_urls(w, plan, a1, v):
+        for role in ("sle", "director", "headteacher"):
+            r = client_for(w.user("b", role)).post(url, {"direction": "up", "version": "1"})
+            decides = url.startswith("/variations/")
+            may_use = role == "sle" if not decides else role in ("director", "headteacher")
+            if url.endswith("/variations/new"):
+                may_use = role in ("sle", "director")
+            # a role that may use the route still cannot see B's objects: 404, never 403
+            assert r.status_code == (404 if may_use else 403), (url, role, r.status_code)
+        assert anon.post(url).status_code == 302, url
+    assert db.session.scalar(select(PlanRevision.id).order_by(PlanRevision.id.desc())) == before
+    assert _fresh(Variation, v.id).status == "pending"
+    assert _fresh(Deployment, w.a.deployment.id).first_contact_at is None
+
+
+def test_starting_a_plan_is_audited(world, client_for):
+    fd.make_active(world.a.deployment, with_plan=False)
+    db.session.commit()
+    client_for(world.a.leader).post(f"/deployments/{world.a.deployment.id}/plan")
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "plan.started"))
