@@ -54,12 +54,14 @@ def create_app(config: dict | None = None) -> Flask:
     from .deployments import respond as _respond  # noqa: F401  (routes on deployments bp)
     from .deployments.routes import bp as deployments_bp
     from .notifications.routes import bp as notifications_bp
+    from .plans.routes import bp as plans_bp
     from .requests.routes import bp as requests_bp
 
     for blueprint in (auth_bp, dashboard_bp, requests_bp, deployments_bp, notifications_bp,
                       coordinator_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(agreements_bp)
+    app.register_blueprint(plans_bp)
 
     _register_errors(app)
     _register_context(app)

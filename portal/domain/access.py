@@ -11,13 +11,17 @@ from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 
 from ..extensions import db
 from ..models import (
+    Action,
+    ActionPlan,
     Agreement,
     Deployment,
     LeaderProfile,
     OutboxEmail,
+    Outcome,
     RequestSchool,
     SupportRequest,
     User,
+    Variation,
 )
 
 OVERSEERS = ("admin", "director")
@@ -147,3 +151,85 @@ def agreements_awaiting(user: User) -> ColumnElement[bool]:
     if user.role == "sle":
         clause = and_(clause, Deployment.leader_id == user.id)
     return clause
+# ------------------------------------------------------------------ delivery (action plans)
+
+# The plan belongs to the leader, the receiving school(s) and the alliance's overseers; the home
+# school and the Boards see the deployment but not the plan (they get 404, like a stranger).
+PLAN_ROLES = ("headteacher", "sle", "director", "admin")
+
+
+def plans_visible_to(user: User) -> ColumnElement[bool]:
+    """A clause on Deployment: whose action plan (and visits) this user may see."""
+    if user.role not in PLAN_ROLES:
+        return false()
+    return deployments_visible_to(user)
+
+
+def get_plan_deployment(user: User, deployment_id: int) -> Deployment:
+    obj = db.session.scalar(
+        select(Deployment).where(Deployment.id == deployment_id, plans_visible_to(user))
+    )
+    if obj is None:
+        raise NotVisible(f"plan of deployment {deployment_id}")
+    return obj
+
+
+def plan_revision(user: User, plan_id: int) -> int:
+    """The plan's revision in one indexed query (the poll), or NotVisible."""
+    revision = db.session.scalar(
+        select(ActionPlan.revision).join(Deployment, Deployment.id == ActionPlan.deployment_id)
+        .where(ActionPlan.id == plan_id, plans_visible_to(user))
+    )
+    if revision is None:
+        raise NotVisible(f"plan {plan_id}")
+    return revision
+
+
+def get_plan(user: User, plan_id: int) -> ActionPlan:
+    obj = db.session.scalar(
+        select(ActionPlan).join(Deployment, Deployment.id == ActionPlan.deployment_id)
+        .where(ActionPlan.id == plan_id, plans_visible_to(user))
+    )
+    if obj is None:
+        raise NotVisible(f"plan {plan_id}")
+    return obj
+
+
+def get_plan_row(user: User, kind: str, row_id: int) -> Outcome | Action:
+    model = {"action": Action, "outcome": Outcome}.get(kind)
+    if model is None:
+        raise NotVisible(kind)
+    obj = db.session.scalar(
+        select(model).join(ActionPlan, ActionPlan.id == model.plan_id)
+        .join(Deployment, Deployment.id == ActionPlan.deployment_id)
+        .where(model.id == row_id, plans_visible_to(user))
+    )
+    if obj is None:
+        raise NotVisible(f"{kind} {row_id}")
+    return obj
+
+
+def get_variation(user: User, variation_id: int) -> Variation:
+    obj = db.session.scalar(
+        select(Variation).join(Deployment, Deployment.id == Variation.deployment_id)
+        .where(Variation.id == variation_id, plans_visible_to(user))
+    )
+    if obj is None:
+        raise NotVisible(f"variation {variation_id}")
+    return obj
+
+
+def removed_row_plan(user: User, kind: str, row_id: int) -> ActionPlan | None:
+    """The visible plan a since-removed row belonged to (so an edit of it can answer 409)."""
+    from ..models import PlanRevision
+
+    last = db.session.scalar(
+        select(PlanRevision).join(ActionPlan, ActionPlan.id == PlanRevision.plan_id)
+        .join(Deployment, Deployment.id == ActionPlan.deployment_id)
+        .where(PlanRevision.entity == kind, PlanRevision.entity_id == row_id,
+               plans_visible_to(user))
+        .order_by(PlanRevision.id.desc()).limit(1)
+    )
+    if last is None or last.after is not None:  # JSON null reads back as None
+        return None
+    return db.session.get(ActionPlan, last.plan_id)

@@ -19,9 +19,12 @@ from .deployments import (
     DEPLOYMENT_STATUSES,
     LIVE_STATUSES,
     RESPONSE_PARTIES,
+    VARIATION_STATUSES,
     Deployment,
     DeploymentResponse,
+    Variation,
     Visit,
+    visit_action,
 )
 from .evaluations import EVALUATION_KINDS, RATINGS, Evaluation, OutcomeRating
 from .finance import INVOICE_STATUSES, AllowanceUse, Invoice, InvoiceLine, Payment, RateCard
@@ -40,5 +43,6 @@ __all__ = [
     "InvoiceLine", "LeaderProfile", "LocalAuthority", "Notification", "Outcome",
     "OutcomeRating", "OutboxEmail", "Payment", "PlanRevision", "RateCard", "RequestSchool",
     "School", "Signature", "Specialism", "SupportRequest", "UTCDateTime", "Unavailability",
-    "User", "Visit", "leader_specialism", "mask_to_standards", "standards_to_mask", "utcnow",
+    "User", "VARIATION_STATUSES", "Variation", "Visit", "leader_specialism", "visit_action",
+    "mask_to_standards", "standards_to_mask", "utcnow",
 ]

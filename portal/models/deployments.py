@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -12,6 +22,9 @@ from .base import UTCDateTime, utcnow
 from .people import User
 from .requests import SupportRequest, _in
 from .schools import Alliance, School
+
+if TYPE_CHECKING:
+    from .plans import Action
 
 DEPLOYMENT_STATUSES = {
     "proposed": "Proposed, awaiting confirmation",
@@ -120,7 +133,64 @@ class Visit(db.Model):
     logged_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     logged_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
+    logged_by: Mapped[User] = relationship()
+    actions: Mapped[list[Action]] = relationship(secondary="visit_action")
+
     __table_args__ = (
         CheckConstraint("half_days in (1, 2)", name="half_or_full_day"),
-        Index("ix_visit_deployment_date", "deployment_id", "visit_date"),
+        # one visit a day: a double-clicked "log visit" cannot count the day twice
+        UniqueConstraint("deployment_id", "visit_date", name="uq_visit_deployment_date"),
     )
+
+
+# The plan actions worked on during a visit.
+visit_action = Table(
+    "visit_action",
+    db.metadata,
+    Column("visit_id", ForeignKey("visit.id", ondelete="CASCADE"), primary_key=True),
+    Column("action_id", ForeignKey("action.id", ondelete="CASCADE"), primary_key=True,
+           index=True),
+)
+
+VARIATION_STATUSES = {"pending": "Awaiting approval", "approved": "Approved",
+                      "declined": "Declined"}
+
+
+class Variation(db.Model):
+    """Extra half-days beyond the agreement: the receiving head and the director both approve."""
+
+    __tablename__ = "variation"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(
+        ForeignKey("deployment.id", ondelete="CASCADE"), index=True
+    )
+    half_days: Mapped[int]
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    requested_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    head_approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    head_approved_at = mapped_column(UTCDateTime, nullable=True)
+    director_approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    director_approved_at = mapped_column(UTCDateTime, nullable=True)
+    declined_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decline_reason: Mapped[str] = mapped_column(Text, default="")
+    decided_at = mapped_column(UTCDateTime, nullable=True)
+    version: Mapped[int] = mapped_column(default=1)
+
+    deployment: Mapped[Deployment] = relationship()
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+    head_approved_by: Mapped[User | None] = relationship(foreign_keys=[head_approved_by_id])
+    director_approved_by: Mapped[User | None] = relationship(
+        foreign_keys=[director_approved_by_id]
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        CheckConstraint("half_days > 0", name="half_days_positive"),
+        CheckConstraint(_in("status", VARIATION_STATUSES), name="status"),
+    )
+
+    @property
+    def status_label(self) -> str:
+        return VARIATION_STATUSES[self.status]

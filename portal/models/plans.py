@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -10,6 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from .base import UTCDateTime, utcnow
 from .requests import _in
+
+if TYPE_CHECKING:
+    from .deployments import Deployment
+    from .people import User
 
 ACTION_STATUSES = {"not_started": "Not started", "on_track": "On track", "at_risk": "At risk",
                    "done": "Done"}
@@ -26,8 +31,11 @@ class ActionPlan(db.Model):
     # Bumped on every change to the plan or any of its rows: viewers poll with the one they have.
     revision: Mapped[int] = mapped_column(default=1)
     version: Mapped[int] = mapped_column(default=1)
+    # Optimistic lock for next_steps and notes alone (``version`` moves with every row edit).
+    text_version: Mapped[int] = mapped_column(default=1, server_default="1")
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
 
+    deployment: Mapped[Deployment] = relationship()
     outcomes: Mapped[list[Outcome]] = relationship(
         back_populates="plan", cascade="all, delete-orphan", order_by="Outcome.position"
     )
@@ -69,6 +77,11 @@ class Action(db.Model):
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
 
     plan: Mapped[ActionPlan] = relationship(back_populates="actions")
+    outcome: Mapped[Outcome | None] = relationship()
+
+    @property
+    def status_label(self) -> str:
+        return ACTION_STATUSES[self.status]
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
@@ -91,4 +104,9 @@ class PlanRevision(db.Model):
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
 
-    __table_args__ = (Index("ix_plan_revision_plan_revision", "plan_id", "revision"),)
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (
+        Index("ix_plan_revision_plan_revision", "plan_id", "revision"),
+        Index("ix_plan_revision_entity", "entity", "entity_id"),
+    )

@@ -36,4 +36,33 @@
       : code === 403 || code === 404 ? "You cannot do that here. Reload the page."
       : "Something went wrong and nothing was saved. Try again.";
   });
+  // Action plan: click anywhere on an editable row to edit it (its Edit link does the same for
+  // the keyboard); Escape in a row form cancels the edit. Without htmx the links still work.
+  document.addEventListener("click", function (evt) {
+    var row = evt.target.closest("tr[data-edit-url]");
+    if (!row || !window.htmx || evt.target.closest("a, button, input, select, textarea, form")) {
+      return;
+    }
+    window.htmx.ajax("GET", row.getAttribute("data-edit-url"),
+      { target: "#" + row.id, swap: "outerHTML" });
+  });
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Escape" || !window.htmx) { return; }
+    var form = evt.target.closest && evt.target.closest("form[data-cancel-url]");
+    if (!form) { return; }
+    evt.preventDefault();
+    window.htmx.ajax("GET", form.getAttribute("data-cancel-url"),
+      { target: form.getAttribute("data-cancel-target"), swap: "outerHTML" });
+  });
+  // Put the caret in the first field of a row that has just opened for editing.
+  // A merge view (409) takes the focus so the editor hears that someone else saved first.
+  document.addEventListener("htmx:load", function (evt) {
+    var el = evt.detail.elt;
+    if (!el || !el.classList || !el.classList.contains("editing")) { return; }
+    var conflict = el.querySelector(".conflict");
+    var first = el.querySelector("textarea, input:not([type=hidden]), select");
+    if (conflict) { conflict.focus(); } else if (first && !el.querySelector(".error-summary")) {
+      first.focus();
+    }
+  });
 })();

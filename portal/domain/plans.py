@@ -1,0 +1,459 @@
+"""Delivery: the live action plan, first contact, visits and variations (no Flask requests here).
+
+The plan is edited row by row. Every row (outcome or action) carries a ``version``; a save names
+the version it was based on, and if the row moved on meanwhile (or was removed) :class:`StaleEdit`
+says so and nothing is saved, so the editor can merge by hand: no edit is ever lost.
+
+Every change bumps ``ActionPlan.revision`` with one atomic ``UPDATE ... RETURNING`` (which on
+PostgreSQL also serialises writers of the same plan) and keeps a :class:`PlanRevision` with the
+row before and after, so the history shows who changed what, when. Viewers poll with the revision
+they have; an unchanged plan costs one primary-key read.
+
+Reordering only swaps ``position`` values and does not touch the rows' versions: moving a row
+must not turn somebody's text edit of that row into a conflict.
+
+Days: visits may use at most the agreed half-days. More needs a :class:`Variation`, approved by
+the receiving headteacher *and* the director; only when both have approved does the agreed total
+rise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from ..extensions import db
+from ..models import (
+    ACTION_STATUSES,
+    Action,
+    ActionPlan,
+    Deployment,
+    Outcome,
+    PlanRevision,
+    User,
+    Variation,
+    Visit,
+    utcnow,
+)
+from . import audit
+from .notify import notify
+
+KINDS: dict[str, type] = {"action": Action, "outcome": Outcome}
+FIELDS: dict[str, tuple[str, ...]] = {
+    "action": ("description", "owner", "due_date", "status", "success_criteria", "outcome_id",
+               "between_visits"),
+    "outcome": ("text", "standard"),
+}
+# Where a deployment is open for delivery work (the plan can change, visits be logged).
+DELIVERY_STATUSES = ("active",)
+CONTACT_STATUSES = ("agreement", "active")
+MAX_VARIATION_HALF_DAYS = 40
+
+
+class StaleEdit(Exception):
+    """The row changed (or was removed) since the editor loaded it; nothing was saved."""
+
+    def __init__(self, current: Outcome | Action | None, message: str = ""):
+        super().__init__(message or ("Someone else removed this row while you were editing it."
+                                     if current is None else
+                                     "Someone else changed this row while you were editing it."))
+        self.current = current
+
+
+class NotAllowed(Exception):
+    """Not now (wrong status, already done) or not this user; ``forbidden`` means the user."""
+
+    def __init__(self, message: str, *, forbidden: bool = False):
+        super().__init__(message)
+        self.forbidden = forbidden
+
+
+class DaysExceeded(ValueError):
+    """The visit would go beyond the agreed days: a variation is needed first."""
+
+
+# ------------------------------------------------------------------------------ the plan
+
+
+def kind_of(row: Outcome | Action) -> str:
+    return "action" if isinstance(row, Action) else "outcome"
+
+
+def _json(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
+def snapshot(row: Outcome | Action) -> dict:
+    """A row's content as plain JSON values (dates as ISO strings), for the revision history."""
+    return {name: _json(getattr(row, name)) for name in FIELDS[kind_of(row)]}
+
+
+def is_editor(deployment: Deployment, user: User) -> bool:
+    """The deployment's own system leader (or the commissioning NLE/LLE) edits its plan."""
+    return user.role == "sle" and user.id in (deployment.leader_id,
+                                              deployment.commissioning_leader_id)
+
+
+def can_edit(deployment: Deployment, user: User) -> bool:
+    return is_editor(deployment, user) and deployment.status in DELIVERY_STATUSES
+
+
+def _require_editor(deployment: Deployment, user: User) -> None:
+    if not is_editor(deployment, user):
+        raise NotAllowed("Only the deployment's system leader can change its plan.",
+                         forbidden=True)
+    if deployment.status not in DELIVERY_STATUSES:
+        raise NotAllowed("The plan can be changed only while the deployment is active.")
+
+
+def ensure_plan(deployment: Deployment) -> ActionPlan:
+    """The deployment's plan, created (empty) if it has none yet."""
+    plan = db.session.scalar(select(ActionPlan).where(ActionPlan.deployment_id == deployment.id))
+    if plan is None:
+        plan = ActionPlan(deployment_id=deployment.id, next_steps="", notes="")
+        db.session.add(plan)
+        db.session.flush()
+    return plan
+
+
+def current_revision(plan_id: int) -> int | None:
+    return db.session.scalar(select(ActionPlan.revision).where(ActionPlan.id == plan_id))
+
+
+def _bump(plan: ActionPlan) -> int:
+    """Atomically add one to the plan's revision (without touching its optimistic version)."""
+    db.session.flush()
+    revision = db.session.execute(
+        update(ActionPlan).where(ActionPlan.id == plan.id)
+        .values(revision=ActionPlan.revision + 1, updated_at=utcnow())
+        .returning(ActionPlan.revision),
+        execution_options={"synchronize_session": False},
+    ).scalar_one()
+    db.session.expire(plan, ["revision", "updated_at"])
+    return revision
+
+
+def _record(plan: ActionPlan, actor: User, entity: str, entity_id: int | None,
+            before: dict | None, after: dict | None, action: str, ip: str) -> PlanRevision:
+    revision = _bump(plan)
+    rev = PlanRevision(plan_id=plan.id, revision=revision, entity=entity, entity_id=entity_id,
+                       user_id=actor.id, before=before, after=after)
+    db.session.add(rev)
+    deployment = plan.deployment
+    audit.record(actor, f"plan.{action}", plan, alliance_id=deployment.alliance_id,
+                 detail={"deployment": deployment.reference, "entity": entity,
+                         "entity_id": entity_id, "revision": revision}, ip=ip)
+    return rev
+
+
+def _clean(kind: str, values: dict, plan: ActionPlan) -> dict:
+    out = {k: v for k, v in values.items() if k in FIELDS[kind]}
+    unknown = set(values) - set(FIELDS[kind])
+    if unknown:
+        raise ValueError(f"unknown fields for {kind}: {sorted(unknown)}")
+    if kind == "action":
+        if "description" in out and not (out["description"] or "").strip():
+            raise ValueError("An action needs a description.")
+        if "status" in out and out["status"] not in ACTION_STATUSES:
+            raise ValueError(f"unknown action status {out['status']!r}")
+        if out.get("outcome_id") is not None and out["outcome_id"] not in {
+            o.id for o in plan.outcomes
+        }:
+            raise ValueError("That outcome is not in this plan.")
+    elif "text" in out and not (out["text"] or "").strip():
+        raise ValueError("An outcome needs some text.")
+    for k, v in out.items():
+        if isinstance(v, str):
+            out[k] = v.strip()
+    return out
+
+
+def add_row(plan: ActionPlan, kind: str, values: dict, actor: User, *, ip: str = ""):
+    """Append a new outcome or action at the end of its list."""
+    _require_editor(plan.deployment, actor)
+    model = KINDS[kind]
+    clean = _clean(kind, values, plan)
+    last = db.session.scalar(select(func.max(model.position)).where(model.plan_id == plan.id))
+    row = model(plan_id=plan.id, position=(last or 0) + 1, **clean)
+    db.session.add(row)
+    db.session.flush()
+    _record(plan, actor, kind, row.id, None, snapshot(row), f"{kind}.add", ip)
+    return row
+
+
+def save_row(plan: ActionPlan, row, expected_version: int, values: dict, actor: User, *,
+             ip: str = "") -> PlanRevision | None:
+    """Save an edit made on ``expected_version`` of the row; None when nothing changed."""
+    _require_editor(plan.deployment, actor)
+    if row is None:
+        raise StaleEdit(None)
+    if row.version != expected_version:
+        raise StaleEdit(row)
+    kind = kind_of(row)
+    clean = _clean(kind, values, plan)
+    before = snapshot(row)
+    for name, value in clean.items():
+        setattr(row, name, value)
+    after = snapshot(row)
+    if after == before:
+        return None
+    db.session.flush()  # the version check (UPDATE ... WHERE version = ?) happens here
+    return _record(plan, actor, kind, row.id, before, after, f"{kind}.update", ip)
+
+
+def remove_row(plan: ActionPlan, row, expected_version: int, actor: User, *,
+               ip: str = "") -> PlanRevision:
+    _require_editor(plan.deployment, actor)
+    if row is None:
+        raise StaleEdit(None)
+    if row.version != expected_version:
+        raise StaleEdit(row)
+    kind, row_id, before = kind_of(row), row.id, snapshot(row)
+    if kind == "outcome":
+        for a in plan.actions:
+            if a.outcome_id == row_id:
+                a.outcome_id = None
+    db.session.delete(row)
+    db.session.flush()
+    return _record(plan, actor, kind, row_id, before, None, f"{kind}.remove", ip)
+
+
+def move_row(plan: ActionPlan, row, direction: int, actor: User, *,
+             ip: str = "") -> PlanRevision | None:
+    """Swap the row with its neighbour above (-1) or below (+1); None at either end."""
+    _require_editor(plan.deployment, actor)
+    if direction not in (-1, 1):
+        raise ValueError("direction is -1 (up) or +1 (down)")
+    kind = kind_of(row)
+    model = KINDS[kind]
+    rows = db.session.scalars(
+        select(model).where(model.plan_id == plan.id).order_by(model.position, model.id)
+    ).all()
+    index = next(i for i, r in enumerate(rows) if r.id == row.id)
+    other = index + direction
+    if not 0 <= other < len(rows):
+        return None
+    order = [r.id for r in rows]
+    order[index], order[other] = order[other], order[index]
+    for position, row_id in enumerate(order, start=1):
+        db.session.execute(update(model).where(model.id == row_id).values(position=position),
+                           execution_options={"synchronize_session": False})
+    for r in rows:
+        db.session.expire(r, ["position"])
+    db.session.expire(plan, ["outcomes", "actions"])
+    return _record(plan, actor, kind, row.id, {"position": index + 1}, {"position": other + 1},
+                   f"{kind}.move", ip)
+
+
+def save_text(plan: ActionPlan, expected_version: int, next_steps: str, notes: str,
+              actor: User, *, ip: str = "") -> PlanRevision | None:
+    """Next steps and notes, locked by ``text_version`` (row edits elsewhere do not clash)."""
+    _require_editor(plan.deployment, actor)
+    if plan.text_version != expected_version:
+        raise StaleEdit(None, "Someone else changed the next steps or notes while you were "
+                              "editing them.")
+    before = {"next_steps": plan.next_steps, "notes": plan.notes}
+    after = {"next_steps": (next_steps or "").strip(), "notes": (notes or "").strip()}
+    if before == after:
+        return None
+    result = db.session.execute(
+        update(ActionPlan)
+        .where(ActionPlan.id == plan.id, ActionPlan.text_version == expected_version)
+        .values(text_version=ActionPlan.text_version + 1, **after),
+        execution_options={"synchronize_session": False},
+    )
+    if result.rowcount != 1:  # lost a race with another save of the same text
+        raise StaleEdit(None, "Someone else changed the next steps or notes at the same time.")
+    db.session.expire(plan, ["text_version", "next_steps", "notes"])
+    return _record(plan, actor, "text", None, before, after, "text.update", ip)
+
+
+# ------------------------------------------------------------------ contact, visits, days
+
+
+def log_first_contact(deployment: Deployment, actor: User, *, note: str = "",
+                      now: datetime | None = None, ip: str = "", url: str = "") -> None:
+    if not is_editor(deployment, actor):
+        raise NotAllowed("Only the deployment's system leader logs first contact.",
+                         forbidden=True)
+    if deployment.first_contact_at is not None:
+        raise NotAllowed("First contact is already logged.")
+    if deployment.status not in CONTACT_STATUSES:
+        raise NotAllowed("First contact can be logged only once the deployment is confirmed.")
+    deployment.first_contact_at = now or utcnow()
+    audit.record(actor, "deployment.first_contact", deployment,
+                 detail={"note": note.strip()} if note.strip() else {}, ip=ip)
+    notify(receiving_heads(deployment) + overseers(deployment),
+           f"{deployment.reference}: the system leader has made first contact", url)
+
+
+def receiving_heads(deployment: Deployment) -> list[User]:
+    school_ids = [rs.school_id for rs in deployment.request.schools]
+    if not school_ids:
+        return []
+    return list(db.session.scalars(
+        select(User).where(User.role == "headteacher", User.school_id.in_(school_ids),
+                           User.active.is_(True))
+    ))
+
+
+def overseers(deployment: Deployment, roles: Iterable[str] = ("director", "admin")) -> list[User]:
+    return list(db.session.scalars(
+        select(User).where(User.role.in_(list(roles)), User.alliance_id == deployment.alliance_id,
+                           User.active.is_(True))
+    ))
+
+
+def half_days_left(deployment: Deployment) -> int:
+    return deployment.half_days_agreed - deployment.half_days_delivered
+
+
+def log_visit(deployment: Deployment, actor: User, *, visit_date: date, half_days: int,
+              notes: str = "", actions: Iterable[Action] = (), today: date | None = None,
+              statuses: dict[int, str] | None = None, ip: str = "", url: str = "") -> Visit:
+    """Log a visit and count its days. Raises DaysExceeded beyond the agreed days.
+
+    ``actions`` are the plan actions worked on; ``statuses`` maps some of them to their new
+    status, saved as ordinary (versioned, revised) plan edits in the same transaction.
+    """
+    if not is_editor(deployment, actor):
+        raise NotAllowed("Only the deployment's system leader logs visits.", forbidden=True)
+    if deployment.status not in DELIVERY_STATUSES:
+        raise NotAllowed("Visits can be logged only while the deployment is active.")
+    if half_days not in (1, 2):
+        raise ValueError("A visit is a half day or a full day.")
+    if visit_date > (today or date.today()):
+        raise ValueError("A visit cannot be logged before it happens.")
+    if half_days > half_days_left(deployment):
+        raise DaysExceeded(
+            f"This visit would go beyond the agreed days ({half_days_left(deployment) / 2:g} "
+            "days left). Ask for a variation: the receiving headteacher and the director must "
+            "both agree extra days first."
+        )
+    same_day = db.session.scalar(select(Visit.id).where(
+        Visit.deployment_id == deployment.id, Visit.visit_date == visit_date))
+    if same_day is not None:
+        raise ValueError("A visit on that date is already logged.")
+    plan_action_ids = set(db.session.scalars(
+        select(Action.id).join(ActionPlan).where(ActionPlan.deployment_id == deployment.id)))
+    actions = list(actions)
+    if any(a.id not in plan_action_ids for a in actions):
+        raise ValueError("Those actions are not in this deployment's plan.")
+    statuses = {k: v for k, v in (statuses or {}).items() if v}
+    if set(statuses) - {a.id for a in actions}:
+        raise ValueError("Only actions worked on in the visit can have their status updated.")
+    if set(statuses.values()) - set(ACTION_STATUSES):
+        raise ValueError("Unknown action status.")
+    visit = Visit(deployment_id=deployment.id, visit_date=visit_date, half_days=half_days,
+                  notes=notes.strip(), logged_by_id=actor.id)
+    visit.actions = actions
+    db.session.add(visit)
+    deployment.half_days_delivered += half_days
+    if deployment.last_day_delivered is None or visit_date > deployment.last_day_delivered:
+        deployment.last_day_delivered = visit_date
+    db.session.flush()
+    for a in actions:
+        if a.id in statuses:
+            save_row(a.plan, a, a.version, {"status": statuses[a.id]}, actor, ip=ip)
+    audit.record(actor, "visit.logged", visit, alliance_id=deployment.alliance_id,
+                 detail={"deployment": deployment.reference, "date": visit_date.isoformat(),
+                         "half_days": half_days, "actions": [a.id for a in actions],
+                         "statuses": {str(k): v for k, v in statuses.items()}}, ip=ip)
+    notify(receiving_heads(deployment),
+           f"{deployment.reference}: a visit on {visit_date:%d %b %Y} was logged", url,
+           email=False)
+    return visit
+
+
+# ---------------------------------------------------------------------------- variations
+
+
+def request_variation(deployment: Deployment, actor: User, half_days: int, reason: str, *,
+                      ip: str = "", url: str = "") -> Variation:
+    if not (is_editor(deployment, actor) or actor.role in ("admin", "director")):
+        raise NotAllowed("Only the system leader, the co-ordinator or the director can ask "
+                         "for extra days.", forbidden=True)
+    if deployment.status not in DELIVERY_STATUSES:
+        raise NotAllowed("Extra days can be asked for only while the deployment is active.")
+    if not 1 <= half_days <= MAX_VARIATION_HALF_DAYS:
+        raise ValueError(f"Ask for between 1 and {MAX_VARIATION_HALF_DAYS} half-days.")
+    if not (reason or "").strip():
+        raise ValueError("Say why the extra days are needed.")
+    pending = db.session.scalar(select(Variation.id).where(
+        Variation.deployment_id == deployment.id, Variation.status == "pending"))
+    if pending is not None:
+        raise NotAllowed("A request for extra days is already awaiting approval.")
+    v = Variation(deployment_id=deployment.id, half_days=half_days, reason=reason.strip(),
+                  requested_by_id=actor.id, status="pending", decline_reason="")
+    db.session.add(v)
+    db.session.flush()
+    audit.record(actor, "variation.requested", v, alliance_id=deployment.alliance_id,
+                 detail={"deployment": deployment.reference, "half_days": half_days,
+                         "reason": v.reason}, ip=ip)
+    notify(receiving_heads(deployment) + overseers(deployment, ("director",)),
+           f"{deployment.reference}: {half_days / 2:g} extra days asked for; please approve "
+           "or decline", url)
+    return v
+
+
+def _approver_party(actor: User) -> str:
+    if actor.role == "headteacher":
+        return "head"
+    if actor.role == "director":
+        return "director"
+    raise NotAllowed("Only the receiving headteacher and the director approve extra days.",
+                     forbidden=True)
+
+
+def approve_variation(v: Variation, actor: User, *, now: datetime | None = None, ip: str = "",
+                      url: str = "") -> bool:
+    """Record one party's approval; True when this completes it (the agreed days rise)."""
+    party = _approver_party(actor)
+    if v.status != "pending":
+        raise NotAllowed(f"This request is already {v.status}.")
+    if getattr(v, f"{party}_approved_by_id") is not None:
+        raise NotAllowed("You have already approved this request.")
+    now = now or utcnow()
+    setattr(v, f"{party}_approved_by_id", actor.id)
+    setattr(v, f"{party}_approved_at", now)
+    deployment = v.deployment
+    audit.record(actor, f"variation.approved_by_{party}", v, alliance_id=deployment.alliance_id,
+                 detail={"deployment": deployment.reference, "half_days": v.half_days}, ip=ip)
+    if v.head_approved_by_id is None or v.director_approved_by_id is None:
+        db.session.flush()
+        return False
+    v.status = "approved"
+    v.decided_at = now
+    before = deployment.half_days_agreed
+    deployment.half_days_agreed = before + v.half_days
+    db.session.flush()
+    audit.record(actor, "variation.approved", v, alliance_id=deployment.alliance_id,
+                 detail={"deployment": deployment.reference, "half_days": v.half_days,
+                         "half_days_agreed": {"from": before,
+                                              "to": deployment.half_days_agreed}}, ip=ip)
+    notify([deployment.leader, v.requested_by] + receiving_heads(deployment)
+           + overseers(deployment),
+           f"{deployment.reference}: {v.half_days / 2:g} extra days approved", url)
+    return True
+
+
+def decline_variation(v: Variation, actor: User, reason: str, *, now: datetime | None = None,
+                      ip: str = "", url: str = "") -> None:
+    _approver_party(actor)
+    if v.status != "pending":
+        raise NotAllowed(f"This request is already {v.status}.")
+    if not (reason or "").strip():
+        raise ValueError("Say why you decline.")
+    v.status = "declined"
+    v.declined_by_id = actor.id
+    v.decline_reason = reason.strip()
+    v.decided_at = now or utcnow()
+    deployment = v.deployment
+    db.session.flush()
+    audit.record(actor, "variation.declined", v, alliance_id=deployment.alliance_id,
+                 detail={"deployment": deployment.reference, "reason": v.decline_reason}, ip=ip)
+    notify([deployment.leader, v.requested_by],
+           f"{deployment.reference}: the request for extra days was declined", url)

@@ -1,0 +1,66 @@
+"""Demo data for delivery: each active demo deployment gets a started plan and a first visit.
+
+Rows are written directly (not through the audited domain functions), so loading the demo adds
+nothing to the audit trail that a real person did not do.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+
+from .. import demo
+from ..domain import plans as domain
+from ..extensions import db
+from ..models import Action, ActionPlan, Deployment, Outcome, PlanRevision, Visit
+
+
+@demo.step(order=50)
+def delivery_demo(today: date, now: datetime) -> None:
+    active = db.session.scalars(select(Deployment).where(Deployment.status == "active")).all()
+    for d in active:
+        if db.session.scalar(select(ActionPlan.id).where(ActionPlan.deployment_id == d.id)):
+            continue
+        plan = ActionPlan(
+            deployment_id=d.id,
+            next_steps="Before the next visit: trial hinge questions; share two examples.",
+            notes="Inducted by the headteacher; met the Year 4 team.")
+        db.session.add(plan)
+        db.session.flush()
+        first = Outcome(plan_id=plan.id, position=1, standard="TS2",
+                        text="Pupils explain their mathematical reasoning aloud and in writing")
+        second = Outcome(plan_id=plan.id, position=2, standard="TS6",
+                         text="Assessment in lessons shapes the next step for each group")
+        db.session.add_all([first, second])
+        db.session.flush()
+        rows = [
+            Action(plan_id=plan.id, position=1, outcome_id=first.id, status="on_track",
+                   description="Model reasoning talk with sentence stems in Year 4",
+                   owner="System leader with the class teacher",
+                   due_date=today + timedelta(days=14),
+                   success_criteria="Most pupils use a stem unprompted in a lesson observed"),
+            Action(plan_id=plan.id, position=2, outcome_id=second.id, status="not_started",
+                   description="Teacher trials hinge questions in three lessons",
+                   owner="Class teacher", between_visits=True,
+                   due_date=today + timedelta(days=21),
+                   success_criteria="Lesson plans show a hinge question and the regrouping"),
+        ]
+        db.session.add_all(rows)
+        db.session.flush()
+        for revision, row in enumerate([first, second, *rows], start=2):
+            db.session.add(PlanRevision(plan_id=plan.id, revision=revision,
+                                        entity=domain.kind_of(row), entity_id=row.id,
+                                        user_id=d.leader_id, before=None,
+                                        after=domain.snapshot(row)))
+        plan.revision = 1 + 4
+        visit_day = (d.active_at.date() if d.active_at else today) + timedelta(days=2)
+        if visit_day <= today and d.half_days_agreed - d.half_days_delivered >= 2:
+            visit = Visit(deployment_id=d.id, visit_date=visit_day, half_days=2,
+                          logged_by_id=d.leader_id,
+                          notes="Observed two maths lessons; planned the next steps together.")
+            visit.actions = rows[:1]
+            db.session.add(visit)
+            d.half_days_delivered += 2
+            d.last_day_delivered = visit_day
+    db.session.flush()

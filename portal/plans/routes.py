@@ -1,0 +1,578 @@
+"""Delivery: the live action plan (edited inline with htmx), first contact, visits, variations.
+
+Every row edit is optimistic: the form carries the row's version, a stale save answers 409 with
+the newer text beside the editor's own so nothing is lost. Viewers poll the plan's revision
+every few seconds and get 204 while nothing changed. Every form also works without JavaScript.
+"""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..domain import access, audit, workflow
+from ..domain import plans as domain
+from ..domain.sla import contact_clock
+from ..extensions import db
+from ..htmx import render, wants_partial
+from ..models import ACTION_STATUSES, PlanRevision, Variation, Visit, utcnow
+from ..models import Deployment as DeploymentModel
+from ..panels import deployment_panels, home_panels
+from ..security import any_role, roles
+from . import demo_data  # noqa: F401  (registers the demo step)
+from .forms import (
+    ActionForm,
+    DeclineForm,
+    FirstContactForm,
+    MoveForm,
+    OutcomeForm,
+    TextForm,
+    VariationForm,
+    VersionForm,
+    VisitForm,
+)
+
+bp = Blueprint("plans", __name__)
+
+VIEWERS = access.PLAN_ROLES
+KINDS = ("action", "outcome")
+
+
+@workflow.on_enter(DeploymentModel, "active")
+def _create_plan(deployment, _actor, _reason) -> None:
+    """Once the agreement is signed by all, the deployment gets its (empty) live plan."""
+    domain.ensure_plan(deployment)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _plan_for(deployment) -> object | None:
+    from ..models import ActionPlan
+
+    return db.session.scalar(select(ActionPlan).where(ActionPlan.deployment_id == deployment.id))
+
+
+def _row_form(kind: str, row=None, formdata=None, plan=None, prefix=None):
+    if prefix is None:
+        prefix = f"{kind[0]}{row.id}" if row is not None else f"new-{kind}"
+    if kind == "action":
+        form = ActionForm(formdata=formdata, obj=row if formdata is None else None, prefix=prefix)
+        form.set_outcomes(plan.outcomes if plan is not None else [])
+    else:
+        form = OutcomeForm(formdata=formdata, obj=row if formdata is None else None,
+                           prefix=prefix)
+    if row is not None and formdata is None:
+        form.version.data = row.version
+    return form
+
+
+def _version(form) -> int:
+    try:
+        return int(form.version.data)
+    except (TypeError, ValueError):
+        abort(400)
+
+
+def _plan_ctx(deployment, plan) -> dict:
+    editable = plan is not None and domain.can_edit(deployment, current_user)
+    forms = {}
+    if editable:
+        forms = {"action": _row_form("action", plan=plan), "outcome": _row_form("outcome"),
+                 "text": TextForm(formdata=None, prefix="text", obj=plan)}
+        forms["text"].version.data = plan.text_version
+    return {"d": deployment, "plan": plan, "editable": editable, "forms": forms,
+            "is_editor": domain.is_editor(deployment, current_user)}
+
+
+def _row_response(template: str, status: int = 200, **ctx):
+    """An htmx row partial, or (without JavaScript) the whole edit page."""
+    if wants_partial():
+        return render_template(template, **ctx), status
+    return render_template("plans/edit_row.html", partial=template, **ctx), status
+
+
+def _commit() -> None:
+    workflow.commit_or_conflict()
+
+
+def _ip() -> str:
+    return request.remote_addr or ""
+
+
+def _not_allowed(exc: domain.NotAllowed):
+    if exc.forbidden:
+        abort(403)
+    if wants_partial():
+        resp = make_response(render_template("plans/_message.html", message=str(exc)), 409)
+        resp.headers["HX-Retarget"] = "#htmx-status"
+        resp.headers["HX-Reswap"] = "innerHTML"
+        return resp
+    return render_template("error.html", code=409, title="That cannot be done now",
+                           message=str(exc)), 409
+
+
+def _back_to_plan(deployment_id: int, anchor: str = ""):
+    return redirect(url_for("plans.show", deployment_id=deployment_id) + anchor, 303)
+
+
+# ----------------------------------------------------------------------------- the plan
+
+
+@bp.get("/deployments/<int:deployment_id>/plan")
+@any_role
+def show(deployment_id: int):
+    deployment = access.get_plan_deployment(current_user, deployment_id)
+    plan = _plan_for(deployment)
+    return render("plans/show.html", "live", **_plan_ctx(deployment, plan))
+
+
+@bp.post("/deployments/<int:deployment_id>/plan")
+@roles("sle")
+def start(deployment_id: int):
+    deployment = access.get_plan_deployment(current_user, deployment_id)
+    if not domain.is_editor(deployment, current_user):
+        abort(403)
+    if not domain.can_edit(deployment, current_user):
+        return _not_allowed(domain.NotAllowed(
+            "The plan can be started only while the deployment is active."))
+    plan = domain.ensure_plan(deployment)
+    audit.record(current_user, "plan.started", plan, alliance_id=deployment.alliance_id,
+                 detail={"deployment": deployment.reference}, ip=_ip())
+    _commit()
+    return _back_to_plan(deployment_id)
+
+
+@bp.get("/deployments/<int:deployment_id>/plan/print")
+@any_role
+def printable(deployment_id: int):
+    deployment = access.get_plan_deployment(current_user, deployment_id)
+    plan = _plan_for(deployment)
+    visits = _visits(deployment)
+    return render_template("plans/print.html", d=deployment, plan=plan, visits=visits,
+                           printed_at=utcnow())
+
+
+@bp.get("/deployments/<int:deployment_id>/plan/history")
+@any_role
+def history(deployment_id: int):
+    deployment = access.get_plan_deployment(current_user, deployment_id)
+    plan = _plan_for(deployment)
+    revisions = []
+    if plan is not None:
+        revisions = db.session.scalars(
+            select(PlanRevision).where(PlanRevision.plan_id == plan.id)
+            .order_by(PlanRevision.revision.desc()).limit(500)
+        ).all()
+    return render_template("plans/history.html", d=deployment, plan=plan, revisions=revisions)
+
+
+@bp.get("/plans/<int:plan_id>/poll")
+@any_role
+def poll(plan_id: int):
+    """204 while the viewer's revision is current (one indexed query); else the fresh plan."""
+    since = request.args.get("since", type=int)
+    revision = access.plan_revision(current_user, plan_id)
+    if since == revision:
+        resp = make_response("", 204)
+    else:
+        plan = access.get_plan(current_user, plan_id)
+        resp = make_response(render("plans/show.html", "live",
+                                    **_plan_ctx(plan.deployment, plan)))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.post("/plans/<int:plan_id>/<any(action, outcome):kind>s")
+@roles("sle")
+def add_row(plan_id: int, kind: str):
+    plan = access.get_plan(current_user, plan_id)
+    deployment = plan.deployment
+    form = _row_form(kind, formdata=request.form, plan=plan)
+    if not form.validate():
+        ctx = _plan_ctx(deployment, plan)
+        ctx["forms"][kind] = form
+        if wants_partial():
+            return render_template(f"plans/_add_{kind}.html", form=form, **ctx), 422
+        return render("plans/show.html", None, **ctx), 422
+    try:
+        row = domain.add_row(plan, kind, form.values(), current_user, ip=_ip())
+    except domain.NotAllowed as exc:
+        return _not_allowed(exc)
+    _commit()
+    if wants_partial():
+        ctx = _plan_ctx(deployment, plan)
+        return render_template("plans/_added.html", row=row, kind=kind, **ctx)
+    flash("Added to the plan.", "success")
+    return _back_to_plan(deployment.id, f"#{kind}-{row.id}")
+
+
+@bp.get("/plans/<any(action, outcome):kind>/<int:row_id>")
+@any_role
+def row(kind: str, row_id: int):
+    obj = access.get_plan_row(current_user, kind, row_id)
+    if not wants_partial():
+        return _back_to_plan(obj.plan.deployment_id, f"#{kind}-{row_id}")
+    ctx = _plan_ctx(obj.plan.deployment, obj.plan)
+    return render_template(f"plans/_{kind}_row.html", row=obj, **ctx)
+
+
+@bp.get("/plans/<any(action, outcome):kind>/<int:row_id>/edit")
+@roles("sle")
+def edit_row(kind: str, row_id: int):
+    obj = access.get_plan_row(current_user, kind, row_id)
+    plan = obj.plan
+    if not domain.can_edit(plan.deployment, current_user):
+        if not domain.is_editor(plan.deployment, current_user):
+            abort(403)
+        return _not_allowed(domain.NotAllowed(
+            "The plan can be changed only while the deployment is active."))
+    return _row_response(f"plans/_{kind}_form.html", row=obj, kind=kind, plan=plan,
+                         d=plan.deployment, form=_row_form(kind, obj, plan=plan))
+
+
+@bp.post("/plans/<any(action, outcome):kind>/<int:row_id>")
+@roles("sle")
+def save_row(kind: str, row_id: int):
+    try:
+        obj = access.get_plan_row(current_user, kind, row_id)
+    except access.NotVisible:
+        gone_from = access.removed_row_plan(current_user, kind, row_id)
+        if gone_from is None:
+            raise
+        form = _row_form(kind, None, formdata=request.form, plan=gone_from,
+                         prefix=f"{kind[0]}{row_id}")
+        return _conflict(kind, row_id, form.values(), form, plan=gone_from)
+    plan = obj.plan
+    deployment = plan.deployment
+    form = _row_form(kind, obj, formdata=request.form, plan=plan)
+    ctx = {"row": obj, "kind": kind, "plan": plan, "d": deployment, "form": form}
+    if not form.validate():
+        return _row_response(f"plans/_{kind}_form.html", 422, **ctx)
+    mine = form.values()
+    try:
+        domain.save_row(plan, obj, _version(form), mine, current_user, ip=_ip())
+        _commit()
+    except domain.NotAllowed as exc:
+        return _not_allowed(exc)
+    except (domain.StaleEdit, StaleDataError, workflow.Conflict):
+        db.session.rollback()
+        return _conflict(kind, row_id, mine, form)
+    if wants_partial():
+        return render_template(f"plans/_{kind}_row.html", row=obj,
+                               **_plan_ctx(deployment, plan))
+    flash("Saved.", "success")
+    return _back_to_plan(deployment.id, f"#{kind}-{row_id}")
+
+
+def _conflict(kind: str, row_id: int, mine: dict, form, plan=None):
+    """409: the newer saved text beside the editor's own, in a form based on the new version."""
+    try:
+        current = access.get_plan_row(current_user, kind, row_id)
+    except access.NotVisible:
+        current = None
+    if current is not None:
+        form.version.data = current.version
+        plan = current.plan
+    ctx = {"row": current, "row_id": row_id, "kind": kind, "plan": plan, "form": form,
+           "mine": mine, "d": plan.deployment if plan else None,
+           "ACTION_STATUSES": ACTION_STATUSES}
+    if current is not None and kind == "action":
+        form.set_outcomes(plan.outcomes)
+    return _row_response(f"plans/_{kind}_conflict.html", 409, **ctx)
+
+
+@bp.post("/plans/<any(action, outcome):kind>/<int:row_id>/delete")
+@roles("sle")
+def delete_row(kind: str, row_id: int):
+    try:
+        obj = access.get_plan_row(current_user, kind, row_id)
+    except access.NotVisible:
+        if wants_partial():
+            return ""  # already gone: removing it again changes nothing
+        raise
+    plan = obj.plan
+    deployment_id = plan.deployment_id
+    form = VersionForm(formdata=request.form)
+    try:
+        domain.remove_row(plan, obj, _version(form), current_user, ip=_ip())
+        _commit()
+    except domain.NotAllowed as exc:
+        return _not_allowed(exc)
+    except (domain.StaleEdit, StaleDataError, workflow.Conflict):
+        db.session.rollback()
+        current = access.get_plan_row(current_user, kind, row_id)
+        ctx = _plan_ctx(current.plan.deployment, current.plan)
+        return _row_response(f"plans/_{kind}_row.html", 409, row=current, stale=True, **ctx)
+    if wants_partial():
+        return ""
+    flash("Removed from the plan.", "success")
+    return _back_to_plan(deployment_id)
+
+
+@bp.post("/plans/<any(action, outcome):kind>/<int:row_id>/move")
+@roles("sle")
+def move_row(kind: str, row_id: int):
+    obj = access.get_plan_row(current_user, kind, row_id)
+    plan = obj.plan
+    deployment = plan.deployment
+    form = MoveForm(formdata=request.form)
+    if not form.validate():
+        abort(400)
+    try:
+        domain.move_row(plan, obj, -1 if form.direction.data == "up" else 1, current_user,
+                        ip=_ip())
+        _commit()
+    except domain.NotAllowed as exc:
+        return _not_allowed(exc)
+    except workflow.Conflict:
+        pass  # someone else moved rows at the same moment: show the order as it now is
+    db.session.expire_all()
+    plan = access.get_plan(current_user, plan.id)
+    if wants_partial():
+        return render_template(f"plans/_{kind}_table.html", **_plan_ctx(deployment, plan))
+    return _back_to_plan(deployment.id, f"#{kind}-{row_id}")
+
+
+@bp.post("/plans/<int:plan_id>/text")
+@roles("sle")
+def save_text(plan_id: int):
+    plan = access.get_plan(current_user, plan_id)
+    deployment = plan.deployment
+    form = TextForm(formdata=request.form, prefix="text")
+    ctx = _plan_ctx(deployment, plan)
+    ctx["forms"]["text"] = form
+    if not form.validate():
+        return render("plans/show.html", "text", **ctx), 422
+    mine = {"next_steps": form.next_steps.data or "", "notes": form.notes.data or ""}
+    try:
+        domain.save_text(plan, _version(form), mine["next_steps"], mine["notes"],
+                         current_user, ip=_ip())
+        _commit()
+    except domain.NotAllowed as exc:
+        return _not_allowed(exc)
+    except (domain.StaleEdit, StaleDataError, workflow.Conflict):
+        db.session.rollback()
+        plan = access.get_plan(current_user, plan_id)
+        form.version.data = plan.text_version
+        ctx = _plan_ctx(deployment, plan)
+        ctx["forms"]["text"] = form
+        return render("plans/show.html", "text", conflict=mine, **ctx), 409
+    if wants_partial():
+        ctx = _plan_ctx(deployment, plan)
+        return render("plans/show.html", "text", saved=True, **ctx)
+    flash("Next steps and notes saved.", "success")
+    return _back_to_plan(deployment.id, "#plan-text")
+
+
+# ---------------------------------------------------------------- contact, visits, days
+
+
+def _visits(deployment) -> list[Visit]:
+    return list(db.session.scalars(
+        select(Visit).where(Visit.deployment_id == deployment.id)
+        .order_by(Visit.visit_date.desc()).limit(200)
+    ))
+
+
+@bp.post("/deployments/<int:deployment_id>/first-contact")
+@roles("sle")
+def first_contact(deployment_id: int):
+    deployment = access.get_plan_deployment(current_user, deployment_id)
+    form = FirstContactForm(formdata=request.form)
+    if not form.validate():
+        abort(400)
+    try:
+        domain.log_first_contact(
+            deployment, current_user, note=form.note.data or "", ip=_ip(),
+            url=url_for("deployments.show", deployment_id=deployment_id))
+        _commit()
+    except domain.NotAllowed as exc:
+        if not exc.forbidden and deployment.first_contact_at is not None:
+            flash("First contact was already logged.", "info")  # a double click: no change
+            return redirect(url_for("deployments.show", deployment_id=deployment_id), 303)
+        return _not_allowed(exc)
+    except workflow.Conflict:
+        flash("First contact was already logged.", "info")
+        return redirect(url_for("deployments.show", deployment_id=deployment_id), 303)
+    flash("First contact logged.", "success")
+    return redirect(url_for("deployments.show", deployment_id=deployment_id), 303)
+
+
+@bp.route("/deployments/<int:deployment_id>/visits/new", methods=["GET", "POST"])
+@roles("sle")
+def new_visit(deployment_id: int):
+    deployment = access.get_plan_deployment(current_user, deployment_id)
+    if not domain.is_editor(deployment, current_user):
+        abort(403)
+    plan = _plan_for(deployment)
+    actions = list(plan.actions) if plan is not None else []
+    form = VisitForm(formdata=request.form if request.method == "POST" else None)
+    form.actions.choices = [(a.id, a.description[:80]) for a in actions]
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            chosen = [a for a in actions if a.id in set(form.actions.data or [])]
+            statuses = {a.id: request.form.get(f"status-{a.id}", "") for a in chosen}
+            statuses = {k: v for k, v in statuses.items()
+                        if v and v != next(a.status for a in chosen if a.id == k)}
+            try:
+                domain.log_visit(deployment, current_user, visit_date=form.visit_date.data,
+                                 half_days=int(form.half_days.data), notes=form.notes.data or "",
+                                 actions=chosen, statuses=statuses, ip=_ip(),
+                                 url=url_for("deployments.show", deployment_id=deployment_id))
+                _commit()
+            except domain.NotAllowed as exc:
+                return _not_allowed(exc)
+            except domain.DaysExceeded as exc:
+                db.session.rollback()
+                form.half_days.errors = [str(exc)]
+            except ValueError as exc:
+                db.session.rollback()
+                form.visit_date.errors = [str(exc)]
+            except workflow.Conflict:
+                form.visit_date.errors = ["A visit on that date is already logged."]
+            else:
+                flash("Visit logged.", "success")
+                return redirect(url_for("deployments.show", deployment_id=deployment_id), 303)
+        status = 422
+    return render_template("plans/visit_form.html", d=deployment, form=form,
+                           actions={a.id: a for a in actions}, statuses=ACTION_STATUSES,
+                           left=domain.half_days_left(deployment)), status
+
+
+@bp.route("/deployments/<int:deployment_id>/variations/new", methods=["GET", "POST"])
+@roles("sle", "admin", "director")
+def new_variation(deployment_id: int):
+    deployment = access.get_plan_deployment(current_user, deployment_id)
+    form = VariationForm(formdata=request.form if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            try:
+                domain.request_variation(
+                    deployment, current_user, form.half_days.data, form.reason.data, ip=_ip(),
+                    url=url_for("deployments.show", deployment_id=deployment_id))
+                _commit()
+            except domain.NotAllowed as exc:
+                return _not_allowed(exc)
+            except ValueError as exc:
+                form.reason.errors = [str(exc)]
+            else:
+                flash("Extra days asked for. The receiving headteacher and the director must "
+                      "both approve.", "success")
+                return redirect(url_for("deployments.show", deployment_id=deployment_id), 303)
+        status = 422
+    return render_template("plans/variation_form.html", d=deployment, form=form), status
+
+
+@bp.post("/variations/<int:variation_id>/approve")
+@roles("headteacher", "director")
+def approve_variation(variation_id: int):
+    v = access.get_variation(current_user, variation_id)
+    url = url_for("deployments.show", deployment_id=v.deployment_id)
+    try:
+        done = domain.approve_variation(v, current_user, ip=_ip(), url=url)
+        _commit()
+    except domain.NotAllowed as exc:
+        if exc.forbidden:
+            abort(403)
+        flash(str(exc), "info")
+        return redirect(url, 303)
+    except workflow.Conflict:
+        flash("Someone else decided at the same moment; here is where it stands.", "info")
+        return redirect(url, 303)
+    flash("Approved: the agreed days have risen." if done
+          else "Approved. The other party must approve too.", "success")
+    return redirect(url, 303)
+
+
+@bp.post("/variations/<int:variation_id>/decline")
+@roles("headteacher", "director")
+def decline_variation(variation_id: int):
+    v = access.get_variation(current_user, variation_id)
+    url = url_for("deployments.show", deployment_id=v.deployment_id)
+    form = DeclineForm(formdata=request.form, prefix=f"v{v.id}")
+    if not form.validate():
+        flash("Say why you decline the extra days.", "error")
+        return redirect(url, 303)
+    try:
+        domain.decline_variation(v, current_user, form.reason.data, ip=_ip(), url=url)
+        _commit()
+    except domain.NotAllowed as exc:
+        if exc.forbidden:
+            abort(403)
+        flash(str(exc), "info")
+        return redirect(url, 303)
+    except workflow.Conflict:
+        flash("Someone else decided at the same moment; here is where it stands.", "info")
+        return redirect(url, 303)
+    flash("Extra days declined.", "success")
+    return redirect(url, 303)
+
+
+# ------------------------------------------------------------------------------ the panel
+
+
+@deployment_panels.panel("delivery", "plans/_panel.html", order=40)
+def delivery_panel(deployment, user):
+    """First contact (with the 7-day clock), days used vs agreed, visits, variations, plan."""
+    if deployment.status not in ("agreement", "active", "evaluation", "completed",
+                                 "ended_early"):
+        return None
+    sees_plan = user.role in VIEWERS  # the deployment page is already scoped to the user
+    clock = None
+    if deployment.confirmed_at and user.role in ("sle", "admin", "director"):
+        clock = contact_clock(deployment.confirmed_at, utcnow(), deployment.first_contact_at)
+    variations = list(db.session.scalars(
+        select(Variation).where(Variation.deployment_id == deployment.id)
+        .order_by(Variation.id.desc()).limit(20)
+    )) if sees_plan else []
+    return {
+        "d": deployment,
+        "clock": clock,
+        "sees_plan": sees_plan,
+        "is_editor": domain.is_editor(deployment, user),
+        "can_log": domain.can_edit(deployment, user),
+        "can_contact": domain.is_editor(deployment, user)
+        and deployment.first_contact_at is None
+        and deployment.status in domain.CONTACT_STATUSES,
+        "can_vary": deployment.status in domain.DELIVERY_STATUSES
+        and (domain.is_editor(deployment, user) or user.role in ("admin", "director")),
+        "visits": _visits(deployment) if sees_plan else [],
+        "variations": variations,
+        "plan": _plan_for(deployment) if sees_plan else None,
+        "contact_form": FirstContactForm(),
+        "decline_forms": {v.id: DeclineForm(prefix=f"v{v.id}") for v in variations},
+        "user": user,
+    }
+
+
+@home_panels.panel("first-contact", "plans/_home_contact.html", order=35)
+def first_contact_panel(_obj, user):
+    """Deployments still waiting for the leader's first contact, the most urgent first."""
+    if user.role not in ("sle", "admin", "director"):
+        return None
+    rows = db.session.scalars(
+        select(DeploymentModel).where(
+            access.deployments_visible_to(user),
+            DeploymentModel.status.in_(domain.CONTACT_STATUSES),
+            DeploymentModel.first_contact_at.is_(None),
+            DeploymentModel.confirmed_at.is_not(None),
+        ).order_by(DeploymentModel.confirmed_at, DeploymentModel.id).limit(20)
+    ).all()
+    if not rows:
+        return None
+    now = utcnow()
+    return {"rows": [(d, contact_clock(d.confirmed_at, now)) for d in rows]}
