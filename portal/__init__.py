@@ -55,6 +55,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     for blueprint in (auth_bp, dashboard_bp, requests_bp, deployments_bp, notifications_bp):
         app.register_blueprint(blueprint)
+    from .evaluations.routes import bp as evaluations_bp
+    from .reports.routes import bp as reports_bp
+    from .reports.targeted import bp as targeted_bp
+
+    for blueprint in (evaluations_bp, reports_bp, targeted_bp):
+        app.register_blueprint(blueprint)
 
     _register_errors(app)
     _register_context(app)
