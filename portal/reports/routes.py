@@ -10,9 +10,11 @@ from collections import defaultdict
 from flask import Blueprint, Response, request
 from flask_login import current_user
 from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import aliased
 
 from ..domain import access
 from ..domain import reports as figures
+from ..domain.charging import academic_year_label
 from ..extensions import db
 from ..htmx import render
 from ..models import (
@@ -28,7 +30,9 @@ from ..models import (
     RateCard,
     RequestSchool,
     School,
-    SupportRequest,
+)
+from ..models import (
+    SupportRequest as SupportRequestTable,
 )
 from ..navigation import add as nav_add
 from ..security import roles
@@ -48,6 +52,8 @@ def _fallback_grant(alliance_id: int) -> int:
 def load_rows(user) -> list[figures.DeploymentRow]:
     """Every deployment the user may see, as plain rows: three queries whatever the count."""
     where = access.deployments_visible_to(user)
+    # an alias, so that the visibility clause's own EXISTS on support_request is not correlated
+    SupportRequest = aliased(SupportRequestTable)  # noqa: N806
     result = db.session.execute(
         select(Deployment.id, Deployment.reference, Deployment.status, SupportRequest.phase,
                Deployment.proposed_at, Deployment.half_days_agreed,
@@ -90,6 +96,7 @@ def load_rows(user) -> list[figures.DeploymentRow]:
 
 
 def load_ratings(user) -> list[figures.RatingRow]:
+    SupportRequest = aliased(SupportRequestTable)  # noqa: N806
     counted = or_(and_(Evaluation.kind == "leader", Evaluation.status != "draft"),
                   and_(Evaluation.kind == "school", Evaluation.status == "signed_off"))
     result = db.session.execute(
@@ -117,7 +124,10 @@ def _filters(rows):
     la = request.args.get("la", "")
     year_options = figures.years(rows)
     la_options = sorted({name for r in rows for name in r.las})
-    chosen_year = int(year) if year.isdigit() and int(year) in dict(year_options) else None
+    chosen_year = int(year) if year.isdigit() and 2000 <= int(year) <= 2100 else None
+    if chosen_year is not None and chosen_year not in dict(year_options):
+        year_options = sorted([*year_options, (chosen_year, academic_year_label(chosen_year))],
+                              reverse=True)
     chosen_phase = phase if phase in PHASES else None
     chosen_la = la if la in la_options else None
     return {"year": chosen_year, "phase": chosen_phase, "la": chosen_la,
