@@ -16,7 +16,7 @@ from ..formatting import LONDON
 from ..models import EVALUATION_KINDS, RATINGS, Deployment, Evaluation, utcnow
 from ..panels import deployment_panels
 from ..security import roles
-from . import demo_data, forms  # noqa: F401  (demo_data registers its demo step)
+from . import demo_data, forms, home  # noqa: F401  (demo step and home panel register themselves)
 
 bp = Blueprint("evaluations", __name__, url_prefix="/deployments/<int:deployment_id>/completion")
 

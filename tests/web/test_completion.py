@@ -437,3 +437,24 @@ def test_panel_shows_nothing_before_the_deployment_is_live(db, client_for):
     w = factories.world()  # deployments still "proposed"
     body = client_for(w.user("a", "admin")).get(f"/deployments/{w.a.deployment.id}").data
     assert b"panel-completion-title" not in body
+
+
+def test_home_page_lists_the_evaluations_waiting_for_each_role(cw, client_for):
+    ref = cw.a.deployment.reference
+
+    def home(role):
+        return client_for(cw.user("a", role)).get("/").data.decode()
+
+    assert "Write the final evaluation when the work is done" in home("sle")
+    submit(cw, client_for)
+    assert "Review and forward" in home("admin") and ref in home("admin")
+    assert "Evaluations waiting for you" not in home("headteacher")
+    forward(cw, client_for)
+    assert "Add your school&#39;s evaluation" in home("headteacher") or \
+        "Add your school's evaluation" in home("headteacher")
+    assert "Evaluations waiting for you" not in home("other_head")
+    assert "Final quality-assurance sign-off" not in home("director")
+    sign_school(cw, client_for)
+    assert "Final quality-assurance sign-off" in home("director")
+    assert "Evaluations waiting for you" not in client_for(cw.user("b", "director")).get(
+        "/").data.decode()
