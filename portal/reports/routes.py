@@ -118,7 +118,7 @@ def _boards(user) -> list[tuple[int, str, int]]:
         .where(access.boards_visible_to(user)).order_by(Board.name))]
 
 
-def _filters(rows):
+def _filters(rows, boards):
     year = request.args.get("year", "")
     phase = request.args.get("phase", "")
     la = request.args.get("la", "")
@@ -130,15 +130,22 @@ def _filters(rows):
                               reverse=True)
     chosen_phase = phase if phase in PHASES else None
     chosen_la = la if la in la_options else None
-    return {"year": chosen_year, "phase": chosen_phase, "la": chosen_la,
-            "year_options": year_options, "la_options": la_options}
+    board = request.args.get("board", "")
+    board_ids = {i for i, _name, _budget in boards}
+    chosen_board = int(board) if board.isdigit() and int(board) in board_ids else None
+    return {"year": chosen_year, "phase": chosen_phase, "la": chosen_la, "board": chosen_board,
+            "year_options": year_options, "la_options": la_options,
+            "board_options": [(i, name) for i, name, _ in boards] if len(boards) > 1 else []}
 
 
 def _report(user):
     rows = load_rows(user)
-    f = _filters(rows)
-    kept = figures.filter_rows(rows, year=f["year"], phase=f["phase"], la=f["la"])
     boards = _boards(user)
+    f = _filters(rows, boards)
+    kept = figures.filter_rows(rows, year=f["year"], phase=f["phase"], la=f["la"])
+    if f["board"] is not None:  # one Board's targeted deployments and its budget only
+        kept = [r for r in kept if r.board_id == f["board"]]
+        boards = [b for b in boards if b[0] == f["board"]]
     report = figures.build(kept, load_ratings(user), statuses=list(DEPLOYMENT_STATUSES),
                            standards=list(STANDARDS), phases=list(PHASES), boards=boards)
     return report, f, {i: name for i, name, _ in boards}
@@ -164,8 +171,8 @@ def index():
 
 
 def _args(f) -> dict:
-    return {k: v for k, v in (("year", f["year"]), ("phase", f["phase"]), ("la", f["la"]))
-            if v is not None}
+    return {k: v for k, v in (("year", f["year"]), ("phase", f["phase"]), ("la", f["la"]),
+                              ("board", f["board"])) if v is not None}
 
 
 @bp.get("/export.csv")

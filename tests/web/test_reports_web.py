@@ -264,3 +264,25 @@ def test_pounds_to_pence_never_uses_floats():
     for bad in ("", "-1", "1.999", "ten"):
         with pytest.raises(ValueError):
             pounds_to_pence(bad)
+
+
+def test_director_filters_the_report_to_one_board(rw, client_for):
+    from portal.models import Board
+
+    second = Board(alliance_id=rw.a.alliance.id, name="Alpha Secondary Board", phase="secondary",
+                   budget_pence=100_000)
+    db.session.add(second)
+    untargeted = factories.deployment(rw.a.request, rw.a.leader)
+    untargeted.request.board_id = rw.board.id
+    db.session.commit()
+    c = client_for(rw.user("a", "director"))
+    body = c.get("/reports/").data.decode()
+    assert "The whole alliance" in body and "Alpha Secondary Board" in body
+    body = c.get(f"/reports/?board={second.id}").data.decode()
+    assert rw.a.deployment.reference not in body and "£1,000.00" in body
+    assert "Alpha Primary Board</th>" not in body
+    body = c.get(f"/reports/?board={rw.board.id}").data.decode()
+    assert rw.a.deployment.reference in body and "£600.00" in body
+    assert "Alpha Secondary Board</th>" not in body
+    csv_rows = c.get(f"/reports/export.csv?board={second.id}").data.decode().splitlines()
+    assert len(csv_rows) == 1  # the header only
