@@ -319,3 +319,44 @@ def test_who_sees_which_evaluation(cw):
     sign(cw)
     db.session.commit()
     assert ("school", "signed_off") in visible(cw, "sle")
+
+
+def test_every_action_bumps_the_deployment_version_so_a_parallel_one_fails(cw):
+    """A second session that loaded the deployment before our change cannot write over it."""
+    from sqlalchemy.orm import Session
+    from sqlalchemy.orm.attributes import flag_modified
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from portal.models import Deployment
+
+    d = cw.a.deployment
+    submit(cw)
+    db.session.commit()
+    other = Session(db.engine, expire_on_commit=False)
+    try:
+        stale = other.get(Deployment, d.id)
+        other.commit()  # keep the loaded (soon stale) object, release SQLite's read lock
+        before = d.version
+        ev.forward(d, u(cw, "admin"))
+        db.session.commit()
+        assert d.version == before + 1
+        flag_modified(stale, "status")
+        with pytest.raises(StaleDataError):
+            other.commit()
+    finally:
+        other.rollback()
+        other.close()
+
+
+def test_a_board_member_sees_the_evaluations_of_its_targeted_deployments(cw):
+    board = fc.board_for(cw.a)
+    cw.a.request.board_id = board.id
+    db.session.commit()
+    submit(cw)
+    db.session.commit()
+    assert visible(cw, "board") == set()  # not yet forwarded
+    ev.forward(cw.a.deployment, u(cw, "admin"))
+    sign(cw)
+    db.session.commit()
+    assert visible(cw, "board") == {("leader", "forwarded"), ("school", "signed_off")}
+    assert visible(cw, "board", "b") == set()
