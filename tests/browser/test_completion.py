@@ -91,3 +91,48 @@ def test_completion_path_in_the_browser(page, sign_in):
     assert page.csp_violations == []
     db.session.expire_all()
     assert db.session.get(Deployment, d_id).status == "completed"
+
+
+def test_early_end_and_a_board_targeted_request_in_the_browser(page, sign_in):
+    from datetime import date, timedelta
+
+    from portal.models import SupportRequest
+
+    w = fc.world()
+    fc.board_for(w.a)
+    db.session.commit()
+    d_id = w.a.deployment.id
+    admin, board = w.user("a", "admin").email, w.user("a", "board").email
+    other_school = w.a.other.name
+    db.session.remove()
+
+    sign_in(page, admin)
+    page.goto(f"/deployments/{d_id}")
+    page.get_by_role("link", name="End early").click()
+    page.get_by_label("Why can the system leader not complete?").fill("Long-term illness")
+    page.get_by_label("Last day delivered").fill((date.today() - timedelta(days=2)).isoformat())
+    page.get_by_label("Half days delivered in all").fill("4")
+    page.get_by_role("button", name="End the deployment early").click()
+    expect(page.locator(".badge-status-ended_early")).to_be_visible()
+    expect(page.locator("#panel-completion")).to_contain_text("Long-term illness")
+    sign_out(page)
+
+    sign_in(page, board)
+    page.get_by_role("link", name="Target a school").click()
+    page.get_by_label("School to support").select_option(label=other_school)
+    page.get_by_label("Focus of the support").fill("Early reading")
+    page.get_by_label("Teachers' Standards the staff need support with").select_option(
+        ["TS3", "TS4"])
+    page.get_by_label("Why the Board is targeting this school").fill("Phonics outcomes low")
+    page.get_by_label("Desired outcomes").fill("Screening check results rise")
+    page.get_by_label("Half days of support").fill("6")
+    page.get_by_label("Further concession per day (£)").fill("25")
+    page.get_by_role("button", name="Send to the co-ordinator").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Early reading")
+
+    assert page.csp_violations == []
+    db.session.expire_all()
+    assert db.session.get(Deployment, d_id).status == "ended_early"
+    req = db.session.scalar(db.select(SupportRequest).where(
+        SupportRequest.title == "Early reading"))
+    assert req.route == "board" and req.concession_day_pence == 2500
