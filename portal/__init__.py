@@ -62,6 +62,12 @@ def create_app(config: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.register_blueprint(agreements_bp)
     app.register_blueprint(plans_bp)
+    from .evaluations.routes import bp as evaluations_bp
+    from .reports.routes import bp as reports_bp
+    from .reports.targeted import bp as targeted_bp
+
+    for blueprint in (evaluations_bp, reports_bp, targeted_bp):
+        app.register_blueprint(blueprint)
 
     _register_errors(app)
     _register_context(app)

@@ -14,11 +14,14 @@ from ..models import (
     Action,
     ActionPlan,
     Agreement,
+    Board,
     Deployment,
+    Evaluation,
     LeaderProfile,
     OutboxEmail,
     Outcome,
     RequestSchool,
+    School,
     SupportRequest,
     User,
     Variation,
@@ -233,3 +236,50 @@ def removed_row_plan(user: User, kind: str, row_id: int) -> ActionPlan | None:
     if last is None or last.after is not None:  # JSON null reads back as None
         return None
     return db.session.get(ActionPlan, last.plan_id)
+
+def evaluations_visible_to(user: User) -> ColumnElement[bool]:
+    """Evaluations and QA notes of deployments the user sees, by role and stage:
+
+    overseers see all; the system leader sees their own evaluation, the QA notes and the schools'
+    once signed off; a receiving headteacher sees the leader's once forwarded and their own
+    school's; a Board member sees the finished ones of its targeted deployments.
+    """
+    on_visible = exists().where(
+        Deployment.id == Evaluation.deployment_id, deployments_visible_to(user)
+    )
+    shared = and_(Evaluation.kind == "leader", Evaluation.status.in_(("forwarded", "returned")))
+    if user.role in OVERSEERS:
+        return on_visible
+    if user.role == "sle":
+        return and_(on_visible, or_(Evaluation.kind != "school",
+                                    Evaluation.status == "signed_off"))
+    if user.role == "headteacher":
+        own_school = and_(Evaluation.kind == "school", Evaluation.school_id == user.school_id) \
+            if user.school_id else false()
+        return and_(on_visible, or_(shared, own_school, Evaluation.kind == "qa_final"))
+    if user.role == "board":
+        return and_(on_visible, or_(
+            shared, and_(Evaluation.kind == "school", Evaluation.status == "signed_off"),
+            Evaluation.kind == "qa_final"))
+    return false()
+
+
+def boards_visible_to(user: User) -> ColumnElement[bool]:
+    if user.role in OVERSEERS:
+        return Board.alliance_id == user.alliance_id
+    if user.role == "board" and user.board_id:
+        return Board.id == user.board_id
+    return false()
+
+
+def schools_visible_to(user: User) -> ColumnElement[bool]:
+    """Schools a user may pick from (a Board targets schools of its own alliance)."""
+    return School.alliance_id == user.alliance_id
+
+
+def get_school(user: User, school_id: int) -> School:
+    obj = db.session.scalar(select(School).where(School.id == school_id,
+                                                 schools_visible_to(user)))
+    if obj is None:
+        raise NotVisible(f"school {school_id}")
+    return obj

@@ -26,6 +26,7 @@ class Evaluation(db.Model):
     status: Mapped[str] = mapped_column(String(12), default="draft")
     summary: Mapped[str] = mapped_column(Text, default="")
     changes_for_teachers: Mapped[str] = mapped_column(Text, default="")
+    changes_for_pupils: Mapped[str] = mapped_column(Text, default="")
     recommendations: Mapped[str] = mapped_column(Text, default="")
     exit_arrangements: Mapped[str] = mapped_column(Text, default="")
     support_quality: Mapped[int | None]

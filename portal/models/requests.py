@@ -48,6 +48,8 @@ class SupportRequest(db.Model):
     start_date: Mapped[date | None]
     end_date: Mapped[date | None]
     half_days_wanted: Mapped[int] = mapped_column(default=0)
+    # A Board's further concession per day on a targeted request, on top of its standard grant.
+    concession_day_pence: Mapped[int] = mapped_column(default=0)
     triage_note: Mapped[str] = mapped_column(Text, default="")
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     submitted_at = mapped_column(UTCDateTime, nullable=True)

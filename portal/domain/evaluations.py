@@ -1,0 +1,374 @@
+"""Step 6 of the journey: evaluate, sign off, quality-assure and close a deployment.
+
+The flow (East Sussex step 6, Sefton D and E):
+
+1. the system leader submits the final evaluation: impact against each intended outcome of the
+   action plan (rating and evidence), what changed for the teacher(s) and the pupils,
+   recommendations and exit arrangements. The deployment moves ``active -> evaluation``;
+2. the co-ordinator (admin) reviews it and forwards it to each receiving school: one school
+   evaluation per receiving school is opened;
+3. each receiving headteacher adds the school's evaluation (impact per outcome, quality of the
+   leader's support, value for money, would use again) and signs off, or returns the leader's
+   evaluation with a reason; the leader revises it and the admin forwards it again;
+4. the director records quality-assurance notes during the commission (mid-point reviews) and
+   gives the final QA sign-off, which closes the deployment (``evaluation -> completed``) once
+   every receiving school has signed off.
+
+Early end: the admin or director records that the leader cannot complete (reason, last day
+delivered, half days delivered); the deployment moves to ``ended_early`` and the charging hooks
+settle the money.
+
+Concurrency: every action here changes the deployment row (its status, or a forced version
+bump), and forms carry the deployment ``version`` the user saw. Two people acting at once, or a
+double click, therefore make one change; the other gets :class:`workflow.Conflict`.
+Every function adds to the current transaction; the caller commits once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm.attributes import flag_modified
+
+from ..extensions import db
+from ..models import (
+    ActionPlan,
+    Deployment,
+    Evaluation,
+    Outcome,
+    OutcomeRating,
+    RequestSchool,
+    School,
+    User,
+    utcnow,
+)
+from . import audit, workflow
+from .notify import notify
+
+OVERSEERS = ("admin", "director")
+SCORES = {1: "Poor", 2: "Requires improvement", 3: "Good", 4: "Excellent"}
+
+
+class EvaluationError(ValueError):
+    """The action is not possible in the deployment's current state (answered 409)."""
+
+
+class NotAllowed(PermissionError):
+    """This user may see the deployment but not take this part in it (answered 403)."""
+
+
+@dataclass(frozen=True)
+class Rating:
+    rating: int
+    evidence: str = ""
+
+
+# ------------------------------------------------------------------------------------ reading
+
+
+def outcomes_for(d: Deployment) -> list[Outcome]:
+    """The intended outcomes of the deployment's action plan, in plan order."""
+    return list(db.session.scalars(
+        select(Outcome).join(ActionPlan, Outcome.plan_id == ActionPlan.id)
+        .where(ActionPlan.deployment_id == d.id).order_by(Outcome.position, Outcome.id)
+    ))
+
+
+def receiving_schools(d: Deployment) -> list[School]:
+    return list(db.session.scalars(
+        select(School).join(RequestSchool, RequestSchool.school_id == School.id)
+        .where(RequestSchool.request_id == d.request_id).order_by(RequestSchool.position)
+    ))
+
+
+def evaluations(d: Deployment, kind: str | None = None) -> list[Evaluation]:
+    stmt = select(Evaluation).where(Evaluation.deployment_id == d.id)
+    if kind:
+        stmt = stmt.where(Evaluation.kind == kind)
+    return list(db.session.scalars(stmt.order_by(Evaluation.created_at, Evaluation.id)))
+
+
+def leader_evaluation(d: Deployment) -> Evaluation | None:
+    found = evaluations(d, "leader")
+    return found[0] if found else None
+
+
+def school_evaluation(d: Deployment, school_id: int | None) -> Evaluation | None:
+    if school_id is None:
+        return None
+    return db.session.scalar(select(Evaluation).where(
+        Evaluation.deployment_id == d.id, Evaluation.kind == "school",
+        Evaluation.school_id == school_id))
+
+
+def all_schools_signed_off(d: Deployment) -> bool:
+    wanted = {s.id for s in receiving_schools(d)}
+    signed = {e.school_id for e in evaluations(d, "school") if e.status == "signed_off"}
+    return bool(wanted) and wanted <= signed
+
+
+def is_receiving_head(d: Deployment, user: User) -> bool:
+    return (user.role == "headteacher" and user.school_id is not None
+            and user.school_id in {s.id for s in receiving_schools(d)})
+
+
+# ---------------------------------------------------------------------------------- helpers
+
+
+def check_version(d: Deployment, seen: int | None) -> None:
+    """The user acted on the deployment as it was at ``seen``; refuse if it has moved since."""
+    if seen is not None and seen != d.version:
+        raise workflow.Conflict(
+            "Someone else changed this deployment while you were working. Reload the page to "
+            "see the latest version; nothing of yours was saved.")
+
+
+def _touch(d: Deployment) -> None:
+    """Bump the deployment's version so a concurrent action on it fails instead of doubling."""
+    flag_modified(d, "status")
+
+
+def _people(d: Deployment, *roles: str) -> list[User]:
+    return list(db.session.scalars(select(User).where(
+        User.alliance_id == d.alliance_id, User.role.in_(roles), User.active.is_(True))))
+
+
+def _heads(d: Deployment) -> list[User]:
+    ids = [s.id for s in receiving_schools(d)]
+    return list(db.session.scalars(select(User).where(
+        User.role == "headteacher", User.school_id.in_(ids), User.active.is_(True))))
+
+
+def _board_members(d: Deployment) -> list[User]:
+    board_id = d.request.board_id
+    if not board_id:
+        return []
+    return list(db.session.scalars(select(User).where(
+        User.role == "board", User.board_id == board_id, User.active.is_(True))))
+
+
+def _url(d: Deployment) -> str:
+    return f"/deployments/{d.id}#panel-completion"
+
+
+def _set_ratings(ev: Evaluation, outcomes: list[Outcome], ratings: dict[int, Rating],
+                 *, evidence_required: bool) -> None:
+    wanted = {o.id for o in outcomes}
+    missing = wanted - set(ratings)
+    if missing:
+        raise ValueError("Rate the impact against every intended outcome.")
+    for outcome_id, r in ratings.items():
+        if outcome_id not in wanted:
+            raise ValueError("A rating names an outcome that is not in this action plan.")
+        if r.rating not in SCORES:
+            raise ValueError("Each rating must be from 1 to 4.")
+        if evidence_required and not r.evidence.strip():
+            raise ValueError("Give the evidence for each rating.")
+    by_outcome = {r.outcome_id: r for r in ev.ratings}
+    for outcome_id, r in ratings.items():
+        row = by_outcome.get(outcome_id)
+        if row is None:
+            ev.ratings.append(OutcomeRating(outcome_id=outcome_id, rating=r.rating,
+                                            evidence=r.evidence.strip()))
+        else:
+            row.rating, row.evidence = r.rating, r.evidence.strip()
+
+
+# ---------------------------------------------------------------------------------- actions
+
+
+def submit_leader_evaluation(
+    d: Deployment, actor: User, *, ratings: dict[int, Rating], summary: str,
+    changes_for_teachers: str, changes_for_pupils: str, recommendations: str,
+    exit_arrangements: str, ip: str = "",
+) -> Evaluation:
+    """The leader's final evaluation: first submission moves the deployment to evaluation;
+    a returned (or not yet forwarded) evaluation may be revised and submitted again."""
+    if actor.role != "sle" or d.leader_id != actor.id:
+        raise NotAllowed("Only the deployed system leader writes the final evaluation.")
+    ev = leader_evaluation(d)
+    if d.status == "active" and ev is None:
+        ev = Evaluation(deployment_id=d.id, kind="leader", author_id=actor.id)
+        db.session.add(ev)
+        first = True
+    elif d.status == "evaluation" and ev is not None and ev.status in ("submitted", "returned"):
+        first = False
+    else:
+        raise EvaluationError("The final evaluation cannot be changed now.")
+    _set_ratings(ev, outcomes_for(d), ratings, evidence_required=True)
+    ev.summary = summary.strip()
+    ev.changes_for_teachers = changes_for_teachers.strip()
+    ev.changes_for_pupils = changes_for_pupils.strip()
+    ev.recommendations = recommendations.strip()
+    ev.exit_arrangements = exit_arrangements.strip()
+    ev.status = "submitted"
+    ev.return_reason = ""
+    ev.submitted_at = utcnow()
+    if first:
+        workflow.transition(d, "evaluation", actor, ip=ip)
+    else:
+        _touch(d)
+    db.session.flush()
+    audit.record(actor, "evaluation.submitted", ev, alliance_id=d.alliance_id,
+                 detail={"deployment": d.reference, "revised": not first}, ip=ip)
+    notify(_people(d, "admin"),
+           f"{actor.name} submitted the final evaluation for {d.reference}: review and forward it",
+           _url(d))
+    return ev
+
+
+def forward(d: Deployment, actor: User, *, ip: str = "") -> list[Evaluation]:
+    """The co-ordinator forwards the leader's evaluation to every receiving school."""
+    if actor.role not in OVERSEERS:
+        raise NotAllowed("Only the co-ordinator or director forwards evaluations.")
+    ev = leader_evaluation(d)
+    if d.status != "evaluation" or ev is None or ev.status != "submitted":
+        raise EvaluationError("There is no submitted evaluation waiting to be forwarded.")
+    ev.status = "forwarded"
+    opened = []
+    for school in receiving_schools(d):
+        own = school_evaluation(d, school.id)
+        if own is None:
+            own = Evaluation(deployment_id=d.id, kind="school", school_id=school.id,
+                             author_id=actor.id, status="forwarded")
+            db.session.add(own)
+        else:
+            # the leader's text changed since any earlier sign-off: every school looks again
+            own.status, own.return_reason = "forwarded", ""
+        opened.append(own)
+    _touch(d)
+    db.session.flush()
+    audit.record(actor, "evaluation.forwarded", ev, alliance_id=d.alliance_id,
+                 detail={"deployment": d.reference,
+                         "schools": [e.school_id for e in opened]}, ip=ip)
+    notify(_heads(d), f"The system leader's evaluation of {d.reference} is ready: add your "
+                      "school's evaluation and sign off", _url(d))
+    return opened
+
+
+def sign_off_school(
+    d: Deployment, actor: User, *, ratings: dict[int, Rating], support_quality: int,
+    value_for_money: int, would_use_again: bool, summary: str, ip: str = "",
+) -> Evaluation:
+    if not is_receiving_head(d, actor):
+        raise NotAllowed("Only a receiving school's headteacher signs off its evaluation.")
+    ev = school_evaluation(d, actor.school_id)
+    if d.status != "evaluation" or ev is None or ev.status != "forwarded":
+        raise EvaluationError("Your school has no evaluation waiting for sign-off.")
+    for name, score in (("support quality", support_quality), ("value for money",
+                                                                 value_for_money)):
+        if score not in SCORES:
+            raise ValueError(f"Rate {name} from 1 to 4.")
+    _set_ratings(ev, outcomes_for(d), ratings, evidence_required=False)
+    ev.support_quality, ev.value_for_money = support_quality, value_for_money
+    ev.would_use_again = bool(would_use_again)
+    ev.summary = summary.strip()
+    ev.author_id = actor.id
+    ev.status = "signed_off"
+    ev.submitted_at = utcnow()
+    _touch(d)
+    db.session.flush()
+    audit.record(actor, "evaluation.signed_off", ev, alliance_id=d.alliance_id,
+                 detail={"deployment": d.reference, "school_id": actor.school_id}, ip=ip)
+    done = all_schools_signed_off(d)
+    notify(_people(d, *OVERSEERS),
+           f"{actor.school.name} signed off the evaluation of {d.reference}"
+           + (": ready for the final quality-assurance sign-off" if done else ""), _url(d))
+    return ev
+
+
+def return_to_leader(d: Deployment, actor: User, *, reason: str, ip: str = "") -> Evaluation:
+    if not is_receiving_head(d, actor):
+        raise NotAllowed("Only a receiving school's headteacher returns the evaluation.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValueError("Say why you are returning the evaluation.")
+    ev = school_evaluation(d, actor.school_id)
+    leader_ev = leader_evaluation(d)
+    if d.status != "evaluation" or ev is None or ev.status != "forwarded" or leader_ev is None:
+        raise EvaluationError("Your school has no evaluation waiting for sign-off.")
+    ev.status, ev.return_reason = "returned", reason
+    leader_ev.status, leader_ev.return_reason = "returned", reason
+    _touch(d)
+    db.session.flush()
+    audit.record(actor, "evaluation.returned", leader_ev, alliance_id=d.alliance_id,
+                 detail={"deployment": d.reference, "school_id": actor.school_id,
+                         "reason": reason}, ip=ip)
+    notify([d.leader, *_people(d, "admin")],
+           f"{actor.school.name} returned the evaluation of {d.reference}: {reason}"[:300],
+           _url(d))
+    return leader_ev
+
+
+def add_qa_note(d: Deployment, actor: User, *, is_working: str, changes: str, next_steps: str,
+                exit_strategy: str, ip: str = "") -> Evaluation:
+    """A mid-point quality-assurance review during the commission."""
+    if actor.role != "director":
+        raise NotAllowed("Quality assurance is the director's.")
+    if d.status not in ("active", "evaluation"):
+        raise EvaluationError("Quality-assurance notes are for a deployment in progress.")
+    note = Evaluation(deployment_id=d.id, kind="qa_mid", author_id=actor.id, status="submitted",
+                      summary=is_working.strip(), changes_for_teachers=changes.strip(),
+                      recommendations=next_steps.strip(),
+                      exit_arrangements=exit_strategy.strip(), submitted_at=utcnow())
+    db.session.add(note)
+    _touch(d)
+    db.session.flush()
+    audit.record(actor, "evaluation.qa_note", note, alliance_id=d.alliance_id,
+                 detail={"deployment": d.reference}, ip=ip)
+    notify([d.leader], f"The director added a quality-assurance review to {d.reference}",
+           _url(d))
+    return note
+
+
+def final_sign_off(d: Deployment, actor: User, *, notes: str, ip: str = "") -> Evaluation:
+    """The director's final QA sign-off: closes the deployment as completed."""
+    if actor.role != "director":
+        raise NotAllowed("The final quality-assurance sign-off is the director's.")
+    if d.status != "evaluation":
+        raise EvaluationError("Only a deployment under evaluation can be signed off.")
+    if not all_schools_signed_off(d):
+        raise EvaluationError("Every receiving school must sign off before the final "
+                              "quality-assurance sign-off.")
+    final = Evaluation(deployment_id=d.id, kind="qa_final", author_id=actor.id,
+                       status="signed_off", summary=notes.strip(), submitted_at=utcnow())
+    db.session.add(final)
+    workflow.transition(d, "completed", actor, ip=ip)
+    db.session.flush()
+    notify([d.leader, *_heads(d), *_people(d, "admin"), *_board_members(d),
+            *_home_school_leads(d)],
+           f"{d.reference} is complete: the director signed off quality assurance", _url(d))
+    return final
+
+
+def _home_school_leads(d: Deployment) -> list[User]:
+    return list(db.session.scalars(select(User).where(
+        User.role == "home_school", User.school_id == d.home_school_id, User.active.is_(True))))
+
+
+def end_early(d: Deployment, actor: User, *, reason: str, last_day_delivered: date,
+              half_days_delivered: int, today: date, ip: str = "") -> None:
+    """The leader cannot complete: record why and how far they got, and close early."""
+    if actor.role not in OVERSEERS:
+        raise NotAllowed("Only the co-ordinator or director ends a deployment early.")
+    if d.status not in ("active", "evaluation"):
+        raise EvaluationError("Only an active deployment, or one under evaluation, can end early.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValueError("Say why the deployment is ending early.")
+    if last_day_delivered > today:
+        raise ValueError("The last day delivered cannot be in the future.")
+    if not 0 <= half_days_delivered <= d.half_days_agreed:
+        raise ValueError("Half days delivered must be between 0 and the half days agreed.")
+    d.end_reason = reason
+    d.last_day_delivered = last_day_delivered
+    d.half_days_delivered = half_days_delivered
+    workflow.transition(d, "ended_early", actor, reason=reason, ip=ip, detail={
+        "last_day_delivered": last_day_delivered.isoformat(),
+        "half_days_delivered": half_days_delivered,
+    })
+    notify([d.leader, *_heads(d), *_people(d, *OVERSEERS), *_home_school_leads(d),
+            *_board_members(d)],
+           f"{d.reference} has ended early: {reason}"[:300], _url(d))

@@ -1,0 +1,1 @@
+"""Evaluation, sign-off, quality assurance and early end of a deployment."""

@@ -1,0 +1,1 @@
+"""Impact reports for the director and the Boards, and Board-targeted requests."""
