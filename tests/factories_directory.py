@@ -12,7 +12,8 @@ GIAS_HEADER = ("URN,LA (code),LA (name),EstablishmentNumber,EstablishmentName,"
 
 
 def gias_row(urn, name, phase="Primary", la="Sefton", la_code="343", postcode="L20 1AA"):
-    return f'{urn},{la_code},{la},2001,"{name}",Community school,{phase},1 High St,Bootle,{postcode}\n'
+    return (f'{urn},{la_code},{la},2001,"{name}",Community school,{phase},1 High St,Bootle,'
+            f"{postcode}\n")
 
 
 def board(alliance, name="Primary Board", budget_pence=1_000_000) -> Board:
