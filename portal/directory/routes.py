@@ -36,6 +36,7 @@ from ..models import (
 )
 from ..pagination import paginate
 from ..security import any_role, roles
+from . import demo_data  # noqa: F401  (registers the demo step)
 from .forms import DeleteForm, ProfileForm, ReleaseForm, UnavailableForm
 
 bp = Blueprint("directory", __name__, url_prefix="/directory")
