@@ -583,7 +583,8 @@ def _audit_filters(args) -> dict:
             return None
 
     return {"deployment": (args.get("deployment") or "").strip()[:40],
-            "user": as_int(args.get("user")), "action": (args.get("action") or "").strip()[:60],
+            "user": as_int(args.get("user")), "who": (args.get("who") or "").strip()[:100],
+            "action": (args.get("action") or "").strip()[:60],
             "date_from": as_date(args.get("date_from")), "date_to": as_date(args.get("date_to"))}
 
 
@@ -609,6 +610,15 @@ def audit_trail():
         where = where & or_(AuditEvent.actor_id == f["user"],
                             (AuditEvent.object_type == "User")
                             & (AuditEvent.object_id == f["user"]))
+    if f["who"]:
+        who = f["who"].lower()
+        matching = select(User.id).where(
+            User.alliance_id == current_user.alliance_id,
+            or_(func.lower(User.name).contains(who, autoescape=True),
+                func.lower(User.email).contains(who, autoescape=True)))
+        where = where & or_(AuditEvent.actor_id.in_(matching),
+                            (AuditEvent.object_type == "User")
+                            & AuditEvent.object_id.in_(matching))
     if f["action"]:
         where = where & AuditEvent.action.startswith(f["action"], autoescape=True)
     if f["date_from"]:
@@ -621,10 +631,9 @@ def audit_trail():
     actor_ids = {e.actor_id for e in page.items if e.actor_id}
     actors = {u.id: u for u in db.session.scalars(
         select(User).where(User.id.in_(actor_ids))).all()} if actor_ids else {}
-    people = db.session.execute(
-        select(User.id, User.name).where(User.alliance_id == current_user.alliance_id)
-        .order_by(User.name)).all()
-    return render("admin/audit.html", "results", page=page, f=f, actors=actors, people=people,
+    person = db.session.scalar(select(User).where(
+        User.id == f["user"], User.alliance_id == current_user.alliance_id)) if f["user"] else None
+    return render("admin/audit.html", "results", page=page, f=f, actors=actors, person=person,
                   deployment=deployment)
 
 

@@ -36,7 +36,7 @@ from ..models import (
 )
 from ..pagination import paginate
 from ..security import any_role, roles
-from . import demo_data  # noqa: F401  (registers the demo step)
+from . import demo_data, panels  # noqa: F401  (register the demo step and home panel)
 from .forms import DeleteForm, ProfileForm, ReleaseForm, UnavailableForm
 
 bp = Blueprint("directory", __name__, url_prefix="/directory")
@@ -191,11 +191,6 @@ def _stale(profile: LeaderProfile, submitted: str | None) -> bool:
     return str(profile.version) != (submitted or "")
 
 
-def _conflict(message: str):
-    flash(message, "error")
-    return redirect(request.path, code=303)
-
-
 @bp.route("/me", methods=["GET", "POST"])
 @roles("sle")
 def my_profile():
@@ -307,26 +302,36 @@ def release():
     return render("directory/release.html", profiles=profiles, forms=forms, errors_for=None)
 
 
+def _release_page(profile: LeaderProfile, form: ReleaseForm) -> str:
+    """The release page again, with this leader's form (and its errors) as submitted."""
+    profiles = db.session.scalars(
+        select(LeaderProfile).where(access.released_leaders_for(current_user))
+        .join(User, User.id == LeaderProfile.user_id)
+        .options(joinedload(LeaderProfile.user)).order_by(User.name)).all()
+    forms = {}
+    for p in profiles:
+        if p.id == profile.id:
+            forms[p.id] = form
+            continue
+        other = ReleaseForm(prefix=f"p{p.id}", formdata=None)
+        other.days.data = p.release_approved_days
+        other.version.data = str(p.version)
+        forms[p.id] = other
+    return render("directory/release.html", profiles=profiles, forms=forms,
+                  errors_for=profile.id)
+
+
 @bp.post("/release/<int:profile_id>")
 @roles("home_school")
 def approve_release(profile_id: int):
     profile = access.get_released_leader(current_user, profile_id)
     form = ReleaseForm(prefix=f"p{profile.id}")
     if not form.validate_on_submit():
-        profiles = db.session.scalars(
-            select(LeaderProfile).where(access.released_leaders_for(current_user))
-            .join(User, User.id == LeaderProfile.user_id).order_by(User.name)).all()
-        forms = {}
-        for p in profiles:
-            if p.id == profile.id:
-                forms[p.id] = form
-                continue
-            other = ReleaseForm(prefix=f"p{p.id}", formdata=None)
-            other.days.data = p.release_approved_days
-            other.version.data = str(p.version)
-            forms[p.id] = other
-        return render("directory/release.html", profiles=profiles, forms=forms,
-                      errors_for=profile.id), 422
+        return _release_page(profile, form), 422
+    if form.days.data > profile.capacity_days:
+        form.days.errors.append(f"{profile.user.name} offers {profile.capacity_days} days; "
+                                f"approve {profile.capacity_days} or fewer")
+        return _release_page(profile, form), 422
     if _stale(profile, form.version.data):
         flash(f"{profile.user.name}'s release was changed by someone else while you were "
               "looking. Check the figure below and try again.", "error")

@@ -448,3 +448,14 @@ def test_audit_viewer_is_alliance_scoped_and_filters(admin_world, client_for):
     assert "alpha-dep" in c.get(f"/admin/audit?date_from={today}&date_to={today}").data.decode()
     past = today - timedelta(days=3)
     assert "alpha-dep" not in c.get(f"/admin/audit?date_to={past}").data.decode()
+
+
+def test_audit_viewer_finds_a_person_by_name(admin_world, client_for):
+    from portal.domain import audit
+
+    a = admin_world.a
+    audit.record(a.users["headteacher"], "request.note", a.request, detail={"n": "by-head"})
+    audit.record(a.users["director"], "request.note", a.request, detail={"n": "by-director"})
+    db.session.commit()
+    body = client_for(a.users["admin"]).get("/admin/audit?who=alpha+head").data.decode()
+    assert "by-head" in body and "by-director" not in body

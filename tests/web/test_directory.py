@@ -313,3 +313,61 @@ def test_csv_cells_cannot_run_as_formulas(dir_world, client_for):
 def test_strangers_cannot_download_data(db, anon):
     for url in ["/account/data", "/account/data.json", "/account/data.csv"]:
         assert anon.get(url).status_code == 302
+
+
+def test_release_cannot_exceed_the_days_offered(dir_world, client_for):
+    p = dir_world.a.leader.profile  # offers 10 days
+    c = client_for(dir_world.user("a", "home_school"))
+    r = c.post(f"/directory/release/{p.id}", {f"p{p.id}-days": "11",
+                                              f"p{p.id}-version": str(p.version)})
+    assert r.status_code == 422 and "approve 10 or fewer" in r.data.decode()
+    db.session.expire_all()
+    assert db.session.get(LeaderProfile, p.id).release_approved_days is None
+
+
+def test_home_school_home_page_lists_release_to_approve(dir_world, client_for):
+    c = client_for(dir_world.user("a", "home_school"))
+    body = c.get("/").data.decode()
+    assert 'id="panel-release-title"' in body and "Alpha Leader: 10 days offered" in body
+    p = dir_world.a.leader.profile
+    c.post(f"/directory/release/{p.id}", {f"p{p.id}-days": "10",
+                                          f"p{p.id}-version": str(p.version)})
+    assert "Nothing to approve" in c.get("/").data.decode()
+    g_other = fd.as_user(client_for, dir_world.user("a", "headteacher")).get("/").data.decode()
+    assert 'id="panel-release-title"' not in g_other
+
+
+def _count_queries(app, fn) -> int:
+    from sqlalchemy import event
+
+    from portal.extensions import db as _db
+
+    counter = {"n": 0}
+
+    def inc(*_a, **_k):
+        counter["n"] += 1
+
+    _db.session.commit()  # same starting state each time: nothing cached in the session
+    engine = _db.engine
+    event.listen(engine, "before_cursor_execute", inc)
+    try:
+        fn()
+    finally:
+        event.remove(engine, "before_cursor_execute", inc)
+    return counter["n"]
+
+
+def test_directory_queries_do_not_grow_with_the_data(dir_world, client_for, app):
+    c = client_for(dir_world.user("a", "admin"))
+    few = _count_queries(app, lambda: c.get("/directory/"))
+    for i in range(15):
+        factories.leader(dir_world.a.alliance, dir_world.a.home, name=f"More {i}",
+                         specialisms=[dir_world.maths])
+    db.session.commit()
+    many = _count_queries(app, lambda: c.get("/directory/"))
+    assert many == few
+    users_few = _count_queries(app, lambda: c.get("/admin/users"))
+    for _i in range(5):
+        factories.user(dir_world.a.alliance, "headteacher", dir_world.a.home)
+    db.session.commit()
+    assert _count_queries(app, lambda: c.get("/admin/users")) == users_few
