@@ -18,7 +18,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -366,6 +366,8 @@ def school_import():
         return render("admin/import.html", "import_result", form=form, parsed=parsed), 422
     las = {la.name.lower(): la for la in db.session.scalars(select(LocalAuthority)).all()}
     created = updated = 0
+    new_rows: list[dict] = []
+    changed_rows: list[dict] = []
     for row in parsed.rows:
         la = las.get(row.la_name.lower())
         if la is None:
@@ -379,15 +381,19 @@ def school_import():
             las[row.la_name.lower()] = la
         school = existing.get(row.urn)
         if school is None:
-            db.session.add(School(urn=row.urn, name=row.name, phase=row.phase,
-                                  postcode=row.postcode, local_authority_id=la.id,
-                                  alliance_id=current_user.alliance_id))
+            new_rows.append({"urn": row.urn, "name": row.name, "phase": row.phase,
+                             "postcode": row.postcode, "local_authority_id": la.id,
+                             "alliance_id": current_user.alliance_id, "eip_id": None})
             created += 1
         else:
-            school.name, school.phase, school.postcode = row.name, row.phase, row.postcode
-            school.local_authority_id = la.id
-            school.alliance_id = current_user.alliance_id
+            changed_rows.append({"id": school.id, "name": row.name, "phase": row.phase,
+                                 "postcode": row.postcode, "local_authority_id": la.id,
+                                 "alliance_id": current_user.alliance_id})
             updated += 1
+    for chunk in _chunks(new_rows, 1000):
+        db.session.execute(insert(School), chunk)  # one executemany per chunk
+    for chunk in _chunks(changed_rows, 1000):
+        db.session.execute(update(School), chunk)  # bulk UPDATE by primary key
     audit.record(current_user, "school.import", None, ip=_ip(),
                  detail={"rows": len(parsed.rows), "created": created, "updated": updated,
                          "filename": (form.file.data.filename or "")[:200]})
