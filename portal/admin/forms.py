@@ -50,7 +50,8 @@ class InviteForm(UserFields):
 
 
 class UserForm(UserFields):
-    pass
+    designation = SelectField("Designation (system leaders only)",
+                              choices=list(DESIGNATIONS.items()), default="sle")
 
 
 class ActionForm(FlaskForm):

@@ -180,23 +180,31 @@ def invite():
 def user(user_id: int):
     target = access.get_managed_user(current_user, user_id)
     form = _prepare_user_form(UserForm(obj=target))
+    if request.method == "GET" and target.profile is not None:
+        form.designation.data = target.profile.designation
     if form.validate_on_submit():
         if target.id == current_user.id and form.role.data != target.role:
             form.role.errors.append("You cannot change your own role. Ask another co-ordinator.")
         else:
+            profile = target.profile
             before = {"role": target.role, "school_id": target.school_id,
-                      "board_id": target.board_id, "name": target.name}
+                      "board_id": target.board_id, "name": target.name,
+                      "designation": profile.designation if profile else None}
             target.name = form.name.data.strip()
             target.job_title = (form.job_title.data or "").strip()
             target.role = form.role.data
             target.school_id = form.school_id.data
             target.board_id = form.board_id.data if target.role == "board" else None
+            _apply_profile(target, form.designation.data)
+            if target.role == "sle" and target.profile is not None:
+                target.profile.designation = form.designation.data
             after = {"role": target.role, "school_id": target.school_id,
-                     "board_id": target.board_id, "name": target.name}
+                     "board_id": target.board_id, "name": target.name,
+                     "designation": form.designation.data if target.role == "sle"
+                     else before["designation"]}
             if before != after:
                 if before["role"] != after["role"] or before["school_id"] != after["school_id"]:
                     target.session_version += 1  # new rights: sign in again
-                _apply_profile(target)
                 audit.record(current_user, "user.update", target, ip=_ip(),
                              detail={"before": before, "after": after})
             db.session.commit()

@@ -459,3 +459,24 @@ def test_audit_viewer_finds_a_person_by_name(admin_world, client_for):
     db.session.commit()
     body = client_for(a.users["admin"]).get("/admin/audit?who=alpha+head").data.decode()
     assert "by-head" in body and "by-director" not in body
+
+
+def test_admin_changes_a_leaders_designation_and_home_school(admin_world, client_for):
+    a = admin_world.a
+    leader = a.leader
+    leader.profile.release_approved_days = 5
+    db.session.commit()
+    c = client_for(a.users["admin"])
+    page = c.get(f"/admin/users/{leader.id}").data.decode()
+    assert '<option selected value="sle">' in page or '<option value="sle" selected>' in page
+    r = c.post(f"/admin/users/{leader.id}", {"name": leader.name, "role": "sle",
+                                            "school_id": str(a.other.id), "board_id": "",
+                                            "designation": "nle"})
+    assert r.status_code == 303
+    db.session.expire_all()
+    p = db.session.scalar(select(LeaderProfile).where(LeaderProfile.user_id == leader.id))
+    assert p.designation == "nle" and p.home_school_id == a.other.id
+    assert p.release_approved_days is None  # the new home school approves afresh
+    ev = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.update"))
+    assert ev.detail["before"]["designation"] == "sle"
+    assert ev.detail["after"]["designation"] == "nle"
