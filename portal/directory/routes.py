@@ -41,7 +41,7 @@ from .forms import DeleteForm, ProfileForm, ReleaseForm, UnavailableForm
 
 bp = Blueprint("directory", __name__, url_prefix="/directory")
 
-navigation.add("directory.leaders", "System leaders", order=30)
+navigation.add("directory.leaders", "System leaders", order=30, prefix="directory.leader")
 navigation.add("directory.my_profile", "My profile", roles=("sle",), order=31,
                prefix="directory.my_profile")
 navigation.add("directory.release", "Release", roles=("home_school",), order=32,
@@ -203,6 +203,13 @@ def my_profile():
         form.standards.data = profile.standards
         form.specialisms.data = [s.id for s in profile.specialisms]
         form.version.data = str(profile.version)
+        if profile.capacity_days and not (profile.autumn_days or profile.spring_days
+                                          or profile.summer_days):
+            # days offered per year, from before the terms were asked: suggest a split
+            third, extra = divmod(profile.capacity_days, 3)
+            form.autumn_days.data = third + (1 if extra > 0 else 0)
+            form.spring_days.data = third + (1 if extra > 1 else 0)
+            form.summer_days.data = third
     status = 200
     if form.validate_on_submit():
         if _stale(profile, form.version.data):

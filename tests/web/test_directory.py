@@ -4,6 +4,7 @@ home school's release approval, alliances; every route by every role."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -371,3 +372,15 @@ def test_directory_queries_do_not_grow_with_the_data(dir_world, client_for, app)
         factories.user(dir_world.a.alliance, "headteacher", dir_world.a.home)
     db.session.commit()
     assert _count_queries(app, lambda: c.get("/admin/users")) == users_few
+
+
+def test_yearly_days_are_suggested_across_the_terms(dir_world, client_for):
+    body = client_for(dir_world.user("a", "sle")).get("/directory/me").data.decode()
+    # 10 days a year, no term split yet: 4, 3, 3 suggested
+    assert re.search(r'id="autumn_days"[^>]*value="4"', body)
+    assert re.search(r'id="summer_days"[^>]*value="3"', body)
+
+
+def test_only_the_current_nav_item_is_marked(dir_world, client_for):
+    body = client_for(dir_world.user("a", "sle")).get("/directory/me").data.decode()
+    assert body.count('aria-current="page"') == 1
