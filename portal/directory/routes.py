@@ -83,7 +83,8 @@ def directory_filters(args) -> dict:
 
 
 def directory_query(user: User, f: dict):
-    where = [access.leaders_visible_to(user), User.active.is_(True)]
+    # only active system leaders: a profile stays behind if its owner changes role
+    where = [access.leaders_visible_to(user), User.active.is_(True), User.role == "sle"]
     if f["q"]:
         where.append(func.lower(User.name).contains(f["q"].lower(), autoescape=True))
     if f["specialism"]:

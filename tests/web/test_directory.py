@@ -384,3 +384,12 @@ def test_yearly_days_are_suggested_across_the_terms(dir_world, client_for):
 def test_only_the_current_nav_item_is_marked(dir_world, client_for):
     body = client_for(dir_world.user("a", "sle")).get("/directory/me").data.decode()
     assert body.count('aria-current="page"') == 1
+
+
+def test_deactivated_or_former_leaders_leave_the_directory(dir_world, client_for):
+    dir_world.lle.active = False
+    dir_world.a.leader.role = "headteacher"
+    db.session.commit()
+    body = client_for(dir_world.user("a", "director")).get("/directory/").data.decode()
+    assert "Lara Maths" not in body and "Alpha Leader" not in body
+    assert "0 system leaders found" in body
