@@ -26,6 +26,7 @@ from .. import navigation
 from ..domain import access, audit, gias, invites
 from ..domain.notify import notify
 from ..extensions import db
+from ..formatting import LONDON
 from ..htmx import render
 from ..models import (
     EIP,
@@ -636,10 +637,12 @@ def audit_trail():
     if f["action"]:
         where = where & AuditEvent.action.startswith(f["action"], autoescape=True)
     if f["date_from"]:
-        where = where & (AuditEvent.at >= datetime.combine(f["date_from"], time.min, UTC))
+        # days are London calendar days, as the table shows them
+        where = where & (AuditEvent.at >= datetime.combine(f["date_from"], time.min, LONDON)
+                         .astimezone(UTC))
     if f["date_to"]:
         where = where & (AuditEvent.at < datetime.combine(f["date_to"] + timedelta(days=1),
-                                                          time.min, UTC))
+                                                          time.min, LONDON).astimezone(UTC))
     stmt = select(AuditEvent).where(where).order_by(AuditEvent.id.desc())
     page = paginate(stmt)
     actor_ids = {e.actor_id for e in page.items if e.actor_id}

@@ -480,3 +480,18 @@ def test_admin_changes_a_leaders_designation_and_home_school(admin_world, client
     ev = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.update"))
     assert ev.detail["before"]["designation"] == "sle"
     assert ev.detail["after"]["designation"] == "nle"
+
+
+def test_audit_date_filter_uses_london_days(admin_world, client_for):
+    from datetime import UTC, datetime
+
+    from portal.domain import audit
+
+    ev = audit.record(admin_world.a.users["admin"], "request.note", admin_world.a.request,
+                      detail={"n": "late-evening"})
+    ev.at = datetime(2026, 6, 30, 23, 30, tzinfo=UTC)  # 00:30 on 1 July in London (BST)
+    db.session.commit()
+    c = client_for(admin_world.a.users["director"])
+    assert "late-evening" in c.get("/admin/audit?date_from=2026-07-01&date_to=2026-07-01").data \
+        .decode()
+    assert "late-evening" not in c.get("/admin/audit?date_to=2026-06-30").data.decode()
