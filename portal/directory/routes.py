@@ -341,9 +341,13 @@ def approve_release(profile_id: int):
                                 f"approve {profile.capacity_days} or fewer")
         return _release_page(profile, form), 422
     if _stale(profile, form.version.data):
-        flash(f"{profile.user.name}'s release was changed by someone else while you were "
-              "looking. Check the figure below and try again.", "error")
-        return redirect(url_for("directory.release"), code=303)
+        current = ReleaseForm(prefix=f"p{profile.id}", formdata=None)
+        current.days.data = profile.release_approved_days
+        current.version.data = str(profile.version)
+        current.days.errors = [f"{profile.user.name}'s release was changed by someone else while "
+                               "you were looking. The current figure is shown: check it and "
+                               "approve again."]
+        return _release_page(profile, current), 409
     before = profile.release_approved_days
     profile.release_approved_days = form.days.data
     profile.release_approved_by_id = current_user.id
