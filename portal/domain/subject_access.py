@@ -12,6 +12,7 @@ from sqlalchemy import inspect, or_, select
 from ..extensions import db
 from ..models import (
     AuditEvent,
+    Deployment,
     DeploymentResponse,
     Evaluation,
     InviteToken,
@@ -60,6 +61,12 @@ def export(user: User) -> dict:
                                .order_by(InviteToken.id))
     data["signatures"] = rows(select(Signature).where(Signature.user_id == user.id)
                               .order_by(Signature.id))
+    data["deployments_as_leader"] = [
+        {"reference": d.reference, "status": d.status, "designation": d.designation,
+         "half_days_agreed": d.half_days_agreed, "half_days_delivered": d.half_days_delivered,
+         "proposed_at": _value(d.proposed_at), "closed_at": _value(d.closed_at)}
+        for d in db.session.scalars(select(Deployment).where(Deployment.leader_id == user.id)
+                                    .order_by(Deployment.id)).all()]
     data["deployment_responses"] = rows(
         select(DeploymentResponse).where(DeploymentResponse.user_id == user.id)
         .order_by(DeploymentResponse.id))

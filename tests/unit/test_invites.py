@@ -61,3 +61,21 @@ def test_unknown_tokens_are_refused(db):
         invites.find("nope")
     with pytest.raises(invites.InviteError):
         invites.find("")
+
+
+def test_two_submissions_at_once_set_the_password_once(world, monkeypatch):
+    """The second of two racing submissions loaded the token before the first spent it: the
+    conditional UPDATE still refuses it."""
+    from sqlalchemy import text
+
+    user = world.user("a", "headteacher")
+    token = invites.issue(user, None)
+    db.session.commit()
+    stale = invites.find(token)
+    db.session.execute(text("UPDATE invite_token SET used_at = created_at WHERE id = :id"),
+                       {"id": stale.id})  # the other request, unseen by this session's object
+    assert stale.used_at is None
+    monkeypatch.setattr(invites, "find", lambda _t, now=None: stale)
+    with pytest.raises(invites.InviteError, match="already been used"):
+        invites.redeem(token, "the second long password")
+    assert not user.check_password("the second long password")

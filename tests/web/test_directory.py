@@ -286,6 +286,8 @@ def test_everyone_can_download_their_data(dir_world, client_for, role):
     assert data["account"]["email"] == user.email
     assert "password_hash" not in data["account"] and "session_version" not in data["account"]
     assert (data["leader_profile"] is not None) is (role == "sle")
+    refs = [d["reference"] for d in data["deployments_as_leader"]]
+    assert refs == ([dir_world.a.deployment.reference] if role == "sle" else [])
     csv_body = c.get("/account/data.csv").data.decode()
     assert csv_body.startswith("section,record,field,value") and user.email in csv_body
     assert "scrypt" not in csv_body and "scrypt" not in r.data.decode()
