@@ -68,6 +68,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     for blueprint in (evaluations_bp, reports_bp, targeted_bp):
         app.register_blueprint(blueprint)
+    from .account.routes import bp as account_bp  # issue 8: directory, admin, your data
+    from .admin.routes import bp as admin_bp
+    from .directory.routes import bp as directory_bp
+
+    for blueprint in (directory_bp, admin_bp, account_bp):
+        app.register_blueprint(blueprint)
 
     _register_errors(app)
     _register_context(app)

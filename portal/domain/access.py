@@ -11,9 +11,11 @@ from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 
 from ..extensions import db
 from ..models import (
+    EIP,
     Action,
     ActionPlan,
     Agreement,
+    AuditEvent,
     Board,
     Deployment,
     Evaluation,
@@ -283,3 +285,80 @@ def get_school(user: User, school_id: int) -> School:
     if obj is None:
         raise NotVisible(f"school {school_id}")
     return obj
+# ------------------------------------------------------------------ directory and admin (issue 8)
+
+
+def get_leader(user: User, profile_id: int) -> LeaderProfile:
+    obj = db.session.scalar(
+        select(LeaderProfile).where(LeaderProfile.id == profile_id, leaders_visible_to(user))
+    )
+    if obj is None:
+        raise NotVisible(f"leader {profile_id}")
+    return obj
+
+
+def released_leaders_for(user: User) -> ColumnElement[bool]:
+    """A home-school leader approves release for the system leaders of their own school."""
+    if user.role == "home_school" and user.school_id:
+        return and_(LeaderProfile.home_school_id == user.school_id,
+                    LeaderProfile.alliance_id == user.alliance_id)
+    return false()
+
+
+def get_released_leader(user: User, profile_id: int) -> LeaderProfile:
+    obj = db.session.scalar(
+        select(LeaderProfile).where(LeaderProfile.id == profile_id, released_leaders_for(user))
+    )
+    if obj is None:
+        raise NotVisible(f"leader {profile_id}")
+    return obj
+
+
+def users_managed_by(user: User) -> ColumnElement[bool]:
+    """An admin manages the users of their own alliance only."""
+    return User.alliance_id == user.alliance_id if user.role == "admin" else false()
+
+
+def get_managed_user(user: User, user_id: int) -> User:
+    obj = db.session.scalar(select(User).where(User.id == user_id, users_managed_by(user)))
+    if obj is None:
+        raise NotVisible(f"user {user_id}")
+    return obj
+
+
+def schools_managed_by(user: User) -> ColumnElement[bool]:
+    return School.alliance_id == user.alliance_id if user.role in OVERSEERS else false()
+
+
+def get_managed_school(user: User, school_id: int) -> School:
+    obj = db.session.scalar(select(School).where(School.id == school_id, schools_managed_by(user)))
+    if obj is None:
+        raise NotVisible(f"school {school_id}")
+    return obj
+
+
+def boards_managed_by(user: User) -> ColumnElement[bool]:
+    return Board.alliance_id == user.alliance_id if user.role in OVERSEERS else false()
+
+
+def get_managed_board(user: User, board_id: int) -> Board:
+    obj = db.session.scalar(select(Board).where(Board.id == board_id, boards_managed_by(user)))
+    if obj is None:
+        raise NotVisible(f"board {board_id}")
+    return obj
+
+
+def eips_managed_by(user: User) -> ColumnElement[bool]:
+    return EIP.alliance_id == user.alliance_id if user.role in OVERSEERS else false()
+
+
+def get_managed_eip(user: User, eip_id: int) -> EIP:
+    obj = db.session.scalar(select(EIP).where(EIP.id == eip_id, eips_managed_by(user)))
+    if obj is None:
+        raise NotVisible(f"eip {eip_id}")
+    return obj
+
+
+def audit_visible_to(user: User) -> ColumnElement[bool]:
+    """Admins and directors read their own alliance's audit trail."""
+    return AuditEvent.alliance_id == user.alliance_id if user.role in OVERSEERS else false()

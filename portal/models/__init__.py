@@ -1,5 +1,6 @@
 """The one SQLAlchemy model, a module per aggregate."""
 
+from .accounts import InviteToken
 from .agreements import AGREEMENT_STATUSES, Agreement, Signature
 from .audit import AuditEvent
 from .base import (
@@ -40,7 +41,7 @@ __all__ = [
     "RATINGS", "REQUEST_STATUSES", "RESPONSE_PARTIES", "ROLES", "ROUTES", "STANDARDS",
     "SUPPORT_KINDS", "Action", "ActionPlan", "Agreement", "Alliance", "AllowanceUse",
     "AuditEvent", "Board", "Deployment", "DeploymentResponse", "Evaluation", "Invoice",
-    "InvoiceLine", "LeaderProfile", "LocalAuthority", "Notification", "Outcome",
+    "InviteToken", "InvoiceLine", "LeaderProfile", "LocalAuthority", "Notification", "Outcome",
     "OutcomeRating", "OutboxEmail", "Payment", "PlanRevision", "RateCard", "RequestSchool",
     "School", "Signature", "Specialism", "SupportRequest", "UTCDateTime", "Unavailability",
     "User", "VARIATION_STATUSES", "Variation", "Visit", "leader_specialism", "visit_action",

@@ -37,7 +37,9 @@ class User(UserMixin, db.Model):
     school: Mapped[School | None] = relationship()
     alliance: Mapped[Alliance] = relationship()
     board: Mapped[Board | None] = relationship()
-    profile: Mapped[LeaderProfile | None] = relationship(back_populates="user", uselist=False)
+    profile: Mapped[LeaderProfile | None] = relationship(
+        back_populates="user", uselist=False, foreign_keys="LeaderProfile.user_id"
+    )
 
     __table_args__ = (
         CheckConstraint(_ROLE_CHECK, name="role"),
@@ -93,20 +95,30 @@ class LeaderProfile(db.Model):
     standards_mask: Mapped[int] = mapped_column(default=0)  # bit i = STANDARDS[i]
     bio: Mapped[str] = mapped_column(Text, default="")
     capacity_days: Mapped[int] = mapped_column(default=0)  # days offered per academic year
+    # Days offered in each term; capacity_days is kept as their sum (issue 8).
+    autumn_days: Mapped[int] = mapped_column(default=0)
+    spring_days: Mapped[int] = mapped_column(default=0)
+    summer_days: Mapped[int] = mapped_column(default=0)
     release_approved_days: Mapped[int | None] = mapped_column()  # set by the home school
+    release_approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    release_approved_at = mapped_column(UTCDateTime, nullable=True)
     accepting: Mapped[bool] = mapped_column(default=True)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+    version: Mapped[int] = mapped_column(default=1)
 
-    user: Mapped[User] = relationship(back_populates="profile")
+    user: Mapped[User] = relationship(back_populates="profile", foreign_keys=[user_id])
     home_school: Mapped[School] = relationship()
     specialisms: Mapped[list[Specialism]] = relationship(secondary=leader_specialism)
     unavailable: Mapped[list[Unavailability]] = relationship(
         back_populates="profile", cascade="all, delete-orphan", order_by="Unavailability.start"
     )
 
+    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         CheckConstraint(_DESIGNATION_CHECK, name="designation"),
         CheckConstraint("capacity_days >= 0", name="capacity_not_negative"),
+        CheckConstraint("autumn_days >= 0 and spring_days >= 0 and summer_days >= 0",
+                        name="term_days_not_negative"),
         Index("ix_leader_profile_alliance_designation", "alliance_id", "designation"),
     )
 

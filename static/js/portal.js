@@ -66,3 +66,14 @@
     }
   });
 })();
+
+/* Directory and administration (issue 8): upload progress for the GIAS import. */
+(function () {
+  "use strict";
+  document.addEventListener("htmx:xhr:progress", function (evt) {
+    var bar = document.getElementById("import-progress");
+    if (bar && evt.detail.lengthComputable && evt.detail.total) {
+      bar.value = Math.round(evt.detail.loaded * 100 / evt.detail.total);
+    }
+  });
+})();

@@ -24,7 +24,8 @@ def test_every_route_declares_its_roles(app):
 def test_public_routes_are_only_the_ones_we_mean(app):
     public = {rule.endpoint for rule in app.url_map.iter_rules()
               if getattr(app.view_functions[rule.endpoint], "allowed_roles", None) == PUBLIC}
-    assert public == {"auth.login", "agreements.verify"}
+    # set-password works with an invite token only; verify with an unguessable token only
+    assert public == {"auth.login", "agreements.verify", "account.set_password"}
 
 
 LIST_PAGES = ["/", "/requests/", "/deployments/"]

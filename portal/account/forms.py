@@ -1,0 +1,21 @@
+from flask_wtf import FlaskForm
+from wtforms import PasswordField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from ..domain.invites import MIN_PASSWORD
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(
+        "New password",
+        validators=[DataRequired("Enter a password"),
+                    Length(min=MIN_PASSWORD, max=200,
+                           message=f"Use at least {MIN_PASSWORD} characters")],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        "Type the password again",
+        validators=[DataRequired("Type the password again"),
+                    EqualTo("password", message="The two passwords are not the same")],
+        render_kw={"autocomplete": "new-password"},
+    )

@@ -1,0 +1,75 @@
+"""Your account: set a password from an invitation, and download everything held about you."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user, logout_user
+
+from .. import navigation
+from ..domain import audit, invites, subject_access
+from ..extensions import db, limiter
+from ..security import any_role, public
+from .forms import SetPasswordForm
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+navigation.add("account.your_data", "Your data", order=90, prefix="account.your_data")
+
+
+@bp.route("/set-password/<token>", methods=["GET", "POST"])
+@limiter.limit("30 per minute", methods=["POST"])
+@public
+def set_password(token: str):
+    try:
+        invite = invites.find(token)
+    except invites.InviteError as exc:
+        return render_template("account/invite_invalid.html", message=str(exc)), 410
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = invites.redeem(token, form.password.data)
+        except invites.InviteError as exc:
+            db.session.rollback()
+            return render_template("account/invite_invalid.html", message=str(exc)), 410
+        audit.record(user, "account.password_set", user, detail={"via": "invitation"},
+                     ip=request.remote_addr or "")
+        db.session.commit()
+        if current_user.is_authenticated:
+            logout_user()
+        flash("Your password is set. Sign in with your email address and new password.",
+              "success")
+        return redirect(url_for("auth.login"), code=303)
+    status = 422 if request.method == "POST" else 200
+    response = Response(render_template("account/set_password.html", form=form,
+                                        invited=invite.user), status=status)
+    response.headers["Referrer-Policy"] = "no-referrer"  # keep the token out of any Referer
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/data")
+@any_role
+def your_data():
+    return render_template("account/your_data.html")
+
+
+def _download(body: str, mimetype: str, ext: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="my-portal-data-{current_user.id}.{ext}"')
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/data.json")
+@any_role
+def data_json():
+    return _download(subject_access.to_json(subject_access.export(current_user)),
+                     "application/json", "json")
+
+
+@bp.get("/data.csv")
+@any_role
+def data_csv():
+    return _download(subject_access.to_csv(subject_access.export(current_user)),
+                     "text/csv", "csv")

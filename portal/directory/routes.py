@@ -1,0 +1,371 @@
+"""Meet the system leaders: the directory, profiles, a leader's own profile and availability,
+the home-school leader's release approval, and the alliances' contact details."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import and_, exists, func, literal, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from .. import navigation
+from ..domain import access, audit
+from ..extensions import db
+from ..htmx import render
+from ..models import (
+    DESIGNATIONS,
+    EVALUATION_KINDS,
+    LIVE_STATUSES,
+    PHASES,
+    RATINGS,
+    STANDARDS,
+    Alliance,
+    Deployment,
+    Evaluation,
+    LeaderProfile,
+    LocalAuthority,
+    School,
+    Specialism,
+    Unavailability,
+    User,
+    leader_specialism,
+    standards_to_mask,
+    utcnow,
+)
+from ..pagination import paginate
+from ..security import any_role, roles
+from . import demo_data, panels  # noqa: F401  (register the demo step and home panel)
+from .forms import DeleteForm, ProfileForm, ReleaseForm, UnavailableForm
+
+bp = Blueprint("directory", __name__, url_prefix="/directory")
+
+navigation.add("directory.leaders", "System leaders", order=30, prefix="directory.leader")
+navigation.add("directory.my_profile", "My profile", roles=("sle",), order=31,
+               prefix="directory.my_profile")
+navigation.add("directory.release", "Release", roles=("home_school",), order=32,
+               prefix="directory.release")
+navigation.add("directory.alliances", "Alliances", order=35, prefix="directory.alliances")
+
+PAST_STATUSES = ("evaluation", "completed", "ended_early")
+
+
+def _parse_date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def directory_filters(args) -> dict:
+    """The filters from the query string, invalid values dropped (so URLs stay shareable)."""
+    f = {
+        "q": (args.get("q") or "").strip()[:100],
+        "specialism": _int(args.get("specialism")),
+        "phase": args.get("phase") if args.get("phase") in PHASES else "",
+        "standard": args.get("standard") if args.get("standard") in STANDARDS else "",
+        "designation": args.get("designation") if args.get("designation") in DESIGNATIONS else "",
+        "la": _int(args.get("la")),
+        "available_from": _parse_date(args.get("available_from")),
+        "available_to": _parse_date(args.get("available_to")),
+    }
+    if f["available_from"] and f["available_to"] and f["available_to"] < f["available_from"]:
+        f["available_from"], f["available_to"] = f["available_to"], f["available_from"]
+    return f
+
+
+def directory_query(user: User, f: dict):
+    # only active system leaders: a profile stays behind if its owner changes role
+    where = [access.leaders_visible_to(user), User.active.is_(True), User.role == "sle"]
+    if f["q"]:
+        where.append(func.lower(User.name).contains(f["q"].lower(), autoescape=True))
+    if f["specialism"]:
+        where.append(exists().where(leader_specialism.c.profile_id == LeaderProfile.id,
+                                    leader_specialism.c.specialism_id == f["specialism"]))
+    if f["phase"]:
+        where.append((literal(",") + LeaderProfile.phases + literal(","))
+                     .like(f"%,{f['phase']},%"))
+    if f["standard"]:
+        where.append(LeaderProfile.standards_mask.op("&")(standards_to_mask([f["standard"]])) != 0)
+    if f["designation"]:
+        where.append(LeaderProfile.designation == f["designation"])
+    if f["la"]:
+        where.append(School.local_authority_id == f["la"])
+    start, end = f["available_from"], f["available_to"]
+    if start or end:
+        start, end = start or end, end or start
+        where.append(LeaderProfile.accepting.is_(True))
+        where.append(~exists().where(Unavailability.profile_id == LeaderProfile.id,
+                                     Unavailability.start <= end, Unavailability.end >= start))
+    return (
+        select(LeaderProfile)
+        .join(User, User.id == LeaderProfile.user_id)
+        .join(School, School.id == LeaderProfile.home_school_id)
+        .where(and_(*where))
+        .options(joinedload(LeaderProfile.user), joinedload(LeaderProfile.home_school),
+                 selectinload(LeaderProfile.specialisms))
+        .order_by(User.name, LeaderProfile.id)
+    )
+
+
+@bp.get("/")
+@any_role
+def leaders():
+    f = directory_filters(request.args)
+    page = paginate(directory_query(current_user, f))
+    specialisms = db.session.scalars(select(Specialism).order_by(Specialism.name)).all()
+    las = db.session.scalars(
+        select(LocalAuthority).where(
+            exists().where(School.local_authority_id == LocalAuthority.id,
+                           School.alliance_id == current_user.alliance_id))
+        .order_by(LocalAuthority.name)).all()
+    return render("directory/leaders.html", "results", page=page, f=f, specialisms=specialisms,
+                  las=las, phases=PHASES, standards=STANDARDS, designations=DESIGNATIONS)
+
+
+def leader_load(profile: LeaderProfile, user: User) -> dict:
+    """Current load (live deployments) for an overseer; scoped through access."""
+    live = db.session.execute(
+        select(func.count(Deployment.id),
+               func.coalesce(func.sum(Deployment.half_days_agreed), 0),
+               func.coalesce(func.sum(Deployment.half_days_delivered), 0))
+        .where(Deployment.leader_id == profile.user_id, Deployment.status.in_(LIVE_STATUSES),
+               access.deployments_visible_to(user))
+    ).one()
+    return {"count": live[0], "agreed": live[1], "delivered": live[2],
+            "remaining": max(0, live[1] - live[2])}
+
+
+def past_deployments(profile: LeaderProfile, user: User) -> list[tuple[Deployment, list]]:
+    deps = db.session.scalars(
+        select(Deployment)
+        .where(Deployment.leader_id == profile.user_id, Deployment.status.in_(PAST_STATUSES),
+               access.deployments_visible_to(user))
+        .options(joinedload(Deployment.request))
+        .order_by(Deployment.proposed_at.desc()).limit(50)
+    ).all()
+    evals: dict[int, list[Evaluation]] = {d.id: [] for d in deps}
+    if deps:
+        for e in db.session.scalars(
+            select(Evaluation)
+            .where(Evaluation.deployment_id.in_(list(evals)), Evaluation.status != "draft")
+            .options(selectinload(Evaluation.ratings)).order_by(Evaluation.id)
+        ).all():
+            evals[e.deployment_id].append(e)
+    return [(d, evals[d.id]) for d in deps]
+
+
+@bp.get("/leaders/<int:profile_id>")
+@any_role
+def leader(profile_id: int):
+    profile = access.get_leader(current_user, profile_id)
+    overseer = current_user.role in access.OVERSEERS
+    return render(
+        "directory/leader.html", profile=profile, overseer=overseer,
+        load=leader_load(profile, current_user) if overseer else None,
+        past=past_deployments(profile, current_user) if overseer else None,
+        ratings=RATINGS, evaluation_kinds=EVALUATION_KINDS,
+    )
+
+
+# --------------------------------------------------------------------- the leader's own profile
+
+
+def _own_profile() -> LeaderProfile:
+    profile = db.session.scalar(
+        select(LeaderProfile).where(LeaderProfile.user_id == current_user.id,
+                                    access.leaders_visible_to(current_user)))
+    if profile is None:
+        raise access.NotVisible("own profile")
+    return profile
+
+
+def _stale(profile: LeaderProfile, submitted: str | None) -> bool:
+    return str(profile.version) != (submitted or "")
+
+
+@bp.route("/me", methods=["GET", "POST"])
+@roles("sle")
+def my_profile():
+    profile = _own_profile()
+    specialisms = db.session.scalars(select(Specialism).order_by(Specialism.name)).all()
+    form = ProfileForm(obj=None if request.method == "POST" else profile)
+    form.specialisms.choices = [(s.id, s.name) for s in specialisms]
+    if request.method == "GET":
+        form.phases.data = profile.phase_list
+        form.standards.data = profile.standards
+        form.specialisms.data = [s.id for s in profile.specialisms]
+        form.version.data = str(profile.version)
+        if profile.capacity_days and not (profile.autumn_days or profile.spring_days
+                                          or profile.summer_days):
+            # days offered per year, from before the terms were asked: suggest a split
+            third, extra = divmod(profile.capacity_days, 3)
+            form.autumn_days.data = third + (1 if extra > 0 else 0)
+            form.spring_days.data = third + (1 if extra > 1 else 0)
+            form.summer_days.data = third
+    status = 200
+    if form.validate_on_submit():
+        if _stale(profile, form.version.data):
+            return render("directory/my_profile.html", profile=profile, form=form,
+                          unavailable_form=UnavailableForm(), delete_form=DeleteForm(),
+                          conflict=True), 409
+        before = {"capacity_days": profile.capacity_days, "accepting": profile.accepting}
+        profile.bio = form.bio.data or ""
+        profile.phases = ",".join(p for p in PHASES if p in form.phases.data)
+        profile.standards_mask = standards_to_mask(
+            [s for s in STANDARDS if s in form.standards.data])
+        chosen = set(form.specialisms.data or [])
+        profile.specialisms = [s for s in specialisms if s.id in chosen]
+        profile.autumn_days = form.autumn_days.data
+        profile.spring_days = form.spring_days.data
+        profile.summer_days = form.summer_days.data
+        profile.capacity_days = (form.autumn_days.data + form.spring_days.data
+                                 + form.summer_days.data)
+        profile.accepting = form.accepting.data
+        audit.record(current_user, "profile.update", profile,
+                     detail={"before": before, "after": {
+                         "capacity_days": profile.capacity_days,
+                         "accepting": profile.accepting}},
+                     ip=request.remote_addr or "")
+        db.session.commit()
+        flash("Your profile has been saved.", "success")
+        return redirect(url_for("directory.my_profile"), code=303)
+    if request.method == "POST":
+        status = 422
+    return render("directory/my_profile.html", profile=profile, form=form,
+                  unavailable_form=UnavailableForm(), delete_form=DeleteForm(),
+                  conflict=False), status
+
+
+@bp.post("/me/unavailable")
+@roles("sle")
+def add_unavailable():
+    profile = _own_profile()
+    form = UnavailableForm()
+    if not form.validate_on_submit():
+        pform = ProfileForm(obj=profile)
+        pform.specialisms.choices = [(s.id, s.name) for s in profile.specialisms]
+        pform.phases.data = profile.phase_list
+        pform.standards.data = profile.standards
+        pform.specialisms.data = [s.id for s in profile.specialisms]
+        pform.version.data = str(profile.version)
+        return render("directory/my_profile.html", profile=profile, form=pform,
+                      unavailable_form=form, delete_form=DeleteForm(), conflict=False), 422
+    u = Unavailability(profile_id=profile.id, start=form.start.data, end=form.end.data,
+                       note=form.note.data or "")
+    db.session.add(u)
+    db.session.flush()
+    audit.record(current_user, "profile.unavailable_add", u, alliance_id=profile.alliance_id,
+                 detail={"start": u.start.isoformat(), "end": u.end.isoformat()},
+                 ip=request.remote_addr or "")
+    db.session.commit()
+    flash("Those dates are now shown as unavailable.", "success")
+    return redirect(url_for("directory.my_profile"), code=303)
+
+
+@bp.post("/me/unavailable/<int:unavailable_id>/delete")
+@roles("sle")
+def delete_unavailable(unavailable_id: int):
+    profile = _own_profile()
+    if not DeleteForm().validate_on_submit():
+        abort(400)
+    u = db.session.scalar(select(Unavailability).where(
+        Unavailability.id == unavailable_id, Unavailability.profile_id == profile.id))
+    if u is None:
+        raise access.NotVisible(f"unavailability {unavailable_id}")
+    audit.record(current_user, "profile.unavailable_remove", u, alliance_id=profile.alliance_id,
+                 detail={"start": u.start.isoformat(), "end": u.end.isoformat()},
+                 ip=request.remote_addr or "")
+    db.session.delete(u)
+    db.session.commit()
+    flash("Those dates have been removed.", "success")
+    return redirect(url_for("directory.my_profile"), code=303)
+
+
+# ------------------------------------------------------------- the home school approves release
+
+
+@bp.get("/release")
+@roles("home_school")
+def release():
+    profiles = db.session.scalars(
+        select(LeaderProfile).where(access.released_leaders_for(current_user))
+        .join(User, User.id == LeaderProfile.user_id)
+        .options(joinedload(LeaderProfile.user)).order_by(User.name)
+    ).all()
+    forms = {}
+    for p in profiles:
+        form = ReleaseForm(prefix=f"p{p.id}", formdata=None)
+        form.days.data = p.release_approved_days
+        form.version.data = str(p.version)
+        forms[p.id] = form
+    return render("directory/release.html", profiles=profiles, forms=forms, errors_for=None)
+
+
+def _release_page(profile: LeaderProfile, form: ReleaseForm) -> str:
+    """The release page again, with this leader's form (and its errors) as submitted."""
+    profiles = db.session.scalars(
+        select(LeaderProfile).where(access.released_leaders_for(current_user))
+        .join(User, User.id == LeaderProfile.user_id)
+        .options(joinedload(LeaderProfile.user)).order_by(User.name)).all()
+    forms = {}
+    for p in profiles:
+        if p.id == profile.id:
+            forms[p.id] = form
+            continue
+        other = ReleaseForm(prefix=f"p{p.id}", formdata=None)
+        other.days.data = p.release_approved_days
+        other.version.data = str(p.version)
+        forms[p.id] = other
+    return render("directory/release.html", profiles=profiles, forms=forms,
+                  errors_for=profile.id)
+
+
+@bp.post("/release/<int:profile_id>")
+@roles("home_school")
+def approve_release(profile_id: int):
+    profile = access.get_released_leader(current_user, profile_id)
+    form = ReleaseForm(prefix=f"p{profile.id}")
+    if not form.validate_on_submit():
+        return _release_page(profile, form), 422
+    if form.days.data > profile.capacity_days:
+        form.days.errors.append(f"{profile.user.name} offers {profile.capacity_days} days; "
+                                f"approve {profile.capacity_days} or fewer")
+        return _release_page(profile, form), 422
+    if _stale(profile, form.version.data):
+        current = ReleaseForm(prefix=f"p{profile.id}", formdata=None)
+        current.days.data = profile.release_approved_days
+        current.version.data = str(profile.version)
+        current.days.errors = [f"{profile.user.name}'s release was changed by someone else while "
+                               "you were looking. The current figure is shown: check it and "
+                               "approve again."]
+        return _release_page(profile, current), 409
+    before = profile.release_approved_days
+    profile.release_approved_days = form.days.data
+    profile.release_approved_by_id = current_user.id
+    profile.release_approved_at = utcnow()
+    audit.record(current_user, "profile.release_approve", profile,
+                 detail={"before": before, "after": form.days.data,
+                         "offered": profile.capacity_days},
+                 ip=request.remote_addr or "")
+    db.session.commit()
+    flash(f"You have approved {form.days.data} days' release for {profile.user.name}.", "success")
+    return redirect(url_for("directory.release"), code=303)
+
+
+# ------------------------------------------------------------------------------ alliances
+
+
+@bp.get("/alliances")
+@any_role
+def alliances():
+    rows = db.session.scalars(select(Alliance).order_by(Alliance.name)).all()
+    return render("directory/alliances.html", alliances=rows)
