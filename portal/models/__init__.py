@@ -24,7 +24,16 @@ from .deployments import (
     Visit,
 )
 from .evaluations import EVALUATION_KINDS, RATINGS, Evaluation, OutcomeRating
-from .finance import INVOICE_STATUSES, AllowanceUse, Invoice, InvoiceLine, Payment, RateCard
+from .finance import (
+    INVOICE_STATUSES,
+    PAYERS,
+    AllowanceUse,
+    Invoice,
+    InvoiceCounter,
+    InvoiceLine,
+    Payment,
+    RateCard,
+)
 from .notifications import Notification, OutboxEmail
 from .people import LeaderProfile, Specialism, Unavailability, User, leader_specialism
 from .plans import ACTION_STATUSES, Action, ActionPlan, Outcome, PlanRevision
@@ -37,8 +46,8 @@ __all__ = [
     "RATINGS", "REQUEST_STATUSES", "RESPONSE_PARTIES", "ROLES", "ROUTES", "STANDARDS",
     "SUPPORT_KINDS", "Action", "ActionPlan", "Agreement", "Alliance", "AllowanceUse",
     "AuditEvent", "Board", "Deployment", "DeploymentResponse", "Evaluation", "Invoice",
-    "InvoiceLine", "LeaderProfile", "LocalAuthority", "Notification", "Outcome",
-    "OutcomeRating", "OutboxEmail", "Payment", "PlanRevision", "RateCard", "RequestSchool",
+    "InvoiceCounter", "InvoiceLine", "LeaderProfile", "LocalAuthority", "Notification", "Outcome",
+    "OutcomeRating", "OutboxEmail", "PAYERS", "Payment", "PlanRevision", "RateCard", "RequestSchool",
     "School", "Signature", "Specialism", "SupportRequest", "UTCDateTime", "Unavailability",
     "User", "Visit", "leader_specialism", "mask_to_standards", "standards_to_mask", "utcnow",
 ]
