@@ -50,11 +50,13 @@ def create_app(config: dict | None = None) -> Flask:
     from .auth.routes import bp as auth_bp
     from .dashboard.routes import bp as dashboard_bp
     from .deployments.routes import bp as deployments_bp
+    from .finance.routes import bp as finance_bp
     from .notifications.routes import bp as notifications_bp
     from .requests.routes import bp as requests_bp
 
     for blueprint in (auth_bp, dashboard_bp, requests_bp, deployments_bp, notifications_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(finance_bp)
 
     _register_errors(app)
     _register_context(app)

@@ -46,8 +46,9 @@ __all__ = [
     "RATINGS", "REQUEST_STATUSES", "RESPONSE_PARTIES", "ROLES", "ROUTES", "STANDARDS",
     "SUPPORT_KINDS", "Action", "ActionPlan", "Agreement", "Alliance", "AllowanceUse",
     "AuditEvent", "Board", "Deployment", "DeploymentResponse", "Evaluation", "Invoice",
-    "InvoiceCounter", "InvoiceLine", "LeaderProfile", "LocalAuthority", "Notification", "Outcome",
-    "OutcomeRating", "OutboxEmail", "PAYERS", "Payment", "PlanRevision", "RateCard", "RequestSchool",
+    "InvoiceLine", "LeaderProfile", "LocalAuthority", "Notification", "Outcome",
+    "OutcomeRating", "OutboxEmail", "Payment", "PlanRevision", "RateCard", "RequestSchool",
     "School", "Signature", "Specialism", "SupportRequest", "UTCDateTime", "Unavailability",
     "User", "Visit", "leader_specialism", "mask_to_standards", "standards_to_mask", "utcnow",
 ]
+__all__ += ["PAYERS", "InvoiceCounter"]  # finance (issue 7)
