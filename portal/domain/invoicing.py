@@ -521,10 +521,10 @@ def record_payment(inv: Invoice, amount: int, actor: User, *, received_on: date,
         raise InvoiceStateError(f"{inv.number} takes no payments.")
     if inv.status == "draft":
         raise InvoiceStateError(f"Send {inv.number} before recording a payment.")
-    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
-        raise PaymentRefused("Enter an amount greater than £0.00.")
     if inv.balance_pence == 0:
         raise InvoiceStateError(f"{inv.number} is already paid in full.")
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise PaymentRefused("Enter an amount greater than £0.00.")
     if amount > inv.balance_pence:
         raise PaymentRefused(
             f"That is more than the {charging.format_pence(inv.balance_pence)} still due on "

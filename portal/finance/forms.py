@@ -8,7 +8,14 @@ from decimal import Decimal, InvalidOperation
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 _MONEY = re.compile(r"^\d+(\.\d{1,2})?$")
 
@@ -91,7 +98,7 @@ class RateCardForm(FlaskForm):
     def validate_brokerage_percent(self, field):
         text = (field.data or "").strip().rstrip("%").strip()
         if not re.match(r"^\d+(\.\d{1,2})?$", text) or Decimal(text) > 100:
-            raise ValueError("Enter a percentage from 0 to 100, like 10 or 12.5")
+            raise ValidationError("Enter a percentage from 0 to 100, like 10 or 12.5")
         self.brokerage_bp = int(Decimal(text) * 100)
 
     def amounts(self) -> dict[str, int]:
@@ -125,10 +132,10 @@ class RateCardForm(FlaskForm):
     def field_for(self, message: str):
         """Which field a rate-card rule broken by the whole card belongs beside."""
         lowered = message.lower()
-        if "board grant" in lowered:
-            return self.board_grant_day
         if "school share" in lowered:
             return self.board_school_day
+        if "board grant" in lowered:
+            return self.board_grant_day
         if "brokerage" in lowered:
             return self.brokerage_percent
         for name in ("non_sle", "nle", "lle", "slt", "sle"):

@@ -9,8 +9,9 @@ from datetime import date
 
 from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.exc import StaleDataError
 
 from .. import navigation
 from ..domain import access, charging, invoicing, workflow
@@ -71,7 +72,7 @@ def index():
     chosen, where = _filters()
     page = paginate(_list_stmt(where))
     years = db.session.scalars(
-        select(distinct(Invoice.academic_year))
+        select(Invoice.academic_year).distinct()
         .where(access.invoices_visible_to(current_user))
         .order_by(Invoice.academic_year.desc())
     ).all()
@@ -147,8 +148,13 @@ def _payee_global(inv):
 # ---------------------------------------------------------------------------- one invoice
 
 
-def _load(invoice_id: int) -> Invoice:
-    return access.get_invoice(current_user, invoice_id)
+def _load(invoice_id: int, *, lock: bool = False) -> Invoice:
+    inv = access.get_invoice(current_user, invoice_id)
+    if lock:
+        # PostgreSQL: a second click waits here, then sees the first one's change (SQLite's
+        # BEGIN IMMEDIATE already queues writers). The version column catches anything else.
+        db.session.refresh(inv, with_for_update=True)
+    return inv
 
 
 def _show(inv: Invoice, *, form: PaymentForm | None = None, message: str = "",
@@ -175,7 +181,7 @@ def show(invoice_id: int):
 def _done(inv: Invoice, message: str):
     try:
         workflow.commit_or_conflict()
-    except workflow.Conflict:
+    except (workflow.Conflict, StaleDataError):
         db.session.rollback()
         inv = _load(inv.id)
         return _show(inv, message="Someone else changed this invoice at the same time. "
@@ -193,7 +199,7 @@ def _refused(inv: Invoice, exc: Exception):
 @bp.post("/invoices/<int:invoice_id>/send")
 @roles(*OVERSEERS)
 def send(invoice_id: int):
-    inv = _load(invoice_id)
+    inv = _load(invoice_id, lock=True)
     try:
         invoicing.mark_sent(inv, current_user, ip=request.remote_addr or "")
     except invoicing.InvoiceStateError as exc:
@@ -204,7 +210,7 @@ def send(invoice_id: int):
 @bp.post("/invoices/<int:invoice_id>/payments")
 @roles(*OVERSEERS)
 def pay(invoice_id: int):
-    inv = _load(invoice_id)
+    inv = _load(invoice_id, lock=True)
     form = PaymentForm()
     if not form.validate():
         return _show(inv, form=form, status=422)
@@ -226,7 +232,7 @@ def pay(invoice_id: int):
 @bp.post("/invoices/<int:invoice_id>/paid")
 @roles(*OVERSEERS)
 def mark_paid(invoice_id: int):
-    inv = _load(invoice_id)
+    inv = _load(invoice_id, lock=True)
     try:
         invoicing.record_payment(inv, inv.balance_pence, current_user, received_on=date.today(),
                                  reference="Marked paid", ip=request.remote_addr or "")
@@ -238,7 +244,7 @@ def mark_paid(invoice_id: int):
 @bp.post("/invoices/<int:invoice_id>/refund")
 @roles(*OVERSEERS)
 def refund(invoice_id: int):
-    inv = _load(invoice_id)
+    inv = _load(invoice_id, lock=True)
     try:
         invoicing.record_refund(inv, current_user, on=date.today(), ip=request.remote_addr or "")
     except invoicing.InvoiceStateError as exc:
