@@ -22,6 +22,7 @@ from ..models import INVOICE_STATUSES, PAYERS, Invoice, RateCard, School
 from ..pagination import paginate
 from ..panels import deployment_panels
 from ..security import roles
+from . import demo as _demo  # noqa: F401  (registers the demo step)
 from .forms import PaymentForm, RateCardForm
 
 bp = Blueprint("finance", __name__, url_prefix="/finance")

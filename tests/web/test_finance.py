@@ -382,3 +382,16 @@ def test_bad_rates_are_refused_beside_the_field(world, client_for, field, value,
     body = r.data.decode()
     assert f'id="{field}-error"' in body and message in body
     assert db.session.scalar(select(func.count()).select_from(RateCard)) == 0
+
+
+def test_demo_has_invoices_part_payments_and_an_early_end(app, db, client_for):
+    from portal.models import User
+
+    assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
+    invoices = db.session.scalars(select(Invoice)).all()
+    assert any(i.status == "part_paid" for i in invoices)
+    credits = [i for i in invoices if i.is_credit]
+    assert credits and any(i.refund_due_pence for i in invoices)
+    admin = db.session.scalar(select(User).where(User.email == "admin@estsn.example.org"))
+    body = client_for(admin).get("/finance/").data.decode()
+    assert "CN-" in body and "INV-" in body
