@@ -42,7 +42,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import audit, charging, workflow
+from . import audit, charging, notify, workflow
 
 DUE_DAYS = 30
 
@@ -316,7 +316,13 @@ def raise_invoices(deployment: Deployment, actor: User | None = None, *,
         planned = _plan_allowance_work(deployment, half_days, today)
     else:
         planned = plan(deployment, half_days) if half_days else []
-    return [_save(deployment, p, actor, today=today, note=note, ip=ip) for p in planned]
+    saved = [_save(deployment, p, actor, today=today, note=note, ip=ip) for p in planned]
+    if saved:
+        admins = db.session.scalars(select(User).where(
+            User.alliance_id == deployment.alliance_id, User.role == "admin")).all()
+        notify.notify(admins, f"{len(saved)} invoice(s) raised for {deployment.reference}: "
+                              "check and send them", "/finance/?status=draft")
+    return saved
 
 
 # --------------------------------------------------------------------------------------------
@@ -512,6 +518,23 @@ def mark_sent(inv: Invoice, actor: User, *, ip: str = "") -> None:
     inv.sent_at = utcnow()
     _refresh_status(inv)
     audit.record(actor, "invoice.sent", inv, detail={"number": inv.number}, ip=ip)
+    notify.notify(recipients(inv), f"{'Statement' if inv.payer == 'teaching_school' else 'Invoice'}"
+                  f" {inv.number} for {charging.format_pence(inv.net_pence)}",
+                  f"/finance/invoices/{inv.id}")
+
+
+def recipients(inv: Invoice) -> list[User]:
+    """Who is told about an invoice: the paying school's headteachers or the Board's members,
+    and for a supply-cover statement the home school's leaders."""
+    if inv.payer == "school" and inv.payer_school_id:
+        where = (User.role == "headteacher") & (User.school_id == inv.payer_school_id)
+    elif inv.payer == "board" and inv.payer_board_id:
+        where = (User.role == "board") & (User.board_id == inv.payer_board_id)
+    elif inv.payer == "teaching_school" and inv.payee_school_id:
+        where = (User.role == "home_school") & (User.school_id == inv.payee_school_id)
+    else:
+        return []
+    return list(db.session.scalars(select(User).where(where, User.active.is_(True))).all())
 
 
 def record_payment(inv: Invoice, amount: int, actor: User, *, received_on: date,

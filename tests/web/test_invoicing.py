@@ -363,3 +363,17 @@ def test_a_rolled_back_number_is_reused_so_there_are_no_gaps(world):
     db.session.commit()
     assert invoicing.next_number(a) == 2
     assert invoicing.next_number(world.b.alliance.id) == 1  # per alliance
+
+
+def test_raising_tells_the_coordinator_and_sending_tells_the_payer(world):
+    from portal.models import Notification
+
+    d = ff.priced_deployment(world.a, half_days=8)
+    school = _by_payer(_complete(d, world.user("a", "director")))["school"][0]
+    told = db.session.scalars(select(Notification.user_id)).all()
+    assert told == [world.user("a", "admin").id]
+    invoicing.mark_sent(school, world.user("a", "admin"))
+    db.session.commit()
+    last = db.session.scalars(select(Notification).order_by(Notification.id.desc())).first()
+    assert last.user_id == world.user("a", "headteacher").id
+    assert school.number in last.message and "£1,980.00" in last.message
