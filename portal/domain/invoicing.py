@@ -227,24 +227,22 @@ def plan(deployment: Deployment, half_days: int) -> list[PlannedInvoice]:
     n = max(1, len(schools))
     duration = charging.describe_half_days(half_days)
     label = charging.DESIGNATION_LABELS[deployment.designation]
-    commission = q.school_pays - q.brokerage_fee
-    commission_shares = charging.split_evenly(commission, n)
-    fee_shares = charging.split_evenly(q.brokerage_fee, n)
     card = to_card(rate_card_for(deployment))
     out: list[PlannedInvoice] = []
-    for i, school_id in enumerate(schools):
+    for school_id, (commission_share, fee_share) in zip(
+            schools, charging.invoice_shares(q), strict=True):
         inv = PlannedInvoice("school", payer_school_id=school_id)
         shared = f" (your share of {n} schools)" if n > 1 else ""
-        if commission_shares[i]:
+        if commission_share:
             per = (f"{charging.format_pence(q.day_rate)} a day less the Board's share"
                    if q.subsidised else f"{charging.format_pence(q.day_rate)} a day")
             inv.lines.append((f"{duration} of {label} support at {per}{shared}",
-                              commission_shares[i]))
-        if fee_shares[i]:
+                              commission_share))
+        if fee_share:
             inv.lines.append((f"Brokerage fee to the Teaching School: "
                               f"{card.brokerage_bp / 100:g}% of the "
                               f"{charging.format_pence(q.commission_cost)} commission cost{shared}",
-                              fee_shares[i]))
+                              fee_share))
         if inv.lines:
             out.append(inv)
     if q.board_pays:
