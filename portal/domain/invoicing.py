@@ -220,8 +220,6 @@ def quote_for(deployment: Deployment, half_days: int) -> charging.Quote:
 
 def plan(deployment: Deployment, half_days: int) -> list[PlannedInvoice]:
     """The invoices for ``half_days`` of a deployment (not yet saved); empty amounts left out."""
-    if deployment.request.kind in ALLOWANCE_KINDS:
-        raise ValueError("visits and consultations are priced with their allowance")
     q = quote_for(deployment, half_days)
     schools = receiving_school_ids(deployment)
     n = max(1, len(schools))
@@ -310,17 +308,38 @@ def raise_invoices(deployment: Deployment, actor: User | None = None, *,
     today = today or date.today()
     if half_days is None:
         half_days = deployment.half_days_delivered or deployment.half_days_agreed
-    if deployment.request.kind in ALLOWANCE_KINDS:
+    try:
+        card = to_card(rate_card_for(deployment))
+    except LookupError:
+        _tell_admins(deployment, f"No invoices were raised for {deployment.reference}: "
+                                 "the alliance has no rate card. Add one, then raise them")
+        return []
+    if uses_allowance(deployment, card):
         planned = _plan_allowance_work(deployment, half_days, today)
     else:
         planned = plan(deployment, half_days) if half_days else []
     saved = [_save(deployment, p, actor, today=today, note=note, ip=ip) for p in planned]
     if saved:
-        admins = db.session.scalars(select(User).where(
-            User.alliance_id == deployment.alliance_id, User.role == "admin")).all()
-        notify.notify(admins, f"{len(saved)} invoice(s) raised for {deployment.reference}: "
-                              "check and send them", "/finance/?status=draft")
+        _tell_admins(deployment, f"{len(saved)} invoice(s) raised for {deployment.reference}: "
+                                 "check and send them", "/finance/?status=draft")
     return saved
+
+
+def _tell_admins(deployment: Deployment, message: str, url: str = "/finance/") -> None:
+    admins = db.session.scalars(select(User).where(
+        User.alliance_id == deployment.alliance_id, User.role == "admin")).all()
+    notify.notify(admins, message, url)
+
+
+def uses_allowance(deployment: Deployment, card: charging.RateCard) -> bool:
+    """A good-practice visit or consultation on a card that prices them (Sefton). On a card that
+    does not (East Sussex), the work is charged like any deployment, at the day rate."""
+    kind = deployment.request.kind
+    if kind == "good_practice_visit":
+        return charging.offers_good_practice_visits(card)
+    if kind == "consultation":
+        return charging.offers_consultations(card)
+    return False
 
 
 # --------------------------------------------------------------------------------------------
@@ -458,7 +477,8 @@ def settle(deployment: Deployment, actor: User | None = None, *, today: date | N
             return []
         return raise_invoices(deployment, actor, half_days=delivered, today=today, note=note,
                               ip=ip)
-    due = {} if not delivered or deployment.request.kind in ALLOWANCE_KINDS else {
+    allowance = uses_allowance(deployment, to_card(rate_card_for(deployment)))
+    due = {} if not delivered or allowance else {
         p.key: p.total for p in plan(deployment, delivered)}
     created = []
     for inv in existing:
@@ -472,8 +492,13 @@ def settle(deployment: Deployment, actor: User | None = None, *, today: date | N
 def statement(deployment: Deployment, invoices: list[Invoice]) -> Statement:
     """What the settlement statement shows, from the invoices this user may see."""
     settlement = None
-    if deployment.status == "ended_early" and deployment.request.kind not in ALLOWANCE_KINDS:
-        card = to_card(rate_card_for(deployment))
+    card = None
+    if deployment.status == "ended_early":
+        try:
+            card = to_card(rate_card_for(deployment))
+        except LookupError:
+            card = None
+    if card is not None and not uses_allowance(deployment, card):
         agreed = max(1, deployment.half_days_agreed, deployment.half_days_delivered)
         paid = paid_by_party(deployment.id)
         settlement = charging.settle_early_end(

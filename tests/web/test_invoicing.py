@@ -377,3 +377,23 @@ def test_raising_tells_the_coordinator_and_sending_tells_the_payer(world):
     last = db.session.scalars(select(Notification).order_by(Notification.id.desc())).first()
     assert last.user_id == world.user("a", "headteacher").id
     assert school.number in last.message and "£1,980.00" in last.message
+
+
+def test_completion_without_a_rate_card_raises_nothing_and_says_so(world):
+    from portal.models import Notification
+
+    d = world.a.deployment
+    d.status = "evaluation"
+    db.session.commit()
+    assert _complete(d, world.user("a", "director")) == []
+    assert d.status == "completed"
+    message = db.session.scalars(select(Notification.message)).one()
+    assert "no rate card" in message
+
+
+def test_good_practice_visit_on_a_card_without_visits_is_charged_at_the_day_rate(world):
+    d = ff.priced_deployment(world.a, model="east_sussex", designation="sle", half_days=1,
+                             kind="good_practice_visit")
+    by = _by_payer(_complete(d, world.user("a", "director")))
+    assert by["school"][0].total_pence == 17_500
+    assert db.session.scalar(select(func.count()).select_from(AllowanceUse)) == 0
