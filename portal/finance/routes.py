@@ -9,7 +9,7 @@ from datetime import date
 
 from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -72,6 +72,11 @@ def _list_stmt(where):
 def index():
     chosen, where = _filters()
     page = paginate(_list_stmt(where))
+    outstanding = db.session.scalar(
+        select(func.coalesce(func.sum(
+            Invoice.total_pence - Invoice.credited_pence - Invoice.paid_pence), 0))
+        .where(*where, Invoice.status.in_(("sent", "part_paid")))
+    ) or 0
     years = db.session.scalars(
         select(Invoice.academic_year).distinct()
         .where(access.invoices_visible_to(current_user))
@@ -84,6 +89,7 @@ def index():
             .order_by(School.name)
         ).all()
     return render("finance/index.html", "results", page=page, chosen=chosen, years=years,
+                  outstanding=outstanding,
                   schools=schools, statuses=INVOICE_STATUSES, payers=PAYERS,
                   year_label=charging.academic_year_label)
 

@@ -16,6 +16,7 @@ from portal.domain import invoicing, workflow
 from portal.extensions import db
 from portal.models import AuditEvent, Invoice, Payment, RateCard
 
+from .. import factories
 from .. import factories_finance as ff
 
 ROLES = ["headteacher", "sle", "home_school", "director", "admin", "board"]
@@ -395,3 +396,41 @@ def test_demo_has_invoices_part_payments_and_an_early_end(app, db, client_for):
     admin = db.session.scalar(select(User).where(User.email == "admin@estsn.example.org"))
     body = client_for(admin).get("/finance/").data.decode()
     assert "CN-" in body and "INV-" in body
+
+
+def test_home_school_sees_what_it_is_owed(world, money, client_for):
+    admin = world.user("a", "admin")
+    for inv in (money["a"]["board"], money["a"]["teaching_school"]):
+        invoicing.mark_sent(inv, admin)
+    db.session.commit()
+    body = client_for(world.user("a", "home_school")).get("/finance/").data.decode()
+    assert "Owed to your school" in body and "£2,100.00" in body  # £1,200 grant + £900 passed on
+
+
+def test_list_queries_do_not_grow_with_the_number_of_invoices(app, world, client_for):
+    from sqlalchemy import event
+
+    c = client_for(world.user("a", "admin"))
+    counts = []
+    for n in (1, 12):
+        while db.session.scalar(select(func.count()).select_from(Invoice)) < n:
+            seq = invoicing.next_number(world.a.alliance.id)
+            payer = factories.school(world.a.alliance, f"Payer {seq}")  # lazy loads would grow
+            db.session.add(Invoice(number=invoicing.format_number(world.a.alliance.id, seq),
+                                   sequence=seq, alliance_id=world.a.alliance.id,
+                                   deployment_id=world.a.deployment.id, payer="school",
+                                   payer_school_id=payer.id, total_pence=100,
+                                   academic_year=2026, status="sent"))
+            db.session.commit()
+        statements: list[str] = []
+
+        def count(*args, _s=statements):
+            _s.append(args[2])
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert c.get("/finance/").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        counts.append(len(statements))
+    assert counts[0] == counts[1]
