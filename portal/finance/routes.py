@@ -173,6 +173,9 @@ def _show(inv: Invoice, *, form: PaymentForm | None = None, message: str = "",
         .order_by(Invoice.sequence)
     ).all()
     payments = sorted(inv.payments, key=lambda p: (p.received_on, p.id))
+    # load here what the page shows, so the template never queries
+    _loaded = (inv.lines, inv.payer_school, inv.payee_school, inv.payer_board,
+               inv.deployment.request if inv.deployment else None)
     body = render("finance/show.html", inv=inv, related=related, payments=payments,
                   form=form or PaymentForm(formdata=None), message=message,
                   alliance=inv.deployment.alliance if inv.deployment else current_user.alliance)
