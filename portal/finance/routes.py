@@ -7,7 +7,16 @@ import csv
 import io
 from datetime import date
 
-from flask import Blueprint, Response, abort, flash, redirect, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -105,27 +114,33 @@ def _csv_safe(value) -> str:
 def export_csv():
     _chosen, where = _filters()
     stmt = _list_stmt(where).execution_options(yield_per=500)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["Number", "Type", "Status", "Deployment", "Payer", "Paid to", "Issued",
-                     "Due", "Academic year", "Total (£)", "Credited (£)", "Paid (£)",
-                     "Balance (£)"])
 
     def pounds(p: int) -> str:
         sign = "-" if p < 0 else ""
         whole, pence = divmod(abs(p), 100)
         return f"{sign}{whole}.{pence:02d}"
 
-    for inv in db.session.scalars(stmt):
-        writer.writerow([_csv_safe(x) for x in (
-            inv.number, "Credit note" if inv.is_credit else "Invoice", inv.status_label,
-            inv.deployment.reference if inv.deployment else "", payer_name(inv),
-            payee_name(inv), inv.issued_on.isoformat() if inv.issued_on else "",
-            inv.due_on.isoformat() if inv.due_on else "",
-            charging.academic_year_label(inv.academic_year) if inv.academic_year else "",
-            pounds(inv.total_pence), pounds(inv.credited_pence), pounds(inv.paid_pence),
-            pounds(0 if inv.is_credit else inv.balance_pence))])
-    response = Response(buffer.getvalue(), mimetype="text/csv")
+    def line(values) -> str:
+        buffer = io.StringIO()
+        csv.writer(buffer).writerow([_csv_safe(x) for x in values])
+        return buffer.getvalue()
+
+    def rows():
+        # streamed in batches, so a national-scale export never sits in memory at once
+        yield line(["Number", "Type", "Status", "Deployment", "Payer", "Paid to", "Issued",
+                    "Due", "Academic year", "Total (£)", "Credited (£)", "Paid (£)",
+                    "Balance (£)"])
+        for inv in db.session.scalars(stmt):
+            yield line((
+                inv.number, "Credit note" if inv.is_credit else "Invoice", inv.status_label,
+                inv.deployment.reference if inv.deployment else "", payer_name(inv),
+                payee_name(inv), inv.issued_on.isoformat() if inv.issued_on else "",
+                inv.due_on.isoformat() if inv.due_on else "",
+                charging.academic_year_label(inv.academic_year) if inv.academic_year else "",
+                pounds(inv.total_pence), pounds(inv.credited_pence), pounds(inv.paid_pence),
+                pounds(0 if inv.is_credit else inv.balance_pence)))
+
+    response = Response(stream_with_context(rows()), mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="invoices.csv"'
     return response
 
@@ -223,6 +238,9 @@ def pay(invoice_id: int):
     inv = _load(invoice_id, lock=True)
     form = PaymentForm()
     if not form.validate():
+        return _show(inv, form=form, status=422)
+    if form.received_on.data > date.today():
+        form.received_on.errors = ["The date received cannot be in the future"]
         return _show(inv, form=form, status=422)
     try:
         invoicing.record_payment(inv, form.amount.data, current_user,

@@ -211,6 +211,11 @@ def test_payment_flow_with_partial_and_overpayment(world, money, client_for):
     assert inv.paid_pence == 40_050 and inv.status == "part_paid"
     r = c.post(f"/finance/invoices/{inv.id}/payments", {"amount": "12.345", "received_on": ""})
     assert r.status_code == 422 and b"Enter an amount in pounds" in r.data
+    r = c.post(f"/finance/invoices/{inv.id}/payments",
+               {"amount": "10", "received_on": "2999-01-01"})
+    assert r.status_code == 422 and b'id="received_on-error"' in r.data
+    db.session.expire_all()
+    assert inv.paid_pence == 40_050
     assert c.post(f"/finance/invoices/{inv.id}/paid").status_code == 303
     db.session.expire_all()
     assert inv.paid_pence == 90_000 and inv.status == "paid"
