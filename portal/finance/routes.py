@@ -27,7 +27,7 @@ from ..domain import access, charging, invoicing, workflow
 from ..domain.access import FINANCE_ROLES, OVERSEERS
 from ..extensions import db
 from ..htmx import render
-from ..models import INVOICE_STATUSES, PAYERS, Invoice, RateCard, School
+from ..models import INVOICE_STATUSES, PAYERS, AllowanceUse, Invoice, RateCard, School
 from ..pagination import paginate
 from ..panels import deployment_panels
 from ..security import roles
@@ -358,8 +358,18 @@ def rates():
         .order_by(RateCard.effective_from.desc(), RateCard.id.desc())
     ).all()
     current = invoicing.current_rate_card(current_user.alliance_id)
+    year = charging.academic_year(date.today())
+    allowances = db.session.execute(
+        select(School.name, AllowanceUse.kind, func.sum(AllowanceUse.units),
+               func.sum(AllowanceUse.charged_pence))
+        .join(School, School.id == AllowanceUse.school_id)
+        .where(School.alliance_id == current_user.alliance_id, AllowanceUse.academic_year == year)
+        .group_by(School.name, AllowanceUse.kind)
+        .order_by(School.name, AllowanceUse.kind)
+    ).all()
     return render("finance/rates.html", cards=cards, current=current,
-                  designations=charging.DESIGNATION_LABELS)
+                  designations=charging.DESIGNATION_LABELS, allowances=allowances,
+                  year_label=charging.academic_year_label(year), kinds=charging.KIND_LABELS)
 
 
 @bp.route("/rates/new", methods=["GET", "POST"])

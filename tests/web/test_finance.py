@@ -439,3 +439,18 @@ def test_list_queries_do_not_grow_with_the_number_of_invoices(app, world, client
             event.remove(db.engine, "before_cursor_execute", count)
         counts.append(len(statements))
     assert counts[0] == counts[1]
+
+
+def test_rates_page_lists_allowances_used_this_year(world, client_for):
+    from portal.domain import charging
+
+    card = ff.rate_card(world.a.alliance, "sefton")
+    invoicing.use_allowance(invoicing.to_card(card), world.a.receiving.id, "good_practice_visit",
+                            2, on=date.today())
+    invoicing.use_allowance(invoicing.to_card(card), world.b.receiving.id, "consultation",
+                            1, on=date.today())
+    db.session.commit()
+    body = client_for(world.user("a", "director")).get("/finance/rates").data.decode()
+    assert charging.academic_year_label(charging.academic_year(date.today())) in body
+    assert world.a.receiving.name in body and "£100.00" in body
+    assert world.b.receiving.name not in body
