@@ -458,32 +458,34 @@ def _credit(inv: Invoice, amount: int, actor: User | None, *, today: date, reaso
     return cn
 
 
-def settle(deployment: Deployment, actor: User | None = None, *, today: date | None = None,
-           ip: str = "") -> list[Invoice]:
-    """Settle a deployment that ended early: only the half days delivered are charged.
+def settle(deployment: Deployment, actor: User | None = None, *, half_days: int | None = None,
+           note: str | None = None, today: date | None = None, ip: str = "") -> list[Invoice]:
+    """Charge a deployment for ``half_days`` (by default the half days delivered) and no more.
 
-    With no invoices yet, invoices are raised for the delivered half days only (nothing for the
-    rest is ever charged). With invoices raised in advance, each is reduced by a credit note to
-    its delivered share; whatever was paid beyond that shows as a refund due on the invoice.
-    Returns the invoices and credit notes created.
+    With no invoices yet, invoices are raised for those half days only (nothing for the rest is
+    ever charged). With invoices raised in advance, each is reduced by a credit note to its share
+    for those half days; whatever was paid beyond that shows as a refund due on the invoice.
+    Used for an early end and for a completion that delivered fewer days than were invoiced
+    ahead. Returns the invoices and credit notes created.
     """
     today = today or date.today()
-    delivered = deployment.half_days_delivered or 0
+    delivered = (deployment.half_days_delivered or 0) if half_days is None else half_days
+    if note is None:
+        note = (f"Ended early after {charging.describe_half_days(delivered)} of "
+                f"{charging.describe_half_days(deployment.half_days_agreed)} agreed.")
+    lock_deployment(deployment)
     existing = charge_invoices(deployment.id)
-    note = (f"Ended early after {charging.describe_half_days(delivered)} of "
-            f"{charging.describe_half_days(deployment.half_days_agreed)} agreed.")
     if not existing:
         if not delivered:
             return []
         return raise_invoices(deployment, actor, half_days=delivered, today=today, note=note,
                               ip=ip)
-    allowance = uses_allowance(deployment, to_card(rate_card_for(deployment)))
-    due = {} if not delivered or allowance else {
-        p.key: p.total for p in plan(deployment, delivered)}
+    if delivered and uses_allowance(deployment, to_card(rate_card_for(deployment))):
+        return []  # a visit or consultation that happened is charged as invoiced
+    due = {p.key: p.total for p in plan(deployment, delivered)} if delivered else {}
     created = []
     for inv in existing:
-        target = due.get(invoice_key(inv), 0)
-        credit = inv.net_pence - target
+        credit = inv.net_pence - due.get(invoice_key(inv), 0)
         if credit > 0:
             created.append(_credit(inv, credit, actor, today=today, reason=note, ip=ip))
     return created
@@ -510,7 +512,11 @@ def statement(deployment: Deployment, invoices: list[Invoice]) -> Statement:
 
 @workflow.on_enter(Deployment, "completed")
 def _raise_on_completion(deployment: Deployment, actor: User | None, _reason: str) -> None:
-    raise_invoices(deployment, actor)
+    half_days = deployment.half_days_delivered or deployment.half_days_agreed
+    settle(deployment, actor, half_days=half_days,
+           note="" if half_days >= deployment.half_days_agreed else
+           f"Completed in {charging.describe_half_days(half_days)} of "
+           f"{charging.describe_half_days(deployment.half_days_agreed)} agreed.")
 
 
 @workflow.on_enter(Deployment, "ended_early")

@@ -397,3 +397,18 @@ def test_good_practice_visit_on_a_card_without_visits_is_charged_at_the_day_rate
     by = _by_payer(_complete(d, world.user("a", "director")))
     assert by["school"][0].total_pence == 17_500
     assert db.session.scalar(select(func.count()).select_from(AllowanceUse)) == 0
+
+
+def test_completion_in_fewer_days_than_invoiced_ahead_credits_the_rest(world):
+    admin = world.user("a", "admin")
+    d = ff.priced_deployment(world.a, model="sefton", designation="lle", half_days=8,
+                             delivered=6, status="evaluation")
+    advance = _by_payer(invoicing.raise_invoices(d, admin, half_days=8))
+    db.session.commit()
+    after = _complete(d, world.user("a", "director"))
+    credits = {c.payer: c.total_pence for c in after if c.is_credit}
+    # 1 day of LLE (£450) and its 10% fee (£45) are credited to the school
+    assert credits == {"school": 49_500, "teaching_school": 45_000}
+    db.session.refresh(advance["school"][0])
+    assert advance["school"][0].net_pence == 148_500
+    assert "Completed in 3 days of 4 days agreed" in after[-1].note
