@@ -25,6 +25,7 @@ its number back with it.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -45,6 +46,8 @@ from ..models import (
 from . import audit, charging, notify, workflow
 
 DUE_DAYS = 30
+
+log = logging.getLogger("portal.invoicing")
 
 ALLOWANCE_KINDS = ("good_practice_visit", "consultation")
 
@@ -311,8 +314,10 @@ def raise_invoices(deployment: Deployment, actor: User | None = None, *,
     try:
         card = to_card(rate_card_for(deployment))
     except LookupError:
-        _tell_admins(deployment, f"No invoices were raised for {deployment.reference}: "
-                                 "the alliance has no rate card. Add one, then raise them")
+        # Nothing to price with: leave the deployment uninvoiced (the money panel says so to the
+        # co-ordinator) rather than fail the sign-off that completed it.
+        log.warning("no invoices for %s: alliance %s has no rate card", deployment.reference,
+                    deployment.alliance_id)
         return []
     if uses_allowance(deployment, card):
         planned = _plan_allowance_work(deployment, half_days, today)

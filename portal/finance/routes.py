@@ -340,6 +340,8 @@ def money_panel(deployment, user):
     if not invoices and not (overseer and (closed or deployment.status in ADVANCE_STATUSES)):
         return None
     return {
+        "no_card": overseer and not invoices
+        and invoicing.current_rate_card(deployment.alliance_id) is None,
         "invoices": invoices,
         "can_advance": overseer and deployment.status in ADVANCE_STATUSES and not invoices,
         "settlement": deployment.status == "ended_early",
