@@ -53,6 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .dashboard.routes import bp as dashboard_bp
     from .deployments import respond as _respond  # noqa: F401  (routes on deployments bp)
     from .deployments.routes import bp as deployments_bp
+    from .finance.routes import bp as finance_bp
     from .notifications.routes import bp as notifications_bp
     from .plans.routes import bp as plans_bp
     from .requests.routes import bp as requests_bp
@@ -74,6 +75,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     for blueprint in (directory_bp, admin_bp, account_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(finance_bp)
 
     _register_errors(app)
     _register_context(app)

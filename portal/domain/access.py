@@ -19,9 +19,11 @@ from ..models import (
     Board,
     Deployment,
     Evaluation,
+    Invoice,
     LeaderProfile,
     OutboxEmail,
     Outcome,
+    RateCard,
     RequestSchool,
     School,
     SupportRequest,
@@ -362,3 +364,38 @@ def get_managed_eip(user: User, eip_id: int) -> EIP:
 def audit_visible_to(user: User) -> ColumnElement[bool]:
     """Admins and directors read their own alliance's audit trail."""
     return AuditEvent.alliance_id == user.alliance_id if user.role in OVERSEERS else false()
+# ---------------------------------------------------------------------------- money (finance)
+
+FINANCE_ROLES = ("admin", "director", "headteacher", "home_school", "board")
+
+
+def invoices_visible_to(user: User) -> ColumnElement[bool]:
+    """Overseers: every invoice of their alliance. A receiving headteacher: what their school is
+    charged. A home-school leader: what their school is owed. A Board member: their Board's
+    grants. System leaders see no money."""
+    if user.role in OVERSEERS:
+        return Invoice.alliance_id == user.alliance_id
+    if user.role == "headteacher":
+        return and_(Invoice.payer == "school", Invoice.payer_school_id == user.school_id) \
+            if user.school_id else false()
+    if user.role == "home_school":
+        return Invoice.payee_school_id == user.school_id if user.school_id else false()
+    if user.role == "board":
+        return and_(Invoice.payer == "board", Invoice.payer_board_id == user.board_id) \
+            if user.board_id else false()
+    return false()
+
+
+def get_invoice(user: User, invoice_id: int) -> Invoice:
+    obj = db.session.scalar(
+        select(Invoice).where(Invoice.id == invoice_id, invoices_visible_to(user))
+    )
+    if obj is None:
+        raise NotVisible(f"invoice {invoice_id}")
+    return obj
+
+
+def rate_cards_visible_to(user: User) -> ColumnElement[bool]:
+    if user.role in OVERSEERS:
+        return RateCard.alliance_id == user.alliance_id
+    return false()

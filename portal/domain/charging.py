@@ -60,6 +60,7 @@ __all__ = [
     "describe_half_days",
     "east_sussex_card",
     "format_pence",
+    "invoice_shares",
     "good_practice_visit_charge",
     "offers_consultations",
     "offers_good_practice_visits",
@@ -578,6 +579,19 @@ def quote(
         concession_day=concession_day,
         schools=schools,
     )
+
+
+def invoice_shares(q: Quote) -> tuple[tuple[int, int], ...]:
+    """Each receiving school's invoice as ``(commission share, brokerage share)`` in pence.
+
+    Each school's two lines add up to its ``q.school_shares`` entry (what the agreement quoted),
+    the brokerage shares are the fee split evenly (:func:`split_evenly`) and the commission
+    shares are the rest, so across all schools they add up to the school's commission share and
+    the fee. No share is ever negative: a school's total is at least its share of the fee,
+    because both are split the same way and the total is never less than the fee.
+    """
+    fees = split_evenly(q.brokerage_fee, len(q.school_shares))
+    return tuple((total - fee, fee) for total, fee in zip(q.school_shares, fees, strict=True))
 
 
 # --------------------------------------------------------------------------------------------

@@ -28,7 +28,16 @@ from .deployments import (
     visit_action,
 )
 from .evaluations import EVALUATION_KINDS, RATINGS, Evaluation, OutcomeRating
-from .finance import INVOICE_STATUSES, AllowanceUse, Invoice, InvoiceLine, Payment, RateCard
+from .finance import (
+    INVOICE_STATUSES,
+    PAYERS,
+    AllowanceUse,
+    Invoice,
+    InvoiceCounter,
+    InvoiceLine,
+    Payment,
+    RateCard,
+)
 from .notifications import Notification, OutboxEmail
 from .people import LeaderProfile, Specialism, Unavailability, User, leader_specialism
 from .plans import ACTION_STATUSES, Action, ActionPlan, Outcome, PlanRevision
@@ -47,3 +56,4 @@ __all__ = [
     "User", "VARIATION_STATUSES", "Variation", "Visit", "leader_specialism", "visit_action",
     "mask_to_standards", "standards_to_mask", "utcnow",
 ]
+__all__ += ["PAYERS", "InvoiceCounter"]  # finance (issue 7)

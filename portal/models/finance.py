@@ -9,7 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .base import UTCDateTime, utcnow
+from .deployments import Deployment
 from .requests import _in
+from .schools import Board, School
 
 
 class RateCard(db.Model):
@@ -68,9 +70,21 @@ class Invoice(db.Model):
     due_on: Mapped[date | None]
     total_pence: Mapped[int] = mapped_column(default=0)
     paid_pence: Mapped[int] = mapped_column(default=0)
+    credited_pence: Mapped[int] = mapped_column(default=0)  # sum of its credit notes
     note: Mapped[str] = mapped_column(Text, default="")
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     version: Mapped[int] = mapped_column(default=1)
+    # Per-alliance number, gapless (see portal.domain.invoicing.next_number)
+    sequence: Mapped[int] = mapped_column(default=0)
+    academic_year: Mapped[int] = mapped_column(default=0)
+    # A credit note (status "credit") names the invoice it reduces
+    credits_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"), index=True)
+    sent_at = mapped_column(UTCDateTime, nullable=True)
+
+    payer_school: Mapped[School | None] = relationship(foreign_keys=[payer_school_id])
+    payee_school: Mapped[School | None] = relationship(foreign_keys=[payee_school_id])
+    payer_board: Mapped[Board | None] = relationship()
+    deployment: Mapped[Deployment | None] = relationship()
 
     lines: Mapped[list[InvoiceLine]] = relationship(
         back_populates="invoice", cascade="all, delete-orphan", order_by="InvoiceLine.position"
@@ -84,8 +98,44 @@ class Invoice(db.Model):
         CheckConstraint(_in("status", INVOICE_STATUSES), name="status"),
         CheckConstraint(_in("payer", PAYERS), name="payer"),
         CheckConstraint("paid_pence >= 0", name="paid_not_negative"),
+        CheckConstraint("paid_pence <= total_pence", name="paid_within_total"),
         Index("ix_invoice_alliance_status_issued", "alliance_id", "status", "issued_on"),
+        UniqueConstraint("alliance_id", "sequence", name="uq_invoice_alliance_sequence"),
+        Index("ix_invoice_alliance_year", "alliance_id", "academic_year"),
+        Index("ix_invoice_payer_board_id", "payer_board_id"),
     )
+
+    @property
+    def status_label(self) -> str:
+        return INVOICE_STATUSES[self.status]
+
+    @property
+    def is_credit(self) -> bool:
+        return self.status == "credit"
+
+    @property
+    def net_pence(self) -> int:
+        """What is due after credit notes."""
+        return self.total_pence - self.credited_pence
+
+    @property
+    def balance_pence(self) -> int:
+        """Still to pay (never below zero; see refund_due_pence)."""
+        return max(0, self.net_pence - self.paid_pence)
+
+    @property
+    def refund_due_pence(self) -> int:
+        """Paid beyond what is now due (after a credit note): to be returned."""
+        return max(0, self.paid_pence - self.net_pence) if not self.is_credit else 0
+
+
+class InvoiceCounter(db.Model):
+    """The last invoice number used by an alliance; its row lock makes numbering gapless."""
+
+    __tablename__ = "invoice_counter"
+    alliance_id: Mapped[int] = mapped_column(ForeignKey("alliance.id"), primary_key=True,
+                                             autoincrement=False)
+    last_number: Mapped[int] = mapped_column(default=0)
 
 
 class InvoiceLine(db.Model):
@@ -127,9 +177,15 @@ class AllowanceUse(db.Model):
     kind: Mapped[str] = mapped_column(String(30))
     units: Mapped[int] = mapped_column(default=0)
     deployment_id: Mapped[int | None] = mapped_column(ForeignKey("deployment.id"))
+    # 1, 2, 3 ... per school, year and kind: two uses at once cannot take the same place (and so
+    # cannot both have the free allowance)
+    seq: Mapped[int] = mapped_column(default=1)
+    charged_pence: Mapped[int] = mapped_column(default=0)
 
     __table_args__ = (
         UniqueConstraint("school_id", "academic_year", "kind", "deployment_id",
                          name="uq_allowance_use_once"),
+        UniqueConstraint("school_id", "academic_year", "kind", "seq",
+                         name="uq_allowance_use_seq"),
         Index("ix_allowance_use_school_year", "school_id", "academic_year", "kind"),
     )

@@ -19,6 +19,11 @@
     }
   }, true);
 
+  // A button marked data-print prints the page (invoices, settlement statements).
+  document.addEventListener("click", function (evt) {
+    if (evt.target.closest("[data-print]")) { window.print(); }
+  });
+
   // Stop a double click submitting a plain form twice.
   document.addEventListener("submit", function (evt) {
     var form = evt.target;

@@ -1,0 +1,611 @@
+"""Invoices, credit notes, payments and free allowances: the database side of charging.
+
+The rules live in :mod:`portal.domain.charging` (pure functions over integer pence). This module
+turns a deployment into invoice rows, inside the caller's transaction (the caller commits once).
+
+Who pays whom, for a deployment or commission priced with :func:`charging.quote`:
+
+* each **receiving school** is invoiced by the Teaching School (the alliance) for its share of the
+  commission cost after any Board subsidy, plus its share of the brokerage fee;
+* the **Board** (on a subsidised, Board-targeted deployment) is invoiced for its grant and any
+  concession, payable to the system leader's **home school**;
+* the Teaching School passes on to the **home school** what the schools paid towards the
+  commission (a statement with payer ``teaching_school``), so the home school receives the whole
+  commission cost as supply cover and the Teaching School keeps only the brokerage fee::
+
+      school invoices + Board invoice == home-school statement + Board invoice + brokerage fee
+
+Good-practice visits and one-off consultations are priced with their own all-in prices after the
+school's free allowance for the academic year (tracked in :class:`AllowanceUse`).
+
+Numbers are gapless per alliance: :func:`next_number` bumps a counter row whose row lock is held
+until the transaction ends, so concurrent transactions queue, and a rolled-back transaction rolls
+its number back with it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import func, select, text
+
+from ..extensions import db
+from ..models import (
+    AllowanceUse,
+    Board,
+    Deployment,
+    Invoice,
+    InvoiceLine,
+    Payment,
+    RateCard,
+    User,
+    utcnow,
+)
+from . import audit, charging, notify, workflow
+
+DUE_DAYS = 30
+
+log = logging.getLogger("portal.invoicing")
+
+ALLOWANCE_KINDS = ("good_practice_visit", "consultation")
+
+
+class PaymentRefused(ValueError):
+    """A payment that would break a rule; the message is shown beside the amount field."""
+
+
+class InvoiceStateError(ValueError):
+    """The invoice cannot do that in its current status (answered 409)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Rate cards
+# --------------------------------------------------------------------------------------------
+
+
+def to_card(row: RateCard) -> charging.RateCard:
+    """The pure charging card for a stored rate-card version."""
+    return charging.RateCard(
+        model=row.model,
+        day_rates={
+            "nle": row.nle_day_pence,
+            "lle": row.lle_day_pence,
+            "slt": row.slt_day_pence,
+            "sle": row.sle_day_pence,
+            "non_sle": row.non_sle_day_pence,
+        },
+        brokerage_bp=row.brokerage_bp,
+        board_grant_day=row.board_grant_day_pence,
+        board_school_day=row.board_school_day_pence,
+        gpv_half_day=row.gpv_half_day_pence,
+        gpv_free_per_year=row.gpv_free_per_year,
+        consult_hour=row.consult_hour_pence,
+        consult_free_hours=row.consult_free_hours,
+    )
+
+
+def current_rate_card(alliance_id: int, on: date | None = None) -> RateCard | None:
+    """The version of the alliance's card in force on ``on`` (today by default): the latest
+    ``effective_from`` on or before it, the newest row winning a tie."""
+    on = on or date.today()
+    return db.session.scalar(
+        select(RateCard)
+        .where(RateCard.alliance_id == alliance_id, RateCard.effective_from <= on)
+        .order_by(RateCard.effective_from.desc(), RateCard.id.desc())
+        .limit(1)
+    )
+
+
+def rate_card_for(deployment: Deployment) -> RateCard:
+    """The card the deployment was agreed at. A deployment with none recorded is pinned to the
+    card in force when it was confirmed (or proposed), so later edits never change it."""
+    if deployment.rate_card_id is not None:
+        row = db.session.get(RateCard, deployment.rate_card_id)
+        if row is not None:
+            return row
+    stamp = deployment.confirmed_at or deployment.proposed_at or utcnow()
+    row = current_rate_card(deployment.alliance_id, stamp.date())
+    if row is None:  # a card effective only later than the deployment: use the earliest
+        row = db.session.scalar(
+            select(RateCard).where(RateCard.alliance_id == deployment.alliance_id)
+            .order_by(RateCard.effective_from, RateCard.id).limit(1)
+        )
+    if row is None:
+        raise LookupError(f"alliance {deployment.alliance_id} has no rate card")
+    deployment.rate_card_id = row.id
+    return row
+
+
+def new_rate_card(alliance_id: int, actor: User, *, effective_from: date, ip: str = "",
+                  **amounts: int) -> RateCard:
+    """Add a new version of the alliance's card. Old versions are never changed."""
+    previous = current_rate_card(alliance_id, effective_from)
+    model = previous.model if previous else actor.alliance.charging_model
+    row = RateCard(alliance_id=alliance_id, model=model, effective_from=effective_from,
+                   created_by_id=actor.id, **amounts)
+    to_card(row)  # validates (raises ValueError)
+    db.session.add(row)
+    db.session.flush()
+    audit.record(actor, "rate_card.created", row, detail={
+        "effective_from": effective_from.isoformat(), **amounts,
+        "replaces": previous.id if previous else None}, ip=ip)
+    return row
+
+
+# --------------------------------------------------------------------------------------------
+# Numbering
+# --------------------------------------------------------------------------------------------
+
+
+def next_number(alliance_id: int) -> int:
+    """The alliance's next invoice number, gapless and unique under concurrency.
+
+    The counter row is created once (``ON CONFLICT DO NOTHING`` lets two first invoices race
+    safely) and then bumped with ``UPDATE ... RETURNING``, which holds its row lock until commit
+    (PostgreSQL) or runs under the write lock taken by ``BEGIN IMMEDIATE`` (SQLite).
+    """
+    db.session.execute(
+        text("INSERT INTO invoice_counter (alliance_id, last_number) VALUES (:a, 0) "
+             "ON CONFLICT (alliance_id) DO NOTHING"),
+        {"a": alliance_id},
+    )
+    return db.session.execute(
+        text("UPDATE invoice_counter SET last_number = last_number + 1 "
+             "WHERE alliance_id = :a RETURNING last_number"),
+        {"a": alliance_id},
+    ).scalar_one()
+
+
+def format_number(alliance_id: int, sequence: int, *, credit: bool = False) -> str:
+    return f"{'CN' if credit else 'INV'}-{alliance_id}-{sequence:05d}"
+
+
+# --------------------------------------------------------------------------------------------
+# Planning the invoices of a deployment
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PlannedInvoice:
+    """One invoice to raise: who pays, who is paid, and its lines (description, pence)."""
+
+    payer: str
+    payer_school_id: int | None = None
+    payer_board_id: int | None = None
+    payee_school_id: int | None = None
+    lines: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple:
+        return (self.payer, self.payer_school_id, self.payer_board_id, self.payee_school_id)
+
+    @property
+    def total(self) -> int:
+        return sum(amount for _d, amount in self.lines)
+
+
+def invoice_key(inv: Invoice) -> tuple:
+    return (inv.payer, inv.payer_school_id, inv.payer_board_id, inv.payee_school_id)
+
+
+def receiving_school_ids(deployment: Deployment) -> list[int]:
+    return [rs.school_id for rs in deployment.request.schools]
+
+
+def board_for(deployment: Deployment) -> int | None:
+    """The Board that targeted the deployment; failing that, the alliance's Board for the phase."""
+    if deployment.request.board_id:
+        return deployment.request.board_id
+    return db.session.scalar(
+        select(Board.id).where(Board.alliance_id == deployment.alliance_id)
+        .order_by((Board.phase == deployment.request.phase).desc(), Board.id).limit(1)
+    )
+
+
+def terms(deployment: Deployment) -> dict:
+    """The agreed terms, as keyword arguments for :func:`charging.quote`."""
+    return {
+        "targeted": bool(deployment.targeted),
+        "concession_day": deployment.concession_day_pence or 0,
+        "schools": max(1, len(receiving_school_ids(deployment))),
+    }
+
+
+def quote_for(deployment: Deployment, half_days: int) -> charging.Quote:
+    """The charge for ``half_days`` of the deployment on its agreed card (0 half days: nothing)."""
+    card = to_card(rate_card_for(deployment))
+    agreed = max(deployment.half_days_agreed, half_days, 1)
+    return charging.settle_early_end(card, deployment.designation, agreed, half_days,
+                                     **terms(deployment)).delivered
+
+
+def plan(deployment: Deployment, half_days: int) -> list[PlannedInvoice]:
+    """The invoices for ``half_days`` of a deployment (not yet saved); empty amounts left out."""
+    q = quote_for(deployment, half_days)
+    schools = receiving_school_ids(deployment)
+    n = max(1, len(schools))
+    duration = charging.describe_half_days(half_days)
+    label = charging.DESIGNATION_LABELS[deployment.designation]
+    card = to_card(rate_card_for(deployment))
+    out: list[PlannedInvoice] = []
+    for school_id, (commission_share, fee_share) in zip(
+            schools, charging.invoice_shares(q), strict=True):
+        inv = PlannedInvoice("school", payer_school_id=school_id)
+        shared = f" (your share of {n} schools)" if n > 1 else ""
+        if commission_share:
+            per = (f"{charging.format_pence(q.day_rate)} a day less the Board's share"
+                   if q.subsidised else f"{charging.format_pence(q.day_rate)} a day")
+            inv.lines.append((f"{duration} of {label} support at {per}{shared}",
+                              commission_share))
+        if fee_share:
+            inv.lines.append((f"Brokerage fee to the Teaching School: "
+                              f"{card.brokerage_bp / 100:g}% of the "
+                              f"{charging.format_pence(q.commission_cost)} commission cost{shared}",
+                              fee_share))
+        if inv.lines:
+            out.append(inv)
+    if q.board_pays:
+        board = PlannedInvoice("board", payer_board_id=board_for(deployment),
+                               payee_school_id=deployment.home_school_id)
+        board.lines = [(line.description, line.amount) for line in q.lines_for("board")]
+        out.append(board)
+    passed_on = q.home_school_receives - q.board_pays
+    if passed_on:
+        out.append(PlannedInvoice("teaching_school", payee_school_id=deployment.home_school_id,
+                                  lines=[(f"Supply cover for {duration} of release of "
+                                          f"{deployment.leader.name} ({label}), paid on from the "
+                                          "receiving school(s)", passed_on)]))
+    return out
+
+
+def lock_deployment(deployment: Deployment) -> None:
+    db.session.execute(
+        select(Deployment.id).where(Deployment.id == deployment.id).with_for_update()
+    )
+
+
+def charge_invoices(deployment_id: int):
+    """Invoices (not credit notes, not void) raised for a deployment, oldest first."""
+    return db.session.scalars(
+        select(Invoice).where(Invoice.deployment_id == deployment_id,
+                              Invoice.status.not_in(("credit", "void")))
+        .order_by(Invoice.sequence)
+    ).all()
+
+
+def _save(deployment: Deployment, planned: PlannedInvoice, actor: User | None, *,
+          today: date, note: str, ip: str = "") -> Invoice:
+    seq = next_number(deployment.alliance_id)
+    inv = Invoice(
+        number=format_number(deployment.alliance_id, seq), sequence=seq,
+        alliance_id=deployment.alliance_id, deployment_id=deployment.id, payer=planned.payer,
+        payer_school_id=planned.payer_school_id, payer_board_id=planned.payer_board_id,
+        payee_school_id=planned.payee_school_id, status="draft", issued_on=today,
+        due_on=today + timedelta(days=DUE_DAYS), total_pence=planned.total,
+        academic_year=charging.academic_year(today), note=note,
+    )
+    inv.lines = [InvoiceLine(position=i, description=d[:300], quantity=1, unit="item",
+                             unit_pence=a, amount_pence=a)
+                 for i, (d, a) in enumerate(planned.lines)]
+    db.session.add(inv)
+    db.session.flush()
+    audit.record(actor, "invoice.raised", inv, detail={
+        "number": inv.number, "payer": inv.payer, "total_pence": inv.total_pence,
+        "deployment": deployment.reference}, ip=ip)
+    return inv
+
+
+def raise_invoices(deployment: Deployment, actor: User | None = None, *,
+                   half_days: int | None = None, today: date | None = None,
+                   note: str = "", ip: str = "") -> list[Invoice]:
+    """Raise the invoices for a deployment: by default for the half days delivered (or, when
+    none were logged, the half days agreed). Does nothing if invoices exist already.
+
+    The deployment's row is locked first (PostgreSQL; SQLite's write lock already serialises),
+    so two requests raising at once cannot both find none and raise twice."""
+    lock_deployment(deployment)
+    if charge_invoices(deployment.id):
+        return []
+    today = today or date.today()
+    if half_days is None:
+        half_days = deployment.half_days_delivered or deployment.half_days_agreed
+    try:
+        card = to_card(rate_card_for(deployment))
+    except LookupError:
+        # Nothing to price with: leave the deployment uninvoiced (the money panel says so to the
+        # co-ordinator) rather than fail the sign-off that completed it.
+        log.warning("no invoices for %s: alliance %s has no rate card", deployment.reference,
+                    deployment.alliance_id)
+        return []
+    if uses_allowance(deployment, card):
+        planned = _plan_allowance_work(deployment, half_days, today)
+    else:
+        planned = plan(deployment, half_days) if half_days else []
+    saved = [_save(deployment, p, actor, today=today, note=note, ip=ip) for p in planned]
+    if saved:
+        _tell_admins(deployment, f"{len(saved)} invoice(s) raised for {deployment.reference}: "
+                                 "check and send them", "/finance/?status=draft")
+    return saved
+
+
+def _tell_admins(deployment: Deployment, message: str, url: str = "/finance/") -> None:
+    admins = db.session.scalars(select(User).where(
+        User.alliance_id == deployment.alliance_id, User.role == "admin")).all()
+    notify.notify(admins, message, url)
+
+
+def uses_allowance(deployment: Deployment, card: charging.RateCard) -> bool:
+    """A good-practice visit or consultation on a card that prices them (Sefton). On a card that
+    does not (East Sussex), the work is charged like any deployment, at the day rate."""
+    kind = deployment.request.kind
+    if kind == "good_practice_visit":
+        return charging.offers_good_practice_visits(card)
+    if kind == "consultation":
+        return charging.offers_consultations(card)
+    return False
+
+
+# --------------------------------------------------------------------------------------------
+# Free allowances: good-practice visits and consultations
+# --------------------------------------------------------------------------------------------
+
+
+def allowance_used(school_id: int, year: int, kind: str) -> int:
+    """Units (half days of visits, hours of consultation) a school has had in a year."""
+    return db.session.scalar(
+        select(func.coalesce(func.sum(AllowanceUse.units), 0)).where(
+            AllowanceUse.school_id == school_id, AllowanceUse.academic_year == year,
+            AllowanceUse.kind == kind)
+    ) or 0
+
+
+def use_allowance(card: charging.RateCard, school_id: int, kind: str, units: int, *,
+                  on: date, deployment_id: int | None = None) -> AllowanceUse:
+    """Record a visit or consultation for a school and price it after its free allowance.
+
+    Each use takes the next place (``seq``) for the school, year and kind; a unique constraint on
+    that place means two uses at once cannot both take the free one: the second transaction
+    fails to commit (:class:`workflow.Conflict`) and nothing of it is saved.
+    """
+    if kind not in ALLOWANCE_KINDS:
+        raise ValueError(f"no allowance for {kind!r}")
+    year = charging.academic_year(on)
+    prior = allowance_used(school_id, year, kind)
+    places = db.session.scalar(
+        select(func.count()).select_from(AllowanceUse).where(
+            AllowanceUse.school_id == school_id, AllowanceUse.academic_year == year,
+            AllowanceUse.kind == kind)
+    ) or 0
+    if kind == "good_practice_visit":
+        charge = charging.good_practice_visit_charge(card, prior, units)
+    else:
+        charge = charging.consultation_charge(card, prior, units)
+    use = AllowanceUse(school_id=school_id, academic_year=year, kind=kind, units=units,
+                       seq=places + 1, charged_pence=charge, deployment_id=deployment_id)
+    db.session.add(use)
+    db.session.flush()
+    return use
+
+
+def _plan_allowance_work(deployment: Deployment, half_days: int,
+                         today: date) -> list[PlannedInvoice]:
+    """A good-practice visit (``half_days``) or a one-off consultation (one hour: the deployment
+    records no hours, so a consultation counts as a single hour) for each receiving school."""
+    card = to_card(rate_card_for(deployment))
+    kind = deployment.request.kind
+    on = deployment.last_day_delivered or today
+    out = []
+    for school_id in receiving_school_ids(deployment):
+        units = max(1, half_days) if kind == "good_practice_visit" else 1
+        before = allowance_used(school_id, charging.academic_year(on), kind)
+        use = use_allowance(card, school_id, kind, units, on=on, deployment_id=deployment.id)
+        if kind == "good_practice_visit":
+            what = f"Good-practice visit, {charging.describe_half_days(units)}"
+            free = max(0, card.gpv_free_per_year - before)
+        else:
+            what = f"One-off consultation, {units} hour{'s' if units != 1 else ''}"
+            free = max(0, card.consult_free_hours - before)
+        year = charging.academic_year_label(charging.academic_year(on))
+        note = f" ({min(free, units)} free under the {year} allowance)" if free else ""
+        inv = PlannedInvoice("school", payer_school_id=school_id,
+                             lines=[(what + note, use.charged_pence)])
+        if use.charged_pence:
+            out.append(inv)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Early end: settle, credit notes, refunds
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Statement:
+    """A settlement statement for a deployment that ended early."""
+
+    settlement: charging.Settlement | None
+    invoices: list[Invoice]
+    credit_notes: list[Invoice]
+
+
+def paid_by_party(deployment_id: int) -> dict[str, int]:
+    out = {"school": 0, "board": 0}
+    for inv in charge_invoices(deployment_id):
+        if inv.payer in out:
+            out[inv.payer] += inv.paid_pence
+    return out
+
+
+def _credit(inv: Invoice, amount: int, actor: User | None, *, today: date, reason: str,
+            ip: str = "") -> Invoice:
+    seq = next_number(inv.alliance_id)
+    cn = Invoice(
+        number=format_number(inv.alliance_id, seq, credit=True), sequence=seq,
+        alliance_id=inv.alliance_id, deployment_id=inv.deployment_id, payer=inv.payer,
+        payer_school_id=inv.payer_school_id, payer_board_id=inv.payer_board_id,
+        payee_school_id=inv.payee_school_id, status="credit", issued_on=today, due_on=None,
+        total_pence=amount, academic_year=charging.academic_year(today),
+        credits_invoice_id=inv.id, note=reason,
+    )
+    cn.lines = [InvoiceLine(position=0, description=f"Credit against {inv.number}: {reason}"[:300],
+                            quantity=1, unit="item", unit_pence=amount, amount_pence=amount)]
+    db.session.add(cn)
+    inv.credited_pence += amount
+    if inv.net_pence == 0 and inv.paid_pence == 0:
+        inv.status = "void"  # nothing left to pay and nothing to return
+    _refresh_status(inv)
+    db.session.flush()
+    audit.record(actor, "invoice.credited", inv, detail={
+        "credit_note": cn.number, "amount_pence": amount, "refund_due_pence":
+        inv.refund_due_pence}, ip=ip)
+    return cn
+
+
+def settle(deployment: Deployment, actor: User | None = None, *, half_days: int | None = None,
+           note: str | None = None, today: date | None = None, ip: str = "") -> list[Invoice]:
+    """Charge a deployment for ``half_days`` (by default the half days delivered) and no more.
+
+    With no invoices yet, invoices are raised for those half days only (nothing for the rest is
+    ever charged). With invoices raised in advance, each is reduced by a credit note to its share
+    for those half days; whatever was paid beyond that shows as a refund due on the invoice.
+    Used for an early end and for a completion that delivered fewer days than were invoiced
+    ahead. Returns the invoices and credit notes created.
+    """
+    today = today or date.today()
+    delivered = (deployment.half_days_delivered or 0) if half_days is None else half_days
+    if note is None:
+        note = (f"Ended early after {charging.describe_half_days(delivered)} of "
+                f"{charging.describe_half_days(deployment.half_days_agreed)} agreed.")
+    lock_deployment(deployment)
+    existing = charge_invoices(deployment.id)
+    if not existing:
+        if not delivered:
+            return []
+        return raise_invoices(deployment, actor, half_days=delivered, today=today, note=note,
+                              ip=ip)
+    if delivered and uses_allowance(deployment, to_card(rate_card_for(deployment))):
+        return []  # a visit or consultation that happened is charged as invoiced
+    due = {p.key: p.total for p in plan(deployment, delivered)} if delivered else {}
+    created = []
+    for inv in existing:
+        credit = inv.net_pence - due.get(invoice_key(inv), 0)
+        if credit > 0:
+            created.append(_credit(inv, credit, actor, today=today, reason=note, ip=ip))
+    return created
+
+
+def statement(deployment: Deployment, invoices: list[Invoice]) -> Statement:
+    """What the settlement statement shows, from the invoices this user may see."""
+    settlement = None
+    card = None
+    if deployment.status == "ended_early":
+        try:
+            card = to_card(rate_card_for(deployment))
+        except LookupError:
+            card = None
+    if card is not None and not uses_allowance(deployment, card):
+        agreed = max(1, deployment.half_days_agreed, deployment.half_days_delivered)
+        paid = paid_by_party(deployment.id)
+        settlement = charging.settle_early_end(
+            card, deployment.designation, agreed, deployment.half_days_delivered,
+            paid=paid, **terms(deployment))
+    return Statement(settlement, [i for i in invoices if not i.is_credit],
+                     [i for i in invoices if i.is_credit])
+
+
+@workflow.on_enter(Deployment, "completed")
+def _raise_on_completion(deployment: Deployment, actor: User | None, _reason: str) -> None:
+    half_days = deployment.half_days_delivered or deployment.half_days_agreed
+    settle(deployment, actor, half_days=half_days,
+           note="" if half_days >= deployment.half_days_agreed else
+           f"Completed in {charging.describe_half_days(half_days)} of "
+           f"{charging.describe_half_days(deployment.half_days_agreed)} agreed.")
+
+
+@workflow.on_enter(Deployment, "ended_early")
+def _settle_on_early_end(deployment: Deployment, actor: User | None, _reason: str) -> None:
+    settle(deployment, actor)
+
+
+# --------------------------------------------------------------------------------------------
+# Sending, payments and refunds
+# --------------------------------------------------------------------------------------------
+
+
+def _refresh_status(inv: Invoice) -> None:
+    if inv.status in ("credit", "void", "draft"):
+        return
+    if inv.paid_pence >= inv.net_pence:
+        inv.status = "paid"
+    elif inv.paid_pence > 0:
+        inv.status = "part_paid"
+    else:
+        inv.status = "sent"
+
+
+def mark_sent(inv: Invoice, actor: User, *, ip: str = "") -> None:
+    if inv.status != "draft":
+        raise InvoiceStateError(f"{inv.number} has already been sent.")
+    inv.status = "sent"
+    inv.sent_at = utcnow()
+    _refresh_status(inv)
+    audit.record(actor, "invoice.sent", inv, detail={"number": inv.number}, ip=ip)
+    notify.notify(recipients(inv), f"{'Statement' if inv.payer == 'teaching_school' else 'Invoice'}"
+                  f" {inv.number} for {charging.format_pence(inv.net_pence)}",
+                  f"/finance/invoices/{inv.id}")
+
+
+def recipients(inv: Invoice) -> list[User]:
+    """Who is told about an invoice: the paying school's headteachers or the Board's members,
+    and for a supply-cover statement the home school's leaders."""
+    if inv.payer == "school" and inv.payer_school_id:
+        where = (User.role == "headteacher") & (User.school_id == inv.payer_school_id)
+    elif inv.payer == "board" and inv.payer_board_id:
+        where = (User.role == "board") & (User.board_id == inv.payer_board_id)
+    elif inv.payer == "teaching_school" and inv.payee_school_id:
+        where = (User.role == "home_school") & (User.school_id == inv.payee_school_id)
+    else:
+        return []
+    return list(db.session.scalars(select(User).where(where, User.active.is_(True))).all())
+
+
+def record_payment(inv: Invoice, amount: int, actor: User, *, received_on: date,
+                   reference: str = "", ip: str = "") -> Payment:
+    """Record money received against an invoice. Never more than the balance still due."""
+    if inv.status in ("credit", "void"):
+        raise InvoiceStateError(f"{inv.number} takes no payments.")
+    if inv.status == "draft":
+        raise InvoiceStateError(f"Send {inv.number} before recording a payment.")
+    if inv.balance_pence == 0:
+        raise InvoiceStateError(f"{inv.number} is already paid in full.")
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise PaymentRefused("Enter an amount greater than £0.00.")
+    if amount > inv.balance_pence:
+        raise PaymentRefused(
+            f"That is more than the {charging.format_pence(inv.balance_pence)} still due on "
+            f"{inv.number}. Overpayments cannot be recorded.")
+    payment = Payment(invoice_id=inv.id, amount_pence=amount, received_on=received_on,
+                      reference=reference, recorded_by_id=actor.id)
+    db.session.add(payment)
+    inv.paid_pence += amount
+    _refresh_status(inv)
+    audit.record(actor, "invoice.payment", inv, detail={
+        "number": inv.number, "amount_pence": amount, "reference": reference}, ip=ip)
+    return payment
+
+
+def record_refund(inv: Invoice, actor: User, *, on: date, ip: str = "") -> Payment:
+    """Return what was paid beyond the invoice's amount after a credit note."""
+    amount = inv.refund_due_pence
+    if amount <= 0:
+        raise InvoiceStateError(f"No refund is due on {inv.number}.")
+    payment = Payment(invoice_id=inv.id, amount_pence=-amount, received_on=on,
+                      reference="Refund", recorded_by_id=actor.id)
+    db.session.add(payment)
+    inv.paid_pence -= amount
+    _refresh_status(inv)
+    audit.record(actor, "invoice.refunded", inv, detail={
+        "number": inv.number, "amount_pence": amount}, ip=ip)
+    return payment

@@ -1,0 +1,144 @@
+"""Forms for payments and rate cards. Money is typed in pounds and kept as integer pence."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, StringField
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+
+_MONEY = re.compile(r"^\d+(\.\d{1,2})?$")
+
+
+def parse_pounds(text: str) -> int:
+    """"£1,980.50" -> 198050. Whole pence only, never negative; ValueError otherwise."""
+    cleaned = (text or "").strip().replace("£", "").replace(",", "").replace(" ", "")
+    if not _MONEY.match(cleaned):
+        raise ValueError("Enter an amount in pounds, like 150 or 1,980.50")
+    try:
+        pence = Decimal(cleaned) * 100
+    except InvalidOperation as exc:  # pragma: no cover - the pattern already refuses these
+        raise ValueError("Enter an amount in pounds, like 150 or 1,980.50") from exc
+    return int(pence)
+
+
+def pounds(pence: int | None) -> str:
+    if pence is None:
+        return ""
+    whole, p = divmod(pence, 100)
+    return f"{whole}.{p:02d}"
+
+
+class MoneyField(StringField):
+    """A text box for pounds and pence; ``.data`` is integer pence (or None)."""
+
+    def process_formdata(self, valuelist):
+        self.raw = valuelist[0] if valuelist else ""
+        self.data = None
+        if self.raw.strip():
+            try:
+                self.data = parse_pounds(self.raw)
+            except ValueError as exc:
+                self.data = None
+                self.process_errors.append(str(exc))
+
+    def process_data(self, value):
+        self.data = value
+
+    def _value(self):
+        if getattr(self, "raw", None) is not None:
+            return self.raw
+        return pounds(self.data) if self.data is not None else ""
+
+
+class PaymentForm(FlaskForm):
+    amount = MoneyField("Amount received (£)", validators=[InputRequired("Enter the amount")],
+                        render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    received_on = DateField("Date received", default=date.today,
+                            validators=[DataRequired("Enter the date the money arrived")])
+    reference = StringField("Reference (optional)", validators=[Optional(), Length(max=100)])
+
+
+def _money(label: str, required: bool = True) -> MoneyField:
+    return MoneyField(label, validators=[InputRequired(f"Enter the {label.lower()}")]
+                      if required else [Optional()], render_kw={"inputmode": "decimal"})
+
+
+class RateCardForm(FlaskForm):
+    effective_from = DateField("Effective from", validators=[
+        DataRequired("Enter the date the new rates start")])
+    nle_day = _money("NLE day rate (£)")
+    lle_day = _money("LLE day rate (£)")
+    slt_day = _money("Non-accredited working as SLT, day rate (£)")
+    sle_day = _money("SLE day rate (£)")
+    non_sle_day = _money("Non-accredited working as SLE, day rate (£)")
+    brokerage_percent = StringField("Brokerage fee (% of the commission cost)", validators=[
+        InputRequired("Enter the brokerage fee, 0 for none")], render_kw={"inputmode": "decimal"})
+    board_grant_day = _money("Board grant to the home school per day (£)")
+    board_school_day = _money("School's share per day on a Board-targeted deployment (£)")
+    gpv_half_day = _money("Good-practice visit, per half day after the free allowance (£)")
+    gpv_free_per_year = IntegerField("Free good-practice visit half days per school per year",
+                                     validators=[InputRequired("Enter a number, 0 for none"),
+                                                 NumberRange(0, 50, "Enter 0 to 50")])
+    consult_hour = _money("Consultation, per hour after the free allowance (£)")
+    consult_free_hours = IntegerField("Free consultation hours per school per year",
+                                      validators=[InputRequired("Enter a number, 0 for none"),
+                                                  NumberRange(0, 50, "Enter 0 to 50")])
+
+    def validate_brokerage_percent(self, field):
+        text = (field.data or "").strip().rstrip("%").strip()
+        if not re.match(r"^\d+(\.\d{1,2})?$", text) or Decimal(text) > 100:
+            raise ValidationError("Enter a percentage from 0 to 100, like 10 or 12.5")
+        self.brokerage_bp = int(Decimal(text) * 100)
+
+    def amounts(self) -> dict[str, int]:
+        return {
+            "nle_day_pence": self.nle_day.data, "lle_day_pence": self.lle_day.data,
+            "slt_day_pence": self.slt_day.data, "sle_day_pence": self.sle_day.data,
+            "non_sle_day_pence": self.non_sle_day.data, "brokerage_bp": self.brokerage_bp,
+            "board_grant_day_pence": self.board_grant_day.data,
+            "board_school_day_pence": self.board_school_day.data,
+            "gpv_half_day_pence": self.gpv_half_day.data,
+            "gpv_free_per_year": self.gpv_free_per_year.data,
+            "consult_hour_pence": self.consult_hour.data,
+            "consult_free_hours": self.consult_free_hours.data,
+        }
+
+    def fill_from(self, card) -> None:
+        self.nle_day.data = card.nle_day_pence
+        self.lle_day.data = card.lle_day_pence
+        self.slt_day.data = card.slt_day_pence
+        self.sle_day.data = card.sle_day_pence
+        self.non_sle_day.data = card.non_sle_day_pence
+        whole, frac = divmod(card.brokerage_bp, 100)
+        self.brokerage_percent.data = f"{whole}.{frac:02d}".rstrip("0") if frac else str(whole)
+        self.board_grant_day.data = card.board_grant_day_pence
+        self.board_school_day.data = card.board_school_day_pence
+        self.gpv_half_day.data = card.gpv_half_day_pence
+        self.gpv_free_per_year.data = card.gpv_free_per_year
+        self.consult_hour.data = card.consult_hour_pence
+        self.consult_free_hours.data = card.consult_free_hours
+
+    def field_for(self, message: str):
+        """Which field a rate-card rule broken by the whole card belongs beside."""
+        lowered = message.lower()
+        if "school share" in lowered:
+            return self.board_school_day
+        if "board grant" in lowered:
+            return self.board_grant_day
+        if "brokerage" in lowered:
+            return self.brokerage_percent
+        for name in ("non_sle", "nle", "lle", "slt", "sle"):
+            if f"for {name}" in lowered:
+                return getattr(self, f"{name}_day")
+        return self.effective_from

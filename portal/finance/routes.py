@@ -1,0 +1,406 @@
+"""Money pages: invoices (list, CSV, printable invoice), payments, credit notes and refunds,
+settlement statements, the deployment's money panel, and the alliance's rate card."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.exc import StaleDataError
+
+from .. import navigation
+from ..domain import access, charging, invoicing, workflow
+from ..domain.access import FINANCE_ROLES, OVERSEERS
+from ..extensions import db
+from ..htmx import render
+from ..models import INVOICE_STATUSES, PAYERS, AllowanceUse, Invoice, RateCard, School
+from ..pagination import paginate
+from ..panels import deployment_panels
+from ..security import roles
+from . import demo as _demo  # noqa: F401  (registers the demo step)
+from .forms import PaymentForm, RateCardForm
+
+bp = Blueprint("finance", __name__, url_prefix="/finance")
+
+navigation.add("finance.index", "Money", roles=FINANCE_ROLES, order=60)
+navigation.add("finance.rates", "Rates", roles=OVERSEERS, order=65, prefix="finance.rate")
+
+ADVANCE_STATUSES = ("agreement", "active", "evaluation")
+
+
+# ---------------------------------------------------------------------------- invoice lists
+
+
+def _filters() -> tuple[dict, list]:
+    """The filters in the query string (validated) and the matching WHERE clauses."""
+    args = request.args
+    chosen = {"status": "", "school": "", "year": "", "payer": ""}
+    where = [access.invoices_visible_to(current_user)]
+    if args.get("status") in INVOICE_STATUSES:
+        chosen["status"] = args["status"]
+        where.append(Invoice.status == chosen["status"])
+    if args.get("payer") in PAYERS and current_user.role in OVERSEERS:
+        chosen["payer"] = args["payer"]
+        where.append(Invoice.payer == chosen["payer"])
+    if args.get("year", "").isdigit():
+        chosen["year"] = args["year"]
+        where.append(Invoice.academic_year == int(chosen["year"]))
+    if args.get("school", "").isdigit() and current_user.role in OVERSEERS:
+        chosen["school"] = args["school"]
+        sid = int(chosen["school"])
+        where.append((Invoice.payer_school_id == sid) | (Invoice.payee_school_id == sid))
+    return chosen, where
+
+
+def _list_stmt(where):
+    return (
+        select(Invoice)
+        .where(*where)
+        .options(joinedload(Invoice.payer_school), joinedload(Invoice.payee_school),
+                 joinedload(Invoice.payer_board), joinedload(Invoice.deployment))
+        .order_by(Invoice.sequence.desc(), Invoice.id.desc())
+    )
+
+
+@bp.get("/")
+@roles(*FINANCE_ROLES)
+def index():
+    chosen, where = _filters()
+    page = paginate(_list_stmt(where))
+    outstanding = db.session.scalar(
+        select(func.coalesce(func.sum(
+            Invoice.total_pence - Invoice.credited_pence - Invoice.paid_pence), 0))
+        .where(*where, Invoice.status.in_(("sent", "part_paid")))
+    ) or 0
+    years = db.session.scalars(
+        select(Invoice.academic_year).distinct()
+        .where(access.invoices_visible_to(current_user))
+        .order_by(Invoice.academic_year.desc())
+    ).all()
+    schools = []
+    if current_user.role in OVERSEERS:
+        schools = db.session.execute(
+            select(School.id, School.name).where(School.alliance_id == current_user.alliance_id)
+            .order_by(School.name)
+        ).all()
+    return render("finance/index.html", "results", page=page, chosen=chosen, years=years,
+                  outstanding=outstanding,
+                  schools=schools, statuses=INVOICE_STATUSES, payers=PAYERS,
+                  year_label=charging.academic_year_label)
+
+
+def _csv_safe(value) -> str:
+    """Stop a spreadsheet reading a cell as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@bp.get("/invoices.csv")
+@roles(*OVERSEERS)
+def export_csv():
+    _chosen, where = _filters()
+    stmt = _list_stmt(where).execution_options(yield_per=500)
+
+    def pounds(p: int) -> str:
+        sign = "-" if p < 0 else ""
+        whole, pence = divmod(abs(p), 100)
+        return f"{sign}{whole}.{pence:02d}"
+
+    def line(values) -> str:
+        buffer = io.StringIO()
+        csv.writer(buffer).writerow([_csv_safe(x) for x in values])
+        return buffer.getvalue()
+
+    def rows():
+        # streamed in batches, so a national-scale export never sits in memory at once
+        yield line(["Number", "Type", "Status", "Deployment", "Payer", "Paid to", "Issued",
+                    "Due", "Academic year", "Total (£)", "Credited (£)", "Paid (£)",
+                    "Balance (£)"])
+        for inv in db.session.scalars(stmt):
+            yield line((
+                inv.number, "Credit note" if inv.is_credit else "Invoice", inv.status_label,
+                inv.deployment.reference if inv.deployment else "", payer_name(inv),
+                payee_name(inv), inv.issued_on.isoformat() if inv.issued_on else "",
+                inv.due_on.isoformat() if inv.due_on else "",
+                charging.academic_year_label(inv.academic_year) if inv.academic_year else "",
+                pounds(inv.total_pence), pounds(inv.credited_pence), pounds(inv.paid_pence),
+                pounds(0 if inv.is_credit else inv.balance_pence)))
+
+    response = Response(stream_with_context(rows()), mimetype="text/csv")
+    response.headers["Content-Disposition"] = 'attachment; filename="invoices.csv"'
+    return response
+
+
+def payer_name(inv: Invoice) -> str:
+    if inv.payer == "school":
+        return inv.payer_school.name if inv.payer_school else "Receiving school"
+    if inv.payer == "board":
+        return inv.payer_board.name if inv.payer_board else "The Board"
+    return "The Teaching School"
+
+
+def payee_name(inv: Invoice) -> str:
+    return inv.payee_school.name if inv.payee_school else "The Teaching School"
+
+
+@bp.app_template_global("invoice_payer")
+def _payer_global(inv):
+    return payer_name(inv)
+
+
+@bp.app_template_global("invoice_payee")
+def _payee_global(inv):
+    return payee_name(inv)
+
+
+# ---------------------------------------------------------------------------- one invoice
+
+
+def _load(invoice_id: int, *, lock: bool = False) -> Invoice:
+    inv = access.get_invoice(current_user, invoice_id)
+    if lock:
+        # PostgreSQL: a second click waits here, then sees the first one's change (SQLite's
+        # BEGIN IMMEDIATE already queues writers). The version column catches anything else.
+        db.session.refresh(inv, with_for_update=True)
+    return inv
+
+
+def _show(inv: Invoice, *, form: PaymentForm | None = None, message: str = "",
+          status: int = 200):
+    related = db.session.scalars(
+        select(Invoice).where(
+            access.invoices_visible_to(current_user),
+            (Invoice.credits_invoice_id == inv.id) | (Invoice.id == inv.credits_invoice_id))
+        .order_by(Invoice.sequence)
+    ).all()
+    payments = sorted(inv.payments, key=lambda p: (p.received_on, p.id))
+    # load here what the page shows, so the template never queries
+    _loaded = (inv.lines, inv.payer_school, inv.payee_school, inv.payer_board,
+               inv.deployment.request if inv.deployment else None)
+    body = render("finance/show.html", inv=inv, related=related, payments=payments,
+                  form=form or PaymentForm(formdata=None), message=message,
+                  alliance=inv.deployment.alliance if inv.deployment else current_user.alliance)
+    return body, status
+
+
+@bp.get("/invoices/<int:invoice_id>")
+@roles(*FINANCE_ROLES)
+def show(invoice_id: int):
+    return _show(_load(invoice_id))
+
+
+def _done(inv: Invoice, message: str):
+    try:
+        workflow.commit_or_conflict()
+    except (workflow.Conflict, StaleDataError):
+        db.session.rollback()
+        inv = _load(inv.id)
+        return _show(inv, message="Someone else changed this invoice at the same time. "
+                                  "Nothing of yours was saved; check it and try again.",
+                     status=409)
+    flash(message, "success")
+    return redirect(url_for("finance.show", invoice_id=inv.id), 303)
+
+
+def _refused(inv: Invoice, exc: Exception):
+    db.session.rollback()
+    return _show(_load(inv.id), message=str(exc), status=409)
+
+
+@bp.post("/invoices/<int:invoice_id>/send")
+@roles(*OVERSEERS)
+def send(invoice_id: int):
+    inv = _load(invoice_id, lock=True)
+    try:
+        invoicing.mark_sent(inv, current_user, ip=request.remote_addr or "")
+    except invoicing.InvoiceStateError as exc:
+        return _refused(inv, exc)
+    return _done(inv, f"{inv.number} marked as sent.")
+
+
+@bp.post("/invoices/<int:invoice_id>/payments")
+@roles(*OVERSEERS)
+def pay(invoice_id: int):
+    inv = _load(invoice_id, lock=True)
+    form = PaymentForm()
+    if not form.validate():
+        return _show(inv, form=form, status=422)
+    if form.received_on.data > date.today():
+        form.received_on.errors = ["The date received cannot be in the future"]
+        return _show(inv, form=form, status=422)
+    try:
+        invoicing.record_payment(inv, form.amount.data, current_user,
+                                 received_on=form.received_on.data,
+                                 reference=form.reference.data or "",
+                                 ip=request.remote_addr or "")
+    except invoicing.PaymentRefused as exc:
+        db.session.rollback()
+        inv = _load(invoice_id)
+        form.amount.errors = [*form.amount.errors, str(exc)]
+        return _show(inv, form=form, status=422)
+    except invoicing.InvoiceStateError as exc:
+        return _refused(inv, exc)
+    return _done(inv, f"Payment recorded against {inv.number}.")
+
+
+@bp.post("/invoices/<int:invoice_id>/paid")
+@roles(*OVERSEERS)
+def mark_paid(invoice_id: int):
+    inv = _load(invoice_id, lock=True)
+    try:
+        invoicing.record_payment(inv, inv.balance_pence, current_user, received_on=date.today(),
+                                 reference="Marked paid", ip=request.remote_addr or "")
+    except (invoicing.InvoiceStateError, invoicing.PaymentRefused) as exc:
+        return _refused(inv, exc)
+    return _done(inv, f"{inv.number} marked as paid.")
+
+
+@bp.post("/invoices/<int:invoice_id>/refund")
+@roles(*OVERSEERS)
+def refund(invoice_id: int):
+    inv = _load(invoice_id, lock=True)
+    try:
+        invoicing.record_refund(inv, current_user, on=date.today(), ip=request.remote_addr or "")
+    except invoicing.InvoiceStateError as exc:
+        return _refused(inv, exc)
+    return _done(inv, f"Refund recorded on {inv.number}.")
+
+
+# ---------------------------------------------------------------------------- deployments
+
+
+def _deployment_invoices(deployment_id: int) -> list[Invoice]:
+    return list(db.session.scalars(
+        select(Invoice)
+        .where(Invoice.deployment_id == deployment_id, access.invoices_visible_to(current_user))
+        .options(joinedload(Invoice.payer_school), joinedload(Invoice.payee_school),
+                 joinedload(Invoice.payer_board))
+        .order_by(Invoice.sequence)
+    ).all())
+
+
+@bp.get("/deployments/<int:deployment_id>/settlement")
+@roles(*FINANCE_ROLES)
+def settlement(deployment_id: int):
+    d = access.get_deployment(current_user, deployment_id)
+    if d.status != "ended_early":
+        abort(404)
+    invoices = _deployment_invoices(d.id)
+    return render("finance/settlement.html", d=d,
+                  st=invoicing.statement(d, invoices), labels=charging.PARTY_LABELS)
+
+
+@bp.post("/deployments/<int:deployment_id>/invoices")
+@roles(*OVERSEERS)
+def raise_in_advance(deployment_id: int):
+    d = access.get_deployment(current_user, deployment_id)
+    back = url_for("deployments.show", deployment_id=d.id) + "#panel-money"
+    if d.status not in ADVANCE_STATUSES:
+        flash("Invoices in advance can be raised only once the proposal is confirmed and "
+              "before the deployment closes.", "error")
+        return redirect(back, 303)
+    created = invoicing.raise_invoices(
+        d, current_user, half_days=d.half_days_agreed,
+        note="Raised in advance for the days agreed; any days not delivered are credited.",
+        ip=request.remote_addr or "")
+    if not created:
+        db.session.rollback()
+        flash("Invoices have already been raised for this deployment.", "error")
+        return redirect(back, 303)
+    try:
+        workflow.commit_or_conflict()
+    except workflow.Conflict:
+        flash("Someone else raised the invoices at the same time; nothing was added.", "error")
+        return redirect(back, 303)
+    flash(f"{len(created)} invoice(s) raised in advance.", "success")
+    return redirect(back, 303)
+
+
+@deployment_panels.panel("money", "finance/_panel.html", order=80)
+def money_panel(deployment, user):
+    if user.role not in FINANCE_ROLES:
+        return None
+    invoices = _deployment_invoices(deployment.id)
+    overseer = user.role in OVERSEERS
+    closed = deployment.status in ("completed", "ended_early")
+    if not invoices and not (overseer and (closed or deployment.status in ADVANCE_STATUSES)):
+        return None
+    return {
+        "no_card": overseer and not invoices
+        and invoicing.current_rate_card(deployment.alliance_id) is None,
+        "invoices": invoices,
+        "can_advance": overseer and deployment.status in ADVANCE_STATUSES and not invoices,
+        "settlement": deployment.status == "ended_early",
+        "deployment": deployment,
+    }
+
+
+# ---------------------------------------------------------------------------- rate card
+
+
+@bp.get("/rates")
+@roles(*OVERSEERS)
+def rates():
+    cards = db.session.scalars(
+        select(RateCard).where(access.rate_cards_visible_to(current_user))
+        .order_by(RateCard.effective_from.desc(), RateCard.id.desc())
+    ).all()
+    current = invoicing.current_rate_card(current_user.alliance_id)
+    year = charging.academic_year(date.today())
+    allowances = db.session.execute(
+        select(School.name, AllowanceUse.kind, func.sum(AllowanceUse.units),
+               func.sum(AllowanceUse.charged_pence))
+        .join(School, School.id == AllowanceUse.school_id)
+        .where(School.alliance_id == current_user.alliance_id, AllowanceUse.academic_year == year)
+        .group_by(School.name, AllowanceUse.kind)
+        .order_by(School.name, AllowanceUse.kind)
+    ).all()
+    return render("finance/rates.html", cards=cards, current=current,
+                  designations=charging.DESIGNATION_LABELS, allowances=allowances,
+                  year_label=charging.academic_year_label(year), kinds=charging.KIND_LABELS)
+
+
+@bp.route("/rates/new", methods=["GET", "POST"])
+@roles("admin")
+def rate_new():
+    current = invoicing.current_rate_card(current_user.alliance_id)
+    form = RateCardForm()
+    if request.method == "GET":
+        if current is not None:
+            form.fill_from(current)
+        form.effective_from.data = date.today()
+        return render("finance/rate_form.html", form=form, current=current)
+    if form.validate():
+        if form.effective_from.data < date.today():
+            form.effective_from.errors = ["The new rates must start today or later, so no "
+                                          "agreed charge changes"]
+        else:
+            try:
+                invoicing.new_rate_card(current_user.alliance_id, current_user,
+                                        effective_from=form.effective_from.data,
+                                        ip=request.remote_addr or "", **form.amounts())
+            except ValueError as exc:
+                db.session.rollback()
+                target = form.field_for(str(exc))
+                target.errors = [*target.errors, str(exc)]
+            else:
+                db.session.commit()
+                flash("New rates saved. Deployments already agreed keep their rates.",
+                      "success")
+                return redirect(url_for("finance.rates"), 303)
+    return render("finance/rate_form.html", form=form, current=current), 422
+
