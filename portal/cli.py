@@ -82,3 +82,7 @@ def init_app(app: Flask) -> None:
         raise click.ClickException(
             f"Audit chain broken at event {broken.index + 1} of {count}: {broken.reason}"
         )
+
+    from .backup import init_app as init_backup
+
+    init_backup(app)
