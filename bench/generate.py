@@ -1,9 +1,10 @@
 """Synthetic national-scale data, inserted in bulk with SQLAlchemy Core (executemany).
 
-At ``--scale 1``: 300 alliances, 25,000 schools, 10,000 system leaders, 100,000 requests each
-with a deployment, an action plan per deployment with 3 outcomes and 10 actions (1,000,000
-action rows), and a headteacher per school. Every count scales with ``--scale``; the number of
-alliances stops growing at 300, so at ``--scale 10`` each alliance holds ten times the data.
+At ``--scale 1``: 300 alliances, 25,000 schools, 10,000 system leaders, 100,000 deployments
+(and 114,285 requests: one in eight still open), an action plan per deployment with 3 outcomes
+and 10 actions (1,000,000 action rows), and a headteacher per school. Every count scales with
+``--scale``; the number of alliances stops growing at 300, so at ``--scale 10`` each alliance
+holds ten times the data.
 
 Alliance 1 is the benchmark alliance: its first users (``bench-<role>@bench.example.org``,
 password ``BENCH_PASSWORD``) are the ones the query counts and the load test sign in as, and
@@ -46,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "data"
 BENCH_PASSWORD = "bench-Portal-2026"
 BENCH_ROLES = ("admin", "director", "headteacher", "sle", "home_school", "board")
-BASE = {"schools": 25_000, "leaders": 10_000, "requests": 100_000, "alliances": 300}
+BASE = {"schools": 25_000, "leaders": 10_000, "deployments": 100_000, "alliances": 300}
 OUTCOMES_PER_PLAN = 3
 ACTIONS_PER_PLAN = 10
 CHUNK = 10_000
@@ -66,7 +67,8 @@ def sizes(scale: float) -> dict[str, int]:
     n["alliances"] = max(2, min(BASE["alliances"], n["alliances"]))
     n["schools"] = max(n["schools"], 3 * n["alliances"])
     n["leaders"] = max(n["leaders"], 2 * n["alliances"])
-    n["requests"] = max(n["requests"], 40)
+    # one request in eight is still open (no deployment yet), so 8/7 requests per deployment
+    n["requests"] = max(n["deployments"] * 8 // 7, 40)
     return n
 
 

@@ -104,7 +104,7 @@ def main(argv=None) -> int:
         f"Command: `python -m bench.run {' '.join(argv if argv is not None else sys.argv[1:])}`"
         "\n",
         f"Scales: small {args.small:g}, large {args.large:g} (scale 1 = national: 25,000 "
-        "schools, 10,000 system leaders, 100,000 requests and deployments, 1,000,000 actions, "
+        "schools, 10,000 system leaders, 100,000 deployments, 1,000,000 actions, "
         f"300 alliances). The large set here has {n['alliances']} alliances.\n",
     ]
     ok = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import subprocess
 import threading
 from pathlib import Path
 
@@ -179,7 +180,7 @@ def test_postgresql_backup_runs_pg_dump(app, db, world, tmp_path):
     result = runner.invoke(args=["backup", "--to", str(target)])
     assert result.exit_code == 0, result.output
     assert target.read_bytes()[:5] == b"PGDMP"  # pg_dump's custom format
-    listing = __import__("subprocess").run(
+    listing = subprocess.run(
         ["pg_restore", "--list", str(target)], capture_output=True, text=True, check=True
     ).stdout
     assert "TABLE DATA public alliance" in listing
