@@ -88,3 +88,7 @@ def init_app(app: Flask) -> None:
                 + (f" (and {len(problems) - 20} more)" if len(problems) > 20 else "")
             )
         click.echo(f"Audit chain intact: {count} events verified.")
+
+    from .backup import init_app as init_backup
+
+    init_backup(app)

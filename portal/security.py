@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, redirect, request, session, url_for
 from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from .extensions import db, login_manager
 from .htmx import is_htmx
@@ -58,7 +60,11 @@ def load_user(token: str) -> User | None:
         user_id, version = (int(part) for part in token.split(":", 1))
     except ValueError:
         return None
-    user = db.session.get(User, user_id)
+    # school and alliance are shown on every page (base.html): load them with the user
+    user = db.session.scalar(
+        select(User).where(User.id == user_id)
+        .options(joinedload(User.school), joinedload(User.alliance))
+    )
     if user is None or not user.active or user.session_version != version:
         return None
     return user

@@ -1,0 +1,67 @@
+"""Counting a request's SQL queries, and making per-row lazy loads raise, for query budgets.
+
+``no_lazy_loads`` (a fixture in tests/web/conftest.py) is opt-in. While it is active, a
+relationship lazy-loaded with SQL a second time in one request (``Deployment.leader`` for
+row 2, row 3 ...) raises :class:`NPlusOne` naming the relationship: the rows' query should
+have loaded it (``joinedload``/``selectinload``). One lazy load of a relationship per request is
+allowed (the signed-in user's school), and a load answered from the identity map never counts.
+The global default (``lazy="select"``) is untouched.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from flask import current_app, has_request_context
+from flask_sqlalchemy.record_queries import get_recorded_queries
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session
+
+from portal.extensions import db
+
+_NOT_COUNTED = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA")
+
+
+def counted(statement: str) -> bool:
+    return not statement.lstrip().upper().startswith(_NOT_COUNTED)
+
+
+def request_queries(client, url: str, *, status: int = 200) -> list[str]:
+    """The SQL statements one GET issues, in a fresh app context as in production: a new
+    session with an empty identity map and a new ``g`` (no cached current user)."""
+    db.session.commit()  # nothing of the test's own transaction leaks into the count
+    with current_app._get_current_object().app_context():
+        response = client.get(url)
+        statements = [q.statement for q in get_recorded_queries()]
+    assert response.status_code == status, (url, response.status_code)
+    return [s for s in statements if counted(s)]
+
+
+class NPlusOne(AssertionError):
+    """A relationship was lazy-loaded once per row."""
+
+
+_SEEN = "no_lazy_loads_seen"
+
+
+def _raise_on_repeat(state: ORMExecuteState) -> None:
+    if not state.is_relationship_load or state.lazy_loaded_from is None:
+        return  # top-level queries, and selectin/subquery eager loads, are fine
+    if not has_request_context():
+        return  # test set-up code may do as it likes
+    path = state.loader_strategy_path
+    key = str(path[-1]) if path is not None else str(state.statement)[:80]
+    seen = state.session.info.setdefault(_SEEN, set())
+    if key in seen:
+        raise NPlusOne(f"{key} was lazy-loaded again (once per row?): load it with the rows' "
+                       "query, e.g. joinedload() or selectinload()")
+    seen.add(key)
+
+
+@contextmanager
+def lazy_loads_raise():
+    event.listen(Session, "do_orm_execute", _raise_on_repeat)
+    try:
+        yield
+    finally:
+        event.remove(Session, "do_orm_execute", _raise_on_repeat)
