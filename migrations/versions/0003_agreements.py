@@ -13,7 +13,7 @@ import portal.models.base  # noqa: F401  (column types)
 
 # revision identifiers, used by Alembic.
 revision = '0003_agreements'
-down_revision = '0001'
+down_revision = "0001"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """delivery: visits, variations, plan text version, plan revision lookup by row
 
 Revision ID: 0004_delivery
-Revises: 0001
+Revises: 0003_agreements
 Create Date: 2026-11-23 11:32:31.827021
 
 """
@@ -13,7 +13,7 @@ import portal.models.base  # noqa: F401  (column types)
 
 # revision identifiers, used by Alembic.
 revision = '0004_delivery'
-down_revision = '0001'
+down_revision = "0003_agreements"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """completion: pupils' changes on evaluations, Board concession on requests
 
 Revision ID: 0005_completion
-Revises: 0001
+Revises: 0004_delivery
 Create Date: 2026-11-23 11:32:54.409378
 
 """
@@ -13,7 +13,7 @@ import portal.models.base  # noqa: F401  (column types)
 
 # revision identifiers, used by Alembic.
 revision = '0005_completion'
-down_revision = '0001'
+down_revision = "0004_delivery"
 branch_labels = None
 depends_on = None
 

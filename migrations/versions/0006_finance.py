@@ -1,7 +1,7 @@
 """finance: invoice numbering, credit notes, allowance places
 
 Revision ID: 0006_finance
-Revises: 0001
+Revises: 0005_completion
 Create Date: 2026-11-23 11:32:50.505325
 
 """
@@ -16,7 +16,7 @@ import portal.models.base  # noqa: F401  (column types)
 
 # revision identifiers, used by Alembic.
 revision = '0006_finance'
-down_revision = '0001'
+down_revision = "0005_completion"
 branch_labels = None
 depends_on = None
 

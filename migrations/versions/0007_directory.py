@@ -1,7 +1,7 @@
 """directory: invite tokens, days offered per term, home-school release approval
 
 Revision ID: 0007_directory
-Revises: 0001
+Revises: 0006_finance
 Create Date: 2026-11-23 11:32:21.660339
 
 """
@@ -13,7 +13,7 @@ import portal.models.base  # noqa: F401  (column types)
 
 # revision identifiers, used by Alembic.
 revision = '0007_directory'
-down_revision = '0001'
+down_revision = "0006_finance"
 branch_labels = None
 depends_on = None
 
