@@ -33,6 +33,16 @@ PAIRS = [(model, source, target)
          for source, target in itertools.product(statuses, statuses)]
 
 
+@pytest.fixture(autouse=True)
+def _only_the_machine(monkeypatch):
+    """These tests are about the state machine itself: the side effects other areas register
+    (drafting the agreement, starting a plan, raising invoices) need whole objects and are
+    tested in their own areas, so they are set aside here."""
+    from collections import defaultdict
+
+    monkeypatch.setattr(workflow, "_HOOKS", defaultdict(list))
+
+
 def _actor(role: str) -> User | None:
     return None if role == SYSTEM else User(id=None, role=role, alliance_id=None, name=role,
                                              email=f"{role}@example.org")
