@@ -247,6 +247,7 @@ def removed_row_plan(user: User, kind: str, row_id: int) -> ActionPlan | None:
         return None
     return db.session.get(ActionPlan, last.plan_id)
 
+
 def evaluations_visible_to(user: User) -> ColumnElement[bool]:
     """Evaluations and QA notes of deployments the user sees, by role and stage:
 

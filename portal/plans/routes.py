@@ -299,8 +299,10 @@ def delete_row(kind: str, row_id: int):
     try:
         obj = access.get_plan_row(current_user, kind, row_id)
     except access.NotVisible:
-        if wants_partial():
-            return ""  # already gone: removing it again changes nothing
+        # removed already (a double click) from a plan this user may see: nothing to do;
+        # anything else, including another school's rows, is not found
+        if wants_partial() and access.removed_row_plan(current_user, kind, row_id) is not None:
+            return ""
         raise
     plan = obj.plan
     deployment_id = plan.deployment_id

@@ -37,15 +37,88 @@ def _email(w, s) -> int:
     return mail.id
 
 
+def _add(obj) -> int:
+    db.session.add(obj)
+    db.session.flush()
+    return obj.id
+
+
+def _plan(s):
+    from portal.models import ActionPlan
+
+    plan = db.session.query(ActionPlan).filter_by(deployment_id=s.deployment.id).one_or_none()
+    if plan is None:
+        plan = ActionPlan(deployment_id=s.deployment.id)
+        _add(plan)
+    return plan
+
+
+def _action(w, s) -> int:
+    from portal.models import Action
+
+    return _add(Action(plan_id=_plan(s).id, description="Matrix action"))
+
+
+def _invoice(w, s) -> int:
+    from portal.models import Invoice
+
+    return _add(Invoice(number=f"INV-M-{s.alliance.id}", alliance_id=s.alliance.id,
+                        deployment_id=s.deployment.id, payer="school",
+                        payer_school_id=s.receiving.id, total_pence=10_000, sequence=1,
+                        academic_year=2026))
+
+
+def _board(w, s) -> int:
+    from portal.models import Board
+
+    return _add(Board(alliance_id=s.alliance.id, name=f"{s.alliance.short_name} Board",
+                      phase="primary"))
+
+
+def _eip(w, s) -> int:
+    from portal.models import EIP
+
+    return _add(EIP(alliance_id=s.alliance.id, name=f"{s.alliance.short_name} EIP"))
+
+
+def _unavailable(w, s) -> int:
+    from datetime import date
+
+    from portal.models import Unavailability
+
+    return _add(Unavailability(profile_id=s.leader.profile.id, start=date(2027, 1, 4),
+                               end=date(2027, 1, 8)))
+
+
+def _variation(w, s) -> int:
+    from portal.models import Variation
+
+    return _add(Variation(deployment_id=s.deployment.id, half_days=2, reason="Matrix",
+                          requested_by_id=s.leader.id))
+
+
 # URL parameter → how to find (or make) an object of that kind for one side of the world.
 # Objects are made once per test by _prepare, before the database fingerprint is taken.
 OBJECTS: dict[str, Callable] = {
     "request_id": lambda w, s: s.request.id,
     "deployment_id": lambda w, s: s.deployment.id,
     "email_id": _email,
+    "plan_id": lambda w, s: _plan(s).id,
+    "row_id": _action,
+    "invoice_id": _invoice,
+    "board_id": _board,
+    "eip_id": _eip,
+    "school_id": lambda w, s: s.receiving.id,
+    "user_id": lambda w, s: s.users["other_head"].id,
+    "profile_id": lambda w, s: s.leader.profile.id,
+    "unavailable_id": _unavailable,
+    "variation_id": _variation,
 }
 # Parameters that are not object ids (a value that reaches the view in either alliance)
-NON_OBJECT: dict[str, Callable] = {}
+NON_OBJECT: dict[str, Callable] = {
+    "kind": lambda w, s: "action",  # /plans/<kind>/<row_id>: the row_id is the object
+    "token": lambda w, s: "not-a-real-token-" + "x" * 30,  # public, token-only pages
+}
 
 
 def _rules(app):
