@@ -192,6 +192,8 @@ def propose(req: SupportRequest, leader_id: int, actor: User, *, ip: str = "") -
         request_id=req.id, alliance_id=req.alliance_id, leader_id=leader_id,
         home_school_id=profile.home_school_id, designation=profile.designation,
         half_days_agreed=req.half_days_wanted, targeted=req.route == "board",
+        # a Board's case-by-case concession travels with its targeted request into the charges
+        concession_day_pence=req.concession_day_pence if req.route == "board" else 0,
         proposed_by_id=actor.id, status="proposed",
     )
     db.session.add(d)

@@ -90,6 +90,8 @@ class Deployment(db.Model):
         CheckConstraint("concession_day_pence >= 0", name="concession_not_negative"),
         Index("ix_deployment_alliance_status", "alliance_id", "status", "proposed_at"),
         Index("ix_deployment_leader_status", "leader_id", "status"),
+        # a leader sees the deployments they lead or commissioned: both sides of the OR indexed
+        Index("ix_deployment_commissioning_leader", "commissioning_leader_id"),
         Index("ix_deployment_home_school_status", "home_school_id", "status"),
     )
 

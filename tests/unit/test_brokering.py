@@ -76,6 +76,16 @@ def test_propose_refuses_an_excluded_leader_and_a_wrong_status(world):
     assert info.value.forbidden
 
 
+@pytest.mark.parametrize(("route", "targeted", "concession"),
+                         [("board", True, 2_500), ("school", False, 0)])
+def test_a_board_targeted_request_carries_its_concession_into_the_deployment(
+        world, route, targeted, concession):
+    req = world.a.request
+    req.status, req.route, req.concession_day_pence = "matching", route, 2_500
+    d = brokering.propose(req, world.a.leader.id, world.user("a", "admin"))
+    assert (d.targeted, d.concession_day_pence) == (targeted, concession)
+
+
 def test_parties_and_who_answers(world):
     d = world.a.deployment
     parties = brokering.expected_parties(d)
