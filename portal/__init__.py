@@ -110,6 +110,12 @@ def _register_errors(app: Flask) -> None:
                     "The form was missing its security token or it had expired. Go back, "
                     "reload the page and try again. Nothing was saved.")
 
+    @app.errorhandler(400)
+    def bad_request(e):
+        return page(400, "Something sent could not be read",
+                    getattr(e, "description", "") or "Go back, check what you entered and try "
+                    "again. Nothing was saved.")
+
     @app.errorhandler(429)
     def too_many(_e):
         return page(429, "Too many attempts",

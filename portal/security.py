@@ -123,7 +123,19 @@ def _security_headers(response):
     return response
 
 
+def _refuse_nul_bytes():
+    """No text a person types contains a NUL byte, and PostgreSQL cannot store one: refuse such a
+    request whole (400, nothing read further, nothing saved) rather than fail deep in a save."""
+    values = [*request.args.values()]
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        values.extend(request.form.values())
+    if any("\x00" in v for v in values):
+        abort(400, description="Part of what was sent contains a character the portal cannot "
+                               "store (a NUL byte). Remove it and try again; nothing was saved.")
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(_refuse_nul_bytes)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"

@@ -152,3 +152,20 @@ def test_login_rate_limit_answers_429(world, app, anon):
     finally:
         app.config["LOGIN_LIMIT"] = "1000 per minute"
         limiter.reset()
+
+
+def test_a_nul_byte_anywhere_is_refused_whole_and_nothing_is_saved(db, world, client_for):
+    from sqlalchemy import func, select
+
+    from portal.models import Notification
+
+    user = world.user("a", "headteacher")
+    db.session.add(Notification(user_id=user.id, message="Hello"))
+    db.session.commit()
+    client = client_for(user)
+    r = client.post("/notifications/read", data={"id": "\x00"})
+    assert r.status_code == 400
+    assert "NUL byte" in r.get_data(as_text=True)
+    assert client.get("/requests/?status=draft%00").status_code == 400
+    unread = select(func.count()).select_from(Notification).where(Notification.read_at.is_(None))
+    assert db.session.scalar(unread) == 1  # "mark all read" did not happen
