@@ -228,6 +228,11 @@ def compute_charges(deployment: Deployment, today: date | None = None) -> dict:
             card = charging.east_sussex_card()
         else:
             card = charging.sefton_card()
+        kind = deployment.request.kind
+        if kind in ("good_practice_visit", "consultation") and (
+                charging.offers_good_practice_visits(card) if kind == "good_practice_visit"
+                else charging.offers_consultations(card)):
+            return {**base, **_episode_charges(card, kind, deployment, schools, today)}
         q = charging.quote(card, deployment.designation, max(deployment.half_days_agreed, 1),
                            targeted=deployment.targeted,
                            concession_day=deployment.concession_day_pence,
@@ -251,6 +256,41 @@ def compute_charges(deployment: Deployment, today: date | None = None) -> dict:
         "lines": [{"party": line.party, "party_label": charging.PARTY_LABELS[line.party],
                    "amount": line.amount, "description": line.description}
                   for line in q.lines],
+    }
+
+
+def _episode_charges(card, kind: str, deployment: Deployment, schools, today: date | None
+                     ) -> dict:
+    """A good-practice visit or one-off consultation: the card's all-in price per half day or
+    hour after each school's free allowance this academic year, no brokerage fee; the same rule
+    invoicing applies (a consultation counts as one hour)."""
+    from .invoicing import allowance_used
+
+    on = today or date.today()
+    year = charging.academic_year(on)
+    units = max(1, deployment.half_days_agreed) if kind == "good_practice_visit" else 1
+    shares, lines = [], []
+    for school in schools:
+        prior = allowance_used(school.id, year, kind)
+        if kind == "good_practice_visit":
+            amount = charging.good_practice_visit_charge(card, prior, units)
+            what = (f"Good-practice visit, {charging.describe_half_days(units)} at "
+                    f"{charging.format_pence(card.gpv_half_day)} a half day after "
+                    f"{card.gpv_free_per_year} free a year")
+        else:
+            amount = charging.consultation_charge(card, prior, units)
+            what = (f"One-off consultation, 1 hour at {charging.format_pence(card.consult_hour)} "
+                    f"after {card.consult_free_hours} free a year")
+        shares.append({"school": school.name, "amount": amount})
+        lines.append({"party": "school", "party_label": charging.PARTY_LABELS["school"],
+                      "amount": amount, "description": f"{school.name}: {what}"})
+    total = sum(s["amount"] for s in shares)
+    return {
+        "designation": deployment.designation, "half_days": units, "day_rate": 0,
+        "episode": kind, "subsidised": False, "commission_cost": total, "brokerage_fee": 0,
+        "school_pays": total, "board_pays": 0, "home_school_receives": 0,
+        # like the invoices raised at the end: the school pays the Teaching School
+        "teaching_school_receives": total, "school_shares": shares, "lines": lines,
     }
 
 

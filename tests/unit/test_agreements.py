@@ -85,7 +85,7 @@ def test_sefton_sle_charges_with_brokerage(w):
 
 
 def _fresh_deployment(model: str, *, designation="sle", half_days=8, targeted=False,
-                      schools=1, card=True) -> Deployment:
+                      schools=1, card=True, kind="sle_deployment") -> Deployment:
     a = factories.alliance(f"X{model[:3]}{designation}{half_days}", model=model)
     if card:
         fa.rate_card(a)
@@ -94,6 +94,7 @@ def _fresh_deployment(model: str, *, designation="sle", half_days=8, targeted=Fa
     head = factories.user(a, "headteacher", receiving[0])
     leader = factories.leader(a, home, designation=designation)
     req = factories.support_request(a, head, receiving, half_days=half_days)
+    req.kind = kind
     d = factories.deployment(req, leader, half_days=half_days)
     d.targeted = targeted
     fa.to_agreement(d)
@@ -103,6 +104,19 @@ def _fresh_deployment(model: str, *, designation="sle", half_days=8, targeted=Fa
 def test_sefton_lle_four_days_costs_the_school_1980(db):
     d = _fresh_deployment("sefton", designation="lle", half_days=8)
     assert service.current(d.id).content["charges"]["school_pays"] == 198_000
+
+
+@pytest.mark.parametrize(("kind", "half_days", "expected"), [
+    ("good_practice_visit", 1, 0),        # the school's first half day this year is free
+    ("good_practice_visit", 3, 20_000),   # then £100 a half day, no brokerage
+    ("consultation", 4, 0),               # one hour, and the first hour a year is free
+])
+def test_visits_and_consultations_are_priced_all_in_after_the_allowance(db, kind, half_days,
+                                                                        expected):
+    d = _fresh_deployment("sefton", half_days=half_days, kind=kind)
+    ch = service.current(d.id).content["charges"]
+    assert ch["episode"] == kind and ch["brokerage_fee"] == 0
+    assert ch["school_pays"] == expected == sum(s["amount"] for s in ch["school_shares"])
 
 
 def test_east_sussex_targeted_six_days(db):

@@ -601,3 +601,18 @@ def test_home_lists_agreements_waiting_for_my_signature(w, c, role):
 def test_home_lists_nothing_to_sign_for_others(w, c, role):
     assert "Agreements waiting for your signature" not in c(w.user("a", role)).get(
         "/").data.decode()
+
+
+def test_a_good_practice_visit_agreement_shows_its_all_in_price(db, client_for):
+    from tests import factories
+
+    w = factories.world()
+    fa.rate_card(w.a.alliance)
+    w.a.request.kind = "good_practice_visit"
+    fa.to_agreement(w.a.deployment)
+    db.session.commit()
+    page = client_for(w.user("a", "director")).get(f"/deployments/{w.a.deployment.id}/agreement")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert "A good-practice visit, priced all-in" in body
+    assert "£100.00 a half day after 1 free a year" in body
