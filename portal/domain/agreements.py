@@ -42,7 +42,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import audit, charging, notify, signing, workflow
+from . import audit, charging, invoicing, notify, signing, workflow
 
 DEFAULT_EXIT = (
     "The deployment ends when the agreed days have been delivered and the final evaluation is "
@@ -180,29 +180,9 @@ def eligible_users(deployment: Deployment) -> list[User]:
 # ------------------------------------------------------------------------------- content
 
 
-def card_from_row(row: RateCard) -> charging.RateCard:
-    return charging.RateCard(
-        model=row.model,
-        day_rates={"nle": row.nle_day_pence, "lle": row.lle_day_pence,
-                   "slt": row.slt_day_pence, "sle": row.sle_day_pence,
-                   "non_sle": row.non_sle_day_pence},
-        brokerage_bp=row.brokerage_bp,
-        board_grant_day=row.board_grant_day_pence,
-        board_school_day=row.board_school_day_pence,
-        gpv_half_day=row.gpv_half_day_pence,
-        gpv_free_per_year=row.gpv_free_per_year,
-        consult_hour=row.consult_hour_pence,
-        consult_free_hours=row.consult_free_hours,
-    )
-
-
-def current_rate_card(alliance_id: int, on: date) -> RateCard | None:
-    return db.session.scalar(
-        select(RateCard)
-        .where(RateCard.alliance_id == alliance_id, RateCard.effective_from <= on)
-        .order_by(RateCard.effective_from.desc(), RateCard.id.desc())
-        .limit(1)
-    )
+# One conversion and one "card in force" rule for agreements and invoices alike.
+card_from_row = invoicing.to_card
+current_rate_card = invoicing.current_rate_card
 
 
 def compute_charges(deployment: Deployment, today: date | None = None) -> dict:
@@ -264,14 +244,12 @@ def _episode_charges(card, kind: str, deployment: Deployment, schools, today: da
     """A good-practice visit or one-off consultation: the card's all-in price per half day or
     hour after each school's free allowance this academic year, no brokerage fee; the same rule
     invoicing applies (a consultation counts as one hour)."""
-    from .invoicing import allowance_used
-
     on = today or date.today()
     year = charging.academic_year(on)
     units = max(1, deployment.half_days_agreed) if kind == "good_practice_visit" else 1
     shares, lines = [], []
     for school in schools:
-        prior = allowance_used(school.id, year, kind)
+        prior = invoicing.allowance_used(school.id, year, kind)
         if kind == "good_practice_visit":
             amount = charging.good_practice_visit_charge(card, prior, units)
             what = (f"Good-practice visit, {charging.describe_half_days(units)} at "
