@@ -570,14 +570,24 @@ def test_demo_active_deployments_have_fully_signed_agreements(app, db, c):
 
     assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
     agreements = _db.session.scalars(select(Agreement)).all()
-    assert agreements and all(a.status == "signed" for a in agreements)
+    status = {a.id: _db.session.get(Deployment, a.deployment_id).status for a in agreements}
+    signed = [a for a in agreements if status[a.id] != "agreement"]
+    out_for_signing = [a for a in agreements if status[a.id] == "agreement"]
+    assert signed and all(a.status == "signed" for a in signed)
     for ag in agreements:
         assert ag.content_hash == signing.content_hash(ag.content)
+    for ag in signed:
         assert len([s for s in ag.signatures if s.decision == "signed"]) == 4
+    # one agreement per alliance is out for signature, signed by its system leader only
+    assert len(out_for_signing) == _db.session.scalar(select(func.count()).select_from(Alliance))
+    for ag in out_for_signing:
+        assert ag.status == "signing"
+        leader_id = _db.session.get(Deployment, ag.deployment_id).leader_id
+        assert [s.user_id for s in ag.signatures] == [leader_id]
     assert service.verify_signatures() == []
     admin = _db.session.scalar(select(User).where(User.email == "admin@estsn.example.org"))
     ag = _db.session.scalar(select(Agreement).join(Deployment).where(
-        Deployment.alliance_id == admin.alliance_id))
+        Deployment.alliance_id == admin.alliance_id, Agreement.status == "signed"))
     page = c(admin).get(f"/deployments/{ag.deployment_id}/agreement")
     assert page.status_code == 200 and "Signed by every party" in page.data.decode()
     assert "Yes:" in c().get(f"/agreements/verify/{ag.verify_token}", query_string={
