@@ -19,3 +19,11 @@ class SetPasswordForm(FlaskForm):
                     EqualTo("password", message="The two passwords are not the same")],
         render_kw={"autocomplete": "new-password"},
     )
+
+
+class ChangePasswordForm(SetPasswordForm):
+    current = PasswordField(
+        "Your current password",
+        validators=[DataRequired("Enter your current password")],
+        render_kw={"autocomplete": "current-password"},
+    )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
-from flask_login import current_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from .. import navigation
 from ..domain import audit, invites, subject_access
 from ..extensions import db, limiter
-from ..security import any_role, public
-from .forms import SetPasswordForm
+from ..security import any_role, mark_fresh, public
+from .forms import ChangePasswordForm, SetPasswordForm
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -45,6 +45,30 @@ def set_password(token: str):
     response.headers["Referrer-Policy"] = "no-referrer"  # keep the token out of any Referer
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+@any_role
+def change_password():
+    """Change your password. Every other session of yours stops at once; this one carries on."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if not current_user.check_password(form.current.data):
+            form.current.errors.append("That is not your current password.")
+        else:
+            user = current_user._get_current_object()
+            user.set_password(form.password.data)
+            user.session_version += 1  # every other signed-in copy of this account ends
+            audit.record(user, "account.password_changed", user, ip=request.remote_addr or "")
+            db.session.commit()
+            login_user(user)  # this browser carries on under the new session version
+            mark_fresh()
+            flash("Your password is changed. You have been signed out everywhere else.",
+                  "success")
+            return redirect(url_for("account.your_data"), code=303)
+    status = 422 if request.method == "POST" else 200
+    return render_template("account/change_password.html", form=form), status
 
 
 @bp.get("/data")
