@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 
 from .. import navigation
@@ -47,8 +56,17 @@ def set_password(token: str):
     return response
 
 
+def _login_limit() -> str:
+    return current_app.config["LOGIN_LIMIT"]  # guessing a current password = guessing a login
+
+
+def _user_key() -> str:
+    return f"password-change:{current_user.get_id() if current_user.is_authenticated else ''}"
+
+
 @bp.route("/password", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, key_func=_user_key, methods=["POST"])
 @any_role
 def change_password():
     """Change your password. Every other session of yours stops at once; this one carries on."""

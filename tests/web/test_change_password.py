@@ -59,3 +59,16 @@ def test_bad_input_is_explained_beside_the_field_and_changes_nothing(db, world, 
     db.session.expire_all()
     fresh = db.session.get(User, user.id)
     assert (fresh.password_hash, fresh.session_version) == before
+
+
+def test_guessing_the_current_password_is_rate_limited(app, db, world, client_for, monkeypatch):
+    from portal.extensions import limiter
+
+    monkeypatch.setitem(app.config, "LOGIN_LIMIT", "3 per minute")
+    limiter.reset()
+    try:
+        client = client_for(world.user("a", "director"))
+        codes = [_change(client, current=f"guess {i}").status_code for i in range(4)]
+        assert codes == [422, 422, 422, 429]
+    finally:
+        limiter.reset()
