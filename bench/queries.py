@@ -43,10 +43,15 @@ def _ids_for(user: User) -> dict[str, int | None]:
     def first(model, where, order):
         return db.session.scalar(select(model.id).where(where).order_by(order.desc()).limit(1))
 
+    def newest_live(model, where, status):
+        # the same kind of page at both sizes: a deployment's page shows different sections in
+        # each status, so comparing a cancelled one with a completed one proves nothing
+        return first(model, where & (model.status == status), model.id) or first(
+            model, where, model.id)
+
     return {
-        "request_id": first(SupportRequest, access.requests_visible_to(user),
-                            SupportRequest.id),
-        "deployment_id": first(Deployment, access.deployments_visible_to(user), Deployment.id),
+        "request_id": newest_live(SupportRequest, access.requests_visible_to(user), "matched"),
+        "deployment_id": newest_live(Deployment, access.deployments_visible_to(user), "active"),
         "user_id": user.id,
     }
 
