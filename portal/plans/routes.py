@@ -290,7 +290,7 @@ def _conflict(kind: str, row_id: int, mine: dict, form, plan=None):
            "ACTION_STATUSES": ACTION_STATUSES}
     if current is not None and kind == "action":
         form.set_outcomes(plan.outcomes)
-    return _row_response(f"plans/_{kind}_conflict.html", 409, **ctx)
+    return _row_response("plans/_row_conflict.html", 409, **ctx)
 
 
 @bp.post("/plans/<any(action, outcome):kind>/<int:row_id>/delete")
