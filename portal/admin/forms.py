@@ -14,6 +14,7 @@ from wtforms.validators import (
 )
 
 from ..models import DESIGNATIONS, PHASES, ROLES
+from ..validators import is_amount
 
 
 def _optional_int(value):
@@ -84,7 +85,9 @@ class PoundsField(DecimalField):
                 self.data = Decimal(raw) if raw else None
             except InvalidOperation:
                 self.data = None
-                raise ValueError("Enter an amount in pounds, like 12000 or 12000.50") from None
+            if raw and (self.data is None or not is_amount(self.data)):
+                self.data = None
+                raise ValueError("Enter an amount in pounds, like 12000 or 12000.50")
 
 
 class BoardForm(FlaskForm):

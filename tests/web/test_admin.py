@@ -495,3 +495,17 @@ def test_audit_date_filter_uses_london_days(admin_world, client_for):
     assert "late-evening" in c.get("/admin/audit?date_from=2026-07-01&date_to=2026-07-01").data \
         .decode()
     assert "late-evening" not in c.get("/admin/audit?date_to=2026-06-30").data.decode()
+
+
+@pytest.mark.parametrize("budget", ["NaN", "Infinity", "1E30", "-sNaN"])
+def test_a_board_budget_that_is_not_an_amount_is_refused_beside_the_field(db, world, client_for,
+                                                                          budget):
+    from sqlalchemy import func, select
+
+    from portal.models import Board
+
+    r = client_for(world.user("a", "admin")).post(
+        "/admin/boards/new", data={"name": "Odd Board", "phase": "primary", "budget": budget})
+    assert r.status_code == 422
+    assert "Enter an amount in pounds" in r.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Board)) == 0
