@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..domain import access
+from ..domain import access, brokering
 from ..domain.sla import MATCH_TARGET, match_clock
 from ..extensions import db
 from ..htmx import render
@@ -22,7 +22,6 @@ from ..security import roles
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
 
 DESK = ("admin", "director")
-INBOX_STATUSES = ("submitted", "more_info", "matching")
 
 
 @bp.get("/inbox")
@@ -30,11 +29,10 @@ INBOX_STATUSES = ("submitted", "more_info", "matching")
 def inbox():
     stmt = (
         select(SupportRequest)
-        .where(access.requests_visible_to(current_user),
-               SupportRequest.status.in_(INBOX_STATUSES))
+        .where(brokering.in_inbox(current_user))
         .options(selectinload(SupportRequest.schools).joinedload(RequestSchool.school),
                  joinedload(SupportRequest.requested_by))
-        .order_by(SupportRequest.submitted_at.asc(), SupportRequest.id.asc())
+        .order_by(*brokering.INBOX_ORDER)
     )
     page = paginate(stmt)
     now = utcnow()

@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..domain import brokering
 from ..domain.access import deployments_visible_to, requests_visible_to
 from ..domain.sla import match_clock
 from ..extensions import db
@@ -24,7 +25,6 @@ from ..security import any_role
 
 bp = Blueprint("dashboard", __name__)
 
-OPEN_REQUEST = ("submitted", "more_info", "matching")
 HOME_LIMIT = 10
 
 
@@ -68,14 +68,10 @@ def home():
     visible_requests = requests_visible_to(user)
     visible_deployments = deployments_visible_to(user)
     if user.role == "admin":
-        inbox = _requests(
-            visible_requests & SupportRequest.status.in_(OPEN_REQUEST),
-            SupportRequest.submitted_at.asc(), SupportRequest.id.asc(),
-        )
+        inbox = _requests(brokering.in_inbox(user), *brokering.INBOX_ORDER)
         ctx["inbox"] = [(r, match_clock(r.submitted_at, now)) for r in inbox]
         ctx["inbox_total"] = db.session.scalar(
-            select(func.count()).select_from(SupportRequest)
-            .where(visible_requests & SupportRequest.status.in_(OPEN_REQUEST))
+            select(func.count()).select_from(SupportRequest).where(brokering.in_inbox(user))
         )
         ctx["proposed"] = _deployments(visible_deployments & (Deployment.status == "proposed"))
     if user.role in ("admin", "director"):

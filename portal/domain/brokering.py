@@ -32,8 +32,17 @@ from ..models import (
     User,
     utcnow,
 )
-from . import audit, notify, workflow
+from . import access, audit, notify, workflow
 from .matching import Candidate, Exclusion, Match, Need, rank
+
+# The co-ordinator's inbox: requests waiting for triage, more information or a match, oldest
+# first. The inbox page and the co-ordinator's home page both list it.
+INBOX_STATUSES = ("submitted", "more_info", "matching")
+INBOX_ORDER = (SupportRequest.submitted_at.asc(), SupportRequest.id.asc())
+
+
+def in_inbox(user: User):
+    return access.requests_visible_to(user) & SupportRequest.status.in_(INBOX_STATUSES)
 
 # A lost race can surface at an autoflush before the commit: treat it like workflow.Conflict.
 CONFLICTS = (workflow.Conflict, StaleDataError, IntegrityError)
