@@ -30,10 +30,17 @@ def init_app(app: Flask) -> None:
 
     @app.cli.command("send-mail")
     def send_mail() -> None:
-        """Send (or retry) every email in the outbox that has not gone yet."""
+        """Send (or retry) every email in the outbox that has not gone yet. One that cannot be
+        sent keeps its reason in the outbox and never stops the others."""
         from .domain.notify import send_unsent
+        from .models import OutboxEmail
 
-        click.echo(f"Sent {send_unsent()} email(s).")
+        sent = send_unsent()
+        waiting = db.session.scalar(select(func.count()).select_from(OutboxEmail)
+                                    .where(OutboxEmail.sent_at.is_(None))) or 0
+        click.echo(f"Sent {sent} email(s)." + (
+            f" {waiting} not sent yet: the reason is beside each in the outbox." if waiting
+            else ""))
 
     @app.cli.command("create-user")
     @click.option("--email", required=True)

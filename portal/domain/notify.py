@@ -4,6 +4,12 @@
 rolled-back action tells nobody. After the transaction commits, the queued emails are sent over
 SMTP (``MAIL_*`` config). With no ``MAIL_SERVER`` (development), each email is logged and kept in
 the outbox, where the co-ordinator can read it; ``sent_at`` stays empty and ``error`` says why.
+
+Each email is sent on its own (:func:`deliver`): one that cannot be built or is refused records
+its error on its row and the others still go; a connection that cannot be made records its error
+on every row it would have carried. ``flask send-mail`` retries the rows not yet sent, those
+never tried first. Header values are single lines (:func:`header_text`): a reason typed over two
+lines becomes a subject with a space, never a header that cannot be sent.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 from flask import current_app, has_app_context
-from sqlalchemy import event, func, select
+from sqlalchemy import case, event, func, select
 from sqlalchemy.orm import Session
 
 from ..extensions import db
@@ -43,7 +49,7 @@ def notify(users: Iterable[User | None], message: str, url: str = "", *,
             mail = OutboxEmail(
                 alliance_id=alliance_id if alliance_id is not None else user.alliance_id,
                 to=user.email,
-                subject=(subject or message)[:200],
+                subject=header_text(subject or message)[:200],
                 body=body or _default_body(user, message, url),
             )
             db.session.add(mail)
@@ -83,23 +89,62 @@ def mark_read(user: User, ids: Iterable[int] | None = None) -> int:
 # ------------------------------------------------------------------------------- sending
 
 
+def header_text(value) -> str:
+    """One line for an email header: every run of whitespace, newlines included, becomes one
+    space (a header with a line break cannot be sent, and could smuggle in another header)."""
+    return " ".join(str(value or "").split())
+
+
 def _message(mail: OutboxEmail, sender: str) -> EmailMessage:
     msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = mail.to
-    msg["Subject"] = mail.subject
+    msg["From"] = header_text(sender)
+    msg["To"] = header_text(mail.to)
+    msg["Subject"] = header_text(mail.subject)
     msg["Message-ID"] = make_msgid(domain="school-support.invalid")
     msg.set_content(mail.body)
     return msg
 
 
+def _error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:1000]
+
+
+def deliver(smtp: smtplib.SMTP, mail: OutboxEmail, sender: str) -> bool:
+    """Send one outbox row on an open connection and record the outcome on the row (``sent_at``,
+    or ``error``). Whatever is wrong with this one email, it raises nothing: the next one goes."""
+    try:
+        smtp.send_message(_message(mail, sender))
+    except Exception as exc:  # noqa: BLE001 - one bad email must never stop the others
+        log.warning("email %s to %s not sent: %s", mail.id, mail.to, exc)
+        mail.error = _error(exc)
+        return False
+    mail.sent_at = utcnow()
+    mail.error = ""
+    return True
+
+
+def _connect(cfg) -> smtplib.SMTP:
+    smtp_class = smtplib.SMTP_SSL if cfg.get("MAIL_USE_SSL") else smtplib.SMTP
+    smtp = smtp_class(cfg["MAIL_SERVER"], cfg.get("MAIL_PORT", 25),
+                      timeout=cfg.get("MAIL_TIMEOUT", 10))
+    try:
+        if cfg.get("MAIL_USE_TLS") and not cfg.get("MAIL_USE_SSL"):
+            smtp.starttls(context=ssl.create_default_context())
+        if cfg.get("MAIL_USERNAME"):
+            smtp.login(cfg["MAIL_USERNAME"], cfg.get("MAIL_PASSWORD", ""))
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
 def send(mails: list[OutboxEmail]) -> int:
-    """Send these outbox rows over SMTP now; record success or the error on each. Commits."""
+    """Send these outbox rows over SMTP now, each on its own; the outcome of every one is
+    recorded on its row and committed as soon as it is known. Returns how many went."""
     if not mails:
         return 0
     cfg = current_app.config
-    server = cfg.get("MAIL_SERVER")
-    if not server:
+    if not cfg.get("MAIL_SERVER"):
         for mail in mails:
             log.info("email (not sent, no MAIL_SERVER) to=%s subject=%s\n%s",
                      mail.to, mail.subject, mail.body)
@@ -108,37 +153,38 @@ def send(mails: list[OutboxEmail]) -> int:
         return 0
     sent = 0
     try:
-        smtp_class = smtplib.SMTP_SSL if cfg.get("MAIL_USE_SSL") else smtplib.SMTP
-        with smtp_class(server, cfg.get("MAIL_PORT", 25), timeout=cfg.get("MAIL_TIMEOUT", 10)) \
-                as smtp:
-            if cfg.get("MAIL_USE_TLS") and not cfg.get("MAIL_USE_SSL"):
-                smtp.starttls(context=ssl.create_default_context())
-            if cfg.get("MAIL_USERNAME"):
-                smtp.login(cfg["MAIL_USERNAME"], cfg.get("MAIL_PASSWORD", ""))
-            for mail in mails:
-                try:
-                    smtp.send_message(_message(mail, cfg["MAIL_DEFAULT_SENDER"]))
-                    mail.sent_at = utcnow()
-                    mail.error = ""
-                    sent += 1
-                except smtplib.SMTPException as exc:
-                    mail.error = f"{type(exc).__name__}: {exc}"[:1000]
-    except (OSError, smtplib.SMTPException) as exc:
+        smtp = _connect(cfg)
+    except Exception as exc:  # noqa: BLE001 - no connection: every email says why it waits
         log.warning("SMTP unavailable: %s", exc)
         for mail in mails:
-            if mail.sent_at is None:
-                mail.error = f"{type(exc).__name__}: {exc}"[:1000]
-    db.session.commit()
+            mail.error = _error(exc)
+        db.session.commit()
+        return 0
+    try:
+        for mail in mails:
+            sent += deliver(smtp, mail, cfg["MAIL_DEFAULT_SENDER"])
+            db.session.commit()  # what went is recorded at once: a crash never resends it
+    finally:
+        try:
+            smtp.quit()
+        except Exception:  # noqa: BLE001 - every email's outcome is already recorded
+            smtp.close()
     return sent
+
+
+def unsent(limit: int = 200) -> list[OutboxEmail]:
+    """The emails not yet sent, those never tried first (so a few that keep failing never hold
+    up new mail), then the oldest."""
+    never_tried = case((OutboxEmail.error == "", 0), else_=1)
+    return list(db.session.scalars(
+        select(OutboxEmail).where(OutboxEmail.sent_at.is_(None))
+        .order_by(never_tried, OutboxEmail.id).limit(limit)
+    ).all())
 
 
 def send_unsent(limit: int = 200) -> int:
     """Retry every email not yet sent (``flask --app portal send-mail``)."""
-    mails = db.session.scalars(
-        select(OutboxEmail).where(OutboxEmail.sent_at.is_(None)).order_by(OutboxEmail.id)
-        .limit(limit)
-    ).all()
-    return send(list(mails))
+    return send(unsent(limit))
 
 
 @event.listens_for(Session, "after_commit")
