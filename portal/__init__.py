@@ -29,7 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
         hops = app.config["PROXY_FIX_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    from . import formatting, security, transactions
+    from . import formatting, security, transactions, validators
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
@@ -39,6 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
     transactions.init_app(app)
     security.init_app(app)
     formatting.init_app(app)
+    validators.init_app(app)  # the <id:...> converter, before any blueprint adds a route
     from .domain import notify
 
     notify.init_app(app)

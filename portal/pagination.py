@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, request
+from flask import current_app
 from sqlalchemy import Select, func, select
 
 from .extensions import db
+from .validators import DB_INT_MAX, int_arg
 
 
 @dataclass
@@ -31,10 +32,8 @@ class Page:
 
 
 def page_number() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
+    """``?page=``: 1 when absent; a 400 for anything but a page number an OFFSET can hold."""
+    return int_arg("page", "page number", maximum=DB_INT_MAX // 1000, default=1)
 
 
 def paginate(stmt: Select, count_stmt: Select | None = None) -> Page:

@@ -1,27 +1,18 @@
-from decimal import Decimal, InvalidOperation
-
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DecimalField, EmailField, SelectField, StringField, TextAreaField
+from wtforms import DateField, EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import (
     DataRequired,
     Email,
     InputRequired,
     Length,
-    NumberRange,
+    Optional,
     Regexp,
     ValidationError,
 )
 
 from ..models import DESIGNATIONS, PHASES, ROLES
-from ..validators import is_amount
-
-
-def _optional_int(value):
-    try:
-        return int(value) if value not in (None, "", "None") else None
-    except (TypeError, ValueError):
-        return None
+from ..validators import IdSelectField, MoneyField, PlausibleDate, years
 
 
 class UserFields(FlaskForm):
@@ -30,15 +21,18 @@ class UserFields(FlaskForm):
     job_title = StringField("Job title (optional)", validators=[Length(max=120)])
     role = SelectField("Role", choices=list(ROLES.items()),
                        validators=[DataRequired("Choose a role")])
-    school_id = SelectField("School", coerce=_optional_int, choices=[], validate_choice=True)
-    board_id = SelectField("Board", coerce=_optional_int, choices=[], validate_choice=True)
+    school_id = IdSelectField("School", choices=[],
+                              message="Choose a school from the list, or No school")
+    board_id = IdSelectField("Board", choices=[],
+                             message="Choose a Board from the list, or No Board")
 
     def validate_school_id(self, field):
-        if self.role.data in ("headteacher", "sle", "home_school") and not field.data:
+        if self.role.data in ("headteacher", "sle", "home_school") and not field.data \
+                and not field.errors:
             raise ValidationError("Choose the school this person works at")
 
     def validate_board_id(self, field):
-        if self.role.data == "board" and not field.data:
+        if self.role.data == "board" and not field.data and not field.errors:
             raise ValidationError("Choose the Board this person sits on")
 
 
@@ -67,27 +61,13 @@ class SchoolForm(FlaskForm):
                                            Length(max=200)])
     phase = SelectField("Phase", choices=list(PHASES.items()))
     postcode = StringField("Postcode", validators=[Length(max=10)])
-    local_authority_id = SelectField("Local authority", coerce=_optional_int, choices=[])
-    eip_id = SelectField("EIP", coerce=_optional_int, choices=[])
+    local_authority_id = IdSelectField("Local authority", choices=[],
+                                       message="Choose a local authority from the list, or None")
+    eip_id = IdSelectField("EIP", choices=[], message="Choose an EIP from the list, or None")
 
 
 class ImportForm(FlaskForm):
     file = FileField("GIAS extract (CSV)", validators=[FileRequired("Choose a CSV file")])
-
-
-class PoundsField(DecimalField):
-    """Pounds in the form, whole pence in the model."""
-
-    def process_formdata(self, valuelist):
-        if valuelist:
-            raw = (valuelist[0] or "").strip().replace(",", "").lstrip("£")
-            try:
-                self.data = Decimal(raw) if raw else None
-            except InvalidOperation:
-                self.data = None
-            if raw and (self.data is None or not is_amount(self.data)):
-                self.data = None
-                raise ValueError("Enter an amount in pounds, like 12000 or 12000.50")
 
 
 class BoardForm(FlaskForm):
@@ -95,17 +75,13 @@ class BoardForm(FlaskForm):
                                            Length(max=200)])
     phase = SelectField("Phase", choices=[("primary", "Primary"), ("secondary", "Secondary"),
                                           ("special", "Special"), ("all_through", "All-through")])
-    budget = PoundsField("Budget (£)", places=2, validators=[
-        InputRequired("Enter the budget in pounds, 0 if none"),
-        NumberRange(min=0, max=100_000_000, message="Enter an amount from £0 to £100,000,000")])
-
-    def validate_budget(self, field):
-        if field.data is not None and field.data != field.data.quantize(Decimal("0.01")):
-            raise ValidationError("Enter pounds and whole pence, like 12000.50")
+    # pounds and pence as typed (1,500.50 or £1500); at most £10m, which the column holds
+    budget = MoneyField("Budget (£)", maximum=1_000_000_000, validators=[
+        InputRequired("Enter the budget in pounds, 0 if none")])
 
     @property
     def budget_pence(self) -> int:
-        return int((self.budget.data * 100).to_integral_value())
+        return self.budget.data
 
 
 class EIPForm(FlaskForm):
@@ -116,6 +92,19 @@ class EIPForm(FlaskForm):
 class SpecialismForm(FlaskForm):
     name = StringField("Specialism", validators=[DataRequired("Enter the specialism"),
                                                  Length(max=120)])
+
+
+class AuditFilterForm(FlaskForm):
+    """The audit trail's date filters (a GET form): a day no audit record can have, like
+    9999-12-31, is refused beside the field rather than overflowing the date sums."""
+
+    class Meta:
+        csrf = False  # a GET lookup that changes nothing
+
+    date_from = DateField("From", validators=[
+        Optional(), PlausibleDate(past=years(20), future=years(1))])
+    date_to = DateField("To", validators=[
+        Optional(), PlausibleDate(past=years(20), future=years(1))])
 
 
 class TemplateForm(FlaskForm):

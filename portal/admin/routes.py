@@ -5,7 +5,7 @@ director). Everything is scoped to the admin's own alliance through ``domain.acc
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from flask import (
     Blueprint,
@@ -43,8 +43,10 @@ from ..models import (
 )
 from ..pagination import paginate
 from ..security import roles
+from ..validators import int_arg, whole_number
 from .forms import (
     ActionForm,
+    AuditFilterForm,
     BoardForm,
     EIPForm,
     ImportForm,
@@ -176,7 +178,7 @@ def invite():
     return render_template("admin/invite.html", form=form), status
 
 
-@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@bp.route("/users/<id:user_id>", methods=["GET", "POST"])
 @roles("admin")
 def user(user_id: int):
     target = access.get_managed_user(current_user, user_id)
@@ -216,7 +218,7 @@ def user(user_id: int):
                            action_form=ActionForm()), status
 
 
-@bp.post("/users/<int:user_id>/deactivate")
+@bp.post("/users/<id:user_id>/deactivate")
 @roles("admin")
 def deactivate(user_id: int):
     target = access.get_managed_user(current_user, user_id)
@@ -233,7 +235,7 @@ def deactivate(user_id: int):
     return redirect(url_for("admin.user", user_id=target.id), code=303)
 
 
-@bp.post("/users/<int:user_id>/reactivate")
+@bp.post("/users/<id:user_id>/reactivate")
 @roles("admin")
 def reactivate(user_id: int):
     target = access.get_managed_user(current_user, user_id)
@@ -247,7 +249,7 @@ def reactivate(user_id: int):
     return redirect(url_for("admin.user", user_id=target.id), code=303)
 
 
-@bp.post("/users/<int:user_id>/reinvite")
+@bp.post("/users/<id:user_id>/reinvite")
 @roles("admin")
 def reinvite(user_id: int):
     target = access.get_managed_user(current_user, user_id)
@@ -327,7 +329,7 @@ def school_new():
     return render_template("admin/school.html", form=form, school=None), status
 
 
-@bp.route("/schools/<int:school_id>", methods=["GET", "POST"])
+@bp.route("/schools/<id:school_id>", methods=["GET", "POST"])
 @roles("admin")
 def school(school_id: int):
     obj = access.get_managed_school(current_user, school_id)
@@ -452,15 +454,13 @@ def board_new():
     return render_template("admin/board.html", form=form, board=None), status
 
 
-@bp.route("/boards/<int:board_id>", methods=["GET", "POST"])
+@bp.route("/boards/<id:board_id>", methods=["GET", "POST"])
 @roles("admin")
 def board(board_id: int):
     obj = access.get_managed_board(current_user, board_id)
     form = BoardForm(obj=obj)
     if request.method == "GET":
-        from decimal import Decimal
-
-        form.budget.data = Decimal(obj.budget_pence) / 100
+        form.budget.data = obj.budget_pence
     if form.validate_on_submit():
         _board_save(form, obj)
         flash("The Board has been saved.", "success")
@@ -507,7 +507,7 @@ def eip_new():
     return render_template("admin/eip.html", form=form, eip=None), status
 
 
-@bp.route("/eips/<int:eip_id>", methods=["GET", "POST"])
+@bp.route("/eips/<id:eip_id>", methods=["GET", "POST"])
 @roles("admin")
 def eip(eip_id: int):
     obj = access.get_managed_eip(current_user, eip_id)
@@ -584,38 +584,36 @@ def agreement_template():
 # ---------------------------------------------------------------------------- audit viewer
 
 
-def _audit_filters(args) -> dict:
-    def as_date(v):
-        try:
-            return date.fromisoformat(v) if v else None
-        except ValueError:
-            return None
-
-    def as_int(v):
-        try:
-            return int(v) if v else None
-        except ValueError:
-            return None
-
+def _audit_filters(args) -> tuple[dict, AuditFilterForm]:
+    """The filters in the query string; dates are checked by the form (errors beside them)."""
+    dates = AuditFilterForm(args)
+    dates.validate()
     return {"deployment": (args.get("deployment") or "").strip()[:40],
-            "user": as_int(args.get("user")), "who": (args.get("who") or "").strip()[:100],
+            "user": int_arg("user", "person"), "who": (args.get("who") or "").strip()[:100],
             "action": (args.get("action") or "").strip()[:60],
-            "date_from": as_date(args.get("date_from")), "date_to": as_date(args.get("date_to"))}
+            "date_from": None if dates.date_from.errors else dates.date_from.data,
+            "date_to": None if dates.date_to.errors else dates.date_to.data}, dates
 
 
 @bp.get("/audit")
 @roles("admin", "director")
 def audit_trail():
-    f = _audit_filters(request.args)
+    f, dates = _audit_filters(request.args)
+    if dates.errors:  # a date no audit record can have: say so beside it, show nothing
+        return render("admin/audit.html", "results", page=None, f=f, dates=dates, actors={},
+                      person=None, deployment=None), 422
     where = access.audit_visible_to(current_user)
     deployment = None
     if f["deployment"]:
         ref = f["deployment"]
+        try:
+            ref_id = whole_number(ref)
+        except ValueError:
+            ref_id = -1
         deployment = db.session.scalar(
             select(Deployment).where(
                 access.deployments_visible_to(current_user),
-                or_(Deployment.reference == ref,
-                    Deployment.id == (int(ref) if ref.isdigit() else -1))))
+                or_(Deployment.reference == ref, Deployment.id == ref_id)))
         if deployment is None:
             where = where & (AuditEvent.id == -1)  # unknown or not ours: nothing
         else:
@@ -650,11 +648,11 @@ def audit_trail():
         select(User).where(User.id.in_(actor_ids))).all()} if actor_ids else {}
     person = db.session.scalar(select(User).where(
         User.id == f["user"], User.alliance_id == current_user.alliance_id)) if f["user"] else None
-    return render("admin/audit.html", "results", page=page, f=f, actors=actors, person=person,
-                  deployment=deployment)
+    return render("admin/audit.html", "results", page=page, f=f, dates=dates, actors=actors,
+                  person=person, deployment=deployment)
 
 
-@bp.post("/users/<int:user_id>/sessions")
+@bp.post("/users/<id:user_id>/sessions")
 @roles("admin")
 def end_sessions(user_id: int):
     """Sign a user out everywhere without deactivating them."""

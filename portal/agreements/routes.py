@@ -30,6 +30,7 @@ from ..htmx import hx_redirect, is_htmx, render
 from ..models import AGREEMENT_STATUSES, Agreement, Alliance, Deployment, Signature, User
 from ..panels import deployment_panels, home_panels
 from ..security import any_role, is_fresh, mark_fresh, public, roles, safe_next
+from ..validators import int_arg
 from . import demo_data  # noqa: F401  (registers the demo step)
 from .forms import (
     ConfirmPasswordForm,
@@ -85,7 +86,7 @@ def _context(deployment: Deployment, agreement, *, sign_form=None, decline_form=
     }
 
 
-@bp.get("/deployments/<int:deployment_id>/agreement")
+@bp.get("/deployments/<id:deployment_id>/agreement")
 @any_role
 def show(deployment_id: int):
     deployment, agreement = access.get_agreement(current_user, deployment_id)
@@ -154,19 +155,19 @@ def _respond(deployment_id: int, decision: str):
     return _answer(deployment, agreement, 303, message=done, message_kind="success")
 
 
-@bp.post("/deployments/<int:deployment_id>/agreement/sign")
+@bp.post("/deployments/<id:deployment_id>/agreement/sign")
 @roles(*service.SIGNER_ROLES)
 def sign(deployment_id: int):
     return _respond(deployment_id, "signed")
 
 
-@bp.post("/deployments/<int:deployment_id>/agreement/decline")
+@bp.post("/deployments/<id:deployment_id>/agreement/decline")
 @roles(*service.SIGNER_ROLES)
 def decline(deployment_id: int):
     return _respond(deployment_id, "declined")
 
 
-@bp.route("/deployments/<int:deployment_id>/agreement/edit", methods=["GET", "POST"])
+@bp.route("/deployments/<id:deployment_id>/agreement/edit", methods=["GET", "POST"])
 @roles(*OVERSEERS)
 def edit(deployment_id: int):
     deployment, agreement = access.get_agreement(current_user, deployment_id)
@@ -229,7 +230,7 @@ def _isodate(value) -> str:
     return uk_date(parsed) if parsed else ""
 
 
-@bp.post("/deployments/<int:deployment_id>/agreement/void")
+@bp.post("/deployments/<id:deployment_id>/agreement/void")
 @roles(*OVERSEERS)
 def void(deployment_id: int):
     deployment, agreement = access.get_agreement(current_user, deployment_id)
@@ -250,11 +251,11 @@ def void(deployment_id: int):
     return redirect(url_for(".show", deployment_id=deployment_id), 303)
 
 
-@bp.get("/deployments/<int:deployment_id>/agreement/print")
+@bp.get("/deployments/<id:deployment_id>/agreement/print")
 @any_role
 def printable(deployment_id: int):
     deployment, agreement = access.get_agreement(current_user, deployment_id)
-    version = request.args.get("version", type=int)
+    version = int_arg("version", "agreement version")
     if version and version != agreement.version:
         agreement = next((a for a in service.history(deployment.id) if a.version == version),
                          None)

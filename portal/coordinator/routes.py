@@ -51,7 +51,7 @@ def outbox():
     return render("coordinator/outbox.html", "results", page=paginate(stmt))
 
 
-@bp.get("/outbox/<int:email_id>")
+@bp.get("/outbox/<id:email_id>")
 @roles(*DESK)
 def email(email_id: int):
     return render("coordinator/email.html", mail=access.get_outbox_email(current_user, email_id))

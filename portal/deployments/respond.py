@@ -18,7 +18,7 @@ from .routes import bp
 PARTY_ROLES = ("headteacher", "home_school", "sle")
 
 
-@bp.post("/<int:deployment_id>/respond")
+@bp.post("/<id:deployment_id>/respond")
 @roles(*PARTY_ROLES)
 def respond(deployment_id: int):
     d = access.get_deployment(current_user, deployment_id, for_update=True)

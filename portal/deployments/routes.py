@@ -37,7 +37,7 @@ def index():
                   statuses=DEPLOYMENT_STATUSES)
 
 
-@bp.get("/<int:deployment_id>")
+@bp.get("/<id:deployment_id>")
 @any_role
 def show(deployment_id: int):
     deployment = access.get_deployment(current_user, deployment_id)

@@ -36,6 +36,7 @@ from ..models import (
 )
 from ..pagination import paginate
 from ..security import any_role, roles
+from ..validators import int_arg
 from . import demo_data, panels  # noqa: F401  (register the demo step and home panel)
 from .forms import DeleteForm, ProfileForm, ReleaseForm, UnavailableForm
 
@@ -58,22 +59,15 @@ def _parse_date(value: str | None) -> date | None:
         return None
 
 
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
-
-
 def directory_filters(args) -> dict:
     """The filters from the query string, invalid values dropped (so URLs stay shareable)."""
     f = {
         "q": (args.get("q") or "").strip()[:100],
-        "specialism": _int(args.get("specialism")),
+        "specialism": int_arg("specialism", "specialism", source=args),
         "phase": args.get("phase") if args.get("phase") in PHASES else "",
         "standard": args.get("standard") if args.get("standard") in STANDARDS else "",
         "designation": args.get("designation") if args.get("designation") in DESIGNATIONS else "",
-        "la": _int(args.get("la")),
+        "la": int_arg("la", "local authority", source=args),
         "available_from": _parse_date(args.get("available_from")),
         "available_to": _parse_date(args.get("available_to")),
     }
@@ -163,7 +157,7 @@ def past_deployments(profile: LeaderProfile, user: User) -> list[tuple[Deploymen
     return [(d, evals[d.id]) for d in deps]
 
 
-@bp.get("/leaders/<int:profile_id>")
+@bp.get("/leaders/<id:profile_id>")
 @any_role
 def leader(profile_id: int):
     profile = access.get_leader(current_user, profile_id)
@@ -271,7 +265,7 @@ def add_unavailable():
     return redirect(url_for("directory.my_profile"), code=303)
 
 
-@bp.post("/me/unavailable/<int:unavailable_id>/delete")
+@bp.post("/me/unavailable/<id:unavailable_id>/delete")
 @roles("sle")
 def delete_unavailable(unavailable_id: int):
     profile = _own_profile()
@@ -329,7 +323,7 @@ def _release_page(profile: LeaderProfile, form: ReleaseForm) -> str:
                   errors_for=profile.id)
 
 
-@bp.post("/release/<int:profile_id>")
+@bp.post("/release/<id:profile_id>")
 @roles("home_school")
 def approve_release(profile_id: int):
     profile = access.get_released_leader(current_user, profile_id)

@@ -18,7 +18,7 @@ from ..panels import deployment_panels
 from ..security import roles
 from . import demo_data, forms, home  # noqa: F401  (demo step and home panel register themselves)
 
-bp = Blueprint("evaluations", __name__, url_prefix="/deployments/<int:deployment_id>/completion")
+bp = Blueprint("evaluations", __name__, url_prefix="/deployments/<id:deployment_id>/completion")
 
 
 # ------------------------------------------------------------------------------------ panel

@@ -31,6 +31,7 @@ from ..models import INVOICE_STATUSES, PAYERS, AllowanceUse, Invoice, RateCard, 
 from ..pagination import paginate
 from ..panels import deployment_panels
 from ..security import roles
+from ..validators import int_arg
 from . import demo as _demo  # noqa: F401  (registers the demo step)
 from .forms import PaymentForm, RateCardForm
 
@@ -56,12 +57,13 @@ def _filters() -> tuple[dict, list]:
     if args.get("payer") in PAYERS and current_user.role in OVERSEERS:
         chosen["payer"] = args["payer"]
         where.append(Invoice.payer == chosen["payer"])
-    if args.get("year", "").isdigit():
-        chosen["year"] = args["year"]
-        where.append(Invoice.academic_year == int(chosen["year"]))
-    if args.get("school", "").isdigit() and current_user.role in OVERSEERS:
-        chosen["school"] = args["school"]
-        sid = int(chosen["school"])
+    year = int_arg("year", "year", minimum=2000, maximum=2100)
+    if year is not None:
+        chosen["year"] = str(year)
+        where.append(Invoice.academic_year == year)
+    sid = int_arg("school", "school")
+    if sid is not None and current_user.role in OVERSEERS:
+        chosen["school"] = str(sid)
         where.append((Invoice.payer_school_id == sid) | (Invoice.payee_school_id == sid))
     return chosen, where
 
@@ -197,7 +199,7 @@ def _show(inv: Invoice, *, form: PaymentForm | None = None, message: str = "",
     return body, status
 
 
-@bp.get("/invoices/<int:invoice_id>")
+@bp.get("/invoices/<id:invoice_id>")
 @roles(*FINANCE_ROLES)
 def show(invoice_id: int):
     return _show(_load(invoice_id))
@@ -221,7 +223,7 @@ def _refused(inv: Invoice, exc: Exception):
     return _show(_load(inv.id), message=str(exc), status=409)
 
 
-@bp.post("/invoices/<int:invoice_id>/send")
+@bp.post("/invoices/<id:invoice_id>/send")
 @roles(*OVERSEERS)
 def send(invoice_id: int):
     inv = _load(invoice_id, lock=True)
@@ -232,7 +234,7 @@ def send(invoice_id: int):
     return _done(inv, f"{inv.number} marked as sent.")
 
 
-@bp.post("/invoices/<int:invoice_id>/payments")
+@bp.post("/invoices/<id:invoice_id>/payments")
 @roles(*OVERSEERS)
 def pay(invoice_id: int):
     inv = _load(invoice_id, lock=True)
@@ -257,7 +259,7 @@ def pay(invoice_id: int):
     return _done(inv, f"Payment recorded against {inv.number}.")
 
 
-@bp.post("/invoices/<int:invoice_id>/paid")
+@bp.post("/invoices/<id:invoice_id>/paid")
 @roles(*OVERSEERS)
 def mark_paid(invoice_id: int):
     inv = _load(invoice_id, lock=True)
@@ -269,7 +271,7 @@ def mark_paid(invoice_id: int):
     return _done(inv, f"{inv.number} marked as paid.")
 
 
-@bp.post("/invoices/<int:invoice_id>/refund")
+@bp.post("/invoices/<id:invoice_id>/refund")
 @roles(*OVERSEERS)
 def refund(invoice_id: int):
     inv = _load(invoice_id, lock=True)
@@ -293,7 +295,7 @@ def _deployment_invoices(deployment_id: int) -> list[Invoice]:
     ).all())
 
 
-@bp.get("/deployments/<int:deployment_id>/settlement")
+@bp.get("/deployments/<id:deployment_id>/settlement")
 @roles(*FINANCE_ROLES)
 def settlement(deployment_id: int):
     d = access.get_deployment(current_user, deployment_id)
@@ -304,7 +306,7 @@ def settlement(deployment_id: int):
                   st=invoicing.statement(d, invoices), labels=charging.PARTY_LABELS)
 
 
-@bp.post("/deployments/<int:deployment_id>/invoices")
+@bp.post("/deployments/<id:deployment_id>/invoices")
 @roles(*OVERSEERS)
 def raise_in_advance(deployment_id: int):
     d = access.get_deployment(current_user, deployment_id)

@@ -12,6 +12,7 @@ from ..htmx import render
 from ..models import Notification
 from ..pagination import paginate
 from ..security import any_role, safe_next
+from ..validators import int_arg
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
@@ -31,9 +32,10 @@ def index():
 @bp.post("/read")
 @any_role
 def mark_read():
-    """Mark one (``id``) or all of your notifications read, then follow its link if it has one."""
-    raw = request.form.get("id", "")
-    ids = [int(raw)] if raw.isdigit() else None
+    """Mark one (``id``) or all (no ``id``) of your notifications read, then follow its link if
+    it has one. An ``id`` that is not a notification id is refused (400): it never means "all"."""
+    one = int_arg("id", "notification", source=request.form, where="form")
+    ids = [one] if one is not None else None
     count = notify.mark_read(current_user, ids)
     db.session.commit()
     if ids:

@@ -30,6 +30,7 @@ from ..models import ACTION_STATUSES, PlanRevision, Variation, Visit, utcnow
 from ..models import Deployment as DeploymentModel
 from ..panels import deployment_panels, home_panels
 from ..security import any_role, roles
+from ..validators import int_arg
 from . import demo_data  # noqa: F401  (registers the demo step)
 from .forms import (
     ActionForm,
@@ -130,7 +131,7 @@ def _back_to_plan(deployment_id: int, anchor: str = ""):
 # ----------------------------------------------------------------------------- the plan
 
 
-@bp.get("/deployments/<int:deployment_id>/plan")
+@bp.get("/deployments/<id:deployment_id>/plan")
 @any_role
 def show(deployment_id: int):
     deployment = access.get_plan_deployment(current_user, deployment_id)
@@ -138,7 +139,7 @@ def show(deployment_id: int):
     return render("plans/show.html", "live", **_plan_ctx(deployment, plan))
 
 
-@bp.post("/deployments/<int:deployment_id>/plan")
+@bp.post("/deployments/<id:deployment_id>/plan")
 @roles("sle")
 def start(deployment_id: int):
     deployment = access.get_plan_deployment(current_user, deployment_id)
@@ -154,7 +155,7 @@ def start(deployment_id: int):
     return _back_to_plan(deployment_id)
 
 
-@bp.get("/deployments/<int:deployment_id>/plan/print")
+@bp.get("/deployments/<id:deployment_id>/plan/print")
 @any_role
 def printable(deployment_id: int):
     deployment = access.get_plan_deployment(current_user, deployment_id)
@@ -164,7 +165,7 @@ def printable(deployment_id: int):
                            printed_at=utcnow())
 
 
-@bp.get("/deployments/<int:deployment_id>/plan/history")
+@bp.get("/deployments/<id:deployment_id>/plan/history")
 @any_role
 def history(deployment_id: int):
     deployment = access.get_plan_deployment(current_user, deployment_id)
@@ -178,11 +179,11 @@ def history(deployment_id: int):
     return render_template("plans/history.html", d=deployment, plan=plan, revisions=revisions)
 
 
-@bp.get("/plans/<int:plan_id>/poll")
+@bp.get("/plans/<id:plan_id>/poll")
 @any_role
 def poll(plan_id: int):
     """204 while the viewer's revision is current (one indexed query); else the fresh plan."""
-    since = request.args.get("since", type=int)
+    since = int_arg("since", "plan revision", minimum=0)
     revision = access.plan_revision(current_user, plan_id)
     if since == revision:
         resp = make_response("", 204)
@@ -194,7 +195,7 @@ def poll(plan_id: int):
     return resp
 
 
-@bp.post("/plans/<int:plan_id>/<any(action, outcome):kind>s")
+@bp.post("/plans/<id:plan_id>/<any(action, outcome):kind>s")
 @roles("sle")
 def add_row(plan_id: int, kind: str):
     plan = access.get_plan(current_user, plan_id)
@@ -218,7 +219,7 @@ def add_row(plan_id: int, kind: str):
     return _back_to_plan(deployment.id, f"#{kind}-{row.id}")
 
 
-@bp.get("/plans/<any(action, outcome):kind>/<int:row_id>")
+@bp.get("/plans/<any(action, outcome):kind>/<id:row_id>")
 @any_role
 def row(kind: str, row_id: int):
     obj = access.get_plan_row(current_user, kind, row_id)
@@ -228,7 +229,7 @@ def row(kind: str, row_id: int):
     return render_template(f"plans/_{kind}_row.html", row=obj, **ctx)
 
 
-@bp.get("/plans/<any(action, outcome):kind>/<int:row_id>/edit")
+@bp.get("/plans/<any(action, outcome):kind>/<id:row_id>/edit")
 @roles("sle")
 def edit_row(kind: str, row_id: int):
     obj = access.get_plan_row(current_user, kind, row_id)
@@ -242,7 +243,7 @@ def edit_row(kind: str, row_id: int):
                          d=plan.deployment, form=_row_form(kind, obj, plan=plan))
 
 
-@bp.post("/plans/<any(action, outcome):kind>/<int:row_id>")
+@bp.post("/plans/<any(action, outcome):kind>/<id:row_id>")
 @roles("sle")
 def save_row(kind: str, row_id: int):
     try:
@@ -293,7 +294,7 @@ def _conflict(kind: str, row_id: int, mine: dict, form, plan=None):
     return _row_response("plans/_row_conflict.html", 409, **ctx)
 
 
-@bp.post("/plans/<any(action, outcome):kind>/<int:row_id>/delete")
+@bp.post("/plans/<any(action, outcome):kind>/<id:row_id>/delete")
 @roles("sle")
 def delete_row(kind: str, row_id: int):
     try:
@@ -323,7 +324,7 @@ def delete_row(kind: str, row_id: int):
     return _back_to_plan(deployment_id)
 
 
-@bp.post("/plans/<any(action, outcome):kind>/<int:row_id>/move")
+@bp.post("/plans/<any(action, outcome):kind>/<id:row_id>/move")
 @roles("sle")
 def move_row(kind: str, row_id: int):
     obj = access.get_plan_row(current_user, kind, row_id)
@@ -347,7 +348,7 @@ def move_row(kind: str, row_id: int):
     return _back_to_plan(deployment.id, f"#{kind}-{row_id}")
 
 
-@bp.post("/plans/<int:plan_id>/text")
+@bp.post("/plans/<id:plan_id>/text")
 @roles("sle")
 def save_text(plan_id: int):
     plan = access.get_plan(current_user, plan_id)
@@ -388,7 +389,7 @@ def _visits(deployment) -> list[Visit]:
     ))
 
 
-@bp.post("/deployments/<int:deployment_id>/first-contact")
+@bp.post("/deployments/<id:deployment_id>/first-contact")
 @roles("sle")
 def first_contact(deployment_id: int):
     deployment = access.get_plan_deployment(current_user, deployment_id)
@@ -412,7 +413,7 @@ def first_contact(deployment_id: int):
     return redirect(url_for("deployments.show", deployment_id=deployment_id), 303)
 
 
-@bp.route("/deployments/<int:deployment_id>/visits/new", methods=["GET", "POST"])
+@bp.route("/deployments/<id:deployment_id>/visits/new", methods=["GET", "POST"])
 @roles("sle")
 def new_visit(deployment_id: int):
     deployment = access.get_plan_deployment(current_user, deployment_id)
@@ -454,7 +455,7 @@ def new_visit(deployment_id: int):
                            left=domain.half_days_left(deployment)), status
 
 
-@bp.route("/deployments/<int:deployment_id>/variations/new", methods=["GET", "POST"])
+@bp.route("/deployments/<id:deployment_id>/variations/new", methods=["GET", "POST"])
 @roles("sle", "admin", "director")
 def new_variation(deployment_id: int):
     deployment = access.get_plan_deployment(current_user, deployment_id)
@@ -479,7 +480,7 @@ def new_variation(deployment_id: int):
     return render_template("plans/variation_form.html", d=deployment, form=form), status
 
 
-@bp.post("/variations/<int:variation_id>/approve")
+@bp.post("/variations/<id:variation_id>/approve")
 @roles("headteacher", "director")
 def approve_variation(variation_id: int):
     v = access.get_variation(current_user, variation_id)
@@ -500,7 +501,7 @@ def approve_variation(variation_id: int):
     return redirect(url, 303)
 
 
-@bp.post("/variations/<int:variation_id>/decline")
+@bp.post("/variations/<id:variation_id>/decline")
 @roles("headteacher", "director")
 def decline_variation(variation_id: int):
     v = access.get_variation(current_user, variation_id)

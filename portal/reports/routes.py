@@ -36,6 +36,7 @@ from ..models import (
 )
 from ..navigation import add as nav_add
 from ..security import roles
+from ..validators import int_arg
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 READERS = ("director", "admin", "board")
@@ -119,20 +120,19 @@ def _boards(user) -> list[tuple[int, str, int]]:
 
 
 def _filters(rows, boards):
-    year = request.args.get("year", "")
+    chosen_year = int_arg("year", "year", minimum=2000, maximum=2100)
     phase = request.args.get("phase", "")
     la = request.args.get("la", "")
     year_options = figures.years(rows)
     la_options = sorted({name for r in rows for name in r.las})
-    chosen_year = int(year) if year.isdigit() and 2000 <= int(year) <= 2100 else None
     if chosen_year is not None and chosen_year not in dict(year_options):
         year_options = sorted([*year_options, (chosen_year, academic_year_label(chosen_year))],
                               reverse=True)
     chosen_phase = phase if phase in PHASES else None
     chosen_la = la if la in la_options else None
-    board = request.args.get("board", "")
+    board = int_arg("board", "Board")
     board_ids = {i for i, _name, _budget in boards}
-    chosen_board = int(board) if board.isdigit() and int(board) in board_ids else None
+    chosen_board = board if board in board_ids else None
     return {"year": chosen_year, "phase": chosen_phase, "la": chosen_la, "board": chosen_board,
             "year_options": year_options, "la_options": la_options,
             "board_options": [(i, name) for i, name, _ in boards] if len(boards) > 1 else []}

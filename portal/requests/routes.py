@@ -54,7 +54,7 @@ def index():
                   statuses=REQUEST_STATUSES)
 
 
-@bp.get("/<int:request_id>")
+@bp.get("/<id:request_id>")
 @any_role
 def show(request_id: int):
     req = access.get_request(current_user, request_id)
@@ -155,7 +155,7 @@ def new():
     return render("requests/form.html", "form", form=form, req=None)
 
 
-@bp.route("/<int:request_id>/edit", methods=["GET", "POST"])
+@bp.route("/<id:request_id>/edit", methods=["GET", "POST"])
 @roles(*WRITERS)
 def edit(request_id: int):
     req = access.get_request(current_user, request_id, for_update=request.method == "POST")
@@ -206,7 +206,7 @@ def _move(request_id: int, target: str, reason: str = "", *, own: bool = False, 
     return redirect(url_for("requests.show", request_id=request_id), code=303)
 
 
-@bp.post("/<int:request_id>/submit")
+@bp.post("/<id:request_id>/submit")
 @roles(*WRITERS)
 def submit(request_id: int):
     def tell(req):
@@ -217,7 +217,7 @@ def submit(request_id: int):
     return _move(request_id, "submitted", own=True, after=tell)
 
 
-@bp.post("/<int:request_id>/withdraw")
+@bp.post("/<id:request_id>/withdraw")
 @roles(*WRITERS, *OVERSEERS)
 def withdraw(request_id: int):
     def tell(req):
@@ -228,7 +228,7 @@ def withdraw(request_id: int):
     return _move(request_id, "withdrawn", request.form.get("reason", ""), own=True, after=tell)
 
 
-@bp.post("/<int:request_id>/triage")
+@bp.post("/<id:request_id>/triage")
 @roles(*OVERSEERS)
 def triage(request_id: int):
     req = access.get_request(current_user, request_id, for_update=True)
@@ -249,7 +249,7 @@ def triage(request_id: int):
     return _move(request_id, form.action.data, reason, after=tell)
 
 
-@bp.get("/<int:request_id>/match")
+@bp.get("/<id:request_id>/match")
 @roles(*OVERSEERS)
 def match(request_id: int):
     req = access.get_request(current_user, request_id)
@@ -269,7 +269,7 @@ def match(request_id: int):
                   q=request.args.get("q", ""), only_free=only_free, form=ProposeForm())
 
 
-@bp.post("/<int:request_id>/propose")
+@bp.post("/<id:request_id>/propose")
 @roles(*OVERSEERS)
 def propose(request_id: int):
     req = access.get_request(current_user, request_id, for_update=True)

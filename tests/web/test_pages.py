@@ -99,9 +99,16 @@ def test_vendored_htmx_matches_the_sri_hash(app):
     assert b'version:"2.0.' in data
 
 
-@pytest.mark.parametrize("page", [2, "x", -1])
-def test_pagination_tolerates_odd_page_numbers(world, client_for, page):
+@pytest.mark.parametrize("page", [2, 99, ""])
+def test_pagination_tolerates_pages_past_the_end(world, client_for, page):
     assert client_for(world.user("a", "admin")).get(f"/requests/?page={page}").status_code == 200
+
+
+@pytest.mark.parametrize("page", ["x", -1, 0, 9223372036854775807])
+def test_a_page_number_that_is_not_one_is_refused_with_a_message(world, client_for, page):
+    r = client_for(world.user("a", "admin")).get(f"/requests/?page={page}")
+    assert r.status_code == 400
+    assert "The page number in the web address is not one" in r.get_data(as_text=True)
 
 
 def test_pagination_splits_long_lists(world, client_for, app):
