@@ -6,16 +6,22 @@ from datetime import date, timedelta
 
 from portal.domain import plans as domain
 from portal.extensions import db
+from portal.formatting import LONDON
 from portal.models import Action, ActionPlan, Deployment, Outcome, utcnow
 
 
 def make_active(d: Deployment, *, confirmed_days_ago: int = 3, half_days: int | None = None,
                 with_plan: bool = True) -> Deployment:
-    """Move a factory deployment to "active" as if every party had signed the agreement."""
+    """Move a factory deployment to "active" as if every party had signed the agreement: signed
+    the day after confirmation, with the time frame running from then (visits fall inside it)."""
     now = utcnow()
     d.status = "active"
     d.confirmed_at = now - timedelta(days=confirmed_days_ago)
     d.active_at = now - timedelta(days=max(confirmed_days_ago - 1, 0))
+    req = d.request
+    signed_on = d.active_at.astimezone(LONDON).date()
+    req.start_date = min(req.start_date or signed_on, signed_on)
+    req.end_date = max(req.end_date or signed_on, signed_on + timedelta(days=60))
     if half_days is not None:
         d.half_days_agreed = half_days
     db.session.flush()

@@ -202,7 +202,7 @@ def edit(deployment_id: int):
                               form=form, conflict=message), 409
             except service.AgreementError as exc:
                 db.session.rollback()
-                form.terms.errors.append(str(exc))
+                getattr(form, getattr(exc, "field", "terms")).errors.append(str(exc))
                 deployment, agreement = access.get_agreement(current_user, deployment_id)
                 return render("agreements/edit.html", d=deployment, agreement=agreement,
                               form=form), 422

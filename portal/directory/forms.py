@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..models import PHASES, STANDARDS
+from ..validators import PlausibleDate, choice_errors, whole_number, years
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -30,7 +31,8 @@ class ProfileForm(FlaskForm):
     phases = MultiCheckboxField("Phases you work in", choices=list(PHASES.items()))
     standards = MultiCheckboxField("Teachers' Standards you support",
                                    choices=[(k, f"{k}: {v}") for k, v in STANDARDS.items()])
-    specialisms = MultiCheckboxField("Specialisms", coerce=int, choices=[])
+    specialisms = MultiCheckboxField("Specialisms", coerce=whole_number, choices=[],
+                                     **choice_errors("Choose specialisms from the list."))
     autumn_days = _days("Days offered in the autumn term")
     spring_days = _days("Days offered in the spring term")
     summer_days = _days("Days offered in the summer term")
@@ -39,8 +41,10 @@ class ProfileForm(FlaskForm):
 
 
 class UnavailableForm(FlaskForm):
-    start = DateField("First day unavailable", validators=[DataRequired("Enter the first day")])
-    end = DateField("Last day unavailable", validators=[DataRequired("Enter the last day")])
+    start = DateField("First day unavailable", validators=[
+        DataRequired("Enter the first day"), PlausibleDate(past=years(1), future=years(3))])
+    end = DateField("Last day unavailable", validators=[
+        DataRequired("Enter the last day"), PlausibleDate(past=years(1), future=years(4))])
     note = StringField("Note (optional)", validators=[Length(max=200)])
 
     def validate_end(self, field):

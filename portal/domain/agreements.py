@@ -42,6 +42,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..validators import MAX_AHEAD, MAX_TIME_FRAME, TOLERANCE, date_problem, time_frame_problem
 from . import audit, charging, invoicing, notify, signing, workflow
 
 DEFAULT_EXIT = (
@@ -79,6 +80,14 @@ SIGNER_ROLES = tuple(sorted(set(SLOT_ROLES.values())))
 
 class AgreementError(Exception):
     """A rule of signing was broken (shown to the user; nothing is saved)."""
+
+
+class AgreementDateError(AgreementError):
+    """A start or end date that cannot be meant (shown beside ``field``; nothing is saved)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
 
 
 class NotASignatory(AgreementError):
@@ -392,6 +401,47 @@ def _plain_edits(changes: dict) -> dict:
     return out
 
 
+def _day(value) -> date | None:
+    if isinstance(value, date) or value is None:
+        return value
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError as exc:
+        raise AgreementError("Give dates like 2027-01-11.") from exc
+
+
+def check_dates(deployment: Deployment, start, end, *, today: date | None = None) -> None:
+    """The agreement's dates are inside the request's time frame, or else plausible: starting no
+    earlier than a fortnight ago and within two years, ending on or after the start and at most
+    two years later. Raises :class:`AgreementDateError` naming the field."""
+    start, end = _day(start), _day(end)
+    today = today or date.today()
+    req = deployment.request
+    frame = (req.start_date, req.end_date)
+
+    def inside(day: date | None) -> bool:
+        return day is not None and None not in frame and frame[0] <= day <= frame[1]
+
+    if start is not None and not inside(start):
+        problem = date_problem(
+            start, today - TOLERANCE, today + MAX_AHEAD,
+            too_early="The start date cannot be long past: keep it within the request's time "
+                      "frame or enter {earliest} or later.",
+            too_late="Enter a start date by {latest}, or within the request's time frame.")
+        if problem:
+            raise AgreementDateError("start_date", problem)
+    if start is not None and end is not None and end < start:
+        raise AgreementDateError("end_date", "The end date must be on or after the start date.")
+    if end is not None and not (inside(start) and inside(end)):
+        problem = time_frame_problem(start, end) or date_problem(
+            end, today - TOLERANCE, today + MAX_AHEAD + MAX_TIME_FRAME,
+            too_early="The end date cannot be in the past: keep it within the request's time "
+                      "frame or enter {earliest} or later.",
+            too_late="Enter an end date by {latest}.")
+        if problem:
+            raise AgreementDateError("end_date", problem)
+
+
 def edit(agreement: Agreement, actor: User, changes: dict, *, seen_hash: str,
          ip: str = "") -> Agreement:
     """Change the terms. Returns the agreement now current (a new version if anyone signed).
@@ -408,9 +458,7 @@ def edit(agreement: Agreement, actor: User, changes: dict, *, seen_hash: str,
     if deployment.status != "agreement":
         raise AgreementError("The deployment is no longer waiting for its agreement.")
     content = {**agreement.content, **_plain_edits(changes)}
-    if content.get("start_date") and content.get("end_date") \
-            and content["end_date"] < content["start_date"]:
-        raise AgreementError("The end date must be on or after the start date.")
+    check_dates(deployment, content.get("start_date"), content.get("end_date"))
     new_hash = signing.content_hash(content)
     if new_hash == agreement.content_hash:
         return agreement

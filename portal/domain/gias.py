@@ -62,7 +62,14 @@ def _decode(data: bytes) -> str:
 def parse(data: bytes, *, foreign_urns: set[str] = frozenset()) -> Parsed:
     """Check every row. ``foreign_urns``: URNs already held by another alliance (rejected)."""
     out = Parsed()
-    reader = csv.DictReader(io.StringIO(_decode(data), newline=""))
+    text = _decode(data)
+    if "\x00" in text:  # PostgreSQL cannot store it; a GIAS CSV never has one
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        out.error = (f"Line {line} of the file contains a NUL character (a zero byte), so it "
+                     "is not a plain CSV extract. Download the CSV from GIAS again, or save it "
+                     "as \"CSV UTF-8\", and try again. Nothing was imported.")
+        return out
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     headers = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED if c not in headers]
     if missing:

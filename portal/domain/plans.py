@@ -26,10 +26,12 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from ..extensions import db
+from ..formatting import LONDON, uk_date
 from ..models import (
     ACTION_STATUSES,
     Action,
     ActionPlan,
+    Agreement,
     Deployment,
     Outcome,
     PlanRevision,
@@ -38,6 +40,7 @@ from ..models import (
     Visit,
     utcnow,
 )
+from ..validators import date_problem
 from . import audit
 from .notify import notify
 
@@ -311,6 +314,47 @@ def half_days_left(deployment: Deployment) -> int:
     return deployment.half_days_agreed - deployment.half_days_delivered
 
 
+def _iso_day(value) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def visit_window(deployment: Deployment) -> tuple[date | None, date | None, date | None]:
+    """(first day, last day, signed on) for the deployment's visits: the time frame of its signed
+    agreement (the request's where the agreement gives none) and the London day the agreement
+    was signed (the day the deployment became active, where no signed agreement is kept)."""
+    agreement = db.session.scalar(
+        select(Agreement).where(Agreement.deployment_id == deployment.id,
+                                Agreement.status == "signed")
+        .order_by(Agreement.version.desc()).limit(1))
+    content = agreement.content if agreement is not None else {}
+    req = deployment.request
+    first = _iso_day(content.get("start_date")) or req.start_date
+    last = _iso_day(content.get("end_date")) or req.end_date
+    signed = (agreement.signed_at if agreement is not None and agreement.signed_at
+              else deployment.active_at)
+    return first, last, signed.astimezone(LONDON).date() if signed else None
+
+
+def visit_date_problem(deployment: Deployment, visit_date: date,
+                       today: date | None = None) -> str | None:
+    """Why a visit cannot be on that day (delivered, so not in the future, not before the
+    agreement was signed, within the agreed time frame), or None."""
+    first, last, signed_on = visit_window(deployment)
+    return (date_problem(visit_date, None, today or date.today(),
+                         too_late="A visit cannot be logged before it happens.")
+            or date_problem(visit_date, signed_on, None,
+                            too_early="The visit must be on or after {earliest}, when the "
+                                      "agreement was signed.")
+            or date_problem(visit_date, first, last,
+                            too_early=f"The visit must be within the agreed time frame, "
+                                      f"{{earliest}} to {uk_date(last) or 'its end'}.",
+                            too_late=f"The visit must be within the agreed time frame, "
+                                     f"{uk_date(first) or 'its start'} to {{latest}}."))
+
+
 def log_visit(deployment: Deployment, actor: User, *, visit_date: date, half_days: int,
               notes: str = "", actions: Iterable[Action] = (), today: date | None = None,
               statuses: dict[int, str] | None = None, ip: str = "", url: str = "") -> Visit:
@@ -325,8 +369,9 @@ def log_visit(deployment: Deployment, actor: User, *, visit_date: date, half_day
         raise NotAllowed("Visits can be logged only while the deployment is active.")
     if half_days not in (1, 2):
         raise ValueError("A visit is a half day or a full day.")
-    if visit_date > (today or date.today()):
-        raise ValueError("A visit cannot be logged before it happens.")
+    problem = visit_date_problem(deployment, visit_date, today)
+    if problem:
+        raise ValueError(problem)
     if half_days > half_days_left(deployment):
         raise DaysExceeded(
             f"This visit would go beyond the agreed days ({half_days_left(deployment) / 2:g} "

@@ -3,12 +3,15 @@ per intended outcome of its action plan."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..domain.evaluations import SCORES, Rating
 from ..models import RATINGS
+from ..validators import PlausibleDate, years
 
 TEXT = 5000
 IMPACT_CHOICES = [("", "Choose a rating")] + [(str(k), f"{k}: {v}") for k, v in RATINGS.items()]
@@ -112,7 +115,10 @@ class EndEarlyForm(VersionedForm):
     reason = TextAreaField("Why can the system leader not complete?", validators=[
         DataRequired(message="Say why the deployment is ending early."), Length(max=2000)])
     last_day_delivered = DateField("Last day delivered", validators=[
-        InputRequired(message="Give the last day delivered as a date.")])
+        InputRequired(message="Give the last day delivered as a date."),
+        PlausibleDate(past=years(3), future=timedelta(0),
+                      too_early="Give the last day delivered, on or after {earliest}.",
+                      too_late="The last day delivered cannot be in the future.")])
     half_days_delivered = IntegerField("Half days delivered in all", validators=[
         InputRequired(message="Give the number of half days delivered."),
         NumberRange(min=0, message="Half days delivered cannot be negative.")])

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import date
-from decimal import Decimal, InvalidOperation
+from datetime import date, timedelta
+from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, StringField
@@ -17,66 +17,36 @@ from wtforms.validators import (
     ValidationError,
 )
 
-_MONEY = re.compile(r"^\d+(\.\d{1,2})?$")
+from ..validators import MAX_AHEAD, MoneyField, PlausibleDate, years
 
-
-def parse_pounds(text: str) -> int:
-    """"£1,980.50" -> 198050. Whole pence only, never negative; ValueError otherwise."""
-    cleaned = (text or "").strip().replace("£", "").replace(",", "").replace(" ", "")
-    if not _MONEY.match(cleaned):
-        raise ValueError("Enter an amount in pounds, like 150 or 1,980.50")
-    try:
-        pence = Decimal(cleaned) * 100
-    except InvalidOperation as exc:  # pragma: no cover - the pattern already refuses these
-        raise ValueError("Enter an amount in pounds, like 150 or 1,980.50") from exc
-    return int(pence)
-
-
-def pounds(pence: int | None) -> str:
-    if pence is None:
-        return ""
-    whole, p = divmod(pence, 100)
-    return f"{whole}.{p:02d}"
-
-
-class MoneyField(StringField):
-    """A text box for pounds and pence; ``.data`` is integer pence (or None)."""
-
-    def process_formdata(self, valuelist):
-        self.raw = valuelist[0] if valuelist else ""
-        self.data = None
-        if self.raw.strip():
-            try:
-                self.data = parse_pounds(self.raw)
-            except ValueError as exc:
-                self.data = None
-                self.process_errors.append(str(exc))
-
-    def process_data(self, value):
-        self.data = value
-
-    def _value(self):
-        if getattr(self, "raw", None) is not None:
-            return self.raw
-        return pounds(self.data) if self.data is not None else ""
+MAX_RATE_PENCE = 1_000_000  # £10,000 a day or an hour: far above any rate, and charges fit
 
 
 class PaymentForm(FlaskForm):
     amount = MoneyField("Amount received (£)", validators=[InputRequired("Enter the amount")],
                         render_kw={"inputmode": "decimal", "autocomplete": "off"})
-    received_on = DateField("Date received", default=date.today,
-                            validators=[DataRequired("Enter the date the money arrived")])
+    received_on = DateField("Date received", default=date.today, validators=[
+        DataRequired("Enter the date the money arrived"),
+        PlausibleDate(past=years(2), future=timedelta(0),
+                      too_early="Enter the date the money arrived, on or after {earliest}.",
+                      too_late="The date received cannot be in the future")])
     reference = StringField("Reference (optional)", validators=[Optional(), Length(max=100)])
 
 
 def _money(label: str, required: bool = True) -> MoneyField:
     return MoneyField(label, validators=[InputRequired(f"Enter the {label.lower()}")]
-                      if required else [Optional()], render_kw={"inputmode": "decimal"})
+                      if required else [Optional()], render_kw={"inputmode": "decimal"},
+                      maximum=MAX_RATE_PENCE)
 
 
 class RateCardForm(FlaskForm):
     effective_from = DateField("Effective from", validators=[
-        DataRequired("Enter the date the new rates start")])
+        DataRequired("Enter the date the new rates start"),
+        PlausibleDate(past=timedelta(0), future=MAX_AHEAD,
+                      too_early="The new rates must start today or later, so no agreed charge "
+                                "changes",
+                      too_late="Enter a start date by {latest}: rates are set at most two "
+                               "years ahead")])
     nle_day = _money("NLE day rate (£)")
     lle_day = _money("LLE day rate (£)")
     slt_day = _money("Non-accredited working as SLT, day rate (£)")

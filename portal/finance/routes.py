@@ -241,9 +241,6 @@ def pay(invoice_id: int):
     form = PaymentForm()
     if not form.validate():
         return _show(inv, form=form, status=422)
-    if form.received_on.data > date.today():
-        form.received_on.errors = ["The date received cannot be in the future"]
-        return _show(inv, form=form, status=422)
     try:
         invoicing.record_payment(inv, form.amount.data, current_user,
                                  received_on=form.received_on.data,
@@ -387,22 +384,17 @@ def rate_new():
         form.effective_from.data = date.today()
         return render("finance/rate_form.html", form=form, current=current)
     if form.validate():
-        if form.effective_from.data < date.today():
-            form.effective_from.errors = ["The new rates must start today or later, so no "
-                                          "agreed charge changes"]
+        try:
+            invoicing.new_rate_card(current_user.alliance_id, current_user,
+                                    effective_from=form.effective_from.data,
+                                    ip=request.remote_addr or "", **form.amounts())
+        except ValueError as exc:
+            db.session.rollback()
+            target = form.field_for(str(exc))
+            target.errors = [*target.errors, str(exc)]
         else:
-            try:
-                invoicing.new_rate_card(current_user.alliance_id, current_user,
-                                        effective_from=form.effective_from.data,
-                                        ip=request.remote_addr or "", **form.amounts())
-            except ValueError as exc:
-                db.session.rollback()
-                target = form.field_for(str(exc))
-                target.errors = [*target.errors, str(exc)]
-            else:
-                db.session.commit()
-                flash("New rates saved. Deployments already agreed keep their rates.",
-                      "success")
-                return redirect(url_for("finance.rates"), 303)
+            db.session.commit()
+            flash("New rates saved. Deployments already agreed keep their rates.", "success")
+            return redirect(url_for("finance.rates"), 303)
     return render("finance/rate_form.html", form=form, current=current), 422
 

@@ -8,7 +8,7 @@ switched off to keep the prefixed names simple.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import timedelta
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -26,6 +26,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..models import ACTION_STATUSES, STANDARDS
+from ..validators import PlausibleDate, choice_errors, whole_number, years
 
 
 class _Form(FlaskForm):
@@ -36,7 +37,7 @@ class _Form(FlaskForm):
 def _int_or_none(value):
     if value in (None, "", "None", "0", 0):
         return None
-    return int(value)
+    return whole_number(value)
 
 
 class ActionForm(_Form):
@@ -44,12 +45,14 @@ class ActionForm(_Form):
         "What will be done", validators=[DataRequired("Describe the action"), Length(max=2000)],
         render_kw={"rows": 2})
     owner = StringField("Who", validators=[Length(max=120)])
-    due_date = DateField("By when", validators=[Optional()],
+    due_date = DateField("By when", validators=[
+        Optional(), PlausibleDate(past=years(2), future=years(3))],
                          render_kw={"autocomplete": "off"})
     status = SelectField("Status", choices=list(ACTION_STATUSES.items()), default="not_started")
     success_criteria = TextAreaField("Success criteria", validators=[Length(max=2000)],
                                      render_kw={"rows": 2})
-    outcome_id = SelectField("Outcome it serves", coerce=_int_or_none, validate_choice=False)
+    outcome_id = SelectField("Outcome it serves", coerce=_int_or_none, validate_choice=False,
+                             invalid_value_message="Choose an outcome from this plan")
     between_visits = BooleanField("Agreed for between visits")
     version = HiddenField()
 
@@ -110,21 +113,20 @@ class FirstContactForm(_Form):
 
 
 class VisitForm(_Form):
-    visit_date = DateField("Date of the visit",
-                           validators=[InputRequired("Enter the date of the visit")])
+    # the deployment's own dates (its time frame, when it was signed) are checked by log_visit
+    visit_date = DateField("Date of the visit", validators=[
+        InputRequired("Enter the date of the visit"),
+        PlausibleDate(past=years(3), future=timedelta(0),
+                      too_early="Enter the date of the visit, on or after {earliest}",
+                      too_late="The visit date cannot be in the future")])
     half_days = RadioField("Length", choices=[("2", "Full day"), ("1", "Half day")], default="2",
                            validators=[InputRequired("Choose a half or full day")])
     notes = TextAreaField("What was done", validators=[Length(max=10000)],
                           render_kw={"rows": 5})
-    actions = SelectMultipleField("Actions worked on", coerce=int, validate_choice=True,
+    actions = SelectMultipleField("Actions worked on", coerce=whole_number, validate_choice=True,
+                                  **choice_errors("Choose actions of this plan from the list."),
                                   option_widget=widgets.CheckboxInput(),
                                   widget=widgets.ListWidget(prefix_label=False))
-
-    def validate_visit_date(self, field):
-        if field.data and field.data > date.today():
-            from wtforms.validators import ValidationError
-
-            raise ValidationError("The visit date cannot be in the future")
 
 
 class VariationForm(_Form):

@@ -452,7 +452,8 @@ def new_visit(deployment_id: int):
         status = 422
     return render_template("plans/visit_form.html", d=deployment, form=form,
                            actions={a.id: a for a in actions}, statuses=ACTION_STATUSES,
-                           left=domain.half_days_left(deployment)), status
+                           left=domain.half_days_left(deployment),
+                           window=domain.visit_window(deployment)), status
 
 
 @bp.route("/deployments/<id:deployment_id>/variations/new", methods=["GET", "POST"])

@@ -8,7 +8,6 @@ queue (``submitted``) with route ``board``.
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
@@ -22,7 +21,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..domain import access, audit, workflow
 from ..domain.notify import notify
@@ -31,33 +30,19 @@ from ..models import PHASES, STANDARDS, RequestSchool, School, SupportRequest, U
 from ..models import standards_to_mask as to_mask
 from ..navigation import add as nav_add
 from ..security import roles
+from ..validators import IdSelectField, MoneyField
 
 bp = Blueprint("targeted", __name__, url_prefix="/board")
 nav_add("targeted.new", "Target a school", roles=("board",), order=15)
 
-_POUNDS = re.compile(r"^\s*£?\s*(\d{1,6})(?:\.(\d{1,2}))?\s*$")
 _BOARD_LOCK = 7_301_912  # advisory-lock namespace: one targeted request at a time per Board
 DUPLICATE_WINDOW = timedelta(minutes=2)
 
 
-def pounds_to_pence(value: str) -> int:
-    """"£25.50" -> 2550, with no float anywhere. Raises ValueError for anything else."""
-    m = _POUNDS.match(value or "")
-    if not m:
-        raise ValueError("Enter an amount in pounds, like 25 or 25.50.")
-    return int(m.group(1)) * 100 + int((m.group(2) or "0").ljust(2, "0"))
-
-
-def _pence(form, field) -> None:
-    try:
-        pounds_to_pence(field.data or "0")
-    except ValueError as exc:
-        raise ValidationError(str(exc)) from exc
-
-
 class TargetedRequestForm(FlaskForm):
-    school_id = SelectField("School to support", coerce=int, validators=[
-        InputRequired(message="Choose the school to support.")])
+    school_id = IdSelectField("School to support", message="Choose the school to support "
+                              "from the list.", validators=[
+                                  InputRequired(message="Choose the school to support.")])
     title = StringField("Focus of the support", validators=[
         DataRequired(message="Give the focus of the support."), Length(max=200)])
     standards = SelectMultipleField("Teachers' Standards the staff need support with",
@@ -71,8 +56,8 @@ class TargetedRequestForm(FlaskForm):
     half_days_wanted = IntegerField("Half days of support", validators=[
         InputRequired(message="Give the number of half days."),
         NumberRange(min=1, max=200, message="Give between 1 and 200 half days.")])
-    concession = StringField("Further concession per day (£)", default="0",
-                             validators=[_pence])
+    concession = MoneyField("Further concession per day (£)", default=0, maximum=1_000_000,
+                            validators=[Optional()])
 
 
 def _schools() -> list[School]:
@@ -114,7 +99,7 @@ def new():
         priorities=form.priorities.data.strip(),
         desired_outcomes=form.desired_outcomes.data.strip(),
         half_days_wanted=form.half_days_wanted.data,
-        concession_day_pence=pounds_to_pence(form.concession.data or "0"))
+        concession_day_pence=form.concession.data or 0)
     r.schools = [RequestSchool(school_id=school.id, position=0)]
     db.session.add(r)
     db.session.flush()

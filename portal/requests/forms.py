@@ -20,7 +20,17 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..models import PHASES, ROUTES, STANDARDS, SUPPORT_KINDS
-from ..validators import Finite
+from ..validators import (
+    MAX_AHEAD,
+    MAX_TIME_FRAME,
+    TOLERANCE,
+    Finite,
+    IdSelectField,
+    PlausibleDate,
+    choice_errors,
+    time_frame_problem,
+    whole_number,
+)
 
 
 class CheckboxesField(SelectMultipleField):
@@ -29,10 +39,10 @@ class CheckboxesField(SelectMultipleField):
 
 
 class DayField(DateField):
-    """A date with a plain message when it cannot be read."""
+    """A date with a plain message when it cannot be read, and any further checks."""
 
-    def __init__(self, label, message: str, **kw):
-        super().__init__(label, validators=[InputRequired(message=message)], **kw)
+    def __init__(self, label, message: str, *checks, **kw):
+        super().__init__(label, validators=[InputRequired(message=message), *checks], **kw)
         self.bad_message = message
 
     def process_formdata(self, valuelist):
@@ -40,6 +50,12 @@ class DayField(DateField):
             super().process_formdata(valuelist)
         except ValueError as exc:
             raise ValueError(self.bad_message) from exc
+
+
+_PLAUSIBLE_END = PlausibleDate(
+    past=TOLERANCE, future=MAX_AHEAD + MAX_TIME_FRAME,
+    too_early="The support cannot end in the past: enter {earliest} or later.",
+    too_late="Enter an end date by {latest}.")
 
 
 def _standard_label(code: str) -> str:
@@ -59,9 +75,10 @@ class RequestForm(FlaskForm):
     )
     phase = SelectField("Phase", choices=list(PHASES.items()),
                         validators=[DataRequired(message="Choose a phase.")])
-    specialism_id = SelectField("Subject or specialism", coerce=int,
-                                validators=[InputRequired(message="Choose a subject or "
-                                                                  "specialism.")])
+    specialism_id = IdSelectField("Subject or specialism", coerce=int,
+                                  message="Choose a subject or specialism from the list.",
+                                  validators=[InputRequired(message="Choose a subject or "
+                                                                    "specialism.")])
     staff_involved = TextAreaField("Staff involved (roles, not names)",
                                    validators=[_required("the staff involved"),
                                                Length(max=4000)])
@@ -73,8 +90,13 @@ class RequestForm(FlaskForm):
     measures_of_success = TextAreaField("Measures of success",
                                         validators=[_required("the measures of success"),
                                                     Length(max=4000)])
-    start_date = DayField("Time frame from",
-                          "Enter the date the support should start, like 11/01/2027.")
+    start_date = DayField(
+        "Time frame from", "Enter the date the support should start, like 11/01/2027.",
+        PlausibleDate(past=TOLERANCE, future=MAX_AHEAD,
+                      too_early="The support cannot start in the past: enter {earliest} or "
+                                "later.",
+                      too_late="Enter a start date by {latest}: requests are for support in "
+                               "the next two years."))
     end_date = DayField("Time frame to", "Enter the date the support should end, like 26/03/2027.")
     days_wanted = DecimalField(
         "Days wanted", places=1,
@@ -86,12 +108,19 @@ class RequestForm(FlaskForm):
                       validators=[DataRequired(message="Choose the kind of support.")])
     route = RadioField("Route", choices=list(ROUTES.items()),
                        validators=[DataRequired(message="Choose the route.")])
-    school_ids = CheckboxesField("Receiving schools", coerce=int, validators=[
-        DataRequired(message="Choose at least one receiving school.")])
+    school_ids = CheckboxesField("Receiving schools", coerce=whole_number, validators=[
+        InputRequired(message="Choose at least one receiving school.")],
+        **choice_errors("Choose receiving schools from the list."))
 
     def validate_end_date(self, field):
-        if field.data and self.start_date.data and field.data < self.start_date.data:
-            raise ValidationError("The end of the time frame must be on or after its start.")
+        """After its start, at most two years on; without a usable start, still plausible."""
+        if field.errors:
+            return
+        if not self.start_date.errors:
+            problem = time_frame_problem(self.start_date.data, field.data)
+            if problem:
+                raise ValidationError(problem)
+        _PLAUSIBLE_END(self, field)
 
     def validate_days_wanted(self, field):
         if field.data is not None and not field.errors and (field.data * 2) % 1:

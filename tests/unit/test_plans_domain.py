@@ -418,7 +418,8 @@ def test_visits_may_use_days_added_by_a_variation(setup):
     w, *_ = setup
     d = w.a.deployment
     d.half_days_agreed = 1
-    domain.log_visit(d, w.a.leader, visit_date=date.today() - timedelta(days=3), half_days=1)
+    # the day before today: the factory's agreement was signed two days ago
+    domain.log_visit(d, w.a.leader, visit_date=date.today() - timedelta(days=1), half_days=1)
     with pytest.raises(domain.DaysExceeded):
         domain.log_visit(d, w.a.leader, visit_date=date.today(), half_days=2)
     v = _variation(w, 2)

@@ -150,7 +150,8 @@ def test_markup_typed_into_any_field_comes_back_escaped(app, world, client_for, 
 junk = st.one_of(
     st.text(max_size=300),
     st.sampled_from(["", " ", "0", "-1", "99999999999999999999", "1e309", "NaN", "2026-02-30",
-                     "31/12/2026", "£1,000.00", "null", "\x00", "' OR 1=1 --", "../../etc"]),
+                     "31/12/2026", "£1,000.00", "null", "\x00", "' OR 1=1 --", "../../etc",
+                     "1,5", "1.5.0", "zzz", "0001-01-01", "9999-12-31", "2147483648"]),
 )
 
 

@@ -257,13 +257,13 @@ def test_a_board_member_without_a_board_cannot_target(rw, client_for):
 
 
 def test_pounds_to_pence_never_uses_floats():
-    from portal.reports.targeted import pounds_to_pence
+    from portal.validators import parse_pounds
 
-    assert pounds_to_pence("25.5") == 2550 and pounds_to_pence("£0.07") == 7
-    assert pounds_to_pence("100") == 10000
+    assert parse_pounds("25.5") == 2550 and parse_pounds("£0.07") == 7
+    assert parse_pounds("100") == 10000
     for bad in ("", "-1", "1.999", "ten"):
         with pytest.raises(ValueError):
-            pounds_to_pence(bad)
+            parse_pounds(bad)
 
 
 def test_director_filters_the_report_to_one_board(rw, client_for):
