@@ -458,7 +458,9 @@ def edit(agreement: Agreement, actor: User, changes: dict, *, seen_hash: str,
     if deployment.status != "agreement":
         raise AgreementError("The deployment is no longer waiting for its agreement.")
     content = {**agreement.content, **_plain_edits(changes)}
-    check_dates(deployment, content.get("start_date"), content.get("end_date"))
+    dates = (content.get("start_date"), content.get("end_date"))
+    if dates != (agreement.content.get("start_date"), agreement.content.get("end_date")):
+        check_dates(deployment, *dates)  # dates already agreed stay editable around them
     new_hash = signing.content_hash(content)
     if new_hash == agreement.content_hash:
         return agreement

@@ -196,6 +196,23 @@ def test_the_domain_refuses_implausible_agreement_dates_too(db):
     assert caught.value.field == "start_date"
 
 
+def test_dates_already_in_the_agreement_do_not_block_other_edits(db):
+    """An agreement drafted from an old request keeps its dates; its terms stay editable."""
+    from portal.domain import signing
+
+    w = fa.ready_world()
+    ag = service.current(w.a.deployment.id)
+    ag.content = {**ag.content, "start_date": "2020-01-06", "end_date": "2020-03-27"}
+    ag.content_hash = signing.content_hash(ag.content)
+    db.session.commit()
+    now = service.edit(ag, w.user("a", "admin"), {"terms": "Revised terms."},
+                       seen_hash=ag.content_hash)
+    assert now.content["terms"] == "Revised terms." and now.content["start_date"] == "2020-01-06"
+    with pytest.raises(service.AgreementDateError):
+        service.edit(now, w.user("a", "admin"), {"end_date": date(2020, 4, 1)},
+                     seen_hash=now.content_hash)
+
+
 # ------------------------------------------------------------------------------ rate cards
 
 
