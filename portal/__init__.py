@@ -24,6 +24,9 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.config.from_mapping(config_module.load(Path(app.instance_path), config))
     logging.basicConfig(level=logging.INFO)
+    from .logredact import install as redact_links_in_logs
+
+    redact_links_in_logs()
     if app.config["PORTAL_ENV"] == "production" and config_module.uses_memory_limits(app.config):
         logging.getLogger("portal").warning(
             "RATELIMIT_ALLOW_MEMORY is set: sign-in limits are counted in memory by each worker "

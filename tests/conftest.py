@@ -37,6 +37,7 @@ def app(tmp_path_factory):
         "SQLALCHEMY_DATABASE_URI": url,
         "SERVER_NAME": None,
         "LOGIN_LIMIT": "1000 per minute",
+        "LOGIN_ADDRESS_LIMIT": "1000 per minute",
         "RATELIMIT_STORAGE_URI": "memory://",
     })
     with app.app_context():
@@ -94,7 +95,17 @@ class PortalClient:
         self.http = app.test_client()
         self.user = user
         if user is not None:
+            from portal.domain import sessions
+
+            sid = sessions.start(user)  # a real session row, as signing in makes
+            session = _db.session()
+            session.expire_on_commit = False  # leave the test's own objects as they were
+            try:
+                session.commit()
+            finally:
+                session.expire_on_commit = True
             with self.http.session_transaction() as sess:
+                sess["sid"] = sid
                 sess["_user_id"] = user.get_id()
                 sess["_fresh"] = True
                 sess["auth_at"] = int(time.time())
@@ -102,11 +113,12 @@ class PortalClient:
     @staticmethod
     def _fresh_user():
         # requests in a test share the test's app context (and so ``g``): forget the user that
-        # Flask-Login cached for another client's request
+        # Flask-Login cached for another client's request, and the CSRF token of its session
         from flask import g, has_app_context
 
         if has_app_context():
             g.pop("_login_user", None)
+            g.pop("csrf_token", None)  # Flask-WTF caches the token per request in ``g`` too
 
     def get(self, url, **kw):
         self._fresh_user()
