@@ -75,7 +75,8 @@ def _may_email(email: str) -> bool:
     if not limiter.enabled:
         return True
     items = parse_many(current_app.config["RESET_EMAIL_LIMIT"])
-    return all(limiter.limiter.hit(item, "reset-email", email) for item in items)
+    key = [current_app.config.get("RATELIMIT_KEY_PREFIX") or "portal", "reset-email", email]
+    return all(limiter.limiter.hit(item, *key) for item in items)
 
 
 @bp.route("/forgot", methods=["GET", "POST"])
