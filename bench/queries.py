@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from flask_sqlalchemy.record_queries import get_recorded_queries
 from sqlalchemy import select
 
-from portal.domain import access
+from portal.domain import access, sessions
 from portal.extensions import db
 from portal.models import Deployment, SupportRequest, User
 
@@ -88,9 +88,12 @@ def count_pages(url: str) -> list[PageCount]:
                 raise SystemExit(f"No {bench_email(role)} in {url}: run bench.generate first.")
             ids = _ids_for(user)
             session_id = user.get_id()
+            sid = sessions.start(user)  # a real sign-in session row
+            db.session.commit()
             db.session.remove()
         client = app.test_client()
         with client.session_transaction() as sess:
+            sess["sid"] = sid
             sess["_user_id"] = session_id
             sess["_fresh"] = True
             sess["auth_at"] = int(time.time())

@@ -24,6 +24,18 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.config.from_mapping(config_module.load(Path(app.instance_path), config))
     logging.basicConfig(level=logging.INFO)
+    from .logredact import install as redact_links_in_logs
+
+    redact_links_in_logs()
+    if app.config["PORTAL_ENV"] == "production" and config_module.uses_memory_limits(app.config):
+        logging.getLogger("portal").warning(
+            "RATELIMIT_ALLOW_MEMORY is set: sign-in limits are counted in memory by each worker "
+            "on its own (RATELIMIT_STORAGE_URI=memory://). Run a single worker, or point "
+            "RATELIMIT_STORAGE_URI at Redis."
+        )
+    if app.config["PORTAL_ENV"] == "production" and not app.config["RATELIMIT_ENABLED"]:
+        logging.getLogger("portal").warning(
+            "RATELIMIT_ENABLED is off: nothing limits password guessing. It is meant for tests.")
 
     if app.config["PROXY_FIX_HOPS"]:
         hops = app.config["PROXY_FIX_HOPS"]

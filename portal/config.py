@@ -51,6 +51,10 @@ def _database_url(instance_path: Path) -> str:
     return url
 
 
+def uses_memory_limits(cfg: dict) -> bool:
+    return cfg["RATELIMIT_ENABLED"] and cfg["RATELIMIT_STORAGE_URI"].startswith("memory://")
+
+
 def load(instance_path: Path, overrides: dict | None = None) -> dict:
     """Build the Flask config mapping from the environment (and test overrides)."""
     overrides = dict(overrides or {})
@@ -106,17 +110,34 @@ def load(instance_path: Path, overrides: dict | None = None) -> dict:
         "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 10),
         # The portal's public address, used in links inside emails (e.g. https://portal.example)
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "").rstrip("/"),
-        # Rate limits: memory per process unless a shared store (Redis) is configured
+        # Rate limits: memory per process unless a shared store (Redis) is configured. In
+        # production memory:// is refused (each worker would count on its own) unless
+        # RATELIMIT_ALLOW_MEMORY says a single worker is meant.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_ALLOW_MEMORY": _bool("RATELIMIT_ALLOW_MEMORY"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", default=True),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Sign-in and "Forgot your password?": attempts at one account from one address, and
+        # from one address at any accounts (a school's staff may share one address)
         "LOGIN_LIMIT": os.environ.get("LOGIN_LIMIT", "10 per minute;50 per hour"),
+        "LOGIN_ADDRESS_LIMIT": os.environ.get("LOGIN_ADDRESS_LIMIT",
+                                              "20 per minute;100 per hour"),
+        # password-reset emails to one account, whoever asks
+        "RESET_EMAIL_LIMIT": os.environ.get("RESET_EMAIL_LIMIT", "3 per hour"),
         # Signing needs a password entered within this many minutes
         "FRESH_LOGIN_MINUTES": _int("FRESH_LOGIN_MINUTES", 15),
         # How many rows a list page shows
         "PAGE_SIZE": _int("PAGE_SIZE", 25),
     }
     cfg.update(overrides)
+    if (env == "production" and uses_memory_limits(cfg)
+            and not cfg["RATELIMIT_ALLOW_MEMORY"]):
+        raise ConfigError(
+            "RATELIMIT_STORAGE_URI must name a store every worker shares in production, e.g. "
+            "redis://redis.internal:6379/0. With memory:// each gunicorn worker counts sign-in "
+            "attempts on its own, so the limits multiply by the number of workers. If you "
+            "really run a single worker, set RATELIMIT_ALLOW_MEMORY=1."
+        )
     if cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # SQLite locks are handled with a busy timeout; pre-ping is pointless there.
         cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 15}}

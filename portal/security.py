@@ -6,19 +6,22 @@ test walks the URL map and fails if any view has neither.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, redirect, request, session, url_for
-from flask_login import current_user
+from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
+from werkzeug.security import check_password_hash, generate_password_hash
 
+from .domain import sessions
 from .extensions import db, login_manager
 from .htmx import is_htmx
-from .models import ROLES, User
+from .models import ROLES, LoginSession, User
 
 PUBLIC = frozenset({"public"})
 ALL_ROLES = frozenset(ROLES)
@@ -60,14 +63,55 @@ def load_user(token: str) -> User | None:
         user_id, version = (int(part) for part in token.split(":", 1))
     except ValueError:
         return None
-    # school and alliance are shown on every page (base.html): load them with the user
+    sid = session.get("sid")
+    if not sid:
+        return None
+    # One query: the user, only while this browser's session is live (domain/sessions.py);
+    # school and alliance are shown on every page (base.html), so they come along.
     user = db.session.scalar(
-        select(User).where(User.id == user_id)
+        select(User).join(LoginSession, sessions.live(sid)).where(User.id == user_id)
         .options(joinedload(User.school), joinedload(User.alliance))
     )
     if user is None or not user.active or user.session_version != version:
         return None
     return user
+
+
+# ----------------------------------------------------------------------- passwords and sign-in
+
+_DUMMY_HASH: list[str] = []
+
+
+def _dummy_hash() -> str:
+    """A hash of a random password, made exactly as ``User.set_password`` makes real ones."""
+    if not _DUMMY_HASH:
+        _DUMMY_HASH.append(generate_password_hash(secrets.token_urlsafe(16), method="scrypt"))
+    return _DUMMY_HASH[0]
+
+
+def verify_password(user: User | None, password: str) -> bool:
+    """Whether ``user`` may sign in with ``password``. Every answer costs one scrypt check, so a
+    stranger cannot tell from the time taken whether an address has an account (unknown,
+    deactivated and not-yet-set-up accounts are checked against a dummy hash)."""
+    if user is None or not user.active or not user.password_hash:
+        check_password_hash(_dummy_hash(), password)
+        return False
+    return check_password_hash(user.password_hash, password)
+
+
+def begin_session(user: User, sid: str) -> None:
+    """Sign this browser in under a brand-new session: nothing in the old cookie survives, so a
+    session (or CSRF token) planted before sign-in is worth nothing after it."""
+    session.clear()
+    session["sid"] = sid
+    login_user(user)
+    mark_fresh()
+
+
+def end_session() -> None:
+    """Forget this browser's sign-in (after ``sessions.end``/``end_all`` and the commit)."""
+    logout_user()
+    session.clear()
 
 
 @login_manager.unauthorized_handler
@@ -135,6 +179,8 @@ def _refuse_nul_bytes():
 
 
 def init_app(app: Flask) -> None:
+    if app.config["PORTAL_ENV"] == "production":
+        _dummy_hash()  # made at start-up, so the first stranger's sign-in is not the slow one
     app.before_request(_refuse_nul_bytes)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see that page."

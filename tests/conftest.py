@@ -4,7 +4,10 @@ test, a test client per role, and a live server for the browser tests."""
 from __future__ import annotations
 
 import os
+import re
+import socket
 import time
+from email import message_from_bytes, policy
 
 import pytest
 from itsdangerous import URLSafeTimedSerializer
@@ -34,6 +37,7 @@ def app(tmp_path_factory):
         "SQLALCHEMY_DATABASE_URI": url,
         "SERVER_NAME": None,
         "LOGIN_LIMIT": "1000 per minute",
+        "LOGIN_ADDRESS_LIMIT": "1000 per minute",
         "RATELIMIT_STORAGE_URI": "memory://",
     })
     with app.app_context():
@@ -91,7 +95,17 @@ class PortalClient:
         self.http = app.test_client()
         self.user = user
         if user is not None:
+            from portal.domain import sessions
+
+            sid = sessions.start(user)  # a real session row, as signing in makes
+            session = _db.session()
+            session.expire_on_commit = False  # leave the test's own objects as they were
+            try:
+                session.commit()
+            finally:
+                session.expire_on_commit = True
             with self.http.session_transaction() as sess:
+                sess["sid"] = sid
                 sess["_user_id"] = user.get_id()
                 sess["_fresh"] = True
                 sess["auth_at"] = int(time.time())
@@ -99,11 +113,12 @@ class PortalClient:
     @staticmethod
     def _fresh_user():
         # requests in a test share the test's app context (and so ``g``): forget the user that
-        # Flask-Login cached for another client's request
+        # Flask-Login cached for another client's request, and the CSRF token of its session
         from flask import g, has_app_context
 
         if has_app_context():
             g.pop("_login_user", None)
+            g.pop("csrf_token", None)  # Flask-WTF caches the token per request in ``g`` too
 
     def get(self, url, **kw):
         self._fresh_user()
@@ -135,6 +150,61 @@ def client_for(app, db):
 @pytest.fixture
 def anon(client_for):
     return client_for(None)
+
+
+# ------------------------------------------------------------------- a real SMTP server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Mailbox:
+    """Everything a real SMTP server on loopback received during the test."""
+
+    LINK = re.compile(r"https?://\S+?(/account/set-password/[\w-]+)")
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        self.messages.append(envelope)
+        return "250 Message accepted for delivery"
+
+    def texts(self, address: str) -> list[str]:
+        """The plain-text bodies delivered to ``address``, oldest first."""
+        out = []
+        for env in self.messages:
+            if address in env.rcpt_tos:
+                msg = message_from_bytes(env.content, policy=policy.default)
+                out.append(msg["Subject"] + "\n" + msg.get_body(("plain",)).get_content())
+        return out
+
+    def link(self, address: str) -> str:
+        """The path of the newest set-password link delivered to ``address``."""
+        links = [m.group(1) for text in self.texts(address) for m in self.LINK.finditer(text)]
+        assert links, f"no set-password link was delivered to {address}"
+        return links[-1]
+
+
+@pytest.fixture
+def smtp(app, monkeypatch):
+    """A real SMTP server on a free loopback port; the app sends to it during the test."""
+    from aiosmtpd.controller import Controller
+
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", port)
+    monkeypatch.setitem(app.config, "MAIL_USE_TLS", False)
+    monkeypatch.setitem(app.config, "MAIL_USE_SSL", False)
+    monkeypatch.setitem(app.config, "MAIL_USERNAME", "")
+    yield mailbox
+    controller.stop()
 
 
 # ---------------------------------------------------------------- browser tests (Playwright)

@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
-from wtforms import PasswordField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from ..domain.invites import MIN_PASSWORD
 
@@ -26,4 +26,13 @@ class ChangePasswordForm(SetPasswordForm):
         "Your current password",
         validators=[DataRequired("Enter your current password")],
         render_kw={"autocomplete": "current-password"},
+    )
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(
+        "Email address",
+        validators=[DataRequired("Enter your email address"),
+                    Email("Enter an email address like name@school.sch.uk"), Length(max=254)],
+        render_kw={"autocomplete": "username", "spellcheck": "false"},
     )

@@ -1,4 +1,5 @@
-"""Your account: set a password from an invitation, and download everything held about you."""
+"""Your account: set a password from a link (an invitation or "Forgot your password?"), change
+it, and download everything held about you."""
 
 from __future__ import annotations
 
@@ -10,15 +11,20 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_user
+from limits import parse_many
+from sqlalchemy import func, select
 
 from .. import navigation
-from ..domain import audit, invites, subject_access
+from ..auth.routes import account_at_address_key, address_limit, login_limit
+from ..domain import audit, invites, sessions, subject_access
 from ..extensions import db, limiter
-from ..security import any_role, mark_fresh, public
-from .forms import ChangePasswordForm, SetPasswordForm
+from ..models import User
+from ..security import any_role, end_session, mark_fresh, public
+from .forms import ChangePasswordForm, ForgotPasswordForm, SetPasswordForm
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -35,29 +41,62 @@ def set_password(token: str):
         return render_template("account/invite_invalid.html", message=str(exc)), 410
     form = SetPasswordForm()
     if form.validate_on_submit():
+        purpose = invite.purpose
         try:
-            user = invites.redeem(token, form.password.data)
+            user = invites.redeem(token, form.password.data)  # every session of theirs ends
         except invites.InviteError as exc:
             db.session.rollback()
             return render_template("account/invite_invalid.html", message=str(exc)), 410
-        audit.record(user, "account.password_set", user, detail={"via": "invitation"},
+        audit.record(user, "account.password_set", user,
+                     detail={"via": "invitation" if purpose == "invite" else "reset"},
                      ip=request.remote_addr or "")
         db.session.commit()
         if current_user.is_authenticated:
-            logout_user()
+            end_session()
         flash("Your password is set. Sign in with your email address and new password.",
               "success")
         return redirect(url_for("auth.login"), code=303)
     status = 422 if request.method == "POST" else 200
     response = Response(render_template("account/set_password.html", form=form,
-                                        invited=invite.user), status=status)
+                                        invited=invite.user, purpose=invite.purpose),
+                        status=status)
     response.headers["Referrer-Policy"] = "no-referrer"  # keep the token out of any Referer
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_LIMIT"]  # guessing a current password = guessing a login
+def _forgot_key() -> str:
+    return account_at_address_key("forgot-account")
+
+
+def _may_email(email: str) -> bool:
+    """At most RESET_EMAIL_LIMIT reset emails to one account, whoever asks and from wherever:
+    nobody can flood a colleague's inbox. (The page answers the same either way.)"""
+    if not limiter.enabled:
+        return True
+    items = parse_many(current_app.config["RESET_EMAIL_LIMIT"])
+    key = [current_app.config.get("RATELIMIT_KEY_PREFIX") or "portal", "reset-email", email]
+    return all(limiter.limiter.hit(item, *key) for item in items)
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@limiter.limit(address_limit, methods=["POST"])
+@limiter.limit(login_limit, key_func=_forgot_key, methods=["POST"])
+@public
+def forgot():
+    """Forgot your password? The same answer whether or not the address has an account; if it
+    has (and is active), an email with a one-hour, single-use link goes to that address only."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        user = db.session.scalar(select(User).where(func.lower(User.email) == email))
+        if user is not None and user.active and _may_email(email):
+            invites.send_reset(user)
+            audit.record(None, "account.reset_requested", user, ip=request.remote_addr or "")
+            db.session.commit()
+        return render_template("account/forgot_sent.html")
+    status = 422 if request.method == "POST" else 200
+    return render_template("account/forgot.html", form=form), status
 
 
 def _user_key() -> str:
@@ -65,11 +104,12 @@ def _user_key() -> str:
 
 
 @bp.route("/password", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_login_limit, key_func=_user_key, methods=["POST"])
+@limiter.limit(login_limit, methods=["POST"])  # guessing a current password = guessing a login
+@limiter.limit(login_limit, key_func=_user_key, methods=["POST"])
 @any_role
 def change_password():
-    """Change your password. Every other session of yours stops at once; this one carries on."""
+    """Change your password. Every other session of yours stops at once; this one carries on,
+    and your email address is told."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
         if not current_user.check_password(form.current.data):
@@ -77,7 +117,8 @@ def change_password():
         else:
             user = current_user._get_current_object()
             user.set_password(form.password.data)
-            user.session_version += 1  # every other signed-in copy of this account ends
+            sessions.end_all(user, keep=session.get("sid"))
+            invites.announce_password_change(user, kept_this_session=True)
             audit.record(user, "account.password_changed", user, ip=request.remote_addr or "")
             db.session.commit()
             login_user(user)  # this browser carries on under the new session version

@@ -23,8 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from .. import navigation
-from ..domain import access, audit, gias, invites
-from ..domain.notify import notify
+from ..domain import access, audit, gias, invites, sessions
 from ..extensions import db
 from ..formatting import LONDON
 from ..htmx import render
@@ -116,18 +115,6 @@ def users():
                   roles=ROLES)
 
 
-def _invite_email(user: User, token: str) -> None:
-    base = current_app.config.get("PUBLIC_URL", "") or request.host_url.rstrip("/")
-    link = base + url_for("account.set_password", token=token)
-    hours = int(invites.DEFAULT_TTL.total_seconds() // 3600)
-    body = (f"Dear {user.name},\n\n{current_user.name} has invited you to the School Support "
-            f"Portal of {user.alliance.name} as {user.role_label}.\n\n"
-            f"Set your password here (the link works once, for {hours} hours):\n{link}\n\n"
-            "If you were not expecting this, you can ignore this email.\n")
-    notify([user], "You have been invited to the School Support Portal", "",
-           subject="Your invitation to the School Support Portal", body=body)
-
-
 def _apply_profile(user: User, designation: str | None = None) -> None:
     """System leaders have a directory profile at their school; it follows school changes."""
     if user.role != "sle" or not user.school_id:
@@ -167,8 +154,7 @@ def invite():
                 form.email.errors.append("Someone with this email address already has an account")
                 return render_template("admin/invite.html", form=form), 422
             _apply_profile(user, form.designation.data)
-            token = invites.issue(user, current_user)
-            _invite_email(user, token)
+            invites.send_invitation(user, current_user)  # its link is made as it is sent
             audit.record(current_user, "user.invite", user, ip=_ip(),
                          detail={"email": email, "role": user.role, "school_id": user.school_id})
             db.session.commit()
@@ -207,7 +193,7 @@ def user(user_id: int):
                      else before["designation"]}
             if before != after:
                 if before["role"] != after["role"] or before["school_id"] != after["school_id"]:
-                    target.session_version += 1  # new rights: sign in again
+                    sessions.end_all(target)  # new rights: sign in again
                 audit.record(current_user, "user.update", target, ip=_ip(),
                              detail={"before": before, "after": after})
             db.session.commit()
@@ -228,7 +214,7 @@ def deactivate(user_id: int):
         abort(403)  # an admin cannot lock themselves out
     if target.active:
         target.active = False
-        target.session_version += 1  # every session of theirs stops at once
+        sessions.end_all(target)  # every session of theirs stops at once
         audit.record(current_user, "user.deactivate", target, ip=_ip())
         db.session.commit()
     flash(f"{target.name} has been deactivated and signed out everywhere.", "success")
@@ -255,11 +241,11 @@ def reinvite(user_id: int):
     target = access.get_managed_user(current_user, user_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    if not target.active:
-        flash("Reactivate the account before sending a new invitation.", "error")
+    refusal = invites.may_reinvite(target)
+    if refusal:
+        flash(refusal, "error")
         return redirect(url_for("admin.user", user_id=target.id), code=303)
-    token = invites.issue(target, current_user)
-    _invite_email(target, token)
+    invites.send_invitation(target, current_user)  # its link is made as it is sent
     audit.record(current_user, "user.reinvite", target, ip=_ip())
     db.session.commit()
     flash(f"A new invitation has been sent to {target.email}; earlier links no longer work.",
@@ -659,8 +645,7 @@ def end_sessions(user_id: int):
     target = access.get_managed_user(current_user, user_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    db.session.execute(update(User).where(User.id == target.id)
-                       .values(session_version=User.session_version + 1))
+    sessions.end_all(target)
     audit.record(current_user, "user.sessions_end", target, ip=_ip())
     db.session.commit()
     flash(f"{target.name} has been signed out everywhere.", "success")

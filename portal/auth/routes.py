@@ -1,31 +1,50 @@
-"""Sign in and sign out."""
+"""Sign in and sign out (this browser, or every browser of the account)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_limiter.util import get_remote_address
+from flask_login import current_user
 from sqlalchemy import func, select
 
-from ..domain import audit
+from ..domain import audit, sessions
 from ..extensions import db, limiter
 from ..models import User, utcnow
-from ..security import any_role, mark_fresh, public, safe_next
+from ..security import any_role, begin_session, end_session, public, safe_next, verify_password
 from .forms import LoginForm
 
 bp = Blueprint("auth", __name__)
 
 
-def _login_limit() -> str:
+def login_limit() -> str:
+    """Attempts at one account from one address."""
     return current_app.config["LOGIN_LIMIT"]
 
 
-def _account_key() -> str:
-    return "login-account:" + (request.form.get("email") or "").strip().lower()[:254]
+def address_limit() -> str:
+    """Attempts from one address at any accounts."""
+    return current_app.config["LOGIN_ADDRESS_LIMIT"]
+
+
+def account_at_address_key(prefix: str = "login-account") -> str:
+    """Guesses at one account are counted per account *and* address: someone guessing from one
+    place is stopped without locking the owner out everywhere else."""
+    email = (request.form.get("email") or "").strip().lower()[:254]
+    return f"{prefix}:{email}:{get_remote_address()}"
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_login_limit, key_func=_account_key, methods=["POST"])
+@limiter.limit(address_limit, methods=["POST"])
+@limiter.limit(login_limit, key_func=account_at_address_key, methods=["POST"])
 @public
 def login():
     form = LoginForm()
@@ -36,12 +55,13 @@ def login():
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
         user = db.session.scalar(select(User).where(func.lower(User.email) == email))
-        if user is not None and user.active and user.check_password(form.password.data):
+        if verify_password(user, form.password.data):
+            ip = request.remote_addr or ""
             user.last_login_at = utcnow()
-            audit.record(user, "auth.login", user, ip=request.remote_addr or "")
+            sid = sessions.start(user, ip)
+            audit.record(user, "auth.login", user, ip=ip)
             db.session.commit()
-            login_user(user)
-            mark_fresh()
+            begin_session(user, sid)
             return redirect(safe_next(form.next.data) or url_for("dashboard.home"))
         form.password.errors.append(
             "The email address or password is not right. Check them and try again."
@@ -53,10 +73,24 @@ def login():
 @bp.post("/logout")
 @any_role
 def logout():
-    # A new session version makes every copy of the old session cookie worthless.
-    current_user.session_version += 1
+    """Sign this browser out. The account's other sessions carry on; a copy of this session's
+    cookie is worthless from now on."""
+    sessions.end(session.get("sid"))
     audit.record(current_user, "auth.logout", current_user, ip=request.remote_addr or "")
     db.session.commit()
-    logout_user()
+    end_session()
     flash("You have signed out.", "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/logout/everywhere")
+@any_role
+def logout_everywhere():
+    """Sign out on every device and browser, this one included."""
+    user = current_user._get_current_object()
+    sessions.end_all(user)
+    audit.record(user, "auth.logout_everywhere", user, ip=request.remote_addr or "")
+    db.session.commit()
+    end_session()
+    flash("You have signed out on every device and browser.", "success")
     return redirect(url_for("auth.login"))

@@ -10,6 +10,10 @@ its error on its row and the others still go; a connection that cannot be made r
 on every row it would have carried. ``flask send-mail`` retries the rows not yet sent, those
 never tried first. Header values are single lines (:func:`header_text`): a reason typed over two
 lines becomes a subject with a space, never a header that cannot be sent.
+
+An email that carries a set-password link is stored with :data:`LINK_PLACEHOLDER` in its body;
+:func:`outgoing_body`, called by the sender for every email, makes the link only as the email
+goes out (see ``domain/invites.py``). No stored row, log line or export ever holds it.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from collections.abc import Iterable
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from flask import current_app, has_app_context
+from flask import current_app, has_app_context, has_request_context, request
 from sqlalchemy import case, event, func, select
 from sqlalchemy.orm import Session
 
@@ -30,6 +34,10 @@ from ..models import Notification, OutboxEmail, User, utcnow
 
 log = logging.getLogger("portal.mail")
 _PENDING = "portal_pending_emails"
+
+# Where a set-password link goes in a stored body; the link itself is made at send time only.
+LINK_PLACEHOLDER = ("[A set-password link is added when this email is sent. It is not kept, "
+                    "so it cannot be read or used from here.]")
 
 
 def notify(users: Iterable[User | None], message: str, url: str = "", *,
@@ -46,15 +54,30 @@ def notify(users: Iterable[User | None], message: str, url: str = "", *,
         db.session.add(n)
         made.append(n)
         if email and user.email:
-            mail = OutboxEmail(
-                alliance_id=alliance_id if alliance_id is not None else user.alliance_id,
-                to=user.email,
-                subject=header_text(subject or message)[:200],
-                body=body or _default_body(user, message, url),
-            )
-            db.session.add(mail)
-            db.session.info.setdefault(_PENDING, []).append(mail)
+            queue_email(user, subject or message, body or _default_body(user, message, url),
+                        alliance_id=alliance_id)
     return made
+
+
+def queue_email(user: User, subject: str, body: str, *, alliance_id: int | None = None,
+                link_kind: str = "") -> OutboxEmail:
+    """Add an email to ``user`` to the outbox; it is sent once the transaction commits.
+
+    ``link_kind`` ("invite" or "reset") asks for a set-password link of that kind where the
+    body has :data:`LINK_PLACEHOLDER`; it is made at send time, by :func:`outgoing_body`."""
+    if link_kind and LINK_PLACEHOLDER not in body:
+        raise ValueError("an email with a set-password link needs LINK_PLACEHOLDER in its body")
+    mail = OutboxEmail(
+        alliance_id=alliance_id if alliance_id is not None else user.alliance_id,
+        to=user.email,
+        subject=header_text(subject)[:200],
+        body=body,
+        link_kind=link_kind,
+        link_user_id=user.id if link_kind else None,
+    )
+    db.session.add(mail)
+    db.session.info.setdefault(_PENDING, []).append(mail)
+    return mail
 
 
 def _default_body(user: User, message: str, url: str) -> str:
@@ -95,13 +118,47 @@ def header_text(value) -> str:
     return " ".join(str(value or "").split())
 
 
-def _message(mail: OutboxEmail, sender: str) -> EmailMessage:
+class LinkNotMade(RuntimeError):
+    """A set-password link cannot be built here; the email waits for a retry."""
+
+
+def _public_base() -> str:
+    base = current_app.config.get("PUBLIC_URL", "")
+    if not base and has_request_context():
+        base = request.host_url
+    return base.rstrip("/")
+
+
+def outgoing_body(mail: OutboxEmail) -> str:
+    """The body exactly as it is sent now. The one place a set-password link exists: a fresh
+    token is minted for this sending (earlier links of the account stop working), and it goes
+    into the outgoing message only; ``mail.body`` keeps the placeholder. The sender calls this
+    for every email, just before handing it to SMTP."""
+    if not mail.link_kind:
+        return mail.body
+    from . import invites
+
+    base = _public_base()
+    if not base:
+        raise LinkNotMade("Not sent: set PUBLIC_URL so the set-password link in this email can "
+                          "be built outside a web request; `flask send-mail` will retry it.")
+    user = db.session.get(User, mail.link_user_id) if mail.link_user_id else None
+    token = invites.mint(user, mail.link_kind)
+    if token is None:
+        text = invites.NO_LINK[mail.link_kind]
+    else:
+        adapter = current_app.url_map.bind("portal.invalid")
+        text = base + adapter.build("account.set_password", {"token": token})
+    return mail.body.replace(LINK_PLACEHOLDER, text)
+
+
+def _message(mail: OutboxEmail, sender: str, body: str | None = None) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = header_text(sender)
     msg["To"] = header_text(mail.to)
     msg["Subject"] = header_text(mail.subject)
     msg["Message-ID"] = make_msgid(domain="school-support.invalid")
-    msg.set_content(mail.body)
+    msg.set_content(mail.body if body is None else body)
     return msg
 
 
@@ -113,7 +170,7 @@ def deliver(smtp: smtplib.SMTP, mail: OutboxEmail, sender: str) -> bool:
     """Send one outbox row on an open connection and record the outcome on the row (``sent_at``,
     or ``error``). Whatever is wrong with this one email, it raises nothing: the next one goes."""
     try:
-        smtp.send_message(_message(mail, sender))
+        smtp.send_message(_message(mail, sender, outgoing_body(mail)))
     except Exception as exc:  # noqa: BLE001 - one bad email must never stop the others
         log.warning("email %s to %s not sent: %s", mail.id, mail.to, exc)
         mail.error = _error(exc)
@@ -149,6 +206,9 @@ def send(mails: list[OutboxEmail]) -> int:
             log.info("email (not sent, no MAIL_SERVER) to=%s subject=%s\n%s",
                      mail.to, mail.subject, mail.body)
             mail.error = "Not sent: no MAIL_SERVER configured (development); kept in the outbox."
+            if mail.link_kind:
+                mail.error += (" Its set-password link is made only when it is really sent "
+                               "(set MAIL_SERVER, then `flask send-mail`).")
         db.session.commit()
         return 0
     sent = 0

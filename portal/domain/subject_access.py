@@ -16,6 +16,7 @@ from ..models import (
     DeploymentResponse,
     Evaluation,
     InviteToken,
+    LoginSession,
     Notification,
     OutboxEmail,
     Signature,
@@ -23,7 +24,7 @@ from ..models import (
 )
 
 # Never handed out, even to the person themselves: secrets, not personal data.
-SECRET_COLUMNS = {"password_hash", "token_hash", "session_version"}
+SECRET_COLUMNS = {"password_hash", "token_hash", "session_version", "sid_hash"}
 
 
 def _value(v):
@@ -59,6 +60,8 @@ def export(user: User) -> dict:
                           .order_by(OutboxEmail.id))
     data["invitations"] = rows(select(InviteToken).where(InviteToken.user_id == user.id)
                                .order_by(InviteToken.id))
+    data["sign_in_sessions"] = rows(select(LoginSession).where(LoginSession.user_id == user.id)
+                                    .order_by(LoginSession.id))
     data["signatures"] = rows(select(Signature).where(Signature.user_id == user.id)
                               .order_by(Signature.id))
     data["deployments_as_leader"] = [

@@ -1,6 +1,6 @@
 """The one SQLAlchemy model, a module per aggregate."""
 
-from .accounts import InviteToken
+from .accounts import LINK_PURPOSES, InviteToken, LoginSession
 from .agreements import AGREEMENT_STATUSES, Agreement, Signature
 from .audit import AuditEvent
 from .base import (
@@ -57,3 +57,4 @@ __all__ = [
     "mask_to_standards", "standards_to_mask", "utcnow",
 ]
 __all__ += ["PAYERS", "InvoiceCounter"]  # finance (issue 7)
+__all__ += ["LINK_PURPOSES", "LoginSession"]  # trust at the edges (issue 13)

@@ -22,7 +22,11 @@ class Notification(db.Model):
 
 
 class OutboxEmail(db.Model):
-    """Every email the portal sends, kept so the co-ordinator can read what went out."""
+    """Every email the portal sends, kept so the co-ordinator can read what went out.
+
+    An email that carries a set-password link names its kind in ``link_kind`` and its owner in
+    ``link_user_id``; the body holds a placeholder, and the link is made only as the email is
+    sent (``domain.notify.outgoing_body``), so no reader of the outbox can use it."""
 
     __tablename__ = "outbox_email"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -33,3 +37,5 @@ class OutboxEmail(db.Model):
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     sent_at = mapped_column(UTCDateTime, nullable=True)
     error: Mapped[str] = mapped_column(Text, default="")
+    link_kind: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    link_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

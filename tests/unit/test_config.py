@@ -24,6 +24,7 @@ def test_development_makes_and_keeps_a_random_key(monkeypatch, tmp_path):
 def test_production_cookies_are_secure(monkeypatch, tmp_path):
     monkeypatch.setenv("PORTAL_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")
     cfg = load(tmp_path)
     assert cfg["SESSION_COOKIE_SECURE"] is True
     assert cfg["SESSION_COOKIE_HTTPONLY"] is True
@@ -42,3 +43,41 @@ def test_unknown_mode_is_refused(monkeypatch, tmp_path):
     monkeypatch.setenv("PORTAL_ENV", "staging")
     with pytest.raises(ConfigError):
         load(tmp_path)
+
+
+def _production(monkeypatch):
+    monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "k" * 40)
+    monkeypatch.delenv("RATELIMIT_STORAGE_URI", raising=False)
+    monkeypatch.delenv("RATELIMIT_ALLOW_MEMORY", raising=False)
+
+
+def test_production_refuses_to_count_sign_ins_per_worker(monkeypatch, tmp_path):
+    """With the in-process counter and four workers, 33 of 40 guesses got through."""
+    _production(monkeypatch)
+    with pytest.raises(ConfigError, match="RATELIMIT_STORAGE_URI"):
+        load(tmp_path)
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "memory://")
+    with pytest.raises(ConfigError, match="RATELIMIT_STORAGE_URI"):
+        load(tmp_path)
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://redis.internal:6379/0")
+    assert load(tmp_path)["RATELIMIT_STORAGE_URI"] == "redis://redis.internal:6379/0"
+
+
+def test_a_single_worker_may_choose_memory_and_is_warned_at_start_up(monkeypatch, tmp_path,
+                                                                    caplog):
+    from portal import create_app
+
+    _production(monkeypatch)
+    monkeypatch.setenv("RATELIMIT_ALLOW_MEMORY", "1")
+    assert load(tmp_path)["RATELIMIT_STORAGE_URI"] == "memory://"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
+    caplog.set_level("WARNING", logger="portal")
+    create_app()
+    assert "RATELIMIT_STORAGE_URI" in caplog.text and "each worker" in caplog.text
+
+
+def test_development_and_testing_may_count_in_memory(monkeypatch, tmp_path):
+    monkeypatch.delenv("RATELIMIT_STORAGE_URI", raising=False)
+    monkeypatch.setenv("PORTAL_ENV", "development")
+    assert load(tmp_path)["RATELIMIT_STORAGE_URI"] == "memory://"

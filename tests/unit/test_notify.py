@@ -2,49 +2,15 @@
 
 from __future__ import annotations
 
-import socket
 import time
 
-import pytest
 from sqlalchemy import func, select
 
 from portal.domain import notify
 from portal.extensions import db
 from portal.models import Notification, OutboxEmail
 from tests import factories, factories_requests
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Collector:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
-        self.messages.append(envelope)
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def smtp(app, monkeypatch):
-    """A real SMTP server on a free loopback port; the app sends to it during the test."""
-    from aiosmtpd.controller import Controller
-
-    collector = Collector()
-    port = _free_port()
-    controller = Controller(collector, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
-    monkeypatch.setitem(app.config, "MAIL_PORT", port)
-    monkeypatch.setitem(app.config, "MAIL_USE_TLS", False)
-    monkeypatch.setitem(app.config, "MAIL_USE_SSL", False)
-    monkeypatch.setitem(app.config, "MAIL_USERNAME", "")
-    yield collector
-    controller.stop()
+from tests.conftest import free_port as _free_port
 
 
 def _count(model):

@@ -72,3 +72,11 @@ def test_guessing_the_current_password_is_rate_limited(app, db, world, client_fo
         assert codes == [422, 422, 422, 429]
     finally:
         limiter.reset()
+
+
+def test_a_change_is_announced_to_the_account_email(db, world, client_for, smtp):
+    user = world.user("a", "headteacher")
+    assert _change(client_for(user)).status_code == 303
+    (text,) = smtp.texts(user.email)
+    assert "Your password was changed" in text
+    assert "signed out on every other device" in text

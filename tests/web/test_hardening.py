@@ -1,5 +1,6 @@
-"""Hardening: sign-in rate limits (per account, per address, shared through Redis), sessions
-that die on sign-out, and concurrent writers that never see "database is locked"."""
+"""Hardening: sign-in rate limits (per account at an address, per address, shared through
+Redis), sessions that die on sign-out, and concurrent writers that never see "database is
+locked"."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from portal import create_app
 from portal.domain import audit
 from portal.extensions import db as _db
 from portal.extensions import limiter
-from portal.models import AuditEvent, Deployment, User
+from portal.models import AuditEvent, Deployment, LoginSession, User
 from portal.transactions import immediate
 from tests.conftest import PortalClient
 from tests.factories import PASSWORD
@@ -28,8 +29,10 @@ REDIS_URI = "redis://127.0.0.1:6379/15"
 
 @pytest.fixture
 def strict_login_limit(app, monkeypatch):
-    """Three sign-in attempts a minute, on clean counters."""
+    """Three sign-in attempts a minute at one account from one address, five from one address
+    at any accounts, on clean counters."""
     monkeypatch.setitem(app.config, "LOGIN_LIMIT", "3 per minute")
+    monkeypatch.setitem(app.config, "LOGIN_ADDRESS_LIMIT", "5 per minute")
     limiter.reset()
     yield
     limiter.reset()
@@ -43,26 +46,33 @@ def _attempt(client, email, ip, password=WRONG):
                        environ_base={"REMOTE_ADDR": ip})
 
 
-def test_login_is_limited_per_account_from_any_address(world, anon, strict_login_limit):
+def test_login_is_limited_per_account_at_one_address(world, client_for, strict_login_limit):
+    """Issue 13: counting per account from *any* address let anyone lock anyone out. Now the
+    guesser's address is stopped at that account, and only there."""
+    anon = client_for(None)
     email = world.user("a", "admin").email
-    for i in range(3):
-        assert _attempt(anon, email, f"10.1.0.{i + 1}").status_code == 422
-    blocked = _attempt(anon, email, "10.1.0.99", password=PASSWORD)  # even the right password
+    for _ in range(3):
+        assert _attempt(anon, email, "10.1.0.1").status_code == 422
+    blocked = _attempt(anon, email, "10.1.0.1", password=PASSWORD)  # even the right password
     assert blocked.status_code == 429
     assert b"Too many attempts" in blocked.data
     assert "Retry-After" in blocked.headers
     assert anon.get("/").status_code == 302  # not signed in
     # another account from that same address is not affected
     other = world.user("a", "director").email
-    assert _attempt(anon, other, "10.1.0.99").status_code == 422
+    assert _attempt(anon, other, "10.1.0.1").status_code == 422
+    # and the owner, elsewhere, signs in
+    owner = client_for(None)
+    assert _attempt(owner, email, "10.1.0.99", password=PASSWORD).status_code == 302
 
 
 def test_login_is_limited_per_address_across_accounts(world, anon, strict_login_limit):
-    emails = [world.user("a", r).email for r in ("admin", "director", "headteacher", "board")]
-    for email in emails[:3]:
+    emails = [world.user("a", r).email for r in ("admin", "director", "headteacher", "board",
+                                                  "sle", "home_school")]
+    for email in emails[:5]:
         assert _attempt(anon, email, "10.2.0.1").status_code == 422
-    assert _attempt(anon, emails[3], "10.2.0.1").status_code == 429
-    assert _attempt(anon, emails[3], "10.2.0.2").status_code == 422
+    assert _attempt(anon, emails[5], "10.2.0.1").status_code == 429
+    assert _attempt(anon, emails[5], "10.2.0.2").status_code == 422
 
 
 def test_failed_attempts_are_not_limited_on_get(world, anon, strict_login_limit):
@@ -137,19 +147,20 @@ def test_login_limit_is_shared_between_instances_through_redis(tmp_path, limiter
         with first.app_context():
             _db.create_all()
         client = first.test_client()
-        for i in range(3):
+        for _ in range(3):
             r = client.post("/login", data={"email": "target@a.example.org", "password": "x"},
-                            environ_base={"REMOTE_ADDR": f"10.4.0.{i + 1}"})
+                            environ_base={"REMOTE_ADDR": "10.4.0.1"})
             assert r.status_code == 422
         assert any(redis.scan_iter(match=f"*{prefix}*"))  # the counters live in Redis
 
-        # the other instance has made no attempts itself, yet the account is already limited
-        statuses = _other_instance(config, [("target@a.example.org", "10.4.0.50"),
-                                            ("someone.else@a.example.org", "10.4.0.51")])
+        # the other instance has made no attempts itself, yet that address is already limited
+        # at that account (and only there: the owner elsewhere is not locked out)
+        statuses = _other_instance(config, [("target@a.example.org", "10.4.0.1"),
+                                            ("target@a.example.org", "10.4.0.50")])
         assert statuses == [429, 422]
         # control: with per-process memory counters the other instance would not know
         alone = _other_instance(_limit_config(tmp_path, "memory://", prefix),
-                                [("target@a.example.org", "10.4.0.50")])
+                                [("target@a.example.org", "10.4.0.1")])
         assert alone == [422]
     finally:
         keys = list(redis.scan_iter(match=f"*{prefix}*"))
@@ -178,7 +189,12 @@ def test_sign_out_makes_the_old_session_cookie_useless(world, app, anon):
     fresh = PortalClient(app)
     assert fresh.post("/login", {"email": user.email, "password": PASSWORD}).status_code == 302
     assert fresh.get("/").status_code == 200
-    assert _db.session.get(User, user.id).session_version == 2
+    # signing out ended that browser's session only (issue 13), not the account's others
+    _db.session.expire_all()
+    assert _db.session.get(User, user.id).session_version == 1
+    assert [s.ended_at is not None for s in _db.session.scalars(
+        select(LoginSession).where(LoginSession.user_id == user.id)
+        .order_by(LoginSession.id))] == [True, False]
 
 
 # ------------------------------------------------------------------ concurrent writers

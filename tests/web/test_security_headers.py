@@ -70,6 +70,7 @@ def production_app(tmp_path):
     app = create_app({
         "PORTAL_ENV": "production", "SECRET_KEY": "p" * 40,
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'prod.db'}",
+        "RATELIMIT_ALLOW_MEMORY": True,  # one test client: one process's counters suffice
     })
     with app.app_context():
         _db.create_all()
