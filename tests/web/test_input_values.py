@@ -135,8 +135,9 @@ def _request_form(w, **over):
 def test_an_implausible_request_time_frame_is_refused_beside_the_field(world, client_for, over,
                                                                        field):
     data = _request_form(world, **over)
+    client = client_for(world.user("a", "headteacher"))
     before = _fingerprint()
-    r = client_for(world.user("a", "headteacher")).post("/requests/new", data)
+    r = client.post("/requests/new", data)
     assert r.status_code == 422
     assert f'id="{field}-error"' in r.get_data(as_text=True)
     assert _fingerprint() == before
@@ -357,8 +358,9 @@ def la_world(world):
 def test_an_invalid_school_choice_is_refused_not_cleared(la_world, client_for, field, value):
     w = la_world
     school = w.a.home
+    client = client_for(w.user("a", "admin"))
     before = _fingerprint()
-    r = client_for(w.user("a", "admin")).post(f"/admin/schools/{school.id}", {
+    r = client.post(f"/admin/schools/{school.id}", {
         "urn": school.urn, "name": school.name, "phase": "primary", field: value})
     assert r.status_code == 422
     body = r.get_data(as_text=True)
@@ -398,8 +400,9 @@ def test_an_invalid_school_for_a_user_is_refused_not_cleared(world, client_for, 
                                               ("school_ids", "99999999999999999999")])
 def test_an_invalid_request_choice_is_refused_with_a_message(world, client_for, field, value):
     data = _request_form(world, **{field: value})
+    client = client_for(world.user("a", "headteacher"))
     before = _fingerprint()
-    r = client_for(world.user("a", "headteacher")).post("/requests/new", data)
+    r = client.post("/requests/new", data)
     assert r.status_code == 422
     body = r.get_data(as_text=True)
     assert "from the list" in body and "could not coerce" not in body
