@@ -15,7 +15,7 @@ from portal.extensions import db
 from portal.models import OutboxEmail
 from tests import factories
 
-from .test_notify import Collector, _free_port
+from ..conftest import Mailbox, free_port
 
 TWO_LINES = "Which year groups?\nAnd which classes?"
 
@@ -26,7 +26,7 @@ def _subjects(collector) -> list[str]:
             for m in collector.messages]
 
 
-class RefusingCollector(Collector):
+class RefusingCollector(Mailbox):
     """Accepts mail, except for recipients whose address starts "refused" (550, as a real
     server answers a mailbox that does not exist)."""
 
@@ -43,7 +43,7 @@ def smtp(app, monkeypatch):
     from aiosmtpd.controller import Controller
 
     collector = RefusingCollector()
-    port = _free_port()
+    port = free_port()
     controller = Controller(collector, hostname="127.0.0.1", port=port)
     controller.start()
     for key, value in {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port, "MAIL_USE_TLS": False,
@@ -98,10 +98,10 @@ def test_one_email_that_cannot_be_sent_never_blocks_the_others(db, app, smtp, mo
     last = _outbox(to="last@alpha.example.org")
     real = notify._message
 
-    def build(mail, sender):
+    def build(mail, sender, body=None):
         if mail.id == bad.id:
             raise ValueError("Header values may not contain linefeed or carriage return")
-        return real(mail, sender)
+        return real(mail, sender, body)
 
     monkeypatch.setattr(notify, "_message", build)
     assert notify.send_unsent() == 2  # and nothing raised
