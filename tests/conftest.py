@@ -10,6 +10,7 @@ import time
 from email import message_from_bytes, policy
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import text
 
@@ -17,6 +18,10 @@ from portal import create_app
 from portal.extensions import db as _db
 
 from . import factories
+
+# Property tests check rules, not speed: no per-example deadline (CI shares two cores).
+hypothesis_settings.register_profile("portal", deadline=None)
+hypothesis_settings.load_profile("portal")
 
 
 def _database_url(tmp_path_factory) -> str:
