@@ -6,10 +6,11 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 
+from .. import drafts
 from ..domain import audit
 from ..extensions import db, limiter
 from ..models import User, utcnow
-from ..security import any_role, mark_fresh, public, safe_next
+from ..security import any_role, mark_fresh, public, remember_signed_out, safe_next
 from .forms import LoginForm
 
 bp = Blueprint("auth", __name__)
@@ -42,7 +43,8 @@ def login():
             db.session.commit()
             login_user(user)
             mark_fresh()
-            return redirect(safe_next(form.next.data) or url_for("dashboard.home"))
+            kept_on = drafts.on_sign_in(user)  # a form kept when they were signed out
+            return redirect(safe_next(form.next.data) or kept_on or url_for("dashboard.home"))
         form.password.errors.append(
             "The email address or password is not right. Check them and try again."
         )
@@ -57,6 +59,8 @@ def logout():
     current_user.session_version += 1
     audit.record(current_user, "auth.logout", current_user, ip=request.remote_addr or "")
     db.session.commit()
+    user_id = current_user.id
     logout_user()
+    remember_signed_out(user_id)  # a form sent from another tab now is kept for them
     flash("You have signed out.", "success")
     return redirect(url_for("auth.login"))

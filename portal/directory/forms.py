@@ -11,6 +11,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..idempotency import OneTimeKey
 from ..models import PHASES, STANDARDS
 
 
@@ -38,7 +39,7 @@ class ProfileForm(FlaskForm):
     version = HiddenField()
 
 
-class UnavailableForm(FlaskForm):
+class UnavailableForm(OneTimeKey, FlaskForm):
     start = DateField("First day unavailable", validators=[DataRequired("Enter the first day")])
     end = DateField("Last day unavailable", validators=[DataRequired("Enter the last day")])
     note = StringField("Note (optional)", validators=[Length(max=200)])

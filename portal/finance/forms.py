@@ -17,6 +17,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from ..idempotency import OneTimeKey
+
 _MONEY = re.compile(r"^\d+(\.\d{1,2})?$")
 
 
@@ -61,7 +63,7 @@ class MoneyField(StringField):
         return pounds(self.data) if self.data is not None else ""
 
 
-class PaymentForm(FlaskForm):
+class PaymentForm(OneTimeKey, FlaskForm):
     amount = MoneyField("Amount received (£)", validators=[InputRequired("Enter the amount")],
                         render_kw={"inputmode": "decimal", "autocomplete": "off"})
     received_on = DateField("Date received", default=date.today,
@@ -74,7 +76,7 @@ def _money(label: str, required: bool = True) -> MoneyField:
                       if required else [Optional()], render_kw={"inputmode": "decimal"})
 
 
-class RateCardForm(FlaskForm):
+class RateCardForm(OneTimeKey, FlaskForm):
     effective_from = DateField("Effective from", validators=[
         DataRequired("Enter the date the new rates start")])
     nle_day = _money("NLE day rate (£)")

@@ -25,6 +25,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from ..idempotency import OneTimeKey
 from ..models import ACTION_STATUSES, STANDARDS
 
 
@@ -90,6 +91,14 @@ class OutcomeForm(_Form):
         return {"text": self.text.data or "", "standard": self.standard.data or None}
 
 
+class NewActionForm(OneTimeKey, ActionForm):
+    """Adding an action: sent twice, it still adds one row."""
+
+
+class NewOutcomeForm(OneTimeKey, OutcomeForm):
+    """Adding an outcome: sent twice, it still adds one row."""
+
+
 class TextForm(_Form):
     next_steps = TextAreaField("Next steps and actions agreed between visits",
                                validators=[Length(max=10000)], render_kw={"rows": 5})
@@ -109,7 +118,7 @@ class FirstContactForm(_Form):
     note = StringField("How you made contact (optional)", validators=[Length(max=300)])
 
 
-class VisitForm(_Form):
+class VisitForm(OneTimeKey, _Form):
     visit_date = DateField("Date of the visit",
                            validators=[InputRequired("Enter the date of the visit")])
     half_days = RadioField("Length", choices=[("2", "Full day"), ("1", "Half day")], default="2",
@@ -127,7 +136,7 @@ class VisitForm(_Form):
             raise ValidationError("The visit date cannot be in the future")
 
 
-class VariationForm(_Form):
+class VariationForm(OneTimeKey, _Form):
     half_days = IntegerField(
         "Extra half-days", validators=[InputRequired("Enter the number of extra half-days"),
                                        NumberRange(1, 40, "Between 1 and 40 half-days")])
