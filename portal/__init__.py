@@ -147,7 +147,7 @@ def _keep_expired_form():
 
     if request.method != "POST":
         return None
-    security._slide_session()  # an idle session is signed out first, as for any request
+    security.slide_session()  # an idle session is signed out first, as for any request
     signed_in = current_user.is_authenticated
     kept = drafts.keep(current_user.id if signed_in else security.signed_out_user(),
                        signed_out=not signed_in)

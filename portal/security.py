@@ -104,7 +104,7 @@ def remember_signed_out(user_id: int) -> None:
     session[SIGNED_OUT] = user_id
 
 
-def _slide_session() -> None:
+def slide_session() -> None:
     """Sign out a session idle for longer than SESSION_IDLE; otherwise note this activity."""
     if "_user_id" not in session:
         return
@@ -205,7 +205,7 @@ def _refuse_nul_bytes():
 
 def init_app(app: Flask) -> None:
     app.before_request(_refuse_nul_bytes)
-    app.before_request(_slide_session)
+    app.before_request(slide_session)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"
