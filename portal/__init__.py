@@ -52,6 +52,10 @@ def create_app(config: dict | None = None) -> Flask:
     security.init_app(app)
     formatting.init_app(app)
     validators.init_app(app)  # the <id:...> converter, before any blueprint adds a route
+    from . import drafts, idempotency
+
+    drafts.init_app(app)
+    idempotency.init_app(app)
     from .domain import notify
 
     notify.init_app(app)
@@ -119,6 +123,9 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(_e):
+        answer = _keep_expired_form()
+        if answer is not None:
+            return answer
         return page(400, "Your form expired",
                     "The form was missing its security token or it had expired. Go back, "
                     "reload the page and try again. Nothing was saved.")
@@ -139,6 +146,36 @@ def _register_errors(app: Flask) -> None:
         db.session.rollback()
         return page(500, "Sorry, something went wrong",
                     "Nothing was saved. Try again; if it keeps happening, tell the co-ordinator.")
+
+
+def _keep_expired_form():
+    """A form whose security token no longer matches (the session ended or changed while it
+    was being filled in) is kept for its sender, who is sent back to it, through the sign-in
+    when needed; nothing is saved from it (portal/drafts.py)."""
+    from flask import current_app, flash, redirect, request, url_for
+    from flask_login import current_user
+
+    from . import drafts, security
+    from .htmx import hx_redirect, is_htmx
+
+    if request.method != "POST":
+        return None
+    security.slide_session()  # an idle session is signed out first, as for any request
+    signed_in = current_user.is_authenticated
+    kept = drafts.keep(current_user.id if signed_in else security.signed_out_user(),
+                       signed_out=not signed_in)
+    if kept is None:
+        return None
+    if signed_in:
+        target = kept.page
+    else:
+        flash(drafts.SIGN_IN_AGAIN, "info")
+        target = url_for("auth.login", next=kept.page)
+    if is_htmx():
+        response = hx_redirect(current_app.response_class(status=200), target)
+    else:
+        response = redirect(target, code=303)
+    return drafts.attach(response, kept)
 
 
 def _register_context(app: Flask) -> None:

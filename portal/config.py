@@ -87,7 +87,12 @@ def load(instance_path: Path, overrides: dict | None = None) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", default=not (dev or testing)),
-        "PERMANENT_SESSION_LIFETIME": timedelta(hours=_int("SESSION_HOURS", 12)),
+        # A session ends after this long without activity (portal/security.py slides it on
+        # each request). The signed cookie may be older than that by a week, so that a form
+        # sent after the session ended still says whose it was (portal/drafts.py); it is never
+        # accepted as signed in once idle. Without Expires, it still ends with the browser.
+        "SESSION_IDLE": timedelta(hours=_int("SESSION_HOURS", 12)),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=_int("SESSION_HOURS", 12), days=7),
         "PREFERRED_URL_SCHEME": "http" if dev or testing else "https",
         # Forms
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead, so long forms do not expire

@@ -2,6 +2,12 @@
 
 Every view is declared with the roles allowed to call it (``@roles(...)``) or as ``@public``; a
 test walks the URL map and fails if any view has neither.
+
+Sessions last from the last activity: every request a person makes (not a page polling in the
+background, see :func:`background`) moves ``session["seen"]`` on, which also re-signs the
+cookie; a session quiet for longer than ``SESSION_IDLE`` is signed out. The session still says
+who it was (``SIGNED_OUT``), so a form they send afterwards is kept for them alone
+(``portal/drafts.py``) while they sign in again.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, redirect, request, session, url_for
+from flask import Flask, abort, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -25,6 +31,8 @@ from .models import ROLES, LoginSession, User
 
 PUBLIC = frozenset({"public"})
 ALL_ROLES = frozenset(ROLES)
+SIGNED_OUT = "signed_out_user"  # session key: who this browser's last session belonged to
+SEEN_EVERY = 60  # seconds: "seen" is written at most this often (so not on every response)
 
 
 def roles(*allowed: str) -> Callable:
@@ -114,14 +122,74 @@ def end_session() -> None:
     session.clear()
 
 
+def background(view: Callable) -> Callable:
+    """Mark a view that pages call on their own (polling): calling it is not activity, so it
+    does not keep a session alive."""
+    view.background = True
+    return view
+
+
+def _user_id_in(token) -> int | None:
+    try:
+        return int(str(token).split(":", 1)[0])
+    except ValueError:
+        return None
+
+
+def signed_out_user() -> int | None:
+    """Whose session this browser had, though no one is signed in now (or None)."""
+    if "_user_id" in session:  # still there, but no longer valid (ended everywhere, say)
+        return _user_id_in(session["_user_id"])
+    hint = session.get(SIGNED_OUT)
+    return hint if isinstance(hint, int) else None
+
+
+def remember_signed_out(user_id: int) -> None:
+    session[SIGNED_OUT] = user_id
+
+
+def slide_session() -> None:
+    """Sign out a session idle for longer than SESSION_IDLE; otherwise note this activity."""
+    if "_user_id" not in session:
+        return
+    now = int(time.time())
+    last = max(session.get("seen", 0), session.get("auth_at", 0))
+    if last and now - last > current_app.config["SESSION_IDLE"].total_seconds():
+        user_id = _user_id_in(session["_user_id"])
+        logout_user()
+        for key in ("seen", "auth_at"):
+            session.pop(key, None)
+        if user_id is not None:
+            remember_signed_out(user_id)
+        request.environ["portal.session_expired"] = True
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    if last and getattr(view, "background", False):
+        return
+    if now - session.get("seen", 0) >= SEEN_EVERY:
+        session["seen"] = now  # a changed session is written again: the cookie is re-signed
+
+
 @login_manager.unauthorized_handler
 def unauthorized():
-    login_url = url_for("auth.login", next=safe_next(request.full_path.rstrip("?")))
+    from . import drafts
+
+    target = safe_next(request.full_path.rstrip("?"))
+    kept = None
+    if request.method == "POST":
+        kept = drafts.keep(signed_out_user(), signed_out=True)
+        target = kept.page if kept else drafts.page_of_request()
+    if kept:
+        flash(drafts.SIGN_IN_AGAIN, "info")
+    elif request.environ.get("portal.session_expired"):
+        flash("You were signed out because the portal was not used for a while.", "info")
+    login_url = url_for("auth.login", next=target)
     if is_htmx():
         response = current_app.response_class(status=401)
         response.headers["HX-Redirect"] = login_url
-        return response
-    return redirect(login_url)
+    else:
+        response = redirect(login_url)
+    return drafts.attach(response, kept) if kept else response
 
 
 def safe_next(target: str | None) -> str | None:
@@ -137,7 +205,8 @@ def safe_next(target: str | None) -> str | None:
 
 
 def mark_fresh() -> None:
-    session["auth_at"] = int(time.time())
+    session["auth_at"] = session["seen"] = int(time.time())
+    session.pop(SIGNED_OUT, None)
 
 
 def is_fresh() -> bool:
@@ -182,6 +251,7 @@ def init_app(app: Flask) -> None:
     if app.config["PORTAL_ENV"] == "production":
         _dummy_hash()  # made at start-up, so the first stranger's sign-in is not the slow one
     app.before_request(_refuse_nul_bytes)
+    app.before_request(slide_session)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"

@@ -113,7 +113,10 @@ class PortalClient:
                 sess["sid"] = sid
                 sess["_user_id"] = user.get_id()
                 sess["_fresh"] = True
-                sess["auth_at"] = int(time.time())
+                sess["auth_at"] = sess["seen"] = int(time.time())
+                # the token a page drawn for this session carries, made once: requests sent at
+                # the same moment (a double click) then carry the same one, as a browser's do
+                sess["csrf_token"] = os.urandom(20).hex()
 
     @staticmethod
     def _fresh_user():
@@ -129,11 +132,18 @@ class PortalClient:
         self._fresh_user()
         return self.http.get(url, **kw)
 
-    def post(self, url, data=None, *, csrf=True, htmx=False, headers=None, **kw):
+    def post(self, url, data=None, *, csrf=True, once=True, htmx=False, headers=None, **kw):
+        """POST like a browser: with the CSRF token and, as every creation form carries one, a
+        fresh one-time key (pass ``idempotency_key`` to send the same form twice; ``once=False``
+        to send none)."""
         data = dict(data or {})
         headers = dict(headers or {})
         if csrf:
             data.setdefault("csrf_token", csrf_token(self.http, self.app))
+        if once:
+            from portal.idempotency import new_key
+
+            data.setdefault("idempotency_key", new_key())
         if htmx:
             headers["HX-Request"] = "true"
         self._fresh_user()

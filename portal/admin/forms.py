@@ -1,6 +1,13 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, EmailField, SelectField, StringField, TextAreaField
+from wtforms import (
+    DateField,
+    EmailField,
+    HiddenField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -11,6 +18,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from ..idempotency import OneTimeKey
 from ..models import DESIGNATIONS, PHASES, ROLES
 from ..validators import IdSelectField, MoneyField, PlausibleDate, years
 
@@ -36,7 +44,7 @@ class UserFields(FlaskForm):
             raise ValidationError("Choose the Board this person sits on")
 
 
-class InviteForm(UserFields):
+class InviteForm(OneTimeKey, UserFields):
     email = EmailField("Email address", validators=[
         DataRequired("Enter the email address"),
         Email("Enter an email address like name@school.sch.uk"), Length(max=254)])
@@ -66,7 +74,11 @@ class SchoolForm(FlaskForm):
     eip_id = IdSelectField("EIP", choices=[], message="Choose an EIP from the list, or None")
 
 
-class ImportForm(FlaskForm):
+class NewSchoolForm(OneTimeKey, SchoolForm):
+    """Adding a school: sent twice, it still adds one."""
+
+
+class ImportForm(OneTimeKey, FlaskForm):
     file = FileField("GIAS extract (CSV)", validators=[FileRequired("Choose a CSV file")])
 
 
@@ -84,12 +96,20 @@ class BoardForm(FlaskForm):
         return self.budget.data
 
 
+class NewBoardForm(OneTimeKey, BoardForm):
+    """Adding a Board: sent twice, it still adds one."""
+
+
 class EIPForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired("Enter the EIP's name"),
                                            Length(max=200)])
 
 
-class SpecialismForm(FlaskForm):
+class NewEIPForm(OneTimeKey, EIPForm):
+    """Adding an EIP: sent twice, it still adds one."""
+
+
+class SpecialismForm(OneTimeKey, FlaskForm):
     name = StringField("Specialism", validators=[DataRequired("Enter the specialism"),
                                                  Length(max=120)])
 
@@ -108,5 +128,6 @@ class AuditFilterForm(FlaskForm):
 
 
 class TemplateForm(FlaskForm):
+    seen_hash = HiddenField()  # the terms as they were when the page was drawn
     agreement_terms = TextAreaField("Terms and conditions", validators=[Length(max=50_000)],
                                     render_kw={"rows": 20})

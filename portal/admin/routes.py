@@ -22,8 +22,9 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from .. import navigation
+from .. import idempotency, navigation
 from ..domain import access, audit, gias, invites, sessions
+from ..domain.agreements import terms_hash
 from ..extensions import db
 from ..formatting import LONDON
 from ..htmx import render
@@ -50,6 +51,9 @@ from .forms import (
     EIPForm,
     ImportForm,
     InviteForm,
+    NewBoardForm,
+    NewEIPForm,
+    NewSchoolForm,
     SchoolForm,
     SpecialismForm,
     TemplateForm,
@@ -135,6 +139,8 @@ def _apply_profile(user: User, designation: str | None = None) -> None:
 @roles("admin")
 def invite():
     form = _prepare_user_form(InviteForm())
+    if request.method == "POST" and (replay := idempotency.claim(form)) is not None:
+        return replay  # sent twice: one invitation
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
         if db.session.scalar(select(User.id).where(func.lower(User.email) == email)):
@@ -157,6 +163,7 @@ def invite():
             invites.send_invitation(user, current_user)  # its link is made as it is sent
             audit.record(current_user, "user.invite", user, ip=_ip(),
                          detail={"email": email, "role": user.role, "school_id": user.school_id})
+            idempotency.created(url_for("admin.user", user_id=user.id), user)
             db.session.commit()
             flash(f"Invitation sent to {email}.", "success")
             return redirect(url_for("admin.user", user_id=user.id), code=303)
@@ -300,6 +307,8 @@ def _school_form_save(form, school: School | None):
     audit.record(current_user, "school.create" if created else "school.update", school, ip=_ip(),
                  detail={"before": before, "after": {"urn": school.urn, "name": school.name,
                                                      "phase": school.phase}})
+    if created:
+        idempotency.created(url_for("admin.schools"), school)
     db.session.commit()
     return school
 
@@ -307,7 +316,9 @@ def _school_form_save(form, school: School | None):
 @bp.route("/schools/new", methods=["GET", "POST"])
 @roles("admin")
 def school_new():
-    form = _prepare_school_form(SchoolForm())
+    form = _prepare_school_form(NewSchoolForm())
+    if request.method == "POST" and (replay := idempotency.claim(form)) is not None:
+        return replay  # sent twice: one school
     if form.validate_on_submit() and _school_form_save(form, None):
         flash("The school has been added.", "success")
         return redirect(url_for("admin.schools"), code=303)
@@ -336,6 +347,8 @@ def _chunks(items: list, size: int = 900):
 @roles("admin")
 def school_import():
     form = ImportForm()
+    if request.method == "POST" and (replay := idempotency.claim(form)) is not None:
+        return replay  # sent twice: imported once
     if not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
         return render("admin/import.html", "import_result", form=form, parsed=None), status
@@ -394,6 +407,7 @@ def school_import():
     audit.record(current_user, "school.import", None, ip=_ip(),
                  detail={"rows": len(parsed.rows), "created": created, "updated": updated,
                          "filename": (form.file.data.filename or "")[:200]})
+    idempotency.created(url_for("admin.schools"))
     db.session.commit()
     flash(f"Imported {len(parsed.rows)} schools: {created} added, {updated} updated.", "success")
     return redirect(url_for("admin.schools"), code=303)
@@ -424,6 +438,8 @@ def _board_save(form, board: Board | None) -> Board:
     audit.record(current_user, "board.create" if created else "board.update", board, ip=_ip(),
                  detail={"before": before, "after": {"name": board.name, "phase": board.phase,
                                                      "budget_pence": board.budget_pence}})
+    if created:
+        idempotency.created(url_for("admin.boards"), board)
     db.session.commit()
     return board
 
@@ -431,7 +447,9 @@ def _board_save(form, board: Board | None) -> Board:
 @bp.route("/boards/new", methods=["GET", "POST"])
 @roles("admin")
 def board_new():
-    form = BoardForm()
+    form = NewBoardForm()
+    if request.method == "POST" and (replay := idempotency.claim(form)) is not None:
+        return replay  # sent twice: one Board
     if form.validate_on_submit():
         _board_save(form, None)
         flash("The Board has been added.", "success")
@@ -477,6 +495,8 @@ def _eip_save(form, eip: EIP | None) -> EIP:
     db.session.flush()
     audit.record(current_user, "eip.create" if created else "eip.update", eip, ip=_ip(),
                  detail={"before": before, "after": {"name": eip.name}})
+    if created:
+        idempotency.created(url_for("admin.eips"), eip)
     db.session.commit()
     return eip
 
@@ -484,7 +504,9 @@ def _eip_save(form, eip: EIP | None) -> EIP:
 @bp.route("/eips/new", methods=["GET", "POST"])
 @roles("admin")
 def eip_new():
-    form = EIPForm()
+    form = NewEIPForm()
+    if request.method == "POST" and (replay := idempotency.claim(form)) is not None:
+        return replay  # sent twice: one EIP
     if form.validate_on_submit():
         _eip_save(form, None)
         flash("The EIP has been added.", "success")
@@ -518,6 +540,8 @@ def _code(name: str) -> str:
 def specialisms():
     form = SpecialismForm()
     status = 200
+    if request.method == "POST" and (replay := idempotency.claim(form)) is not None:
+        return replay  # sent twice: added once
     if form.validate_on_submit():
         name = form.name.data.strip()
         code = _code(name)
@@ -536,6 +560,7 @@ def specialisms():
             else:
                 audit.record(current_user, "specialism.create", s, ip=_ip(),
                              detail={"code": code, "name": name})
+                idempotency.created(url_for("admin.specialisms"), s)
                 db.session.commit()
                 flash(f"“{name}” has been added to the list.", "success")
                 return redirect(url_for("admin.specialisms"), code=303)
@@ -553,7 +578,23 @@ def specialisms():
 def agreement_template():
     alliance = db.session.get(Alliance, current_user.alliance_id)
     form = TemplateForm(obj=alliance)
+    if request.method == "GET":
+        form.seen_hash.data = terms_hash(alliance.agreement_terms)
     if form.validate_on_submit():
+        alliance = db.session.scalars(
+            select(Alliance).where(Alliance.id == alliance.id).with_for_update()
+            .execution_options(populate_existing=True)).one()
+        if form.seen_hash.data != terms_hash(alliance.agreement_terms):
+            # the page did not say which terms it edits, or they changed since it was drawn:
+            # nothing is saved over them; sending again (now based on them) saves these
+            current = alliance.agreement_terms
+            db.session.rollback()
+            form.seen_hash.data = terms_hash(current)
+            return render_template(
+                "admin/agreement_template.html", form=form, alliance=alliance, current=current,
+                conflict="Someone else changed the terms while you were editing, or this page "
+                         "was out of date, so nothing was saved. The terms saved now are "
+                         "below. Check them, then send yours again to replace them."), 409
         before = alliance.agreement_terms
         alliance.agreement_terms = form.agreement_terms.data or ""
         if before != alliance.agreement_terms:

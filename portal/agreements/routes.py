@@ -14,7 +14,6 @@ URLs:
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date
 
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, request, url_for
@@ -275,8 +274,7 @@ def printable(deployment_id: int):
                   verify_url=verify_url)
 
 
-def _terms_hash(text: str) -> str:
-    return hashlib.sha256((text or "").encode("utf-8")).hexdigest()
+_terms_hash = service.terms_hash
 
 
 @bp.route("/agreements/terms", methods=["GET", "POST"])

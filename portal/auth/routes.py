@@ -16,10 +16,19 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from .. import drafts
 from ..domain import audit, sessions
 from ..extensions import db, limiter
 from ..models import User, utcnow
-from ..security import any_role, begin_session, end_session, public, safe_next, verify_password
+from ..security import (
+    any_role,
+    begin_session,
+    end_session,
+    public,
+    remember_signed_out,
+    safe_next,
+    verify_password,
+)
 from .forms import LoginForm
 
 bp = Blueprint("auth", __name__)
@@ -62,7 +71,8 @@ def login():
             audit.record(user, "auth.login", user, ip=ip)
             db.session.commit()
             begin_session(user, sid)
-            return redirect(safe_next(form.next.data) or url_for("dashboard.home"))
+            kept_on = drafts.on_sign_in(user)  # a form kept when they were signed out
+            return redirect(safe_next(form.next.data) or kept_on or url_for("dashboard.home"))
         form.password.errors.append(
             "The email address or password is not right. Check them and try again."
         )
@@ -78,7 +88,9 @@ def logout():
     sessions.end(session.get("sid"))
     audit.record(current_user, "auth.logout", current_user, ip=request.remote_addr or "")
     db.session.commit()
+    user_id = current_user.id
     end_session()
+    remember_signed_out(user_id)  # a form sent from another tab now is kept for them
     flash("You have signed out.", "success")
     return redirect(url_for("auth.login"))
 

@@ -11,6 +11,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..idempotency import OneTimeKey
 from ..models import PHASES, STANDARDS
 from ..validators import PlausibleDate, choice_errors, whole_number, years
 
@@ -40,7 +41,7 @@ class ProfileForm(FlaskForm):
     version = HiddenField()
 
 
-class UnavailableForm(FlaskForm):
+class UnavailableForm(OneTimeKey, FlaskForm):
     start = DateField("First day unavailable", validators=[
         DataRequired("Enter the first day"), PlausibleDate(past=years(1), future=years(3))])
     end = DateField("Last day unavailable", validators=[

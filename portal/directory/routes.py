@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import and_, exists, func, literal, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import navigation
+from .. import idempotency, navigation
 from ..domain import access, audit
 from ..extensions import db
 from ..htmx import render
@@ -209,7 +209,7 @@ def my_profile():
     if form.validate_on_submit():
         if _stale(profile, form.version.data):
             return render("directory/my_profile.html", profile=profile, form=form,
-                          unavailable_form=UnavailableForm(), delete_form=DeleteForm(),
+                          unavailable_form=UnavailableForm(formdata=None), delete_form=DeleteForm(),
                           conflict=True), 409
         before = {"capacity_days": profile.capacity_days, "accepting": profile.accepting}
         profile.bio = form.bio.data or ""
@@ -235,7 +235,7 @@ def my_profile():
     if request.method == "POST":
         status = 422
     return render("directory/my_profile.html", profile=profile, form=form,
-                  unavailable_form=UnavailableForm(), delete_form=DeleteForm(),
+                  unavailable_form=UnavailableForm(formdata=None), delete_form=DeleteForm(),
                   conflict=False), status
 
 
@@ -244,6 +244,8 @@ def my_profile():
 def add_unavailable():
     profile = _own_profile()
     form = UnavailableForm()
+    if (replay := idempotency.claim(form)) is not None:
+        return replay  # sent twice: the dates are added once
     if not form.validate_on_submit():
         pform = ProfileForm(obj=profile)
         pform.specialisms.choices = [(s.id, s.name) for s in profile.specialisms]
@@ -260,6 +262,7 @@ def add_unavailable():
     audit.record(current_user, "profile.unavailable_add", u, alliance_id=profile.alliance_id,
                  detail={"start": u.start.isoformat(), "end": u.end.isoformat()},
                  ip=request.remote_addr or "")
+    idempotency.created(url_for("directory.my_profile"), u)
     db.session.commit()
     flash("Those dates are now shown as unavailable.", "success")
     return redirect(url_for("directory.my_profile"), code=303)

@@ -19,6 +19,7 @@ No Flask request objects here: routes pass the IP address and user agent in.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from dataclasses import dataclass, field
@@ -325,6 +326,11 @@ def build_content(deployment: Deployment, today: date | None = None) -> dict:
     }
     # stored exactly as hashed: dates become ISO strings
     return json.loads(signing.canonical_json(content))
+
+
+def terms_hash(text: str | None) -> str:
+    """What an edit form of an alliance's terms carries, to tell a stale page from a fresh one."""
+    return hashlib.sha256((text or "").encode("utf-8")).hexdigest()
 
 
 def new_token() -> str:

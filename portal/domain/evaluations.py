@@ -118,8 +118,13 @@ def is_receiving_head(d: Deployment, user: User) -> bool:
 
 
 def check_version(d: Deployment, seen: int | None) -> None:
-    """The user acted on the deployment as it was at ``seen``; refuse if it has moved since."""
-    if seen is not None and seen != d.version:
+    """The user acted on the deployment as it was at ``seen``; refuse if it has moved since,
+    or if the form did not say (it is never saved over a newer version)."""
+    if seen is None:
+        raise workflow.Conflict(
+            "This form did not say which version of the deployment it was filled in on, so "
+            "nothing was saved over anyone else's change. Reload the page and try again.")
+    if seen != d.version:
         raise workflow.Conflict(
             "Someone else changed this deployment while you were working. Reload the page to "
             "see the latest version; nothing of yours was saved.")

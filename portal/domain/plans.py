@@ -24,6 +24,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..formatting import LONDON, uk_date
@@ -54,6 +55,9 @@ FIELDS: dict[str, tuple[str, ...]] = {
 DELIVERY_STATUSES = ("active",)
 CONTACT_STATUSES = ("agreement", "active")
 MAX_VARIATION_HALF_DAYS = 40
+ONE_PENDING_VARIATION = "A request for extra days is already awaiting approval."
+NO_VERSION = ("This form did not say which version it changes, so it was not saved over anyone "
+              "else's change. Reload the page and make your change again.")
 
 
 class StaleEdit(Exception):
@@ -430,11 +434,16 @@ def request_variation(deployment: Deployment, actor: User, half_days: int, reaso
     pending = db.session.scalar(select(Variation.id).where(
         Variation.deployment_id == deployment.id, Variation.status == "pending"))
     if pending is not None:
-        raise NotAllowed("A request for extra days is already awaiting approval.")
+        raise NotAllowed(ONE_PENDING_VARIATION)
     v = Variation(deployment_id=deployment.id, half_days=half_days, reason=reason.strip(),
                   requested_by_id=actor.id, status="pending", decline_reason="")
-    db.session.add(v)
-    db.session.flush()
+    try:
+        # the database allows one pending variation per deployment (uq_variation_one_pending):
+        # of several asked for at once, the others wait here and are refused
+        with db.session.begin_nested():
+            db.session.add(v)
+    except IntegrityError as exc:
+        raise NotAllowed(ONE_PENDING_VARIATION) from exc
     audit.record(actor, "variation.requested", v, alliance_id=deployment.alliance_id,
                  detail={"deployment": deployment.reference, "half_days": half_days,
                          "reason": v.reason}, ip=ip)

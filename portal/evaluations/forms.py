@@ -10,6 +10,7 @@ from wtforms import DateField, HiddenField, IntegerField, SelectField, TextAreaF
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..domain.evaluations import SCORES, Rating
+from ..idempotency import OneTimeKey
 from ..models import RATINGS
 from ..validators import PlausibleDate, years
 
@@ -24,8 +25,11 @@ class VersionedForm(FlaskForm):
     version = HiddenField()
 
     def seen_version(self) -> int | None:
+        """The version the form was sent with; None when it was sent without one (the version
+        the form was built with for drawing is not what the user saw)."""
+        sent = self.version.raw_data
         try:
-            return int(self.version.data)
+            return int(sent[0]) if sent else None
         except (TypeError, ValueError):
             return None
 
@@ -51,7 +55,7 @@ def ratings_from(form) -> dict[int, Rating]:
             for o in form.outcomes}
 
 
-class LeaderEvaluationBase(VersionedForm):
+class LeaderEvaluationBase(OneTimeKey, VersionedForm):
     summary = TextAreaField("Overall impact of the deployment",
                             validators=[DataRequired(message="Summarise the overall impact."),
                                         Length(max=TEXT)])
@@ -98,7 +102,7 @@ class ForwardForm(VersionedForm):
     pass
 
 
-class QANoteForm(VersionedForm):
+class QANoteForm(OneTimeKey, VersionedForm):
     is_working = TextAreaField("Is it working?", validators=[
         DataRequired(message="Say whether the support is working."), Length(max=TEXT)])
     changes = TextAreaField("Changes needed", validators=[Optional(), Length(max=TEXT)])
@@ -111,7 +115,7 @@ class FinalQAForm(VersionedForm):
         DataRequired(message="Record your quality-assurance judgement."), Length(max=TEXT)])
 
 
-class EndEarlyForm(VersionedForm):
+class EndEarlyForm(OneTimeKey, VersionedForm):
     reason = TextAreaField("Why can the system leader not complete?", validators=[
         DataRequired(message="Say why the deployment is ending early."), Length(max=2000)])
     last_day_delivered = DateField("Last day delivered", validators=[

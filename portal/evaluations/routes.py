@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from .. import idempotency
 from ..domain import access, workflow
 from ..domain import evaluations as ev
 from ..extensions import db
@@ -83,8 +84,12 @@ def _deployment(deployment_id: int) -> Deployment:
     return access.get_deployment(current_user, deployment_id)
 
 
+def _back_url(d: Deployment) -> str:
+    return url_for("deployments.show", deployment_id=d.id) + "#panel-completion"
+
+
 def _back(d: Deployment):
-    return redirect(url_for("deployments.show", deployment_id=d.id) + "#panel-completion", 303)
+    return redirect(_back_url(d), 303)
 
 
 def _refuse(code: int, title: str, message: str):
@@ -97,10 +102,11 @@ def _apply(d: Deployment, action, success: str, rerender):
     """
     try:
         action()
+        idempotency.created(_back_url(d), d)  # a form sent twice shows this, not a conflict
         workflow.commit_or_conflict()
     except workflow.Conflict as exc:
         db.session.rollback()
-        message = str(exc) if str(exc).startswith("Someone") else (
+        message = str(exc) if str(exc).startswith(("Someone", "This form")) else (
             "Someone else changed this deployment at the same time. Reload the page to see the "
             "latest version; nothing of yours was saved.")
         return _refuse(409, "This deployment has changed", message)
@@ -144,6 +150,8 @@ def leader(deployment_id: int):
                        "The final evaluation has already been forwarded, or the deployment is "
                        "not active.")
     form = forms.leader_form(outcomes, version=d.version)
+    if request.method == "POST" and (replay := idempotency.claim(form)) is not None:
+        return replay
     if request.method == "GET" and existing is not None:
         _fill(form, existing, ("summary", "changes_for_teachers", "changes_for_pupils",
                                "recommendations", "exit_arrangements"))
@@ -271,6 +279,8 @@ def qa_note(deployment_id: int):
         return _refuse(409, "Not in progress",
                        "Quality-assurance notes are for a deployment in progress.")
     form = forms.QANoteForm(version=d.version)
+    if request.method == "POST" and (replay := idempotency.claim(form)) is not None:
+        return replay
     if not form.validate_on_submit():
         code = 422 if request.method == "POST" else 200
         return _page("evaluations/qa_note.html", d, form), code
@@ -313,10 +323,12 @@ def sign_off(deployment_id: int):
 @roles("admin", "director")
 def end_early(deployment_id: int):
     d = _deployment(deployment_id)
+    form = forms.EndEarlyForm(version=d.version)
+    if request.method == "POST" and (replay := idempotency.claim(form)) is not None:
+        return replay  # sent twice: the first closed it
     if d.status not in ("active", "evaluation"):
         return _refuse(409, "Cannot end early",
                        "Only an active deployment, or one under evaluation, can end early.")
-    form = forms.EndEarlyForm(version=d.version)
     today = utcnow().astimezone(LONDON).date()
     if request.method == "GET":
         form.half_days_delivered.data = d.half_days_delivered

@@ -17,12 +17,13 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from ..idempotency import OneTimeKey
 from ..validators import MAX_AHEAD, MoneyField, PlausibleDate, years
 
 MAX_RATE_PENCE = 1_000_000  # £10,000 a day or an hour: far above any rate, and charges fit
 
 
-class PaymentForm(FlaskForm):
+class PaymentForm(OneTimeKey, FlaskForm):
     amount = MoneyField("Amount received (£)", validators=[InputRequired("Enter the amount")],
                         render_kw={"inputmode": "decimal", "autocomplete": "off"})
     received_on = DateField("Date received", default=date.today, validators=[
@@ -39,7 +40,7 @@ def _money(label: str, required: bool = True) -> MoneyField:
                       maximum=MAX_RATE_PENCE)
 
 
-class RateCardForm(FlaskForm):
+class RateCardForm(OneTimeKey, FlaskForm):
     effective_from = DateField("Effective from", validators=[
         DataRequired("Enter the date the new rates start"),
         PlausibleDate(past=timedelta(0), future=MAX_AHEAD,

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import navigation
+from .. import idempotency, navigation
 from ..domain import access, charging, invoicing, workflow
 from ..domain.access import FINANCE_ROLES, OVERSEERS
 from ..extensions import db
@@ -239,6 +239,8 @@ def send(invoice_id: int):
 def pay(invoice_id: int):
     inv = _load(invoice_id, lock=True)
     form = PaymentForm()
+    if (replay := idempotency.claim(form)) is not None:
+        return replay  # sent twice: one payment
     if not form.validate():
         return _show(inv, form=form, status=422)
     try:
@@ -253,6 +255,7 @@ def pay(invoice_id: int):
         return _show(inv, form=form, status=422)
     except invoicing.InvoiceStateError as exc:
         return _refused(inv, exc)
+    idempotency.created(url_for("finance.show", invoice_id=inv.id), inv)
     return _done(inv, f"Payment recorded against {inv.number}.")
 
 
@@ -383,16 +386,19 @@ def rate_new():
             form.fill_from(current)
         form.effective_from.data = date.today()
         return render("finance/rate_form.html", form=form, current=current)
+    if (replay := idempotency.claim(form)) is not None:
+        return replay  # sent twice: one new rate card
     if form.validate():
         try:
-            invoicing.new_rate_card(current_user.alliance_id, current_user,
-                                    effective_from=form.effective_from.data,
-                                    ip=request.remote_addr or "", **form.amounts())
+            card = invoicing.new_rate_card(current_user.alliance_id, current_user,
+                                           effective_from=form.effective_from.data,
+                                           ip=request.remote_addr or "", **form.amounts())
         except ValueError as exc:
             db.session.rollback()
             target = form.field_for(str(exc))
             target.errors = [*target.errors, str(exc)]
         else:
+            idempotency.created(url_for("finance.rates"), card)
             db.session.commit()
             flash("New rates saved. Deployments already agreed keep their rates.", "success")
             return redirect(url_for("finance.rates"), 303)

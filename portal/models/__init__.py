@@ -43,6 +43,7 @@ from .people import LeaderProfile, Specialism, Unavailability, User, leader_spec
 from .plans import ACTION_STATUSES, Action, ActionPlan, Outcome, PlanRevision
 from .requests import REQUEST_STATUSES, RequestSchool, SupportRequest
 from .schools import EIP, Alliance, Board, LocalAuthority, School
+from .submissions import FormDraft, IdempotencyKey
 
 __all__ = [
     "ACTION_STATUSES", "AGREEMENT_STATUSES", "CHARGING_MODELS", "DEPLOYMENT_STATUSES",
@@ -58,3 +59,4 @@ __all__ = [
 ]
 __all__ += ["PAYERS", "InvoiceCounter"]  # finance (issue 7)
 __all__ += ["LINK_PURPOSES", "LoginSession"]  # trust at the edges (issue 13)
+__all__ += ["FormDraft", "IdempotencyKey"]  # one-time keys and kept answers (issue 13)

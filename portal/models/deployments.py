@@ -14,6 +14,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -191,6 +192,11 @@ class Variation(db.Model):
     __table_args__ = (
         CheckConstraint("half_days > 0", name="half_days_positive"),
         CheckConstraint(_in("status", VARIATION_STATUSES), name="status"),
+        # One request for extra days awaiting approval per deployment, however many arrive at
+        # once: the database refuses a second (portal/domain/plans.py turns that into a 409).
+        Index("uq_variation_one_pending", "deployment_id", unique=True,
+              sqlite_where=text("status = 'pending'"),
+              postgresql_where=text("status = 'pending'")),
     )
 
     @property

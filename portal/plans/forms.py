@@ -25,6 +25,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from ..idempotency import OneTimeKey
 from ..models import ACTION_STATUSES, STANDARDS
 from ..validators import PlausibleDate, choice_errors, whole_number, years
 
@@ -93,6 +94,14 @@ class OutcomeForm(_Form):
         return {"text": self.text.data or "", "standard": self.standard.data or None}
 
 
+class NewActionForm(OneTimeKey, ActionForm):
+    """Adding an action: sent twice, it still adds one row."""
+
+
+class NewOutcomeForm(OneTimeKey, OutcomeForm):
+    """Adding an outcome: sent twice, it still adds one row."""
+
+
 class TextForm(_Form):
     next_steps = TextAreaField("Next steps and actions agreed between visits",
                                validators=[Length(max=10000)], render_kw={"rows": 5})
@@ -112,7 +121,7 @@ class FirstContactForm(_Form):
     note = StringField("How you made contact (optional)", validators=[Length(max=300)])
 
 
-class VisitForm(_Form):
+class VisitForm(OneTimeKey, _Form):
     # the deployment's own dates (its time frame, when it was signed) are checked by log_visit
     visit_date = DateField("Date of the visit", validators=[
         InputRequired("Enter the date of the visit"),
@@ -129,7 +138,7 @@ class VisitForm(_Form):
                                   widget=widgets.ListWidget(prefix_label=False))
 
 
-class VariationForm(_Form):
+class VariationForm(OneTimeKey, _Form):
     half_days = IntegerField(
         "Extra half-days", validators=[InputRequired("Enter the number of extra half-days"),
                                        NumberRange(1, 40, "Between 1 and 40 half-days")])

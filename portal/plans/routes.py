@@ -21,6 +21,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+from .. import idempotency
 from ..domain import access, audit, workflow
 from ..domain import plans as domain
 from ..domain.sla import contact_clock
@@ -29,7 +30,7 @@ from ..htmx import render, wants_partial
 from ..models import ACTION_STATUSES, PlanRevision, Variation, Visit, utcnow
 from ..models import Deployment as DeploymentModel
 from ..panels import deployment_panels, home_panels
-from ..security import any_role, roles
+from ..security import any_role, background, roles
 from ..validators import int_arg
 from . import demo_data  # noqa: F401  (registers the demo step)
 from .forms import (
@@ -37,6 +38,8 @@ from .forms import (
     DeclineForm,
     FirstContactForm,
     MoveForm,
+    NewActionForm,
+    NewOutcomeForm,
     OutcomeForm,
     TextForm,
     VariationForm,
@@ -66,24 +69,29 @@ def _plan_for(deployment) -> object | None:
 
 
 def _row_form(kind: str, row=None, formdata=None, plan=None, prefix=None):
+    adding = row is None and prefix is None  # the "add" form, which carries a one-time key
     if prefix is None:
         prefix = f"{kind[0]}{row.id}" if row is not None else f"new-{kind}"
     if kind == "action":
-        form = ActionForm(formdata=formdata, obj=row if formdata is None else None, prefix=prefix)
+        form_class = NewActionForm if adding else ActionForm
+        form = form_class(formdata=formdata, obj=row if formdata is None else None,
+                          prefix=prefix)
         form.set_outcomes(plan.outcomes if plan is not None else [])
     else:
-        form = OutcomeForm(formdata=formdata, obj=row if formdata is None else None,
-                           prefix=prefix)
+        form_class = NewOutcomeForm if adding else OutcomeForm
+        form = form_class(formdata=formdata, obj=row if formdata is None else None,
+                          prefix=prefix)
     if row is not None and formdata is None:
         form.version.data = row.version
     return form
 
 
 def _version(form) -> int:
+    """The version the form was drawn from; without it nothing is saved (over a newer one)."""
     try:
         return int(form.version.data)
     except (TypeError, ValueError):
-        abort(400)
+        raise domain.NotAllowed(domain.NO_VERSION) from None
 
 
 def _plan_ctx(deployment, plan) -> dict:
@@ -180,6 +188,7 @@ def history(deployment_id: int):
 
 
 @bp.get("/plans/<id:plan_id>/poll")
+@background  # the page asks every few seconds: not activity that keeps a session alive
 @any_role
 def poll(plan_id: int):
     """204 while the viewer's revision is current (one indexed query); else the fresh plan."""
@@ -201,6 +210,8 @@ def add_row(plan_id: int, kind: str):
     plan = access.get_plan(current_user, plan_id)
     deployment = plan.deployment
     form = _row_form(kind, formdata=request.form, plan=plan)
+    if (replay := idempotency.claim(form)) is not None:
+        return replay
     if not form.validate():
         ctx = _plan_ctx(deployment, plan)
         ctx["forms"][kind] = form
@@ -211,6 +222,8 @@ def add_row(plan_id: int, kind: str):
         row = domain.add_row(plan, kind, form.values(), current_user, ip=_ip())
     except domain.NotAllowed as exc:
         return _not_allowed(exc)
+    idempotency.created(url_for("plans.show", deployment_id=deployment.id) + f"#{kind}-{row.id}",
+                        row)
     _commit()
     if wants_partial():
         ctx = _plan_ctx(deployment, plan)
@@ -425,16 +438,21 @@ def new_visit(deployment_id: int):
     form.actions.choices = [(a.id, a.description[:80]) for a in actions]
     status = 200
     if request.method == "POST":
+        if (replay := idempotency.claim(form)) is not None:
+            return replay
         if form.validate():
             chosen = [a for a in actions if a.id in set(form.actions.data or [])]
             statuses = {a.id: request.form.get(f"status-{a.id}", "") for a in chosen}
             statuses = {k: v for k, v in statuses.items()
                         if v and v != next(a.status for a in chosen if a.id == k)}
             try:
-                domain.log_visit(deployment, current_user, visit_date=form.visit_date.data,
-                                 half_days=int(form.half_days.data), notes=form.notes.data or "",
-                                 actions=chosen, statuses=statuses, ip=_ip(),
-                                 url=url_for("deployments.show", deployment_id=deployment_id))
+                visit = domain.log_visit(
+                    deployment, current_user, visit_date=form.visit_date.data,
+                    half_days=int(form.half_days.data), notes=form.notes.data or "",
+                    actions=chosen, statuses=statuses, ip=_ip(),
+                    url=url_for("deployments.show", deployment_id=deployment_id))
+                idempotency.created(url_for("deployments.show", deployment_id=deployment_id),
+                                    visit)
                 _commit()
             except domain.NotAllowed as exc:
                 return _not_allowed(exc)
@@ -463,14 +481,20 @@ def new_variation(deployment_id: int):
     form = VariationForm(formdata=request.form if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
+        if (replay := idempotency.claim(form)) is not None:
+            return replay
         if form.validate():
             try:
-                domain.request_variation(
+                variation = domain.request_variation(
                     deployment, current_user, form.half_days.data, form.reason.data, ip=_ip(),
                     url=url_for("deployments.show", deployment_id=deployment_id))
+                idempotency.created(url_for("deployments.show", deployment_id=deployment_id),
+                                    variation)
                 _commit()
             except domain.NotAllowed as exc:
                 return _not_allowed(exc)
+            except workflow.Conflict:  # another one was asked for at the same moment
+                return _not_allowed(domain.NotAllowed(domain.ONE_PENDING_VARIATION))
             except ValueError as exc:
                 form.reason.errors = [str(exc)]
             else:

@@ -13,7 +13,7 @@ from datetime import timedelta
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select, text
+from sqlalchemy import select
 from wtforms import (
     IntegerField,
     SelectField,
@@ -23,9 +23,11 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from .. import idempotency
 from ..domain import access, audit, workflow
 from ..domain.notify import notify
 from ..extensions import db
+from ..idempotency import OneTimeKey
 from ..models import PHASES, STANDARDS, RequestSchool, School, SupportRequest, User, utcnow
 from ..models import standards_to_mask as to_mask
 from ..navigation import add as nav_add
@@ -39,7 +41,7 @@ _BOARD_LOCK = 7_301_912  # advisory-lock namespace: one targeted request at a ti
 DUPLICATE_WINDOW = timedelta(minutes=2)
 
 
-class TargetedRequestForm(FlaskForm):
+class TargetedRequestForm(OneTimeKey, FlaskForm):
     school_id = IdSelectField("School to support", message="Choose the school to support "
                               "from the list.", validators=[
                                   InputRequired(message="Choose the school to support.")])
@@ -75,21 +77,13 @@ def new():
     form.school_id.choices = [(s.id, s.name) for s in _schools()]
     if request.method == "GET":
         form.phase.data = board.phase if board.phase in PHASES else "primary"
+    elif (replay := idempotency.claim(form)) is not None:
+        return replay  # a double click: one request, not two
     if not form.validate_on_submit():
         code = 422 if request.method == "POST" else 200
         return render_template("reports/targeted.html", form=form, board=board), code
     school = access.get_school(current_user, form.school_id.data)
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:ns, :k)"),
-                           {"ns": _BOARD_LOCK, "k": board.id})
     title = form.title.data.strip()
-    duplicate = db.session.scalar(
-        select(SupportRequest.id).join(RequestSchool, RequestSchool.request_id == SupportRequest.id)
-        .where(SupportRequest.board_id == board.id, SupportRequest.title == title,
-               RequestSchool.school_id == school.id,
-               SupportRequest.created_at >= utcnow() - DUPLICATE_WINDOW).limit(1))
-    if duplicate is not None:  # a double click or a second tab: one request, not two
-        return redirect(url_for("requests.show", request_id=duplicate), 303)
     now = utcnow()
     r = SupportRequest(
         reference=f"R-TMP-{now.timestamp():.6f}"[:20], alliance_id=current_user.alliance_id,
@@ -112,6 +106,7 @@ def new():
         User.alliance_id == r.alliance_id, User.role == "admin", User.active.is_(True)))
     notify(admins, f"{board.name} targeted {school.name} for support: {r.reference}",
            f"/requests/{r.id}")
+    idempotency.created(url_for("requests.show", request_id=r.id), r)
     try:
         workflow.commit_or_conflict()
     except workflow.Conflict:

@@ -19,6 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..idempotency import OneTimeKey
 from ..models import PHASES, ROUTES, STANDARDS, SUPPORT_KINDS
 from ..validators import (
     MAX_AHEAD,
@@ -148,6 +149,10 @@ class RequestForm(FlaskForm):
         }
 
 
+class NewRequestForm(OneTimeKey, RequestForm):
+    """A new request: sent twice, it still makes one."""
+
+
 def _mask(codes) -> int:
     from ..models import standards_to_mask
 
@@ -168,7 +173,7 @@ class TriageForm(FlaskForm):
             raise ValidationError("Say what you need, or why you are declining.")
 
 
-class ProposeForm(FlaskForm):
+class ProposeForm(OneTimeKey, FlaskForm):
     leader_id = IntegerField("System leader", validators=[
         InputRequired(message="Choose a system leader.")])
 

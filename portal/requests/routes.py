@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
+from .. import idempotency
 from ..domain import access, audit, brokering, notify, workflow
 from ..domain.brokering import CONFLICTS
 from ..domain.sla import match_clock
@@ -26,7 +27,7 @@ from ..navigation import add as nav_add
 from ..pagination import paginate
 from ..panels import request_panels
 from ..security import any_role, roles
-from .forms import ProposeForm, ReasonForm, RequestForm, TriageForm
+from .forms import NewRequestForm, ProposeForm, ReasonForm, RequestForm, TriageForm
 
 bp = Blueprint("requests", __name__, url_prefix="/requests")
 
@@ -85,7 +86,7 @@ def conflict(message: str, code: int = 409):
 
 
 def _form(req: SupportRequest | None = None) -> RequestForm:
-    form = RequestForm(obj=None)
+    form = RequestForm(obj=None) if req is not None else NewRequestForm(obj=None)
     form.specialism_id.choices = [(0, "Choose a subject or specialism")] + [
         (s.id, s.name) for s in db.session.scalars(select(Specialism).order_by(Specialism.name))
     ]
@@ -139,12 +140,15 @@ def _submit(req: SupportRequest) -> None:
 def new():
     form = _form()
     if request.method == "POST":
+        if (replay := idempotency.claim(form)) is not None:
+            return replay
         if not _valid(form):
             return render("requests/form.html", "form", form=form, req=None), 422
         req = brokering.create_request(current_user, school_ids=form.school_ids.data,
                                        **form.model_fields())
         if request.form.get("submit_now"):
             _submit(req)
+        idempotency.created(url_for("requests.show", request_id=req.id), req)
         try:
             workflow.commit_or_conflict()
         except CONFLICTS:
@@ -165,7 +169,11 @@ def edit(request_id: int):
                         "longer be changed.")
     form = _form(req)
     if request.method == "POST":
-        if request.form.get("version") and request.form["version"] != str(req.version):
+        if not request.form.get("version"):
+            return conflict("This form did not say which version of the request it changes, so "
+                            "it was not saved over anyone else's change. Reload the page and "
+                            "make your change again. Nothing was saved.")
+        if request.form["version"] != str(req.version):
             return conflict("Someone changed this request since you opened it. Reload the page "
                             "to see their change. Nothing was saved.")
         if not _valid(form):
@@ -274,12 +282,16 @@ def match(request_id: int):
 def propose(request_id: int):
     req = access.get_request(current_user, request_id, for_update=True)
     form = ProposeForm()
+    if (replay := idempotency.claim(form)) is not None:
+        return replay
     if not form.validate():
         db.session.rollback()
-        flash("Choose a system leader to propose.", "error")
+        flash(form.errors.get("idempotency_key", ["Choose a system leader to propose."])[0],
+              "error")
         return redirect(url_for("requests.match", request_id=request_id), code=303)
     try:
         d = brokering.propose(req, form.leader_id.data, current_user, ip=request.remote_addr)
+        idempotency.created(url_for("deployments.show", deployment_id=d.id), d)
         workflow.commit_or_conflict()
     except brokering.NotProposable as exc:
         return conflict(f"{exc} Nothing was saved.", 422)

@@ -32,6 +32,47 @@
     window.setTimeout(function () { form.dataset.submitting = ""; }, 4000);
   });
 
+  // A form sent after the session ended was kept (portal/drafts.py): put its answers back in
+  // the same form on this page. Nothing is sent: the person checks and sends it again.
+  function restoreForm() {
+    var data = document.getElementById("restored-form");
+    if (!data) { return; }
+    var kept;
+    try { kept = JSON.parse(data.textContent); } catch (e) { return; }
+    var form = Array.prototype.find.call(document.forms, function (f) {
+      var target = f.getAttribute("hx-post") || f.getAttribute("action") || "";
+      try { return new URL(target, window.location.href).pathname === kept.action; }
+      catch (e) { return false; }
+    });
+    if (!form) { return; }
+    var values = {};
+    kept.fields.forEach(function (pair) {
+      (values[pair[0]] = values[pair[0]] || []).push(pair[1]);
+    });
+    var seen = {};
+    Array.prototype.forEach.call(form.elements, function (el) {
+      var skip = ["file", "password", "submit", "button", "reset"];
+      if (!el.name || el.name === "csrf_token" || skip.indexOf(el.type) !== -1) { return; }
+      var sent = values[el.name];
+      if (el.type === "checkbox" || el.type === "radio") {
+        el.checked = !!sent && sent.indexOf(el.value) !== -1;
+      } else if (el.tagName === "SELECT" && el.multiple) {
+        Array.prototype.forEach.call(el.options, function (o) {
+          o.selected = !!sent && sent.indexOf(o.value) !== -1;
+        });
+      } else if (sent) {
+        var i = seen[el.name] || 0;
+        if (i < sent.length) { el.value = sent[i]; }
+        seen[el.name] = i + 1;
+      }
+    });
+    var answers = document.querySelector(".restored-answers");
+    if (answers) { answers.hidden = true; }
+    var first = form.querySelector("textarea, input:not([type=hidden]), select");
+    if (first) { first.focus(); }
+  }
+  document.addEventListener("DOMContentLoaded", restoreForm);
+
   // htmx: an error status that is not swapped is told to the user in the live region.
   document.addEventListener("htmx:responseError", function (evt) {
     var region = document.getElementById("htmx-status");

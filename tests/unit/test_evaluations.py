@@ -290,7 +290,10 @@ def test_check_version_refuses_a_stale_form(cw):
     with pytest.raises(workflow.Conflict):
         ev.check_version(d, seen)
     ev.check_version(d, d.version)
-    ev.check_version(d, None)  # a form with no version is checked by the flush instead
+    # a form sent without its version is refused too: the flush only catches a change made
+    # while this request runs, not one made since the form was drawn
+    with pytest.raises(workflow.Conflict, match="did not say which version"):
+        ev.check_version(d, None)
 
 
 # ----------------------------------------------------------------------------- visibility

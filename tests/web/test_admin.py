@@ -400,7 +400,10 @@ def test_specialisms_are_added_once(admin_world, client_for):
 
 def test_agreement_template_is_saved_for_own_alliance_only(admin_world, client_for):
     c = client_for(admin_world.user("a", "admin"))
-    r = c.post("/admin/agreement-template", {"agreement_terms": "1. Be kind.\n2. Be on time."})
+    seen = re.search(r'name="seen_hash"[^>]*value="([0-9a-f]{64})"',
+                     c.get("/admin/agreement-template").data.decode()).group(1)
+    r = c.post("/admin/agreement-template", {"agreement_terms": "1. Be kind.\n2. Be on time.",
+                                             "seen_hash": seen})
     assert r.status_code == 303
     assert db.session.get(Alliance, admin_world.a.alliance.id).agreement_terms.startswith("1. Be")
     assert db.session.get(Alliance, admin_world.b.alliance.id).agreement_terms == ""

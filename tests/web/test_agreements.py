@@ -219,7 +219,9 @@ def test_anonymous_posts_are_sent_to_sign_in(w, c):
 def test_csrf_is_required(w, c):
     user = w.user("a", "sle")
     r = c(user).post(url(w, tail="/sign"), sign_data(current(w), user.name), csrf=False)
-    assert r.status_code == 400 and n_signatures() == 0
+    # nothing signed; the signer is sent back to the page to check and sign again
+    assert r.status_code == 303 and n_signatures() == 0
+    assert "portal_draft=" in r.headers.get("Set-Cookie", "")
 
 
 def test_a_wrong_typed_name_is_refused_beside_the_field(w, c):

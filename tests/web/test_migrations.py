@@ -51,3 +51,30 @@ def test_migrations_match_models_and_downgrade_cleanly(fresh_app):
         with db.engine.connect() as conn:
             left = set(inspect(conn).get_table_names()) - {"alembic_version"}
         assert left == set()
+
+
+def test_one_pending_variation_migration_keeps_the_first_of_those_already_there(fresh_app):
+    """Before the database allowed one, a race could leave several pending: the upgrade keeps
+    the earliest pending and declines the others with a note, so its unique index builds."""
+    from portal.models import Variation
+    from tests import factories
+
+    with fresh_app.app_context():
+        upgrade(revision="0008_hardening")
+        w = factories.world()  # the tables it fills are the same at 0008
+        for side, n in ((w.a, 3), (w.b, 1)):
+            for i in range(n):
+                db.session.add(Variation(deployment_id=side.deployment.id, half_days=2 + i,
+                                         reason=f"ask {i}", requested_by_id=side.leader.id,
+                                         status="pending", decline_reason=""))
+        db.session.commit()
+        a, b = w.a.deployment.id, w.b.deployment.id
+        db.session.remove()
+        upgrade()
+        rows = db.session.execute(text(
+            "SELECT deployment_id, half_days, status, decline_reason, decided_at FROM variation "
+            "ORDER BY id")).all()
+        db.session.remove()
+    assert [(r[0], r[1], r[2]) for r in rows] == [
+        (a, 2, "pending"), (a, 3, "declined"), (a, 4, "declined"), (b, 2, "pending")]
+    assert all("same moment" in r[3] and r[4] is not None for r in rows if r[2] == "declined")

@@ -115,7 +115,9 @@ def test_missing_csrf_changes_nothing(plan_world, client_for):
     w, plan, o, a1, _ = plan_world
     r = client_for(w.a.leader).post(f"/plans/action/{a1.id}", _action_data(a1, owner="x"),
                                     csrf=False)
-    assert r.status_code == 400 and _fresh(Action, a1.id).owner == "Class teacher"
+    # nothing saved; what was typed is kept for the leader to check and send again
+    assert r.status_code == 303 and _fresh(Action, a1.id).owner == "Class teacher"
+    assert "portal_draft=" in r.headers.get("Set-Cookie", "")
 
 
 # ------------------------------------------------------------------------- editing

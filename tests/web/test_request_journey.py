@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -112,7 +114,8 @@ def test_edit_draft_and_submit_from_the_page(world, client_for, maths):
     draft = world.a.draft
     assert c.get(f"/requests/{draft.id}/edit").status_code == 200
     data = factories_requests.form_data([world.a.receiving.id, world.a.other.id], maths.id,
-                                        title="Changed title", save="1")
+                                        title="Changed title", save="1",
+                                        version=str(draft.version))
     assert c.post(f"/requests/{draft.id}/edit", data=data).status_code == 303
     db.session.expire_all()
     assert draft.title == "Changed title" and len(draft.schools) == 2
@@ -340,8 +343,10 @@ def test_more_information_then_resend(world, client_for, maths):
     c = client_for(world.user("a", "headteacher"))
     page = c.get(f"/requests/{req.id}/edit").data.decode()
     assert "Which years?" in page and "Send the extra information" in page
+    version = re.search(r'name="version" value="(\d+)"', page).group(1)
     data = factories_requests.form_data([world.a.receiving.id], maths.id,
-                                        staff_involved="Years 4 and 5", submit_now="1")
+                                        staff_involved="Years 4 and 5", submit_now="1",
+                                        version=version)
     assert c.post(f"/requests/{req.id}/edit", data=data).status_code == 303
     db.session.expire_all()
     assert req.status == "submitted" and req.staff_involved == "Years 4 and 5"
