@@ -24,14 +24,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import select
-
 from portal.domain import agreements as agreement_service
 from portal.domain import brokering, evaluations, plans, workflow
 from portal.extensions import db
 from portal.models import Deployment, SupportRequest, User, utcnow
 
 from ._seq import next_number
+from .people import acting
 
 # The way from "proposed" to each status a test may ask for.
 PATHS: dict[str, tuple[str, ...]] = {
@@ -60,29 +59,16 @@ def deployment(r: SupportRequest, leader_user: User, *, half_days: int = 8) -> D
 # ------------------------------------------------------------------------------ the people
 
 
-def _one(role: str, *, alliance_id: int, school_id: int | None = None) -> User:
-    query = select(User).where(User.role == role, User.alliance_id == alliance_id,
-                               User.active.is_(True))
-    if school_id is not None:
-        query = query.where(User.school_id == school_id)
-    found = db.session.scalar(query.order_by(User.id).limit(1))
-    if found is None:
-        where = f" at school {school_id}" if school_id is not None else ""
-        raise LookupError(f"advance() needs an active {role}{where} in alliance {alliance_id} "
-                          "to act; make one with factories.user(...)")
-    return found
-
-
 def _admin(d: Deployment) -> User:
-    return _one("admin", alliance_id=d.alliance_id)
+    return acting("admin", alliance_id=d.alliance_id)
 
 
 def _director(d: Deployment) -> User:
-    return _one("director", alliance_id=d.alliance_id)
+    return acting("director", alliance_id=d.alliance_id)
 
 
 def _heads(d: Deployment) -> list[User]:
-    return [_one("headteacher", alliance_id=d.alliance_id, school_id=rs.school_id)
+    return [acting("headteacher", alliance_id=d.alliance_id, school_id=rs.school_id)
             for rs in d.request.schools]
 
 
@@ -108,9 +94,9 @@ def _confirm(d: Deployment) -> None:
         if party.party == "leader":
             who = d.leader
         elif party.party == "home_school":
-            who = _one("home_school", alliance_id=d.alliance_id, school_id=party.school_id)
+            who = acting("home_school", alliance_id=d.alliance_id, school_id=party.school_id)
         else:
-            who = _one("headteacher", alliance_id=d.alliance_id, school_id=party.school_id)
+            who = acting("headteacher", alliance_id=d.alliance_id, school_id=party.school_id)
         brokering.respond(d, who, "accepted")
     db.session.flush()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from portal.extensions import db
 from portal.models import Alliance, LeaderProfile, School, Specialism, User, standards_to_mask
 
@@ -31,6 +33,21 @@ def user(a: Alliance, role: str, school: School | None = None, *, name: str | No
     db.session.add(u)
     db.session.flush()
     return u
+
+
+def acting(role: str, *, alliance_id: int, school_id: int | None = None) -> User:
+    """The first active user in ``role`` (at ``school_id``): who a factory acts as when it drives
+    the workflow. A missing one is an error, never made up: the test should say who exists."""
+    query = select(User).where(User.role == role, User.alliance_id == alliance_id,
+                               User.active.is_(True))
+    if school_id is not None:
+        query = query.where(User.school_id == school_id)
+    found = db.session.scalar(query.order_by(User.id).limit(1))
+    if found is None:
+        where = f" at school {school_id}" if school_id is not None else ""
+        raise LookupError(f"the workflow needs an active {role}{where} in alliance "
+                          f"{alliance_id} to act; make one with factories.user(...)")
+    return found
 
 
 def leader(a: Alliance, home: School, *, designation: str = "sle", name: str | None = None,

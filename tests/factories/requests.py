@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from portal.domain import workflow
 from portal.extensions import db
 from portal.models import (
     Alliance,
@@ -17,20 +18,28 @@ from portal.models import (
 )
 
 from ._seq import next_number
+from .people import acting
 
-# A request is made as a draft or submitted; everything after that is the workflow's.
+# A request is made as a draft or submitted; "matching" is reached through the workflow.
 INITIAL_STATUSES = ("draft", "submitted")
+STATUSES = (*INITIAL_STATUSES, "matching")
 
 
 def support_request(a: Alliance, by: User, schools: list[School], *, status: str = "submitted",
                     title: str = "Maths reasoning", half_days: int = 8, hours_ago: int = 5,
                     board=None) -> SupportRequest:
-    if status not in INITIAL_STATUSES:
-        raise ValueError(f"a request starts as one of {INITIAL_STATUSES}; move it on with the "
-                         "workflow (or advance() its deployment)")
+    """A request made by ``by`` for ``schools``, submitted ``hours_ago`` (or a draft).
+
+    ``status="matching"``: submitted, then accepted for matching by the alliance's co-ordinator
+    through the workflow. Later statuses come from ``advance()`` on a deployment of it.
+    """
+    if status not in STATUSES:
+        raise ValueError(f"a request is built as one of {STATUSES}; later statuses come from "
+                         "the workflow (advance() its deployment)")
     now = utcnow()
     r = SupportRequest(reference=f"R-T-{next_number():05d}", alliance_id=a.id,
-                       requested_by_id=by.id, status=status, title=title,
+                       requested_by_id=by.id,
+                       status="draft" if status == "draft" else "submitted", title=title,
                        standards_mask=standards_to_mask(["TS2"]), phase="primary",
                        start_date=date.today() + timedelta(days=7),
                        end_date=date.today() + timedelta(days=60), half_days_wanted=half_days,
@@ -39,7 +48,11 @@ def support_request(a: Alliance, by: User, schools: list[School], *, status: str
     r.schools = [RequestSchool(school_id=s.id, position=i) for i, s in enumerate(schools)]
     db.session.add(r)
     db.session.flush()
+    if status == "matching":
+        workflow.transition(r, "matching", acting("admin", alliance_id=a.id))
+        db.session.flush()
     return r
+
 
 
 def specialism(code: str = "maths", name: str = "Mathematics") -> Specialism:
