@@ -19,6 +19,7 @@ from flask import (
 )
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import idempotency
@@ -598,7 +599,8 @@ def first_contact_panel(_obj, user):
             DeploymentModel.status.in_(domain.CONTACT_STATUSES),
             DeploymentModel.first_contact_at.is_(None),
             DeploymentModel.confirmed_at.is_not(None),
-        ).order_by(DeploymentModel.confirmed_at, DeploymentModel.id).limit(20)
+        ).options(joinedload(DeploymentModel.leader))  # the template names each row's leader
+        .order_by(DeploymentModel.confirmed_at, DeploymentModel.id).limit(20)
     ).all()
     if not rows:
         return None

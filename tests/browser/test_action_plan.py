@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests import factories_delivery as fd
+from tests.factories import plans as fd
 
 pytestmark = pytest.mark.browser
 

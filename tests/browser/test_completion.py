@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from portal.extensions import db
 from portal.models import Deployment
 
-from .. import factories_completion as fc
+from ..factories import evaluations as fc
 
 pytestmark = pytest.mark.browser
 
@@ -23,7 +23,7 @@ def sign_out(page):
 
 
 def test_completion_path_in_the_browser(page, sign_in):
-    w = fc.world()
+    w = fc.completion_world()
     d_id = w.a.deployment.id
     emails = {role: w.user("a", role).email for role in
               ("sle", "admin", "headteacher", "director")}
@@ -98,7 +98,7 @@ def test_early_end_and_a_board_targeted_request_in_the_browser(page, sign_in):
 
     from portal.models import SupportRequest
 
-    w = fc.world()
+    w = fc.completion_world()
     fc.board_for(w.a)
     db.session.commit()
     d_id = w.a.deployment.id

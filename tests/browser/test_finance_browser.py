@@ -14,7 +14,7 @@ from portal.extensions import db
 from portal.models import Invoice
 
 from .. import factories
-from .. import factories_finance as ff
+from ..factories import finance as ff
 
 pytestmark = pytest.mark.browser
 

@@ -15,7 +15,9 @@ from sqlalchemy import func, select
 import portal.security
 from portal.extensions import db
 from portal.models import Action, SupportRequest
-from tests import factories, factories_delivery, factories_requests
+from tests import factories
+from tests.factories import plans as factories_delivery
+from tests.factories import requests as factories_requests
 
 pytestmark = pytest.mark.browser
 

@@ -10,7 +10,8 @@ import pytest
 from playwright.sync_api import expect
 
 from portal.extensions import db
-from tests import factories, factories_requests
+from tests import factories
+from tests.factories import requests as fr
 
 pytestmark = pytest.mark.browser
 
@@ -21,7 +22,7 @@ def _sign_out(page):
 
 
 def test_request_to_release(page, sign_in, world):
-    maths = factories_requests.specialism()
+    maths = fr.specialism()
     # a stronger match than Alpha Leader, so the filter visibly changes the list
     factories.leader(world.a.alliance, world.a.other, name="Best Fit", specialisms=[maths],
                      standards=("TS2", "TS6"))

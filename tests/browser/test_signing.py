@@ -10,7 +10,7 @@ from portal.domain import agreements as service
 from portal.domain import signing
 from portal.extensions import db as _db
 from portal.models import Deployment
-from tests import factories_agreements as fa
+from tests.factories import agreements as fa
 
 pytestmark = pytest.mark.browser
 

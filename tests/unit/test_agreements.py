@@ -20,7 +20,7 @@ from portal.models import (
     Signature,
 )
 from tests import factories
-from tests import factories_agreements as fa
+from tests.factories import agreements as fa
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ def test_rate_card_is_stored_on_the_deployment_and_kept(w, db):
     card_id = w.a.deployment.rate_card_id
     assert card_id is not None and _agreement(w).content["charges"]["rate_card_id"] == card_id
     # a newer card with other rates does not change what this deployment is charged
-    fa.rate_card(w.a.alliance, effective_from=date(2024, 9, 1), sle_day_pence=99_900)
+    factories.rate_card(w.a.alliance, effective_from=date(2024, 9, 1), sle_day_pence=99_900)
     charges = service.compute_charges(w.a.deployment)
     assert charges["rate_card_id"] == card_id and charges["day_rate"] == 35_000
 
@@ -88,16 +88,19 @@ def _fresh_deployment(model: str, *, designation="sle", half_days=8, targeted=Fa
                       schools=1, card=True, kind="sle_deployment") -> Deployment:
     a = factories.alliance(f"X{model[:3]}{designation}{half_days}", model=model)
     if card:
-        fa.rate_card(a)
+        factories.rate_card(a)
     receiving = [factories.school(a, f"R{i}") for i in range(schools)]
     home = factories.school(a, "Home")
-    head = factories.user(a, "headteacher", receiving[0])
+    # everyone who confirms the proposal: each receiving head, the home school, the co-ordinator
+    head, *_ = [factories.user(a, "headteacher", s) for s in receiving]
+    factories.user(a, "home_school", home)
+    factories.user(a, "admin")
     leader = factories.leader(a, home, designation=designation)
     req = factories.support_request(a, head, receiving, half_days=half_days)
     req.kind = kind
     d = factories.deployment(req, leader, half_days=half_days)
     d.targeted = targeted
-    fa.to_agreement(d)
+    factories.advance(d, "agreement")
     return d
 
 
@@ -143,12 +146,15 @@ def test_without_a_rate_card_the_models_standard_rates_are_used(db):
 
 def test_a_broken_rate_card_is_reported_not_crashed(db):
     a = factories.alliance("Broken")
-    fa.rate_card(a, brokerage_bp=0, board_grant_day_pence=99_999_999)
+    factories.rate_card(a, brokerage_bp=0, board_grant_day_pence=99_999_999)
     s = factories.school(a, "S")
     head = factories.user(a, "headteacher", s)
-    leader = factories.leader(a, factories.school(a, "H"))
+    home = factories.school(a, "H")
+    factories.user(a, "home_school", home)
+    factories.user(a, "admin")
+    leader = factories.leader(a, home)
     d = factories.deployment(factories.support_request(a, head, [s]), leader)
-    fa.to_agreement(d)
+    factories.advance(d, "agreement")
     assert "could not be worked out" in service.current(d.id).content["charges"]["error"]
 
 
@@ -455,8 +461,8 @@ def test_verify_audit_command_covers_signatures(app, w, db):
 
 def test_rate_card_conversion_matches_the_seeded_cards(db):
     a = factories.alliance("Conv")
-    row = fa.rate_card(a)
+    row = factories.rate_card(a)
     assert service.card_from_row(row) == service.charging.sefton_card()
     b = factories.alliance("ConvES", model="east_sussex")
-    assert service.card_from_row(fa.rate_card(b)) == service.charging.east_sussex_card()
+    assert service.card_from_row(factories.rate_card(b)) == service.charging.east_sussex_card()
     assert isinstance(row, RateCard)

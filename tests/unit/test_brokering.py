@@ -9,7 +9,8 @@ import pytest
 from portal.domain import brokering, workflow
 from portal.extensions import db
 from portal.models import LocalAuthority, Unavailability
-from tests import factories, factories_requests
+from tests import factories
+from tests.factories import requests as fr
 
 
 def test_need_is_built_from_the_request(world):
@@ -18,7 +19,7 @@ def test_need_is_built_from_the_request(world):
     db.session.flush()
     world.a.receiving.local_authority_id = la.id
     req = world.a.request
-    req.specialism_id = factories_requests.specialism().id
+    req.specialism_id = fr.specialism().id
     db.session.commit()
     need = brokering.need_for(req)
     assert need.standards == frozenset({"TS2"}) and need.specialism == "maths"

@@ -12,14 +12,14 @@ from portal.domain import evaluations as ev
 from portal.extensions import db
 from portal.models import Evaluation, User
 
-from .. import factories_completion as fc
+from ..factories import evaluations as fc
 
 TODAY = date(2026, 11, 23)
 
 
 @pytest.fixture
 def cw(db):
-    return fc.world()
+    return fc.completion_world()
 
 
 def u(w, role, side="a") -> User:
@@ -113,7 +113,7 @@ def test_a_deployment_without_outcomes_can_still_be_evaluated(db):
     from .. import factories
 
     w = factories.world()
-    fc.make_live(w.a.deployment, outcomes=())
+    fc.live(w.a.deployment, outcomes=())
     db.session.commit()
     e = ev.submit_leader_evaluation(w.a.deployment, db.session.get(User, w.a.leader.id),
                                     ratings={}, summary="s", changes_for_teachers="t",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from portal.domain import gias
-from tests import factories_directory as fd
+from tests.factories import directory as fd
 
 
 def _file(*rows: str) -> bytes:

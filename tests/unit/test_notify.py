@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 from portal.domain import notify
 from portal.extensions import db
 from portal.models import Notification, OutboxEmail
-from tests import factories, factories_requests
+from tests import factories
 from tests.conftest import free_port as _free_port
+from tests.factories import requests as fr
 
 
 def _count(model):
@@ -98,10 +99,10 @@ def test_send_unsent_retries(world, app, smtp, monkeypatch):
 
 
 def test_a_web_request_sends_its_email_to_the_next_party(world, client_for, smtp):
-    maths = factories_requests.specialism()
+    maths = fr.specialism()
     db.session.commit()
     c = client_for(world.user("a", "headteacher"))
-    data = factories_requests.form_data([world.a.receiving.id], maths.id, submit_now="1")
+    data = fr.form_data([world.a.receiving.id], maths.id, submit_now="1")
     assert c.post("/requests/new", data=data).status_code == 303
     deadline = time.time() + 5
     while not smtp.messages and time.time() < deadline:

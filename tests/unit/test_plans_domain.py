@@ -11,7 +11,8 @@ from portal.domain import plans as domain
 from portal.domain import workflow
 from portal.extensions import db
 from portal.models import Action, AuditEvent, Notification, Outcome, PlanRevision, Variation, Visit
-from tests import factories_delivery as fd
+from tests import factories
+from tests.factories import plans as fd
 
 
 @pytest.fixture
@@ -207,8 +208,7 @@ def test_every_change_gets_a_new_revision_number(setup):
 
 def test_ensure_plan_is_idempotent_and_created_when_agreement_signed(world):
     d = world.a.deployment
-    d.status = "agreement"
-    db.session.flush()
+    factories.advance(d, "agreement")
     workflow.transition(d, "active", None)
     db.session.commit()
     plan = fd.plan_of(d)
@@ -314,7 +314,7 @@ def test_only_the_leader_logs_visits(setup, role):
 
 def test_no_visits_unless_active(setup):
     w, *_ = setup
-    w.a.deployment.status = "evaluation"
+    factories.advance(w.a.deployment, "evaluation")
     with pytest.raises(domain.NotAllowed):
         domain.log_visit(w.a.deployment, w.a.leader, visit_date=date.today(), half_days=1)
 
@@ -409,7 +409,7 @@ def test_variation_request_rules(setup):
     with pytest.raises(domain.NotAllowed, match="already"):
         domain.request_variation(d, w.a.leader, 2, "Another")
     assert db.session.scalar(select(Variation.id).where(Variation.status == "pending"))
-    d.status = "completed"
+    factories.advance(d, "completed")
     with pytest.raises(domain.NotAllowed):
         domain.request_variation(d, w.user("a", "director"), 2, "late")
 

@@ -26,7 +26,8 @@ from portal.models import (
     User,
     utcnow,
 )
-from tests import factories_directory as fd
+from tests import factories
+from tests.factories import directory as fd
 
 ROLES = ["headteacher", "sle", "home_school", "director", "admin", "board"]
 
@@ -34,8 +35,8 @@ ROLES = ["headteacher", "sle", "home_school", "director", "admin", "board"]
 @pytest.fixture
 def admin_world(world):
     for side in (world.a, world.b):
-        side.board = fd.board(side.alliance, f"{side.alliance.short_name} Board")
-        side.eip = fd.eip(side.alliance, f"{side.alliance.short_name} EIP")
+        side.board = factories.board(side.alliance, f"{side.alliance.short_name} Board")
+        side.eip = factories.eip(side.alliance, f"{side.alliance.short_name} EIP")
     db.session.commit()
     return world
 

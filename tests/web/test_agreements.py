@@ -14,8 +14,9 @@ from portal.domain import agreements as service
 from portal.domain import signing
 from portal.extensions import db as _db
 from portal.models import Agreement, Alliance, AuditEvent, Deployment, Signature
-from tests import factories_agreements as fa
+from tests import factories
 from tests.conftest import PortalClient, csrf_token
+from tests.factories import agreements as fa
 
 ROLES = ["headteacher", "sle", "home_school", "director", "admin", "board"]
 SIGNERS = ["sle", "home_school", "director", "headteacher"]
@@ -331,7 +332,7 @@ def test_signing_after_15_minutes_asks_for_the_password_again(w, c):
     assert page.status_code == 200 and "Confirm your password" in page.data.decode()
     wrong = client.post("/confirm-password", {"password": "nope", "next": url(w)})
     assert wrong.status_code == 422 and "not right" in wrong.data.decode()
-    ok = client.post("/confirm-password", {"password": fa.factories.PASSWORD, "next": url(w)})
+    ok = client.post("/confirm-password", {"password": factories.PASSWORD, "next": url(w)})
     assert ok.status_code == 303 and ok.headers["Location"].endswith(url(w))
     assert client.post(url(w, tail="/sign"), data).status_code == 303
     assert n_signatures() == 1
@@ -347,7 +348,7 @@ def test_signing_within_15_minutes_needs_no_password(w, c):
 
 def test_confirm_password_never_redirects_off_site(w, c):
     client = c(w.user("a", "admin"))
-    r = client.post("/confirm-password", {"password": fa.factories.PASSWORD,
+    r = client.post("/confirm-password", {"password": factories.PASSWORD,
                                           "next": "https://evil.example/"})
     assert r.status_code == 303 and r.headers["Location"] == "/"
 
@@ -619,9 +620,9 @@ def test_a_good_practice_visit_agreement_shows_its_all_in_price(db, client_for):
     from tests import factories
 
     w = factories.world()
-    fa.rate_card(w.a.alliance)
+    factories.rate_card(w.a.alliance)
     w.a.request.kind = "good_practice_visit"
-    fa.to_agreement(w.a.deployment)
+    factories.advance(w.a.deployment, "agreement")
     db.session.commit()
     page = client_for(w.user("a", "director")).get(f"/deployments/{w.a.deployment.id}/agreement")
     assert page.status_code == 200

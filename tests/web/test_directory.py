@@ -13,16 +13,14 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.models import (
     AuditEvent,
-    Evaluation,
     LeaderProfile,
     LocalAuthority,
     Specialism,
     Unavailability,
     User,
-    utcnow,
 )
 from tests import factories
-from tests import factories_directory as fd
+from tests.factories import directory as fd
 
 ROLES = ["headteacher", "sle", "home_school", "director", "admin", "board"]
 
@@ -123,11 +121,10 @@ def test_directory_paginates(dir_world, client_for, app):
 
 def test_overseers_see_load_and_past_deployments_others_do_not(dir_world, client_for):
     a = dir_world.a
-    past = factories.deployment(a.request, a.leader, status="completed", half_days=6)
-    ev = Evaluation(deployment_id=past.id, kind="school", author_id=a.users["headteacher"].id,
-                    status="submitted", support_quality=4, submitted_at=utcnow())
-    unrated = factories.deployment(a.request, a.leader, status="ended_early")
-    db.session.add(ev)
+    # the receiving school rates the leader's support 4/4 when it signs off
+    past = factories.advance(factories.deployment(a.request, a.leader, half_days=6),
+                             "completed", support_quality=4)
+    unrated = factories.advance(factories.deployment(a.request, a.leader), "ended_early")
     db.session.commit()
     url = f"/directory/leaders/{a.leader.profile.id}"
     for role in ("admin", "director"):

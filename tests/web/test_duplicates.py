@@ -36,10 +36,10 @@ from portal.models import (
     Variation,
     Visit,
 )
-from tests import factories_completion as fc
-from tests import factories_finance as ff
-from tests import factories_requests as fr
 from tests.conftest import PortalClient
+from tests.factories import evaluations as fc
+from tests.factories import finance as ff
+from tests.factories import requests as fr
 
 KEY = re.compile(r'name="idempotency_key" value="([A-Za-z0-9_-]+)"')
 
@@ -47,7 +47,7 @@ KEY = re.compile(r'name="idempotency_key" value="([A-Za-z0-9_-]+)"')
 @pytest.fixture
 def w(db):
     """Both deployments active with a plan of two outcomes (completion's world)."""
-    return fc.world()
+    return fc.completion_world()
 
 
 def count(model, *where) -> int:

@@ -17,7 +17,7 @@ from portal.extensions import db
 from portal.models import AuditEvent, Invoice, Payment, RateCard
 
 from .. import factories
-from .. import factories_finance as ff
+from ..factories import finance as ff
 
 ROLES = ["headteacher", "sle", "home_school", "director", "admin", "board"]
 

@@ -32,10 +32,11 @@ from portal.models import (
     User,
     Visit,
 )
-from tests import factories_agreements as fa
-from tests import factories_delivery as fd
-from tests import factories_directory as fdir
-from tests import factories_requests
+from tests import factories
+from tests.factories import agreements as fa
+from tests.factories import directory as fdir
+from tests.factories import plans as fd
+from tests.factories import requests as factories_requests
 
 from .test_access_matrix import _fingerprint
 from .test_finance import RATE_FORM, _send, money  # noqa: F401  (the finished-deployment fixture)
@@ -326,7 +327,7 @@ def test_a_board_budget_of_ten_million_is_kept_in_pence(world, client_for):
 def test_a_targeted_concession_is_refused_not_guessed(client_for, value):
     from .test_reports_web import fc
 
-    w = fc.world()
+    w = fc.completion_world()
     fc.board_for(w.a)
     db.session.commit()
     r = client_for(w.user("a", "board")).post("/board/requests/new",
@@ -346,7 +347,7 @@ def la_world(world):
     db.session.flush()
     world.a.home.local_authority_id = la.id
     world.la = la
-    world.eip = fdir.eip(world.a.alliance)
+    world.eip = factories.eip(world.a.alliance)
     db.session.commit()
     return world
 
@@ -412,7 +413,7 @@ def test_an_invalid_request_choice_is_refused_with_a_message(world, client_for, 
 def test_an_invalid_targeted_school_is_refused_with_a_message(client_for):
     from .test_reports_web import fc
 
-    w = fc.world()
+    w = fc.completion_world()
     fc.board_for(w.a)
     db.session.commit()
     r = client_for(w.user("a", "board")).post("/board/requests/new",

@@ -17,7 +17,7 @@ from portal.models import Alliance, AllowanceUse, Invoice, RateCard
 from portal.transactions import immediate
 
 from .. import factories
-from .. import factories_finance as ff
+from ..factories import finance as ff
 
 
 def _by_payer(invoices):
@@ -226,10 +226,9 @@ def test_sefton_good_practice_visits_first_free_second_100(world):
     uses = db.session.scalars(select(AllowanceUse)).all()
     assert [(u.seq, u.units, u.charged_pence) for u in uses] == [(1, 1, 0)]
 
-    second = factories.deployment(world.a.request, world.a.leader, status="evaluation",
-                                  half_days=1)
+    second = factories.deployment(world.a.request, world.a.leader, half_days=1)
     second.rate_card_id = d.rate_card_id
-    second.half_days_delivered = 1
+    factories.advance(second, "evaluation", delivered=1)
     db.session.commit()
     invoices = _complete(second, world.user("a", "director"))
     assert [i.total_pence for i in invoices] == [10_000]
@@ -369,8 +368,9 @@ def test_raising_tells_the_coordinator_and_sending_tells_the_payer(world):
     from portal.models import Notification
 
     d = ff.priced_deployment(world.a, half_days=8)
+    before = db.session.scalar(select(func.max(Notification.id)))  # told on the way here
     school = _by_payer(_complete(d, world.user("a", "director")))["school"][0]
-    told = db.session.scalars(select(Notification.user_id)).all()
+    told = db.session.scalars(select(Notification.user_id).where(Notification.id > before)).all()
     assert told == [world.user("a", "admin").id]
     invoicing.mark_sent(school, world.user("a", "admin"))
     db.session.commit()
@@ -380,8 +380,7 @@ def test_raising_tells_the_coordinator_and_sending_tells_the_payer(world):
 
 
 def test_completion_without_a_rate_card_raises_nothing_and_still_completes(world, client_for):
-    d = world.a.deployment
-    d.status = "evaluation"
+    d = factories.advance(world.a.deployment, "evaluation")
     db.session.commit()
     assert _complete(d, world.user("a", "director")) == []
     assert d.status == "completed"

@@ -17,8 +17,8 @@ import portal.security
 from portal.extensions import db
 from portal.models import Action, FormDraft, SupportRequest
 from tests import factories
-from tests import factories_delivery as fd
-from tests import factories_requests as fr
+from tests.factories import plans as fd
+from tests.factories import requests as fr
 
 HOUR = 3600
 TITLE = "Reasoning in Year 5"

@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Action, AuditEvent, Deployment, PlanRevision, Variation, Visit
-from tests import factories_delivery as fd
+from tests import factories
+from tests.factories import plans as fd
 
 ROLES = ["headteacher", "sle", "home_school", "director", "admin", "board"]
 SEES_PLAN = {"headteacher": True, "sle": True, "home_school": False, "director": True,
@@ -294,7 +295,7 @@ def test_text_save_and_conflict(plan_world, client_for):
 
 def test_plan_frozen_once_not_active(plan_world, client_for):
     w, plan, o, a1, _ = plan_world
-    w.a.deployment.status = "evaluation"
+    factories.advance(w.a.deployment, "evaluation")
     db.session.commit()
     c = client_for(w.a.leader)
     assert c.post(f"/plans/action/{a1.id}", _action_data(a1, owner="x")).status_code == 409
@@ -375,7 +376,7 @@ def test_panel_shows_contact_clock_and_days(plan_world, client_for, role, clock)
 
 
 def test_overdue_first_contact_is_flagged(world, client_for):
-    fd.make_active(world.a.deployment, confirmed_days_ago=9)
+    factories.advance(world.a.deployment, "active", confirmed_days_ago=9)
     db.session.commit()
     body = client_for(world.user("a", "admin")).get(
         f"/deployments/{world.a.deployment.id}").data.decode()
@@ -491,7 +492,7 @@ def test_variation_request_forbidden_roles(plan_world, client_for, role):
 
 
 def test_start_plan_when_missing(world, client_for):
-    fd.make_active(world.a.deployment, with_plan=False)
+    fd.without_plan(factories.advance(world.a.deployment, "active"))
     db.session.commit()
     c = client_for(world.a.leader)
     assert "Start the action plan" in c.get(
@@ -575,8 +576,8 @@ def test_demo_gives_active_deployments_a_started_plan(app, db):
 @pytest.mark.parametrize(("role", "shown"), [("sle", True), ("admin", True), ("director", True),
                                              ("headteacher", False), ("home_school", False)])
 def test_home_lists_deployments_awaiting_first_contact(world, client_for, role, shown):
-    fd.make_active(world.a.deployment, confirmed_days_ago=9)
-    fd.make_active(world.b.deployment, confirmed_days_ago=9)
+    factories.advance(world.a.deployment, "active", confirmed_days_ago=9)
+    factories.advance(world.b.deployment, "active", confirmed_days_ago=9)
     db.session.commit()
     body = client_for(world.user("a", role)).get("/").data.decode()
     assert ("Waiting for first contact" in body) is shown
@@ -635,7 +636,7 @@ def test_every_write_route_hides_another_alliances_objects(plan_world, client_fo
 
 
 def test_starting_a_plan_is_audited(world, client_for):
-    fd.make_active(world.a.deployment, with_plan=False)
+    fd.without_plan(factories.advance(world.a.deployment, "active"))
     db.session.commit()
     client_for(world.a.leader).post(f"/deployments/{world.a.deployment.id}/plan")
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "plan.started"))

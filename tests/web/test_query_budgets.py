@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories_hardening import grow, side_ids
+from tests.factories.worlds import grow, side_ids
 from tests.querycount import request_queries
 
 ROLES = ("admin", "director", "headteacher", "sle", "home_school", "board")

@@ -13,7 +13,7 @@ from portal.extensions import db
 from portal.models import AuditEvent, Notification, SupportRequest, User
 
 from .. import factories
-from .. import factories_completion as fc
+from ..factories import evaluations as fc
 
 ROLES = ["headteacher", "sle", "home_school", "director", "admin", "board"]
 READERS = {"director", "admin", "board"}
@@ -41,9 +41,9 @@ def client_for(client_for):
 @pytest.fixture
 def rw(db):
     """Side A's deployment targeted by its Primary Board, 3 days delivered, evaluated."""
-    w = fc.world()
+    w = fc.completion_world()
     board = fc.board_for(w.a)
-    la = fc.local_authority("Sefton")
+    la = factories.local_authority("Sefton")
     w.a.receiving.local_authority_id = la.id
     r = w.a.request
     r.board_id, r.route = board.id, "board"
@@ -176,8 +176,8 @@ def test_report_query_count_does_not_grow_with_the_data(rw, client_for, app):
     for i in range(6):
         r = factories.support_request(rw.a.alliance, rw.user("a", "headteacher"),
                                       [rw.a.receiving], title=f"More {i}")
-        fc.make_live(factories.deployment(r, rw.a.leader))
-    db.session.commit()
+        fc.live(factories.deployment(r, rw.a.leader))
+    factories.commit()
     assert queries() == before
 
 

@@ -16,18 +16,19 @@ from portal.models import (
     OutboxEmail,
     SupportRequest,
 )
-from tests import factories, factories_requests
+from tests import factories
+from tests.factories import requests as fr
 
 
 @pytest.fixture
 def maths(world):
-    s = factories_requests.specialism()
+    s = fr.specialism()
     db.session.commit()
     return s
 
 
 def _post_new(client, world, maths, **over):
-    data = factories_requests.form_data([world.a.receiving.id], maths.id, **over)
+    data = fr.form_data([world.a.receiving.id], maths.id, **over)
     return client.post("/requests/new", data=data)
 
 
@@ -104,7 +105,7 @@ def test_bad_input_is_shown_beside_its_field_and_nothing_is_saved(world, client_
 
 def test_another_alliances_school_is_refused(world, client_for, maths):
     c = client_for(world.user("a", "headteacher"))
-    data = factories_requests.form_data([world.b.receiving.id], maths.id)
+    data = fr.form_data([world.b.receiving.id], maths.id)
     r = c.post("/requests/new", data=data)
     assert r.status_code == 422
 
@@ -113,9 +114,8 @@ def test_edit_draft_and_submit_from_the_page(world, client_for, maths):
     c = client_for(world.user("a", "headteacher"))
     draft = world.a.draft
     assert c.get(f"/requests/{draft.id}/edit").status_code == 200
-    data = factories_requests.form_data([world.a.receiving.id, world.a.other.id], maths.id,
-                                        title="Changed title", save="1",
-                                        version=str(draft.version))
+    data = fr.form_data([world.a.receiving.id, world.a.other.id], maths.id,
+                        title="Changed title", save="1", version=str(draft.version))
     assert c.post(f"/requests/{draft.id}/edit", data=data).status_code == 303
     db.session.expire_all()
     assert draft.title == "Changed title" and len(draft.schools) == 2
@@ -128,7 +128,7 @@ def test_edit_draft_and_submit_from_the_page(world, client_for, maths):
 
 def test_stale_edit_is_refused(world, client_for, maths):
     c = client_for(world.user("a", "headteacher"))
-    data = factories_requests.form_data([world.a.receiving.id], maths.id, save="1",
+    data = fr.form_data([world.a.receiving.id], maths.id, save="1",
                                         version="99")
     assert c.post(f"/requests/{world.a.draft.id}/edit", data=data).status_code == 409
 
@@ -218,7 +218,7 @@ def test_match_page_query_count_does_not_grow_with_the_directory(world, client_f
     first = _queries(c, url)
     for i in range(6):
         factories.leader(world.a.alliance, world.a.other, name=f"Extra {i}",
-                         specialisms=[factories_requests.specialism()])
+                         specialisms=[fr.specialism()])
     db.session.commit()
     assert _queries(c, url) == first
 
@@ -344,9 +344,8 @@ def test_more_information_then_resend(world, client_for, maths):
     page = c.get(f"/requests/{req.id}/edit").data.decode()
     assert "Which years?" in page and "Send the extra information" in page
     version = re.search(r'name="version" value="(\d+)"', page).group(1)
-    data = factories_requests.form_data([world.a.receiving.id], maths.id,
-                                        staff_involved="Years 4 and 5", submit_now="1",
-                                        version=version)
+    data = fr.form_data([world.a.receiving.id], maths.id,
+                        staff_involved="Years 4 and 5", submit_now="1", version=version)
     assert c.post(f"/requests/{req.id}/edit", data=data).status_code == 303
     db.session.expire_all()
     assert req.status == "submitted" and req.staff_involved == "Years 4 and 5"
@@ -361,7 +360,7 @@ def test_board_member_files_a_targeted_request_and_sees_own_draft(world, client_
     member = factories.user(world.a.alliance, "board", board=board)
     db.session.commit()
     c = client_for(member)
-    data = factories_requests.form_data([world.a.receiving.id, world.a.other.id], maths.id,
+    data = fr.form_data([world.a.receiving.id, world.a.other.id], maths.id,
                                         route="board", save="1")
     r = c.post("/requests/new", data=data)
     assert r.status_code == 303

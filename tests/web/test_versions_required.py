@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import Action, ActionPlan, Alliance, Evaluation, LeaderProfile, SupportRequest
-from tests import factories_completion as fc
-from tests import factories_delivery as fd
-from tests import factories_requests as fr
+from tests.factories import evaluations as fc
+from tests.factories import plans as fd
+from tests.factories import requests as fr
 
 NO_VERSION = "did not say which version"
 
@@ -92,7 +92,7 @@ def test_plan_text_saved_without_its_version_is_refused(plan_world, client_for):
 
 @pytest.fixture
 def cw(db):
-    return fc.world()
+    return fc.completion_world()
 
 
 def _completion(cw, path):

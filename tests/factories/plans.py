@@ -1,37 +1,27 @@
-"""Builders for delivery tests: an active deployment (its agreement signed) with a live plan."""
+"""Action plans: outcomes and actions on the plan a deployment gets when it becomes active."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-from portal.domain import plans as domain
 from portal.extensions import db
-from portal.formatting import LONDON
-from portal.models import Action, ActionPlan, Deployment, Outcome, utcnow
+from portal.models import Action, ActionPlan, Deployment, Outcome
 
-
-def make_active(d: Deployment, *, confirmed_days_ago: int = 3, half_days: int | None = None,
-                with_plan: bool = True) -> Deployment:
-    """Move a factory deployment to "active" as if every party had signed the agreement: signed
-    the day after confirmation, with the time frame running from then (visits fall inside it)."""
-    now = utcnow()
-    d.status = "active"
-    d.confirmed_at = now - timedelta(days=confirmed_days_ago)
-    d.active_at = now - timedelta(days=max(confirmed_days_ago - 1, 0))
-    req = d.request
-    signed_on = d.active_at.astimezone(LONDON).date()
-    req.start_date = min(req.start_date or signed_on, signed_on)
-    req.end_date = max(req.end_date or signed_on, signed_on + timedelta(days=60))
-    if half_days is not None:
-        d.half_days_agreed = half_days
-    db.session.flush()
-    if with_plan:
-        domain.ensure_plan(d)
-    return d
+from ._db import commit
+from .deployments import advance
+from .worlds import World
 
 
 def plan_of(d: Deployment) -> ActionPlan:
     return db.session.query(ActionPlan).filter_by(deployment_id=d.id).one()
+
+
+def without_plan(d: Deployment) -> Deployment:
+    """Remove the (empty) plan made when ``d`` became active: an active deployment from before
+    plans were made on the last signature, which its leader must start by hand."""
+    db.session.delete(plan_of(d))
+    db.session.flush()
+    return d
 
 
 def outcome(plan: ActionPlan, text: str = "Pupils explain their reasoning in maths",
@@ -40,6 +30,7 @@ def outcome(plan: ActionPlan, text: str = "Pupils explain their reasoning in mat
     o = Outcome(plan_id=plan.id, position=last + 1, text=text, standard=standard)
     db.session.add(o)
     db.session.flush()
+    db.session.expire(plan, ["outcomes"])
     return o
 
 
@@ -57,13 +48,13 @@ def action(plan: ActionPlan, description: str = "Model reasoning talk in Year 4"
     return a
 
 
-def delivery_world(w):
+def delivery_world(w: World):
     """Side A's deployment active with a plan of one outcome and two actions; B's active too."""
-    make_active(w.a.deployment)
-    make_active(w.b.deployment)
+    advance(w.a.deployment, "active", confirmed_days_ago=3)
+    advance(w.b.deployment, "active", confirmed_days_ago=3)
     plan = plan_of(w.a.deployment)
     o = outcome(plan)
     a1 = action(plan, "Model reasoning talk in Year 4", outcome_row=o)
     a2 = action(plan, "Team-teach a fractions lesson", owner="Maths lead")
-    db.session.commit()
+    commit()
     return plan, o, a1, a2

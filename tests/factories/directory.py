@@ -1,11 +1,8 @@
-"""Test builders for the directory and administration (issue 8)."""
+"""The directory and administration: GIAS import rows, and a client per user."""
 
 from __future__ import annotations
 
 from flask import g
-
-from portal.extensions import db
-from portal.models import EIP, Board
 
 GIAS_HEADER = ("URN,LA (code),LA (name),EstablishmentNumber,EstablishmentName,"
                "TypeOfEstablishment (name),PhaseOfEducation (name),Street,Town,Postcode\n")
@@ -14,20 +11,6 @@ GIAS_HEADER = ("URN,LA (code),LA (name),EstablishmentNumber,EstablishmentName,"
 def gias_row(urn, name, phase="Primary", la="Sefton", la_code="343", postcode="L20 1AA"):
     return (f'{urn},{la_code},{la},2001,"{name}",Community school,{phase},1 High St,Bootle,'
             f"{postcode}\n")
-
-
-def board(alliance, name="Primary Board", budget_pence=1_000_000) -> Board:
-    b = Board(alliance_id=alliance.id, name=name, phase="primary", budget_pence=budget_pence)
-    db.session.add(b)
-    db.session.flush()
-    return b
-
-
-def eip(alliance, name="Central EIP") -> EIP:
-    e = EIP(alliance_id=alliance.id, name=name)
-    db.session.add(e)
-    db.session.flush()
-    return e
 
 
 def as_user(client_for, user):
