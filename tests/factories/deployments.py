@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from sqlalchemy import select
+
 from portal.domain import agreements as agreement_service
 from portal.domain import brokering, evaluations, plans, workflow
 from portal.extensions import db
@@ -117,23 +119,46 @@ def _sign_all(d: Deployment) -> None:
 
 
 def _cover_time_frame(d: Deployment) -> None:
-    """Widen the request's time frame to run from the (back-dated) signing, so that the visits
-    logged on past days fall inside it, as they must."""
+    """Back-date the signing to ``d.active_at``: the signed agreement says so too, since visits
+    may not come before it (its time frame was drafted wide enough by :func:`_widen`)."""
+    from portal.models import Agreement
+
+    for agreement in db.session.scalars(
+            select(Agreement).where(Agreement.deployment_id == d.id,
+                                    Agreement.signed_at.is_not(None))):
+        agreement.signed_at = d.active_at
+
+
+def _widen(d: Deployment, days_back: int) -> None:
+    """Before the agreement is drafted: a time frame from ``days_back`` days ago to two months
+    ahead, so that visits logged on past days (after a back-dated signing) fall inside it."""
     req = d.request
-    signed_on = d.active_at.astimezone(LONDON).date()
-    req.start_date = min(req.start_date or signed_on, signed_on)
-    req.end_date = max(req.end_date or signed_on, signed_on + timedelta(days=60))
+    today = utcnow().astimezone(LONDON).date()
+    req.start_date = min(req.start_date or today, today - timedelta(days=days_back))
+    req.end_date = max(req.end_date or today, today + timedelta(days=60))
 
 
 def _deliver(d: Deployment, half_days: int) -> None:
     """Log visits (a day each, the last a half day if odd) on past days until ``half_days``."""
+    from portal.models import Visit
+
     today = date.today()
+    taken = set(db.session.scalars(select(Visit.visit_date).where(Visit.deployment_id == d.id)))
+    days = (half_days - d.half_days_delivered + 1) // 2 + len(taken)
+    if days > len(taken) and d.active_at > utcnow() - timedelta(days=days + 1):
+        # visits go on past days, and none may come before the signing: sign that much earlier
+        d.active_at = utcnow() - timedelta(days=days + 1)
+        d.confirmed_at = min(d.confirmed_at, d.active_at - timedelta(days=1))
+        _cover_time_frame(d)
     back = 1
     while d.half_days_delivered < half_days:
-        length = min(2, half_days - d.half_days_delivered)
-        plans.log_visit(d, d.leader, visit_date=today - timedelta(days=back),
-                        half_days=length, notes="Worked alongside the class teachers")
+        day = today - timedelta(days=back)
         back += 1
+        if day in taken:
+            continue
+        length = min(2, half_days - d.half_days_delivered)
+        plans.log_visit(d, d.leader, visit_date=day, half_days=length,
+                        notes="Worked alongside the class teachers")
 
 
 def _ratings(d: Deployment, rating: int, evidence: str) -> dict[int, evaluations.Rating]:
@@ -191,6 +216,7 @@ def advance(d: Deployment, to: str, *, delivered: int = 0, confirmed_days_ago: i
         if d.status == "active":
             _deliver(d, delivered)
         if target == "agreement":
+            _widen(d, (confirmed_days_ago or 0) + (delivered + 1) // 2 + 40)
             _confirm(d)
             if confirmed_days_ago is not None:
                 d.confirmed_at = utcnow() - timedelta(days=confirmed_days_ago)
@@ -199,10 +225,7 @@ def advance(d: Deployment, to: str, *, delivered: int = 0, confirmed_days_ago: i
                     d, d.leader, now=utcnow() - timedelta(days=first_contact_days_ago))
         elif target == "active":
             _sign_all(d)
-            if confirmed_days_ago is None and delivered:
-                # visits are logged on past days, and none may come before the signing
-                d.confirmed_at = utcnow() - timedelta(days=(delivered + 1) // 2 + 2)
-            if confirmed_days_ago is not None or delivered:
+            if confirmed_days_ago is not None:
                 d.active_at = d.confirmed_at + timedelta(days=1)
                 _cover_time_frame(d)
         elif target == "evaluation":

@@ -85,9 +85,14 @@ def test_a_visit_before_the_agreement_was_signed_is_refused(delivery, client_for
 
 
 def test_a_visit_outside_the_agreed_time_frame_is_refused(delivery, client_for):
+    """Where the signed agreement gives no dates (one signed before agreements carried them),
+    the request's time frame bounds the visits."""
     w = delivery
     req = db.session.get(SupportRequest, w.a.request.id)
     req.start_date, req.end_date = TODAY - timedelta(days=30), TODAY - timedelta(days=3)
+    signed = service.current(w.a.deployment.id)
+    signed.content = {k: v for k, v in signed.content.items()
+                      if k not in ("start_date", "end_date")}
     db.session.commit()
     r = _visit(client_for(w.a.leader), w, TODAY.isoformat())
     assert r.status_code == 422
