@@ -44,18 +44,18 @@ from ..models import (
     User,
     utcnow,
 )
-from . import audit, workflow
+from . import audit, errors, workflow
 from .notify import notify
 
 OVERSEERS = ("admin", "director")
 SCORES = {1: "Poor", 2: "Requires improvement", 3: "Good", 4: "Excellent"}
 
 
-class EvaluationError(ValueError):
+class EvaluationError(errors.NotNow, ValueError):
     """The action is not possible in the deployment's current state (answered 409)."""
 
 
-class NotAllowed(PermissionError):
+class NotAllowed(errors.Forbidden):
     """This user may see the deployment but not take this part in it (answered 403)."""
 
 
@@ -158,14 +158,14 @@ def _set_ratings(ev: Evaluation, outcomes: list[Outcome], ratings: dict[int, Rat
     wanted = {o.id for o in outcomes}
     missing = wanted - set(ratings)
     if missing:
-        raise ValueError("Rate the impact against every intended outcome.")
+        raise errors.Invalid("Rate the impact against every intended outcome.")
     for outcome_id, r in ratings.items():
         if outcome_id not in wanted:
-            raise ValueError("A rating names an outcome that is not in this action plan.")
+            raise errors.Invalid("A rating names an outcome that is not in this action plan.")
         if r.rating not in SCORES:
-            raise ValueError("Each rating must be from 1 to 4.")
+            raise errors.Invalid("Each rating must be from 1 to 4.")
         if evidence_required and not r.evidence.strip():
-            raise ValueError("Give the evidence for each rating.")
+            raise errors.Invalid("Give the evidence for each rating.")
     by_outcome = {r.outcome_id: r for r in ev.ratings}
     for outcome_id, r in ratings.items():
         row = by_outcome.get(outcome_id)
@@ -257,10 +257,10 @@ def sign_off_school(
     ev = school_evaluation(d, actor.school_id)
     if d.status != "evaluation" or ev is None or ev.status != "forwarded":
         raise EvaluationError("Your school has no evaluation waiting for sign-off.")
-    for name, score in (("support quality", support_quality), ("value for money",
-                                                                 value_for_money)):
+    for name, field, score in (("support quality", "support_quality", support_quality),
+                               ("value for money", "value_for_money", value_for_money)):
         if score not in SCORES:
-            raise ValueError(f"Rate {name} from 1 to 4.")
+            raise errors.Invalid(f"Rate {name} from 1 to 4.", field=field)
     _set_ratings(ev, outcomes_for(d), ratings, evidence_required=False)
     ev.support_quality, ev.value_for_money = support_quality, value_for_money
     ev.would_use_again = bool(would_use_again)
@@ -284,7 +284,7 @@ def return_to_leader(d: Deployment, actor: User, *, reason: str, ip: str = "") -
         raise NotAllowed("Only a receiving school's headteacher returns the evaluation.")
     reason = (reason or "").strip()
     if not reason:
-        raise ValueError("Say why you are returning the evaluation.")
+        raise errors.Invalid("Say why you are returning the evaluation.", field="reason")
     ev = school_evaluation(d, actor.school_id)
     leader_ev = leader_evaluation(d)
     if d.status != "evaluation" or ev is None or ev.status != "forwarded" or leader_ev is None:
@@ -357,11 +357,14 @@ def end_early(d: Deployment, actor: User, *, reason: str, last_day_delivered: da
         raise EvaluationError("Only an active deployment, or one under evaluation, can end early.")
     reason = (reason or "").strip()
     if not reason:
-        raise ValueError("Say why the deployment is ending early.")
+        raise errors.Invalid("Say why the deployment is ending early.", field="reason")
     if last_day_delivered > today:
-        raise ValueError("The last day delivered cannot be in the future.")
+        raise errors.Invalid("The last day delivered cannot be in the future.",
+                             field="last_day_delivered")
     if not 0 <= half_days_delivered <= d.half_days_agreed:
-        raise ValueError("Half days delivered must be between 0 and the half days agreed.")
+        raise errors.Invalid(
+            f"Half days delivered cannot be more than the {d.half_days_agreed} agreed.",
+            field="half_days_delivered")
     d.end_reason = reason
     d.last_day_delivered = last_day_delivered
     d.half_days_delivered = half_days_delivered

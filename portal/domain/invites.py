@@ -15,12 +15,13 @@ from sqlalchemy import select, update
 
 from ..extensions import db
 from ..models import InviteToken, User, utcnow
+from . import errors
 
 DEFAULT_TTL = timedelta(hours=72)
 MIN_PASSWORD = 12
 
 
-class InviteError(ValueError):
+class InviteError(errors.Invalid):
     """The link is unknown, used or expired (the message says which, without leaking users)."""
 
 

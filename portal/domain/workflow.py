@@ -21,12 +21,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
-
-from ..extensions import db
 from ..models import Deployment, SupportRequest, User, utcnow
-from . import audit
+from . import audit, errors
 
 # Roles that act for "the system" when a transition follows from another action (the last
 # confirmation moves a proposal to the agreement; the last signature makes it active).
@@ -105,20 +101,22 @@ Hook = Callable[[object, "User | None", str], None]
 _HOOKS: dict[tuple[type, str], list[Hook]] = defaultdict(list)
 
 
-class IllegalTransition(Exception):
-    """The move is not allowed from this status, or not for this role."""
+class IllegalTransition(errors.NotNow):
+    """The move is not allowed from this status (409), or not for this role (403)."""
 
     def __init__(self, message: str, *, forbidden: bool = False):
-        super().__init__(message)
-        self.forbidden = forbidden
+        super().__init__(message, forbidden=forbidden)
 
 
-class Conflict(Exception):
-    """Someone else changed the same thing at the same time; nothing of ours was saved."""
+# Someone else changed the same thing at the same time (kept here for older imports).
+Conflict = errors.Conflict
 
 
-class ReasonRequired(ValueError):
+class ReasonRequired(errors.Invalid):
     """This transition must say why."""
+
+    def __init__(self, message: str):
+        super().__init__(message, field="reason")
 
 
 def transitions_for(model: type) -> tuple[Transition, ...]:
@@ -191,9 +189,10 @@ def transition(obj: object, target: str, actor: User | None, *, reason: str = ""
 
 
 def commit_or_conflict() -> None:
-    """Commit; a concurrent change to the same row (or a duplicate) becomes :class:`Conflict`."""
-    try:
-        db.session.commit()
-    except (StaleDataError, IntegrityError) as exc:
-        db.session.rollback()
-        raise Conflict(str(exc)) from exc
+    """Commit outside a request (CLI, demo, tests); a stale row becomes :class:`Conflict`.
+
+    Inside a request the unit of work (``portal/unit_of_work.py``) commits once.
+    """
+    from ..unit_of_work import commit_or_conflict as commit
+
+    commit()
