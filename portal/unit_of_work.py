@@ -86,8 +86,9 @@ def command() -> Iterator[None]:
     """Run a domain command so its failure can be answered by the view itself.
 
     Flushes at the end, so a stale row or a duplicate surfaces here (as ``Conflict``) rather
-    than at the commit; on any error rolls the request's changes back before re-raising, so the
-    view can read the current state to show it.
+    than at the commit, then expires the session so the view reads what it shows afresh; on any
+    error rolls the request's changes back before re-raising, so the view can read the current
+    state to show it.
     """
     try:
         yield
@@ -98,6 +99,8 @@ def command() -> Iterator[None]:
     except BaseException:
         db.session.rollback()
         raise
+    # what the view shows next is read afresh, as it would be after a commit
+    db.session.expire_all()
 
 
 class PortalFlask(Flask):

@@ -14,15 +14,13 @@ from flask import (
 )
 from flask_login import current_user, login_user, logout_user
 
-from .. import navigation
 from ..domain import audit, invites, subject_access
-from ..extensions import db, limiter
+from ..extensions import limiter
 from ..security import any_role, mark_fresh, public
 from .forms import ChangePasswordForm, SetPasswordForm
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
-navigation.add("account.your_data", "Your data", order=90, prefix="account.your_data")
 
 
 @bp.route("/set-password/<token>", methods=["GET", "POST"])
@@ -38,11 +36,9 @@ def set_password(token: str):
         try:
             user = invites.redeem(token, form.password.data)
         except invites.InviteError as exc:
-            db.session.rollback()
             return render_template("account/invite_invalid.html", message=str(exc)), 410
         audit.record(user, "account.password_set", user, detail={"via": "invitation"},
                      ip=request.remote_addr or "")
-        db.session.commit()
         if current_user.is_authenticated:
             logout_user()
         flash("Your password is set. Sign in with your email address and new password.",
@@ -79,7 +75,6 @@ def change_password():
             user.set_password(form.password.data)
             user.session_version += 1  # every other signed-in copy of this account ends
             audit.record(user, "account.password_changed", user, ip=request.remote_addr or "")
-            db.session.commit()
             login_user(user)  # this browser carries on under the new session version
             mark_fresh()
             flash("Your password is changed. You have been signed out everywhere else.",

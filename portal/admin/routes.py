@@ -19,11 +19,10 @@ from flask import (
 )
 from flask_login import current_user
 from sqlalchemy import func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from .. import navigation
 from ..domain import access, audit, gias, invites
+from ..domain.errors import Conflict
 from ..domain.notify import notify
 from ..extensions import db
 from ..formatting import LONDON
@@ -43,6 +42,7 @@ from ..models import (
 )
 from ..pagination import paginate
 from ..security import roles
+from ..unit_of_work import command
 from .forms import (
     ActionForm,
     BoardForm,
@@ -57,9 +57,6 @@ from .forms import (
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-navigation.add("admin.index", "Admin", roles=("admin",), order=80, prefix="admin.")
-navigation.add("admin.audit", "Audit trail", roles=("director",), order=81,
-               prefix="admin.audit")
 
 
 def _ip() -> str:
@@ -156,11 +153,10 @@ def invite():
                         alliance_id=current_user.alliance_id, school_id=form.school_id.data,
                         board_id=form.board_id.data if form.role.data == "board" else None,
                         password_hash="")
-            db.session.add(user)
             try:
-                db.session.flush()
-            except IntegrityError:
-                db.session.rollback()
+                with command():
+                    db.session.add(user)
+            except Conflict:
                 form = _prepare_user_form(form)
                 form.email.errors.append("Someone with this email address already has an account")
                 return render_template("admin/invite.html", form=form), 422
@@ -169,7 +165,6 @@ def invite():
             _invite_email(user, token)
             audit.record(current_user, "user.invite", user, ip=_ip(),
                          detail={"email": email, "role": user.role, "school_id": user.school_id})
-            db.session.commit()
             flash(f"Invitation sent to {email}.", "success")
             return redirect(url_for("admin.user", user_id=user.id), code=303)
     status = 422 if request.method == "POST" else 200
@@ -208,7 +203,6 @@ def user(user_id: int):
                     target.session_version += 1  # new rights: sign in again
                 audit.record(current_user, "user.update", target, ip=_ip(),
                              detail={"before": before, "after": after})
-            db.session.commit()
             flash(f"{target.name}'s account has been saved.", "success")
             return redirect(url_for("admin.user", user_id=target.id), code=303)
     status = 422 if request.method == "POST" else 200
@@ -228,7 +222,6 @@ def deactivate(user_id: int):
         target.active = False
         target.session_version += 1  # every session of theirs stops at once
         audit.record(current_user, "user.deactivate", target, ip=_ip())
-        db.session.commit()
     flash(f"{target.name} has been deactivated and signed out everywhere.", "success")
     return redirect(url_for("admin.user", user_id=target.id), code=303)
 
@@ -242,7 +235,6 @@ def reactivate(user_id: int):
     if not target.active:
         target.active = True
         audit.record(current_user, "user.reactivate", target, ip=_ip())
-        db.session.commit()
     flash(f"{target.name} can sign in again.", "success")
     return redirect(url_for("admin.user", user_id=target.id), code=303)
 
@@ -259,7 +251,6 @@ def reinvite(user_id: int):
     token = invites.issue(target, current_user)
     _invite_email(target, token)
     audit.record(current_user, "user.reinvite", target, ip=_ip())
-    db.session.commit()
     flash(f"A new invitation has been sent to {target.email}; earlier links no longer work.",
           "success")
     return redirect(url_for("admin.user", user_id=target.id), code=303)
@@ -312,7 +303,6 @@ def _school_form_save(form, school: School | None):
     audit.record(current_user, "school.create" if created else "school.update", school, ip=_ip(),
                  detail={"before": before, "after": {"urn": school.urn, "name": school.name,
                                                      "phase": school.phase}})
-    db.session.commit()
     return school
 
 
@@ -406,7 +396,6 @@ def school_import():
     audit.record(current_user, "school.import", None, ip=_ip(),
                  detail={"rows": len(parsed.rows), "created": created, "updated": updated,
                          "filename": (form.file.data.filename or "")[:200]})
-    db.session.commit()
     flash(f"Imported {len(parsed.rows)} schools: {created} added, {updated} updated.", "success")
     return redirect(url_for("admin.schools"), code=303)
 
@@ -436,7 +425,6 @@ def _board_save(form, board: Board | None) -> Board:
     audit.record(current_user, "board.create" if created else "board.update", board, ip=_ip(),
                  detail={"before": before, "after": {"name": board.name, "phase": board.phase,
                                                      "budget_pence": board.budget_pence}})
-    db.session.commit()
     return board
 
 
@@ -491,7 +479,6 @@ def _eip_save(form, eip: EIP | None) -> EIP:
     db.session.flush()
     audit.record(current_user, "eip.create" if created else "eip.update", eip, ip=_ip(),
                  detail={"before": before, "after": {"name": eip.name}})
-    db.session.commit()
     return eip
 
 
@@ -541,16 +528,14 @@ def specialisms():
             form.name.errors.append("That specialism is already on the list")
         else:
             s = Specialism(code=code, name=name)
-            db.session.add(s)
             try:
-                db.session.flush()
-            except IntegrityError:
-                db.session.rollback()
+                with command():
+                    db.session.add(s)
+            except Conflict:
                 form.name.errors.append("That specialism is already on the list")
             else:
                 audit.record(current_user, "specialism.create", s, ip=_ip(),
                              detail={"code": code, "name": name})
-                db.session.commit()
                 flash(f"“{name}” has been added to the list.", "success")
                 return redirect(url_for("admin.specialisms"), code=303)
     if request.method == "POST":
@@ -574,7 +559,6 @@ def agreement_template():
             audit.record(current_user, "alliance.agreement_terms", alliance, ip=_ip(),
                          detail={"before_length": len(before or ""),
                                  "after_length": len(alliance.agreement_terms)})
-        db.session.commit()
         flash("The agreement template has been saved. New agreements will use it.", "success")
         return redirect(url_for("admin.agreement_template"), code=303)
     status = 422 if request.method == "POST" else 200
@@ -664,6 +648,5 @@ def end_sessions(user_id: int):
     db.session.execute(update(User).where(User.id == target.id)
                        .values(session_version=User.session_version + 1))
     audit.record(current_user, "user.sessions_end", target, ip=_ip())
-    db.session.commit()
     flash(f"{target.name} has been signed out everywhere.", "success")
     return redirect(url_for("admin.user", user_id=target.id), code=303)

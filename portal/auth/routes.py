@@ -39,7 +39,6 @@ def login():
         if user is not None and user.active and user.check_password(form.password.data):
             user.last_login_at = utcnow()
             audit.record(user, "auth.login", user, ip=request.remote_addr or "")
-            db.session.commit()
             login_user(user)
             mark_fresh()
             return redirect(safe_next(form.next.data) or url_for("dashboard.home"))
@@ -56,7 +55,6 @@ def logout():
     # A new session version makes every copy of the old session cookie worthless.
     current_user.session_version += 1
     audit.record(current_user, "auth.logout", current_user, ip=request.remote_addr or "")
-    db.session.commit()
     logout_user()
     flash("You have signed out.", "success")
     return redirect(url_for("auth.login"))

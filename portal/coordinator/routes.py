@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from flask import Blueprint
 from flask_login import current_user
@@ -14,9 +15,8 @@ from ..domain.sla import MATCH_TARGET, match_clock
 from ..extensions import db
 from ..htmx import render
 from ..models import OutboxEmail, RequestSchool, SupportRequest, utcnow
-from ..navigation import add as nav_add
 from ..pagination import paginate
-from ..panels import home_panels
+from ..panels import PanelContext
 from ..security import roles
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
@@ -57,13 +57,11 @@ def email(email_id: int):
     return render("coordinator/email.html", mail=access.get_outbox_email(current_user, email_id))
 
 
-nav_add("coordinator.inbox", "Inbox", roles=DESK, order=5)
-nav_add("coordinator.outbox", "Outbox", roles=DESK, order=90, prefix="coordinator.outbox")
 
 
-@home_panels.panel("desk", "coordinator/_desk.html", order=5)
-def desk_panel(_obj, user):
+def desk_panel(ctx: PanelContext[None]) -> dict[str, Any] | None:
     """On the co-ordinator's home: how many requests wait, and how many are past 48 hours."""
+    user = ctx.user
     if user.role not in DESK:
         return None
     waiting = (access.requests_visible_to(user)

@@ -10,7 +10,6 @@ from flask_login import current_user
 from sqlalchemy import and_, exists, func, literal, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import navigation
 from ..domain import access, audit
 from ..extensions import db
 from ..htmx import render
@@ -36,17 +35,10 @@ from ..models import (
 )
 from ..pagination import paginate
 from ..security import any_role, roles
-from . import demo_data, panels  # noqa: F401  (register the demo step and home panel)
 from .forms import DeleteForm, ProfileForm, ReleaseForm, UnavailableForm
 
 bp = Blueprint("directory", __name__, url_prefix="/directory")
 
-navigation.add("directory.leaders", "System leaders", order=30, prefix="directory.leader")
-navigation.add("directory.my_profile", "My profile", roles=("sle",), order=31,
-               prefix="directory.my_profile")
-navigation.add("directory.release", "Release", roles=("home_school",), order=32,
-               prefix="directory.release")
-navigation.add("directory.alliances", "Alliances", order=35, prefix="directory.alliances")
 
 PAST_STATUSES = ("evaluation", "completed", "ended_early")
 
@@ -235,7 +227,6 @@ def my_profile():
                          "capacity_days": profile.capacity_days,
                          "accepting": profile.accepting}},
                      ip=request.remote_addr or "")
-        db.session.commit()
         flash("Your profile has been saved.", "success")
         return redirect(url_for("directory.my_profile"), code=303)
     if request.method == "POST":
@@ -266,7 +257,6 @@ def add_unavailable():
     audit.record(current_user, "profile.unavailable_add", u, alliance_id=profile.alliance_id,
                  detail={"start": u.start.isoformat(), "end": u.end.isoformat()},
                  ip=request.remote_addr or "")
-    db.session.commit()
     flash("Those dates are now shown as unavailable.", "success")
     return redirect(url_for("directory.my_profile"), code=303)
 
@@ -285,7 +275,6 @@ def delete_unavailable(unavailable_id: int):
                  detail={"start": u.start.isoformat(), "end": u.end.isoformat()},
                  ip=request.remote_addr or "")
     db.session.delete(u)
-    db.session.commit()
     flash("Those dates have been removed.", "success")
     return redirect(url_for("directory.my_profile"), code=303)
 
@@ -356,7 +345,6 @@ def approve_release(profile_id: int):
                  detail={"before": before, "after": form.days.data,
                          "offered": profile.capacity_days},
                  ip=request.remote_addr or "")
-    db.session.commit()
     flash(f"You have approved {form.days.data} days' release for {profile.user.name}.", "success")
     return redirect(url_for("directory.release"), code=303)
 

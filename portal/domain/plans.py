@@ -38,7 +38,7 @@ from ..models import (
     Visit,
     utcnow,
 )
-from . import audit, errors
+from . import audit, errors, workflow
 from .notify import notify
 
 KINDS: dict[str, type] = {"action": Action, "outcome": Outcome}
@@ -78,6 +78,13 @@ class DaysExceeded(errors.Invalid):
 
 
 # ------------------------------------------------------------------------------ the plan
+
+
+@workflow.on_enter(Deployment, "active")
+def _create_plan(deployment: Deployment, _actor: User | None, _reason: str) -> None:
+    """Once the agreement is signed by all, the deployment gets its (empty) live plan."""
+    ensure_plan(deployment)
+
 
 
 def kind_of(row: Outcome | Action) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -20,24 +21,21 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.exc import StaleDataError
 
-from .. import navigation
-from ..domain import access, charging, invoicing, workflow
+from ..domain import access, charging, invoicing
 from ..domain.access import FINANCE_ROLES, OVERSEERS
+from ..domain.errors import Conflict
 from ..extensions import db
 from ..htmx import render
-from ..models import INVOICE_STATUSES, PAYERS, AllowanceUse, Invoice, RateCard, School
+from ..models import INVOICE_STATUSES, PAYERS, AllowanceUse, Deployment, Invoice, RateCard, School
 from ..pagination import paginate
-from ..panels import deployment_panels
+from ..panels import PanelContext
 from ..security import roles
-from . import demo as _demo  # noqa: F401  (registers the demo step)
+from ..unit_of_work import command
 from .forms import PaymentForm, RateCardForm
 
 bp = Blueprint("finance", __name__, url_prefix="/finance")
 
-navigation.add("finance.index", "Money", roles=FINANCE_ROLES, order=60)
-navigation.add("finance.rates", "Rates", roles=OVERSEERS, order=65, prefix="finance.rate")
 
 ADVANCE_STATUSES = ("agreement", "active", "evaluation")
 
@@ -203,21 +201,18 @@ def show(invoice_id: int):
     return _show(_load(invoice_id))
 
 
+def _conflicted(inv: Invoice):
+    return _show(_load(inv.id), message="Someone else changed this invoice at the same time. "
+                                        "Nothing of yours was saved; check it and try again.",
+                 status=409)
+
+
 def _done(inv: Invoice, message: str):
-    try:
-        workflow.commit_or_conflict()
-    except (workflow.Conflict, StaleDataError):
-        db.session.rollback()
-        inv = _load(inv.id)
-        return _show(inv, message="Someone else changed this invoice at the same time. "
-                                  "Nothing of yours was saved; check it and try again.",
-                     status=409)
     flash(message, "success")
     return redirect(url_for("finance.show", invoice_id=inv.id), 303)
 
 
 def _refused(inv: Invoice, exc: Exception):
-    db.session.rollback()
     return _show(_load(inv.id), message=str(exc), status=409)
 
 
@@ -226,9 +221,12 @@ def _refused(inv: Invoice, exc: Exception):
 def send(invoice_id: int):
     inv = _load(invoice_id, lock=True)
     try:
-        invoicing.mark_sent(inv, current_user, ip=request.remote_addr or "")
+        with command():
+            invoicing.mark_sent(inv, current_user, ip=request.remote_addr or "")
     except invoicing.InvoiceStateError as exc:
         return _refused(inv, exc)
+    except Conflict:
+        return _conflicted(inv)
     return _done(inv, f"{inv.number} marked as sent.")
 
 
@@ -243,17 +241,19 @@ def pay(invoice_id: int):
         form.received_on.errors = ["The date received cannot be in the future"]
         return _show(inv, form=form, status=422)
     try:
-        invoicing.record_payment(inv, form.amount.data, current_user,
-                                 received_on=form.received_on.data,
-                                 reference=form.reference.data or "",
-                                 ip=request.remote_addr or "")
+        with command():
+            invoicing.record_payment(inv, form.amount.data, current_user,
+                                     received_on=form.received_on.data,
+                                     reference=form.reference.data or "",
+                                     ip=request.remote_addr or "")
     except invoicing.PaymentRefused as exc:
-        db.session.rollback()
         inv = _load(invoice_id)
         form.amount.errors = [*form.amount.errors, str(exc)]
         return _show(inv, form=form, status=422)
     except invoicing.InvoiceStateError as exc:
         return _refused(inv, exc)
+    except Conflict:
+        return _conflicted(inv)
     return _done(inv, f"Payment recorded against {inv.number}.")
 
 
@@ -262,10 +262,14 @@ def pay(invoice_id: int):
 def mark_paid(invoice_id: int):
     inv = _load(invoice_id, lock=True)
     try:
-        invoicing.record_payment(inv, inv.balance_pence, current_user, received_on=date.today(),
-                                 reference="Marked paid", ip=request.remote_addr or "")
+        with command():
+            invoicing.record_payment(inv, inv.balance_pence, current_user,
+                                     received_on=date.today(), reference="Marked paid",
+                                     ip=request.remote_addr or "")
     except (invoicing.InvoiceStateError, invoicing.PaymentRefused) as exc:
         return _refused(inv, exc)
+    except Conflict:
+        return _conflicted(inv)
     return _done(inv, f"{inv.number} marked as paid.")
 
 
@@ -274,9 +278,13 @@ def mark_paid(invoice_id: int):
 def refund(invoice_id: int):
     inv = _load(invoice_id, lock=True)
     try:
-        invoicing.record_refund(inv, current_user, on=date.today(), ip=request.remote_addr or "")
+        with command():
+            invoicing.record_refund(inv, current_user, on=date.today(),
+                                    ip=request.remote_addr or "")
     except invoicing.InvoiceStateError as exc:
         return _refused(inv, exc)
+    except Conflict:
+        return _conflicted(inv)
     return _done(inv, f"Refund recorded on {inv.number}.")
 
 
@@ -313,25 +321,24 @@ def raise_in_advance(deployment_id: int):
         flash("Invoices in advance can be raised only once the proposal is confirmed and "
               "before the deployment closes.", "error")
         return redirect(back, 303)
-    created = invoicing.raise_invoices(
-        d, current_user, half_days=d.half_days_agreed,
-        note="Raised in advance for the days agreed; any days not delivered are credited.",
-        ip=request.remote_addr or "")
-    if not created:
-        db.session.rollback()
-        flash("Invoices have already been raised for this deployment.", "error")
-        return redirect(back, 303)
     try:
-        workflow.commit_or_conflict()
-    except workflow.Conflict:
+        with command():
+            created = invoicing.raise_invoices(
+                d, current_user, half_days=d.half_days_agreed,
+                note="Raised in advance for the days agreed; any days not delivered are "
+                     "credited.", ip=request.remote_addr or "")
+    except Conflict:
         flash("Someone else raised the invoices at the same time; nothing was added.", "error")
+        return redirect(back, 303)
+    if not created:
+        flash("Invoices have already been raised for this deployment.", "error")
         return redirect(back, 303)
     flash(f"{len(created)} invoice(s) raised in advance.", "success")
     return redirect(back, 303)
 
 
-@deployment_panels.panel("money", "finance/_panel.html", order=80)
-def money_panel(deployment, user):
+def money_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:
+    deployment, user = ctx.obj, ctx.user
     if user.role not in FINANCE_ROLES:
         return None
     invoices = _deployment_invoices(deployment.id)
@@ -394,11 +401,9 @@ def rate_new():
                                         effective_from=form.effective_from.data,
                                         ip=request.remote_addr or "", **form.amounts())
             except ValueError as exc:
-                db.session.rollback()
                 target = form.field_for(str(exc))
                 target.errors = [*target.errors, str(exc)]
             else:
-                db.session.commit()
                 flash("New rates saved. Deployments already agreed keep their rates.",
                       "success")
                 return redirect(url_for("finance.rates"), 303)

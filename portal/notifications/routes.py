@@ -35,7 +35,6 @@ def mark_read():
     raw = request.form.get("id", "")
     ids = [int(raw)] if raw.isdigit() else None
     count = notify.mark_read(current_user, ids)
-    db.session.commit()
     if ids:
         n = db.session.get(Notification, ids[0])
         if n is not None and n.user_id == current_user.id and safe_next(n.url):

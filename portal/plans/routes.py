@@ -7,6 +7,8 @@ every few seconds and get 204 while nothing changed. Every form also works witho
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import (
     Blueprint,
     abort,
@@ -19,18 +21,18 @@ from flask import (
 )
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
-from ..domain import access, audit, workflow
+from ..domain import access, audit
 from ..domain import plans as domain
+from ..domain.errors import Conflict, Invalid
 from ..domain.sla import contact_clock
 from ..extensions import db
 from ..htmx import render, wants_partial
 from ..models import ACTION_STATUSES, PlanRevision, Variation, Visit, utcnow
 from ..models import Deployment as DeploymentModel
-from ..panels import deployment_panels, home_panels
+from ..panels import PanelContext
 from ..security import any_role, roles
-from . import demo_data  # noqa: F401  (registers the demo step)
+from ..unit_of_work import command
 from .forms import (
     ActionForm,
     DeclineForm,
@@ -47,12 +49,6 @@ bp = Blueprint("plans", __name__)
 
 VIEWERS = access.PLAN_ROLES
 KINDS = ("action", "outcome")
-
-
-@workflow.on_enter(DeploymentModel, "active")
-def _create_plan(deployment, _actor, _reason) -> None:
-    """Once the agreement is signed by all, the deployment gets its (empty) live plan."""
-    domain.ensure_plan(deployment)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -103,10 +99,6 @@ def _row_response(template: str, status: int = 200, **ctx):
     return render_template("plans/edit_row.html", partial=template, **ctx), status
 
 
-def _commit() -> None:
-    workflow.commit_or_conflict()
-
-
 def _ip() -> str:
     return request.remote_addr or ""
 
@@ -150,7 +142,6 @@ def start(deployment_id: int):
     plan = domain.ensure_plan(deployment)
     audit.record(current_user, "plan.started", plan, alliance_id=deployment.alliance_id,
                  detail={"deployment": deployment.reference}, ip=_ip())
-    _commit()
     return _back_to_plan(deployment_id)
 
 
@@ -207,10 +198,10 @@ def add_row(plan_id: int, kind: str):
             return render_template(f"plans/_add_{kind}.html", form=form, **ctx), 422
         return render("plans/show.html", None, **ctx), 422
     try:
-        row = domain.add_row(plan, kind, form.values(), current_user, ip=_ip())
+        with command():
+            row = domain.add_row(plan, kind, form.values(), current_user, ip=_ip())
     except domain.NotAllowed as exc:
         return _not_allowed(exc)
-    _commit()
     if wants_partial():
         ctx = _plan_ctx(deployment, plan)
         return render_template("plans/_added.html", row=row, kind=kind, **ctx)
@@ -261,13 +252,13 @@ def save_row(kind: str, row_id: int):
     if not form.validate():
         return _row_response(f"plans/_{kind}_form.html", 422, **ctx)
     mine = form.values()
+    version = _version(form)
     try:
-        domain.save_row(plan, obj, _version(form), mine, current_user, ip=_ip())
-        _commit()
+        with command():
+            domain.save_row(plan, obj, version, mine, current_user, ip=_ip())
     except domain.NotAllowed as exc:
         return _not_allowed(exc)
-    except (domain.StaleEdit, StaleDataError, workflow.Conflict):
-        db.session.rollback()
+    except Conflict:  # a StaleEdit, or a stale row at the flush
         return _conflict(kind, row_id, mine, form)
     if wants_partial():
         return render_template(f"plans/_{kind}_row.html", row=obj,
@@ -307,13 +298,13 @@ def delete_row(kind: str, row_id: int):
     plan = obj.plan
     deployment_id = plan.deployment_id
     form = VersionForm(formdata=request.form)
+    version = _version(form)
     try:
-        domain.remove_row(plan, obj, _version(form), current_user, ip=_ip())
-        _commit()
+        with command():
+            domain.remove_row(plan, obj, version, current_user, ip=_ip())
     except domain.NotAllowed as exc:
         return _not_allowed(exc)
-    except (domain.StaleEdit, StaleDataError, workflow.Conflict):
-        db.session.rollback()
+    except Conflict:
         current = access.get_plan_row(current_user, kind, row_id)
         ctx = _plan_ctx(current.plan.deployment, current.plan)
         return _row_response(f"plans/_{kind}_row.html", 409, row=current, stale=True, **ctx)
@@ -333,12 +324,12 @@ def move_row(kind: str, row_id: int):
     if not form.validate():
         abort(400)
     try:
-        domain.move_row(plan, obj, -1 if form.direction.data == "up" else 1, current_user,
-                        ip=_ip())
-        _commit()
+        with command():
+            domain.move_row(plan, obj, -1 if form.direction.data == "up" else 1, current_user,
+                            ip=_ip())
     except domain.NotAllowed as exc:
         return _not_allowed(exc)
-    except workflow.Conflict:
+    except Conflict:
         pass  # someone else moved rows at the same moment: show the order as it now is
     db.session.expire_all()
     plan = access.get_plan(current_user, plan.id)
@@ -358,14 +349,14 @@ def save_text(plan_id: int):
     if not form.validate():
         return render("plans/show.html", "text", **ctx), 422
     mine = {"next_steps": form.next_steps.data or "", "notes": form.notes.data or ""}
+    version = _version(form)
     try:
-        domain.save_text(plan, _version(form), mine["next_steps"], mine["notes"],
-                         current_user, ip=_ip())
-        _commit()
+        with command():
+            domain.save_text(plan, version, mine["next_steps"], mine["notes"],
+                             current_user, ip=_ip())
     except domain.NotAllowed as exc:
         return _not_allowed(exc)
-    except (domain.StaleEdit, StaleDataError, workflow.Conflict):
-        db.session.rollback()
+    except Conflict:
         plan = access.get_plan(current_user, plan_id)
         form.version.data = plan.text_version
         ctx = _plan_ctx(deployment, plan)
@@ -396,16 +387,16 @@ def first_contact(deployment_id: int):
     if not form.validate():
         abort(400)
     try:
-        domain.log_first_contact(
-            deployment, current_user, note=form.note.data or "", ip=_ip(),
-            url=url_for("deployments.show", deployment_id=deployment_id))
-        _commit()
+        with command():
+            domain.log_first_contact(
+                deployment, current_user, note=form.note.data or "", ip=_ip(),
+                url=url_for("deployments.show", deployment_id=deployment_id))
     except domain.NotAllowed as exc:
         if not exc.forbidden and deployment.first_contact_at is not None:
             flash("First contact was already logged.", "info")  # a double click: no change
             return redirect(url_for("deployments.show", deployment_id=deployment_id), 303)
         return _not_allowed(exc)
-    except workflow.Conflict:
+    except Conflict:
         flash("First contact was already logged.", "info")
         return redirect(url_for("deployments.show", deployment_id=deployment_id), 303)
     flash("First contact logged.", "success")
@@ -429,21 +420,18 @@ def new_visit(deployment_id: int):
             statuses = {a.id: request.form.get(f"status-{a.id}", "") for a in chosen}
             statuses = {k: v for k, v in statuses.items()
                         if v and v != next(a.status for a in chosen if a.id == k)}
+            url = url_for("deployments.show", deployment_id=deployment_id)
             try:
-                domain.log_visit(deployment, current_user, visit_date=form.visit_date.data,
-                                 half_days=int(form.half_days.data), notes=form.notes.data or "",
-                                 actions=chosen, statuses=statuses, ip=_ip(),
-                                 url=url_for("deployments.show", deployment_id=deployment_id))
-                _commit()
+                with command():
+                    domain.log_visit(deployment, current_user, visit_date=form.visit_date.data,
+                                     half_days=int(form.half_days.data),
+                                     notes=form.notes.data or "", actions=chosen,
+                                     statuses=statuses, ip=_ip(), url=url)
             except domain.NotAllowed as exc:
                 return _not_allowed(exc)
-            except domain.DaysExceeded as exc:
-                db.session.rollback()
-                form.half_days.errors = [str(exc)]
-            except ValueError as exc:
-                db.session.rollback()
-                form.visit_date.errors = [str(exc)]
-            except workflow.Conflict:
+            except Invalid as exc:
+                exc.show_on(form)
+            except Conflict:
                 form.visit_date.errors = ["A visit on that date is already logged."]
             else:
                 flash("Visit logged.", "success")
@@ -462,15 +450,15 @@ def new_variation(deployment_id: int):
     status = 200
     if request.method == "POST":
         if form.validate():
+            url = url_for("deployments.show", deployment_id=deployment_id)
             try:
-                domain.request_variation(
-                    deployment, current_user, form.half_days.data, form.reason.data, ip=_ip(),
-                    url=url_for("deployments.show", deployment_id=deployment_id))
-                _commit()
+                with command():
+                    domain.request_variation(deployment, current_user, form.half_days.data,
+                                             form.reason.data, ip=_ip(), url=url)
             except domain.NotAllowed as exc:
                 return _not_allowed(exc)
-            except ValueError as exc:
-                form.reason.errors = [str(exc)]
+            except Invalid as exc:
+                exc.show_on(form)
             else:
                 flash("Extra days asked for. The receiving headteacher and the director must "
                       "both approve.", "success")
@@ -485,14 +473,14 @@ def approve_variation(variation_id: int):
     v = access.get_variation(current_user, variation_id)
     url = url_for("deployments.show", deployment_id=v.deployment_id)
     try:
-        done = domain.approve_variation(v, current_user, ip=_ip(), url=url)
-        _commit()
+        with command():
+            done = domain.approve_variation(v, current_user, ip=_ip(), url=url)
     except domain.NotAllowed as exc:
         if exc.forbidden:
             abort(403)
         flash(str(exc), "info")
         return redirect(url, 303)
-    except workflow.Conflict:
+    except Conflict:
         flash("Someone else decided at the same moment; here is where it stands.", "info")
         return redirect(url, 303)
     flash("Approved: the agreed days have risen." if done
@@ -510,14 +498,14 @@ def decline_variation(variation_id: int):
         flash("Say why you decline the extra days.", "error")
         return redirect(url, 303)
     try:
-        domain.decline_variation(v, current_user, form.reason.data, ip=_ip(), url=url)
-        _commit()
+        with command():
+            domain.decline_variation(v, current_user, form.reason.data, ip=_ip(), url=url)
     except domain.NotAllowed as exc:
         if exc.forbidden:
             abort(403)
         flash(str(exc), "info")
         return redirect(url, 303)
-    except workflow.Conflict:
+    except Conflict:
         flash("Someone else decided at the same moment; here is where it stands.", "info")
         return redirect(url, 303)
     flash("Extra days declined.", "success")
@@ -527,9 +515,9 @@ def decline_variation(variation_id: int):
 # ------------------------------------------------------------------------------ the panel
 
 
-@deployment_panels.panel("delivery", "plans/_panel.html", order=40)
-def delivery_panel(deployment, user):
+def delivery_panel(ctx: PanelContext[DeploymentModel]) -> dict[str, Any] | None:
     """First contact (with the 7-day clock), days used vs agreed, visits, variations, plan."""
+    deployment, user = ctx.obj, ctx.user
     if deployment.status not in ("agreement", "active", "evaluation", "completed",
                                  "ended_early"):
         return None
@@ -561,9 +549,9 @@ def delivery_panel(deployment, user):
     }
 
 
-@home_panels.panel("first-contact", "plans/_home_contact.html", order=35)
-def first_contact_panel(_obj, user):
+def first_contact_panel(ctx: PanelContext[None]) -> dict[str, Any] | None:
     """Deployments still waiting for the leader's first contact, the most urgent first."""
+    user = ctx.user
     if user.role not in ("sle", "admin", "director"):
         return None
     rows = db.session.scalars(

@@ -34,12 +34,10 @@ from ..models import (
 from ..models import (
     SupportRequest as SupportRequestTable,
 )
-from ..navigation import add as nav_add
 from ..security import roles
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 READERS = ("director", "admin", "board")
-nav_add("reports.index", "Reports", roles=READERS, order=60)
 
 
 def _fallback_grant(alliance_id: int) -> int:

@@ -29,11 +29,9 @@ from ..domain.notify import notify
 from ..extensions import db
 from ..models import PHASES, STANDARDS, RequestSchool, School, SupportRequest, User, utcnow
 from ..models import standards_to_mask as to_mask
-from ..navigation import add as nav_add
 from ..security import roles
 
 bp = Blueprint("targeted", __name__, url_prefix="/board")
-nav_add("targeted.new", "Target a school", roles=("board",), order=15)
 
 _POUNDS = re.compile(r"^\s*£?\s*(\d{1,6})(?:\.(\d{1,2}))?\s*$")
 _BOARD_LOCK = 7_301_912  # advisory-lock namespace: one targeted request at a time per Board
@@ -127,9 +125,4 @@ def new():
         User.alliance_id == r.alliance_id, User.role == "admin", User.active.is_(True)))
     notify(admins, f"{board.name} targeted {school.name} for support: {r.reference}",
            f"/requests/{r.id}")
-    try:
-        workflow.commit_or_conflict()
-    except workflow.Conflict:
-        return render_template("error.html", code=409, title="Not saved",
-                               message="Someone else saved at the same moment. Try again."), 409
     return redirect(url_for("requests.show", request_id=r.id), 303)
