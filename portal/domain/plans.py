@@ -77,6 +77,14 @@ class DaysExceeded(errors.Invalid):
         super().__init__(message, field="half_days")
 
 
+def lock(obj: Deployment | Variation) -> None:
+    """Wait for and hold the object's row lock (``SELECT ... FOR UPDATE``) and read its current
+    state, so concurrent commands on it queue instead of overwriting or failing each other.
+    (SQLite's write requests already queue behind ``BEGIN IMMEDIATE``.)"""
+    if not db.session.is_modified(obj):
+        db.session.refresh(obj, with_for_update=True)
+
+
 # ------------------------------------------------------------------------------ the plan
 
 
@@ -330,6 +338,9 @@ def log_visit(deployment: Deployment, actor: User, *, visit_date: date, half_day
     """
     if not is_editor(deployment, actor):
         raise NotAllowed("Only the deployment's system leader logs visits.", forbidden=True)
+    # Visits on different days at once must all count: take the deployment's row lock and read
+    # its current days (and version) instead of failing all but one on the version check.
+    lock(deployment)
     if deployment.status not in DELIVERY_STATUSES:
         raise NotAllowed("Visits can be logged only while the deployment is active.")
     if half_days not in (1, 2):
@@ -423,6 +434,7 @@ def approve_variation(v: Variation, actor: User, *, now: datetime | None = None,
                       url: str = "") -> bool:
     """Record one party's approval; True when this completes it (the agreed days rise)."""
     party = _approver_party(actor)
+    lock(v)  # the two approvals at once: the second sees the first, and completes it
     if v.status != "pending":
         raise NotAllowed(f"This request is already {v.status}.")
     if getattr(v, f"{party}_approved_by_id") is not None:
@@ -454,6 +466,7 @@ def approve_variation(v: Variation, actor: User, *, now: datetime | None = None,
 def decline_variation(v: Variation, actor: User, reason: str, *, now: datetime | None = None,
                       ip: str = "", url: str = "") -> None:
     _approver_party(actor)
+    lock(v)
     if v.status != "pending":
         raise NotAllowed(f"This request is already {v.status}.")
     if not (reason or "").strip():
