@@ -12,6 +12,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 
 from ..domain import audit, invites, subject_access
@@ -26,7 +27,7 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 @bp.route("/set-password/<token>", methods=["GET", "POST"])
 @limiter.limit("30 per minute", methods=["POST"])
 @public
-def set_password(token: str):
+def set_password(token: str) -> ResponseReturnValue:
     try:
         invite = invites.find(token)
     except invites.InviteError as exc:
@@ -64,7 +65,7 @@ def _user_key() -> str:
 @limiter.limit(_login_limit, methods=["POST"])
 @limiter.limit(_login_limit, key_func=_user_key, methods=["POST"])
 @any_role
-def change_password():
+def change_password() -> ResponseReturnValue:
     """Change your password. Every other session of yours stops at once; this one carries on."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
@@ -86,7 +87,7 @@ def change_password():
 
 @bp.get("/data")
 @any_role
-def your_data():
+def your_data() -> ResponseReturnValue:
     return render_template("account/your_data.html")
 
 
@@ -100,13 +101,13 @@ def _download(body: str, mimetype: str, ext: str) -> Response:
 
 @bp.get("/data.json")
 @any_role
-def data_json():
+def data_json() -> ResponseReturnValue:
     return _download(subject_access.to_json(subject_access.export(current_user)),
                      "application/json", "json")
 
 
 @bp.get("/data.csv")
 @any_role
-def data_csv():
+def data_csv() -> ResponseReturnValue:
     return _download(subject_access.to_csv(subject_access.export(current_user)),
                      "text/csv", "csv")

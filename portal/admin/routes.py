@@ -17,6 +17,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import joinedload
@@ -65,7 +66,7 @@ def _ip() -> str:
 
 @bp.get("/")
 @roles("admin")
-def index():
+def index() -> ResponseReturnValue:
     has_rate_cards = "finance.rate_cards" in current_app.view_functions
     return render_template("admin/index.html", has_rate_cards=has_rate_cards)
 
@@ -95,7 +96,7 @@ def _prepare_user_form(form):
 
 @bp.get("/users")
 @roles("admin")
-def users():
+def users() -> ResponseReturnValue:
     q = (request.args.get("q") or "").strip()[:100]
     role = request.args.get("role") if request.args.get("role") in ROLES else ""
     where = access.users_managed_by(current_user)
@@ -141,7 +142,7 @@ def _apply_profile(user: User, designation: str | None = None) -> None:
 
 @bp.route("/users/invite", methods=["GET", "POST"])
 @roles("admin")
-def invite():
+def invite() -> ResponseReturnValue:
     form = _prepare_user_form(InviteForm())
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
@@ -173,7 +174,7 @@ def invite():
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @roles("admin")
-def user(user_id: int):
+def user(user_id: int) -> ResponseReturnValue:
     target = access.get_managed_user(current_user, user_id)
     form = _prepare_user_form(UserForm(obj=target))
     if request.method == "GET" and target.profile is not None:
@@ -212,7 +213,7 @@ def user(user_id: int):
 
 @bp.post("/users/<int:user_id>/deactivate")
 @roles("admin")
-def deactivate(user_id: int):
+def deactivate(user_id: int) -> ResponseReturnValue:
     target = access.get_managed_user(current_user, user_id)
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -228,7 +229,7 @@ def deactivate(user_id: int):
 
 @bp.post("/users/<int:user_id>/reactivate")
 @roles("admin")
-def reactivate(user_id: int):
+def reactivate(user_id: int) -> ResponseReturnValue:
     target = access.get_managed_user(current_user, user_id)
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -241,7 +242,7 @@ def reactivate(user_id: int):
 
 @bp.post("/users/<int:user_id>/reinvite")
 @roles("admin")
-def reinvite(user_id: int):
+def reinvite(user_id: int) -> ResponseReturnValue:
     target = access.get_managed_user(current_user, user_id)
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -271,7 +272,7 @@ def _prepare_school_form(form):
 
 @bp.get("/schools")
 @roles("admin")
-def schools():
+def schools() -> ResponseReturnValue:
     q = (request.args.get("q") or "").strip()[:100]
     where = access.schools_managed_by(current_user)
     if q:
@@ -308,7 +309,7 @@ def _school_form_save(form, school: School | None):
 
 @bp.route("/schools/new", methods=["GET", "POST"])
 @roles("admin")
-def school_new():
+def school_new() -> ResponseReturnValue:
     form = _prepare_school_form(SchoolForm())
     if form.validate_on_submit() and _school_form_save(form, None):
         flash("The school has been added.", "success")
@@ -319,7 +320,7 @@ def school_new():
 
 @bp.route("/schools/<int:school_id>", methods=["GET", "POST"])
 @roles("admin")
-def school(school_id: int):
+def school(school_id: int) -> ResponseReturnValue:
     obj = access.get_managed_school(current_user, school_id)
     form = _prepare_school_form(SchoolForm(obj=obj))
     if form.validate_on_submit() and _school_form_save(form, obj):
@@ -336,7 +337,7 @@ def _chunks(items: list, size: int = 900):
 
 @bp.route("/schools/import", methods=["GET", "POST"])
 @roles("admin")
-def school_import():
+def school_import() -> ResponseReturnValue:
     form = ImportForm()
     if not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
@@ -405,7 +406,7 @@ def school_import():
 
 @bp.get("/boards")
 @roles("admin")
-def boards():
+def boards() -> ResponseReturnValue:
     rows = db.session.scalars(select(Board).where(access.boards_managed_by(current_user))
                               .order_by(Board.name)).all()
     return render_template("admin/boards.html", boards=rows)
@@ -430,7 +431,7 @@ def _board_save(form, board: Board | None) -> Board:
 
 @bp.route("/boards/new", methods=["GET", "POST"])
 @roles("admin")
-def board_new():
+def board_new() -> ResponseReturnValue:
     form = BoardForm()
     if form.validate_on_submit():
         _board_save(form, None)
@@ -442,7 +443,7 @@ def board_new():
 
 @bp.route("/boards/<int:board_id>", methods=["GET", "POST"])
 @roles("admin")
-def board(board_id: int):
+def board(board_id: int) -> ResponseReturnValue:
     obj = access.get_managed_board(current_user, board_id)
     form = BoardForm(obj=obj)
     if request.method == "GET":
@@ -462,7 +463,7 @@ def board(board_id: int):
 
 @bp.get("/eips")
 @roles("admin")
-def eips():
+def eips() -> ResponseReturnValue:
     rows = db.session.execute(
         select(EIP, func.count(School.id)).outerjoin(School, School.eip_id == EIP.id)
         .where(access.eips_managed_by(current_user)).group_by(EIP.id).order_by(EIP.name)).all()
@@ -484,7 +485,7 @@ def _eip_save(form, eip: EIP | None) -> EIP:
 
 @bp.route("/eips/new", methods=["GET", "POST"])
 @roles("admin")
-def eip_new():
+def eip_new() -> ResponseReturnValue:
     form = EIPForm()
     if form.validate_on_submit():
         _eip_save(form, None)
@@ -496,7 +497,7 @@ def eip_new():
 
 @bp.route("/eips/<int:eip_id>", methods=["GET", "POST"])
 @roles("admin")
-def eip(eip_id: int):
+def eip(eip_id: int) -> ResponseReturnValue:
     obj = access.get_managed_eip(current_user, eip_id)
     form = EIPForm(obj=obj)
     if form.validate_on_submit():
@@ -516,7 +517,7 @@ def _code(name: str) -> str:
 
 @bp.route("/specialisms", methods=["GET", "POST"])
 @roles("admin")
-def specialisms():
+def specialisms() -> ResponseReturnValue:
     form = SpecialismForm()
     status = 200
     if form.validate_on_submit():
@@ -549,7 +550,7 @@ def specialisms():
 
 @bp.route("/agreement-template", methods=["GET", "POST"])
 @roles("admin")
-def agreement_template():
+def agreement_template() -> ResponseReturnValue:
     alliance = db.session.get(Alliance, current_user.alliance_id)
     form = TemplateForm(obj=alliance)
     if form.validate_on_submit():
@@ -589,7 +590,7 @@ def _audit_filters(args) -> dict:
 
 @bp.get("/audit")
 @roles("admin", "director")
-def audit_trail():
+def audit_trail() -> ResponseReturnValue:
     f = _audit_filters(request.args)
     where = access.audit_visible_to(current_user)
     deployment = None
@@ -640,7 +641,7 @@ def audit_trail():
 
 @bp.post("/users/<int:user_id>/sessions")
 @roles("admin")
-def end_sessions(user_id: int):
+def end_sessions(user_id: int) -> ResponseReturnValue:
     """Sign a user out everywhere without deactivating them."""
     target = access.get_managed_user(current_user, user_id)
     if not ActionForm().validate_on_submit():

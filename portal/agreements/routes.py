@@ -19,6 +19,7 @@ from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -86,7 +87,7 @@ def _context(deployment: Deployment, agreement, *, sign_form=None, decline_form=
 
 @bp.get("/deployments/<int:deployment_id>/agreement")
 @any_role
-def show(deployment_id: int):
+def show(deployment_id: int) -> ResponseReturnValue:
     deployment, agreement = access.get_agreement(current_user, deployment_id)
     return render("agreements/show.html", "agreement_body", **_context(deployment, agreement))
 
@@ -151,19 +152,19 @@ def _respond(deployment_id: int, decision: str):
 
 @bp.post("/deployments/<int:deployment_id>/agreement/sign")
 @roles(*service.SIGNER_ROLES)
-def sign(deployment_id: int):
+def sign(deployment_id: int) -> ResponseReturnValue:
     return _respond(deployment_id, "signed")
 
 
 @bp.post("/deployments/<int:deployment_id>/agreement/decline")
 @roles(*service.SIGNER_ROLES)
-def decline(deployment_id: int):
+def decline(deployment_id: int) -> ResponseReturnValue:
     return _respond(deployment_id, "declined")
 
 
 @bp.route("/deployments/<int:deployment_id>/agreement/edit", methods=["GET", "POST"])
 @roles(*OVERSEERS)
-def edit(deployment_id: int):
+def edit(deployment_id: int) -> ResponseReturnValue:
     deployment, agreement = access.get_agreement(current_user, deployment_id)
     if agreement.status not in ("draft", "signing") or deployment.status != "agreement":
         return render("agreements/closed.html", d=deployment, agreement=agreement), 409
@@ -224,7 +225,7 @@ def _isodate(value) -> str:
 
 @bp.post("/deployments/<int:deployment_id>/agreement/void")
 @roles(*OVERSEERS)
-def void(deployment_id: int):
+def void(deployment_id: int) -> ResponseReturnValue:
     deployment, agreement = access.get_agreement(current_user, deployment_id)
     form = VoidForm()
     if not form.validate_on_submit():
@@ -244,7 +245,7 @@ def void(deployment_id: int):
 
 @bp.get("/deployments/<int:deployment_id>/agreement/print")
 @any_role
-def printable(deployment_id: int):
+def printable(deployment_id: int) -> ResponseReturnValue:
     deployment, agreement = access.get_agreement(current_user, deployment_id)
     version = request.args.get("version", type=int)
     if version and version != agreement.version:
@@ -272,7 +273,7 @@ def _terms_hash(text: str) -> str:
 
 @bp.route("/agreements/terms", methods=["GET", "POST"])
 @roles(*OVERSEERS)
-def terms():
+def terms() -> ResponseReturnValue:
     alliance = db.session.get(Alliance, current_user.alliance_id)
     if request.method == "GET":
         form = TermsForm(data={"terms": alliance.agreement_terms or service.DEFAULT_TERMS,
@@ -303,7 +304,7 @@ def terms():
 @bp.get("/agreements/verify/<token>")
 @limiter.limit("60 per minute")
 @public
-def verify(token: str):
+def verify(token: str) -> ResponseReturnValue:
     agreement = service.by_token(token)
     if agreement is None:
         abort(404)
@@ -325,7 +326,7 @@ def _confirm_limit() -> str:
 @bp.route("/confirm-password", methods=["GET", "POST"])
 @limiter.limit(_confirm_limit, methods=["POST"])
 @any_role
-def confirm_password():
+def confirm_password() -> ResponseReturnValue:
     form = ConfirmPasswordForm()
     if request.method == "GET":
         form.next.data = safe_next(request.args.get("next")) or ""

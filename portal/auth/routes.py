@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 
@@ -27,7 +28,7 @@ def _account_key() -> str:
 @limiter.limit(_login_limit, methods=["POST"])
 @limiter.limit(_login_limit, key_func=_account_key, methods=["POST"])
 @public
-def login():
+def login() -> ResponseReturnValue:
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
@@ -51,7 +52,7 @@ def login():
 
 @bp.post("/logout")
 @any_role
-def logout():
+def logout() -> ResponseReturnValue:
     # A new session version makes every copy of the old session cookie worthless.
     current_user.session_version += 1
     audit.record(current_user, "auth.logout", current_user, ip=request.remote_addr or "")

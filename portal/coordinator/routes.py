@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -26,7 +27,7 @@ DESK = ("admin", "director")
 
 @bp.get("/inbox")
 @roles(*DESK)
-def inbox():
+def inbox() -> ResponseReturnValue:
     stmt = (
         select(SupportRequest)
         .where(brokering.in_inbox(current_user))
@@ -42,7 +43,7 @@ def inbox():
 
 @bp.get("/outbox")
 @roles(*DESK)
-def outbox():
+def outbox() -> ResponseReturnValue:
     stmt = (
         select(OutboxEmail)
         .where(access.outbox_visible_to(current_user))
@@ -53,7 +54,7 @@ def outbox():
 
 @bp.get("/outbox/<int:email_id>")
 @roles(*DESK)
-def email(email_id: int):
+def email(email_id: int) -> ResponseReturnValue:
     return render("coordinator/email.html", mail=access.get_outbox_email(current_user, email_id))
 
 

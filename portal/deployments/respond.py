@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from ..domain import access, brokering, workflow
@@ -23,7 +24,7 @@ PARTY_ROLES = ("headteacher", "home_school", "sle")
 
 @bp.post("/<int:deployment_id>/respond")
 @roles(*PARTY_ROLES)
-def respond(deployment_id: int):
+def respond(deployment_id: int) -> ResponseReturnValue:
     d = access.get_deployment(current_user, deployment_id, for_update=True)
     form = RespondForm()
     if not form.validate() or form.decision.data not in ("accepted", "declined"):
@@ -31,7 +32,7 @@ def respond(deployment_id: int):
     try:
         with command():
             brokering.respond(d, current_user, form.decision.data, form.reason.data or "",
-                              ip=request.remote_addr)
+                              ip=request.remote_addr or "")
     except workflow.ReasonRequired as exc:
         form.reason.errors = [str(exc)]
         return _page(access.get_deployment(current_user, deployment_id), form), 422

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import and_, exists, func, literal, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -110,7 +111,7 @@ def directory_query(user: User, f: dict):
 
 @bp.get("/")
 @any_role
-def leaders():
+def leaders() -> ResponseReturnValue:
     f = directory_filters(request.args)
     page = paginate(directory_query(current_user, f))
     specialisms = db.session.scalars(select(Specialism).order_by(Specialism.name)).all()
@@ -157,7 +158,7 @@ def past_deployments(profile: LeaderProfile, user: User) -> list[tuple[Deploymen
 
 @bp.get("/leaders/<int:profile_id>")
 @any_role
-def leader(profile_id: int):
+def leader(profile_id: int) -> ResponseReturnValue:
     profile = access.get_leader(current_user, profile_id)
     overseer = current_user.role in access.OVERSEERS
     return render(
@@ -186,7 +187,7 @@ def _stale(profile: LeaderProfile, submitted: str | None) -> bool:
 
 @bp.route("/me", methods=["GET", "POST"])
 @roles("sle")
-def my_profile():
+def my_profile() -> ResponseReturnValue:
     profile = _own_profile()
     specialisms = db.session.scalars(select(Specialism).order_by(Specialism.name)).all()
     form = ProfileForm(obj=None if request.method == "POST" else profile)
@@ -238,7 +239,7 @@ def my_profile():
 
 @bp.post("/me/unavailable")
 @roles("sle")
-def add_unavailable():
+def add_unavailable() -> ResponseReturnValue:
     profile = _own_profile()
     form = UnavailableForm()
     if not form.validate_on_submit():
@@ -263,7 +264,7 @@ def add_unavailable():
 
 @bp.post("/me/unavailable/<int:unavailable_id>/delete")
 @roles("sle")
-def delete_unavailable(unavailable_id: int):
+def delete_unavailable(unavailable_id: int) -> ResponseReturnValue:
     profile = _own_profile()
     if not DeleteForm().validate_on_submit():
         abort(400)
@@ -284,7 +285,7 @@ def delete_unavailable(unavailable_id: int):
 
 @bp.get("/release")
 @roles("home_school")
-def release():
+def release() -> ResponseReturnValue:
     profiles = db.session.scalars(
         select(LeaderProfile).where(access.released_leaders_for(current_user))
         .join(User, User.id == LeaderProfile.user_id)
@@ -320,7 +321,7 @@ def _release_page(profile: LeaderProfile, form: ReleaseForm) -> str:
 
 @bp.post("/release/<int:profile_id>")
 @roles("home_school")
-def approve_release(profile_id: int):
+def approve_release(profile_id: int) -> ResponseReturnValue:
     profile = access.get_released_leader(current_user, profile_id)
     form = ReleaseForm(prefix=f"p{profile.id}")
     if not form.validate_on_submit():
@@ -354,6 +355,6 @@ def approve_release(profile_id: int):
 
 @bp.get("/alliances")
 @any_role
-def alliances():
+def alliances() -> ResponseReturnValue:
     rows = db.session.scalars(select(Alliance).order_by(Alliance.name)).all()
     return render("directory/alliances.html", alliances=rows)

@@ -254,6 +254,7 @@ def sign_off_school(
 ) -> Evaluation:
     f = policy.facts(d)
     _require(policy.sign_school(d, actor, f))
+    assert actor.school_id is not None  # a receiving head, required above
     ev = f.schools[actor.school_id]
     for name, field, score in (("support quality", "support_quality", support_quality),
                                ("value for money", "value_for_money", value_for_money)):
@@ -272,7 +273,7 @@ def sign_off_school(
                  detail={"deployment": d.reference, "school_id": actor.school_id}, ip=ip)
     done = all_schools_signed_off(d)
     notify(_people(d, *OVERSEERS),
-           f"{actor.school.name} signed off the evaluation of {d.reference}"
+           f"{_school_name(actor)} signed off the evaluation of {d.reference}"
            + (": ready for the final quality-assurance sign-off" if done else ""), _url(d))
     return ev
 
@@ -283,6 +284,7 @@ def return_to_leader(d: Deployment, actor: User, *, reason: str, ip: str = "") -
     reason = (reason or "").strip()
     if not reason:
         raise errors.Invalid("Say why you are returning the evaluation.", field="reason")
+    assert actor.school_id is not None  # a receiving head, required above
     ev = f.schools[actor.school_id]
     leader_ev = f.leader
     if leader_ev is None:
@@ -295,7 +297,7 @@ def return_to_leader(d: Deployment, actor: User, *, reason: str, ip: str = "") -
                  detail={"deployment": d.reference, "school_id": actor.school_id,
                          "reason": reason}, ip=ip)
     notify([d.leader, *_people(d, "admin")],
-           f"{actor.school.name} returned the evaluation of {d.reference}: {reason}"[:300],
+           f"{_school_name(actor)} returned the evaluation of {d.reference}: {reason}"[:300],
            _url(d))
     return leader_ev
 
@@ -330,6 +332,10 @@ def final_sign_off(d: Deployment, actor: User, *, notes: str, ip: str = "") -> E
             *_home_school_leads(d)],
            f"{d.reference} is complete: the director signed off quality assurance", _url(d))
     return final
+
+
+def _school_name(user: User) -> str:
+    return user.school.name if user.school is not None else "A receiving school"
 
 
 def _home_school_leads(d: Deployment) -> list[User]:

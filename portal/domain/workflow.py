@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from ..models import Deployment, SupportRequest, User, utcnow
 from . import audit, errors
@@ -97,7 +98,7 @@ _STAMPS: dict[type, dict[str, str]] = {
     },
 }
 
-Hook = Callable[[object, "User | None", str], None]
+Hook = Callable[[Any, "User | None", str], None]
 _HOOKS: dict[tuple[type, str], list[Hook]] = defaultdict(list)
 
 
@@ -123,20 +124,20 @@ def transitions_for(model: type) -> tuple[Transition, ...]:
     return _MACHINES[model]
 
 
-def find(obj: object, target: str) -> Transition | None:
+def find(obj: Any, target: str) -> Transition | None:
     for t in _MACHINES[type(obj)]:
         if t.source == obj.status and t.target == target:
             return t
     return None
 
 
-def can(obj: object, target: str, user: User | None) -> bool:
+def can(obj: Any, target: str, user: User | None) -> bool:
     t = find(obj, target)
     role = user.role if user is not None else SYSTEM
     return t is not None and role in t.roles
 
 
-def available(obj: object, user: User) -> list[Transition]:
+def available(obj: Any, user: User) -> list[Transition]:
     """The moves this user could make now (for buttons)."""
     return [t for t in _MACHINES[type(obj)] if t.source == obj.status and user.role in t.roles]
 
@@ -155,7 +156,7 @@ def on_enter(model: type, status: str) -> Callable[[Hook], Hook]:
     return register
 
 
-def transition(obj: object, target: str, actor: User | None, *, reason: str = "",
+def transition(obj: Any, target: str, actor: User | None, *, reason: str = "",
                detail: dict | None = None, ip: str = "") -> Transition:
     """Move ``obj`` to ``target`` as ``actor`` (None: the system). The caller commits."""
     t = find(obj, target)

@@ -112,13 +112,13 @@ def _back(d: Deployment) -> ResponseReturnValue:
     return redirect(url_for("deployments.show", deployment_id=d.id) + "#panel-completion", 303)
 
 
-def _run(d: Deployment, form: FlaskForm, command: Callable[[], object], success: str,
+def _run(d: Deployment, form: forms.VersionedForm, command: Callable[[], object], success: str,
          again: Callable[[str], ResponseReturnValue]) -> ResponseReturnValue:
     """Check the version the user saw, run one command, and redirect; on :class:`Invalid` show
     the form again (422) with the message beside its field. Other errors go to the app's
     handlers (Forbidden 403, NotNow 409, Conflict 409); the unit of work rolls back."""
     try:
-        ev.check_version(d, form.seen_version())  # type: ignore[attr-defined]
+        ev.check_version(d, form.seen_version())
         command()
     except Invalid as exc:
         exc.show_on(form)
@@ -199,8 +199,8 @@ def school(deployment_id: int) -> ResponseReturnValue:
     outcomes = ev.outcomes_for(d)
     form = forms.school_form(outcomes, version=d.version)
     back_form = forms.ReturnForm(version=d.version, formdata=None)
-    ctx = {"leader_ev": ev.leader_evaluation(d), "outcomes": outcomes, "scores": ev.SCORES,
-           "back_form": back_form}
+    ctx: dict[str, Any] = {"leader_ev": ev.leader_evaluation(d), "outcomes": outcomes,
+                           "scores": ev.SCORES, "back_form": back_form}
     if not form.validate_on_submit():
         code = 422 if request.method == "POST" else 200
         return _page("evaluations/school.html", d, form, **ctx), code
@@ -225,8 +225,8 @@ def school_return(deployment_id: int) -> ResponseReturnValue:
     outcomes = ev.outcomes_for(d)
     back_form = forms.ReturnForm()
     form = forms.school_form(outcomes, version=d.version, formdata=None)
-    ctx = {"leader_ev": ev.leader_evaluation(d), "outcomes": outcomes, "scores": ev.SCORES,
-           "back_form": back_form}
+    ctx: dict[str, Any] = {"leader_ev": ev.leader_evaluation(d), "outcomes": outcomes,
+                           "scores": ev.SCORES, "back_form": back_form}
     if not back_form.validate_on_submit():
         return _page("evaluations/school.html", d, form, **ctx), 422
 
@@ -297,10 +297,11 @@ def end_early(deployment_id: int) -> ResponseReturnValue:
         return _page("evaluations/end_early.html", d, form), 422
 
     def act() -> object:
-        return ev.end_early(d, current_user, reason=form.reason.data,
+        ev.end_early(d, current_user, reason=form.reason.data,
                      last_day_delivered=form.last_day_delivered.data,
                      half_days_delivered=form.half_days_delivered.data, today=today,
                      ip=request.remote_addr or "")
+        return d
 
     return _run(d, form, act, "The deployment was closed early.",
                   lambda problem: _page("evaluations/end_early.html", d, form, problem))

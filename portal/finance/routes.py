@@ -18,6 +18,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -76,7 +77,7 @@ def _list_stmt(where):
 
 @bp.get("/")
 @roles(*FINANCE_ROLES)
-def index():
+def index() -> ResponseReturnValue:
     chosen, where = _filters()
     page = paginate(_list_stmt(where))
     outstanding = db.session.scalar(
@@ -109,7 +110,7 @@ def _csv_safe(value) -> str:
 
 @bp.get("/invoices.csv")
 @roles(*OVERSEERS)
-def export_csv():
+def export_csv() -> ResponseReturnValue:
     _chosen, where = _filters()
     stmt = _list_stmt(where).execution_options(yield_per=500)
 
@@ -197,7 +198,7 @@ def _show(inv: Invoice, *, form: PaymentForm | None = None, message: str = "",
 
 @bp.get("/invoices/<int:invoice_id>")
 @roles(*FINANCE_ROLES)
-def show(invoice_id: int):
+def show(invoice_id: int) -> ResponseReturnValue:
     return _show(_load(invoice_id))
 
 
@@ -218,7 +219,7 @@ def _refused(inv: Invoice, exc: Exception):
 
 @bp.post("/invoices/<int:invoice_id>/send")
 @roles(*OVERSEERS)
-def send(invoice_id: int):
+def send(invoice_id: int) -> ResponseReturnValue:
     inv = _load(invoice_id, lock=True)
     try:
         with command():
@@ -232,7 +233,7 @@ def send(invoice_id: int):
 
 @bp.post("/invoices/<int:invoice_id>/payments")
 @roles(*OVERSEERS)
-def pay(invoice_id: int):
+def pay(invoice_id: int) -> ResponseReturnValue:
     inv = _load(invoice_id, lock=True)
     form = PaymentForm()
     if not form.validate():
@@ -259,7 +260,7 @@ def pay(invoice_id: int):
 
 @bp.post("/invoices/<int:invoice_id>/paid")
 @roles(*OVERSEERS)
-def mark_paid(invoice_id: int):
+def mark_paid(invoice_id: int) -> ResponseReturnValue:
     inv = _load(invoice_id, lock=True)
     try:
         with command():
@@ -275,7 +276,7 @@ def mark_paid(invoice_id: int):
 
 @bp.post("/invoices/<int:invoice_id>/refund")
 @roles(*OVERSEERS)
-def refund(invoice_id: int):
+def refund(invoice_id: int) -> ResponseReturnValue:
     inv = _load(invoice_id, lock=True)
     try:
         with command():
@@ -303,7 +304,7 @@ def _deployment_invoices(deployment_id: int) -> list[Invoice]:
 
 @bp.get("/deployments/<int:deployment_id>/settlement")
 @roles(*FINANCE_ROLES)
-def settlement(deployment_id: int):
+def settlement(deployment_id: int) -> ResponseReturnValue:
     d = access.get_deployment(current_user, deployment_id)
     if d.status != "ended_early":
         abort(404)
@@ -314,7 +315,7 @@ def settlement(deployment_id: int):
 
 @bp.post("/deployments/<int:deployment_id>/invoices")
 @roles(*OVERSEERS)
-def raise_in_advance(deployment_id: int):
+def raise_in_advance(deployment_id: int) -> ResponseReturnValue:
     d = access.get_deployment(current_user, deployment_id)
     back = url_for("deployments.show", deployment_id=d.id) + "#panel-money"
     if d.status not in ADVANCE_STATUSES:
@@ -361,7 +362,7 @@ def money_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:
 
 @bp.get("/rates")
 @roles(*OVERSEERS)
-def rates():
+def rates() -> ResponseReturnValue:
     cards = db.session.scalars(
         select(RateCard).where(access.rate_cards_visible_to(current_user))
         .order_by(RateCard.effective_from.desc(), RateCard.id.desc())
@@ -383,7 +384,7 @@ def rates():
 
 @bp.route("/rates/new", methods=["GET", "POST"])
 @roles("admin")
-def rate_new():
+def rate_new() -> ResponseReturnValue:
     current = invoicing.current_rate_card(current_user.alliance_id)
     form = RateCardForm()
     if request.method == "GET":

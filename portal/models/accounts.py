@@ -5,12 +5,12 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from .base import UTCDateTime, utcnow
 from .people import User
 
 
-class InviteToken(db.Model):
+class InviteToken(Model):
     """Only the SHA-256 of the token is kept; the token itself is in the email alone."""
 
     __tablename__ = "invite_token"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -18,7 +19,7 @@ bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
 @bp.get("/")
 @any_role
-def index():
+def index() -> ResponseReturnValue:
     stmt = (
         select(Notification)
         .where(Notification.user_id == current_user.id)
@@ -30,7 +31,7 @@ def index():
 
 @bp.post("/read")
 @any_role
-def mark_read():
+def mark_read() -> ResponseReturnValue:
     """Mark one (``id``) or all of your notifications read, then follow its link if it has one."""
     raw = request.form.get("id", "")
     ids = [int(raw)] if raw.isdigit() else None

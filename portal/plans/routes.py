@@ -19,6 +19,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -124,7 +125,7 @@ def _back_to_plan(deployment_id: int, anchor: str = ""):
 
 @bp.get("/deployments/<int:deployment_id>/plan")
 @any_role
-def show(deployment_id: int):
+def show(deployment_id: int) -> ResponseReturnValue:
     deployment = access.get_plan_deployment(current_user, deployment_id)
     plan = _plan_for(deployment)
     return render("plans/show.html", "live", **_plan_ctx(deployment, plan))
@@ -132,7 +133,7 @@ def show(deployment_id: int):
 
 @bp.post("/deployments/<int:deployment_id>/plan")
 @roles("sle")
-def start(deployment_id: int):
+def start(deployment_id: int) -> ResponseReturnValue:
     deployment = access.get_plan_deployment(current_user, deployment_id)
     if not domain.is_editor(deployment, current_user):
         abort(403)
@@ -147,7 +148,7 @@ def start(deployment_id: int):
 
 @bp.get("/deployments/<int:deployment_id>/plan/print")
 @any_role
-def printable(deployment_id: int):
+def printable(deployment_id: int) -> ResponseReturnValue:
     deployment = access.get_plan_deployment(current_user, deployment_id)
     plan = _plan_for(deployment)
     visits = _visits(deployment)
@@ -157,7 +158,7 @@ def printable(deployment_id: int):
 
 @bp.get("/deployments/<int:deployment_id>/plan/history")
 @any_role
-def history(deployment_id: int):
+def history(deployment_id: int) -> ResponseReturnValue:
     deployment = access.get_plan_deployment(current_user, deployment_id)
     plan = _plan_for(deployment)
     revisions = []
@@ -171,7 +172,7 @@ def history(deployment_id: int):
 
 @bp.get("/plans/<int:plan_id>/poll")
 @any_role
-def poll(plan_id: int):
+def poll(plan_id: int) -> ResponseReturnValue:
     """204 while the viewer's revision is current (one indexed query); else the fresh plan."""
     since = request.args.get("since", type=int)
     revision = access.plan_revision(current_user, plan_id)
@@ -187,7 +188,7 @@ def poll(plan_id: int):
 
 @bp.post("/plans/<int:plan_id>/<any(action, outcome):kind>s")
 @roles("sle")
-def add_row(plan_id: int, kind: str):
+def add_row(plan_id: int, kind: str) -> ResponseReturnValue:
     plan = access.get_plan(current_user, plan_id)
     deployment = plan.deployment
     form = _row_form(kind, formdata=request.form, plan=plan)
@@ -211,7 +212,7 @@ def add_row(plan_id: int, kind: str):
 
 @bp.get("/plans/<any(action, outcome):kind>/<int:row_id>")
 @any_role
-def row(kind: str, row_id: int):
+def row(kind: str, row_id: int) -> ResponseReturnValue:
     obj = access.get_plan_row(current_user, kind, row_id)
     if not wants_partial():
         return _back_to_plan(obj.plan.deployment_id, f"#{kind}-{row_id}")
@@ -221,7 +222,7 @@ def row(kind: str, row_id: int):
 
 @bp.get("/plans/<any(action, outcome):kind>/<int:row_id>/edit")
 @roles("sle")
-def edit_row(kind: str, row_id: int):
+def edit_row(kind: str, row_id: int) -> ResponseReturnValue:
     obj = access.get_plan_row(current_user, kind, row_id)
     plan = obj.plan
     if not domain.can_edit(plan.deployment, current_user):
@@ -235,7 +236,7 @@ def edit_row(kind: str, row_id: int):
 
 @bp.post("/plans/<any(action, outcome):kind>/<int:row_id>")
 @roles("sle")
-def save_row(kind: str, row_id: int):
+def save_row(kind: str, row_id: int) -> ResponseReturnValue:
     try:
         obj = access.get_plan_row(current_user, kind, row_id)
     except access.NotVisible:
@@ -286,7 +287,7 @@ def _conflict(kind: str, row_id: int, mine: dict, form, plan=None):
 
 @bp.post("/plans/<any(action, outcome):kind>/<int:row_id>/delete")
 @roles("sle")
-def delete_row(kind: str, row_id: int):
+def delete_row(kind: str, row_id: int) -> ResponseReturnValue:
     try:
         obj = access.get_plan_row(current_user, kind, row_id)
     except access.NotVisible:
@@ -316,7 +317,7 @@ def delete_row(kind: str, row_id: int):
 
 @bp.post("/plans/<any(action, outcome):kind>/<int:row_id>/move")
 @roles("sle")
-def move_row(kind: str, row_id: int):
+def move_row(kind: str, row_id: int) -> ResponseReturnValue:
     obj = access.get_plan_row(current_user, kind, row_id)
     plan = obj.plan
     deployment = plan.deployment
@@ -340,7 +341,7 @@ def move_row(kind: str, row_id: int):
 
 @bp.post("/plans/<int:plan_id>/text")
 @roles("sle")
-def save_text(plan_id: int):
+def save_text(plan_id: int) -> ResponseReturnValue:
     plan = access.get_plan(current_user, plan_id)
     deployment = plan.deployment
     form = TextForm(formdata=request.form, prefix="text")
@@ -381,7 +382,7 @@ def _visits(deployment) -> list[Visit]:
 
 @bp.post("/deployments/<int:deployment_id>/first-contact")
 @roles("sle")
-def first_contact(deployment_id: int):
+def first_contact(deployment_id: int) -> ResponseReturnValue:
     deployment = access.get_plan_deployment(current_user, deployment_id)
     form = FirstContactForm(formdata=request.form)
     if not form.validate():
@@ -405,7 +406,7 @@ def first_contact(deployment_id: int):
 
 @bp.route("/deployments/<int:deployment_id>/visits/new", methods=["GET", "POST"])
 @roles("sle")
-def new_visit(deployment_id: int):
+def new_visit(deployment_id: int) -> ResponseReturnValue:
     deployment = access.get_plan_deployment(current_user, deployment_id)
     if not domain.is_editor(deployment, current_user):
         abort(403)
@@ -444,7 +445,7 @@ def new_visit(deployment_id: int):
 
 @bp.route("/deployments/<int:deployment_id>/variations/new", methods=["GET", "POST"])
 @roles("sle", "admin", "director")
-def new_variation(deployment_id: int):
+def new_variation(deployment_id: int) -> ResponseReturnValue:
     deployment = access.get_plan_deployment(current_user, deployment_id)
     form = VariationForm(formdata=request.form if request.method == "POST" else None)
     status = 200
@@ -469,7 +470,7 @@ def new_variation(deployment_id: int):
 
 @bp.post("/variations/<int:variation_id>/approve")
 @roles("headteacher", "director")
-def approve_variation(variation_id: int):
+def approve_variation(variation_id: int) -> ResponseReturnValue:
     v = access.get_variation(current_user, variation_id)
     url = url_for("deployments.show", deployment_id=v.deployment_id)
     try:
@@ -490,7 +491,7 @@ def approve_variation(variation_id: int):
 
 @bp.post("/variations/<int:variation_id>/decline")
 @roles("headteacher", "director")
-def decline_variation(variation_id: int):
+def decline_variation(variation_id: int) -> ResponseReturnValue:
     v = access.get_variation(current_user, variation_id)
     url = url_for("deployments.show", deployment_id=v.deployment_id)
     form = DeclineForm(formdata=request.form, prefix=f"v{v.id}")

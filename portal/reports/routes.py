@@ -8,6 +8,7 @@ import io
 from collections import defaultdict
 
 from flask import Blueprint, Response, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import aliased
@@ -151,7 +152,7 @@ def _report(user):
 
 @bp.get("/")
 @roles(*READERS)
-def index():
+def index() -> ResponseReturnValue:
     report, f, board_names = _report(current_user)
     charts = {
         "status": figures.bars([(DEPLOYMENT_STATUSES[s], n) for s, n in report.by_status.items()
@@ -175,7 +176,7 @@ def _args(f) -> dict:
 
 @bp.get("/export.csv")
 @roles(*READERS)
-def export():
+def export() -> ResponseReturnValue:
     report, f, board_names = _report(current_user)
     out = io.StringIO()
     writer = csv.writer(out)

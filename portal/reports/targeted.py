@@ -12,6 +12,7 @@ import re
 from datetime import timedelta
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select, text
@@ -80,7 +81,7 @@ def _schools() -> list[School]:
 
 @bp.route("/requests/new", methods=["GET", "POST"])
 @roles("board")
-def new():
+def new() -> ResponseReturnValue:
     board = current_user.board
     if board is None:
         abort(403)

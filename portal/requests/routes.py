@@ -36,7 +36,7 @@ bp = Blueprint("requests", __name__, url_prefix="/requests")
 
 @bp.get("/")
 @any_role
-def index():
+def index() -> ResponseReturnValue:
     status = request.args.get("status", "")
     where = access.requests_visible_to(current_user)
     if status in REQUEST_STATUSES:
@@ -134,7 +134,7 @@ def _own(req: SupportRequest) -> None:
 
 
 def _submit(req: SupportRequest) -> None:
-    workflow.transition(req, "submitted", current_user, ip=request.remote_addr)
+    workflow.transition(req, "submitted", current_user, ip=request.remote_addr or "")
     notify.notify(brokering.admins_of(req.alliance_id),
                   f"New request {req.reference} {req.title} from {current_user.name}",
                   brokering.request_url(req), alliance_id=req.alliance_id)
@@ -142,7 +142,7 @@ def _submit(req: SupportRequest) -> None:
 
 @bp.route("/new", methods=["GET", "POST"])
 @roles(*WRITERS)
-def new():
+def new() -> ResponseReturnValue:
     form = _form()
     if request.method == "POST":
         if not _valid(form):
@@ -163,7 +163,7 @@ def new():
 
 @bp.route("/<int:request_id>/edit", methods=["GET", "POST"])
 @roles(*WRITERS)
-def edit(request_id: int):
+def edit(request_id: int) -> ResponseReturnValue:
     req = access.get_request(current_user, request_id, for_update=request.method == "POST")
     _own(req)
     if req.status not in EDITABLE:
@@ -181,7 +181,8 @@ def edit(request_id: int):
                 for name, value in form.model_fields().items():
                     setattr(req, name, value)
                 brokering.set_schools(req, form.school_ids.data)
-                audit.record(current_user, "supportrequest.edited", req, ip=request.remote_addr)
+                audit.record(current_user, "supportrequest.edited", req,
+                             ip=request.remote_addr or "")
                 if request.form.get("submit_now"):
                     _submit(req)
         except Conflict:
@@ -199,7 +200,7 @@ def _move(request_id: int, target: str, reason: str = "", *, own: bool = False, 
     try:
         with command():
             workflow.transition(req, target, current_user, reason=reason,
-                                ip=request.remote_addr)
+                                ip=request.remote_addr or "")
             if after:
                 after(req)
     except workflow.ReasonRequired as exc:
@@ -214,7 +215,7 @@ def _move(request_id: int, target: str, reason: str = "", *, own: bool = False, 
 
 @bp.post("/<int:request_id>/submit")
 @roles(*WRITERS)
-def submit(request_id: int):
+def submit(request_id: int) -> ResponseReturnValue:
     def tell(req):
         notify.notify(brokering.admins_of(req.alliance_id),
                       f"New request {req.reference} {req.title} from {current_user.name}",
@@ -225,7 +226,7 @@ def submit(request_id: int):
 
 @bp.post("/<int:request_id>/withdraw")
 @roles(*WRITERS, *OVERSEERS)
-def withdraw(request_id: int):
+def withdraw(request_id: int) -> ResponseReturnValue:
     def tell(req):
         if req.submitted_at:
             notify.notify(brokering.admins_of(req.alliance_id),
@@ -236,7 +237,7 @@ def withdraw(request_id: int):
 
 @bp.post("/<int:request_id>/triage")
 @roles(*OVERSEERS)
-def triage(request_id: int):
+def triage(request_id: int) -> ResponseReturnValue:
     req = access.get_request(current_user, request_id, for_update=True)
     form = TriageForm()
     if not form.validate():
@@ -256,7 +257,7 @@ def triage(request_id: int):
 
 @bp.get("/<int:request_id>/match")
 @roles(*OVERSEERS)
-def match(request_id: int):
+def match(request_id: int) -> ResponseReturnValue:
     req = access.get_request(current_user, request_id)
     if req.status not in ("matching", "matched"):
         return conflict(f"Request {req.reference} is {req.status_label.lower()}: accept it for "
@@ -276,7 +277,7 @@ def match(request_id: int):
 
 @bp.post("/<int:request_id>/propose")
 @roles(*OVERSEERS)
-def propose(request_id: int):
+def propose(request_id: int) -> ResponseReturnValue:
     req = access.get_request(current_user, request_id, for_update=True)
     form = ProposeForm()
     if not form.validate():
@@ -284,7 +285,8 @@ def propose(request_id: int):
         return redirect(url_for("requests.match", request_id=request_id), code=303)
     try:
         with command():
-            d = brokering.propose(req, form.leader_id.data, current_user, ip=request.remote_addr)
+            d = brokering.propose(req, form.leader_id.data, current_user,
+                                  ip=request.remote_addr or "")
     except brokering.NotProposable as exc:
         return conflict(f"{exc} Nothing was saved.", 422)
     except workflow.IllegalTransition as exc:

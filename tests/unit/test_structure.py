@@ -71,3 +71,23 @@ def test_no_panel_reads_request_environ():
     found = [str(p) for p in PORTAL.rglob("*.py") if "request.environ" in p.read_text()
              and p.name != "panels.py"]
     assert not found
+
+
+def test_every_route_and_panel_is_typed(app):
+    import inspect
+
+    from portal.panels import deployment_panels, home_panels, request_panels
+
+    missing = []
+    for endpoint, view in app.view_functions.items():
+        if endpoint == "static":
+            continue
+        fn = inspect.unwrap(view)
+        if "return" not in fn.__annotations__:
+            missing.append(endpoint)
+    for panels in (deployment_panels, home_panels, request_panels):
+        for _order, name, _template, fn in panels._items:
+            if "return" not in inspect.unwrap(fn).__annotations__ or "ctx" not in \
+                    inspect.unwrap(fn).__annotations__:
+                missing.append(f"panel {name}")
+    assert not missing, missing
