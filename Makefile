@@ -34,6 +34,7 @@ test: $(STAMP)
 
 lint: db
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(FLASK) db check
 
 serve: db

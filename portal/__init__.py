@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from pathlib import Path
 
-from flask import Flask, render_template
-from flask_wtf.csrf import CSRFError
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as config_module
 from .extensions import csrf, db, limiter, login_manager, migrate
+from .unit_of_work import PortalFlask
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Every feature package, each with one ``init_app(app)`` that registers its blueprint(s),
+# navigation entries, panels and demo step. Nothing is registered by importing a route module.
+FEATURES = (
+    "auth", "dashboard", "requests", "deployments", "notifications", "coordinator",
+    "agreements", "plans", "evaluations", "reports", "directory", "admin", "account", "finance",
+)
+
 
 def create_app(config: dict | None = None) -> Flask:
-    app = Flask(
+    app = PortalFlask(
         __name__,
         instance_path=str(ROOT / "instance"),
         template_folder=str(ROOT / "templates"),
@@ -39,9 +47,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     if app.config["PROXY_FIX_HOPS"]:
         hops = app.config["PROXY_FIX_HOPS"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    from . import formatting, security, transactions, validators
+    from . import error_pages, formatting, security, transactions, validators
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
@@ -63,119 +72,18 @@ def create_app(config: dict | None = None) -> Flask:
 
     navigation.init_app(app)
 
-    from . import models  # noqa: F401  (register every table with the metadata)
-    from .agreements.routes import bp as agreements_bp
-    from .auth.routes import bp as auth_bp
-    from .coordinator.routes import bp as coordinator_bp
-    from .dashboard.routes import bp as dashboard_bp
-    from .deployments import respond as _respond  # noqa: F401  (routes on deployments bp)
-    from .deployments.routes import bp as deployments_bp
-    from .finance.routes import bp as finance_bp
-    from .notifications.routes import bp as notifications_bp
-    from .plans.routes import bp as plans_bp
-    from .requests.routes import bp as requests_bp
+    from . import domain, models  # noqa: F401  (every table; every workflow hook)
 
-    for blueprint in (auth_bp, dashboard_bp, requests_bp, deployments_bp, notifications_bp,
-                      coordinator_bp):
-        app.register_blueprint(blueprint)
-    app.register_blueprint(agreements_bp)
-    app.register_blueprint(plans_bp)
-    from .evaluations.routes import bp as evaluations_bp
-    from .reports.routes import bp as reports_bp
-    from .reports.targeted import bp as targeted_bp
+    for name in FEATURES:
+        importlib.import_module(f".{name}", __name__).init_app(app)
 
-    for blueprint in (evaluations_bp, reports_bp, targeted_bp):
-        app.register_blueprint(blueprint)
-    from .account.routes import bp as account_bp  # issue 8: directory, admin, your data
-    from .admin.routes import bp as admin_bp
-    from .directory.routes import bp as directory_bp
-
-    for blueprint in (directory_bp, admin_bp, account_bp):
-        app.register_blueprint(blueprint)
-    app.register_blueprint(finance_bp)
-
-    _register_errors(app)
+    error_pages.init_app(app)
     _register_context(app)
 
     from .cli import init_app as init_cli
 
     init_cli(app)
     return app
-
-
-def _register_errors(app: Flask) -> None:
-    from .domain.access import NotVisible
-
-    def page(code: int, title: str, message: str):
-        return render_template("error.html", code=code, title=title, message=message), code
-
-    @app.errorhandler(NotVisible)
-    @app.errorhandler(404)
-    def not_found(_e):
-        return page(404, "Page not found",
-                    "If you typed the web address, check it is correct. If you followed a link, "
-                    "the page may belong to another school or alliance.")
-
-    @app.errorhandler(403)
-    def forbidden(_e):
-        return page(403, "You cannot do that",
-                    "Your role does not give you access to this page.")
-
-    @app.errorhandler(CSRFError)
-    def csrf_error(_e):
-        answer = _keep_expired_form()
-        if answer is not None:
-            return answer
-        return page(400, "Your form expired",
-                    "The form was missing its security token or it had expired. Go back, "
-                    "reload the page and try again. Nothing was saved.")
-
-    @app.errorhandler(400)
-    def bad_request(e):
-        return page(400, "Something sent could not be read",
-                    getattr(e, "description", "") or "Go back, check what you entered and try "
-                    "again. Nothing was saved.")
-
-    @app.errorhandler(429)
-    def too_many(_e):
-        return page(429, "Too many attempts",
-                    "You have tried too many times. Wait a minute and try again.")
-
-    @app.errorhandler(500)
-    def server_error(_e):
-        db.session.rollback()
-        return page(500, "Sorry, something went wrong",
-                    "Nothing was saved. Try again; if it keeps happening, tell the co-ordinator.")
-
-
-def _keep_expired_form():
-    """A form whose security token no longer matches (the session ended or changed while it
-    was being filled in) is kept for its sender, who is sent back to it, through the sign-in
-    when needed; nothing is saved from it (portal/drafts.py)."""
-    from flask import current_app, flash, redirect, request, url_for
-    from flask_login import current_user
-
-    from . import drafts, security
-    from .htmx import hx_redirect, is_htmx
-
-    if request.method != "POST":
-        return None
-    security.slide_session()  # an idle session is signed out first, as for any request
-    signed_in = current_user.is_authenticated
-    kept = drafts.keep(current_user.id if signed_in else security.signed_out_user(),
-                       signed_out=not signed_in)
-    if kept is None:
-        return None
-    if signed_in:
-        target = kept.page
-    else:
-        flash(drafts.SIGN_IN_AGAIN, "info")
-        target = url_for("auth.login", next=kept.page)
-    if is_htmx():
-        response = hx_redirect(current_app.response_class(status=200), target)
-    else:
-        response = redirect(target, code=303)
-    return drafts.attach(response, kept)
 
 
 def _register_context(app: Flask) -> None:

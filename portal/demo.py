@@ -151,9 +151,14 @@ def _rate_card(alliance: Alliance) -> RateCard:
 
 
 # Later parts of the portal add their own demo data (agreements, plans, invoices ...) after the
-# base data above, in their own modules: ``@demo.step(order=30) def fn(today, now): ...``.
+# base data above, registered by each feature's ``init_app``: ``demo.add_step(fn, order=30)``.
 # Each step queries what it needs by alliance and adds to the same transaction.
 _STEPS: list[tuple[int, str, Callable[[date, datetime], None]]] = []
+
+
+def add_step(fn: Callable[[date, datetime], None], *, order: int = 50) -> None:
+    """Register a feature's demo step (called from the feature's ``init_app``)."""
+    step(order)(fn)
 
 
 def step(order: int = 50):

@@ -100,7 +100,7 @@ def page_of_request() -> str:
     for candidate in (_local_path(request.headers.get("HX-Current-URL")),
                       _local_path(request.headers.get("Referer")),
                       _local_path(request.full_path.rstrip("?"))):
-        if _returnable(candidate):
+        if candidate and _returnable(candidate):
             return candidate
     return url_for("dashboard.home")
 

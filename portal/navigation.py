@@ -1,7 +1,8 @@
 """The main navigation: each blueprint adds its own entries, shown to the roles allowed.
 
 Keeping the list here (rather than in ``base.html``) means a new area of the portal adds one call
-in its own module, e.g. ``nav.add("finance.index", "Money", roles=("admin",), order=60)``.
+in its feature's ``init_app``, e.g. ``navigation.add("finance.index", "Money", roles=("admin",),
+order=60)``.
 """
 
 from __future__ import annotations
@@ -43,10 +44,6 @@ def items_for(user) -> list[tuple[NavItem, bool]]:
 
 
 def init_app(app: Flask) -> None:
-    add("dashboard.home", "Home", order=0, prefix="dashboard.home")
-    add("requests.index", "Requests", order=10)
-    add("deployments.index", "Deployments", order=20)
-
     @app.context_processor
     def _nav():
         from flask_login import current_user

@@ -33,7 +33,7 @@ class Page:
 
 def page_number() -> int:
     """``?page=``: 1 when absent; a 400 for anything but a page number an OFFSET can hold."""
-    return int_arg("page", "page number", maximum=DB_INT_MAX // 1000, default=1)
+    return int_arg("page", "page number", maximum=DB_INT_MAX // 1000, default=1) or 1
 
 
 def paginate(stmt: Select, count_stmt: Select | None = None) -> Page:

@@ -2,51 +2,75 @@
 
 The deployment page, the request page and the home page show sections owned by different parts
 of the portal (confirmation, agreement, action plan, evaluation, money). Rather than one view that
-knows about all of them, each area registers a panel in its own module::
+knows about all of them, each feature registers its panels in its ``init_app``::
 
-    @deployment_panels.panel("agreement", "agreements/_panel.html", order=30)
-    def agreement_panel(deployment, user):
-        if deployment.status not in (...):
-            return None          # not shown
-        return {"agreement": ...}  # the template sees this as ``panel``
+    deployment_panels.add("agreement", "agreements/_panel.html", agreement_panel, order=30)
 
-The view calls ``deployment_panels.build(deployment, current_user)`` and the template includes
-each one in order. Panels must use ``access`` rules themselves: returning None hides the panel.
+    def agreement_panel(ctx: PanelContext[Deployment]) -> dict | None:
+        if ctx.obj.status not in (...):
+            return None               # not shown
+        return {"agreement": ...}      # the template sees this as ``panel``
+
+A panel receives a :class:`PanelContext`: the object, the user, and the forms the view is
+re-showing (a form that failed validation, keyed by name) — never ``request.environ``. The view
+calls ``deployment_panels.build(deployment, current_user, forms={"respond_form": form})`` and the
+template includes each one in order. Panels use ``access`` and ``policy`` rules; returning None
+hides the panel.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PanelContext(Generic[T]):
+    """What a panel is built from: the page's object (None on the home page), the user, and
+    any forms the view is showing again with their errors."""
+
+    obj: T
+    user: Any
+    forms: Mapping[str, Any] = field(default_factory=dict)
+
+    def form(self, name: str) -> Any | None:
+        return self.forms.get(name)
+
+
+PanelFn = Callable[[PanelContext[Any]], "dict[str, Any] | None"]
 
 
 @dataclass(frozen=True)
 class Built:
     name: str
     template: str
-    ctx: dict
+    ctx: dict[str, Any]
 
 
 @dataclass
 class Panels:
     name: str
-    _items: list[tuple[int, str, str, Callable]] = field(default_factory=list)
+    _items: list[tuple[int, str, str, PanelFn]] = field(default_factory=list)
 
-    def panel(self, name: str, template: str, *, order: int = 50):
-        def register(fn: Callable) -> Callable:
-            self._items[:] = [i for i in self._items if i[1] != name]
-            self._items.append((order, name, template, fn))
-            self._items.sort(key=lambda i: (i[0], i[1]))
-            return fn
+    def add(self, name: str, template: str, fn: PanelFn, *, order: int = 50) -> None:
+        """Register (or replace, by name) a panel; called from a feature's ``init_app``."""
+        self._items[:] = [i for i in self._items if i[1] != name]
+        self._items.append((order, name, template, fn))
+        self._items.sort(key=lambda i: (i[0], i[1]))
 
-        return register
+    def names(self) -> list[str]:
+        return [i[1] for i in self._items]
 
-    def build(self, obj, user) -> list[Built]:
+    def build(self, obj: Any, user: Any, forms: Mapping[str, Any] | None = None) -> list[Built]:
+        ctx = PanelContext(obj, user, forms or {})
         out = []
         for _order, name, template, fn in self._items:
-            ctx = fn(obj, user)
-            if ctx is not None:
-                out.append(Built(name, template, ctx))
+            built = fn(ctx)
+            if built is not None:
+                out.append(Built(name, template, built))
         return out
 
 

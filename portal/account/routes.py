@@ -14,11 +14,11 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user
 from limits import parse_many
 from sqlalchemy import func, select
 
-from .. import navigation
 from ..auth.routes import account_at_address_key, address_limit, login_limit
 from ..domain import audit, invites, sessions, subject_access
 from ..extensions import db, limiter
@@ -28,13 +28,12 @@ from .forms import ChangePasswordForm, ForgotPasswordForm, SetPasswordForm
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
-navigation.add("account.your_data", "Your data", order=90, prefix="account.your_data")
 
 
 @bp.route("/set-password/<token>", methods=["GET", "POST"])
 @limiter.limit("30 per minute", methods=["POST"])
 @public
-def set_password(token: str):
+def set_password(token: str) -> ResponseReturnValue:
     try:
         invite = invites.find(token)
     except invites.InviteError as exc:
@@ -45,12 +44,10 @@ def set_password(token: str):
         try:
             user = invites.redeem(token, form.password.data)  # every session of theirs ends
         except invites.InviteError as exc:
-            db.session.rollback()
             return render_template("account/invite_invalid.html", message=str(exc)), 410
         audit.record(user, "account.password_set", user,
                      detail={"via": "invitation" if purpose == "invite" else "reset"},
                      ip=request.remote_addr or "")
-        db.session.commit()
         if current_user.is_authenticated:
             end_session()
         flash("Your password is set. Sign in with your email address and new password.",
@@ -93,7 +90,6 @@ def forgot():
         if user is not None and user.active and _may_email(email):
             invites.send_reset(user)
             audit.record(None, "account.reset_requested", user, ip=request.remote_addr or "")
-            db.session.commit()
         return render_template("account/forgot_sent.html")
     status = 422 if request.method == "POST" else 200
     return render_template("account/forgot.html", form=form), status
@@ -107,7 +103,7 @@ def _user_key() -> str:
 @limiter.limit(login_limit, methods=["POST"])  # guessing a current password = guessing a login
 @limiter.limit(login_limit, key_func=_user_key, methods=["POST"])
 @any_role
-def change_password():
+def change_password() -> ResponseReturnValue:
     """Change your password. Every other session of yours stops at once; this one carries on,
     and your email address is told."""
     form = ChangePasswordForm()
@@ -120,7 +116,6 @@ def change_password():
             sessions.end_all(user, keep=session.get("sid"))
             invites.announce_password_change(user, kept_this_session=True)
             audit.record(user, "account.password_changed", user, ip=request.remote_addr or "")
-            db.session.commit()
             login_user(user)  # this browser carries on under the new session version
             mark_fresh()
             flash("Your password is changed. You have been signed out everywhere else.",
@@ -132,7 +127,7 @@ def change_password():
 
 @bp.get("/data")
 @any_role
-def your_data():
+def your_data() -> ResponseReturnValue:
     return render_template("account/your_data.html")
 
 
@@ -146,13 +141,13 @@ def _download(body: str, mimetype: str, ext: str) -> Response:
 
 @bp.get("/data.json")
 @any_role
-def data_json():
+def data_json() -> ResponseReturnValue:
     return _download(subject_access.to_json(subject_access.export(current_user)),
                      "application/json", "json")
 
 
 @bp.get("/data.csv")
 @any_role
-def data_csv():
+def data_csv() -> ResponseReturnValue:
     return _download(subject_access.to_csv(subject_access.export(current_user)),
                      "text/csv", "csv")

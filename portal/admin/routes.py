@@ -17,14 +17,15 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from .. import idempotency, navigation
+from .. import idempotency
 from ..domain import access, audit, gias, invites, sessions
 from ..domain.agreements import terms_hash
+from ..domain.errors import Conflict
 from ..extensions import db
 from ..formatting import LONDON
 from ..htmx import render
@@ -43,6 +44,7 @@ from ..models import (
 )
 from ..pagination import paginate
 from ..security import roles
+from ..unit_of_work import command
 from ..validators import int_arg, whole_number
 from .forms import (
     ActionForm,
@@ -62,9 +64,6 @@ from .forms import (
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-navigation.add("admin.index", "Admin", roles=("admin",), order=80, prefix="admin.")
-navigation.add("admin.audit", "Audit trail", roles=("director",), order=81,
-               prefix="admin.audit")
 
 
 def _ip() -> str:
@@ -73,7 +72,7 @@ def _ip() -> str:
 
 @bp.get("/")
 @roles("admin")
-def index():
+def index() -> ResponseReturnValue:
     has_rate_cards = "finance.rate_cards" in current_app.view_functions
     return render_template("admin/index.html", has_rate_cards=has_rate_cards)
 
@@ -103,7 +102,7 @@ def _prepare_user_form(form):
 
 @bp.get("/users")
 @roles("admin")
-def users():
+def users() -> ResponseReturnValue:
     q = (request.args.get("q") or "").strip()[:100]
     role = request.args.get("role") if request.args.get("role") in ROLES else ""
     where = access.users_managed_by(current_user)
@@ -137,7 +136,7 @@ def _apply_profile(user: User, designation: str | None = None) -> None:
 
 @bp.route("/users/invite", methods=["GET", "POST"])
 @roles("admin")
-def invite():
+def invite() -> ResponseReturnValue:
     form = _prepare_user_form(InviteForm())
     if request.method == "POST" and (replay := idempotency.claim(form)) is not None:
         return replay  # sent twice: one invitation
@@ -151,11 +150,10 @@ def invite():
                         alliance_id=current_user.alliance_id, school_id=form.school_id.data,
                         board_id=form.board_id.data if form.role.data == "board" else None,
                         password_hash="")
-            db.session.add(user)
             try:
-                db.session.flush()
-            except IntegrityError:
-                db.session.rollback()
+                with command():
+                    db.session.add(user)
+            except Conflict:
                 form = _prepare_user_form(form)
                 form.email.errors.append("Someone with this email address already has an account")
                 return render_template("admin/invite.html", form=form), 422
@@ -164,7 +162,6 @@ def invite():
             audit.record(current_user, "user.invite", user, ip=_ip(),
                          detail={"email": email, "role": user.role, "school_id": user.school_id})
             idempotency.created(url_for("admin.user", user_id=user.id), user)
-            db.session.commit()
             flash(f"Invitation sent to {email}.", "success")
             return redirect(url_for("admin.user", user_id=user.id), code=303)
     status = 422 if request.method == "POST" else 200
@@ -173,7 +170,7 @@ def invite():
 
 @bp.route("/users/<id:user_id>", methods=["GET", "POST"])
 @roles("admin")
-def user(user_id: int):
+def user(user_id: int) -> ResponseReturnValue:
     target = access.get_managed_user(current_user, user_id)
     form = _prepare_user_form(UserForm(obj=target))
     if request.method == "GET" and target.profile is not None:
@@ -203,7 +200,6 @@ def user(user_id: int):
                     sessions.end_all(target)  # new rights: sign in again
                 audit.record(current_user, "user.update", target, ip=_ip(),
                              detail={"before": before, "after": after})
-            db.session.commit()
             flash(f"{target.name}'s account has been saved.", "success")
             return redirect(url_for("admin.user", user_id=target.id), code=303)
     status = 422 if request.method == "POST" else 200
@@ -213,7 +209,7 @@ def user(user_id: int):
 
 @bp.post("/users/<id:user_id>/deactivate")
 @roles("admin")
-def deactivate(user_id: int):
+def deactivate(user_id: int) -> ResponseReturnValue:
     target = access.get_managed_user(current_user, user_id)
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -223,28 +219,26 @@ def deactivate(user_id: int):
         target.active = False
         sessions.end_all(target)  # every session of theirs stops at once
         audit.record(current_user, "user.deactivate", target, ip=_ip())
-        db.session.commit()
     flash(f"{target.name} has been deactivated and signed out everywhere.", "success")
     return redirect(url_for("admin.user", user_id=target.id), code=303)
 
 
 @bp.post("/users/<id:user_id>/reactivate")
 @roles("admin")
-def reactivate(user_id: int):
+def reactivate(user_id: int) -> ResponseReturnValue:
     target = access.get_managed_user(current_user, user_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     if not target.active:
         target.active = True
         audit.record(current_user, "user.reactivate", target, ip=_ip())
-        db.session.commit()
     flash(f"{target.name} can sign in again.", "success")
     return redirect(url_for("admin.user", user_id=target.id), code=303)
 
 
 @bp.post("/users/<id:user_id>/reinvite")
 @roles("admin")
-def reinvite(user_id: int):
+def reinvite(user_id: int) -> ResponseReturnValue:
     target = access.get_managed_user(current_user, user_id)
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -254,7 +248,6 @@ def reinvite(user_id: int):
         return redirect(url_for("admin.user", user_id=target.id), code=303)
     invites.send_invitation(target, current_user)  # its link is made as it is sent
     audit.record(current_user, "user.reinvite", target, ip=_ip())
-    db.session.commit()
     flash(f"A new invitation has been sent to {target.email}; earlier links no longer work.",
           "success")
     return redirect(url_for("admin.user", user_id=target.id), code=303)
@@ -275,7 +268,7 @@ def _prepare_school_form(form):
 
 @bp.get("/schools")
 @roles("admin")
-def schools():
+def schools() -> ResponseReturnValue:
     q = (request.args.get("q") or "").strip()[:100]
     where = access.schools_managed_by(current_user)
     if q:
@@ -309,13 +302,12 @@ def _school_form_save(form, school: School | None):
                                                      "phase": school.phase}})
     if created:
         idempotency.created(url_for("admin.schools"), school)
-    db.session.commit()
     return school
 
 
 @bp.route("/schools/new", methods=["GET", "POST"])
 @roles("admin")
-def school_new():
+def school_new() -> ResponseReturnValue:
     form = _prepare_school_form(NewSchoolForm())
     if request.method == "POST" and (replay := idempotency.claim(form)) is not None:
         return replay  # sent twice: one school
@@ -328,7 +320,7 @@ def school_new():
 
 @bp.route("/schools/<id:school_id>", methods=["GET", "POST"])
 @roles("admin")
-def school(school_id: int):
+def school(school_id: int) -> ResponseReturnValue:
     obj = access.get_managed_school(current_user, school_id)
     form = _prepare_school_form(SchoolForm(obj=obj))
     if form.validate_on_submit() and _school_form_save(form, obj):
@@ -345,7 +337,7 @@ def _chunks(items: list, size: int = 900):
 
 @bp.route("/schools/import", methods=["GET", "POST"])
 @roles("admin")
-def school_import():
+def school_import() -> ResponseReturnValue:
     form = ImportForm()
     if request.method == "POST" and (replay := idempotency.claim(form)) is not None:
         return replay  # sent twice: imported once
@@ -408,7 +400,6 @@ def school_import():
                  detail={"rows": len(parsed.rows), "created": created, "updated": updated,
                          "filename": (form.file.data.filename or "")[:200]})
     idempotency.created(url_for("admin.schools"))
-    db.session.commit()
     flash(f"Imported {len(parsed.rows)} schools: {created} added, {updated} updated.", "success")
     return redirect(url_for("admin.schools"), code=303)
 
@@ -418,7 +409,7 @@ def school_import():
 
 @bp.get("/boards")
 @roles("admin")
-def boards():
+def boards() -> ResponseReturnValue:
     rows = db.session.scalars(select(Board).where(access.boards_managed_by(current_user))
                               .order_by(Board.name)).all()
     return render_template("admin/boards.html", boards=rows)
@@ -440,13 +431,12 @@ def _board_save(form, board: Board | None) -> Board:
                                                      "budget_pence": board.budget_pence}})
     if created:
         idempotency.created(url_for("admin.boards"), board)
-    db.session.commit()
     return board
 
 
 @bp.route("/boards/new", methods=["GET", "POST"])
 @roles("admin")
-def board_new():
+def board_new() -> ResponseReturnValue:
     form = NewBoardForm()
     if request.method == "POST" and (replay := idempotency.claim(form)) is not None:
         return replay  # sent twice: one Board
@@ -460,7 +450,7 @@ def board_new():
 
 @bp.route("/boards/<id:board_id>", methods=["GET", "POST"])
 @roles("admin")
-def board(board_id: int):
+def board(board_id: int) -> ResponseReturnValue:
     obj = access.get_managed_board(current_user, board_id)
     form = BoardForm(obj=obj)
     if request.method == "GET":
@@ -478,7 +468,7 @@ def board(board_id: int):
 
 @bp.get("/eips")
 @roles("admin")
-def eips():
+def eips() -> ResponseReturnValue:
     rows = db.session.execute(
         select(EIP, func.count(School.id)).outerjoin(School, School.eip_id == EIP.id)
         .where(access.eips_managed_by(current_user)).group_by(EIP.id).order_by(EIP.name)).all()
@@ -497,13 +487,12 @@ def _eip_save(form, eip: EIP | None) -> EIP:
                  detail={"before": before, "after": {"name": eip.name}})
     if created:
         idempotency.created(url_for("admin.eips"), eip)
-    db.session.commit()
     return eip
 
 
 @bp.route("/eips/new", methods=["GET", "POST"])
 @roles("admin")
-def eip_new():
+def eip_new() -> ResponseReturnValue:
     form = NewEIPForm()
     if request.method == "POST" and (replay := idempotency.claim(form)) is not None:
         return replay  # sent twice: one EIP
@@ -517,7 +506,7 @@ def eip_new():
 
 @bp.route("/eips/<id:eip_id>", methods=["GET", "POST"])
 @roles("admin")
-def eip(eip_id: int):
+def eip(eip_id: int) -> ResponseReturnValue:
     obj = access.get_managed_eip(current_user, eip_id)
     form = EIPForm(obj=obj)
     if form.validate_on_submit():
@@ -537,7 +526,7 @@ def _code(name: str) -> str:
 
 @bp.route("/specialisms", methods=["GET", "POST"])
 @roles("admin")
-def specialisms():
+def specialisms() -> ResponseReturnValue:
     form = SpecialismForm()
     status = 200
     if request.method == "POST" and (replay := idempotency.claim(form)) is not None:
@@ -551,17 +540,15 @@ def specialisms():
             form.name.errors.append("That specialism is already on the list")
         else:
             s = Specialism(code=code, name=name)
-            db.session.add(s)
             try:
-                db.session.flush()
-            except IntegrityError:
-                db.session.rollback()
+                with command():
+                    db.session.add(s)
+            except Conflict:
                 form.name.errors.append("That specialism is already on the list")
             else:
                 audit.record(current_user, "specialism.create", s, ip=_ip(),
                              detail={"code": code, "name": name})
                 idempotency.created(url_for("admin.specialisms"), s)
-                db.session.commit()
                 flash(f"“{name}” has been added to the list.", "success")
                 return redirect(url_for("admin.specialisms"), code=303)
     if request.method == "POST":
@@ -575,7 +562,7 @@ def specialisms():
 
 @bp.route("/agreement-template", methods=["GET", "POST"])
 @roles("admin")
-def agreement_template():
+def agreement_template() -> ResponseReturnValue:
     alliance = db.session.get(Alliance, current_user.alliance_id)
     form = TemplateForm(obj=alliance)
     if request.method == "GET":
@@ -588,7 +575,6 @@ def agreement_template():
             # the page did not say which terms it edits, or they changed since it was drawn:
             # nothing is saved over them; sending again (now based on them) saves these
             current = alliance.agreement_terms
-            db.session.rollback()
             form.seen_hash.data = terms_hash(current)
             return render_template(
                 "admin/agreement_template.html", form=form, alliance=alliance, current=current,
@@ -601,7 +587,6 @@ def agreement_template():
             audit.record(current_user, "alliance.agreement_terms", alliance, ip=_ip(),
                          detail={"before_length": len(before or ""),
                                  "after_length": len(alliance.agreement_terms)})
-        db.session.commit()
         flash("The agreement template has been saved. New agreements will use it.", "success")
         return redirect(url_for("admin.agreement_template"), code=303)
     status = 422 if request.method == "POST" else 200
@@ -624,7 +609,7 @@ def _audit_filters(args) -> tuple[dict, AuditFilterForm]:
 
 @bp.get("/audit")
 @roles("admin", "director")
-def audit_trail():
+def audit_trail() -> ResponseReturnValue:
     f, dates = _audit_filters(request.args)
     if dates.errors:  # a date no audit record can have: say so beside it, show nothing
         return render("admin/audit.html", "results", page=None, f=f, dates=dates, actors={},
@@ -681,13 +666,12 @@ def audit_trail():
 
 @bp.post("/users/<id:user_id>/sessions")
 @roles("admin")
-def end_sessions(user_id: int):
+def end_sessions(user_id: int) -> ResponseReturnValue:
     """Sign a user out everywhere without deactivating them."""
     target = access.get_managed_user(current_user, user_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     sessions.end_all(target)
     audit.record(current_user, "user.sessions_end", target, ip=_ip())
-    db.session.commit()
     flash(f"{target.name} has been signed out everywhere.", "success")
     return redirect(url_for("admin.user", user_id=target.id), code=303)

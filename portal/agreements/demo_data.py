@@ -7,14 +7,12 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
-from .. import demo
 from ..domain import agreements as service
 from ..domain import signing
 from ..extensions import db
 from ..models import Agreement, Deployment
 
 
-@demo.step(order=40)
 def signed_agreements(today: date, now: datetime) -> None:
     placeholders = db.session.scalars(
         select(Agreement).where(Agreement.content_hash == "").order_by(Agreement.id)).all()
@@ -36,7 +34,6 @@ def signed_agreements(today: date, now: datetime) -> None:
         agreement.signed_at = signed_at
 
 
-@demo.step(order=45)
 def agreement_being_signed(today: date, now: datetime) -> None:
     """In every alliance, one deployment whose agreement is out for signature, signed so far by
     its system leader only, so step 4 can be tried at once with the demo logins."""

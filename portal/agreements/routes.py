@@ -15,22 +15,23 @@ URLs:
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import navigation
 from ..domain import access, audit, signing, workflow
 from ..domain import agreements as service
 from ..extensions import db, limiter
 from ..formatting import uk_date
 from ..htmx import hx_redirect, is_htmx, render
 from ..models import AGREEMENT_STATUSES, Agreement, Alliance, Deployment, Signature, User
-from ..panels import deployment_panels, home_panels
+from ..panels import PanelContext
 from ..security import any_role, is_fresh, mark_fresh, public, roles, safe_next
+from ..unit_of_work import command
 from ..validators import int_arg
-from . import demo_data  # noqa: F401  (registers the demo step)
 from .forms import (
     ConfirmPasswordForm,
     DeclineForm,
@@ -45,7 +46,6 @@ bp = Blueprint("agreements", __name__)
 
 OVERSEERS = ("admin", "director")
 
-navigation.add("agreements.terms", "Agreement terms", roles=OVERSEERS, order=80)
 
 
 def _ip() -> str:
@@ -87,7 +87,7 @@ def _context(deployment: Deployment, agreement, *, sign_form=None, decline_form=
 
 @bp.get("/deployments/<id:deployment_id>/agreement")
 @any_role
-def show(deployment_id: int):
+def show(deployment_id: int) -> ResponseReturnValue:
     deployment, agreement = access.get_agreement(current_user, deployment_id)
     return render("agreements/show.html", "agreement_body", **_context(deployment, agreement))
 
@@ -121,32 +121,28 @@ def _respond(deployment_id: int, decision: str):
     if not form.validate_on_submit():
         return _answer(deployment, agreement, 422, **{key: form})
     try:
-        if decision == "signed":
-            service.sign(agreement, current_user, version=form.version.data,
-                         seen_hash=form.content_hash.data, typed_name=form.typed_name.data,
-                         ip=_ip(), user_agent=_ua())
-            done = "Your signature is recorded."
-        else:
-            service.decline(agreement, current_user, version=form.version.data,
-                            seen_hash=form.content_hash.data, reason=form.reason.data,
-                            ip=_ip(), user_agent=_ua())
-            done = "Your decision not to sign is recorded. The co-ordinator has been told."
-        workflow.commit_or_conflict()
+        with command():
+            if decision == "signed":
+                service.sign(agreement, current_user, version=form.version.data,
+                             seen_hash=form.content_hash.data, typed_name=form.typed_name.data,
+                             ip=_ip(), user_agent=_ua())
+                done = "Your signature is recorded."
+            else:
+                service.decline(agreement, current_user, version=form.version.data,
+                                seen_hash=form.content_hash.data, reason=form.reason.data,
+                                ip=_ip(), user_agent=_ua())
+                done = "Your decision not to sign is recorded. The co-ordinator has been told."
     except service.NotASignatory:
-        db.session.rollback()
         abort(403)
     except service.StaleAgreement as exc:
-        db.session.rollback()
         deployment, agreement = access.get_agreement(current_user, deployment_id)
         return _answer(deployment, agreement, 409, message=str(exc), message_kind="error")
     except (service.AlreadyDone, workflow.Conflict) as exc:
-        db.session.rollback()
         deployment, agreement = access.get_agreement(current_user, deployment_id)
         text = str(exc) if isinstance(exc, service.AlreadyDone) else \
             "Someone signed at the same moment; your signature was not recorded. Try again."
         return _answer(deployment, agreement, 409, message=text, message_kind="error")
     except service.AgreementError as exc:
-        db.session.rollback()
         getattr(form, "typed_name" if decision == "signed" else "reason").errors.append(str(exc))
         deployment, agreement = access.get_agreement(current_user, deployment_id)
         return _answer(deployment, agreement, 422, **{key: form})
@@ -156,19 +152,19 @@ def _respond(deployment_id: int, decision: str):
 
 @bp.post("/deployments/<id:deployment_id>/agreement/sign")
 @roles(*service.SIGNER_ROLES)
-def sign(deployment_id: int):
+def sign(deployment_id: int) -> ResponseReturnValue:
     return _respond(deployment_id, "signed")
 
 
 @bp.post("/deployments/<id:deployment_id>/agreement/decline")
 @roles(*service.SIGNER_ROLES)
-def decline(deployment_id: int):
+def decline(deployment_id: int) -> ResponseReturnValue:
     return _respond(deployment_id, "declined")
 
 
 @bp.route("/deployments/<id:deployment_id>/agreement/edit", methods=["GET", "POST"])
 @roles(*OVERSEERS)
-def edit(deployment_id: int):
+def edit(deployment_id: int) -> ResponseReturnValue:
     deployment, agreement = access.get_agreement(current_user, deployment_id)
     if agreement.status not in ("draft", "signing") or deployment.status != "agreement":
         return render("agreements/closed.html", d=deployment, agreement=agreement), 409
@@ -189,19 +185,17 @@ def edit(deployment_id: int):
                 changes[name] = (changes[name] or "").replace("\r\n", "\n").strip()
             had = agreement.version
             try:
-                now = service.edit(agreement, current_user, changes,
-                                   seen_hash=form.content_hash.data, ip=_ip())
-                workflow.commit_or_conflict()
+                with command():
+                    now = service.edit(agreement, current_user, changes,
+                                       seen_hash=form.content_hash.data, ip=_ip())
             except (service.StaleAgreement, workflow.Conflict) as exc:
-                db.session.rollback()
                 deployment, agreement = access.get_agreement(current_user, deployment_id)
                 message = str(exc) if isinstance(exc, service.StaleAgreement) else \
                     "Someone else changed the agreement at the same time."
                 return render("agreements/edit.html", d=deployment, agreement=agreement,
                               form=form, conflict=message), 409
             except service.AgreementError as exc:
-                db.session.rollback()
-                getattr(form, getattr(exc, "field", "terms")).errors.append(str(exc))
+                getattr(form, getattr(exc, "field", None) or "terms").errors.append(str(exc))
                 deployment, agreement = access.get_agreement(current_user, deployment_id)
                 return render("agreements/edit.html", d=deployment, agreement=agreement,
                               form=form), 422
@@ -231,7 +225,7 @@ def _isodate(value) -> str:
 
 @bp.post("/deployments/<id:deployment_id>/agreement/void")
 @roles(*OVERSEERS)
-def void(deployment_id: int):
+def void(deployment_id: int) -> ResponseReturnValue:
     deployment, agreement = access.get_agreement(current_user, deployment_id)
     form = VoidForm()
     if not form.validate_on_submit():
@@ -239,10 +233,9 @@ def void(deployment_id: int):
         ctx["void_form"] = form
         return render("agreements/show.html", **ctx), 422
     try:
-        service.void(agreement, current_user, form.reason.data, ip=_ip())
-        workflow.commit_or_conflict()
+        with command():
+            service.void(agreement, current_user, form.reason.data, ip=_ip())
     except (service.StaleAgreement, workflow.Conflict, workflow.IllegalTransition) as exc:
-        db.session.rollback()
         deployment, agreement = access.get_agreement(current_user, deployment_id)
         return _answer(deployment, agreement, 409, message=str(exc) or "Changed meanwhile.",
                        message_kind="error")
@@ -252,7 +245,7 @@ def void(deployment_id: int):
 
 @bp.get("/deployments/<id:deployment_id>/agreement/print")
 @any_role
-def printable(deployment_id: int):
+def printable(deployment_id: int) -> ResponseReturnValue:
     deployment, agreement = access.get_agreement(current_user, deployment_id)
     version = int_arg("version", "agreement version")
     if version and version != agreement.version:
@@ -279,7 +272,7 @@ _terms_hash = service.terms_hash
 
 @bp.route("/agreements/terms", methods=["GET", "POST"])
 @roles(*OVERSEERS)
-def terms():
+def terms() -> ResponseReturnValue:
     alliance = db.session.get(Alliance, current_user.alliance_id)
     if request.method == "GET":
         form = TermsForm(data={"terms": alliance.agreement_terms or service.DEFAULT_TERMS,
@@ -292,7 +285,6 @@ def terms():
         select(Alliance).where(Alliance.id == alliance.id).with_for_update()
         .execution_options(populate_existing=True)).one()
     if form.seen_hash.data != _terms_hash(alliance.agreement_terms):
-        db.session.rollback()
         return render("agreements/terms.html", form=form, alliance=alliance,
                       conflict="Someone else changed the terms while you were editing. The "
                                "current text is below your version; copy what you need."), 409
@@ -303,7 +295,6 @@ def terms():
                      detail={"from_hash": _terms_hash(alliance.agreement_terms),
                              "to_hash": _terms_hash(new)}, ip=_ip())
         alliance.agreement_terms = new
-        db.session.commit()
     flash("The terms for new agreements are saved. Agreements already drafted keep theirs.",
           "success")
     return redirect(url_for(".terms"), 303)
@@ -312,7 +303,7 @@ def terms():
 @bp.get("/agreements/verify/<token>")
 @limiter.limit("60 per minute")
 @public
-def verify(token: str):
+def verify(token: str) -> ResponseReturnValue:
     agreement = service.by_token(token)
     if agreement is None:
         abort(404)
@@ -334,7 +325,7 @@ def _confirm_limit() -> str:
 @bp.route("/confirm-password", methods=["GET", "POST"])
 @limiter.limit(_confirm_limit, methods=["POST"])
 @any_role
-def confirm_password():
+def confirm_password() -> ResponseReturnValue:
     form = ConfirmPasswordForm()
     if request.method == "GET":
         form.next.data = safe_next(request.args.get("next")) or ""
@@ -343,14 +334,13 @@ def confirm_password():
         if current_user.check_password(form.password.data):
             mark_fresh()
             audit.record(current_user, "auth.reconfirmed", current_user, ip=_ip())
-            db.session.commit()
             return redirect(safe_next(form.next.data) or url_for("dashboard.home"), 303)
         form.password.errors.append("That password is not right. Try again.")
     return render("agreements/confirm_password.html", form=form), 422
 
 
-@deployment_panels.panel("agreement", "agreements/_panel.html", order=30)
-def agreement_panel(deployment: Deployment, user: User):
+def agreement_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:
+    deployment, user = ctx.obj, ctx.user
     agreement = service.current(deployment.id)
     if agreement is None:
         return None
@@ -361,8 +351,8 @@ def agreement_panel(deployment: Deployment, user: User):
             "signed": sum(1 for s in slots if s.signed), "total": len(slots)}
 
 
-@home_panels.panel("agreements_to_sign", "agreements/_home_panel.html", order=5)
-def agreements_to_sign(_obj, user: User):
+def agreements_to_sign(ctx: PanelContext[None]) -> dict[str, Any] | None:
+    user = ctx.user
     if user.role not in service.SIGNER_ROLES:
         return None
     rows = db.session.execute(

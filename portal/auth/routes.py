@@ -12,6 +12,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -55,7 +56,7 @@ def account_at_address_key(prefix: str = "login-account") -> str:
 @limiter.limit(address_limit, methods=["POST"])
 @limiter.limit(login_limit, key_func=account_at_address_key, methods=["POST"])
 @public
-def login():
+def login() -> ResponseReturnValue:
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
@@ -64,12 +65,11 @@ def login():
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
         user = db.session.scalar(select(User).where(func.lower(User.email) == email))
-        if verify_password(user, form.password.data):
+        if verify_password(user, form.password.data) and user is not None:
             ip = request.remote_addr or ""
             user.last_login_at = utcnow()
             sid = sessions.start(user, ip)
             audit.record(user, "auth.login", user, ip=ip)
-            db.session.commit()
             begin_session(user, sid)
             kept_on = drafts.on_sign_in(user)  # a form kept when they were signed out
             return redirect(safe_next(form.next.data) or kept_on or url_for("dashboard.home"))
@@ -82,12 +82,11 @@ def login():
 
 @bp.post("/logout")
 @any_role
-def logout():
+def logout() -> ResponseReturnValue:
     """Sign this browser out. The account's other sessions carry on; a copy of this session's
     cookie is worthless from now on."""
     sessions.end(session.get("sid"))
     audit.record(current_user, "auth.logout", current_user, ip=request.remote_addr or "")
-    db.session.commit()
     user_id = current_user.id
     end_session()
     remember_signed_out(user_id)  # a form sent from another tab now is kept for them
@@ -97,12 +96,11 @@ def logout():
 
 @bp.post("/logout/everywhere")
 @any_role
-def logout_everywhere():
+def logout_everywhere() -> ResponseReturnValue:
     """Sign out on every device and browser, this one included."""
     user = current_user._get_current_object()
     sessions.end_all(user)
     audit.record(user, "auth.logout_everywhere", user, ip=request.remote_addr or "")
-    db.session.commit()
     end_session()
     flash("You have signed out on every device and browser.", "success")
     return redirect(url_for("auth.login"))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from flask import Blueprint
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -14,9 +16,8 @@ from ..domain.sla import MATCH_TARGET, match_clock
 from ..extensions import db
 from ..htmx import render
 from ..models import OutboxEmail, RequestSchool, SupportRequest, utcnow
-from ..navigation import add as nav_add
 from ..pagination import paginate
-from ..panels import home_panels
+from ..panels import PanelContext
 from ..security import roles
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
@@ -26,7 +27,7 @@ DESK = ("admin", "director")
 
 @bp.get("/inbox")
 @roles(*DESK)
-def inbox():
+def inbox() -> ResponseReturnValue:
     stmt = (
         select(SupportRequest)
         .where(brokering.in_inbox(current_user))
@@ -42,7 +43,7 @@ def inbox():
 
 @bp.get("/outbox")
 @roles(*DESK)
-def outbox():
+def outbox() -> ResponseReturnValue:
     stmt = (
         select(OutboxEmail)
         .where(access.outbox_visible_to(current_user))
@@ -53,17 +54,15 @@ def outbox():
 
 @bp.get("/outbox/<id:email_id>")
 @roles(*DESK)
-def email(email_id: int):
+def email(email_id: int) -> ResponseReturnValue:
     return render("coordinator/email.html", mail=access.get_outbox_email(current_user, email_id))
 
 
-nav_add("coordinator.inbox", "Inbox", roles=DESK, order=5)
-nav_add("coordinator.outbox", "Outbox", roles=DESK, order=90, prefix="coordinator.outbox")
 
 
-@home_panels.panel("desk", "coordinator/_desk.html", order=5)
-def desk_panel(_obj, user):
+def desk_panel(ctx: PanelContext[None]) -> dict[str, Any] | None:
     """On the co-ordinator's home: how many requests wait, and how many are past 48 hours."""
+    user = ctx.user
     if user.role not in DESK:
         return None
     waiting = (access.requests_visible_to(user)

@@ -1,0 +1,15 @@
+"""The home page: each feature adds its panels to it."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from .. import navigation
+
+
+def init_app(app: Flask) -> None:
+    """Register the blueprint(s), navigation entries, panels and demo step of this feature."""
+    from .routes import bp
+
+    app.register_blueprint(bp)
+    navigation.add("dashboard.home", "Home", order=0, prefix="dashboard.home")

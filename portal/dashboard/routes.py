@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -61,7 +62,7 @@ def _status_counts(where) -> dict[str, int]:
 
 @bp.get("/")
 @any_role
-def home():
+def home() -> ResponseReturnValue:
     user = current_user
     now = utcnow()
     ctx: dict = {"now": now}

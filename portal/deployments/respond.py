@@ -3,16 +3,20 @@ release, the leader). Registered on the ``deployments`` blueprint, with the "res
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from ..domain import access, brokering, workflow
-from ..domain.brokering import CONFLICTS
-from ..extensions import db
+from ..domain.errors import Conflict
 from ..htmx import render
-from ..panels import deployment_panels
+from ..models import Deployment
+from ..panels import PanelContext, deployment_panels
 from ..requests.forms import RespondForm
 from ..security import roles
+from ..unit_of_work import command
 from .routes import bp
 
 PARTY_ROLES = ("headteacher", "home_school", "sle")
@@ -20,26 +24,21 @@ PARTY_ROLES = ("headteacher", "home_school", "sle")
 
 @bp.post("/<id:deployment_id>/respond")
 @roles(*PARTY_ROLES)
-def respond(deployment_id: int):
+def respond(deployment_id: int) -> ResponseReturnValue:
     d = access.get_deployment(current_user, deployment_id, for_update=True)
     form = RespondForm()
     if not form.validate() or form.decision.data not in ("accepted", "declined"):
-        db.session.rollback()
-        request.environ["portal.respond_form"] = form
-        return _page(d), 422
+        return _page(d, form), 422
     try:
-        brokering.respond(d, current_user, form.decision.data, form.reason.data or "",
-                          ip=request.remote_addr)
-        workflow.commit_or_conflict()
+        with command():
+            brokering.respond(d, current_user, form.decision.data, form.reason.data or "",
+                              ip=request.remote_addr or "")
     except workflow.ReasonRequired as exc:
-        db.session.rollback()
         form.reason.errors = [str(exc)]
-        request.environ["portal.respond_form"] = form
-        return _page(access.get_deployment(current_user, deployment_id)), 422
+        return _page(access.get_deployment(current_user, deployment_id), form), 422
     except workflow.IllegalTransition as exc:
-        db.session.rollback()
         return _refused(str(exc), 403 if exc.forbidden else 409)
-    except CONFLICTS:
+    except Conflict:
         return _refused("Someone answered this proposal at the same moment. Reload the page: "
                         "your answer was not saved.", 409)
     word = "confirmed" if form.decision.data == "accepted" else "declined"
@@ -47,24 +46,23 @@ def respond(deployment_id: int):
     return redirect(url_for("deployments.show", deployment_id=deployment_id), code=303)
 
 
-def _page(d):
+def _page(d: Deployment, form: RespondForm) -> str:
     return render("deployments/show.html", d=d,
-                  panels=deployment_panels.build(d, current_user))
+                  panels=deployment_panels.build(d, current_user, {"respond_form": form}))
 
 
 def _refused(message: str, code: int):
-    db.session.rollback()
     return render("error.html", code=code, title="That did not happen",
                   message=f"{message} Nothing was changed."), code
 
 
-@deployment_panels.panel("responses", "deployments/_responses.html", order=10)
-def responses_panel(d, user):
+def responses_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:
+    d, user = ctx.obj, ctx.user
     parties = brokering.expected_parties(d)
     answers = {(r.party, r.school_id): r for r in d.responses}
     rows = [(p, answers.get((p.party, p.school_id))) for p in parties]
     mine = brokering.party_of(d, user)
     can_answer = (d.status == "proposed" and mine is not None
                   and (mine.party, mine.school_id) not in answers)
-    form = request.environ.get("portal.respond_form") or RespondForm(formdata=None)
+    form = ctx.form("respond_form") or RespondForm(formdata=None)
     return {"rows": rows, "mine": mine, "can_answer": can_answer, "form": form, "d": d}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -19,7 +20,7 @@ bp = Blueprint("deployments", __name__, url_prefix="/deployments")
 
 @bp.get("/")
 @any_role
-def index():
+def index() -> ResponseReturnValue:
     status = request.args.get("status", "")
     where = access.deployments_visible_to(current_user)
     if status in DEPLOYMENT_STATUSES:
@@ -39,7 +40,7 @@ def index():
 
 @bp.get("/<id:deployment_id>")
 @any_role
-def show(deployment_id: int):
+def show(deployment_id: int) -> ResponseReturnValue:
     deployment = access.get_deployment(current_user, deployment_id)
     return render("deployments/show.html", d=deployment,
                   panels=deployment_panels.build(deployment, current_user))

@@ -6,12 +6,10 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
-from .. import demo
 from ..extensions import db
 from ..models import LeaderProfile, User
 
 
-@demo.step(order=20)
 def days_per_term(today: date, now: datetime) -> None:
     """Split each demo leader's yearly days over the three terms; approve most releases."""
     profiles = db.session.scalars(select(LeaderProfile).order_by(LeaderProfile.id)).all()

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..domain import access
 from ..extensions import db
 from ..models import LeaderProfile, User
-from ..panels import home_panels
+from ..panels import PanelContext
 
 
-@home_panels.panel("release", "directory/_release_panel.html", order=40)
-def release_panel(_obj, user: User):
+def release_panel(ctx: PanelContext[None]) -> dict[str, Any] | None:
+    user = ctx.user
     if user.role != "home_school":
         return None
     pending = db.session.scalars(

@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import and_, exists, func, literal, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import idempotency, navigation
+from .. import idempotency
 from ..domain import access, audit
 from ..extensions import db
 from ..htmx import render
@@ -37,17 +38,10 @@ from ..models import (
 from ..pagination import paginate
 from ..security import any_role, roles
 from ..validators import int_arg
-from . import demo_data, panels  # noqa: F401  (register the demo step and home panel)
 from .forms import DeleteForm, ProfileForm, ReleaseForm, UnavailableForm
 
 bp = Blueprint("directory", __name__, url_prefix="/directory")
 
-navigation.add("directory.leaders", "System leaders", order=30, prefix="directory.leader")
-navigation.add("directory.my_profile", "My profile", roles=("sle",), order=31,
-               prefix="directory.my_profile")
-navigation.add("directory.release", "Release", roles=("home_school",), order=32,
-               prefix="directory.release")
-navigation.add("directory.alliances", "Alliances", order=35, prefix="directory.alliances")
 
 PAST_STATUSES = ("evaluation", "completed", "ended_early")
 
@@ -112,7 +106,7 @@ def directory_query(user: User, f: dict):
 
 @bp.get("/")
 @any_role
-def leaders():
+def leaders() -> ResponseReturnValue:
     f = directory_filters(request.args)
     page = paginate(directory_query(current_user, f))
     specialisms = db.session.scalars(select(Specialism).order_by(Specialism.name)).all()
@@ -159,7 +153,7 @@ def past_deployments(profile: LeaderProfile, user: User) -> list[tuple[Deploymen
 
 @bp.get("/leaders/<id:profile_id>")
 @any_role
-def leader(profile_id: int):
+def leader(profile_id: int) -> ResponseReturnValue:
     profile = access.get_leader(current_user, profile_id)
     overseer = current_user.role in access.OVERSEERS
     return render(
@@ -188,7 +182,7 @@ def _stale(profile: LeaderProfile, submitted: str | None) -> bool:
 
 @bp.route("/me", methods=["GET", "POST"])
 @roles("sle")
-def my_profile():
+def my_profile() -> ResponseReturnValue:
     profile = _own_profile()
     specialisms = db.session.scalars(select(Specialism).order_by(Specialism.name)).all()
     form = ProfileForm(obj=None if request.method == "POST" else profile)
@@ -229,7 +223,6 @@ def my_profile():
                          "capacity_days": profile.capacity_days,
                          "accepting": profile.accepting}},
                      ip=request.remote_addr or "")
-        db.session.commit()
         flash("Your profile has been saved.", "success")
         return redirect(url_for("directory.my_profile"), code=303)
     if request.method == "POST":
@@ -241,7 +234,7 @@ def my_profile():
 
 @bp.post("/me/unavailable")
 @roles("sle")
-def add_unavailable():
+def add_unavailable() -> ResponseReturnValue:
     profile = _own_profile()
     form = UnavailableForm()
     if (replay := idempotency.claim(form)) is not None:
@@ -263,14 +256,13 @@ def add_unavailable():
                  detail={"start": u.start.isoformat(), "end": u.end.isoformat()},
                  ip=request.remote_addr or "")
     idempotency.created(url_for("directory.my_profile"), u)
-    db.session.commit()
     flash("Those dates are now shown as unavailable.", "success")
     return redirect(url_for("directory.my_profile"), code=303)
 
 
 @bp.post("/me/unavailable/<id:unavailable_id>/delete")
 @roles("sle")
-def delete_unavailable(unavailable_id: int):
+def delete_unavailable(unavailable_id: int) -> ResponseReturnValue:
     profile = _own_profile()
     if not DeleteForm().validate_on_submit():
         abort(400)
@@ -282,7 +274,6 @@ def delete_unavailable(unavailable_id: int):
                  detail={"start": u.start.isoformat(), "end": u.end.isoformat()},
                  ip=request.remote_addr or "")
     db.session.delete(u)
-    db.session.commit()
     flash("Those dates have been removed.", "success")
     return redirect(url_for("directory.my_profile"), code=303)
 
@@ -292,7 +283,7 @@ def delete_unavailable(unavailable_id: int):
 
 @bp.get("/release")
 @roles("home_school")
-def release():
+def release() -> ResponseReturnValue:
     profiles = db.session.scalars(
         select(LeaderProfile).where(access.released_leaders_for(current_user))
         .join(User, User.id == LeaderProfile.user_id)
@@ -328,7 +319,7 @@ def _release_page(profile: LeaderProfile, form: ReleaseForm) -> str:
 
 @bp.post("/release/<id:profile_id>")
 @roles("home_school")
-def approve_release(profile_id: int):
+def approve_release(profile_id: int) -> ResponseReturnValue:
     profile = access.get_released_leader(current_user, profile_id)
     form = ReleaseForm(prefix=f"p{profile.id}")
     if not form.validate_on_submit():
@@ -353,7 +344,6 @@ def approve_release(profile_id: int):
                  detail={"before": before, "after": form.days.data,
                          "offered": profile.capacity_days},
                  ip=request.remote_addr or "")
-    db.session.commit()
     flash(f"You have approved {form.days.data} days' release for {profile.user.name}.", "success")
     return redirect(url_for("directory.release"), code=303)
 
@@ -363,6 +353,6 @@ def approve_release(profile_id: int):
 
 @bp.get("/alliances")
 @any_role
-def alliances():
+def alliances() -> ResponseReturnValue:
     rows = db.session.scalars(select(Alliance).order_by(Alliance.name)).all()
     return render("directory/alliances.html", alliances=rows)

@@ -30,12 +30,13 @@ from ..models import (
     User,
     Variation,
 )
+from . import errors
 
 OVERSEERS = ("admin", "director")
 
 
-class NotVisible(LookupError):
-    """The object does not exist, or this user may not know that it does."""
+# The object does not exist, or this user may not know that it does (answered 404).
+NotVisible = errors.NotVisible
 
 
 def requests_visible_to(user: User) -> ColumnElement[bool]:

@@ -44,7 +44,7 @@ from ..models import (
     utcnow,
 )
 from ..validators import MAX_AHEAD, MAX_TIME_FRAME, TOLERANCE, date_problem, time_frame_problem
-from . import audit, charging, invoicing, notify, signing, workflow
+from . import audit, charging, errors, invoicing, notify, signing, workflow
 
 DEFAULT_EXIT = (
     "The deployment ends when the agreed days have been delivered and the final evaluation is "
@@ -79,27 +79,26 @@ SLOT_ROLES = {"leader": "sle", "home_school": "home_school", "director": "direct
 SIGNER_ROLES = tuple(sorted(set(SLOT_ROLES.values())))
 
 
-class AgreementError(Exception):
-    """A rule of signing was broken (shown to the user; nothing is saved)."""
+class AgreementError(errors.Invalid):
+    """A rule of signing was broken (shown to the user beside the field; nothing is saved)."""
 
 
 class AgreementDateError(AgreementError):
     """A start or end date that cannot be meant (shown beside ``field``; nothing is saved)."""
 
     def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field=field)
 
 
-class NotASignatory(AgreementError):
+class NotASignatory(errors.Forbidden, AgreementError):
     """This user holds no signatory slot on this agreement (answered 403)."""
 
 
-class StaleAgreement(AgreementError):
+class StaleAgreement(errors.Conflict, AgreementError):
     """The version or content hash the user saw is no longer the current one (answered 409)."""
 
 
-class AlreadyDone(AgreementError):
+class AlreadyDone(errors.NotNow, AgreementError):
     """This slot has already been signed or declined (a double click or a second tab)."""
 
 

@@ -32,7 +32,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import access, audit, notify, workflow
+from . import access, audit, errors, notify, workflow
 from .matching import Candidate, Exclusion, Match, Need, rank
 
 # The co-ordinator's inbox: requests waiting for triage, more information or a match, oldest
@@ -48,7 +48,7 @@ def in_inbox(user: User):
 CONFLICTS = (workflow.Conflict, StaleDataError, IntegrityError)
 
 
-class NotProposable(ValueError):
+class NotProposable(errors.NotNow, ValueError):
     """The leader cannot be proposed for this request (excluded, or not in the alliance)."""
 
 

@@ -21,7 +21,9 @@ settle the money.
 Concurrency: every action here changes the deployment row (its status, or a forced version
 bump), and forms carry the deployment ``version`` the user saw. Two people acting at once, or a
 double click, therefore make one change; the other gets :class:`workflow.Conflict`.
-Every function adds to the current transaction; the caller commits once.
+Who may do what, and when, is decided in ``portal/domain/policy/evaluations.py``: every
+command here starts by requiring its decision. Every function adds to the current
+transaction; the request's unit of work commits once.
 """
 
 from __future__ import annotations
@@ -44,18 +46,20 @@ from ..models import (
     User,
     utcnow,
 )
-from . import audit, workflow
+from . import audit, errors, workflow
 from .notify import notify
+from .policy import evaluations as policy
+from .policy import require
 
 OVERSEERS = ("admin", "director")
 SCORES = {1: "Poor", 2: "Requires improvement", 3: "Good", 4: "Excellent"}
 
 
-class EvaluationError(ValueError):
+class EvaluationError(errors.NotNow, ValueError):
     """The action is not possible in the deployment's current state (answered 409)."""
 
 
-class NotAllowed(PermissionError):
+class NotAllowed(errors.Forbidden):
     """This user may see the deployment but not take this part in it (answered 403)."""
 
 
@@ -104,14 +108,15 @@ def school_evaluation(d: Deployment, school_id: int | None) -> Evaluation | None
 
 
 def all_schools_signed_off(d: Deployment) -> bool:
-    wanted = {s.id for s in receiving_schools(d)}
-    signed = {e.school_id for e in evaluations(d, "school") if e.status == "signed_off"}
-    return bool(wanted) and wanted <= signed
+    return policy.facts(d).all_signed_off
 
 
 def is_receiving_head(d: Deployment, user: User) -> bool:
-    return (user.role == "headteacher" and user.school_id is not None
-            and user.school_id in {s.id for s in receiving_schools(d)})
+    return policy.is_receiving_head(user, policy.facts(d))
+
+
+def _require(decision: policy.Decision) -> None:
+    require(decision, forbidden=NotAllowed, not_now=EvaluationError)
 
 
 # ---------------------------------------------------------------------------------- helpers
@@ -163,14 +168,14 @@ def _set_ratings(ev: Evaluation, outcomes: list[Outcome], ratings: dict[int, Rat
     wanted = {o.id for o in outcomes}
     missing = wanted - set(ratings)
     if missing:
-        raise ValueError("Rate the impact against every intended outcome.")
+        raise errors.Invalid("Rate the impact against every intended outcome.")
     for outcome_id, r in ratings.items():
         if outcome_id not in wanted:
-            raise ValueError("A rating names an outcome that is not in this action plan.")
+            raise errors.Invalid("A rating names an outcome that is not in this action plan.")
         if r.rating not in SCORES:
-            raise ValueError("Each rating must be from 1 to 4.")
+            raise errors.Invalid("Each rating must be from 1 to 4.")
         if evidence_required and not r.evidence.strip():
-            raise ValueError("Give the evidence for each rating.")
+            raise errors.Invalid("Give the evidence for each rating.")
     by_outcome = {r.outcome_id: r for r in ev.ratings}
     for outcome_id, r in ratings.items():
         row = by_outcome.get(outcome_id)
@@ -191,17 +196,13 @@ def submit_leader_evaluation(
 ) -> Evaluation:
     """The leader's final evaluation: first submission moves the deployment to evaluation;
     a returned (or not yet forwarded) evaluation may be revised and submitted again."""
-    if actor.role != "sle" or d.leader_id != actor.id:
-        raise NotAllowed("Only the deployed system leader writes the final evaluation.")
-    ev = leader_evaluation(d)
-    if d.status == "active" and ev is None:
+    f = policy.facts(d)
+    _require(policy.evaluate(d, actor, f))
+    ev = f.leader
+    first = ev is None
+    if ev is None:
         ev = Evaluation(deployment_id=d.id, kind="leader", author_id=actor.id)
         db.session.add(ev)
-        first = True
-    elif d.status == "evaluation" and ev is not None and ev.status in ("submitted", "returned"):
-        first = False
-    else:
-        raise EvaluationError("The final evaluation cannot be changed now.")
     _set_ratings(ev, outcomes_for(d), ratings, evidence_required=True)
     ev.summary = summary.strip()
     ev.changes_for_teachers = changes_for_teachers.strip()
@@ -226,11 +227,10 @@ def submit_leader_evaluation(
 
 def forward(d: Deployment, actor: User, *, ip: str = "") -> list[Evaluation]:
     """The co-ordinator forwards the leader's evaluation to every receiving school."""
-    if actor.role not in OVERSEERS:
-        raise NotAllowed("Only the co-ordinator or director forwards evaluations.")
-    ev = leader_evaluation(d)
-    if d.status != "evaluation" or ev is None or ev.status != "submitted":
-        raise EvaluationError("There is no submitted evaluation waiting to be forwarded.")
+    f = policy.facts(d)
+    _require(policy.forward(d, actor, f))
+    ev = f.leader
+    assert ev is not None
     ev.status = "forwarded"
     opened = []
     for school in receiving_schools(d):
@@ -257,15 +257,14 @@ def sign_off_school(
     d: Deployment, actor: User, *, ratings: dict[int, Rating], support_quality: int,
     value_for_money: int, would_use_again: bool, summary: str, ip: str = "",
 ) -> Evaluation:
-    if not is_receiving_head(d, actor):
-        raise NotAllowed("Only a receiving school's headteacher signs off its evaluation.")
-    ev = school_evaluation(d, actor.school_id)
-    if d.status != "evaluation" or ev is None or ev.status != "forwarded":
-        raise EvaluationError("Your school has no evaluation waiting for sign-off.")
-    for name, score in (("support quality", support_quality), ("value for money",
-                                                                 value_for_money)):
+    f = policy.facts(d)
+    _require(policy.sign_school(d, actor, f))
+    assert actor.school_id is not None  # a receiving head, required above
+    ev = f.schools[actor.school_id]
+    for name, field, score in (("support quality", "support_quality", support_quality),
+                               ("value for money", "value_for_money", value_for_money)):
         if score not in SCORES:
-            raise ValueError(f"Rate {name} from 1 to 4.")
+            raise errors.Invalid(f"Rate {name} from 1 to 4.", field=field)
     _set_ratings(ev, outcomes_for(d), ratings, evidence_required=False)
     ev.support_quality, ev.value_for_money = support_quality, value_for_money
     ev.would_use_again = bool(would_use_again)
@@ -279,21 +278,22 @@ def sign_off_school(
                  detail={"deployment": d.reference, "school_id": actor.school_id}, ip=ip)
     done = all_schools_signed_off(d)
     notify(_people(d, *OVERSEERS),
-           f"{actor.school.name} signed off the evaluation of {d.reference}"
+           f"{_school_name(actor)} signed off the evaluation of {d.reference}"
            + (": ready for the final quality-assurance sign-off" if done else ""), _url(d))
     return ev
 
 
 def return_to_leader(d: Deployment, actor: User, *, reason: str, ip: str = "") -> Evaluation:
-    if not is_receiving_head(d, actor):
-        raise NotAllowed("Only a receiving school's headteacher returns the evaluation.")
+    f = policy.facts(d)
+    _require(policy.sign_school(d, actor, f))
     reason = (reason or "").strip()
     if not reason:
-        raise ValueError("Say why you are returning the evaluation.")
-    ev = school_evaluation(d, actor.school_id)
-    leader_ev = leader_evaluation(d)
-    if d.status != "evaluation" or ev is None or ev.status != "forwarded" or leader_ev is None:
-        raise EvaluationError("Your school has no evaluation waiting for sign-off.")
+        raise errors.Invalid("Say why you are returning the evaluation.", field="reason")
+    assert actor.school_id is not None  # a receiving head, required above
+    ev = f.schools[actor.school_id]
+    leader_ev = f.leader
+    if leader_ev is None:
+        raise EvaluationError("There is no evaluation of the system leader's to return.")
     ev.status, ev.return_reason = "returned", reason
     leader_ev.status, leader_ev.return_reason = "returned", reason
     _touch(d)
@@ -302,7 +302,7 @@ def return_to_leader(d: Deployment, actor: User, *, reason: str, ip: str = "") -
                  detail={"deployment": d.reference, "school_id": actor.school_id,
                          "reason": reason}, ip=ip)
     notify([d.leader, *_people(d, "admin")],
-           f"{actor.school.name} returned the evaluation of {d.reference}: {reason}"[:300],
+           f"{_school_name(actor)} returned the evaluation of {d.reference}: {reason}"[:300],
            _url(d))
     return leader_ev
 
@@ -310,10 +310,7 @@ def return_to_leader(d: Deployment, actor: User, *, reason: str, ip: str = "") -
 def add_qa_note(d: Deployment, actor: User, *, is_working: str, changes: str, next_steps: str,
                 exit_strategy: str, ip: str = "") -> Evaluation:
     """A mid-point quality-assurance review during the commission."""
-    if actor.role != "director":
-        raise NotAllowed("Quality assurance is the director's.")
-    if d.status not in ("active", "evaluation"):
-        raise EvaluationError("Quality-assurance notes are for a deployment in progress.")
+    _require(policy.qa_note(d, actor, policy.NO_FACTS))
     note = Evaluation(deployment_id=d.id, kind="qa_mid", author_id=actor.id, status="submitted",
                       summary=is_working.strip(), changes_for_teachers=changes.strip(),
                       recommendations=next_steps.strip(),
@@ -330,13 +327,7 @@ def add_qa_note(d: Deployment, actor: User, *, is_working: str, changes: str, ne
 
 def final_sign_off(d: Deployment, actor: User, *, notes: str, ip: str = "") -> Evaluation:
     """The director's final QA sign-off: closes the deployment as completed."""
-    if actor.role != "director":
-        raise NotAllowed("The final quality-assurance sign-off is the director's.")
-    if d.status != "evaluation":
-        raise EvaluationError("Only a deployment under evaluation can be signed off.")
-    if not all_schools_signed_off(d):
-        raise EvaluationError("Every receiving school must sign off before the final "
-                              "quality-assurance sign-off.")
+    _require(policy.sign_off(d, actor, policy.facts(d)))
     final = Evaluation(deployment_id=d.id, kind="qa_final", author_id=actor.id,
                        status="signed_off", summary=notes.strip(), submitted_at=utcnow())
     db.session.add(final)
@@ -348,6 +339,10 @@ def final_sign_off(d: Deployment, actor: User, *, notes: str, ip: str = "") -> E
     return final
 
 
+def _school_name(user: User) -> str:
+    return user.school.name if user.school is not None else "A receiving school"
+
+
 def _home_school_leads(d: Deployment) -> list[User]:
     return list(db.session.scalars(select(User).where(
         User.role == "home_school", User.school_id == d.home_school_id, User.active.is_(True))))
@@ -356,17 +351,17 @@ def _home_school_leads(d: Deployment) -> list[User]:
 def end_early(d: Deployment, actor: User, *, reason: str, last_day_delivered: date,
               half_days_delivered: int, today: date, ip: str = "") -> None:
     """The leader cannot complete: record why and how far they got, and close early."""
-    if actor.role not in OVERSEERS:
-        raise NotAllowed("Only the co-ordinator or director ends a deployment early.")
-    if d.status not in ("active", "evaluation"):
-        raise EvaluationError("Only an active deployment, or one under evaluation, can end early.")
+    _require(policy.end_early(d, actor, policy.NO_FACTS))
     reason = (reason or "").strip()
     if not reason:
-        raise ValueError("Say why the deployment is ending early.")
+        raise errors.Invalid("Say why the deployment is ending early.", field="reason")
     if last_day_delivered > today:
-        raise ValueError("The last day delivered cannot be in the future.")
+        raise errors.Invalid("The last day delivered cannot be in the future.",
+                             field="last_day_delivered")
     if not 0 <= half_days_delivered <= d.half_days_agreed:
-        raise ValueError("Half days delivered must be between 0 and the half days agreed.")
+        raise errors.Invalid(
+            f"Half days delivered cannot be more than the {d.half_days_agreed} agreed.",
+            field="half_days_delivered")
     d.end_reason = reason
     d.last_day_delivered = last_day_delivered
     d.half_days_delivered = half_days_delivered

@@ -24,7 +24,7 @@ from sqlalchemy import select, update
 from ..extensions import db
 from ..formatting import uk_datetime
 from ..models import InviteToken, User, utcnow
-from . import notify, sessions
+from . import errors, notify, sessions
 
 DEFAULT_TTL = timedelta(hours=72)  # an invitation
 RESET_TTL = timedelta(hours=1)     # "Forgot your password?"
@@ -34,7 +34,7 @@ MIN_PASSWORD = 12
 ASK_AGAIN = "use “Forgot your password?” on the sign-in page to have a new link sent to you"
 
 
-class InviteError(ValueError):
+class InviteError(errors.Invalid):
     """The link is unknown, used or expired (the message says which, without leaking users)."""
 
 

@@ -43,7 +43,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import audit, charging, notify, workflow
+from . import audit, charging, errors, notify, workflow
 
 DUE_DAYS = 30
 
@@ -52,11 +52,14 @@ log = logging.getLogger("portal.invoicing")
 ALLOWANCE_KINDS = ("good_practice_visit", "consultation")
 
 
-class PaymentRefused(ValueError):
+class PaymentRefused(errors.Invalid):
     """A payment that would break a rule; the message is shown beside the amount field."""
 
+    def __init__(self, message: str):
+        super().__init__(message, field="amount")
 
-class InvoiceStateError(ValueError):
+
+class InvoiceStateError(errors.NotNow, ValueError):
     """The invoice cannot do that in its current status (answered 409)."""
 
 

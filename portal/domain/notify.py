@@ -26,7 +26,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 from flask import current_app, has_app_context, has_request_context, request
-from sqlalchemy import case, event, func, select
+from sqlalchemy import case, event, func, inspect, select
 from sqlalchemy.orm import Session
 
 from ..extensions import db
@@ -251,7 +251,9 @@ def send_unsent(limit: int = 200) -> int:
 def _remember_committed(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if pending:
-        session.info["portal_committed_emails"] = [m.id for m in pending]
+        # the identity key, not ``m.id``: an expired row must not be loaded after the commit
+        session.info["portal_committed_emails"] = [
+            key[0] for m in pending if (key := inspect(m).identity) is not None]
 
 
 @event.listens_for(Session, "after_rollback")

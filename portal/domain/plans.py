@@ -42,7 +42,7 @@ from ..models import (
     utcnow,
 )
 from ..validators import date_problem
-from . import audit
+from . import audit, errors, workflow
 from .notify import notify
 
 KINDS: dict[str, type] = {"action": Action, "outcome": Outcome}
@@ -60,7 +60,7 @@ NO_VERSION = ("This form did not say which version it changes, so it was not sav
               "else's change. Reload the page and make your change again.")
 
 
-class StaleEdit(Exception):
+class StaleEdit(errors.Conflict):
     """The row changed (or was removed) since the editor loaded it; nothing was saved."""
 
     def __init__(self, current: Outcome | Action | None, message: str = ""):
@@ -70,19 +70,36 @@ class StaleEdit(Exception):
         self.current = current
 
 
-class NotAllowed(Exception):
-    """Not now (wrong status, already done) or not this user; ``forbidden`` means the user."""
+class NotAllowed(errors.NotNow):
+    """Not now (409: wrong status, already done) or, ``forbidden``, not this user (403)."""
 
     def __init__(self, message: str, *, forbidden: bool = False):
-        super().__init__(message)
-        self.forbidden = forbidden
+        super().__init__(message, forbidden=forbidden)
 
 
-class DaysExceeded(ValueError):
+class DaysExceeded(errors.Invalid):
     """The visit would go beyond the agreed days: a variation is needed first."""
+
+    def __init__(self, message: str):
+        super().__init__(message, field="half_days")
+
+
+def lock(obj: Deployment | Variation) -> None:
+    """Wait for and hold the object's row lock (``SELECT ... FOR UPDATE``) and read its current
+    state, so concurrent commands on it queue instead of overwriting or failing each other.
+    (SQLite's write requests already queue behind ``BEGIN IMMEDIATE``.)"""
+    if not db.session.is_modified(obj):
+        db.session.refresh(obj, with_for_update=True)
 
 
 # ------------------------------------------------------------------------------ the plan
+
+
+@workflow.on_enter(Deployment, "active")
+def _create_plan(deployment: Deployment, _actor: User | None, _reason: str) -> None:
+    """Once the agreement is signed by all, the deployment gets its (empty) live plan."""
+    ensure_plan(deployment)
+
 
 
 def kind_of(row: Outcome | Action) -> str:
@@ -163,15 +180,15 @@ def _clean(kind: str, values: dict, plan: ActionPlan) -> dict:
         raise ValueError(f"unknown fields for {kind}: {sorted(unknown)}")
     if kind == "action":
         if "description" in out and not (out["description"] or "").strip():
-            raise ValueError("An action needs a description.")
+            raise errors.Invalid("An action needs a description.", field="description")
         if "status" in out and out["status"] not in ACTION_STATUSES:
             raise ValueError(f"unknown action status {out['status']!r}")
         if out.get("outcome_id") is not None and out["outcome_id"] not in {
             o.id for o in plan.outcomes
         }:
-            raise ValueError("That outcome is not in this plan.")
+            raise errors.Invalid("That outcome is not in this plan.", field="outcome_id")
     elif "text" in out and not (out["text"] or "").strip():
-        raise ValueError("An outcome needs some text.")
+        raise errors.Invalid("An outcome needs some text.", field="text")
     for k, v in out.items():
         if isinstance(v, str):
             out[k] = v.strip()
@@ -369,13 +386,16 @@ def log_visit(deployment: Deployment, actor: User, *, visit_date: date, half_day
     """
     if not is_editor(deployment, actor):
         raise NotAllowed("Only the deployment's system leader logs visits.", forbidden=True)
+    # Visits on different days at once must all count: take the deployment's row lock and read
+    # its current days (and version) instead of failing all but one on the version check.
+    lock(deployment)
     if deployment.status not in DELIVERY_STATUSES:
         raise NotAllowed("Visits can be logged only while the deployment is active.")
     if half_days not in (1, 2):
-        raise ValueError("A visit is a half day or a full day.")
+        raise errors.Invalid("A visit is a half day or a full day.", field="half_days")
     problem = visit_date_problem(deployment, visit_date, today)
     if problem:
-        raise ValueError(problem)
+        raise errors.Invalid(problem, field="visit_date")
     if half_days > half_days_left(deployment):
         raise DaysExceeded(
             f"This visit would go beyond the agreed days ({half_days_left(deployment) / 2:g} "
@@ -385,17 +405,18 @@ def log_visit(deployment: Deployment, actor: User, *, visit_date: date, half_day
     same_day = db.session.scalar(select(Visit.id).where(
         Visit.deployment_id == deployment.id, Visit.visit_date == visit_date))
     if same_day is not None:
-        raise ValueError("A visit on that date is already logged.")
+        raise errors.Invalid("A visit on that date is already logged.", field="visit_date")
     plan_action_ids = set(db.session.scalars(
         select(Action.id).join(ActionPlan).where(ActionPlan.deployment_id == deployment.id)))
     actions = list(actions)
     if any(a.id not in plan_action_ids for a in actions):
-        raise ValueError("Those actions are not in this deployment's plan.")
+        raise errors.Invalid("Those actions are not in this deployment's plan.", field="actions")
     statuses = {k: v for k, v in (statuses or {}).items() if v}
     if set(statuses) - {a.id for a in actions}:
-        raise ValueError("Only actions worked on in the visit can have their status updated.")
+        raise errors.Invalid("Only actions worked on in the visit can have their status "
+                             "updated.", field="actions")
     if set(statuses.values()) - set(ACTION_STATUSES):
-        raise ValueError("Unknown action status.")
+        raise errors.Invalid("Unknown action status.", field="actions")
     visit = Visit(deployment_id=deployment.id, visit_date=visit_date, half_days=half_days,
                   notes=notes.strip(), logged_by_id=actor.id)
     visit.actions = actions
@@ -428,9 +449,10 @@ def request_variation(deployment: Deployment, actor: User, half_days: int, reaso
     if deployment.status not in DELIVERY_STATUSES:
         raise NotAllowed("Extra days can be asked for only while the deployment is active.")
     if not 1 <= half_days <= MAX_VARIATION_HALF_DAYS:
-        raise ValueError(f"Ask for between 1 and {MAX_VARIATION_HALF_DAYS} half-days.")
+        raise errors.Invalid(f"Ask for between 1 and {MAX_VARIATION_HALF_DAYS} half-days.",
+                             field="half_days")
     if not (reason or "").strip():
-        raise ValueError("Say why the extra days are needed.")
+        raise errors.Invalid("Say why the extra days are needed.", field="reason")
     pending = db.session.scalar(select(Variation.id).where(
         Variation.deployment_id == deployment.id, Variation.status == "pending"))
     if pending is not None:
@@ -466,6 +488,7 @@ def approve_variation(v: Variation, actor: User, *, now: datetime | None = None,
                       url: str = "") -> bool:
     """Record one party's approval; True when this completes it (the agreed days rise)."""
     party = _approver_party(actor)
+    lock(v)  # the two approvals at once: the second sees the first, and completes it
     if v.status != "pending":
         raise NotAllowed(f"This request is already {v.status}.")
     if getattr(v, f"{party}_approved_by_id") is not None:
@@ -497,10 +520,11 @@ def approve_variation(v: Variation, actor: User, *, now: datetime | None = None,
 def decline_variation(v: Variation, actor: User, reason: str, *, now: datetime | None = None,
                       ip: str = "", url: str = "") -> None:
     _approver_party(actor)
+    lock(v)
     if v.status != "pending":
         raise NotAllowed(f"This request is already {v.status}.")
     if not (reason or "").strip():
-        raise ValueError("Say why you decline.")
+        raise errors.Invalid("Say why you decline.", field="reason")
     v.status = "declined"
     v.declined_by_id = actor.id
     v.decline_reason = reason.strip()

@@ -20,13 +20,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
-
-from ..extensions import db
 from ..models import Deployment, SupportRequest, User, utcnow
-from . import audit
+from . import audit, errors
 
 # Roles that act for "the system" when a transition follows from another action (the last
 # confirmation moves a proposal to the agreement; the last signature makes it active).
@@ -101,44 +98,46 @@ _STAMPS: dict[type, dict[str, str]] = {
     },
 }
 
-Hook = Callable[[object, "User | None", str], None]
+Hook = Callable[[Any, "User | None", str], None]
 _HOOKS: dict[tuple[type, str], list[Hook]] = defaultdict(list)
 
 
-class IllegalTransition(Exception):
-    """The move is not allowed from this status, or not for this role."""
+class IllegalTransition(errors.NotNow):
+    """The move is not allowed from this status (409), or not for this role (403)."""
 
     def __init__(self, message: str, *, forbidden: bool = False):
-        super().__init__(message)
-        self.forbidden = forbidden
+        super().__init__(message, forbidden=forbidden)
 
 
-class Conflict(Exception):
-    """Someone else changed the same thing at the same time; nothing of ours was saved."""
+# Someone else changed the same thing at the same time (kept here for older imports).
+Conflict = errors.Conflict
 
 
-class ReasonRequired(ValueError):
+class ReasonRequired(errors.Invalid):
     """This transition must say why."""
+
+    def __init__(self, message: str):
+        super().__init__(message, field="reason")
 
 
 def transitions_for(model: type) -> tuple[Transition, ...]:
     return _MACHINES[model]
 
 
-def find(obj: object, target: str) -> Transition | None:
+def find(obj: Any, target: str) -> Transition | None:
     for t in _MACHINES[type(obj)]:
         if t.source == obj.status and t.target == target:
             return t
     return None
 
 
-def can(obj: object, target: str, user: User | None) -> bool:
+def can(obj: Any, target: str, user: User | None) -> bool:
     t = find(obj, target)
     role = user.role if user is not None else SYSTEM
     return t is not None and role in t.roles
 
 
-def available(obj: object, user: User) -> list[Transition]:
+def available(obj: Any, user: User) -> list[Transition]:
     """The moves this user could make now (for buttons)."""
     return [t for t in _MACHINES[type(obj)] if t.source == obj.status and user.role in t.roles]
 
@@ -157,7 +156,7 @@ def on_enter(model: type, status: str) -> Callable[[Hook], Hook]:
     return register
 
 
-def transition(obj: object, target: str, actor: User | None, *, reason: str = "",
+def transition(obj: Any, target: str, actor: User | None, *, reason: str = "",
                detail: dict | None = None, ip: str = "") -> Transition:
     """Move ``obj`` to ``target`` as ``actor`` (None: the system). The caller commits."""
     t = find(obj, target)
@@ -191,9 +190,10 @@ def transition(obj: object, target: str, actor: User | None, *, reason: str = ""
 
 
 def commit_or_conflict() -> None:
-    """Commit; a concurrent change to the same row (or a duplicate) becomes :class:`Conflict`."""
-    try:
-        db.session.commit()
-    except (StaleDataError, IntegrityError) as exc:
-        db.session.rollback()
-        raise Conflict(str(exc)) from exc
+    """Commit outside a request (CLI, demo, tests); a stale row becomes :class:`Conflict`.
+
+    Inside a request the unit of work (``portal/unit_of_work.py``) commits once.
+    """
+    from ..unit_of_work import commit_or_conflict as commit
+
+    commit()

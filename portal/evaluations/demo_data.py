@@ -8,7 +8,6 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from .. import demo
 from ..extensions import db
 from ..models import (
     ActionPlan,
@@ -30,7 +29,6 @@ def _first(stmt):
     return db.session.scalars(stmt.limit(1)).first()
 
 
-@demo.step(order=80)
 def completed_deployments(today: date, now: datetime) -> None:
     for alliance in db.session.scalars(select(Alliance).order_by(Alliance.id)).all():
         head = _first(select(User).where(User.alliance_id == alliance.id,

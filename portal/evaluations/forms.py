@@ -46,7 +46,7 @@ def _with_outcomes(base: type[FlaskForm], outcomes, *, evidence_required: bool):
                         Length(max=TEXT)] if evidence_required
             else [Optional(), Length(max=TEXT)])
     form_class = type(f"{base.__name__}WithOutcomes", (base,), attrs)
-    form_class.outcomes = list(outcomes)
+    form_class.outcomes = list(outcomes)  # type: ignore[attr-defined]
     return form_class
 
 

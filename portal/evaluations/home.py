@@ -1,60 +1,40 @@
-"""The home-page panel: evaluations waiting for this user, whatever their role."""
+"""The home-page panel: evaluations waiting for this user, whatever their role.
+
+Every entry is a SQL twin from ``portal/domain/policy/evaluations.py`` (``WAITING_SQL``), the
+same rule the deployment page's buttons use; a test checks the two forms agree.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import and_, exists, not_, select
+from typing import Any
+
+from sqlalchemy import ColumnElement, False_, select
 from sqlalchemy.orm import joinedload
 
 from ..domain import access
+from ..domain.policy import evaluations as policy
 from ..extensions import db
-from ..models import Deployment, Evaluation, RequestSchool
-from ..panels import home_panels
+from ..models import Deployment
+from ..panels import PanelContext
 
 LIMIT = 10
 
 
-def _deployments(*where):
-    return db.session.scalars(
+def _deployments(*where: ColumnElement[bool]) -> list[Deployment]:
+    return list(db.session.scalars(
         select(Deployment).where(*where).options(joinedload(Deployment.request))
-        .order_by(Deployment.proposed_at, Deployment.id).limit(LIMIT)).all()
+        .order_by(Deployment.proposed_at, Deployment.id).limit(LIMIT)).all())
 
 
-def _has(kind: str, *status_in, **extra):
-    conditions = [Evaluation.deployment_id == Deployment.id, Evaluation.kind == kind]
-    if status_in:
-        conditions.append(Evaluation.status.in_(status_in))
-    for name, value in extra.items():
-        conditions.append(getattr(Evaluation, name) == value)
-    return exists().where(*conditions)
-
-
-@home_panels.panel("completion", "evaluations/_home_panel.html", order=70)
-def completion_home(_obj, user):
+def completion_home(ctx: PanelContext[None]) -> dict[str, Any] | None:
+    user = ctx.user
     visible = access.deployments_visible_to(user)
-    evaluating = Deployment.status == "evaluation"
     items: list[tuple[Deployment, str]] = []
-    if user.role in ("admin", "director"):
-        items += [(d, "Review and forward the system leader's evaluation")
-                  for d in _deployments(visible, evaluating, _has("leader", "submitted"))]
-    if user.role == "director":
-        unsigned = exists().where(
-            RequestSchool.request_id == Deployment.request_id,
-            not_(exists().where(Evaluation.deployment_id == Deployment.id,
-                                Evaluation.kind == "school",
-                                Evaluation.school_id == RequestSchool.school_id,
-                                Evaluation.status == "signed_off")))
-        items += [(d, "Final quality-assurance sign-off")
-                  for d in _deployments(visible, evaluating, not_(unsigned))]
-    if user.role == "headteacher" and user.school_id:
-        items += [(d, "Add your school's evaluation and sign off")
-                  for d in _deployments(visible, evaluating, _has(
-                      "school", "forwarded", school_id=user.school_id))]
-    if user.role == "sle":
-        own = and_(visible, Deployment.leader_id == user.id)
-        items += [(d, "Revise your evaluation: a school returned it")
-                  for d in _deployments(own, evaluating, _has("leader", "returned"))]
-        items += [(d, "Write the final evaluation when the work is done")
-                  for d in _deployments(own, Deployment.status == "active")]
+    for name, label in policy.WAITING_LABELS.items():
+        clause = policy.WAITING_SQL[name](user)
+        if isinstance(clause, False_):  # never for this role: no query
+            continue
+        items += [(d, label) for d in _deployments(visible, clause)]
     if not items:
         return None
     return {"waiting": items}

@@ -1,31 +1,51 @@
 """Step 6 pages: the leader's evaluation, forwarding, the schools' sign-off, the director's
 quality assurance, and ending a deployment early. Shown on the deployment page as the
-"completion" panel."""
+"evaluations" panel.
+
+The worked example of a feature on the policy framework: who may do what, and when, is
+``portal/domain/policy/evaluations.py``. The panel hands the decisions to its template as
+``can``; each GET page pre-checks with ``require()`` (so a refusal reads like the command's);
+each POST is load -> form -> one command -> redirect, or the form again with 422 when the
+command says the input is :class:`Invalid`. Forbidden, NotNow and Conflict are answered by the
+app's error pages; the request's unit of work commits or rolls back.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from .. import idempotency
-from ..domain import access, workflow
+from ..domain import access
 from ..domain import evaluations as ev
+from ..domain.errors import Invalid
+from ..domain.policy import evaluations as policy
+from ..domain.policy import require
 from ..extensions import db
 from ..formatting import LONDON
-from ..models import EVALUATION_KINDS, RATINGS, Deployment, Evaluation, utcnow
-from ..panels import deployment_panels
+from ..models import EVALUATION_KINDS, RATINGS, Deployment, Evaluation, User, utcnow
+from ..panels import PanelContext
 from ..security import roles
-from . import demo_data, forms, home  # noqa: F401  (demo step and home panel register themselves)
+from . import forms
 
 bp = Blueprint("evaluations", __name__, url_prefix="/deployments/<id:deployment_id>/completion")
+
+PANEL_STATUSES = ("active", "evaluation", "completed", "ended_early")
+SCHOOL_STATUS_LABELS = {"forwarded": "Waiting for the school", "signed_off": "Signed off",
+                        "returned": "Returned to the system leader"}
 
 
 # ------------------------------------------------------------------------------------ panel
 
 
-def _visible_evaluations(d: Deployment, user) -> list[Evaluation]:
+def _visible_evaluations(d: Deployment, user: User) -> list[Evaluation]:
     return list(db.session.scalars(
         select(Evaluation)
         .where(Evaluation.deployment_id == d.id, access.evaluations_visible_to(user))
@@ -34,46 +54,46 @@ def _visible_evaluations(d: Deployment, user) -> list[Evaluation]:
     ))
 
 
-@deployment_panels.panel("completion", "evaluations/_panel.html", order=80)
-def completion_panel(d: Deployment, user):
-    if d.status not in ("active", "evaluation", "completed", "ended_early"):
+def _stage(d: Deployment, f: policy.Facts, waiting_for: list[str]) -> str:
+    """Which sentence the panel opens with (the template shows it; it decides nothing)."""
+    if d.status in ("ended_early", "completed"):
+        return d.status
+    if d.status != "evaluation":
+        return "in_progress"
+    if f.leader is not None and f.leader.status in ("submitted", "returned"):
+        return f"leader_{f.leader.status}"
+    return "waiting_schools" if waiting_for else "waiting_director"
+
+
+def completion_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:
+    d, user = ctx.obj, ctx.user
+    if d.status not in PANEL_STATUSES:
         return None
+    f = policy.facts(d)
     found = _visible_evaluations(d, user)
     schools = ev.receiving_schools(d)
     names = {s.id: s.name for s in schools}
-    own = next((e for e in found if e.kind == "school" and e.school_id == user.school_id
-                and user.role == "headteacher"), None)
     leader = next((e for e in found if e.kind == "leader"), None)
     school_evals = [e for e in found if e.kind == "school"]
-    signed = {e.school_id for e in school_evals if e.status == "signed_off"}
+    signed = {sid for sid, e in f.schools.items() if e.status == "signed_off"}
+    waiting_for = [s.name for s in schools if s.id not in signed]
     return {
         "d": d,
+        "stage": _stage(d, f, waiting_for),
         "leader": leader,
-        "schools": school_evals,
+        "leader_returned": leader is not None and leader.status == "returned",
+        "schools": [(e, e.status == "signed_off", SCHOOL_STATUS_LABELS.get(e.status, e.status),
+                     e.status == "returned") for e in school_evals],
         "school_names": names,
-        "waiting_for": [s.name for s in schools if s.id not in signed],
+        "waiting_for": waiting_for,
         "qa_notes": [e for e in found if e.kind == "qa_mid"],
         "final": next((e for e in found if e.kind == "qa_final"), None),
         "outcomes": {o.id: o for o in ev.outcomes_for(d)},
-        "own": own,
         "ratings": RATINGS,
         "scores": ev.SCORES,
         "kinds": EVALUATION_KINDS,
-        "can": {
-            "evaluate": user.role == "sle" and d.leader_id == user.id and (
-                (d.status == "active" and leader is None) or
-                (d.status == "evaluation" and leader is not None
-                 and leader.status in ("submitted", "returned"))),
-            "forward": user.role in ev.OVERSEERS and d.status == "evaluation"
-                       and leader is not None and leader.status == "submitted",
-            "sign_school": own is not None and own.status == "forwarded"
-                           and d.status == "evaluation",
-            "qa_note": user.role == "director" and d.status in ("active", "evaluation"),
-            "sign_off": user.role == "director" and d.status == "evaluation"
-                        and not [s for s in schools if s.id not in signed],
-            "end_early": user.role in ev.OVERSEERS and d.status in ("active", "evaluation"),
-        },
-        "forward_form": forms.ForwardForm(version=d.version),
+        "can": policy.actions(d, user, f),
+        "forward_form": ctx.form("forward_form") or forms.ForwardForm(version=d.version),
     }
 
 
@@ -84,51 +104,37 @@ def _deployment(deployment_id: int) -> Deployment:
     return access.get_deployment(current_user, deployment_id)
 
 
+def _can(d: Deployment, action: str) -> None:
+    """Pre-check a page with the same decision its command requires (403 or 409 otherwise)."""
+    require(policy.actions(d, current_user)[action])
+
+
 def _back_url(d: Deployment) -> str:
     return url_for("deployments.show", deployment_id=d.id) + "#panel-completion"
 
 
-def _back(d: Deployment):
+def _back(d: Deployment) -> ResponseReturnValue:
     return redirect(_back_url(d), 303)
 
 
-def _refuse(code: int, title: str, message: str):
-    return render_template("error.html", code=code, title=title, message=message), code
-
-
-def _apply(d: Deployment, action, success: str, rerender):
-    """Run one domain action, commit once, and answer: 303 on success, 409 on a conflict or a
-    step not possible now, 403 for the wrong party, 422 (form re-shown) on a rule the input broke.
-    """
+def _run(d: Deployment, form: forms.VersionedForm, command: Callable[[], object], success: str,
+         again: Callable[[str], ResponseReturnValue]) -> ResponseReturnValue:
+    """Check the version the user saw, run one command, and redirect; on :class:`Invalid` show
+    the form again (422) with the message beside its field. Other errors go to the app's
+    handlers (Forbidden 403, NotNow 409, Conflict 409); the unit of work rolls back."""
     try:
-        action()
+        ev.check_version(d, form.seen_version())
+        command()
         idempotency.created(_back_url(d), d)  # a form sent twice shows this, not a conflict
-        workflow.commit_or_conflict()
-    except workflow.Conflict as exc:
-        db.session.rollback()
-        message = str(exc) if str(exc).startswith(("Someone", "This form")) else (
-            "Someone else changed this deployment at the same time. Reload the page to see the "
-            "latest version; nothing of yours was saved.")
-        return _refuse(409, "This deployment has changed", message)
-    except ev.NotAllowed:
-        db.session.rollback()
-        abort(403)
-    except workflow.IllegalTransition as exc:
-        db.session.rollback()
-        if exc.forbidden:
-            abort(403)
-        return _refuse(409, "That step is not possible now", str(exc))
-    except ev.EvaluationError as exc:
-        db.session.rollback()
-        return _refuse(409, "That step is not possible now", str(exc))
-    except ValueError as exc:
-        db.session.rollback()
-        return rerender(str(exc)), 422
+    except Invalid as exc:
+        exc.show_on(form)
+        return again(str(exc) if not exc.field else ""), 422  # type: ignore[return-value]
     flash(success, "success")
     return _back(d)
 
 
-def _page(template: str, d: Deployment, form, problem: str = "", **ctx):
+def _page(template: str, d: Deployment, form: FlaskForm, problem: str = "",
+          **ctx: Any) -> str:
     return render_template(template, d=d, form=form, problem=problem, ratings=RATINGS, **ctx)
 
 
@@ -137,21 +143,14 @@ def _page(template: str, d: Deployment, form, problem: str = "", **ctx):
 
 @bp.route("/evaluation", methods=["GET", "POST"])
 @roles("sle")
-def leader(deployment_id: int):
+def leader(deployment_id: int) -> ResponseReturnValue:
     d = _deployment(deployment_id)
-    if d.leader_id != current_user.id:
-        abort(403)
     outcomes = ev.outcomes_for(d)
     existing = ev.leader_evaluation(d)
-    if not (d.status == "active" and existing is None) and not (
-            d.status == "evaluation" and existing is not None
-            and existing.status in ("submitted", "returned")):
-        return _refuse(409, "The evaluation cannot be changed now",
-                       "The final evaluation has already been forwarded, or the deployment is "
-                       "not active.")
     form = forms.leader_form(outcomes, version=d.version)
     if request.method == "POST" and (replay := idempotency.claim(form)) is not None:
-        return replay
+        return replay  # sent twice: the first was saved (claimed before the policy is asked)
+    _can(d, "evaluate")
     if request.method == "GET" and existing is not None:
         _fill(form, existing, ("summary", "changes_for_teachers", "changes_for_pupils",
                                "recommendations", "exit_arrangements"))
@@ -159,21 +158,20 @@ def leader(deployment_id: int):
         code = 422 if request.method == "POST" else 200
         return _page("evaluations/leader.html", d, form, existing=existing), code
 
-    def act():
-        ev.check_version(d, form.seen_version())
-        ev.submit_leader_evaluation(
+    def act() -> object:
+        return ev.submit_leader_evaluation(
             d, current_user, ratings=forms.ratings_from(form), summary=form.summary.data,
             changes_for_teachers=form.changes_for_teachers.data,
             changes_for_pupils=form.changes_for_pupils.data,
             recommendations=form.recommendations.data,
             exit_arrangements=form.exit_arrangements.data, ip=request.remote_addr or "")
 
-    return _apply(d, act, "Your final evaluation was sent to the co-ordinator.",
+    return _run(d, form, act, "Your final evaluation was sent to the co-ordinator.",
                   lambda problem: _page("evaluations/leader.html", d, form, problem,
                                         existing=existing))
 
 
-def _fill(form, source: Evaluation, names) -> None:
+def _fill(form: FlaskForm, source: Evaluation, names: tuple[str, ...]) -> None:
     for name in names:
         form[name].data = getattr(source, name)
     for r in source.ratings:
@@ -187,84 +185,64 @@ def _fill(form, source: Evaluation, names) -> None:
 
 @bp.post("/forward")
 @roles("admin", "director")
-def forward(deployment_id: int):
+def forward(deployment_id: int) -> ResponseReturnValue:
     d = _deployment(deployment_id)
     form = forms.ForwardForm()
     if not form.validate_on_submit():
         abort(400)
-
-    def act():
-        ev.check_version(d, form.seen_version())
-        ev.forward(d, current_user, ip=request.remote_addr or "")
-
-    return _apply(d, act, "The evaluation was forwarded to the receiving school(s).",
-                  lambda problem: _refuse(422, "Not forwarded", problem)[0])
+    return _run(d, form, lambda: ev.forward(d, current_user, ip=request.remote_addr or ""),
+                "The evaluation was forwarded to the receiving school(s).",
+                lambda problem: render_template("error.html", code=422, title="Not forwarded",
+                                                message=problem))
 
 
 # ----------------------------------------------------------------------- receiving schools
 
 
-def _own_school_evaluation(d: Deployment) -> Evaluation | None:
-    if not ev.is_receiving_head(d, current_user):
-        abort(403)
-    own = ev.school_evaluation(d, current_user.school_id)
-    if own is None or d.status != "evaluation" or own.status != "forwarded":
-        return None
-    return own
-
-
 @bp.route("/school", methods=["GET", "POST"])
 @roles("headteacher")
-def school(deployment_id: int):
+def school(deployment_id: int) -> ResponseReturnValue:
     d = _deployment(deployment_id)
-    own = _own_school_evaluation(d)
-    if own is None:
-        return _refuse(409, "Nothing to sign off",
-                       "Your school has no evaluation of this deployment waiting for sign-off.")
+    _can(d, "sign_school")
     outcomes = ev.outcomes_for(d)
     form = forms.school_form(outcomes, version=d.version)
     back_form = forms.ReturnForm(version=d.version, formdata=None)
-    ctx = {"leader_ev": ev.leader_evaluation(d), "outcomes": outcomes, "scores": ev.SCORES,
-           "back_form": back_form}
+    ctx: dict[str, Any] = {"leader_ev": ev.leader_evaluation(d), "outcomes": outcomes,
+                           "scores": ev.SCORES, "back_form": back_form}
     if not form.validate_on_submit():
         code = 422 if request.method == "POST" else 200
         return _page("evaluations/school.html", d, form, **ctx), code
 
-    def act():
-        ev.check_version(d, form.seen_version())
-        ev.sign_off_school(
+    def act() -> object:
+        return ev.sign_off_school(
             d, current_user, ratings=forms.ratings_from(form),
             support_quality=int(form.support_quality.data),
             value_for_money=int(form.value_for_money.data),
             would_use_again=form.would_use_again.data == "yes", summary=form.summary.data or "",
             ip=request.remote_addr or "")
 
-    return _apply(d, act, "Your school's evaluation is signed off.",
+    return _run(d, form, act, "Your school's evaluation is signed off.",
                   lambda problem: _page("evaluations/school.html", d, form, problem, **ctx))
 
 
 @bp.post("/school/return")
 @roles("headteacher")
-def school_return(deployment_id: int):
+def school_return(deployment_id: int) -> ResponseReturnValue:
     d = _deployment(deployment_id)
-    own = _own_school_evaluation(d)
-    if own is None:
-        return _refuse(409, "Nothing to return",
-                       "Your school has no evaluation of this deployment waiting for sign-off.")
+    _can(d, "sign_school")
     outcomes = ev.outcomes_for(d)
     back_form = forms.ReturnForm()
     form = forms.school_form(outcomes, version=d.version, formdata=None)
-    ctx = {"leader_ev": ev.leader_evaluation(d), "outcomes": outcomes, "scores": ev.SCORES,
-           "back_form": back_form}
+    ctx: dict[str, Any] = {"leader_ev": ev.leader_evaluation(d), "outcomes": outcomes,
+                           "scores": ev.SCORES, "back_form": back_form}
     if not back_form.validate_on_submit():
         return _page("evaluations/school.html", d, form, **ctx), 422
 
-    def act():
-        ev.check_version(d, back_form.seen_version())
-        ev.return_to_leader(d, current_user, reason=back_form.reason.data,
-                            ip=request.remote_addr or "")
+    def act() -> object:
+        return ev.return_to_leader(d, current_user, reason=back_form.reason.data,
+                                   ip=request.remote_addr or "")
 
-    return _apply(d, act, "The evaluation was returned to the system leader.",
+    return _run(d, back_form, act, "The evaluation was returned to the system leader.",
                   lambda problem: _page("evaluations/school.html", d, form, problem, **ctx))
 
 
@@ -273,46 +251,42 @@ def school_return(deployment_id: int):
 
 @bp.route("/qa", methods=["GET", "POST"])
 @roles("director")
-def qa_note(deployment_id: int):
+def qa_note(deployment_id: int) -> ResponseReturnValue:
     d = _deployment(deployment_id)
-    if d.status not in ("active", "evaluation"):
-        return _refuse(409, "Not in progress",
-                       "Quality-assurance notes are for a deployment in progress.")
     form = forms.QANoteForm(version=d.version)
     if request.method == "POST" and (replay := idempotency.claim(form)) is not None:
         return replay
+    _can(d, "qa_note")
     if not form.validate_on_submit():
         code = 422 if request.method == "POST" else 200
         return _page("evaluations/qa_note.html", d, form), code
 
-    def act():
-        ev.check_version(d, form.seen_version())
-        ev.add_qa_note(d, current_user, is_working=form.is_working.data,
-                       changes=form.changes.data or "", next_steps=form.next_steps.data or "",
-                       exit_strategy=form.exit_strategy.data or "", ip=request.remote_addr or "")
+    def act() -> object:
+        return ev.add_qa_note(d, current_user, is_working=form.is_working.data,
+                              changes=form.changes.data or "",
+                              next_steps=form.next_steps.data or "",
+                              exit_strategy=form.exit_strategy.data or "",
+                              ip=request.remote_addr or "")
 
-    return _apply(d, act, "Your quality-assurance review was recorded.",
+    return _run(d, form, act, "Your quality-assurance review was recorded.",
                   lambda problem: _page("evaluations/qa_note.html", d, form, problem))
 
 
 @bp.route("/sign-off", methods=["GET", "POST"])
 @roles("director")
-def sign_off(deployment_id: int):
+def sign_off(deployment_id: int) -> ResponseReturnValue:
     d = _deployment(deployment_id)
-    if d.status != "evaluation" or not ev.all_schools_signed_off(d):
-        return _refuse(409, "Not ready for sign-off",
-                       "The final quality-assurance sign-off comes after every receiving school "
-                       "has signed off its evaluation.")
+    _can(d, "sign_off")
     form = forms.FinalQAForm(version=d.version)
     if not form.validate_on_submit():
         code = 422 if request.method == "POST" else 200
         return _page("evaluations/sign_off.html", d, form), code
 
-    def act():
-        ev.check_version(d, form.seen_version())
-        ev.final_sign_off(d, current_user, notes=form.notes.data, ip=request.remote_addr or "")
+    def act() -> object:
+        return ev.final_sign_off(d, current_user, notes=form.notes.data,
+                                 ip=request.remote_addr or "")
 
-    return _apply(d, act, "Quality assurance signed off: the deployment is complete.",
+    return _run(d, form, act, "Quality assurance signed off: the deployment is complete.",
                   lambda problem: _page("evaluations/sign_off.html", d, form, problem))
 
 
@@ -321,35 +295,25 @@ def sign_off(deployment_id: int):
 
 @bp.route("/end-early", methods=["GET", "POST"])
 @roles("admin", "director")
-def end_early(deployment_id: int):
+def end_early(deployment_id: int) -> ResponseReturnValue:
     d = _deployment(deployment_id)
     form = forms.EndEarlyForm(version=d.version)
     if request.method == "POST" and (replay := idempotency.claim(form)) is not None:
         return replay  # sent twice: the first closed it
-    if d.status not in ("active", "evaluation"):
-        return _refuse(409, "Cannot end early",
-                       "Only an active deployment, or one under evaluation, can end early.")
+    _can(d, "end_early")
     today = utcnow().astimezone(LONDON).date()
     if request.method == "GET":
         form.half_days_delivered.data = d.half_days_delivered
         return _page("evaluations/end_early.html", d, form)
-    valid = form.validate_on_submit()
-    if valid and form.half_days_delivered.data > d.half_days_agreed:
-        form.half_days_delivered.errors.append(
-            f"Half days delivered cannot be more than the {d.half_days_agreed} agreed.")
-        valid = False
-    if valid and form.last_day_delivered.data > today:
-        form.last_day_delivered.errors.append("The last day delivered cannot be in the future.")
-        valid = False
-    if not valid:
+    if not form.validate_on_submit():
         return _page("evaluations/end_early.html", d, form), 422
 
-    def act():
-        ev.check_version(d, form.seen_version())
+    def act() -> object:
         ev.end_early(d, current_user, reason=form.reason.data,
                      last_day_delivered=form.last_day_delivered.data,
                      half_days_delivered=form.half_days_delivered.data, today=today,
                      ip=request.remote_addr or "")
+        return d
 
-    return _apply(d, act, "The deployment was closed early.",
+    return _run(d, form, act, "The deployment was closed early.",
                   lambda problem: _page("evaluations/end_early.html", d, form, problem))

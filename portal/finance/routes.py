@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -17,28 +18,27 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.exc import StaleDataError
 
-from .. import idempotency, navigation
-from ..domain import access, charging, invoicing, workflow
+from .. import idempotency
+from ..domain import access, charging, invoicing
 from ..domain.access import FINANCE_ROLES, OVERSEERS
+from ..domain.errors import Conflict
 from ..extensions import db
 from ..htmx import render
-from ..models import INVOICE_STATUSES, PAYERS, AllowanceUse, Invoice, RateCard, School
+from ..models import INVOICE_STATUSES, PAYERS, AllowanceUse, Deployment, Invoice, RateCard, School
 from ..pagination import paginate
-from ..panels import deployment_panels
+from ..panels import PanelContext
 from ..security import roles
+from ..unit_of_work import command
 from ..validators import int_arg
-from . import demo as _demo  # noqa: F401  (registers the demo step)
 from .forms import PaymentForm, RateCardForm
 
 bp = Blueprint("finance", __name__, url_prefix="/finance")
 
-navigation.add("finance.index", "Money", roles=FINANCE_ROLES, order=60)
-navigation.add("finance.rates", "Rates", roles=OVERSEERS, order=65, prefix="finance.rate")
 
 ADVANCE_STATUSES = ("agreement", "active", "evaluation")
 
@@ -80,7 +80,7 @@ def _list_stmt(where):
 
 @bp.get("/")
 @roles(*FINANCE_ROLES)
-def index():
+def index() -> ResponseReturnValue:
     chosen, where = _filters()
     page = paginate(_list_stmt(where))
     outstanding = db.session.scalar(
@@ -113,7 +113,7 @@ def _csv_safe(value) -> str:
 
 @bp.get("/invoices.csv")
 @roles(*OVERSEERS)
-def export_csv():
+def export_csv() -> ResponseReturnValue:
     _chosen, where = _filters()
     stmt = _list_stmt(where).execution_options(yield_per=500)
 
@@ -201,42 +201,42 @@ def _show(inv: Invoice, *, form: PaymentForm | None = None, message: str = "",
 
 @bp.get("/invoices/<id:invoice_id>")
 @roles(*FINANCE_ROLES)
-def show(invoice_id: int):
+def show(invoice_id: int) -> ResponseReturnValue:
     return _show(_load(invoice_id))
 
 
+def _conflicted(inv: Invoice):
+    return _show(_load(inv.id), message="Someone else changed this invoice at the same time. "
+                                        "Nothing of yours was saved; check it and try again.",
+                 status=409)
+
+
 def _done(inv: Invoice, message: str):
-    try:
-        workflow.commit_or_conflict()
-    except (workflow.Conflict, StaleDataError):
-        db.session.rollback()
-        inv = _load(inv.id)
-        return _show(inv, message="Someone else changed this invoice at the same time. "
-                                  "Nothing of yours was saved; check it and try again.",
-                     status=409)
     flash(message, "success")
     return redirect(url_for("finance.show", invoice_id=inv.id), 303)
 
 
 def _refused(inv: Invoice, exc: Exception):
-    db.session.rollback()
     return _show(_load(inv.id), message=str(exc), status=409)
 
 
 @bp.post("/invoices/<id:invoice_id>/send")
 @roles(*OVERSEERS)
-def send(invoice_id: int):
+def send(invoice_id: int) -> ResponseReturnValue:
     inv = _load(invoice_id, lock=True)
     try:
-        invoicing.mark_sent(inv, current_user, ip=request.remote_addr or "")
+        with command():
+            invoicing.mark_sent(inv, current_user, ip=request.remote_addr or "")
     except invoicing.InvoiceStateError as exc:
         return _refused(inv, exc)
+    except Conflict:
+        return _conflicted(inv)
     return _done(inv, f"{inv.number} marked as sent.")
 
 
 @bp.post("/invoices/<id:invoice_id>/payments")
 @roles(*OVERSEERS)
-def pay(invoice_id: int):
+def pay(invoice_id: int) -> ResponseReturnValue:
     inv = _load(invoice_id, lock=True)
     form = PaymentForm()
     if (replay := idempotency.claim(form)) is not None:
@@ -244,41 +244,51 @@ def pay(invoice_id: int):
     if not form.validate():
         return _show(inv, form=form, status=422)
     try:
-        invoicing.record_payment(inv, form.amount.data, current_user,
-                                 received_on=form.received_on.data,
-                                 reference=form.reference.data or "",
-                                 ip=request.remote_addr or "")
+        with command():
+            invoicing.record_payment(inv, form.amount.data, current_user,
+                                     received_on=form.received_on.data,
+                                     reference=form.reference.data or "",
+                                     ip=request.remote_addr or "")
     except invoicing.PaymentRefused as exc:
-        db.session.rollback()
         inv = _load(invoice_id)
         form.amount.errors = [*form.amount.errors, str(exc)]
         return _show(inv, form=form, status=422)
     except invoicing.InvoiceStateError as exc:
         return _refused(inv, exc)
+    except Conflict:
+        return _conflicted(inv)
     idempotency.created(url_for("finance.show", invoice_id=inv.id), inv)
     return _done(inv, f"Payment recorded against {inv.number}.")
 
 
 @bp.post("/invoices/<id:invoice_id>/paid")
 @roles(*OVERSEERS)
-def mark_paid(invoice_id: int):
+def mark_paid(invoice_id: int) -> ResponseReturnValue:
     inv = _load(invoice_id, lock=True)
     try:
-        invoicing.record_payment(inv, inv.balance_pence, current_user, received_on=date.today(),
-                                 reference="Marked paid", ip=request.remote_addr or "")
+        with command():
+            invoicing.record_payment(inv, inv.balance_pence, current_user,
+                                     received_on=date.today(), reference="Marked paid",
+                                     ip=request.remote_addr or "")
     except (invoicing.InvoiceStateError, invoicing.PaymentRefused) as exc:
         return _refused(inv, exc)
+    except Conflict:
+        return _conflicted(inv)
     return _done(inv, f"{inv.number} marked as paid.")
 
 
 @bp.post("/invoices/<id:invoice_id>/refund")
 @roles(*OVERSEERS)
-def refund(invoice_id: int):
+def refund(invoice_id: int) -> ResponseReturnValue:
     inv = _load(invoice_id, lock=True)
     try:
-        invoicing.record_refund(inv, current_user, on=date.today(), ip=request.remote_addr or "")
+        with command():
+            invoicing.record_refund(inv, current_user, on=date.today(),
+                                    ip=request.remote_addr or "")
     except invoicing.InvoiceStateError as exc:
         return _refused(inv, exc)
+    except Conflict:
+        return _conflicted(inv)
     return _done(inv, f"Refund recorded on {inv.number}.")
 
 
@@ -297,7 +307,7 @@ def _deployment_invoices(deployment_id: int) -> list[Invoice]:
 
 @bp.get("/deployments/<id:deployment_id>/settlement")
 @roles(*FINANCE_ROLES)
-def settlement(deployment_id: int):
+def settlement(deployment_id: int) -> ResponseReturnValue:
     d = access.get_deployment(current_user, deployment_id)
     if d.status != "ended_early":
         abort(404)
@@ -308,32 +318,31 @@ def settlement(deployment_id: int):
 
 @bp.post("/deployments/<id:deployment_id>/invoices")
 @roles(*OVERSEERS)
-def raise_in_advance(deployment_id: int):
+def raise_in_advance(deployment_id: int) -> ResponseReturnValue:
     d = access.get_deployment(current_user, deployment_id)
     back = url_for("deployments.show", deployment_id=d.id) + "#panel-money"
     if d.status not in ADVANCE_STATUSES:
         flash("Invoices in advance can be raised only once the proposal is confirmed and "
               "before the deployment closes.", "error")
         return redirect(back, 303)
-    created = invoicing.raise_invoices(
-        d, current_user, half_days=d.half_days_agreed,
-        note="Raised in advance for the days agreed; any days not delivered are credited.",
-        ip=request.remote_addr or "")
-    if not created:
-        db.session.rollback()
-        flash("Invoices have already been raised for this deployment.", "error")
-        return redirect(back, 303)
     try:
-        workflow.commit_or_conflict()
-    except workflow.Conflict:
+        with command():
+            created = invoicing.raise_invoices(
+                d, current_user, half_days=d.half_days_agreed,
+                note="Raised in advance for the days agreed; any days not delivered are "
+                     "credited.", ip=request.remote_addr or "")
+    except Conflict:
         flash("Someone else raised the invoices at the same time; nothing was added.", "error")
+        return redirect(back, 303)
+    if not created:
+        flash("Invoices have already been raised for this deployment.", "error")
         return redirect(back, 303)
     flash(f"{len(created)} invoice(s) raised in advance.", "success")
     return redirect(back, 303)
 
 
-@deployment_panels.panel("money", "finance/_panel.html", order=80)
-def money_panel(deployment, user):
+def money_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:
+    deployment, user = ctx.obj, ctx.user
     if user.role not in FINANCE_ROLES:
         return None
     invoices = _deployment_invoices(deployment.id)
@@ -356,7 +365,7 @@ def money_panel(deployment, user):
 
 @bp.get("/rates")
 @roles(*OVERSEERS)
-def rates():
+def rates() -> ResponseReturnValue:
     cards = db.session.scalars(
         select(RateCard).where(access.rate_cards_visible_to(current_user))
         .order_by(RateCard.effective_from.desc(), RateCard.id.desc())
@@ -378,7 +387,7 @@ def rates():
 
 @bp.route("/rates/new", methods=["GET", "POST"])
 @roles("admin")
-def rate_new():
+def rate_new() -> ResponseReturnValue:
     current = invoicing.current_rate_card(current_user.alliance_id)
     form = RateCardForm()
     if request.method == "GET":
@@ -394,12 +403,10 @@ def rate_new():
                                            effective_from=form.effective_from.data,
                                            ip=request.remote_addr or "", **form.amounts())
         except ValueError as exc:
-            db.session.rollback()
             target = form.field_for(str(exc))
             target.errors = [*target.errors, str(exc)]
         else:
             idempotency.created(url_for("finance.rates"), card)
-            db.session.commit()
             flash("New rates saved. Deployments already agreed keep their rates.", "success")
             return redirect(url_for("finance.rates"), 303)
     return render("finance/rate_form.html", form=form, current=current), 422

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from .base import UTCDateTime, utcnow
 from .people import User
 
@@ -13,7 +13,7 @@ from .people import User
 LINK_PURPOSES = ("invite", "reset")
 
 
-class InviteToken(db.Model):
+class InviteToken(Model):
     """A set-password link. Only the SHA-256 of the token is kept; the token itself is made when
     the email is sent and exists only in that email."""
 
@@ -36,7 +36,7 @@ class InviteToken(db.Model):
     )
 
 
-class LoginSession(db.Model):
+class LoginSession(Model):
     """One signed-in browser. The cookie carries a random id; only its SHA-256 is kept here.
 
     Signing out ends this row only; "sign out everywhere", a password set from a link, a

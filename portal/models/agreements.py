@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from .base import UTCDateTime, utcnow
 from .requests import _in
 
@@ -13,7 +13,7 @@ AGREEMENT_STATUSES = {"draft": "Draft", "signing": "Out for signature", "signed"
                       "superseded": "Superseded", "void": "Void"}
 
 
-class Agreement(db.Model):
+class Agreement(Model):
     """One version of a deployment's agreement; changing the terms makes a new version."""
 
     __tablename__ = "agreement"
@@ -42,7 +42,7 @@ class Agreement(db.Model):
     )
 
 
-class Signature(db.Model):
+class Signature(Model):
     """Evidence that one party signed exactly one version (content hash) of an agreement."""
 
     __tablename__ = "signature"

@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model, db
 from .base import UTCDateTime, utcnow
 from .people import User
 from .requests import SupportRequest, _in
@@ -48,7 +48,7 @@ RESPONSE_PARTIES = {
 }
 
 
-class Deployment(db.Model):
+class Deployment(Model):
     __tablename__ = "deployment"
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(24), unique=True)
@@ -101,7 +101,7 @@ class Deployment(db.Model):
         return DEPLOYMENT_STATUSES[self.status]
 
 
-class DeploymentResponse(db.Model):
+class DeploymentResponse(Model):
     """One party's answer to a proposal: a receiving head, the home school, or the leader."""
 
     __tablename__ = "deployment_response"
@@ -126,7 +126,7 @@ class DeploymentResponse(db.Model):
     )
 
 
-class Visit(db.Model):
+class Visit(Model):
     __tablename__ = "visit"
     id: Mapped[int] = mapped_column(primary_key=True)
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id", ondelete="CASCADE"))
@@ -159,7 +159,7 @@ VARIATION_STATUSES = {"pending": "Awaiting approval", "approved": "Approved",
                       "declined": "Declined"}
 
 
-class Variation(db.Model):
+class Variation(Model):
     """Extra half-days beyond the agreement: the receiving head and the director both approve."""
 
     __tablename__ = "variation"

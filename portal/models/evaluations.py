@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from .base import UTCDateTime, utcnow
 from .requests import _in
 
@@ -16,7 +16,7 @@ EVALUATION_STATUSES = {"draft": "Draft", "submitted": "Submitted", "forwarded": 
 RATINGS = {1: "No impact", 2: "Some impact", 3: "Good impact", 4: "Outstanding impact"}
 
 
-class Evaluation(db.Model):
+class Evaluation(Model):
     __tablename__ = "evaluation"
     id: Mapped[int] = mapped_column(primary_key=True)
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id", ondelete="CASCADE"))
@@ -49,7 +49,7 @@ class Evaluation(db.Model):
     )
 
 
-class OutcomeRating(db.Model):
+class OutcomeRating(Model):
     __tablename__ = "outcome_rating"
     id: Mapped[int] = mapped_column(primary_key=True)
     evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluation.id", ondelete="CASCADE"))

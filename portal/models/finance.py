@@ -7,14 +7,14 @@ from datetime import date
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from .base import UTCDateTime, utcnow
 from .deployments import Deployment
 from .requests import _in
 from .schools import Board, School
 
 
-class RateCard(db.Model):
+class RateCard(Model):
     """One version of an alliance's rates. Deployments point at the version they were agreed at."""
 
     __tablename__ = "rate_card"
@@ -55,7 +55,7 @@ INVOICE_STATUSES = {"draft": "Draft", "sent": "Sent", "part_paid": "Part paid", 
 PAYERS = {"school": "Receiving school", "board": "Board", "teaching_school": "Teaching School"}
 
 
-class Invoice(db.Model):
+class Invoice(Model):
     __tablename__ = "invoice"
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(30), unique=True)
@@ -129,7 +129,7 @@ class Invoice(db.Model):
         return max(0, self.paid_pence - self.net_pence) if not self.is_credit else 0
 
 
-class InvoiceCounter(db.Model):
+class InvoiceCounter(Model):
     """The last invoice number used by an alliance; its row lock makes numbering gapless."""
 
     __tablename__ = "invoice_counter"
@@ -138,7 +138,7 @@ class InvoiceCounter(db.Model):
     last_number: Mapped[int] = mapped_column(default=0)
 
 
-class InvoiceLine(db.Model):
+class InvoiceLine(Model):
     __tablename__ = "invoice_line"
     id: Mapped[int] = mapped_column(primary_key=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id", ondelete="CASCADE"))
@@ -152,7 +152,7 @@ class InvoiceLine(db.Model):
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
 
 
-class Payment(db.Model):
+class Payment(Model):
     __tablename__ = "payment"
     id: Mapped[int] = mapped_column(primary_key=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id", ondelete="CASCADE"))
@@ -167,7 +167,7 @@ class Payment(db.Model):
     __table_args__ = (CheckConstraint("amount_pence <> 0", name="amount_not_zero"),)
 
 
-class AllowanceUse(db.Model):
+class AllowanceUse(Model):
     """Free good-practice visits and consultation hours a school has used in an academic year."""
 
     __tablename__ = "allowance_use"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 from .base import UTCDateTime, utcnow
 
 
-class Notification(db.Model):
+class Notification(Model):
     __tablename__ = "notification"
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
@@ -21,7 +21,7 @@ class Notification(db.Model):
     __table_args__ = (Index("ix_notification_user_read_at", "user_id", "read_at", "at"),)
 
 
-class OutboxEmail(db.Model):
+class OutboxEmail(Model):
     """Every email the portal sends, kept so the co-ordinator can read what went out.
 
     An email that carries a set-password link names its kind in ``link_kind`` and its owner in

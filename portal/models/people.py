@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..extensions import db
+from ..extensions import Model, db
 from .base import DESIGNATIONS, ROLES, UTCDateTime, mask_to_standards, utcnow
 from .schools import Alliance, Board, School
 
@@ -17,7 +17,7 @@ _ROLE_CHECK = "role in (" + ", ".join(f"'{r}'" for r in ROLES) + ")"
 _DESIGNATION_CHECK = "designation in (" + ", ".join(f"'{d}'" for d in DESIGNATIONS) + ")"
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "user_account"
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -65,7 +65,7 @@ class User(UserMixin, db.Model):
         return ROLES[self.role]
 
 
-class Specialism(db.Model):
+class Specialism(Model):
     """The controlled list of subjects and specialisms a request or a leader can name."""
 
     __tablename__ = "specialism"
@@ -82,7 +82,7 @@ leader_specialism = Table(
 )
 
 
-class LeaderProfile(db.Model):
+class LeaderProfile(Model):
     """A system leader's entry in the directory: what they offer and how much time."""
 
     __tablename__ = "leader_profile"
@@ -135,7 +135,7 @@ class LeaderProfile(db.Model):
         return DESIGNATIONS[self.designation]
 
 
-class Unavailability(db.Model):
+class Unavailability(Model):
     __tablename__ = "unavailability"
     id: Mapped[int] = mapped_column(primary_key=True)
     profile_id: Mapped[int] = mapped_column(

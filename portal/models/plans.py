@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from .base import UTCDateTime, utcnow
 from .requests import _in
 
@@ -20,7 +20,7 @@ ACTION_STATUSES = {"not_started": "Not started", "on_track": "On track", "at_ris
                    "done": "Done"}
 
 
-class ActionPlan(db.Model):
+class ActionPlan(Model):
     __tablename__ = "action_plan"
     id: Mapped[int] = mapped_column(primary_key=True)
     deployment_id: Mapped[int] = mapped_column(
@@ -46,7 +46,7 @@ class ActionPlan(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
 
-class Outcome(db.Model):
+class Outcome(Model):
     __tablename__ = "outcome"
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("action_plan.id", ondelete="CASCADE"))
@@ -61,7 +61,7 @@ class Outcome(db.Model):
     __table_args__ = (Index("ix_outcome_plan_position", "plan_id", "position"),)
 
 
-class Action(db.Model):
+class Action(Model):
     __tablename__ = "action"
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("action_plan.id", ondelete="CASCADE"))
@@ -90,7 +90,7 @@ class Action(db.Model):
     )
 
 
-class PlanRevision(db.Model):
+class PlanRevision(Model):
     """Before and after of every change to a plan, for the revision history."""
 
     __tablename__ = "plan_revision"

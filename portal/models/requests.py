@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from .base import PHASES, ROUTES, SUPPORT_KINDS, UTCDateTime, mask_to_standards, utcnow
 from .people import Specialism, User
 from .schools import Alliance, Board, School
@@ -27,7 +27,7 @@ def _in(column: str, values) -> str:
     return f"{column} in (" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
-class SupportRequest(db.Model):
+class SupportRequest(Model):
     __tablename__ = "support_request"
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(20), unique=True)
@@ -98,7 +98,7 @@ class SupportRequest(db.Model):
         return PHASES[self.phase]
 
 
-class RequestSchool(db.Model):
+class RequestSchool(Model):
     """A receiving school named on a request (a request may cover several)."""
 
     __tablename__ = "request_school"

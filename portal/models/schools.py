@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from .base import UTCDateTime, utcnow
 
 
-class Alliance(db.Model):
+class Alliance(Model):
     """A Teaching School Alliance or network; each configures its own charging model."""
 
     __tablename__ = "alliance"
@@ -30,14 +30,14 @@ class Alliance(db.Model):
     )
 
 
-class LocalAuthority(db.Model):
+class LocalAuthority(Model):
     __tablename__ = "local_authority"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
     code: Mapped[str | None] = mapped_column(String(10), unique=True)
 
 
-class EIP(db.Model):
+class EIP(Model):
     """An Education Improvement Partnership: a local group of schools that can request together."""
 
     __tablename__ = "eip"
@@ -46,7 +46,7 @@ class EIP(db.Model):
     name: Mapped[str] = mapped_column(String(200))
 
 
-class Board(db.Model):
+class Board(Model):
     """A Primary or Secondary Board that may target and subsidise deployments."""
 
     __tablename__ = "board"
@@ -61,7 +61,7 @@ class Board(db.Model):
     __table_args__ = (CheckConstraint("budget_pence >= 0", name="budget_not_negative"),)
 
 
-class School(db.Model):
+class School(Model):
     __tablename__ = "school"
     id: Mapped[int] = mapped_column(primary_key=True)
     urn: Mapped[str] = mapped_column(String(12), unique=True)

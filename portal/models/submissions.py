@@ -6,11 +6,11 @@ from __future__ import annotations
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 from .base import UTCDateTime, utcnow
 
 
-class IdempotencyKey(db.Model):
+class IdempotencyKey(Model):
     """A creation form's one-time key, claimed by the first POST that carried it.
 
     A later POST with the same key (a double click, a resend) answers with a redirect to
@@ -30,7 +30,7 @@ class IdempotencyKey(db.Model):
     __table_args__ = (UniqueConstraint("user_id", "key"),)
 
 
-class FormDraft(db.Model):
+class FormDraft(Model):
     """The answers of a form sent after the session ended, kept for its owner to check and send
     again once signed in. Only the SHA-256 of the browser's token is stored; no passwords, no
     files. See ``portal/drafts.py``."""

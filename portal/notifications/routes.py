@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -19,7 +20,7 @@ bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
 @bp.get("/")
 @any_role
-def index():
+def index() -> ResponseReturnValue:
     stmt = (
         select(Notification)
         .where(Notification.user_id == current_user.id)
@@ -31,13 +32,12 @@ def index():
 
 @bp.post("/read")
 @any_role
-def mark_read():
+def mark_read() -> ResponseReturnValue:
     """Mark one (``id``) or all (no ``id``) of your notifications read, then follow its link if
     it has one. An ``id`` that is not a notification id is refused (400): it never means "all"."""
     one = int_arg("id", "notification", source=request.form, where="form")
     ids = [one] if one is not None else None
     count = notify.mark_read(current_user, ids)
-    db.session.commit()
     if ids:
         n = db.session.get(Notification, ids[0])
         if n is not None and n.user_id == current_user.id and safe_next(n.url):

@@ -10,13 +10,11 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from .. import demo
 from ..domain import plans as domain
 from ..extensions import db
 from ..models import Action, ActionPlan, Deployment, Outcome, PlanRevision, Visit
 
 
-@demo.step(order=50)
 def delivery_demo(today: date, now: datetime) -> None:
     active = db.session.scalars(select(Deployment).where(Deployment.status == "active")).all()
     for d in active:

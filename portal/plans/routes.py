@@ -7,6 +7,8 @@ every few seconds and get 204 while nothing changed. Every form also works witho
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import (
     Blueprint,
     abort,
@@ -17,23 +19,24 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.exc import StaleDataError
 
 from .. import idempotency
-from ..domain import access, audit, workflow
+from ..domain import access, audit
 from ..domain import plans as domain
+from ..domain.errors import Conflict, Invalid
 from ..domain.sla import contact_clock
 from ..extensions import db
 from ..htmx import render, wants_partial
 from ..models import ACTION_STATUSES, PlanRevision, Variation, Visit, utcnow
 from ..models import Deployment as DeploymentModel
-from ..panels import deployment_panels, home_panels
+from ..panels import PanelContext
 from ..security import any_role, background, roles
+from ..unit_of_work import command
 from ..validators import int_arg
-from . import demo_data  # noqa: F401  (registers the demo step)
 from .forms import (
     ActionForm,
     DeclineForm,
@@ -52,12 +55,6 @@ bp = Blueprint("plans", __name__)
 
 VIEWERS = access.PLAN_ROLES
 KINDS = ("action", "outcome")
-
-
-@workflow.on_enter(DeploymentModel, "active")
-def _create_plan(deployment, _actor, _reason) -> None:
-    """Once the agreement is signed by all, the deployment gets its (empty) live plan."""
-    domain.ensure_plan(deployment)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -113,10 +110,6 @@ def _row_response(template: str, status: int = 200, **ctx):
     return render_template("plans/edit_row.html", partial=template, **ctx), status
 
 
-def _commit() -> None:
-    workflow.commit_or_conflict()
-
-
 def _ip() -> str:
     return request.remote_addr or ""
 
@@ -142,7 +135,7 @@ def _back_to_plan(deployment_id: int, anchor: str = ""):
 
 @bp.get("/deployments/<id:deployment_id>/plan")
 @any_role
-def show(deployment_id: int):
+def show(deployment_id: int) -> ResponseReturnValue:
     deployment = access.get_plan_deployment(current_user, deployment_id)
     plan = _plan_for(deployment)
     return render("plans/show.html", "live", **_plan_ctx(deployment, plan))
@@ -150,7 +143,7 @@ def show(deployment_id: int):
 
 @bp.post("/deployments/<id:deployment_id>/plan")
 @roles("sle")
-def start(deployment_id: int):
+def start(deployment_id: int) -> ResponseReturnValue:
     deployment = access.get_plan_deployment(current_user, deployment_id)
     if not domain.is_editor(deployment, current_user):
         abort(403)
@@ -160,13 +153,12 @@ def start(deployment_id: int):
     plan = domain.ensure_plan(deployment)
     audit.record(current_user, "plan.started", plan, alliance_id=deployment.alliance_id,
                  detail={"deployment": deployment.reference}, ip=_ip())
-    _commit()
     return _back_to_plan(deployment_id)
 
 
 @bp.get("/deployments/<id:deployment_id>/plan/print")
 @any_role
-def printable(deployment_id: int):
+def printable(deployment_id: int) -> ResponseReturnValue:
     deployment = access.get_plan_deployment(current_user, deployment_id)
     plan = _plan_for(deployment)
     visits = _visits(deployment)
@@ -176,7 +168,7 @@ def printable(deployment_id: int):
 
 @bp.get("/deployments/<id:deployment_id>/plan/history")
 @any_role
-def history(deployment_id: int):
+def history(deployment_id: int) -> ResponseReturnValue:
     deployment = access.get_plan_deployment(current_user, deployment_id)
     plan = _plan_for(deployment)
     revisions = []
@@ -191,7 +183,7 @@ def history(deployment_id: int):
 @bp.get("/plans/<id:plan_id>/poll")
 @background  # the page asks every few seconds: not activity that keeps a session alive
 @any_role
-def poll(plan_id: int):
+def poll(plan_id: int) -> ResponseReturnValue:
     """204 while the viewer's revision is current (one indexed query); else the fresh plan."""
     since = int_arg("since", "plan revision", minimum=0)
     revision = access.plan_revision(current_user, plan_id)
@@ -207,7 +199,7 @@ def poll(plan_id: int):
 
 @bp.post("/plans/<id:plan_id>/<any(action, outcome):kind>s")
 @roles("sle")
-def add_row(plan_id: int, kind: str):
+def add_row(plan_id: int, kind: str) -> ResponseReturnValue:
     plan = access.get_plan(current_user, plan_id)
     deployment = plan.deployment
     form = _row_form(kind, formdata=request.form, plan=plan)
@@ -220,12 +212,12 @@ def add_row(plan_id: int, kind: str):
             return render_template(f"plans/_add_{kind}.html", form=form, **ctx), 422
         return render("plans/show.html", None, **ctx), 422
     try:
-        row = domain.add_row(plan, kind, form.values(), current_user, ip=_ip())
+        with command():
+            row = domain.add_row(plan, kind, form.values(), current_user, ip=_ip())
     except domain.NotAllowed as exc:
         return _not_allowed(exc)
     idempotency.created(url_for("plans.show", deployment_id=deployment.id) + f"#{kind}-{row.id}",
                         row)
-    _commit()
     if wants_partial():
         ctx = _plan_ctx(deployment, plan)
         return render_template("plans/_added.html", row=row, kind=kind, **ctx)
@@ -235,7 +227,7 @@ def add_row(plan_id: int, kind: str):
 
 @bp.get("/plans/<any(action, outcome):kind>/<id:row_id>")
 @any_role
-def row(kind: str, row_id: int):
+def row(kind: str, row_id: int) -> ResponseReturnValue:
     obj = access.get_plan_row(current_user, kind, row_id)
     if not wants_partial():
         return _back_to_plan(obj.plan.deployment_id, f"#{kind}-{row_id}")
@@ -245,7 +237,7 @@ def row(kind: str, row_id: int):
 
 @bp.get("/plans/<any(action, outcome):kind>/<id:row_id>/edit")
 @roles("sle")
-def edit_row(kind: str, row_id: int):
+def edit_row(kind: str, row_id: int) -> ResponseReturnValue:
     obj = access.get_plan_row(current_user, kind, row_id)
     plan = obj.plan
     if not domain.can_edit(plan.deployment, current_user):
@@ -259,7 +251,7 @@ def edit_row(kind: str, row_id: int):
 
 @bp.post("/plans/<any(action, outcome):kind>/<id:row_id>")
 @roles("sle")
-def save_row(kind: str, row_id: int):
+def save_row(kind: str, row_id: int) -> ResponseReturnValue:
     try:
         obj = access.get_plan_row(current_user, kind, row_id)
     except access.NotVisible:
@@ -276,13 +268,13 @@ def save_row(kind: str, row_id: int):
     if not form.validate():
         return _row_response(f"plans/_{kind}_form.html", 422, **ctx)
     mine = form.values()
+    version = _version(form)
     try:
-        domain.save_row(plan, obj, _version(form), mine, current_user, ip=_ip())
-        _commit()
+        with command():
+            domain.save_row(plan, obj, version, mine, current_user, ip=_ip())
     except domain.NotAllowed as exc:
         return _not_allowed(exc)
-    except (domain.StaleEdit, StaleDataError, workflow.Conflict):
-        db.session.rollback()
+    except Conflict:  # a StaleEdit, or a stale row at the flush
         return _conflict(kind, row_id, mine, form)
     if wants_partial():
         return render_template(f"plans/_{kind}_row.html", row=obj,
@@ -310,7 +302,7 @@ def _conflict(kind: str, row_id: int, mine: dict, form, plan=None):
 
 @bp.post("/plans/<any(action, outcome):kind>/<id:row_id>/delete")
 @roles("sle")
-def delete_row(kind: str, row_id: int):
+def delete_row(kind: str, row_id: int) -> ResponseReturnValue:
     try:
         obj = access.get_plan_row(current_user, kind, row_id)
     except access.NotVisible:
@@ -322,13 +314,13 @@ def delete_row(kind: str, row_id: int):
     plan = obj.plan
     deployment_id = plan.deployment_id
     form = VersionForm(formdata=request.form)
+    version = _version(form)
     try:
-        domain.remove_row(plan, obj, _version(form), current_user, ip=_ip())
-        _commit()
+        with command():
+            domain.remove_row(plan, obj, version, current_user, ip=_ip())
     except domain.NotAllowed as exc:
         return _not_allowed(exc)
-    except (domain.StaleEdit, StaleDataError, workflow.Conflict):
-        db.session.rollback()
+    except Conflict:
         current = access.get_plan_row(current_user, kind, row_id)
         ctx = _plan_ctx(current.plan.deployment, current.plan)
         return _row_response(f"plans/_{kind}_row.html", 409, row=current, stale=True, **ctx)
@@ -340,7 +332,7 @@ def delete_row(kind: str, row_id: int):
 
 @bp.post("/plans/<any(action, outcome):kind>/<id:row_id>/move")
 @roles("sle")
-def move_row(kind: str, row_id: int):
+def move_row(kind: str, row_id: int) -> ResponseReturnValue:
     obj = access.get_plan_row(current_user, kind, row_id)
     plan = obj.plan
     deployment = plan.deployment
@@ -348,12 +340,12 @@ def move_row(kind: str, row_id: int):
     if not form.validate():
         abort(400)
     try:
-        domain.move_row(plan, obj, -1 if form.direction.data == "up" else 1, current_user,
-                        ip=_ip())
-        _commit()
+        with command():
+            domain.move_row(plan, obj, -1 if form.direction.data == "up" else 1, current_user,
+                            ip=_ip())
     except domain.NotAllowed as exc:
         return _not_allowed(exc)
-    except workflow.Conflict:
+    except Conflict:
         pass  # someone else moved rows at the same moment: show the order as it now is
     db.session.expire_all()
     plan = access.get_plan(current_user, plan.id)
@@ -364,7 +356,7 @@ def move_row(kind: str, row_id: int):
 
 @bp.post("/plans/<id:plan_id>/text")
 @roles("sle")
-def save_text(plan_id: int):
+def save_text(plan_id: int) -> ResponseReturnValue:
     plan = access.get_plan(current_user, plan_id)
     deployment = plan.deployment
     form = TextForm(formdata=request.form, prefix="text")
@@ -373,14 +365,14 @@ def save_text(plan_id: int):
     if not form.validate():
         return render("plans/show.html", "text", **ctx), 422
     mine = {"next_steps": form.next_steps.data or "", "notes": form.notes.data or ""}
+    version = _version(form)
     try:
-        domain.save_text(plan, _version(form), mine["next_steps"], mine["notes"],
-                         current_user, ip=_ip())
-        _commit()
+        with command():
+            domain.save_text(plan, version, mine["next_steps"], mine["notes"],
+                             current_user, ip=_ip())
     except domain.NotAllowed as exc:
         return _not_allowed(exc)
-    except (domain.StaleEdit, StaleDataError, workflow.Conflict):
-        db.session.rollback()
+    except Conflict:
         plan = access.get_plan(current_user, plan_id)
         form.version.data = plan.text_version
         ctx = _plan_ctx(deployment, plan)
@@ -405,22 +397,22 @@ def _visits(deployment) -> list[Visit]:
 
 @bp.post("/deployments/<id:deployment_id>/first-contact")
 @roles("sle")
-def first_contact(deployment_id: int):
+def first_contact(deployment_id: int) -> ResponseReturnValue:
     deployment = access.get_plan_deployment(current_user, deployment_id)
     form = FirstContactForm(formdata=request.form)
     if not form.validate():
         abort(400)
     try:
-        domain.log_first_contact(
-            deployment, current_user, note=form.note.data or "", ip=_ip(),
-            url=url_for("deployments.show", deployment_id=deployment_id))
-        _commit()
+        with command():
+            domain.log_first_contact(
+                deployment, current_user, note=form.note.data or "", ip=_ip(),
+                url=url_for("deployments.show", deployment_id=deployment_id))
     except domain.NotAllowed as exc:
         if not exc.forbidden and deployment.first_contact_at is not None:
             flash("First contact was already logged.", "info")  # a double click: no change
             return redirect(url_for("deployments.show", deployment_id=deployment_id), 303)
         return _not_allowed(exc)
-    except workflow.Conflict:
+    except Conflict:
         flash("First contact was already logged.", "info")
         return redirect(url_for("deployments.show", deployment_id=deployment_id), 303)
     flash("First contact logged.", "success")
@@ -429,7 +421,7 @@ def first_contact(deployment_id: int):
 
 @bp.route("/deployments/<id:deployment_id>/visits/new", methods=["GET", "POST"])
 @roles("sle")
-def new_visit(deployment_id: int):
+def new_visit(deployment_id: int) -> ResponseReturnValue:
     deployment = access.get_plan_deployment(current_user, deployment_id)
     if not domain.is_editor(deployment, current_user):
         abort(403)
@@ -446,24 +438,19 @@ def new_visit(deployment_id: int):
             statuses = {a.id: request.form.get(f"status-{a.id}", "") for a in chosen}
             statuses = {k: v for k, v in statuses.items()
                         if v and v != next(a.status for a in chosen if a.id == k)}
+            url = url_for("deployments.show", deployment_id=deployment_id)
             try:
-                visit = domain.log_visit(
-                    deployment, current_user, visit_date=form.visit_date.data,
-                    half_days=int(form.half_days.data), notes=form.notes.data or "",
-                    actions=chosen, statuses=statuses, ip=_ip(),
-                    url=url_for("deployments.show", deployment_id=deployment_id))
-                idempotency.created(url_for("deployments.show", deployment_id=deployment_id),
-                                    visit)
-                _commit()
+                with command():
+                    visit = domain.log_visit(
+                        deployment, current_user, visit_date=form.visit_date.data,
+                        half_days=int(form.half_days.data), notes=form.notes.data or "",
+                        actions=chosen, statuses=statuses, ip=_ip(), url=url)
+                    idempotency.created(url, visit)
             except domain.NotAllowed as exc:
                 return _not_allowed(exc)
-            except domain.DaysExceeded as exc:
-                db.session.rollback()
-                form.half_days.errors = [str(exc)]
-            except ValueError as exc:
-                db.session.rollback()
-                form.visit_date.errors = [str(exc)]
-            except workflow.Conflict:
+            except Invalid as exc:
+                exc.show_on(form)
+            except Conflict:
                 form.visit_date.errors = ["A visit on that date is already logged."]
             else:
                 flash("Visit logged.", "success")
@@ -477,7 +464,7 @@ def new_visit(deployment_id: int):
 
 @bp.route("/deployments/<id:deployment_id>/variations/new", methods=["GET", "POST"])
 @roles("sle", "admin", "director")
-def new_variation(deployment_id: int):
+def new_variation(deployment_id: int) -> ResponseReturnValue:
     deployment = access.get_plan_deployment(current_user, deployment_id)
     form = VariationForm(formdata=request.form if request.method == "POST" else None)
     status = 200
@@ -485,19 +472,19 @@ def new_variation(deployment_id: int):
         if (replay := idempotency.claim(form)) is not None:
             return replay
         if form.validate():
+            url = url_for("deployments.show", deployment_id=deployment_id)
             try:
-                variation = domain.request_variation(
-                    deployment, current_user, form.half_days.data, form.reason.data, ip=_ip(),
-                    url=url_for("deployments.show", deployment_id=deployment_id))
-                idempotency.created(url_for("deployments.show", deployment_id=deployment_id),
-                                    variation)
-                _commit()
+                with command():
+                    variation = domain.request_variation(
+                        deployment, current_user, form.half_days.data, form.reason.data,
+                        ip=_ip(), url=url)
+                    idempotency.created(url, variation)
             except domain.NotAllowed as exc:
                 return _not_allowed(exc)
-            except workflow.Conflict:  # another one was asked for at the same moment
+            except Conflict:  # another one was asked for at the same moment
                 return _not_allowed(domain.NotAllowed(domain.ONE_PENDING_VARIATION))
-            except ValueError as exc:
-                form.reason.errors = [str(exc)]
+            except Invalid as exc:
+                exc.show_on(form)
             else:
                 flash("Extra days asked for. The receiving headteacher and the director must "
                       "both approve.", "success")
@@ -508,18 +495,18 @@ def new_variation(deployment_id: int):
 
 @bp.post("/variations/<id:variation_id>/approve")
 @roles("headteacher", "director")
-def approve_variation(variation_id: int):
+def approve_variation(variation_id: int) -> ResponseReturnValue:
     v = access.get_variation(current_user, variation_id)
     url = url_for("deployments.show", deployment_id=v.deployment_id)
     try:
-        done = domain.approve_variation(v, current_user, ip=_ip(), url=url)
-        _commit()
+        with command():
+            done = domain.approve_variation(v, current_user, ip=_ip(), url=url)
     except domain.NotAllowed as exc:
         if exc.forbidden:
             abort(403)
         flash(str(exc), "info")
         return redirect(url, 303)
-    except workflow.Conflict:
+    except Conflict:
         flash("Someone else decided at the same moment; here is where it stands.", "info")
         return redirect(url, 303)
     flash("Approved: the agreed days have risen." if done
@@ -529,7 +516,7 @@ def approve_variation(variation_id: int):
 
 @bp.post("/variations/<id:variation_id>/decline")
 @roles("headteacher", "director")
-def decline_variation(variation_id: int):
+def decline_variation(variation_id: int) -> ResponseReturnValue:
     v = access.get_variation(current_user, variation_id)
     url = url_for("deployments.show", deployment_id=v.deployment_id)
     form = DeclineForm(formdata=request.form, prefix=f"v{v.id}")
@@ -537,14 +524,14 @@ def decline_variation(variation_id: int):
         flash("Say why you decline the extra days.", "error")
         return redirect(url, 303)
     try:
-        domain.decline_variation(v, current_user, form.reason.data, ip=_ip(), url=url)
-        _commit()
+        with command():
+            domain.decline_variation(v, current_user, form.reason.data, ip=_ip(), url=url)
     except domain.NotAllowed as exc:
         if exc.forbidden:
             abort(403)
         flash(str(exc), "info")
         return redirect(url, 303)
-    except workflow.Conflict:
+    except Conflict:
         flash("Someone else decided at the same moment; here is where it stands.", "info")
         return redirect(url, 303)
     flash("Extra days declined.", "success")
@@ -554,9 +541,9 @@ def decline_variation(variation_id: int):
 # ------------------------------------------------------------------------------ the panel
 
 
-@deployment_panels.panel("delivery", "plans/_panel.html", order=40)
-def delivery_panel(deployment, user):
+def delivery_panel(ctx: PanelContext[DeploymentModel]) -> dict[str, Any] | None:
     """First contact (with the 7-day clock), days used vs agreed, visits, variations, plan."""
+    deployment, user = ctx.obj, ctx.user
     if deployment.status not in ("agreement", "active", "evaluation", "completed",
                                  "ended_early"):
         return None
@@ -588,9 +575,9 @@ def delivery_panel(deployment, user):
     }
 
 
-@home_panels.panel("first-contact", "plans/_home_contact.html", order=35)
-def first_contact_panel(_obj, user):
+def first_contact_panel(ctx: PanelContext[None]) -> dict[str, Any] | None:
     """Deployments still waiting for the leader's first contact, the most urgent first."""
+    user = ctx.user
     if user.role not in ("sle", "admin", "director"):
         return None
     rows = db.session.scalars(

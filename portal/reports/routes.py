@@ -8,6 +8,7 @@ import io
 from collections import defaultdict
 
 from flask import Blueprint, Response, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import aliased
@@ -34,13 +35,11 @@ from ..models import (
 from ..models import (
     SupportRequest as SupportRequestTable,
 )
-from ..navigation import add as nav_add
 from ..security import roles
 from ..validators import int_arg
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 READERS = ("director", "admin", "board")
-nav_add("reports.index", "Reports", roles=READERS, order=60)
 
 
 def _fallback_grant(alliance_id: int) -> int:
@@ -153,7 +152,7 @@ def _report(user):
 
 @bp.get("/")
 @roles(*READERS)
-def index():
+def index() -> ResponseReturnValue:
     report, f, board_names = _report(current_user)
     charts = {
         "status": figures.bars([(DEPLOYMENT_STATUSES[s], n) for s, n in report.by_status.items()
@@ -177,7 +176,7 @@ def _args(f) -> dict:
 
 @bp.get("/export.csv")
 @roles(*READERS)
-def export():
+def export() -> ResponseReturnValue:
     report, f, board_names = _report(current_user)
     out = io.StringIO()
     writer = csv.writer(out)

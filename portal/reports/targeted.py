@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -30,12 +31,10 @@ from ..extensions import db
 from ..idempotency import OneTimeKey
 from ..models import PHASES, STANDARDS, RequestSchool, School, SupportRequest, User, utcnow
 from ..models import standards_to_mask as to_mask
-from ..navigation import add as nav_add
 from ..security import roles
 from ..validators import IdSelectField, MoneyField
 
 bp = Blueprint("targeted", __name__, url_prefix="/board")
-nav_add("targeted.new", "Target a school", roles=("board",), order=15)
 
 _BOARD_LOCK = 7_301_912  # advisory-lock namespace: one targeted request at a time per Board
 DUPLICATE_WINDOW = timedelta(minutes=2)
@@ -69,7 +68,7 @@ def _schools() -> list[School]:
 
 @bp.route("/requests/new", methods=["GET", "POST"])
 @roles("board")
-def new():
+def new() -> ResponseReturnValue:
     board = current_user.board
     if board is None:
         abort(403)
@@ -107,9 +106,4 @@ def new():
     notify(admins, f"{board.name} targeted {school.name} for support: {r.reference}",
            f"/requests/{r.id}")
     idempotency.created(url_for("requests.show", request_id=r.id), r)
-    try:
-        workflow.commit_or_conflict()
-    except workflow.Conflict:
-        return render_template("error.html", code=409, title="Not saved",
-                               message="Someone else saved at the same moment. Try again."), 409
     return redirect(url_for("requests.show", request_id=r.id), 303)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import idempotency
 from ..domain import access, audit, brokering, notify, workflow
-from ..domain.brokering import CONFLICTS
+from ..domain.errors import Conflict
 from ..domain.sla import match_clock
 from ..extensions import db
 from ..htmx import render
@@ -23,10 +26,10 @@ from ..models import (
     SupportRequest,
     utcnow,
 )
-from ..navigation import add as nav_add
 from ..pagination import paginate
-from ..panels import request_panels
+from ..panels import PanelContext, request_panels
 from ..security import any_role, roles
+from ..unit_of_work import command
 from .forms import NewRequestForm, ProposeForm, ReasonForm, RequestForm, TriageForm
 
 bp = Blueprint("requests", __name__, url_prefix="/requests")
@@ -34,7 +37,7 @@ bp = Blueprint("requests", __name__, url_prefix="/requests")
 
 @bp.get("/")
 @any_role
-def index():
+def index() -> ResponseReturnValue:
     status = request.args.get("status", "")
     where = access.requests_visible_to(current_user)
     if status in REQUEST_STATUSES:
@@ -57,8 +60,12 @@ def index():
 
 @bp.get("/<id:request_id>")
 @any_role
-def show(request_id: int):
-    req = access.get_request(current_user, request_id)
+def show(request_id: int) -> ResponseReturnValue:
+    return _show(access.get_request(current_user, request_id))
+
+
+def _show(req: SupportRequest, **forms: Any) -> str:
+    """The request page; ``forms`` are re-shown by its panels (e.g. ``triage_form``)."""
     deployments = db.session.scalars(
         select(Deployment)
         .where(Deployment.request_id == req.id, access.deployments_visible_to(current_user))
@@ -67,7 +74,7 @@ def show(request_id: int):
     ).all()
     clock = match_clock(req.submitted_at, utcnow(), req.matched_at) if req.submitted_at else None
     return render("requests/show.html", req=req, deployments=deployments, match_clock=clock,
-                  panels=request_panels.build(req, current_user))
+                  panels=request_panels.build(req, current_user, forms))
 
 
 # ------------------------------------------------------------------ writing and triage (step 1-2)
@@ -79,8 +86,7 @@ EDITABLE = ("draft", "more_info")
 
 
 def conflict(message: str, code: int = 409):
-    """Answer a refused or lost action: nothing was saved."""
-    db.session.rollback()
+    """Answer a refused or lost action: nothing was saved (the unit of work rolls back)."""
     return render("error.html", code=code, title="That did not happen",
                   message=message), code
 
@@ -129,7 +135,7 @@ def _own(req: SupportRequest) -> None:
 
 
 def _submit(req: SupportRequest) -> None:
-    workflow.transition(req, "submitted", current_user, ip=request.remote_addr)
+    workflow.transition(req, "submitted", current_user, ip=request.remote_addr or "")
     notify.notify(brokering.admins_of(req.alliance_id),
                   f"New request {req.reference} {req.title} from {current_user.name}",
                   brokering.request_url(req), alliance_id=req.alliance_id)
@@ -137,21 +143,21 @@ def _submit(req: SupportRequest) -> None:
 
 @bp.route("/new", methods=["GET", "POST"])
 @roles(*WRITERS)
-def new():
+def new() -> ResponseReturnValue:
     form = _form()
     if request.method == "POST":
         if (replay := idempotency.claim(form)) is not None:
             return replay
         if not _valid(form):
             return render("requests/form.html", "form", form=form, req=None), 422
-        req = brokering.create_request(current_user, school_ids=form.school_ids.data,
-                                       **form.model_fields())
-        if request.form.get("submit_now"):
-            _submit(req)
-        idempotency.created(url_for("requests.show", request_id=req.id), req)
         try:
-            workflow.commit_or_conflict()
-        except CONFLICTS:
+            with command():
+                req = brokering.create_request(current_user, school_ids=form.school_ids.data,
+                                               **form.model_fields())
+                if request.form.get("submit_now"):
+                    _submit(req)
+                idempotency.created(url_for("requests.show", request_id=req.id), req)
+        except Conflict:
             return conflict("Someone saved the same thing at the same time. Nothing was saved.")
         done = "submitted" if req.status == "submitted" else "saved as a draft"
         flash(f"Request {req.reference} {done}.", "success")
@@ -161,7 +167,7 @@ def new():
 
 @bp.route("/<id:request_id>/edit", methods=["GET", "POST"])
 @roles(*WRITERS)
-def edit(request_id: int):
+def edit(request_id: int) -> ResponseReturnValue:
     req = access.get_request(current_user, request_id, for_update=request.method == "POST")
     _own(req)
     if req.status not in EDITABLE:
@@ -178,15 +184,17 @@ def edit(request_id: int):
                             "to see their change. Nothing was saved.")
         if not _valid(form):
             return render("requests/form.html", "form", form=form, req=req), 422
-        for name, value in form.model_fields().items():
-            setattr(req, name, value)
-        brokering.set_schools(req, form.school_ids.data)
-        audit.record(current_user, "supportrequest.edited", req, ip=request.remote_addr)
-        if request.form.get("submit_now"):
-            _submit(req)
         try:
-            workflow.commit_or_conflict()
-        except CONFLICTS:
+            with command():
+                for name, value in form.model_fields().items():
+                    setattr(req, name, value)
+                brokering.set_schools(req, form.school_ids.data)
+                audit.record(current_user, "supportrequest.edited", req,
+                             ip=request.remote_addr or "")
+                if request.form.get("submit_now"):
+                    _submit(req)
+                idempotency.created(url_for("requests.show", request_id=req.id), req)
+        except Conflict:
             return conflict("Someone changed this request at the same time. Nothing was saved.")
         flash(f"Request {req.reference} {'submitted' if req.status == 'submitted' else 'saved'}.",
               "success")
@@ -199,24 +207,24 @@ def _move(request_id: int, target: str, reason: str = "", *, own: bool = False, 
     if own and current_user.role in WRITERS:
         _own(req)
     try:
-        workflow.transition(req, target, current_user, reason=reason, ip=request.remote_addr)
-        if after:
-            after(req)
-        workflow.commit_or_conflict()
+        with command():
+            workflow.transition(req, target, current_user, reason=reason,
+                                ip=request.remote_addr or "")
+            if after:
+                after(req)
     except workflow.ReasonRequired as exc:
-        db.session.rollback()
         flash(str(exc), "error")
         return redirect(url_for("requests.show", request_id=request_id), code=303)
     except workflow.IllegalTransition as exc:
         return conflict(f"{exc}. Nothing was changed.", 403 if exc.forbidden else 409)
-    except CONFLICTS:
+    except Conflict:
         return conflict("Someone else changed this request at the same time. Nothing was saved.")
     return redirect(url_for("requests.show", request_id=request_id), code=303)
 
 
 @bp.post("/<id:request_id>/submit")
 @roles(*WRITERS)
-def submit(request_id: int):
+def submit(request_id: int) -> ResponseReturnValue:
     def tell(req):
         notify.notify(brokering.admins_of(req.alliance_id),
                       f"New request {req.reference} {req.title} from {current_user.name}",
@@ -227,7 +235,7 @@ def submit(request_id: int):
 
 @bp.post("/<id:request_id>/withdraw")
 @roles(*WRITERS, *OVERSEERS)
-def withdraw(request_id: int):
+def withdraw(request_id: int) -> ResponseReturnValue:
     def tell(req):
         if req.submitted_at:
             notify.notify(brokering.admins_of(req.alliance_id),
@@ -238,11 +246,10 @@ def withdraw(request_id: int):
 
 @bp.post("/<id:request_id>/triage")
 @roles(*OVERSEERS)
-def triage(request_id: int):
+def triage(request_id: int) -> ResponseReturnValue:
     req = access.get_request(current_user, request_id, for_update=True)
     form = TriageForm()
     if not form.validate():
-        db.session.rollback()
         return _show(req, triage_form=form), 422
     reason = (form.reason.data or "").strip()
 
@@ -259,7 +266,7 @@ def triage(request_id: int):
 
 @bp.get("/<id:request_id>/match")
 @roles(*OVERSEERS)
-def match(request_id: int):
+def match(request_id: int) -> ResponseReturnValue:
     req = access.get_request(current_user, request_id)
     if req.status not in ("matching", "matched"):
         return conflict(f"Request {req.reference} is {req.status_label.lower()}: accept it for "
@@ -279,26 +286,26 @@ def match(request_id: int):
 
 @bp.post("/<id:request_id>/propose")
 @roles(*OVERSEERS)
-def propose(request_id: int):
+def propose(request_id: int) -> ResponseReturnValue:
     req = access.get_request(current_user, request_id, for_update=True)
     form = ProposeForm()
     if (replay := idempotency.claim(form)) is not None:
         return replay
     if not form.validate():
-        db.session.rollback()
         flash(form.errors.get("idempotency_key", ["Choose a system leader to propose."])[0],
               "error")
         return redirect(url_for("requests.match", request_id=request_id), code=303)
     try:
-        d = brokering.propose(req, form.leader_id.data, current_user, ip=request.remote_addr)
-        idempotency.created(url_for("deployments.show", deployment_id=d.id), d)
-        workflow.commit_or_conflict()
+        with command():
+            d = brokering.propose(req, form.leader_id.data, current_user,
+                                  ip=request.remote_addr or "")
+            idempotency.created(url_for("deployments.show", deployment_id=d.id), d)
     except brokering.NotProposable as exc:
         return conflict(f"{exc} Nothing was saved.", 422)
     except workflow.IllegalTransition as exc:
         return conflict(f"A system leader has already been proposed for {req.reference} "
                         f"({exc}). Nothing was saved.", 403 if exc.forbidden else 409)
-    except CONFLICTS:
+    except Conflict:
         return conflict("Another co-ordinator proposed someone for this request at the same "
                         "time. Nothing of yours was saved.")
     flash(f"{d.leader.name} proposed. The receiving school, home school and system leader have "
@@ -306,14 +313,8 @@ def propose(request_id: int):
     return redirect(url_for("deployments.show", deployment_id=d.id), code=303)
 
 
-def _show(req: SupportRequest, **extra):
-    request.environ["portal.request_forms"] = extra
-    return show(req.id)
-
-
-@request_panels.panel("progress", "requests/_progress.html", order=10)
-def progress_panel(req: SupportRequest, user):
-    forms = request.environ.get("portal.request_forms", {})
+def progress_panel(ctx: PanelContext[SupportRequest]) -> dict[str, Any] | None:
+    req, user = ctx.obj, ctx.user
     moves = {t.target for t in workflow.available(req, user)}
     own = req.requested_by_id == user.id
     live = [d for d in db.session.scalars(
@@ -327,8 +328,7 @@ def progress_panel(req: SupportRequest, user):
         "can_triage": user.role in OVERSEERS and req.status in ("submitted", "more_info"),
         "can_match": user.role in OVERSEERS and req.status == "matching",
         "live": live,
-        "triage_form": forms.get("triage_form") or TriageForm(formdata=None),
+        "triage_form": ctx.form("triage_form") or TriageForm(formdata=None),
     }
 
 
-nav_add("requests.new", "New request", roles=WRITERS, order=11, prefix="requests.new")

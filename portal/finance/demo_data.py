@@ -7,7 +7,6 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from .. import demo
 from ..domain import invoicing
 from ..extensions import db
 from ..models import (
@@ -67,7 +66,6 @@ def _deployment(alliance: Alliance, n: int, *, title: str, status: str, agreed: 
     return d
 
 
-@demo.step(order=70)
 def demo_money(today: date, now: datetime) -> None:
     alliances = db.session.scalars(select(Alliance).order_by(Alliance.id)).all()
     for alliance in alliances[:2]:

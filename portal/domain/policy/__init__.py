@@ -1,0 +1,76 @@
+"""Policy: for a user and an object, every action, allowed or why not. One rule, one place.
+
+Each aggregate has a module ``portal/domain/policy/<aggregate>.py`` with
+
+* ``actions(obj, user) -> dict[str, Decision]``: every action a user could take on the object,
+  each :func:`allow`-ed, or refused with the reason a user reads and whether the refusal is
+  :func:`forbid` ("not your part": 403) or :func:`not_now` ("not in this state": 409). The
+  predicates compare statuses and roles; nothing else in the portal does.
+* for each action that puts an object in someone's "waiting for me" list, its SQL twin
+  ``waiting_<action>(user) -> ColumnElement[bool]`` right beside the predicate, over the
+  aggregate's table. Lists and inboxes select ``visible & waiting_<action>(user)``; a
+  parametrised test (``tests/policy.py:assert_twins_agree``) checks, for every user and object
+  of the test world, that the SQL twin and the Python predicate agree.
+
+How the rest of the portal uses it:
+
+* a domain command starts with ``require(actions(obj, user)["forward"])``, which raises
+  :class:`~portal.domain.errors.Forbidden` or :class:`~portal.domain.errors.NotNow`;
+* a panel passes the dict to its template as ``can``; the template shows or disables a button
+  with ``can.forward.allowed`` and says why with ``can.forward.reason``;
+* a GET page for an action (the form) pre-checks with ``require(...)`` too, so its refusal
+  reads the same as the command's.
+
+The worked example is ``evaluations.py`` (forward, evaluate, sign_school, qa_note, sign_off,
+end_early).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import Forbidden, NotNow
+
+
+@dataclass(frozen=True)
+class Decision:
+    """May the user do it now? If not, ``reason`` says why and ``forbidden`` whether it is
+    the user (403) rather than the moment (409)."""
+
+    allowed: bool
+    reason: str = ""
+    forbidden: bool = False
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+ALLOWED = Decision(True)
+
+
+def allow() -> Decision:
+    return ALLOWED
+
+
+def forbid(reason: str) -> Decision:
+    """Not this user's part in the object, whatever its state (answered 403)."""
+    return Decision(False, reason, forbidden=True)
+
+
+def not_now(reason: str) -> Decision:
+    """The user's part, but not in the object's current state (answered 409)."""
+    return Decision(False, reason, forbidden=False)
+
+
+def require(decision: Decision, *, forbidden: type[Forbidden] = Forbidden,
+            not_now: type[NotNow] = NotNow) -> None:
+    """Raise :class:`Forbidden` or :class:`NotNow` with the reason unless ``decision`` allows.
+
+    An aggregate may pass its own subclasses (``evaluations.NotAllowed`` ...) for callers that
+    catch the more specific name.
+    """
+    if decision.allowed:
+        return
+    if decision.forbidden:
+        raise forbidden(decision.reason)
+    raise not_now(decision.reason)

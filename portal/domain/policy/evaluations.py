@@ -1,0 +1,229 @@
+"""Who may evaluate, forward, sign off and end a deployment early, and when. (Step 6.)
+
+The worked example of the policy convention (see ``portal/domain/policy/__init__.py``):
+
+* :func:`actions` answers every step-6 action for a user and a deployment;
+* :func:`waiting` is the Python form of the "waiting for me" lists, and each of its entries has
+  its SQL twin right below the predicate it mirrors (``waiting_forward`` ...), used by the home
+  panel (``portal/evaluations/home.py``). ``tests/unit/test_policy_evaluations.py`` checks that
+  both forms agree for every user and deployment of a test world.
+
+The facts a decision needs (the leader's evaluation, the schools' evaluations, the receiving
+schools) are loaded once by :func:`facts`; pass them in when you already have them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, exists, false, not_, select
+from sqlalchemy.orm import aliased
+
+from ...extensions import db
+from ...models import Deployment, Evaluation, RequestSchool, User
+from . import Decision, allow, forbid, not_now
+
+OVERSEERS = ("admin", "director")
+IN_PROGRESS = ("active", "evaluation")
+ACTIONS = ("evaluate", "forward", "sign_school", "qa_note", "sign_off", "end_early")
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the step-6 rules read about one deployment besides its own columns."""
+
+    leader: Evaluation | None
+    schools: dict[int, Evaluation]  # each receiving school's evaluation, by school id
+    receiving: frozenset[int]  # the receiving schools' ids
+
+    @property
+    def all_signed_off(self) -> bool:
+        signed = {sid for sid, e in self.schools.items() if e.status == "signed_off"}
+        return bool(self.receiving) and self.receiving <= signed
+
+
+NO_FACTS = Facts(None, {}, frozenset())  # for the decisions that read only the deployment
+
+
+def facts(d: Deployment) -> Facts:
+    found = db.session.scalars(
+        select(Evaluation).where(Evaluation.deployment_id == d.id,
+                                 Evaluation.kind.in_(("leader", "school")))
+        .order_by(Evaluation.created_at, Evaluation.id)).all()
+    receiving = db.session.scalars(
+        select(RequestSchool.school_id).where(RequestSchool.request_id == d.request_id)).all()
+    return Facts(
+        leader=next((e for e in found if e.kind == "leader"), None),
+        schools={e.school_id: e for e in found if e.kind == "school" and e.school_id},
+        receiving=frozenset(receiving),
+    )
+
+
+# ------------------------------------------------------------------------------ predicates
+
+
+def evaluate(d: Deployment, user: User, f: Facts) -> Decision:
+    """The leader writes the final evaluation, or revises it until it is forwarded."""
+    if user.role != "sle" or d.leader_id != user.id:
+        return forbid("Only the deployed system leader writes the final evaluation.")
+    if d.status == "active" and f.leader is None:
+        return allow()
+    if d.status == "evaluation" and f.leader is not None \
+            and f.leader.status in ("submitted", "returned"):
+        return allow()
+    return not_now("The final evaluation has already been forwarded, or the deployment is not "
+                   "active.")
+
+
+def forward(d: Deployment, user: User, f: Facts) -> Decision:
+    if user.role not in OVERSEERS:
+        return forbid("Only the co-ordinator or director forwards evaluations.")
+    if d.status != "evaluation" or f.leader is None or f.leader.status != "submitted":
+        return not_now("There is no submitted evaluation waiting to be forwarded.")
+    return allow()
+
+
+def is_receiving_head(user: User, f: Facts) -> bool:
+    return user.role == "headteacher" and user.school_id in f.receiving
+
+
+def sign_school(d: Deployment, user: User, f: Facts) -> Decision:
+    """A receiving headteacher signs off (or returns) their school's evaluation."""
+    if not is_receiving_head(user, f):
+        return forbid("Only a receiving school's headteacher signs off its evaluation.")
+    own = f.schools.get(user.school_id) if user.school_id else None
+    if d.status != "evaluation" or own is None or own.status != "forwarded":
+        return not_now("Your school has no evaluation of this deployment waiting for sign-off.")
+    return allow()
+
+
+def qa_note(d: Deployment, user: User, _f: Facts) -> Decision:
+    if user.role != "director":
+        return forbid("Quality assurance is the director's.")
+    if d.status not in IN_PROGRESS:
+        return not_now("Quality-assurance notes are for a deployment in progress.")
+    return allow()
+
+
+def sign_off(d: Deployment, user: User, f: Facts) -> Decision:
+    if user.role != "director":
+        return forbid("The final quality-assurance sign-off is the director's.")
+    if d.status != "evaluation":
+        return not_now("Only a deployment under evaluation can be signed off.")
+    if not f.all_signed_off:
+        return not_now("Every receiving school must sign off before the final quality-assurance "
+                       "sign-off.")
+    return allow()
+
+
+def end_early(d: Deployment, user: User, _f: Facts) -> Decision:
+    if user.role not in OVERSEERS:
+        return forbid("Only the co-ordinator or director ends a deployment early.")
+    if d.status not in IN_PROGRESS:
+        return not_now("Only an active deployment, or one under evaluation, can end early.")
+    return allow()
+
+
+_PREDICATES = {"evaluate": evaluate, "forward": forward, "sign_school": sign_school,
+               "qa_note": qa_note, "sign_off": sign_off, "end_early": end_early}
+
+
+def actions(d: Deployment, user: User, f: Facts | None = None) -> dict[str, Decision]:
+    """Every step-6 action for this user on this deployment."""
+    f = f if f is not None else facts(d)
+    return {name: predicate(d, user, f) for name, predicate in _PREDICATES.items()}
+
+
+# ------------------------------------------------------------------- waiting for me (Python)
+
+
+def waiting(d: Deployment, user: User, f: Facts | None = None) -> dict[str, bool]:
+    """The "waiting for me" entries this deployment makes for this user (Python form).
+
+    Each key has its SQL twin ``waiting_<key>(user)`` below; the two must agree.
+    """
+    f = f if f is not None else facts(d)
+    can = actions(d, user, f)
+    return {
+        "forward": can["forward"].allowed,
+        "sign_off": can["sign_off"].allowed,
+        "sign_school": can["sign_school"].allowed,
+        "revise": can["evaluate"].allowed and f.leader is not None
+        and f.leader.status == "returned",
+        "write": can["evaluate"].allowed and f.leader is None,
+    }
+
+
+# What each "waiting for me" entry asks the user to do, in the order the home page lists them.
+WAITING_LABELS = {
+    "forward": "Review and forward the system leader's evaluation",
+    "sign_off": "Final quality-assurance sign-off",
+    "sign_school": "Add your school's evaluation and sign off",
+    "revise": "Revise your evaluation: a school returned it",
+    "write": "Write the final evaluation when the work is done",
+}
+
+
+# ---------------------------------------------------------------------- the SQL twins
+
+
+def _leader_is(*statuses: str) -> ColumnElement[bool]:
+    return exists().where(Evaluation.deployment_id == Deployment.id, Evaluation.kind == "leader",
+                          Evaluation.status.in_(statuses))
+
+
+def waiting_forward(user: User) -> ColumnElement[bool]:
+    """SQL twin of :func:`forward` allowed."""
+    if user.role not in OVERSEERS:
+        return false()
+    return and_(Deployment.status == "evaluation", _leader_is("submitted"))
+
+
+def waiting_sign_off(user: User) -> ColumnElement[bool]:
+    """SQL twin of :func:`sign_off` allowed: under evaluation, some receiving school, and none
+    whose evaluation *of this deployment* is not signed off."""
+    if user.role != "director":
+        return false()
+    rs = aliased(RequestSchool)
+    signed = exists().where(
+        Evaluation.deployment_id == Deployment.id, Evaluation.kind == "school",
+        Evaluation.school_id == rs.school_id, Evaluation.status == "signed_off",
+    ).correlate(Deployment, rs)
+    unsigned = exists().where(rs.request_id == Deployment.request_id, not_(signed)) \
+        .correlate(Deployment)
+    some = exists().where(RequestSchool.request_id == Deployment.request_id)
+    return and_(Deployment.status == "evaluation", some, not_(unsigned))
+
+
+def waiting_sign_school(user: User) -> ColumnElement[bool]:
+    """SQL twin of :func:`sign_school` allowed."""
+    if user.role != "headteacher" or not user.school_id:
+        return false()
+    receiving = exists().where(RequestSchool.request_id == Deployment.request_id,
+                               RequestSchool.school_id == user.school_id)
+    forwarded = exists().where(
+        Evaluation.deployment_id == Deployment.id, Evaluation.kind == "school",
+        Evaluation.school_id == user.school_id, Evaluation.status == "forwarded")
+    return and_(Deployment.status == "evaluation", receiving, forwarded)
+
+
+def waiting_revise(user: User) -> ColumnElement[bool]:
+    """SQL twin of "revise": :func:`evaluate` allowed and a school returned the evaluation."""
+    if user.role != "sle":
+        return false()
+    return and_(Deployment.leader_id == user.id, Deployment.status == "evaluation",
+                _leader_is("returned"))
+
+
+def waiting_write(user: User) -> ColumnElement[bool]:
+    """SQL twin of "write": :func:`evaluate` allowed and nothing written yet."""
+    if user.role != "sle":
+        return false()
+    return and_(Deployment.leader_id == user.id, Deployment.status == "active",
+                not_(exists().where(Evaluation.deployment_id == Deployment.id,
+                                    Evaluation.kind == "leader")))
+
+
+WAITING_SQL = {"forward": waiting_forward, "sign_off": waiting_sign_off,
+               "sign_school": waiting_sign_school, "revise": waiting_revise,
+               "write": waiting_write}

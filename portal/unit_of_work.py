@@ -1,0 +1,110 @@
+"""One transaction per request: the view runs the command, the request commits once.
+
+Modelled on indico's ``RH._process`` (``indico/web/rh.py``): a view loads, validates, calls one
+domain command and answers; it never calls ``commit()`` or ``rollback()`` itself (a test fails if
+a module of a feature package does). :class:`PortalFlask` routes every view through
+:func:`run`, which for a write request (any method but GET, HEAD, OPTIONS)
+
+* commits once, after the view returned a response below 400;
+* rolls back when the view answered 400 or more, or raised anything at all;
+* turns a stale row (``StaleDataError``: someone else changed the same versioned row) or a
+  duplicate (``IntegrityError``), raised by an autoflush anywhere in the view or by the commit,
+  into :class:`~portal.domain.errors.Conflict`, which ``error_pages`` answers with 409 and a
+  link to the current state.
+
+A read request (GET, HEAD, OPTIONS) never commits: what it may have flushed is rolled back when
+the session is removed at the end of the request.
+
+A view that shows its own answer to a failed command (the plan's merge view, a form re-shown
+with the message beside the field) wraps the command in :func:`command`: on any error the
+request's changes are rolled back there, so the view reads and shows the current state, and a
+stale row or duplicate is raised as ``Conflict`` where the view can catch it.
+
+Code outside a request (CLI commands, the demo loader, the mail sender) commits explicitly with
+:func:`commit_or_conflict`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask, current_app, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from .domain.errors import Conflict
+from .extensions import db
+
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+STALE = (StaleDataError, IntegrityError)
+
+
+def is_write() -> bool:
+    return request.method not in READS
+
+
+def run(view: Callable[[], ResponseReturnValue]) -> ResponseReturnValue:
+    """Call the view inside the request's unit of work (see the module docstring)."""
+    if not is_write():
+        try:
+            return view()
+        except STALE as exc:  # a read that flushed (it should not): never a 500
+            db.session.rollback()
+            raise Conflict() from exc
+    try:
+        response = current_app.make_response(view())
+    except STALE as exc:
+        db.session.rollback()
+        raise Conflict() from exc
+    except BaseException:
+        db.session.rollback()
+        raise
+    if response.status_code >= 400:
+        db.session.rollback()
+        return response
+    commit_or_conflict()
+    return response
+
+
+def commit_or_conflict() -> None:
+    """Commit; a concurrent change to the same row (or a duplicate) becomes :class:`Conflict`.
+
+    For code outside a request; inside one the unit of work commits.
+    """
+    try:
+        db.session.commit()
+    except STALE as exc:
+        db.session.rollback()
+        raise Conflict() from exc
+
+
+@contextmanager
+def command() -> Iterator[None]:
+    """Run a domain command so its failure can be answered by the view itself.
+
+    Flushes at the end, so a stale row or a duplicate surfaces here (as ``Conflict``) rather
+    than at the commit, then expires the session so the view reads what it shows afresh; on any
+    error rolls the request's changes back before re-raising, so the view can read the current
+    state to show it.
+    """
+    try:
+        yield
+        db.session.flush()
+    except STALE as exc:
+        db.session.rollback()
+        raise Conflict() from exc
+    except BaseException:
+        db.session.rollback()
+        raise
+    # what the view shows next is read afresh, as it would be after a commit
+    db.session.expire_all()
+
+
+class PortalFlask(Flask):
+    """Flask, with every view run inside :func:`run` (one commit or rollback per request)."""
+
+    def dispatch_request(self) -> Any:
+        return run(super().dispatch_request)
