@@ -12,7 +12,8 @@ from portal.domain.policy import Decision, allow, forbid, not_now, require
 from portal.domain.policy import evaluations as policy
 from portal.extensions import db
 from portal.models import Deployment, Evaluation, User
-from tests import factories, factories_completion
+from tests import factories
+from tests.factories import evaluations as factories_completion
 
 
 def test_decisions_and_require():
@@ -33,12 +34,15 @@ def _evaluating(side, *, leader=None, schools=(), extra_schools=()):
     """A deployment of ``side`` under evaluation: the leader's evaluation in ``leader`` status
     and each (school, status) school evaluation; ``extra_schools`` also receive the support."""
     r = factories.support_request(side.alliance, side.users["headteacher"],
-                                  [side.receiving, *extra_schools], status="matched")
-    d = factories.deployment(r, side.leader, status="evaluation")
+                                  [side.receiving, *extra_schools], status="matching")
+    d = factories.advance(factories.deployment(r, side.leader), "evaluation", delivered=2)
     admin = side.users["admin"]
+    written = db.session.scalar(select(Evaluation).where(Evaluation.deployment_id == d.id,
+                                                         Evaluation.kind == "leader"))
     if leader:
-        db.session.add(Evaluation(deployment_id=d.id, kind="leader", author_id=side.leader.id,
-                                  status=leader))
+        written.status = leader  # the state under test, reached by hand
+    else:
+        db.session.delete(written)
     for school, status in schools:
         db.session.add(Evaluation(deployment_id=d.id, kind="school", school_id=school.id,
                                   author_id=admin.id, status=status))
@@ -49,7 +53,7 @@ def _evaluating(side, *, leader=None, schools=(), extra_schools=()):
 @pytest.fixture
 def eval_world(db):
     """Deployments at every step-6 state in two alliances, several receiving two schools."""
-    w = factories_completion.world()
+    w = factories_completion.completion_world()
     for s in (w.a, w.b):
         second = factories.school(s.alliance, f"{s.alliance.name} Second Primary")
         s.users["second_head"] = factories.user(s.alliance, "headteacher", second,

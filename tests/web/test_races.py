@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import AuditEvent, Deployment, LeaderProfile, Variation, Visit
-from tests import factories_delivery as fd
 from tests.conftest import csrf_token
+from tests.factories import plans as fd
 from tests.web.test_request_concurrency import _count, _fresh, _race
 
 OK_OR_CONFLICT = {303, 409}
