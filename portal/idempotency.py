@@ -21,7 +21,15 @@ import re
 import secrets
 from datetime import timedelta
 
-from flask import current_app, flash, has_request_context, redirect, render_template, request
+from flask import (
+    current_app,
+    flash,
+    g,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+)
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import delete, event, select
@@ -37,7 +45,7 @@ from .models import IdempotencyKey, utcnow
 FIELD = "idempotency_key"
 KEEP = timedelta(days=7)  # a key older than this is forgotten (nobody resends a week later)
 _KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
-_ENVIRON = "portal.idempotency_claim"
+_CLAIM = "portal_idempotency_claim"  # on flask.g: this request's claim
 REPLAYED = "That form had already been sent, so nothing new was made. This is what it made."
 
 
@@ -101,13 +109,13 @@ def claim(form):
         earlier = db.session.scalar(select(IdempotencyKey).where(
             IdempotencyKey.user_id == current_user.id, IdempotencyKey.key == key))
         return _replay(earlier)
-    request.environ[_ENVIRON] = row
+    setattr(g, _CLAIM, row)
     return None
 
 
 def created(url: str, obj: object | None = None) -> None:
     """Record what the claimed request made and where it is shown (before the commit)."""
-    row: IdempotencyKey | None = request.environ.get(_ENVIRON)
+    row: IdempotencyKey | None = g.get(_CLAIM)
     if row is None:
         return
     row.url = url[:500]
@@ -140,7 +148,7 @@ def _replay(earlier: IdempotencyKey | None):
 def _forget_unfulfilled_claim(_exc=None) -> None:
     """At the end of a request that claimed a key and made nothing, nothing of it stays in the
     session (a request's session is thrown away anyway; tests share theirs between requests)."""
-    row = request.environ.pop(_ENVIRON, None)
+    row = g.pop(_CLAIM, None)
     if row is not None and not row.url:
         db.session.rollback()
 
@@ -154,10 +162,10 @@ def _drop_unfulfilled_claim(session) -> None:
     """A claim that made nothing (the form was refused after it) is not kept."""
     if not has_request_context() or session.in_nested_transaction():
         return  # a savepoint is not the request's commit
-    row = request.environ.get(_ENVIRON)
+    row = g.get(_CLAIM)
     if row is None:
         return
     if not row.url and row in session:
         session.delete(row)
-    request.environ.pop(_ENVIRON, None)
+    g.pop(_CLAIM, None)
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, flash, redirect, request, session, url_for
+from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -161,7 +161,7 @@ def slide_session() -> None:
             session.pop(key, None)
         if user_id is not None:
             remember_signed_out(user_id)
-        request.environ["portal.session_expired"] = True
+        g.portal_session_expired = True
         return
     view = current_app.view_functions.get(request.endpoint or "")
     if last and getattr(view, "background", False):
@@ -181,7 +181,7 @@ def unauthorized():
         target = kept.page if kept else drafts.page_of_request()
     if kept:
         flash(drafts.SIGN_IN_AGAIN, "info")
-    elif request.environ.get("portal.session_expired"):
+    elif g.pop("portal_session_expired", None):
         flash("You were signed out because the portal was not used for a while.", "info")
     login_url = url_for("auth.login", next=target)
     if is_htmx():

@@ -80,7 +80,7 @@ def _may_email(email: str) -> bool:
 @limiter.limit(address_limit, methods=["POST"])
 @limiter.limit(login_limit, key_func=_forgot_key, methods=["POST"])
 @public
-def forgot():
+def forgot() -> ResponseReturnValue:
     """Forgot your password? The same answer whether or not the address has an account; if it
     has (and is active), an email with a one-hour, single-use link goes to that address only."""
     form = ForgotPasswordForm()
