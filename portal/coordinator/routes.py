@@ -8,12 +8,11 @@ from typing import Any
 from flask import Blueprint
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..domain import access, brokering
 from ..domain.sla import MATCH_TARGET, match_clock
-from ..extensions import db
 from ..htmx import render
 from ..models import OutboxEmail, RequestSchool, SupportRequest, utcnow
 from ..pagination import paginate
@@ -65,13 +64,6 @@ def desk_panel(ctx: PanelContext[None]) -> dict[str, Any] | None:
     user = ctx.user
     if user.role not in DESK:
         return None
-    waiting = (access.requests_visible_to(user)
-               & SupportRequest.status.in_(("submitted", "matching")))
-    cutoff = utcnow() - MATCH_TARGET
-    total, overdue = db.session.execute(
-        select(func.count(SupportRequest.id),
-               func.count(SupportRequest.id).filter(SupportRequest.submitted_at < cutoff))
-        .where(waiting)
-    ).one()
+    counts = brokering.inbox_counts(user)
     hours = MATCH_TARGET // timedelta(hours=1)
-    return {"waiting": total, "overdue": overdue, "target_hours": hours}
+    return {"counts": counts, "target_hours": hours}

@@ -71,9 +71,7 @@ def home() -> ResponseReturnValue:
     if user.role == "admin":
         inbox = _requests(brokering.in_inbox(user), *brokering.INBOX_ORDER)
         ctx["inbox"] = [(r, match_clock(r.submitted_at, now)) for r in inbox]
-        ctx["inbox_total"] = db.session.scalar(
-            select(func.count()).select_from(SupportRequest).where(brokering.in_inbox(user))
-        )
+        ctx["inbox_total"] = brokering.inbox_counts(user, now).total
         ctx["proposed"] = _deployments(visible_deployments & (Deployment.status == "proposed"))
     if user.role in ("admin", "director"):
         ctx["counts"] = _status_counts(visible_deployments)

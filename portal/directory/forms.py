@@ -11,6 +11,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..domain.profiles import DAYS_MESSAGE, MAX_TERM_DAYS
 from ..idempotency import OneTimeKey
 from ..models import PHASES, STANDARDS
 from ..validators import PlausibleDate, choice_errors, whole_number, years
@@ -24,7 +25,7 @@ class MultiCheckboxField(SelectMultipleField):
 def _days(label: str) -> IntegerField:
     return IntegerField(label, validators=[
         InputRequired("Enter a number of days, 0 if none"),
-        NumberRange(min=0, max=65, message="Enter a number of days from 0 to 65")])
+        NumberRange(min=0, max=MAX_TERM_DAYS, message=DAYS_MESSAGE)])
 
 
 class ProfileForm(FlaskForm):

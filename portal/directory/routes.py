@@ -12,7 +12,7 @@ from sqlalchemy import and_, exists, func, literal, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import idempotency
-from ..domain import access, audit
+from ..domain import access, audit, errors, profiles
 from ..extensions import db
 from ..htmx import render
 from ..models import (
@@ -205,24 +205,20 @@ def my_profile() -> ResponseReturnValue:
             return render("directory/my_profile.html", profile=profile, form=form,
                           unavailable_form=UnavailableForm(formdata=None), delete_form=DeleteForm(),
                           conflict=True), 409
-        before = {"capacity_days": profile.capacity_days, "accepting": profile.accepting}
-        profile.bio = form.bio.data or ""
-        profile.phases = ",".join(p for p in PHASES if p in form.phases.data)
-        profile.standards_mask = standards_to_mask(
-            [s for s in STANDARDS if s in form.standards.data])
         chosen = set(form.specialisms.data or [])
-        profile.specialisms = [s for s in specialisms if s.id in chosen]
-        profile.autumn_days = form.autumn_days.data
-        profile.spring_days = form.spring_days.data
-        profile.summer_days = form.summer_days.data
-        profile.capacity_days = (form.autumn_days.data + form.spring_days.data
-                                 + form.summer_days.data)
-        profile.accepting = form.accepting.data
-        audit.record(current_user, "profile.update", profile,
-                     detail={"before": before, "after": {
-                         "capacity_days": profile.capacity_days,
-                         "accepting": profile.accepting}},
-                     ip=request.remote_addr or "")
+        try:
+            profiles.save_profile(
+                current_user, profile, bio=form.bio.data or "", phases=form.phases.data or [],
+                standards=form.standards.data or [],
+                specialisms=[s for s in specialisms if s.id in chosen],
+                autumn_days=form.autumn_days.data, spring_days=form.spring_days.data,
+                summer_days=form.summer_days.data, accepting=form.accepting.data,
+                ip=request.remote_addr or "")
+        except errors.Invalid as exc:
+            exc.show_on(form)
+            return render("directory/my_profile.html", profile=profile, form=form,
+                          unavailable_form=UnavailableForm(formdata=None),
+                          delete_form=DeleteForm(), conflict=False), 422
         flash("Your profile has been saved.", "success")
         return redirect(url_for("directory.my_profile"), code=303)
     if request.method == "POST":

@@ -123,7 +123,11 @@ def rate_card_for(deployment: Deployment) -> RateCard:
 
 def new_rate_card(alliance_id: int, actor: User, *, effective_from: date, ip: str = "",
                   **amounts: int) -> RateCard:
-    """Add a new version of the alliance's card. Old versions are never changed."""
+    """Add a new version of the alliance's card. Old versions are never changed, and a new one
+    starts today or later, so no charge already agreed moves."""
+    if effective_from < date.today():
+        raise errors.Invalid("The new rates must start today or later, so no agreed charge "
+                             "changes", field="effective_from")
     previous = current_rate_card(alliance_id, effective_from)
     model = previous.model if previous else actor.alliance.charging_model
     row = RateCard(alliance_id=alliance_id, model=model, effective_from=effective_from,
@@ -298,6 +302,24 @@ def _save(deployment: Deployment, planned: PlannedInvoice, actor: User | None, *
         "number": inv.number, "payer": inv.payer, "total_pence": inv.total_pence,
         "deployment": deployment.reference}, ip=ip)
     return inv
+
+
+# Invoices may be raised in advance once the proposal is confirmed and until the deployment
+# closes (after that the completion or early end raises them for the days delivered).
+ADVANCE_STATUSES = ("agreement", "active", "evaluation")
+
+
+def raise_in_advance(deployment: Deployment, actor: User, *, ip: str = "") -> list[Invoice]:
+    """Raise the deployment's invoices now, for the half days agreed (days not delivered are
+    credited later). Refused (``NotNow``) outside :data:`ADVANCE_STATUSES`; returns ``[]`` when
+    invoices exist already."""
+    if deployment.status not in ADVANCE_STATUSES:
+        raise errors.NotNow("Invoices in advance can be raised only once the proposal is "
+                            "confirmed and before the deployment closes.")
+    return raise_invoices(
+        deployment, actor, half_days=deployment.half_days_agreed,
+        note="Raised in advance for the days agreed; any days not delivered are credited.",
+        ip=ip)
 
 
 def raise_invoices(deployment: Deployment, actor: User | None = None, *,
@@ -585,6 +607,8 @@ def record_payment(inv: Invoice, amount: int, actor: User, *, received_on: date,
         raise InvoiceStateError(f"{inv.number} is already paid in full.")
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise PaymentRefused("Enter an amount greater than £0.00.")
+    if received_on > date.today():
+        raise errors.Invalid("The date received cannot be in the future", field="received_on")
     if amount > inv.balance_pence:
         raise PaymentRefused(
             f"That is more than the {charging.format_pence(inv.balance_pence)} still due on "

@@ -26,7 +26,7 @@ from sqlalchemy.orm import joinedload
 from .. import idempotency
 from ..domain import access, charging, invoicing
 from ..domain.access import FINANCE_ROLES, OVERSEERS
-from ..domain.errors import Conflict
+from ..domain.errors import Conflict, Invalid, NotNow
 from ..extensions import db
 from ..htmx import render
 from ..models import INVOICE_STATUSES, PAYERS, AllowanceUse, Deployment, Invoice, RateCard, School
@@ -40,7 +40,7 @@ from .forms import PaymentForm, RateCardForm
 bp = Blueprint("finance", __name__, url_prefix="/finance")
 
 
-ADVANCE_STATUSES = ("agreement", "active", "evaluation")
+ADVANCE_STATUSES = invoicing.ADVANCE_STATUSES
 
 
 # ---------------------------------------------------------------------------- invoice lists
@@ -249,9 +249,9 @@ def pay(invoice_id: int) -> ResponseReturnValue:
                                      received_on=form.received_on.data,
                                      reference=form.reference.data or "",
                                      ip=request.remote_addr or "")
-    except invoicing.PaymentRefused as exc:
+    except Invalid as exc:
         inv = _load(invoice_id)
-        form.amount.errors = [*form.amount.errors, str(exc)]
+        exc.show_on(form)
         return _show(inv, form=form, status=422)
     except invoicing.InvoiceStateError as exc:
         return _refused(inv, exc)
@@ -321,16 +321,12 @@ def settlement(deployment_id: int) -> ResponseReturnValue:
 def raise_in_advance(deployment_id: int) -> ResponseReturnValue:
     d = access.get_deployment(current_user, deployment_id)
     back = url_for("deployments.show", deployment_id=d.id) + "#panel-money"
-    if d.status not in ADVANCE_STATUSES:
-        flash("Invoices in advance can be raised only once the proposal is confirmed and "
-              "before the deployment closes.", "error")
-        return redirect(back, 303)
     try:
         with command():
-            created = invoicing.raise_invoices(
-                d, current_user, half_days=d.half_days_agreed,
-                note="Raised in advance for the days agreed; any days not delivered are "
-                     "credited.", ip=request.remote_addr or "")
+            created = invoicing.raise_in_advance(d, current_user, ip=request.remote_addr or "")
+    except NotNow as exc:
+        flash(str(exc), "error")
+        return redirect(back, 303)
     except Conflict:
         flash("Someone else raised the invoices at the same time; nothing was added.", "error")
         return redirect(back, 303)
@@ -402,7 +398,9 @@ def rate_new() -> ResponseReturnValue:
             card = invoicing.new_rate_card(current_user.alliance_id, current_user,
                                            effective_from=form.effective_from.data,
                                            ip=request.remote_addr or "", **form.amounts())
-        except ValueError as exc:
+        except Invalid as exc:
+            exc.show_on(form)
+        except ValueError as exc:  # the card's amounts break a charging rule
             target = form.field_for(str(exc))
             target.errors = [*target.errors, str(exc)]
         else:

@@ -36,7 +36,7 @@ def test_demo_logins_work(app, db, anon):
     app.test_cli_runner().invoke(args=["demo"])
     r = anon.post("/login", {"email": "admin@estsn.example.org", "password": "demo-Portal-2026"})
     assert r.status_code == 302
-    assert b"Requests to match" in anon.get("/").data
+    assert b"Requests to triage and match" in anon.get("/").data
 
 
 def test_verify_audit_finds_tampering(app, db):

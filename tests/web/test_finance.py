@@ -454,3 +454,14 @@ def test_rates_page_lists_allowances_used_this_year(world, client_for):
     assert charging.academic_year_label(charging.academic_year(date.today())) in body
     assert world.a.receiving.name in body and "£100.00" in body
     assert world.b.receiving.name not in body
+
+
+def test_invoices_in_advance_before_confirmation_are_refused_with_the_domains_message(
+        world, client_for):
+    ff.rate_card(world.a.alliance)
+    d = world.a.deployment  # still proposed
+    admin = client_for(world.user("a", "admin"))
+    r = admin.post(f"/finance/deployments/{d.id}/invoices")
+    assert r.status_code == 303
+    assert "only once the proposal is confirmed" in admin.get(r.headers["Location"]).data.decode()
+    assert db.session.scalar(select(func.count()).select_from(Invoice)) == 0

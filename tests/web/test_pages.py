@@ -9,7 +9,7 @@ from portal.extensions import db
 
 def test_admin_home_shows_the_inbox_with_the_48_hour_clock(world, client_for):
     body = client_for(world.user("a", "admin")).get("/").data.decode()
-    assert "Requests to match" in body
+    assert "Requests to triage and match" in body
     assert world.a.request.reference in body
     assert "hours left" in body  # submitted five hours ago: 43 hours left
     assert world.a.draft.reference not in body  # drafts are not in anyone's inbox

@@ -7,6 +7,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from portal.domain import brokering
 from portal.extensions import db
 from portal.models import (
     AuditEvent,
@@ -16,6 +17,7 @@ from portal.models import (
     OutboxEmail,
     SupportRequest,
 )
+from portal.models.requests import REQUEST_STATUSES
 from tests import factories
 from tests.factories import requests as fr
 
@@ -382,3 +384,37 @@ def test_admin_home_desk_counts_waiting_and_overdue(world, client_for):
     assert "2 requests waiting for a match" in body and "1 past the 48-hour target" in body
     assert 'id="panel-desk-title"' not in client_for(world.user("a", "headteacher")).get(
         "/").data.decode()
+
+
+def _home_counts(body: str) -> tuple[int, int]:
+    """The inbox heading's count and the sum of the desk panel's "N ... waiting for" counts."""
+    heading = re.search(r'id="inbox-h">[^<]*<span class="count">\((\d+)\)</span>', body)
+    desk = body[body.index('id="panel-desk-title"'):]
+    desk = desk[:desk.index("</p>")]
+    waiting = [int(n) for n in re.findall(r"(\d+) (?:requests? )?waiting for", desk)]
+    assert heading and waiting, body
+    return int(heading.group(1)), sum(waiting)
+
+
+@pytest.mark.parametrize("status", list(REQUEST_STATUSES))
+def test_home_inbox_and_desk_count_the_same_requests_in_every_status(world, client_for, status):
+    """Issue 14: one definition of "in the inbox" for the list and the desk panel's counts."""
+    extra = factories.support_request(world.a.alliance, world.user("a", "headteacher"),
+                                      [world.a.receiving])
+    extra.status = status
+    db.session.commit()
+    admin = world.user("a", "admin")
+    expected = db.session.scalar(select(func.count()).select_from(SupportRequest)
+                                 .where(brokering.in_inbox(admin)))
+    listed, desk = _home_counts(client_for(admin).get("/").data.decode())
+    assert listed == desk == expected
+    assert expected == 1 + (status in brokering.INBOX_STATUSES)  # the world's own request too
+
+
+def test_desk_says_how_many_wait_on_the_school(world, client_for):
+    asked = factories.support_request(world.a.alliance, world.user("a", "headteacher"),
+                                      [world.a.receiving])
+    asked.status = "more_info"
+    db.session.commit()
+    body = client_for(world.user("a", "admin")).get("/").data.decode()
+    assert "1 request waiting for a match, 1 waiting for more information from the school" in body

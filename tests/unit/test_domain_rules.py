@@ -1,0 +1,124 @@
+"""Issue 14, "one rule, one place": rules a route used to hold alone, now enforced by the domain
+command itself, so the CLI or any future API cannot break them. Each test calls the domain
+directly (no route, no form) and is refused."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from portal.domain import errors, invoicing, profiles, workflow
+from portal.extensions import db
+from portal.models import Invoice, RateCard
+from tests.factories import finance as ff
+
+# ------------------------------------------------------------------ invoices in advance
+
+
+@pytest.mark.parametrize("status", ["proposed", "completed"])
+def test_invoices_in_advance_need_a_confirmed_open_deployment(world, status):
+    admin = world.user("a", "admin")
+    if status == "proposed":
+        d = world.a.deployment
+        ff.rate_card(world.a.alliance)
+        assert d.status == "proposed"
+    else:
+        d = ff.priced_deployment(world.a, status="evaluation")
+        workflow.transition(d, "completed", world.user("a", "director"))
+        db.session.flush()
+        db.session.query(Invoice).filter_by(deployment_id=d.id).delete()
+    with pytest.raises(errors.NotNow, match="only once the proposal is confirmed"):
+        invoicing.raise_in_advance(d, admin)
+    assert db.session.query(Invoice).filter_by(deployment_id=d.id).count() == 0
+
+
+def test_invoices_in_advance_are_raised_for_a_live_deployment(world):
+    d = ff.priced_deployment(world.a, half_days=8, delivered=0, status="active")
+    created = invoicing.raise_in_advance(d, world.user("a", "admin"))
+    assert created and all(inv.deployment_id == d.id for inv in created)
+
+
+# ------------------------------------------------------------------ rate cards
+
+
+def _amounts(card: RateCard) -> dict[str, int]:
+    return {c.key: getattr(card, c.key) for c in RateCard.__table__.columns
+            if c.key.endswith(("_pence", "_bp", "_per_year", "_hours"))}
+
+
+def test_a_rate_card_cannot_start_in_the_past(world):
+    old = ff.rate_card(world.a.alliance, "sefton")
+    with pytest.raises(errors.Invalid, match="today or later") as caught:
+        invoicing.new_rate_card(world.a.alliance.id, world.user("a", "admin"),
+                                effective_from=date.today() - timedelta(days=1), **_amounts(old))
+    assert caught.value.field == "effective_from"
+    assert db.session.query(RateCard).count() == 1
+
+
+def test_a_rate_card_may_start_today(world):
+    old = ff.rate_card(world.a.alliance, "sefton")
+    new = invoicing.new_rate_card(world.a.alliance.id, world.user("a", "admin"),
+                                  effective_from=date.today(), **_amounts(old))
+    assert new.effective_from == date.today()
+
+
+# ------------------------------------------------------------------ payments
+
+
+@pytest.fixture
+def sent_invoice(world):
+    d = ff.priced_deployment(world.a, half_days=8)
+    workflow.transition(d, "completed", world.user("a", "director"))
+    workflow.commit_or_conflict()
+    inv = db.session.query(Invoice).filter_by(deployment_id=d.id, payer="school").first()
+    invoicing.mark_sent(inv, world.user("a", "admin"))
+    db.session.commit()
+    return inv
+
+
+def test_a_payment_cannot_be_received_in_the_future(world, sent_invoice):
+    with pytest.raises(errors.Invalid, match="cannot be in the future") as caught:
+        invoicing.record_payment(sent_invoice, 1_000, world.user("a", "admin"),
+                                 received_on=date.today() + timedelta(days=1))
+    assert caught.value.field == "received_on"
+    assert sent_invoice.paid_pence == 0 and not sent_invoice.payments
+
+
+def test_a_payment_received_today_is_recorded(world, sent_invoice):
+    invoicing.record_payment(sent_invoice, 1_000, world.user("a", "admin"),
+                             received_on=date.today())
+    assert sent_invoice.paid_pence == 1_000
+
+
+# ------------------------------------------------------------------ directory profile
+
+
+def _save(world, **days):
+    leader = world.a.leader
+    fields = {"autumn_days": 5, "spring_days": 4, "summer_days": 3, **days}
+    return profiles.save_profile(leader, leader.profile, bio="Maths lead", phases=["primary"],
+                                 standards=["TS2"], specialisms=[], accepting=True, **fields)
+
+
+def test_a_profile_keeps_its_capacity_the_sum_of_its_terms(world):
+    profile = _save(world)
+    assert (profile.autumn_days, profile.spring_days, profile.summer_days) == (5, 4, 3)
+    assert profile.capacity_days == 12
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("autumn_days", -1), ("spring_days", 66), ("summer_days", None), ("autumn_days", True)])
+def test_a_profile_refuses_days_matching_cannot_use(world, field, value):
+    before = world.a.leader.profile.capacity_days
+    with pytest.raises(errors.Invalid, match="from 0 to 65") as caught:
+        _save(world, **{field: value})
+    assert caught.value.field == field
+    assert world.a.leader.profile.capacity_days == before
+
+
+def test_only_the_leader_saves_their_own_profile(world):
+    with pytest.raises(errors.Forbidden):
+        profiles.save_profile(world.user("a", "admin"), world.a.leader.profile, bio="",
+                              phases=[], standards=[], specialisms=[], accepting=False,
+                              autumn_days=1, spring_days=1, summer_days=1)
