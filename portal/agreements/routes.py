@@ -24,6 +24,8 @@ from sqlalchemy import select
 
 from ..domain import access, audit, signing, workflow
 from ..domain import agreements as service
+from ..domain.policy import agreements as policy
+from ..domain.policy import require
 from ..extensions import db, limiter
 from ..formatting import uk_date
 from ..htmx import hx_redirect, is_htmx, render
@@ -44,8 +46,7 @@ from .forms import (
 
 bp = Blueprint("agreements", __name__)
 
-OVERSEERS = ("admin", "director")
-
+OVERSEERS = policy.OVERSEERS
 
 
 def _ip() -> str:
@@ -62,8 +63,9 @@ def _context(deployment: Deployment, agreement, *, sign_form=None, decline_form=
     users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(signers)))} \
         if signers else {}
     slots = service.slots(deployment, agreement)
-    mine = service.slot_for(deployment, agreement, current_user)
-    open_ = agreement.status in ("draft", "signing") and deployment.status == "agreement"
+    f = policy.facts(agreement, deployment, current_user)
+    mine = f.slot
+    can = policy.actions(agreement, current_user, deployment=deployment, f=f)
     consent = service.consent_for(deployment, agreement, mine, current_user) \
         if mine is not None else ""
     if sign_form is None:
@@ -75,10 +77,11 @@ def _context(deployment: Deployment, agreement, *, sign_form=None, decline_form=
     return {
         "d": deployment, "agreement": agreement, "content": agreement.content,
         "fingerprint": signing.fingerprint(agreement.content_hash),
-        "slots": slots, "signers": users, "mine": mine, "open": open_, "consent": consent,
+        "slots": slots, "signers": users, "mine": mine, "can": can, "consent": consent,
+        "open": policy.is_open(agreement, deployment),
+        "started": policy.signing_started(agreement),
         "sign_form": sign_form, "decline_form": decline_form,
         "message": message, "message_kind": message_kind,
-        "can_edit": current_user.role in OVERSEERS and open_,
         "void_form": VoidForm(formdata=None),
         "history": service.history(deployment.id),
         "AGREEMENT_STATUSES": AGREEMENT_STATUSES,
@@ -112,8 +115,10 @@ def _need_fresh(deployment_id: int):
 
 def _respond(deployment_id: int, decision: str):
     deployment, agreement = access.get_agreement(current_user, deployment_id)
-    if service.slot_for(deployment, agreement, current_user) is None:
-        abort(403)
+    answer = policy.actions(agreement, current_user, deployment=deployment)[
+        "sign" if decision == "signed" else "decline"]
+    if answer.forbidden:  # not now: the command answers, beside the agreement shown again
+        require(answer)
     if not is_fresh():
         return _need_fresh(deployment_id)
     form = SignForm() if decision == "signed" else DeclineForm()
@@ -166,8 +171,12 @@ def decline(deployment_id: int) -> ResponseReturnValue:
 @roles(*OVERSEERS)
 def edit(deployment_id: int) -> ResponseReturnValue:
     deployment, agreement = access.get_agreement(current_user, deployment_id)
-    if agreement.status not in ("draft", "signing") or deployment.status != "agreement":
-        return render("agreements/closed.html", d=deployment, agreement=agreement), 409
+    may = policy.actions(agreement, current_user, deployment=deployment)["edit"]
+    if may.forbidden:
+        require(may)
+    if not may:
+        return render("agreements/closed.html", d=deployment, agreement=agreement,
+                      reason=may.reason), 409
     content = agreement.content
     form = EditForm(data={
         "content_hash": agreement.content_hash,
@@ -193,11 +202,13 @@ def edit(deployment_id: int) -> ResponseReturnValue:
                 message = str(exc) if isinstance(exc, service.StaleAgreement) else \
                     "Someone else changed the agreement at the same time."
                 return render("agreements/edit.html", d=deployment, agreement=agreement,
+                              started=policy.signing_started(agreement),
                               form=form, conflict=message), 409
             except service.AgreementError as exc:
                 getattr(form, getattr(exc, "field", None) or "terms").errors.append(str(exc))
                 deployment, agreement = access.get_agreement(current_user, deployment_id)
                 return render("agreements/edit.html", d=deployment, agreement=agreement,
+                              started=policy.signing_started(agreement),
                               form=form), 422
             if now.version != had:
                 flash(f"The terms changed after signing began, so this is now version "
@@ -207,7 +218,8 @@ def edit(deployment_id: int) -> ResponseReturnValue:
                 flash("The draft agreement is saved.", "success")
             return redirect(url_for(".show", deployment_id=deployment_id), 303)
         status = 422
-    return render("agreements/edit.html", d=deployment, agreement=agreement, form=form), status
+    return render("agreements/edit.html", d=deployment, agreement=agreement, form=form,
+                  started=policy.signing_started(agreement)), status
 
 
 def _date(value):
@@ -345,9 +357,10 @@ def agreement_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:
     if agreement is None:
         return None
     slots = service.slots(deployment, agreement)
+    f = policy.facts(agreement, deployment, user)
     return {"agreement": agreement, "slots": slots,
             "status_label": AGREEMENT_STATUSES[agreement.status],
-            "mine": service.slot_for(deployment, agreement, user),
+            "mine": f.slot, "can": policy.actions(agreement, user, deployment=deployment, f=f),
             "signed": sum(1 for s in slots if s.signed), "total": len(slots)}
 
 
@@ -357,7 +370,7 @@ def agreements_to_sign(ctx: PanelContext[None]) -> dict[str, Any] | None:
         return None
     rows = db.session.execute(
         select(Agreement, Deployment).join(Deployment, Deployment.id == Agreement.deployment_id)
-        .where(access.agreements_awaiting(user))
+        .where(access.deployments_visible_to(user), policy.waiting_sign(user))
         .order_by(Deployment.confirmed_at, Deployment.id).limit(20)
     ).all()
     if not rows:

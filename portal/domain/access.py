@@ -141,30 +141,13 @@ def get_agreement(user: User, deployment_id: int) -> tuple[Deployment, Agreement
     return deployment, agreement
 
 
-def agreements_awaiting(user: User) -> ColumnElement[bool]:
-    """Open agreements (latest version, draft or out for signature) this user should sign and
-    has not yet signed or declined; use with ``select(Agreement).join(Deployment)``."""
-    from ..models import Signature
+def agreements_visible_to(user: User) -> ColumnElement[bool]:
+    """Every version of the agreements of the deployments the user may see. (Who is waiting
+    to sign is ``policy/agreements.py:waiting_sign``.)"""
+    return Agreement.deployment_id.in_(
+        select(Deployment.id).where(deployments_visible_to(user)).correlate(None))
 
-    parties = {
-        "sle": "leader",
-        "director": "director",
-        "home_school": f"home_school:{user.school_id}",
-        "headteacher": f"receiving:{user.school_id}",
-    }
-    party = parties.get(user.role)
-    if party is None or (user.role in ("home_school", "headteacher") and not user.school_id):
-        return false()
-    clause = and_(
-        deployments_visible_to(user),
-        Deployment.status == "agreement",
-        Agreement.status.in_(("draft", "signing")),
-        ~exists().where(Signature.agreement_id == Agreement.id, Signature.party == party,
-                        Signature.voided_at.is_(None)),
-    )
-    if user.role == "sle":
-        clause = and_(clause, Deployment.leader_id == user.id)
-    return clause
+
 # ------------------------------------------------------------------ delivery (action plans)
 
 # The plan belongs to the leader, the receiving school(s) and the alliance's overseers; the home

@@ -14,6 +14,9 @@ Every signature's evidence is written into the audit hash chain (``agreement.sig
 signature row keeps that event's hash, so ``flask verify-audit`` can check the row against the
 chained evidence (:func:`verify_signatures`).
 
+Who may sign, decline, edit or void, and when ("open for signature"), is decided in
+``portal/domain/policy/agreements.py``; every command here starts by requiring its decision.
+
 No Flask request objects here: routes pass the IP address and user agent in.
 """
 
@@ -45,6 +48,8 @@ from ..models import (
 )
 from ..validators import MAX_AHEAD, MAX_TIME_FRAME, TOLERANCE, date_problem, time_frame_problem
 from . import audit, charging, errors, invoicing, notify, signing, workflow
+from .policy import agreements as policy
+from .policy import require
 
 DEFAULT_EXIT = (
     "The deployment ends when the agreed days have been delivered and the final evaluation is "
@@ -100,6 +105,11 @@ class StaleAgreement(errors.Conflict, AgreementError):
 
 class AlreadyDone(errors.NotNow, AgreementError):
     """This slot has already been signed or declined (a double click or a second tab)."""
+
+
+class Closed(errors.NotNow, StaleAgreement):
+    """The agreement is no longer open for signature, editing or voiding (answered 409; a
+    :class:`StaleAgreement` too, for the callers that catch that)."""
 
 
 # ------------------------------------------------------------------------------- slots
@@ -456,12 +466,9 @@ def edit(agreement: Agreement, actor: User, changes: dict, *, seen_hash: str,
     """
     agreement = lock(agreement.id)
     deployment = db.session.get(Deployment, agreement.deployment_id)
-    if current(deployment.id).id != agreement.id or agreement.status not in ("draft", "signing"):
-        raise StaleAgreement("This version can no longer be edited.")
+    require(policy.actions(agreement, actor, deployment=deployment)["edit"], not_now=Closed)
     if agreement.content_hash != seen_hash:
         raise StaleAgreement("Someone else changed the agreement while you were editing it.")
-    if deployment.status != "agreement":
-        raise AgreementError("The deployment is no longer waiting for its agreement.")
     content = {**agreement.content, **_plain_edits(changes)}
     dates = (content.get("start_date"), content.get("end_date"))
     if dates != (agreement.content.get("start_date"), agreement.content.get("end_date")):
@@ -501,13 +508,12 @@ def edit(agreement: Agreement, actor: User, changes: dict, *, seen_hash: str,
 
 def void(agreement: Agreement, actor: User, reason: str, *, ip: str = "") -> None:
     """Void the agreement and cancel the deployment (workflow: agreement -> cancelled)."""
+    agreement = lock(agreement.id)
+    deployment = db.session.get(Deployment, agreement.deployment_id)
+    require(policy.actions(agreement, actor, deployment=deployment)["void"], not_now=Closed)
     reason = (reason or "").strip()
     if not reason:
         raise AgreementError("Give a reason for voiding the agreement.")
-    agreement = lock(agreement.id)
-    deployment = db.session.get(Deployment, agreement.deployment_id)
-    if agreement.status not in ("draft", "signing"):
-        raise StaleAgreement("This agreement can no longer be voided.")
     now = utcnow()
     voided = []
     for sig in agreement.signatures:
@@ -583,20 +589,20 @@ def _respond(agreement: Agreement, user: User, *, version: int, seen_hash: str,
              ) -> tuple[Agreement, Signature]:
     agreement = lock(agreement.id)
     deployment = db.session.get(Deployment, agreement.deployment_id)
+    f = policy.facts(agreement, deployment, user)
+    action = "sign" if decision == "signed" else "decline"
+    # open, the only "not now" is an answer already given (a double click or a second tab)
+    require(policy.actions(agreement, user, deployment=deployment, f=f)[action],
+            forbidden=NotASignatory,
+            not_now=AlreadyDone if policy.is_open(agreement, deployment) else Closed)
     latest = current(deployment.id)
     if latest.id != agreement.id or agreement.version != version \
             or agreement.content_hash != seen_hash:
         raise StaleAgreement(
             f"The agreement changed after you opened it. Version {latest.version} is shown "
             "now: read it again before you sign.")
-    if agreement.status not in ("draft", "signing") or deployment.status != "agreement":
-        raise StaleAgreement("This agreement is no longer open for signature.")
-    slot = slot_for(deployment, agreement, user)
-    if slot is None:
-        raise NotASignatory("You are not a signatory of this agreement.")
-    if slot.signature is not None:
-        raise AlreadyDone("You have already " + (
-            "signed" if slot.signed else "declined") + " this version.")
+    slot = f.slot
+    assert slot is not None  # a signatory, required above
     if decision == "signed" and not signing.typed_name_matches(typed_name, user.name):
         raise AgreementError(f"Type your full name exactly as it is shown: {user.name}.")
     if decision == "declined" and not reason.strip():

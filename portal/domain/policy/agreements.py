@@ -1,0 +1,166 @@
+"""Who may sign, decline, edit and void an agreement, and when. (Step 5.)
+
+The policy convention of ``portal/domain/policy/__init__.py``, after ``evaluations.py``:
+
+* :func:`actions` answers every agreement action for a user and an agreement;
+* :func:`waiting` is the Python form of "agreements waiting for my signature", and its SQL twin
+  :func:`waiting_sign` sits right below the predicate it mirrors; the home panel
+  (``portal/agreements/routes.py:agreements_to_sign``) selects with it.
+  ``tests/unit/test_policy_agreements.py`` checks that both forms agree for every user and
+  agreement of a test world.
+
+"Open for signature" (:func:`is_open`) is one rule: the agreement is a draft or out for
+signature and its deployment is still waiting for its agreement. A superseded or void version is
+never open, so an open agreement is always its deployment's latest version.
+
+The signatory slots themselves (who fills which party) are ``domain/agreements.py:slots``; the
+slot a user holds is a fact passed in (:func:`facts`), like the evaluations of step 6.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ColumnElement, and_, exists, false, not_
+from sqlalchemy.orm import aliased
+
+from ...models import Agreement, Deployment, RequestSchool, Signature, User
+from . import Decision, allow, forbid, not_now
+
+if TYPE_CHECKING:
+    from ..agreements import Slot
+
+OVERSEERS = ("admin", "director")
+OPEN = ("draft", "signing")
+ACTIONS = ("sign", "decline", "edit", "void")
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the agreement rules read besides the agreement and its deployment."""
+
+    slot: Slot | None  # the signatory slot this user holds, with its live signature if any
+
+
+def facts(agreement: Agreement, deployment: Deployment, user: User) -> Facts:
+    from ..agreements import slot_for  # the slots live with the agreement's content
+
+    return Facts(slot_for(deployment, agreement, user))
+
+
+def is_open(agreement: Agreement, deployment: Deployment) -> bool:
+    """Open for signature (and for editing or voiding)."""
+    return agreement.status in OPEN and deployment.status == "agreement"
+
+
+def signing_started(agreement: Agreement) -> bool:
+    """Someone has signed or declined this version: an edit now makes a new version."""
+    return agreement.status == "signing"
+
+
+# ------------------------------------------------------------------------------ predicates
+
+
+def sign(agreement: Agreement, deployment: Deployment, user: User, f: Facts) -> Decision:
+    """A signatory signs (or declines) the open version once."""
+    if f.slot is None:
+        return forbid("You are not a signatory of this agreement.")
+    if not is_open(agreement, deployment):
+        return not_now("This agreement is no longer open for signature.")
+    if f.slot.signature is not None:
+        return not_now("You have already " + ("signed" if f.slot.signed else "declined")
+                       + " this version.")
+    return allow()
+
+
+def decline(agreement: Agreement, deployment: Deployment, user: User, f: Facts) -> Decision:
+    """Declining is the other answer to the same request to sign."""
+    return sign(agreement, deployment, user, f)
+
+
+def edit(agreement: Agreement, deployment: Deployment, user: User, _f: Facts) -> Decision:
+    if user.role not in OVERSEERS:
+        return forbid("Only the co-ordinator or director edits the terms of an agreement.")
+    if not is_open(agreement, deployment):
+        return not_now("This version can no longer be edited.")
+    return allow()
+
+
+def void(agreement: Agreement, deployment: Deployment, user: User, _f: Facts) -> Decision:
+    if user.role not in OVERSEERS:
+        return forbid("Only the co-ordinator or director voids an agreement.")
+    if not is_open(agreement, deployment):
+        return not_now("This agreement can no longer be voided.")
+    return allow()
+
+
+_PREDICATES = {"sign": sign, "decline": decline, "edit": edit, "void": void}
+
+
+def actions(agreement: Agreement, user: User, *, deployment: Deployment | None = None,
+            f: Facts | None = None) -> dict[str, Decision]:
+    """Every agreement action for this user on this agreement (version)."""
+    from ...extensions import db
+
+    deployment = deployment if deployment is not None \
+        else db.session.get(Deployment, agreement.deployment_id)
+    assert deployment is not None
+    f = f if f is not None else facts(agreement, deployment, user)
+    return {name: predicate(agreement, deployment, user, f)
+            for name, predicate in _PREDICATES.items()}
+
+
+# ------------------------------------------------------------------- waiting for me (Python)
+
+
+def waiting(agreement: Agreement, user: User) -> dict[str, bool]:
+    """The "waiting for me" entries this agreement makes for this user (Python form).
+
+    Each key has its SQL twin in :data:`WAITING_SQL`; the two must agree.
+    """
+    return {"sign": actions(agreement, user)["sign"].allowed}
+
+
+WAITING_LABELS = {"sign": "Read and sign the agreement"}
+
+
+# ---------------------------------------------------------------------- the SQL twins
+
+
+def _party(user: User) -> str | None:
+    """The signatory party a user's role fills (``domain/agreements.py:slots``)."""
+    if user.role == "sle":
+        return "leader"
+    if user.role == "director":
+        return "director"
+    if user.role == "home_school" and user.school_id:
+        return f"home_school:{user.school_id}"
+    if user.role == "headteacher" and user.school_id:
+        return f"receiving:{user.school_id}"
+    return None
+
+
+def waiting_sign(user: User) -> ColumnElement[bool]:
+    """SQL twin of :func:`sign` allowed, over ``Agreement``: open, the user holds a slot
+    (``domain/agreements.py:holds``) and has no live signature or decline on this version."""
+    party = _party(user)
+    if party is None or not user.active:
+        return false()
+    d = aliased(Deployment)
+    if user.role == "sle":
+        holds: ColumnElement[bool] = d.leader_id == user.id
+    elif user.role == "director":
+        holds = d.alliance_id == user.alliance_id
+    elif user.role == "home_school":
+        holds = d.home_school_id == user.school_id
+    else:
+        holds = exists().where(RequestSchool.request_id == d.request_id,
+                               RequestSchool.school_id == user.school_id)
+    open_ = exists().where(d.id == Agreement.deployment_id, d.status == "agreement", holds)
+    answered = exists().where(Signature.agreement_id == Agreement.id, Signature.party == party,
+                              Signature.voided_at.is_(None))
+    return and_(Agreement.status.in_(OPEN), open_, not_(answered))
+
+
+WAITING_SQL = {"sign": waiting_sign}
