@@ -465,6 +465,8 @@ def new_visit(deployment_id: int) -> ResponseReturnValue:
 @roles("sle", "admin", "director")
 def new_variation(deployment_id: int) -> ResponseReturnValue:
     deployment = access.get_plan_deployment(current_user, deployment_id)
+    if policy.request_variation(deployment, current_user).forbidden:
+        abort(403)  # not theirs; a pending request or a frozen deployment: the POST says so
     form = VariationForm(formdata=request.form if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
