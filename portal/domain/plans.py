@@ -19,11 +19,11 @@ rise.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -47,7 +47,7 @@ from .notify import notify
 from .policy import plans as policy
 from .policy import require
 
-KINDS: dict[str, type] = {"action": Action, "outcome": Outcome}
+KINDS: dict[str, type[Action] | type[Outcome]] = {"action": Action, "outcome": Outcome}
 FIELDS: dict[str, tuple[str, ...]] = {
     "action": ("description", "owner", "due_date", "status", "success_criteria", "outcome_id",
                "between_visits"),
@@ -268,9 +268,9 @@ def move_row(plan: ActionPlan, row, direction: int, actor: User, *,
         raise ValueError("direction is -1 (up) or +1 (down)")
     kind = kind_of(row)
     model = KINDS[kind]
-    rows = db.session.scalars(
+    rows = cast(Sequence[Action | Outcome], db.session.scalars(
         select(model).where(model.plan_id == plan.id).order_by(model.position, model.id)
-    ).all()
+    ).all())
     index = next(i for i, r in enumerate(rows) if r.id == row.id)
     other = index + direction
     if not 0 <= other < len(rows):
@@ -298,7 +298,7 @@ def save_text(plan: ActionPlan, expected_version: int, next_steps: str, notes: s
     after = {"next_steps": (next_steps or "").strip(), "notes": (notes or "").strip()}
     if before == after:
         return None
-    result = db.session.execute(
+    result: CursorResult = db.session.execute(  # type: ignore[assignment]  # an UPDATE's result
         update(ActionPlan)
         .where(ActionPlan.id == plan.id, ActionPlan.text_version == expected_version)
         .values(text_version=ActionPlan.text_version + 1, **after),

@@ -7,6 +7,7 @@ every few seconds and get 204 while nothing changed. Every form also works witho
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import (
@@ -32,7 +33,7 @@ from ..domain.policy import plans as policy
 from ..domain.sla import contact_clock
 from ..extensions import db
 from ..htmx import render, wants_partial
-from ..models import ACTION_STATUSES, PlanRevision, Variation, Visit, utcnow
+from ..models import ACTION_STATUSES, ActionPlan, PlanRevision, Variation, Visit, utcnow
 from ..models import Deployment as DeploymentModel
 from ..panels import PanelContext
 from ..security import any_role, background, roles
@@ -61,9 +62,7 @@ KINDS = ("action", "outcome")
 # ----------------------------------------------------------------------------- helpers
 
 
-def _plan_for(deployment) -> object | None:
-    from ..models import ActionPlan
-
+def _plan_for(deployment) -> ActionPlan | None:
     return db.session.scalar(select(ActionPlan).where(ActionPlan.deployment_id == deployment.id))
 
 
@@ -171,7 +170,7 @@ def printable(deployment_id: int) -> ResponseReturnValue:
 def history(deployment_id: int) -> ResponseReturnValue:
     deployment = access.get_plan_deployment(current_user, deployment_id)
     plan = _plan_for(deployment)
-    revisions = []
+    revisions: Sequence[PlanRevision] = []
     if plan is not None:
         revisions = db.session.scalars(
             select(PlanRevision).where(PlanRevision.plan_id == plan.id)
