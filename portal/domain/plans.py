@@ -19,11 +19,11 @@ rise.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -44,18 +44,20 @@ from ..models import (
 from ..validators import date_problem
 from . import audit, errors, workflow
 from .notify import notify
+from .policy import plans as policy
+from .policy import require
 
-KINDS: dict[str, type] = {"action": Action, "outcome": Outcome}
+KINDS: dict[str, type[Action] | type[Outcome]] = {"action": Action, "outcome": Outcome}
 FIELDS: dict[str, tuple[str, ...]] = {
     "action": ("description", "owner", "due_date", "status", "success_criteria", "outcome_id",
                "between_visits"),
     "outcome": ("text", "standard"),
 }
-# Where a deployment is open for delivery work (the plan can change, visits be logged).
-DELIVERY_STATUSES = ("active",)
-CONTACT_STATUSES = ("agreement", "active")
+# Who may do what, and when: portal/domain/policy/plans.py (each command require()s it).
+DELIVERY_STATUSES = policy.DELIVERY_STATUSES
+CONTACT_STATUSES = policy.CONTACT_STATUSES
 MAX_VARIATION_HALF_DAYS = 40
-ONE_PENDING_VARIATION = "A request for extra days is already awaiting approval."
+ONE_PENDING_VARIATION = policy.ONE_PENDING_VARIATION
 NO_VERSION = ("This form did not say which version it changes, so it was not saved over anyone "
               "else's change. Reload the page and make your change again.")
 
@@ -75,6 +77,22 @@ class NotAllowed(errors.NotNow):
 
     def __init__(self, message: str, *, forbidden: bool = False):
         super().__init__(message, forbidden=forbidden)
+
+
+class Refused(NotAllowed, errors.Forbidden):
+    """A :class:`NotAllowed` that is always 403: what :func:`_require` raises for a
+    :func:`~portal.domain.policy.forbid` (``except NotAllowed`` and ``except Forbidden`` both
+    catch it)."""
+
+    status = 403
+    title = errors.Forbidden.title
+
+    def __init__(self, message: str):
+        super().__init__(message, forbidden=True)
+
+
+def _require(decision: policy.Decision) -> None:
+    require(decision, forbidden=Refused, not_now=NotAllowed)
 
 
 class DaysExceeded(errors.Invalid):
@@ -115,22 +133,19 @@ def snapshot(row: Outcome | Action) -> dict:
     return {name: _json(getattr(row, name)) for name in FIELDS[kind_of(row)]}
 
 
-def is_editor(deployment: Deployment, user: User) -> bool:
-    """The deployment's own system leader (or the commissioning NLE/LLE) edits its plan."""
-    return user.role == "sle" and user.id in (deployment.leader_id,
-                                              deployment.commissioning_leader_id)
+is_editor = policy.is_editor
 
 
 def can_edit(deployment: Deployment, user: User) -> bool:
-    return is_editor(deployment, user) and deployment.status in DELIVERY_STATUSES
+    return policy.edit_plan(deployment, user).allowed
 
 
-def _require_editor(deployment: Deployment, user: User) -> None:
-    if not is_editor(deployment, user):
-        raise NotAllowed("Only the deployment's system leader can change its plan.",
-                         forbidden=True)
-    if deployment.status not in DELIVERY_STATUSES:
-        raise NotAllowed("The plan can be changed only while the deployment is active.")
+def require_edit(deployment: Deployment, user: User) -> None:
+    """Raise :class:`NotAllowed` (403 or 409) unless the user may change the plan now."""
+    _require(policy.edit_plan(deployment, user))
+
+
+_require_editor = require_edit
 
 
 def ensure_plan(deployment: Deployment) -> ActionPlan:
@@ -253,9 +268,9 @@ def move_row(plan: ActionPlan, row, direction: int, actor: User, *,
         raise ValueError("direction is -1 (up) or +1 (down)")
     kind = kind_of(row)
     model = KINDS[kind]
-    rows = db.session.scalars(
+    rows = cast(Sequence[Action | Outcome], db.session.scalars(
         select(model).where(model.plan_id == plan.id).order_by(model.position, model.id)
-    ).all()
+    ).all())
     index = next(i for i, r in enumerate(rows) if r.id == row.id)
     other = index + direction
     if not 0 <= other < len(rows):
@@ -283,7 +298,7 @@ def save_text(plan: ActionPlan, expected_version: int, next_steps: str, notes: s
     after = {"next_steps": (next_steps or "").strip(), "notes": (notes or "").strip()}
     if before == after:
         return None
-    result = db.session.execute(
+    result: CursorResult = db.session.execute(  # type: ignore[assignment]  # an UPDATE's result
         update(ActionPlan)
         .where(ActionPlan.id == plan.id, ActionPlan.text_version == expected_version)
         .values(text_version=ActionPlan.text_version + 1, **after),
@@ -300,13 +315,7 @@ def save_text(plan: ActionPlan, expected_version: int, next_steps: str, notes: s
 
 def log_first_contact(deployment: Deployment, actor: User, *, note: str = "",
                       now: datetime | None = None, ip: str = "", url: str = "") -> None:
-    if not is_editor(deployment, actor):
-        raise NotAllowed("Only the deployment's system leader logs first contact.",
-                         forbidden=True)
-    if deployment.first_contact_at is not None:
-        raise NotAllowed("First contact is already logged.")
-    if deployment.status not in CONTACT_STATUSES:
-        raise NotAllowed("First contact can be logged only once the deployment is confirmed.")
+    _require(policy.log_first_contact(deployment, actor))
     deployment.first_contact_at = now or utcnow()
     audit.record(actor, "deployment.first_contact", deployment,
                  detail={"note": note.strip()} if note.strip() else {}, ip=ip)
@@ -384,13 +393,10 @@ def log_visit(deployment: Deployment, actor: User, *, visit_date: date, half_day
     ``actions`` are the plan actions worked on; ``statuses`` maps some of them to their new
     status, saved as ordinary (versioned, revised) plan edits in the same transaction.
     """
-    if not is_editor(deployment, actor):
-        raise NotAllowed("Only the deployment's system leader logs visits.", forbidden=True)
     # Visits on different days at once must all count: take the deployment's row lock and read
     # its current days (and version) instead of failing all but one on the version check.
     lock(deployment)
-    if deployment.status not in DELIVERY_STATUSES:
-        raise NotAllowed("Visits can be logged only while the deployment is active.")
+    _require(policy.log_visit(deployment, actor))
     if half_days not in (1, 2):
         raise errors.Invalid("A visit is a half day or a full day.", field="half_days")
     problem = visit_date_problem(deployment, visit_date, today)
@@ -443,20 +449,12 @@ def log_visit(deployment: Deployment, actor: User, *, visit_date: date, half_day
 
 def request_variation(deployment: Deployment, actor: User, half_days: int, reason: str, *,
                       ip: str = "", url: str = "") -> Variation:
-    if not (is_editor(deployment, actor) or actor.role in ("admin", "director")):
-        raise NotAllowed("Only the system leader, the co-ordinator or the director can ask "
-                         "for extra days.", forbidden=True)
-    if deployment.status not in DELIVERY_STATUSES:
-        raise NotAllowed("Extra days can be asked for only while the deployment is active.")
+    _require(policy.request_variation(deployment, actor))  # one pending at a time, too
     if not 1 <= half_days <= MAX_VARIATION_HALF_DAYS:
         raise errors.Invalid(f"Ask for between 1 and {MAX_VARIATION_HALF_DAYS} half-days.",
                              field="half_days")
     if not (reason or "").strip():
         raise errors.Invalid("Say why the extra days are needed.", field="reason")
-    pending = db.session.scalar(select(Variation.id).where(
-        Variation.deployment_id == deployment.id, Variation.status == "pending"))
-    if pending is not None:
-        raise NotAllowed(ONE_PENDING_VARIATION)
     v = Variation(deployment_id=deployment.id, half_days=half_days, reason=reason.strip(),
                   requested_by_id=actor.id, status="pending", decline_reason="")
     try:
@@ -475,24 +473,13 @@ def request_variation(deployment: Deployment, actor: User, half_days: int, reaso
     return v
 
 
-def _approver_party(actor: User) -> str:
-    if actor.role == "headteacher":
-        return "head"
-    if actor.role == "director":
-        return "director"
-    raise NotAllowed("Only the receiving headteacher and the director approve extra days.",
-                     forbidden=True)
-
-
 def approve_variation(v: Variation, actor: User, *, now: datetime | None = None, ip: str = "",
                       url: str = "") -> bool:
     """Record one party's approval; True when this completes it (the agreed days rise)."""
-    party = _approver_party(actor)
     lock(v)  # the two approvals at once: the second sees the first, and completes it
-    if v.status != "pending":
-        raise NotAllowed(f"This request is already {v.status}.")
-    if getattr(v, f"{party}_approved_by_id") is not None:
-        raise NotAllowed("You have already approved this request.")
+    f = policy.facts(v.deployment)
+    _require(policy.approve(v, actor, f))
+    party = policy.approver_party(v, actor, f)
     now = now or utcnow()
     setattr(v, f"{party}_approved_by_id", actor.id)
     setattr(v, f"{party}_approved_at", now)
@@ -519,10 +506,8 @@ def approve_variation(v: Variation, actor: User, *, now: datetime | None = None,
 
 def decline_variation(v: Variation, actor: User, reason: str, *, now: datetime | None = None,
                       ip: str = "", url: str = "") -> None:
-    _approver_party(actor)
     lock(v)
-    if v.status != "pending":
-        raise NotAllowed(f"This request is already {v.status}.")
+    _require(policy.decline(v, actor, policy.facts(v.deployment)))
     if not (reason or "").strip():
         raise errors.Invalid("Say why you decline.", field="reason")
     v.status = "declined"

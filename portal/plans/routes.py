@@ -7,6 +7,7 @@ every few seconds and get 204 while nothing changed. Every form also works witho
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import (
@@ -21,17 +22,18 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import False_, select
 from sqlalchemy.orm import joinedload
 
 from .. import idempotency
 from ..domain import access, audit
 from ..domain import plans as domain
 from ..domain.errors import Conflict, Invalid
+from ..domain.policy import plans as policy
 from ..domain.sla import contact_clock
 from ..extensions import db
 from ..htmx import render, wants_partial
-from ..models import ACTION_STATUSES, PlanRevision, Variation, Visit, utcnow
+from ..models import ACTION_STATUSES, ActionPlan, PlanRevision, Variation, Visit, utcnow
 from ..models import Deployment as DeploymentModel
 from ..panels import PanelContext
 from ..security import any_role, background, roles
@@ -60,9 +62,7 @@ KINDS = ("action", "outcome")
 # ----------------------------------------------------------------------------- helpers
 
 
-def _plan_for(deployment) -> object | None:
-    from ..models import ActionPlan
-
+def _plan_for(deployment) -> ActionPlan | None:
     return db.session.scalar(select(ActionPlan).where(ActionPlan.deployment_id == deployment.id))
 
 
@@ -93,14 +93,14 @@ def _version(form) -> int:
 
 
 def _plan_ctx(deployment, plan) -> dict:
-    editable = plan is not None and domain.can_edit(deployment, current_user)
+    can = {"edit_plan": policy.edit_plan(deployment, current_user)}
+    editable = plan is not None and can["edit_plan"].allowed
     forms = {}
     if editable:
         forms = {"action": _row_form("action", plan=plan), "outcome": _row_form("outcome"),
                  "text": TextForm(formdata=None, prefix="text", obj=plan)}
         forms["text"].version.data = plan.text_version
-    return {"d": deployment, "plan": plan, "editable": editable, "forms": forms,
-            "is_editor": domain.is_editor(deployment, current_user)}
+    return {"d": deployment, "plan": plan, "editable": editable, "forms": forms, "can": can}
 
 
 def _row_response(template: str, status: int = 200, **ctx):
@@ -145,11 +145,10 @@ def show(deployment_id: int) -> ResponseReturnValue:
 @roles("sle")
 def start(deployment_id: int) -> ResponseReturnValue:
     deployment = access.get_plan_deployment(current_user, deployment_id)
-    if not domain.is_editor(deployment, current_user):
-        abort(403)
-    if not domain.can_edit(deployment, current_user):
-        return _not_allowed(domain.NotAllowed(
-            "The plan can be started only while the deployment is active."))
+    try:
+        domain.require_edit(deployment, current_user)
+    except domain.NotAllowed as exc:
+        return _not_allowed(exc)
     plan = domain.ensure_plan(deployment)
     audit.record(current_user, "plan.started", plan, alliance_id=deployment.alliance_id,
                  detail={"deployment": deployment.reference}, ip=_ip())
@@ -171,7 +170,7 @@ def printable(deployment_id: int) -> ResponseReturnValue:
 def history(deployment_id: int) -> ResponseReturnValue:
     deployment = access.get_plan_deployment(current_user, deployment_id)
     plan = _plan_for(deployment)
-    revisions = []
+    revisions: Sequence[PlanRevision] = []
     if plan is not None:
         revisions = db.session.scalars(
             select(PlanRevision).where(PlanRevision.plan_id == plan.id)
@@ -240,11 +239,10 @@ def row(kind: str, row_id: int) -> ResponseReturnValue:
 def edit_row(kind: str, row_id: int) -> ResponseReturnValue:
     obj = access.get_plan_row(current_user, kind, row_id)
     plan = obj.plan
-    if not domain.can_edit(plan.deployment, current_user):
-        if not domain.is_editor(plan.deployment, current_user):
-            abort(403)
-        return _not_allowed(domain.NotAllowed(
-            "The plan can be changed only while the deployment is active."))
+    try:
+        domain.require_edit(plan.deployment, current_user)
+    except domain.NotAllowed as exc:
+        return _not_allowed(exc)
     return _row_response(f"plans/_{kind}_form.html", row=obj, kind=kind, plan=plan,
                          d=plan.deployment, form=_row_form(kind, obj, plan=plan))
 
@@ -423,8 +421,8 @@ def first_contact(deployment_id: int) -> ResponseReturnValue:
 @roles("sle")
 def new_visit(deployment_id: int) -> ResponseReturnValue:
     deployment = access.get_plan_deployment(current_user, deployment_id)
-    if not domain.is_editor(deployment, current_user):
-        abort(403)
+    if policy.log_visit(deployment, current_user).forbidden:
+        abort(403)  # not the leader's; a frozen deployment still shows the form (the POST: 409)
     plan = _plan_for(deployment)
     actions = list(plan.actions) if plan is not None else []
     form = VisitForm(formdata=request.form if request.method == "POST" else None)
@@ -466,6 +464,8 @@ def new_visit(deployment_id: int) -> ResponseReturnValue:
 @roles("sle", "admin", "director")
 def new_variation(deployment_id: int) -> ResponseReturnValue:
     deployment = access.get_plan_deployment(current_user, deployment_id)
+    if policy.request_variation(deployment, current_user).forbidden:
+        abort(403)  # not theirs; a pending request or a frozen deployment: the POST says so
     form = VariationForm(formdata=request.form if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
@@ -555,38 +555,30 @@ def delivery_panel(ctx: PanelContext[DeploymentModel]) -> dict[str, Any] | None:
         select(Variation).where(Variation.deployment_id == deployment.id)
         .order_by(Variation.id.desc()).limit(20)
     )) if sees_plan else []
+    f = policy.facts(deployment)
     return {
         "d": deployment,
         "clock": clock,
         "sees_plan": sees_plan,
-        "is_editor": domain.is_editor(deployment, user),
-        "can_log": domain.can_edit(deployment, user),
-        "can_contact": domain.is_editor(deployment, user)
-        and deployment.first_contact_at is None
-        and deployment.status in domain.CONTACT_STATUSES,
-        "can_vary": deployment.status in domain.DELIVERY_STATUSES
-        and (domain.is_editor(deployment, user) or user.role in ("admin", "director")),
+        "can": policy.actions(deployment, user, f),
+        "variation_can": {v.id: policy.actions(v, user, f) for v in variations},
         "visits": _visits(deployment) if sees_plan else [],
         "variations": variations,
         "plan": _plan_for(deployment) if sees_plan else None,
         "contact_form": FirstContactForm(),
         "decline_forms": {v.id: DeclineForm(prefix=f"v{v.id}") for v in variations},
-        "user": user,
     }
 
 
 def first_contact_panel(ctx: PanelContext[None]) -> dict[str, Any] | None:
     """Deployments still waiting for the leader's first contact, the most urgent first."""
     user = ctx.user
-    if user.role not in ("sle", "admin", "director"):
+    waiting = policy.waiting_first_contact(user)
+    if isinstance(waiting, False_):  # never for this role: no query
         return None
     rows = db.session.scalars(
-        select(DeploymentModel).where(
-            access.deployments_visible_to(user),
-            DeploymentModel.status.in_(domain.CONTACT_STATUSES),
-            DeploymentModel.first_contact_at.is_(None),
-            DeploymentModel.confirmed_at.is_not(None),
-        ).options(joinedload(DeploymentModel.leader))  # the template names each row's leader
+        select(DeploymentModel).where(access.deployments_visible_to(user), waiting)
+        .options(joinedload(DeploymentModel.leader))  # the template names each row's leader
         .order_by(DeploymentModel.confirmed_at, DeploymentModel.id).limit(20)
     ).all()
     if not rows:

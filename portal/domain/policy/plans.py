@@ -1,0 +1,212 @@
+"""Who may change the plan, log first contact and visits, and ask for or decide extra days, and
+when. (Step 5, delivery.)
+
+Follows the policy convention (see ``portal/domain/policy/__init__.py``; the worked example is
+``evaluations.py``):
+
+* :func:`actions` answers every delivery action for a user and a deployment (``edit_plan``,
+  ``log_first_contact``, ``log_visit``, ``request_variation``) or a variation (``approve``,
+  ``decline``);
+* :func:`waiting` (deployments) and :func:`waiting_variation` (variations) are the Python form of
+  the "waiting for me" lists; each entry has its SQL twin right below the predicate it mirrors
+  (``waiting_first_contact``, ``waiting_approve``). ``tests/unit/test_policy_plans.py`` checks
+  that both forms agree for every user and object of a test world.
+
+The facts a decision needs besides the object's own columns (the receiving schools, whether a
+request for extra days is pending) are loaded once by :func:`facts`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, exists, false, select
+
+from ...extensions import db
+from ...models import Deployment, RequestSchool, User, Variation
+from . import Decision, allow, forbid, not_now
+
+OVERSEERS = ("admin", "director")
+# Where a deployment is open for delivery work (the plan can change, visits be logged).
+DELIVERY_STATUSES = ("active",)
+# Where first contact can be logged: confirmed (the agreement being signed) or active.
+CONTACT_STATUSES = ("agreement", "active")
+ACTIONS = ("edit_plan", "log_first_contact", "log_visit", "request_variation")
+VARIATION_ACTIONS = ("approve", "decline")
+ONE_PENDING_VARIATION = "A request for extra days is already awaiting approval."
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the delivery rules read about one deployment besides its own columns."""
+
+    receiving: frozenset[int]  # the receiving schools' ids
+    pending_variation: bool  # a request for extra days awaits approval
+
+
+def facts(d: Deployment) -> Facts:
+    receiving = db.session.scalars(
+        select(RequestSchool.school_id).where(RequestSchool.request_id == d.request_id)).all()
+    pending = db.session.scalar(select(Variation.id).where(
+        Variation.deployment_id == d.id, Variation.status == "pending").limit(1))
+    return Facts(receiving=frozenset(receiving), pending_variation=pending is not None)
+
+
+# ------------------------------------------------------------------- deployment predicates
+
+
+def is_editor(d: Deployment, user: User) -> bool:
+    """The deployment's own system leader (or the commissioning NLE/LLE) edits its plan."""
+    return user.role == "sle" and user.id in (d.leader_id, d.commissioning_leader_id)
+
+
+def edit_plan(d: Deployment, user: User, _f: Facts | None = None) -> Decision:
+    """Change the action plan (add, save, remove, move rows; next steps and notes; start it)."""
+    if not is_editor(d, user):
+        return forbid("Only the deployment's system leader can change its plan.")
+    if d.status not in DELIVERY_STATUSES:
+        return not_now("The plan can be changed only while the deployment is active.")
+    return allow()
+
+
+def log_first_contact(d: Deployment, user: User, _f: Facts | None = None) -> Decision:
+    if not is_editor(d, user):
+        return forbid("Only the deployment's system leader logs first contact.")
+    if d.first_contact_at is not None:
+        return not_now("First contact is already logged.")
+    if d.status not in CONTACT_STATUSES:
+        return not_now("First contact can be logged only from confirmation until the end of "
+                       "delivery.")
+    return allow()
+
+
+def log_visit(d: Deployment, user: User, _f: Facts | None = None) -> Decision:
+    if not is_editor(d, user):
+        return forbid("Only the deployment's system leader logs visits.")
+    if d.status not in DELIVERY_STATUSES:
+        return not_now("Visits can be logged only while the deployment is active.")
+    return allow()
+
+
+def request_variation(d: Deployment, user: User, f: Facts | None = None) -> Decision:
+    """Ask for extra days: the leader, the co-ordinator or the director, one request at a time."""
+    if not (is_editor(d, user) or user.role in OVERSEERS):
+        return forbid("Only the system leader, the co-ordinator or the director can ask for "
+                      "extra days.")
+    if d.status not in DELIVERY_STATUSES:
+        return not_now("Extra days can be asked for only while the deployment is active.")
+    f = f if f is not None else facts(d)
+    if f.pending_variation:
+        return not_now(ONE_PENDING_VARIATION)
+    return allow()
+
+
+_PREDICATES = {"edit_plan": edit_plan, "log_first_contact": log_first_contact,
+               "log_visit": log_visit, "request_variation": request_variation}
+
+
+# -------------------------------------------------------------------- variation predicates
+
+
+def approver_party(v: Variation, user: User, f: Facts) -> str | None:
+    """Which approval is this user's: "head" (a receiving school's headteacher), "director",
+    or None (not theirs)."""
+    if user.role == "headteacher" and user.school_id in f.receiving:
+        return "head"
+    if user.role == "director":
+        return "director"
+    return None
+
+
+NOT_AN_APPROVER = "Only the receiving headteacher and the director approve extra days."
+
+
+def approve(v: Variation, user: User, f: Facts) -> Decision:
+    """One party's approval; the agreed days rise once both the head and the director have."""
+    party = approver_party(v, user, f)
+    if party is None:
+        return forbid(NOT_AN_APPROVER)
+    if v.status != "pending":
+        return not_now(f"This request is already {v.status}.")
+    if getattr(v, f"{party}_approved_by_id") is not None:
+        return not_now("You have already approved this request.")
+    return allow()
+
+
+def decline(v: Variation, user: User, f: Facts) -> Decision:
+    """Either party declines a pending request (even after approving it: the other party has
+    not yet, so the days have not risen)."""
+    if approver_party(v, user, f) is None:
+        return forbid(NOT_AN_APPROVER)
+    if v.status != "pending":
+        return not_now(f"This request is already {v.status}.")
+    return allow()
+
+
+_VARIATION_PREDICATES = {"approve": approve, "decline": decline}
+
+
+def actions(obj: Deployment | Variation, user: User,
+            f: Facts | None = None) -> dict[str, Decision]:
+    """Every delivery action for this user on this deployment, or on this variation."""
+    if isinstance(obj, Variation):
+        f = f if f is not None else facts(obj.deployment)
+        return {name: p(obj, user, f) for name, p in _VARIATION_PREDICATES.items()}
+    f = f if f is not None else facts(obj)
+    return {name: p(obj, user, f) for name, p in _PREDICATES.items()}
+
+
+# ------------------------------------------------------------------- waiting for me (Python)
+
+
+def waiting(d: Deployment, user: User, f: Facts | None = None) -> dict[str, bool]:
+    """The "waiting for me" entries this deployment makes for this user (Python form).
+
+    ``first_contact``: confirmed, and the leader has not yet logged first contact. It is the
+    leader's to do (:func:`log_first_contact` allowed) and the overseers' to watch (the 7-day
+    target), so it lists for both.
+    """
+    confirmed_no_contact = d.confirmed_at is not None and d.first_contact_at is None \
+        and d.status in CONTACT_STATUSES
+    return {
+        "first_contact": confirmed_no_contact and (
+            user.role in OVERSEERS or log_first_contact(d, user).allowed),
+    }
+
+
+def waiting_variation(v: Variation, user: User, f: Facts | None = None) -> dict[str, bool]:
+    """The "waiting for me" entries this variation makes for this user (Python form)."""
+    return {"approve": actions(v, user, f)["approve"].allowed}
+
+
+# ---------------------------------------------------------------------- the SQL twins
+
+
+def waiting_first_contact(user: User) -> ColumnElement[bool]:
+    """SQL twin of "first_contact" (the home panel "Waiting for first contact")."""
+    clause = and_(Deployment.status.in_(CONTACT_STATUSES), Deployment.first_contact_at.is_(None),
+                  Deployment.confirmed_at.is_not(None))
+    if user.role in OVERSEERS:
+        return clause
+    if user.role == "sle":
+        return and_(clause, (Deployment.leader_id == user.id)
+                    | (Deployment.commissioning_leader_id == user.id))
+    return false()
+
+
+def waiting_approve(user: User) -> ColumnElement[bool]:
+    """SQL twin of :func:`approve` allowed, over :class:`Variation`."""
+    pending = Variation.status == "pending"
+    if user.role == "director":
+        return and_(pending, Variation.director_approved_by_id.is_(None))
+    if user.role == "headteacher" and user.school_id:
+        receiving = exists().where(
+            Deployment.id == Variation.deployment_id,
+            RequestSchool.request_id == Deployment.request_id,
+            RequestSchool.school_id == user.school_id)
+        return and_(pending, Variation.head_approved_by_id.is_(None), receiving)
+    return false()
+
+
+WAITING_SQL = {"first_contact": waiting_first_contact}
+WAITING_VARIATION_SQL = {"approve": waiting_approve}
