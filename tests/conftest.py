@@ -9,11 +9,13 @@ import socket
 import time
 from email import message_from_bytes, policy
 
+import itsdangerous.timed
 import pytest
 from hypothesis import settings as hypothesis_settings
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import text
 
+import portal.security
 from portal import create_app
 from portal.extensions import db as _db
 
@@ -165,6 +167,28 @@ def client_for(app, db):
 @pytest.fixture
 def anon(client_for):
     return client_for(None)
+
+
+# ---------------------------------------------------------------------- a movable clock
+
+
+class Clock:
+    """time.time() moved on by ``offset`` seconds, for the session code and cookie signing."""
+
+    def __init__(self):
+        self.offset = 0
+
+    def time(self) -> float:
+        return time.time() + self.offset
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Move the clock of the session code and of cookie signing on: ``clock.offset += N``."""
+    c = Clock()
+    monkeypatch.setattr(itsdangerous.timed, "time", c)
+    monkeypatch.setattr(portal.security, "time", c)
+    return c
 
 
 # ------------------------------------------------------------------- a real SMTP server

@@ -5,14 +5,11 @@ violations, and nothing is sent until the person sends it again."""
 from __future__ import annotations
 
 import re
-import time as real_time
 
-import itsdangerous.timed
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-import portal.security
 from portal.extensions import db
 from portal.models import Action, SupportRequest
 from tests import factories
@@ -22,20 +19,6 @@ from tests.factories import requests as factories_requests
 pytestmark = pytest.mark.browser
 
 
-class Clock:
-    def __init__(self):
-        self.offset = 0
-
-    def time(self) -> float:
-        return real_time.time() + self.offset
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    c = Clock()
-    monkeypatch.setattr(itsdangerous.timed, "time", c)
-    monkeypatch.setattr(portal.security, "time", c)
-    return c
 
 
 def _sign_in_again(page, email):

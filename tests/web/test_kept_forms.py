@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import json
 import re
-import time as real_time
 from urllib.parse import parse_qs, urlsplit
 
-import itsdangerous.timed
 import pytest
 from sqlalchemy import func, select
 
-import portal.security
 from portal.extensions import db
 from portal.models import Action, FormDraft, SupportRequest
 from tests import factories
@@ -25,22 +22,6 @@ TITLE = "Reasoning in Year 5"
 TYPED = "Two Year 5 class teachers"  # one of the answers form_data types
 
 
-class Clock:
-    """time.time() moved on by ``offset`` seconds, for the session code and cookie signing."""
-
-    def __init__(self):
-        self.offset = 0
-
-    def time(self) -> float:
-        return real_time.time() + self.offset
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    c = Clock()
-    monkeypatch.setattr(itsdangerous.timed, "time", c)
-    monkeypatch.setattr(portal.security, "time", c)
-    return c
 
 
 @pytest.fixture
