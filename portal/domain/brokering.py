@@ -35,6 +35,7 @@ from ..models import (
 from . import access, audit, errors, notify, workflow
 from .matching import Candidate, Exclusion, Match, Need, rank
 from .policy import Decision
+from .policy import deployments as deployment_policy
 from .policy import requests as request_policy
 from .sla import MATCH_TARGET
 
@@ -337,13 +338,13 @@ def respond(d: Deployment, actor: User, decision: str, reason: str = "", *,
     a decline ends the proposal and sends the request back to matching."""
     if decision not in ("accepted", "declined"):
         raise ValueError("decision must be accepted or declined")
+    f = deployment_policy.facts(d)
+    can = deployment_policy.actions(d, actor, f)
+    action = "decline" if decision == "declined" else \
+        deployment_policy.answer_action(d, actor, f) or "decline"
+    _require(can[action])
     party = party_of(d, actor)
-    if party is None:
-        raise workflow.IllegalTransition("You do not answer for this proposal.", forbidden=True)
-    if d.status != "proposed":
-        raise workflow.IllegalTransition("This proposal has already been answered.")
-    if any(r.party == party.party and r.school_id == party.school_id for r in d.responses):
-        raise workflow.IllegalTransition("You have already answered.")
+    assert party is not None  # the policy allowed it, so this user answers for a party
     reason = (reason or "").strip()
     if decision == "declined" and not reason:
         raise workflow.ReasonRequired("Give a reason for declining.")
