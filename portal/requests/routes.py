@@ -179,7 +179,8 @@ def edit(request_id: int) -> ResponseReturnValue:
             return conflict("Someone changed this request since you opened it. Reload the page "
                             "to see their change. Nothing was saved.")
         if not _valid(form):
-            return render("requests/form.html", "form", form=form, req=req), 422
+            return render("requests/form.html", "form", form=form, req=req,
+                          can=policy.actions(req, current_user)), 422
         try:
             with command():
                 for name, value in form.model_fields().items():
@@ -195,7 +196,8 @@ def edit(request_id: int) -> ResponseReturnValue:
         flash(f"Request {req.reference} {'submitted' if req.status == 'submitted' else 'saved'}.",
               "success")
         return redirect(url_for("requests.show", request_id=req.id), code=303)
-    return render("requests/form.html", "form", form=form, req=req)
+    return render("requests/form.html", "form", form=form, req=req,
+                  can=policy.actions(req, current_user))
 
 
 def _move(request_id: int, action: str, reason: str = "", *, after=None):
@@ -279,7 +281,8 @@ def match(request_id: int) -> ResponseReturnValue:
                and (not only_free or not m.warnings)]
     return render("requests/match.html", "results", req=req, matches=matches,
                   exclusions=result.exclusions, designation=designation,
-                  q=request.args.get("q", ""), only_free=only_free, form=ProposeForm())
+                  q=request.args.get("q", ""), only_free=only_free, form=ProposeForm(),
+                  can=policy.actions(req, current_user))
 
 
 @bp.post("/<id:request_id>/propose")
