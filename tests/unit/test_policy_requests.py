@@ -120,3 +120,25 @@ def test_domain_commands_require_the_policy(request_world):
     assert early.value.status == 409
     brokering.move_request(draft, "accept", admin)
     assert draft.status == "matching"
+
+
+def test_the_routes_answer_the_policy_403_then_409(request_world, client_for):
+    """Through the web: not the writer is 403 with the policy's reason; the writer, once the
+    draft is submitted, 409; the match page shows Propose only while the policy allows it."""
+    w = request_world
+    head, second, admin = (w.a.users[k] for k in ("headteacher", "second_writer", "admin"))
+    draft = next(r for r in _requests(w) if r.status == "draft" and r.requested_by_id == head.id)
+    url = f"/requests/{draft.id}/submit"
+    refused = client_for(second).post(url, data={})
+    assert refused.status_code == 403
+    assert "Only the person who wrote this request can submit it" in refused.text
+    assert client_for(head).post(url, data={}).status_code == 303
+    again = client_for(head).post(url, data={})
+    assert again.status_code == 409 and "Only a draft request can be submitted" in again.text
+    assert client_for(second).get(f"/requests/{draft.id}/edit").status_code == 403
+    matched = next(r for r in _requests(w) if r.status == "matched")
+    page = client_for(admin).get(f"/requests/{matched.id}/match")
+    assert page.status_code == 200 and f"requests/{matched.id}/propose" not in page.text
+    matching = next(r for r in _requests(w) if r.status == "matching")
+    page = client_for(admin).get(f"/requests/{matching.id}/match")
+    assert page.status_code == 200 and f"requests/{matching.id}/propose" in page.text
