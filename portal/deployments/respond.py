@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from ..domain import access, brokering, workflow
 from ..domain.errors import Conflict
+from ..domain.policy import deployments as policy
 from ..htmx import render
 from ..models import Deployment
 from ..panels import PanelContext, deployment_panels
@@ -62,7 +63,8 @@ def responses_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:
     answers = {(r.party, r.school_id): r for r in d.responses}
     rows = [(p, answers.get((p.party, p.school_id))) for p in parties]
     mine = brokering.party_of(d, user)
-    can_answer = (d.status == "proposed" and mine is not None
-                  and (mine.party, mine.school_id) not in answers)
+    f = policy.facts(d)
+    can = policy.actions(d, user, f)
     form = ctx.form("respond_form") or RespondForm(formdata=None)
-    return {"rows": rows, "mine": mine, "can_answer": can_answer, "form": form, "d": d}
+    return {"rows": rows, "mine": mine, "can": can, "answer": policy.answer_action(d, user, f),
+            "waiting": d.status == "proposed", "form": form, "d": d}

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import flag_modified
@@ -34,6 +34,9 @@ from ..models import (
 )
 from . import access, audit, errors, notify, workflow
 from .matching import Candidate, Exclusion, Match, Need, rank
+from .policy import Decision
+from .policy import deployments as deployment_policy
+from .policy import requests as request_policy
 from .sla import MATCH_TARGET
 
 # The co-ordinator's inbox: requests waiting for triage, more information or a match, oldest
@@ -47,7 +50,11 @@ INBOX_ORDER = (SupportRequest.submitted_at.asc(), SupportRequest.id.asc())
 
 
 def in_inbox(user: User):
-    return access.requests_visible_to(user) & SupportRequest.status.in_(INBOX_STATUSES)
+    """The inbox: visible requests waiting for triage, on the school, or for a match (the SQL
+    twins of :mod:`portal.domain.policy.requests`; none for a role that does not triage)."""
+    return access.requests_visible_to(user) & or_(
+        request_policy.waiting_triage(user), request_policy.waiting_on_school(user),
+        request_policy.waiting_match(user))
 
 
 @dataclass(frozen=True)
@@ -108,6 +115,32 @@ def create_request(actor: User, **fields) -> SupportRequest:
     req.reference = new_reference("R", req.id)
     audit.record(actor, "supportrequest.created", req, detail={"reference": req.reference})
     return req
+
+
+def _require(decision: Decision) -> None:
+    """:func:`portal.domain.policy.require`, raising :class:`workflow.IllegalTransition` (a
+    :class:`errors.NotNow`, 403 when forbidden) so older callers that catch it still do."""
+    if not decision.allowed:
+        raise workflow.IllegalTransition(decision.reason, forbidden=decision.forbidden)
+
+
+# each request action that moves the request, and the status it moves it to
+MOVES = {"submit": "submitted", "resubmit": "submitted", "withdraw": "withdrawn",
+         "accept": "matching", "ask_more_info": "more_info", "decline": "declined"}
+
+
+def move_request(req: SupportRequest, action: str, actor: User, *, reason: str = "",
+                 ip: str = "") -> None:
+    """Take one request action (:data:`MOVES`): the policy decides first (403 or 409 with its
+    reason), then the state machine moves and audits it. The caller's unit of work commits."""
+    _require(request_policy.actions(req, actor)[action])
+    workflow.transition(req, MOVES[action], actor, reason=reason, ip=ip)
+
+
+def submit_request(req: SupportRequest, actor: User, *, ip: str = "") -> None:
+    """Submit a draft, or send the extra information asked for: whichever the policy allows."""
+    can = request_policy.actions(req, actor)
+    move_request(req, "resubmit" if can["resubmit"] else "submit", actor, ip=ip)
 
 
 def set_schools(req: SupportRequest, school_ids: list[int]) -> None:
@@ -220,9 +253,7 @@ def ranking(req: SupportRequest) -> Ranking:
 
 def propose(req: SupportRequest, leader_id: int, actor: User, *, ip: str = "") -> Deployment:
     """Propose one of the ranked (not excluded) leaders; the request becomes ``matched``."""
-    if req.status != "matching":
-        # let the state machine say why (and refuse the wrong role first)
-        workflow.transition(req, "matched", actor, ip=ip)
+    _require(request_policy.actions(req, actor)["propose"])
     chosen = next((m for m in ranking(req).matches if m.candidate.leader_id == leader_id), None)
     if chosen is None:
         raise NotProposable("That system leader cannot be proposed for this request.")
@@ -307,13 +338,13 @@ def respond(d: Deployment, actor: User, decision: str, reason: str = "", *,
     a decline ends the proposal and sends the request back to matching."""
     if decision not in ("accepted", "declined"):
         raise ValueError("decision must be accepted or declined")
+    f = deployment_policy.facts(d)
+    can = deployment_policy.actions(d, actor, f)
+    action = "decline" if decision == "declined" else \
+        deployment_policy.answer_action(d, actor, f) or "decline"
+    _require(can[action])
     party = party_of(d, actor)
-    if party is None:
-        raise workflow.IllegalTransition("You do not answer for this proposal.", forbidden=True)
-    if d.status != "proposed":
-        raise workflow.IllegalTransition("This proposal has already been answered.")
-    if any(r.party == party.party and r.school_id == party.school_id for r in d.responses):
-        raise workflow.IllegalTransition("You have already answered.")
+    assert party is not None  # the policy allowed it, so this user answers for a party
     reason = (reason or "").strip()
     if decision == "declined" and not reason:
         raise workflow.ReasonRequired("Give a reason for declining.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
@@ -12,7 +12,9 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from .. import idempotency
 from ..domain import access, audit, brokering, notify, workflow
-from ..domain.errors import Conflict
+from ..domain.errors import Conflict, Forbidden, NotNow
+from ..domain.policy import requests as policy
+from ..domain.policy import require
 from ..domain.sla import match_clock
 from ..extensions import db
 from ..htmx import render
@@ -80,9 +82,8 @@ def _show(req: SupportRequest, **forms: Any) -> str:
 # ------------------------------------------------------------------ writing and triage (step 1-2)
 
 
-WRITERS = ("headteacher", "board")
-OVERSEERS = ("admin", "director")
-EDITABLE = ("draft", "more_info")
+WRITERS = policy.WRITERS
+OVERSEERS = policy.OVERSEERS
 
 
 def conflict(message: str, code: int = 409):
@@ -129,13 +130,8 @@ def _valid(form: RequestForm) -> bool:
     return ok
 
 
-def _own(req: SupportRequest) -> None:
-    if req.requested_by_id != current_user.id:
-        abort(403)
-
-
 def _submit(req: SupportRequest) -> None:
-    workflow.transition(req, "submitted", current_user, ip=request.remote_addr or "")
+    brokering.submit_request(req, current_user, ip=request.remote_addr or "")
     notify.notify(brokering.admins_of(req.alliance_id),
                   f"New request {req.reference} {req.title} from {current_user.name}",
                   brokering.request_url(req), alliance_id=req.alliance_id)
@@ -169,10 +165,10 @@ def new() -> ResponseReturnValue:
 @roles(*WRITERS)
 def edit(request_id: int) -> ResponseReturnValue:
     req = access.get_request(current_user, request_id, for_update=request.method == "POST")
-    _own(req)
-    if req.status not in EDITABLE:
-        return conflict(f"Request {req.reference} is {req.status_label.lower()} and can no "
-                        "longer be changed.")
+    try:
+        require(policy.actions(req, current_user)["edit"])
+    except (Forbidden, NotNow) as exc:
+        return conflict(str(exc), exc.status)
     form = _form(req)
     if request.method == "POST":
         if not request.form.get("version"):
@@ -183,7 +179,8 @@ def edit(request_id: int) -> ResponseReturnValue:
             return conflict("Someone changed this request since you opened it. Reload the page "
                             "to see their change. Nothing was saved.")
         if not _valid(form):
-            return render("requests/form.html", "form", form=form, req=req), 422
+            return render("requests/form.html", "form", form=form, req=req,
+                          can=policy.actions(req, current_user)), 422
         try:
             with command():
                 for name, value in form.model_fields().items():
@@ -199,24 +196,28 @@ def edit(request_id: int) -> ResponseReturnValue:
         flash(f"Request {req.reference} {'submitted' if req.status == 'submitted' else 'saved'}.",
               "success")
         return redirect(url_for("requests.show", request_id=req.id), code=303)
-    return render("requests/form.html", "form", form=form, req=req)
+    return render("requests/form.html", "form", form=form, req=req,
+                  can=policy.actions(req, current_user))
 
 
-def _move(request_id: int, target: str, reason: str = "", *, own: bool = False, after=None):
+def _move(request_id: int, action: str, reason: str = "", *, after=None):
+    """Take request ``action`` (a :data:`brokering.MOVES` key, or "submit" for either kind of
+    submission) through its domain command, which requires the policy first."""
     req = access.get_request(current_user, request_id, for_update=True)
-    if own and current_user.role in WRITERS:
-        _own(req)
+    ip = request.remote_addr or ""
     try:
         with command():
-            workflow.transition(req, target, current_user, reason=reason,
-                                ip=request.remote_addr or "")
+            if action == "submit":
+                brokering.submit_request(req, current_user, ip=ip)
+            else:
+                brokering.move_request(req, action, current_user, reason=reason, ip=ip)
             if after:
                 after(req)
     except workflow.ReasonRequired as exc:
         flash(str(exc), "error")
         return redirect(url_for("requests.show", request_id=request_id), code=303)
-    except workflow.IllegalTransition as exc:
-        return conflict(f"{exc}. Nothing was changed.", 403 if exc.forbidden else 409)
+    except (Forbidden, NotNow) as exc:
+        return conflict(f"{str(exc).rstrip('.')}. Nothing was changed.", exc.status)
     except Conflict:
         return conflict("Someone else changed this request at the same time. Nothing was saved.")
     return redirect(url_for("requests.show", request_id=request_id), code=303)
@@ -230,7 +231,7 @@ def submit(request_id: int) -> ResponseReturnValue:
                       f"New request {req.reference} {req.title} from {current_user.name}",
                       brokering.request_url(req), alliance_id=req.alliance_id)
     ReasonForm()  # CSRF is checked globally; the form has no fields to validate
-    return _move(request_id, "submitted", own=True, after=tell)
+    return _move(request_id, "submit", after=tell)
 
 
 @bp.post("/<id:request_id>/withdraw")
@@ -241,7 +242,7 @@ def withdraw(request_id: int) -> ResponseReturnValue:
             notify.notify(brokering.admins_of(req.alliance_id),
                           f"Request {req.reference} was withdrawn", brokering.request_url(req),
                           alliance_id=req.alliance_id, email=False)
-    return _move(request_id, "withdrawn", request.form.get("reason", ""), own=True, after=tell)
+    return _move(request_id, "withdraw", request.form.get("reason", ""), after=tell)
 
 
 @bp.post("/<id:request_id>/triage")
@@ -261,16 +262,15 @@ def triage(request_id: int) -> ResponseReturnValue:
                  "declined": f"was declined: {reason}"}[form.action.data]
         notify.notify([r.requested_by], f"Your request {r.reference} {words}",
                       brokering.request_url(r), alliance_id=r.alliance_id)
-    return _move(request_id, form.action.data, reason, after=tell)
+    return _move(request_id, policy.TRIAGE_ACTIONS[form.action.data], reason, after=tell)
 
 
 @bp.get("/<id:request_id>/match")
 @roles(*OVERSEERS)
 def match(request_id: int) -> ResponseReturnValue:
     req = access.get_request(current_user, request_id)
-    if req.status not in ("matching", "matched"):
-        return conflict(f"Request {req.reference} is {req.status_label.lower()}: accept it for "
-                        "matching first.")
+    if not (can := policy.actions(req, current_user)["match"]):
+        return conflict(can.reason, 403 if can.forbidden else 409)
     result = brokering.ranking(req)
     designation = request.args.get("designation", "")
     q = request.args.get("q", "").strip().casefold()
@@ -281,7 +281,8 @@ def match(request_id: int) -> ResponseReturnValue:
                and (not only_free or not m.warnings)]
     return render("requests/match.html", "results", req=req, matches=matches,
                   exclusions=result.exclusions, designation=designation,
-                  q=request.args.get("q", ""), only_free=only_free, form=ProposeForm())
+                  q=request.args.get("q", ""), only_free=only_free, form=ProposeForm(),
+                  can=policy.actions(req, current_user))
 
 
 @bp.post("/<id:request_id>/propose")
@@ -302,9 +303,8 @@ def propose(request_id: int) -> ResponseReturnValue:
             idempotency.created(url_for("deployments.show", deployment_id=d.id), d)
     except brokering.NotProposable as exc:
         return conflict(f"{exc} Nothing was saved.", 422)
-    except workflow.IllegalTransition as exc:
-        return conflict(f"A system leader has already been proposed for {req.reference} "
-                        f"({exc}). Nothing was saved.", 403 if exc.forbidden else 409)
+    except (Forbidden, NotNow) as exc:
+        return conflict(f"{exc} Nothing was saved.", exc.status)
     except Conflict:
         return conflict("Another co-ordinator proposed someone for this request at the same "
                         "time. Nothing of yours was saved.")
@@ -315,18 +315,12 @@ def propose(request_id: int) -> ResponseReturnValue:
 
 def progress_panel(ctx: PanelContext[SupportRequest]) -> dict[str, Any] | None:
     req, user = ctx.obj, ctx.user
-    moves = {t.target for t in workflow.available(req, user)}
-    own = req.requested_by_id == user.id
     live = [d for d in db.session.scalars(
         select(Deployment).where(Deployment.request_id == req.id,
                                  Deployment.status.in_(LIVE_STATUSES)))]
     return {
         "req": req,
-        "can_edit": own and req.status in EDITABLE,
-        "can_submit": own and "submitted" in moves and req.status == "draft",
-        "can_withdraw": (own or user.role in OVERSEERS) and "withdrawn" in moves,
-        "can_triage": user.role in OVERSEERS and req.status in ("submitted", "more_info"),
-        "can_match": user.role in OVERSEERS and req.status == "matching",
+        "can": policy.actions(req, user),
         "live": live,
         "triage_form": ctx.form("triage_form") or TriageForm(formdata=None),
     }

@@ -1,0 +1,159 @@
+"""Who confirms or declines a proposed deployment, and when. (Step 3.)
+
+Follows the convention of ``portal/domain/policy/__init__.py`` (worked example:
+``evaluations.py``). A proposal waits on three kinds of party (see
+:func:`portal.domain.brokering.expected_parties`):
+
+* each receiving school's headteacher confirms the leader (``confirm``),
+* the home school's leader agrees the release (``release``),
+* the system leader accepts the deployment (``accept``);
+
+and any of them may ``decline`` with a reason. Each party answers once, while the deployment is
+``proposed``. :func:`waiting` is the Python form of "proposals waiting for my answer"; each entry
+has its SQL twin below (``waiting_confirm`` ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, false, not_, select
+
+from ...extensions import db
+from ...models import Deployment, DeploymentResponse, RequestSchool, User
+from . import Decision, allow, forbid, not_now
+
+ACTIONS = ("confirm", "release", "accept", "decline")
+# the party each answering action belongs to, and the role that answers for it
+PARTY_OF_ACTION = {"confirm": "receiving", "release": "home_school", "accept": "leader"}
+ROLE_OF_PARTY = {"receiving": "headteacher", "home_school": "home_school", "leader": "sle"}
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the step-3 rules read besides the deployment's own columns."""
+
+    receiving: frozenset[int]  # the receiving schools' ids
+    answered: frozenset[tuple[str, int]]  # (party, school id) of each answer given
+
+
+def facts(d: Deployment) -> Facts:
+    receiving = db.session.scalars(
+        select(RequestSchool.school_id).where(RequestSchool.request_id == d.request_id)).all()
+    answered = db.session.execute(
+        select(DeploymentResponse.party, DeploymentResponse.school_id)
+        .where(DeploymentResponse.deployment_id == d.id)).all()
+    return Facts(frozenset(receiving), frozenset((p, s) for p, s in answered))
+
+
+def party_of(d: Deployment, user: User, f: Facts) -> tuple[str, int] | None:
+    """The (party, school id) this user answers for, if any (as ``brokering.party_of``)."""
+    if user.role == "headteacher" and user.school_id in f.receiving:
+        return ("receiving", user.school_id)
+    if user.role == "home_school" and user.school_id == d.home_school_id:
+        return ("home_school", d.home_school_id)
+    if user.role == "sle" and user.id == d.leader_id:
+        return ("leader", d.home_school_id)
+    return None
+
+
+# ------------------------------------------------------------------------------ predicates
+
+_WHO = {
+    "receiving": "Only a receiving school's headteacher confirms the system leader.",
+    "home_school": "Only the home school's leader agrees the release.",
+    "leader": "Only the proposed system leader accepts the deployment.",
+}
+
+
+def _answer(d: Deployment, user: User, f: Facts, party: str | None) -> Decision:
+    mine = party_of(d, user, f)
+    if mine is None or (party is not None and mine[0] != party):
+        return forbid(_WHO[party] if party else "You do not answer for this proposal.")
+    if d.status != "proposed":
+        return not_now("This proposal has already been answered.")
+    if mine in f.answered:
+        return not_now("You have already answered.")
+    return allow()
+
+
+def confirm(d: Deployment, user: User, f: Facts) -> Decision:
+    return _answer(d, user, f, "receiving")
+
+
+def release(d: Deployment, user: User, f: Facts) -> Decision:
+    return _answer(d, user, f, "home_school")
+
+
+def accept(d: Deployment, user: User, f: Facts) -> Decision:
+    return _answer(d, user, f, "leader")
+
+
+def decline(d: Deployment, user: User, f: Facts) -> Decision:
+    """Any party that has not answered yet may decline (with a reason)."""
+    return _answer(d, user, f, None)
+
+
+_PREDICATES = {"confirm": confirm, "release": release, "accept": accept, "decline": decline}
+
+
+def actions(d: Deployment, user: User, f: Facts | None = None) -> dict[str, Decision]:
+    """Every step-3 action for this user on this deployment."""
+    f = f if f is not None else facts(d)
+    return {name: predicate(d, user, f) for name, predicate in _PREDICATES.items()}
+
+
+def answer_action(d: Deployment, user: User, f: Facts | None = None) -> str | None:
+    """The accepting action this user's party takes ("confirm", "release", "accept")."""
+    f = f if f is not None else facts(d)
+    mine = party_of(d, user, f)
+    return next((a for a, p in PARTY_OF_ACTION.items() if mine and p == mine[0]), None)
+
+
+# ------------------------------------------------------------------- waiting for me (Python)
+
+
+def waiting(d: Deployment, user: User, f: Facts | None = None) -> dict[str, bool]:
+    """The proposals waiting for this user's answer (Python form); twins below."""
+    f = f if f is not None else facts(d)
+    can = actions(d, user, f)
+    return {name: can[name].allowed for name in PARTY_OF_ACTION}
+
+
+# ---------------------------------------------------------------------- the SQL twins
+
+
+def _unanswered(party: str, school_id: Any) -> ColumnElement[bool]:
+    return not_(exists().where(DeploymentResponse.deployment_id == Deployment.id,
+                               DeploymentResponse.party == party,
+                               DeploymentResponse.school_id == school_id))
+
+
+def waiting_confirm(user: User) -> ColumnElement[bool]:
+    """SQL twin of :func:`confirm` allowed."""
+    if user.role != "headteacher" or not user.school_id:
+        return false()
+    receiving = exists().where(RequestSchool.request_id == Deployment.request_id,
+                               RequestSchool.school_id == user.school_id)
+    return and_(Deployment.status == "proposed", receiving,
+                _unanswered("receiving", user.school_id))
+
+
+def waiting_release(user: User) -> ColumnElement[bool]:
+    """SQL twin of :func:`release` allowed."""
+    if user.role != "home_school" or not user.school_id:
+        return false()
+    return and_(Deployment.status == "proposed", Deployment.home_school_id == user.school_id,
+                _unanswered("home_school", user.school_id))
+
+
+def waiting_accept(user: User) -> ColumnElement[bool]:
+    """SQL twin of :func:`accept` allowed."""
+    if user.role != "sle":
+        return false()
+    return and_(Deployment.status == "proposed", Deployment.leader_id == user.id,
+                _unanswered("leader", Deployment.home_school_id))
+
+
+WAITING_SQL = {"confirm": waiting_confirm, "release": waiting_release, "accept": waiting_accept}

@@ -1,0 +1,208 @@
+"""Who may submit, edit, withdraw, triage and match a support request, and when. (Steps 1-2.)
+
+Follows the convention of ``portal/domain/policy/__init__.py`` (worked example:
+``evaluations.py``):
+
+* :func:`actions` answers every request action for a user and a request, from
+  :data:`portal.domain.workflow.REQUEST_TRANSITIONS` (which states may move where, by which role)
+  plus the one rule the machine does not know: a headteacher or Board member acts only on a
+  request they wrote;
+* :func:`waiting` is the Python form of the co-ordinator's inbox, and each of its entries has its
+  SQL twin right below (``waiting_triage`` ...). :func:`portal.domain.brokering.in_inbox` is
+  ``visible & (waiting_triage | waiting_on_school | waiting_match)``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, false
+
+from ...models import SupportRequest, User
+from .. import workflow
+from . import Decision, allow, forbid, not_now
+
+WRITERS = ("headteacher", "board")
+OVERSEERS = ("admin", "director")
+EDITABLE = ("draft", "more_info")
+ACTIONS = ("edit", "submit", "resubmit", "withdraw", "accept", "ask_more_info", "decline",
+           "match", "propose")
+
+
+def _own(req: SupportRequest, user: User) -> bool:
+    return req.requested_by_id == user.id
+
+
+def _writer_not_own(req: SupportRequest, user: User) -> Decision | None:
+    """A headteacher or Board member acts only on their own request (403)."""
+    if user.role in WRITERS and not _own(req, user):
+        return forbid("Only the person who wrote this request can do that.")
+    return None
+
+
+def _move(req: SupportRequest, user: User, target: str, who: str, when: str) -> Decision:
+    """The state machine's answer for moving ``req`` to ``target``: the role first, then the
+    state."""
+    allowed_roles = frozenset().union(*(t.roles for t in workflow.REQUEST_TRANSITIONS
+                                        if t.target == target))
+    if user.role not in allowed_roles:
+        return forbid(who)
+    if workflow.find(req, target) is None:
+        return not_now(when)
+    return allow()
+
+
+# ------------------------------------------------------------------------------ predicates
+
+
+def edit(req: SupportRequest, user: User) -> Decision:
+    """The writer changes a draft, or adds the information the co-ordinator asked for."""
+    if user.role not in WRITERS or not _own(req, user):
+        return forbid("Only the person who wrote this request can change it.")
+    if req.status not in EDITABLE:
+        return not_now(f"Request {req.reference} is {req.status_label.lower()} and can no "
+                       "longer be changed.")
+    return allow()
+
+
+def submit(req: SupportRequest, user: User) -> Decision:
+    """The writer submits their draft."""
+    if user.role not in WRITERS or not _own(req, user):
+        return forbid("Only the person who wrote this request can submit it.")
+    if req.status != "draft":
+        return not_now("Only a draft request can be submitted.")
+    return allow()
+
+
+def resubmit(req: SupportRequest, user: User) -> Decision:
+    """The writer sends the extra information the co-ordinator asked for."""
+    if user.role not in WRITERS or not _own(req, user):
+        return forbid("Only the person who wrote this request can send the extra information.")
+    if req.status != "more_info":
+        return not_now("The co-ordinator has not asked for more information.")
+    return allow()
+
+
+def withdraw(req: SupportRequest, user: User) -> Decision:
+    """The writer, or the co-ordinator or director, withdraws a request not yet matched."""
+    if user.role not in (*WRITERS, *OVERSEERS):
+        return forbid("Only the writer or the co-ordinator withdraws a request.")
+    if (refused := _writer_not_own(req, user)) is not None:
+        return refused
+    return _move(req, user, "withdrawn", "Only the writer or the co-ordinator withdraws a "
+                 "request.", "A request can be withdrawn only until a system leader is proposed.")
+
+
+def _overseer(user: User, what: str) -> Decision | None:
+    if user.role not in OVERSEERS:
+        return forbid(f"Only the co-ordinator or director {what}.")
+    return None
+
+
+def accept(req: SupportRequest, user: User) -> Decision:
+    """Triage: accept a submitted request for matching."""
+    if (refused := _overseer(user, "accepts a request for matching")) is not None:
+        return refused
+    if req.status != "submitted":
+        return not_now("Only a submitted request can be accepted for matching.")
+    return allow()
+
+
+def ask_more_info(req: SupportRequest, user: User) -> Decision:
+    """Triage: ask the writer for more information about a submitted request."""
+    if (refused := _overseer(user, "asks for more information")) is not None:
+        return refused
+    if req.status != "submitted":
+        return not_now("More information can be asked for only on a submitted request.")
+    return allow()
+
+
+def decline(req: SupportRequest, user: User) -> Decision:
+    """Triage: decline a request submitted, waiting for information, or being matched."""
+    if (refused := _overseer(user, "declines a request")) is not None:
+        return refused
+    if workflow.find(req, "declined") is None:
+        return not_now("Only a request not yet matched can be declined.")
+    return allow()
+
+
+def triage(req: SupportRequest, user: User) -> Decision:
+    """Any triage decision is open (the triage form): accept, ask, or decline from triage."""
+    if (refused := _overseer(user, "triages a request")) is not None:
+        return refused
+    if req.status not in ("submitted", "more_info"):
+        return not_now("Only a submitted request, or one waiting for more information, is "
+                       "triaged.")
+    return allow()
+
+
+def match(req: SupportRequest, user: User) -> Decision:
+    """Open the ranking of system leaders (read-only while a proposal is out)."""
+    if (refused := _overseer(user, "matches a request")) is not None:
+        return refused
+    if req.status not in ("matching", "matched"):
+        return not_now(f"Request {req.reference} is {req.status_label.lower()}: accept it for "
+                       "matching first.")
+    return allow()
+
+
+def propose(req: SupportRequest, user: User) -> Decision:
+    """Propose a system leader for a request being matched."""
+    if (refused := _overseer(user, "proposes a system leader")) is not None:
+        return refused
+    if req.status != "matching":
+        return not_now(f"A system leader has already been proposed for {req.reference}, or it "
+                       "is not being matched.")
+    return allow()
+
+
+_PREDICATES = {"edit": edit, "submit": submit, "resubmit": resubmit, "withdraw": withdraw,
+               "accept": accept, "ask_more_info": ask_more_info, "decline": decline,
+               "triage": triage, "match": match, "propose": propose}
+
+# the triage form's choice -> the action it asks for
+TRIAGE_ACTIONS = {"matching": "accept", "more_info": "ask_more_info", "declined": "decline"}
+
+
+def actions(req: SupportRequest, user: User) -> dict[str, Decision]:
+    """Every request action for this user on this request."""
+    return {name: predicate(req, user) for name, predicate in _PREDICATES.items()}
+
+
+# ------------------------------------------------------------------- waiting for me (Python)
+
+
+def waiting(req: SupportRequest, user: User) -> dict[str, bool]:
+    """The co-ordinator's inbox entries this request makes for this user (Python form)."""
+    can = actions(req, user)
+    return {
+        "triage": can["accept"].allowed,
+        "on_school": can["triage"].allowed and req.status == "more_info",
+        "match": can["propose"].allowed,
+    }
+
+
+# ---------------------------------------------------------------------- the SQL twins
+
+
+def waiting_triage(user: User) -> ColumnElement[bool]:
+    """SQL twin of "triage": :func:`accept` allowed (submitted, waiting on the co-ordinator)."""
+    if user.role not in OVERSEERS:
+        return false()
+    return SupportRequest.status == "submitted"
+
+
+def waiting_on_school(user: User) -> ColumnElement[bool]:
+    """SQL twin of "on_school": more information asked for; the clock is the school's."""
+    if user.role not in OVERSEERS:
+        return false()
+    return SupportRequest.status == "more_info"
+
+
+def waiting_match(user: User) -> ColumnElement[bool]:
+    """SQL twin of "match": :func:`propose` allowed."""
+    if user.role not in OVERSEERS:
+        return false()
+    return SupportRequest.status == "matching"
+
+
+WAITING_SQL = {"triage": waiting_triage, "on_school": waiting_on_school,
+               "match": waiting_match}

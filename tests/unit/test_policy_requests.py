@@ -1,0 +1,144 @@
+"""The request policy (steps 1-2): every action's decision, and the inbox's SQL twins."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from portal.domain import access, brokering, workflow
+from portal.domain.policy import requests as policy
+from portal.extensions import db
+from portal.models import SupportRequest, User
+from tests import factories
+
+
+@pytest.fixture
+def request_world(db):
+    """Requests at every status in two alliances, some by a second writer of the same school."""
+    w = factories.world()
+    for s in (w.a, w.b):
+        head = s.users["headteacher"]
+        s.users["second_writer"] = factories.user(s.alliance, "headteacher", s.receiving,
+                                                  name=f"{s.alliance.name} Second Writer")
+        for by in (head, s.users["second_writer"]):
+            for status in ("draft", "submitted", "matching"):
+                factories.support_request(s.alliance, by, [s.receiving], status=status)
+        for status in ("more_info", "declined", "withdrawn", "matched"):
+            r = factories.support_request(s.alliance, head, [s.receiving])
+            r.status = status  # the state under test, reached by hand
+    db.session.commit()
+    return w
+
+
+def _requests(w, side="a"):
+    s = getattr(w, side)
+    return db.session.scalars(select(SupportRequest)
+                              .where(SupportRequest.alliance_id == s.alliance.id)
+                              .order_by(SupportRequest.id)).all()
+
+
+def test_sql_twins_agree_with_the_python_predicates(request_world):
+    from tests.policy import assert_twins_agree
+
+    users = db.session.scalars(select(User).order_by(User.id)).all()
+    checked = assert_twins_agree(users, SupportRequest, visible=access.requests_visible_to,
+                                 python=policy.waiting, sql=policy.WAITING_SQL)
+    assert checked > 100
+
+
+def test_the_inbox_is_the_twins_and_holds_what_it_held(request_world):
+    """``in_inbox`` selects the co-ordinator's visible submitted, more-info and matching
+    requests, as the status list it replaced did; a writer's inbox is empty."""
+    admin = request_world.a.users["admin"]
+    inbox = set(db.session.scalars(select(SupportRequest.id)
+                                   .where(brokering.in_inbox(admin))).all())
+    expected = {r.id for r in _requests(request_world)
+                if r.status in brokering.INBOX_STATUSES}
+    assert inbox == expected and expected
+    head = request_world.a.users["headteacher"]
+    assert not db.session.scalars(select(SupportRequest.id)
+                                  .where(brokering.in_inbox(head))).all()
+
+
+def test_actions_answer_every_action_with_a_reason(request_world):
+    w = request_world
+    for r in _requests(w):
+        for user in w.a.users.values():
+            can = policy.actions(r, user)
+            assert set(can) == set(policy.ACTIONS) | {"triage"}
+            for name, decision in can.items():
+                assert decision.allowed or decision.reason, (name, user.role, r.status)
+
+
+def test_forbidden_for_the_wrong_part_not_now_for_the_wrong_moment(request_world):
+    w = request_world
+    head, second, admin = (w.a.users[k] for k in ("headteacher", "second_writer", "admin"))
+    draft = next(r for r in _requests(w) if r.status == "draft" and r.requested_by_id == head.id)
+    mine = policy.actions(draft, head)
+    assert mine["edit"] and mine["submit"] and mine["withdraw"]
+    assert not mine["resubmit"] and not mine["resubmit"].forbidden
+    theirs = policy.actions(draft, second)  # same school, not the writer
+    assert theirs["edit"].forbidden and theirs["submit"].forbidden and theirs["withdraw"].forbidden
+    desk = policy.actions(draft, admin)
+    assert desk["accept"].allowed is False and not desk["accept"].forbidden
+    assert desk["withdraw"] and desk["edit"].forbidden
+    matched = next(r for r in _requests(w) if r.status == "matched")
+    assert not policy.actions(matched, head)["withdraw"].forbidden
+    assert not policy.actions(matched, head)["withdraw"]
+    assert policy.actions(matched, admin)["match"] and not policy.actions(matched, admin)["propose"]
+    more = next(r for r in _requests(w) if r.status == "more_info")
+    assert policy.actions(more, head)["resubmit"] and policy.actions(more, admin)["decline"]
+    assert not policy.actions(more, admin)["accept"]
+
+
+def test_the_policy_says_what_the_state_machine_allows(request_world):
+    """For every move the policy allows, the state machine allows it too (no second rule)."""
+    w = request_world
+    for r in _requests(w):
+        for user in w.a.users.values():
+            for name, decision in policy.actions(r, user).items():
+                if decision and name in brokering.MOVES:
+                    assert workflow.can(r, brokering.MOVES[name], user), (name, r.status)
+
+
+def test_domain_commands_require_the_policy(request_world):
+    w = request_world
+    head, second, admin = (w.a.users[k] for k in ("headteacher", "second_writer", "admin"))
+    draft = next(r for r in _requests(w) if r.status == "draft" and r.requested_by_id == head.id)
+    with pytest.raises(workflow.IllegalTransition) as refused:
+        brokering.submit_request(draft, second)
+    assert refused.value.status == 403
+    assert str(refused.value) == policy.actions(draft, second)["submit"].reason
+    assert draft.status == "draft"
+    brokering.submit_request(draft, head)
+    assert draft.status == "submitted"
+    with pytest.raises(workflow.IllegalTransition) as later:
+        brokering.submit_request(draft, head)
+    assert later.value.status == 409
+    with pytest.raises(workflow.IllegalTransition) as early:
+        brokering.propose(draft, w.a.leader.id, admin)  # not accepted for matching yet
+    assert early.value.status == 409
+    brokering.move_request(draft, "accept", admin)
+    assert draft.status == "matching"
+
+
+def test_the_routes_answer_the_policy_403_then_409(request_world, client_for):
+    """Through the web: not the writer is 403 with the policy's reason; the writer, once the
+    draft is submitted, 409; the match page shows Propose only while the policy allows it."""
+    w = request_world
+    head, second, admin = (w.a.users[k] for k in ("headteacher", "second_writer", "admin"))
+    draft = next(r for r in _requests(w) if r.status == "draft" and r.requested_by_id == head.id)
+    url = f"/requests/{draft.id}/submit"
+    refused = client_for(second).post(url, data={})
+    assert refused.status_code == 403
+    assert "Only the person who wrote this request can submit it" in refused.text
+    assert client_for(head).post(url, data={}).status_code == 303
+    again = client_for(head).post(url, data={})
+    assert again.status_code == 409 and "Only a draft request can be submitted" in again.text
+    assert client_for(second).get(f"/requests/{draft.id}/edit").status_code == 403
+    matched = next(r for r in _requests(w) if r.status == "matched")
+    page = client_for(admin).get(f"/requests/{matched.id}/match")
+    assert page.status_code == 200 and f"requests/{matched.id}/propose" not in page.text
+    matching = next(r for r in _requests(w) if r.status == "matching")
+    page = client_for(admin).get(f"/requests/{matching.id}/match")
+    assert page.status_code == 200 and f"requests/{matching.id}/propose" in page.text
