@@ -3,7 +3,7 @@
 Importing this package registers every workflow hook (``workflow.on_enter``), so the rules are
 whole without any route module: drafting the agreement when a proposal is confirmed
 (``agreements``), the live plan when a deployment becomes active (``plans``), and the invoices
-when one completes or ends early (``invoicing``).
+when one completes or ends early (``finance``).
 """
 
-from . import agreements, invoicing, plans  # noqa: F401  (their workflow hooks)
+from . import agreements, finance, plans  # noqa: F401  (their workflow hooks)

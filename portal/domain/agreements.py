@@ -47,7 +47,7 @@ from ..models import (
     utcnow,
 )
 from ..validators import MAX_AHEAD, MAX_TIME_FRAME, TOLERANCE, date_problem, time_frame_problem
-from . import audit, charging, errors, invoicing, notify, signing, workflow
+from . import audit, charging, errors, finance, notify, signing, workflow
 from .policy import agreements as policy
 from .policy import require
 
@@ -200,8 +200,8 @@ def eligible_users(deployment: Deployment) -> list[User]:
 
 
 # One conversion and one "card in force" rule for agreements and invoices alike.
-card_from_row = invoicing.to_card
-current_rate_card = invoicing.current_rate_card
+card_from_row = finance.to_card
+current_rate_card = finance.current_rate_card
 
 
 def compute_charges(deployment: Deployment, today: date | None = None) -> dict:
@@ -268,7 +268,7 @@ def _episode_charges(card, kind: str, deployment: Deployment, schools, today: da
     units = max(1, deployment.half_days_agreed) if kind == "good_practice_visit" else 1
     shares, lines = [], []
     for school in schools:
-        prior = invoicing.allowance_used(school.id, year, kind)
+        prior = finance.allowance_used(school.id, year, kind)
         if kind == "good_practice_visit":
             amount = charging.good_practice_visit_charge(card, prior, units)
             what = (f"Good-practice visit, {charging.describe_half_days(units)} at "

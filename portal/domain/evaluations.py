@@ -160,7 +160,7 @@ def _board_members(d: Deployment) -> list[User]:
 
 
 def _url(d: Deployment) -> str:
-    return f"/deployments/{d.id}#panel-completion"
+    return f"/deployments/{d.id}#panel-evaluations"
 
 
 def _set_ratings(ev: Evaluation, outcomes: list[Outcome], ratings: dict[int, Rating],

@@ -17,8 +17,8 @@ def init_app(app: Flask) -> None:
     from . import demo_data, home, routes
 
     app.register_blueprint(routes.bp)
-    deployment_panels.add("completion", "evaluations/_panel.html", routes.completion_panel,
+    deployment_panels.add("evaluations", "evaluations/_panel.html", routes.evaluations_panel,
                           order=80)
-    home_panels.add("completion", "evaluations/_home_panel.html", home.completion_home,
+    home_panels.add("evaluations", "evaluations/_home_panel.html", home.evaluations_home,
                     order=70)
     demo.add_step(demo_data.completed_deployments, order=80)

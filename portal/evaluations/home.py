@@ -26,7 +26,7 @@ def _deployments(*where: ColumnElement[bool]) -> list[Deployment]:
         .order_by(Deployment.proposed_at, Deployment.id).limit(LIMIT)).all())
 
 
-def completion_home(ctx: PanelContext[None]) -> dict[str, Any] | None:
+def evaluations_home(ctx: PanelContext[None]) -> dict[str, Any] | None:
     user = ctx.user
     visible = access.deployments_visible_to(user)
     items: list[tuple[Deployment, str]] = []

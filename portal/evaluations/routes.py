@@ -35,7 +35,7 @@ from ..panels import PanelContext
 from ..security import roles
 from . import forms
 
-bp = Blueprint("evaluations", __name__, url_prefix="/deployments/<id:deployment_id>/completion")
+bp = Blueprint("evaluations", __name__, url_prefix="/deployments/<id:deployment_id>/evaluations")
 
 PANEL_STATUSES = ("active", "evaluation", "completed", "ended_early")
 SCHOOL_STATUS_LABELS = {"forwarded": "Waiting for the school", "signed_off": "Signed off",
@@ -65,7 +65,7 @@ def _stage(d: Deployment, f: policy.Facts, waiting_for: list[str]) -> str:
     return "waiting_schools" if waiting_for else "waiting_director"
 
 
-def completion_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:
+def evaluations_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:
     d, user = ctx.obj, ctx.user
     if d.status not in PANEL_STATUSES:
         return None
@@ -110,7 +110,7 @@ def _can(d: Deployment, action: str) -> None:
 
 
 def _back_url(d: Deployment) -> str:
-    return url_for("deployments.show", deployment_id=d.id) + "#panel-completion"
+    return url_for("deployments.show", deployment_id=d.id) + "#panel-evaluations"
 
 
 def _back(d: Deployment) -> ResponseReturnValue:

@@ -16,5 +16,5 @@ def init_app(app: Flask) -> None:
     navigation.add("finance.index", "Money", roles=routes.FINANCE_ROLES, order=60)
     navigation.add("finance.rates", "Rates", roles=routes.OVERSEERS, order=65,
                    prefix="finance.rate")
-    deployment_panels.add("money", "finance/_panel.html", routes.money_panel, order=80)
+    deployment_panels.add("finance", "finance/_panel.html", routes.finance_panel, order=80)
     demo.add_step(demo_data.demo_money, order=70)

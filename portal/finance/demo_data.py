@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from ..domain import invoicing
+from ..domain import finance
 from ..extensions import db
 from ..models import (
     Alliance,
@@ -62,7 +62,7 @@ def _deployment(alliance: Alliance, n: int, *, title: str, status: str, agreed: 
     )
     db.session.add(d)
     db.session.flush()
-    invoicing.rate_card_for(d)
+    finance.rate_card_for(d)
     return d
 
 
@@ -76,28 +76,28 @@ def demo_money(today: date, now: datetime) -> None:
                            agreed=8, delivered=8, now=now, board=board)
         if done is None or admin is None:
             continue
-        raised = invoicing.raise_invoices(done, admin, today=today - timedelta(days=10))
+        raised = finance.raise_invoices(done, admin, today=today - timedelta(days=10))
         for inv in raised:
             if inv.payer == "school":
-                invoicing.mark_sent(inv, admin)
-                invoicing.record_payment(inv, inv.total_pence // 2, admin,
+                finance.mark_sent(inv, admin)
+                finance.record_payment(inv, inv.total_pence // 2, admin,
                                          received_on=today - timedelta(days=3),
                                          reference="BACS part payment")
             elif inv.payer == "board":
-                invoicing.mark_sent(inv, admin)
+                finance.mark_sent(inv, admin)
         if board is None:
             continue
         early = _deployment(alliance, 2, title="Science enquiry in Key Stage 2",
                             status="ended_early", agreed=12, delivered=4, now=now, board=board)
         if early is None:
             continue
-        advance = invoicing.raise_invoices(early, admin, half_days=12,
+        advance = finance.raise_invoices(early, admin, half_days=12,
                                            today=today - timedelta(days=60),
                                            note="Raised in advance for the days agreed.")
         for inv in advance:
             if inv.payer in ("school", "board"):
-                invoicing.mark_sent(inv, admin)
-                invoicing.record_payment(inv, inv.total_pence, admin,
+                finance.mark_sent(inv, admin)
+                finance.record_payment(inv, inv.total_pence, admin,
                                          received_on=today - timedelta(days=45),
                                          reference="Paid in advance")
-        invoicing.settle(early, admin, today=today - timedelta(days=9))
+        finance.settle(early, admin, today=today - timedelta(days=9))

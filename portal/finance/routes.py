@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from .. import idempotency
-from ..domain import access, charging, invoicing
+from ..domain import access, charging, finance
 from ..domain.access import FINANCE_ROLES, OVERSEERS
 from ..domain.errors import Conflict, Invalid, NotNow
 from ..extensions import db
@@ -40,7 +40,7 @@ from .forms import PaymentForm, RateCardForm
 bp = Blueprint("finance", __name__, url_prefix="/finance")
 
 
-ADVANCE_STATUSES = invoicing.ADVANCE_STATUSES
+ADVANCE_STATUSES = finance.ADVANCE_STATUSES
 
 
 # ---------------------------------------------------------------------------- invoice lists
@@ -226,8 +226,8 @@ def send(invoice_id: int) -> ResponseReturnValue:
     inv = _load(invoice_id, lock=True)
     try:
         with command():
-            invoicing.mark_sent(inv, current_user, ip=request.remote_addr or "")
-    except invoicing.InvoiceStateError as exc:
+            finance.mark_sent(inv, current_user, ip=request.remote_addr or "")
+    except finance.InvoiceStateError as exc:
         return _refused(inv, exc)
     except Conflict:
         return _conflicted(inv)
@@ -245,7 +245,7 @@ def pay(invoice_id: int) -> ResponseReturnValue:
         return _show(inv, form=form, status=422)
     try:
         with command():
-            invoicing.record_payment(inv, form.amount.data, current_user,
+            finance.record_payment(inv, form.amount.data, current_user,
                                      received_on=form.received_on.data,
                                      reference=form.reference.data or "",
                                      ip=request.remote_addr or "")
@@ -253,7 +253,7 @@ def pay(invoice_id: int) -> ResponseReturnValue:
         inv = _load(invoice_id)
         exc.show_on(form)
         return _show(inv, form=form, status=422)
-    except invoicing.InvoiceStateError as exc:
+    except finance.InvoiceStateError as exc:
         return _refused(inv, exc)
     except Conflict:
         return _conflicted(inv)
@@ -267,10 +267,10 @@ def mark_paid(invoice_id: int) -> ResponseReturnValue:
     inv = _load(invoice_id, lock=True)
     try:
         with command():
-            invoicing.record_payment(inv, inv.balance_pence, current_user,
+            finance.record_payment(inv, inv.balance_pence, current_user,
                                      received_on=date.today(), reference="Marked paid",
                                      ip=request.remote_addr or "")
-    except (invoicing.InvoiceStateError, invoicing.PaymentRefused) as exc:
+    except (finance.InvoiceStateError, finance.PaymentRefused) as exc:
         return _refused(inv, exc)
     except Conflict:
         return _conflicted(inv)
@@ -283,9 +283,9 @@ def refund(invoice_id: int) -> ResponseReturnValue:
     inv = _load(invoice_id, lock=True)
     try:
         with command():
-            invoicing.record_refund(inv, current_user, on=date.today(),
+            finance.record_refund(inv, current_user, on=date.today(),
                                     ip=request.remote_addr or "")
-    except invoicing.InvoiceStateError as exc:
+    except finance.InvoiceStateError as exc:
         return _refused(inv, exc)
     except Conflict:
         return _conflicted(inv)
@@ -313,17 +313,17 @@ def settlement(deployment_id: int) -> ResponseReturnValue:
         abort(404)
     invoices = _deployment_invoices(d.id)
     return render("finance/settlement.html", d=d,
-                  st=invoicing.statement(d, invoices), labels=charging.PARTY_LABELS)
+                  st=finance.statement(d, invoices), labels=charging.PARTY_LABELS)
 
 
 @bp.post("/deployments/<id:deployment_id>/invoices")
 @roles(*OVERSEERS)
 def raise_in_advance(deployment_id: int) -> ResponseReturnValue:
     d = access.get_deployment(current_user, deployment_id)
-    back = url_for("deployments.show", deployment_id=d.id) + "#panel-money"
+    back = url_for("deployments.show", deployment_id=d.id) + "#panel-finance"
     try:
         with command():
-            created = invoicing.raise_in_advance(d, current_user, ip=request.remote_addr or "")
+            created = finance.raise_in_advance(d, current_user, ip=request.remote_addr or "")
     except NotNow as exc:
         flash(str(exc), "error")
         return redirect(back, 303)
@@ -337,7 +337,7 @@ def raise_in_advance(deployment_id: int) -> ResponseReturnValue:
     return redirect(back, 303)
 
 
-def money_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:
+def finance_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:
     deployment, user = ctx.obj, ctx.user
     if user.role not in FINANCE_ROLES:
         return None
@@ -348,7 +348,7 @@ def money_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:
         return None
     return {
         "no_card": overseer and not invoices
-        and invoicing.current_rate_card(deployment.alliance_id) is None,
+        and finance.current_rate_card(deployment.alliance_id) is None,
         "invoices": invoices,
         "can_advance": overseer and deployment.status in ADVANCE_STATUSES and not invoices,
         "settlement": deployment.status == "ended_early",
@@ -366,7 +366,7 @@ def rates() -> ResponseReturnValue:
         select(RateCard).where(access.rate_cards_visible_to(current_user))
         .order_by(RateCard.effective_from.desc(), RateCard.id.desc())
     ).all()
-    current = invoicing.current_rate_card(current_user.alliance_id)
+    current = finance.current_rate_card(current_user.alliance_id)
     year = charging.academic_year(date.today())
     allowances = db.session.execute(
         select(School.name, AllowanceUse.kind, func.sum(AllowanceUse.units),
@@ -384,7 +384,7 @@ def rates() -> ResponseReturnValue:
 @bp.route("/rates/new", methods=["GET", "POST"])
 @roles("admin")
 def rate_new() -> ResponseReturnValue:
-    current = invoicing.current_rate_card(current_user.alliance_id)
+    current = finance.current_rate_card(current_user.alliance_id)
     form = RateCardForm()
     if request.method == "GET":
         if current is not None:
@@ -395,7 +395,7 @@ def rate_new() -> ResponseReturnValue:
         return replay  # sent twice: one new rate card
     if form.validate():
         try:
-            card = invoicing.new_rate_card(current_user.alliance_id, current_user,
+            card = finance.new_rate_card(current_user.alliance_id, current_user,
                                            effective_from=form.effective_from.data,
                                            ip=request.remote_addr or "", **form.amounts())
         except Invalid as exc:

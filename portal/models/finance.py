@@ -74,7 +74,7 @@ class Invoice(Model):
     note: Mapped[str] = mapped_column(Text, default="")
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     version: Mapped[int] = mapped_column(default=1)
-    # Per-alliance number, gapless (see portal.domain.invoicing.next_number)
+    # Per-alliance number, gapless (see portal.domain.finance.next_number)
     sequence: Mapped[int] = mapped_column(default=0)
     academic_year: Mapped[int] = mapped_column(default=0)
     # A credit note (status "credit") names the invoice it reduces

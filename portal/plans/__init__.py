@@ -13,7 +13,7 @@ def init_app(app: Flask) -> None:
     from . import demo_data, routes
 
     app.register_blueprint(routes.bp)
-    deployment_panels.add("delivery", "plans/_panel.html", routes.delivery_panel, order=40)
+    deployment_panels.add("plans", "plans/_panel.html", routes.plans_panel, order=40)
     home_panels.add("first-contact", "plans/_home_contact.html", routes.first_contact_panel,
                     order=35)
-    demo.add_step(demo_data.delivery_demo, order=50)
+    demo.add_step(demo_data.plans_demo, order=50)

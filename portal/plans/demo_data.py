@@ -15,7 +15,7 @@ from ..extensions import db
 from ..models import Action, ActionPlan, Deployment, Outcome, PlanRevision, Visit
 
 
-def delivery_demo(today: date, now: datetime) -> None:
+def plans_demo(today: date, now: datetime) -> None:
     active = db.session.scalars(select(Deployment).where(Deployment.status == "active")).all()
     for d in active:
         if db.session.scalar(select(ActionPlan.id).where(ActionPlan.deployment_id == d.id)):

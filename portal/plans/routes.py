@@ -541,7 +541,7 @@ def decline_variation(variation_id: int) -> ResponseReturnValue:
 # ------------------------------------------------------------------------------ the panel
 
 
-def delivery_panel(ctx: PanelContext[DeploymentModel]) -> dict[str, Any] | None:
+def plans_panel(ctx: PanelContext[DeploymentModel]) -> dict[str, Any] | None:
     """First contact (with the 7-day clock), days used vs agreed, visits, variations, plan."""
     deployment, user = ctx.obj, ctx.user
     if deployment.status not in ("agreement", "active", "evaluation", "completed",

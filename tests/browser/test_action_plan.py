@@ -25,7 +25,7 @@ def second_page(browser, live_server):
 
 @pytest.fixture
 def delivery(world):
-    plan, o, a1, a2 = fd.delivery_world(world)
+    plan, o, a1, a2 = fd.plans_world(world)
     return world, plan, a1
 
 

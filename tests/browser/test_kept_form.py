@@ -59,7 +59,7 @@ def test_a_request_typed_while_the_session_ran_out_comes_back(page, sign_in, wor
 
 
 def test_a_plan_action_typed_while_the_session_ran_out_comes_back(page, sign_in, world, clock):
-    factories_delivery.delivery_world(world)
+    factories_delivery.plans_world(world)
     leader = world.a.leader
     sign_in(page, leader.email)
     page.goto(f"/deployments/{world.a.deployment.id}/plan")

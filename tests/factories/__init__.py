@@ -11,8 +11,8 @@ the rest live in their module (``from tests.factories import plans as fp``):
 * ``requests``: ``support_request``, ``specialism``, ``form_data``
 * ``deployments``: ``deployment`` (a proposal), ``advance`` (the workflow)
 * ``agreements``: ``sign``, ``signers``, ``ready_world``
-* ``plans``: ``plan_of``, ``outcome``, ``action``, ``without_plan``, ``delivery_world``
-* ``evaluations``: ``live``, ``completion_world``, ``board_for``
+* ``plans``: ``plan_of``, ``outcome``, ``action``, ``without_plan``, ``plans_world``
+* ``evaluations``: ``live``, ``evaluations_world``, ``board_for``
 * ``finance``: ``rate_card`` (the seeded cards), ``priced_deployment``
 * ``directory``: ``GIAS_HEADER``, ``gias_row``, ``as_user``
 * ``worlds``: ``world``, ``Side``, ``World``, and ``side_ids``/``grow`` for query budgets

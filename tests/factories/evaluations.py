@@ -32,7 +32,7 @@ def live(d: Deployment, *, delivered: int = 6, outcomes=OUTCOMES) -> Deployment:
     return d
 
 
-def completion_world() -> World:
+def evaluations_world() -> World:
     """The shared two-alliance world with both deployments live and planned."""
     w = world()
     for s in (w.a, w.b):

@@ -19,7 +19,7 @@ SEEDED_CARDS = {"east_sussex": charging.east_sussex_card, "sefton": charging.sef
 
 
 def _columns(card: charging.RateCard) -> dict[str, int]:
-    """The stored columns of a pure charging card (the inverse of ``invoicing.to_card``)."""
+    """The stored columns of a pure charging card (the inverse of ``finance.to_card``)."""
     return {
         **{f"{d}_day_pence": card.day_rates[d] for d in charging.DESIGNATIONS},
         "brokerage_bp": card.brokerage_bp,

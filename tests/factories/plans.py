@@ -48,7 +48,7 @@ def action(plan: ActionPlan, description: str = "Model reasoning talk in Year 4"
     return a
 
 
-def delivery_world(w: World):
+def plans_world(w: World):
     """Side A's deployment active with a plan of one outcome and two actions; B's active too."""
     advance(w.a.deployment, "active", confirmed_days_ago=3)
     advance(w.b.deployment, "active", confirmed_days_ago=3)

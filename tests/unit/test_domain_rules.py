@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from portal.domain import errors, invoicing, profiles, workflow
+from portal.domain import errors, finance, profiles, workflow
 from portal.extensions import db
 from portal.models import Invoice, RateCard
 from tests.factories import finance as ff
@@ -29,13 +29,13 @@ def test_invoices_in_advance_need_a_confirmed_open_deployment(world, status):
         db.session.flush()
         db.session.query(Invoice).filter_by(deployment_id=d.id).delete()
     with pytest.raises(errors.NotNow, match="only once the proposal is confirmed"):
-        invoicing.raise_in_advance(d, admin)
+        finance.raise_in_advance(d, admin)
     assert db.session.query(Invoice).filter_by(deployment_id=d.id).count() == 0
 
 
 def test_invoices_in_advance_are_raised_for_a_live_deployment(world):
     d = ff.priced_deployment(world.a, half_days=8, delivered=0, status="active")
-    created = invoicing.raise_in_advance(d, world.user("a", "admin"))
+    created = finance.raise_in_advance(d, world.user("a", "admin"))
     assert created and all(inv.deployment_id == d.id for inv in created)
 
 
@@ -50,7 +50,7 @@ def _amounts(card: RateCard) -> dict[str, int]:
 def test_a_rate_card_cannot_start_in_the_past(world):
     old = ff.rate_card(world.a.alliance, "sefton")
     with pytest.raises(errors.Invalid, match="today or later") as caught:
-        invoicing.new_rate_card(world.a.alliance.id, world.user("a", "admin"),
+        finance.new_rate_card(world.a.alliance.id, world.user("a", "admin"),
                                 effective_from=date.today() - timedelta(days=1), **_amounts(old))
     assert caught.value.field == "effective_from"
     assert db.session.query(RateCard).count() == 1
@@ -58,7 +58,7 @@ def test_a_rate_card_cannot_start_in_the_past(world):
 
 def test_a_rate_card_may_start_today(world):
     old = ff.rate_card(world.a.alliance, "sefton")
-    new = invoicing.new_rate_card(world.a.alliance.id, world.user("a", "admin"),
+    new = finance.new_rate_card(world.a.alliance.id, world.user("a", "admin"),
                                   effective_from=date.today(), **_amounts(old))
     assert new.effective_from == date.today()
 
@@ -72,21 +72,21 @@ def sent_invoice(world):
     workflow.transition(d, "completed", world.user("a", "director"))
     workflow.commit_or_conflict()
     inv = db.session.query(Invoice).filter_by(deployment_id=d.id, payer="school").first()
-    invoicing.mark_sent(inv, world.user("a", "admin"))
+    finance.mark_sent(inv, world.user("a", "admin"))
     db.session.commit()
     return inv
 
 
 def test_a_payment_cannot_be_received_in_the_future(world, sent_invoice):
     with pytest.raises(errors.Invalid, match="cannot be in the future") as caught:
-        invoicing.record_payment(sent_invoice, 1_000, world.user("a", "admin"),
+        finance.record_payment(sent_invoice, 1_000, world.user("a", "admin"),
                                  received_on=date.today() + timedelta(days=1))
     assert caught.value.field == "received_on"
     assert sent_invoice.paid_pence == 0 and not sent_invoice.payments
 
 
 def test_a_payment_received_today_is_recorded(world, sent_invoice):
-    invoicing.record_payment(sent_invoice, 1_000, world.user("a", "admin"),
+    finance.record_payment(sent_invoice, 1_000, world.user("a", "admin"),
                              received_on=date.today())
     assert sent_invoice.paid_pence == 1_000
 

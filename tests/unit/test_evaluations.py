@@ -19,7 +19,7 @@ TODAY = date(2026, 11, 23)
 
 @pytest.fixture
 def cw(db):
-    return fc.completion_world()
+    return fc.evaluations_world()
 
 
 def u(w, role, side="a") -> User:

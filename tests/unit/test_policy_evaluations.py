@@ -53,7 +53,7 @@ def _evaluating(side, *, leader=None, schools=(), extra_schools=()):
 @pytest.fixture
 def eval_world(db):
     """Deployments at every step-6 state in two alliances, several receiving two schools."""
-    w = factories_completion.completion_world()
+    w = factories_completion.evaluations_world()
     for s in (w.a, w.b):
         second = factories.school(s.alliance, f"{s.alliance.name} Second Primary")
         s.users["second_head"] = factories.user(s.alliance, "headteacher", second,

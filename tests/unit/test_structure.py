@@ -63,8 +63,8 @@ def test_importing_the_domain_alone_registers_every_workflow_hook():
     hooks = ast.literal_eval(out)
     assert "portal.domain.plans._create_plan" in hooks["active"]
     assert any(h.startswith("portal.domain.agreements.") for h in hooks["agreement"])
-    assert any(h.startswith("portal.domain.invoicing.") for h in hooks["completed"])
-    assert any(h.startswith("portal.domain.invoicing.") for h in hooks["ended_early"])
+    assert any(h.startswith("portal.domain.finance.") for h in hooks["completed"])
+    assert any(h.startswith("portal.domain.finance.") for h in hooks["ended_early"])
 
 
 def test_no_panel_reads_request_environ():

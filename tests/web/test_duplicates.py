@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from portal.domain import invoicing, workflow
+from portal.domain import finance, workflow
 from portal.extensions import db
 from portal.idempotency import REPLAYED
 from portal.models import (
@@ -47,7 +47,7 @@ KEY = re.compile(r'name="idempotency_key" value="([A-Za-z0-9_-]+)"')
 @pytest.fixture
 def w(db):
     """Both deployments active with a plan of two outcomes (completion's world)."""
-    return fc.completion_world()
+    return fc.evaluations_world()
 
 
 def count(model, *where) -> int:
@@ -136,7 +136,7 @@ def _payment(w):
     workflow.commit_or_conflict()
     inv = db.session.scalars(select(Invoice).where(Invoice.deployment_id == d.id)
                              .order_by(Invoice.id)).first()
-    invoicing.mark_sent(inv, w.user("b", "admin"))
+    finance.mark_sent(inv, w.user("b", "admin"))
     db.session.commit()
     inv_id = inv.id
     return Case(w.user("b", "admin"), f"/finance/invoices/{inv_id}",
@@ -212,7 +212,7 @@ def _propose(w):
 
 
 def _qa_note(w):
-    url = f"/deployments/{w.a.deployment.id}/completion/qa"
+    url = f"/deployments/{w.a.deployment.id}/evaluations/qa"
     return Case(w.user("a", "director"), url, url,
                 {"version": str(w.a.deployment.version), "is_working": "Yes, it is working"},
                 lambda: count(Evaluation, Evaluation.kind == "qa_mid"))
@@ -221,7 +221,7 @@ def _qa_note(w):
 def _leader_evaluation(w):
     from portal.domain import evaluations as ev
 
-    url = f"/deployments/{w.a.deployment.id}/completion/evaluation"
+    url = f"/deployments/{w.a.deployment.id}/evaluations/evaluation"
     d = w.a.deployment
     data = {"version": str(d.version), "summary": "Clear gains", "changes_for_teachers": "Plan",
             "changes_for_pupils": "Explain", "recommendations": "Moderate",
@@ -234,7 +234,7 @@ def _leader_evaluation(w):
 
 
 def _end_early(w):
-    url = f"/deployments/{w.a.deployment.id}/completion/end-early"
+    url = f"/deployments/{w.a.deployment.id}/evaluations/end-early"
     return Case(w.user("a", "admin"), url, url,
                 {"version": str(w.a.deployment.version), "reason": "Leader moved school",
                  "last_day_delivered": date.today().isoformat(), "half_days_delivered": "4"},

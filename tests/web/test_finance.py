@@ -12,7 +12,7 @@ import pytest
 from flask import g, has_app_context
 from sqlalchemy import func, select
 
-from portal.domain import invoicing, workflow
+from portal.domain import finance, workflow
 from portal.extensions import db
 from portal.models import AuditEvent, Invoice, Payment, RateCard
 
@@ -94,7 +94,7 @@ def test_system_leaders_see_no_money(world, money, client_for):
     assert c.get("/finance/").status_code == 403
     assert c.get(f"/finance/invoices/{money['a']['school'].id}").status_code == 403
     body = c.get(f"/deployments/{money['da'].id}").data.decode()
-    assert "panel-money-title" not in body
+    assert "panel-finance-title" not in body
 
 
 # every route, with what each role gets on alliance A's objects
@@ -244,7 +244,7 @@ def test_payment_needs_csrf(world, money, client_for):
 def test_two_people_marking_paid_at_once_pay_once(app, world, money, client_for):
     admin, director = world.user("a", "admin"), world.user("a", "director")
     inv = money["a"]["school"]
-    invoicing.mark_sent(inv, admin)
+    finance.mark_sent(inv, admin)
     db.session.commit()
     clients = [client_for(admin), client_for(director)]
     url = f"/finance/invoices/{inv.id}/paid"
@@ -310,10 +310,10 @@ def test_invoice_page_is_printable(world, money, client_for):
 # ------------------------------------------------------------------ the money panel
 
 
-def test_money_panel_on_the_deployment_page(world, money, client_for):
+def test_finance_panel_on_the_deployment_page(world, money, client_for):
     body = client_for(world.user("a", "headteacher")).get(
         f"/deployments/{money['da'].id}").data.decode()
-    assert 'id="panel-money-title"' in body
+    assert 'id="panel-finance-title"' in body
     assert money["a"]["school"].number in body and money["a"]["board"].number not in body
     admin_body = client_for(world.user("a", "admin")).get(
         f"/deployments/{money['da'].id}").data.decode()
@@ -406,7 +406,7 @@ def test_demo_has_invoices_part_payments_and_an_early_end(app, db, client_for):
 def test_home_school_sees_what_it_is_owed(world, money, client_for):
     admin = world.user("a", "admin")
     for inv in (money["a"]["board"], money["a"]["teaching_school"]):
-        invoicing.mark_sent(inv, admin)
+        finance.mark_sent(inv, admin)
     db.session.commit()
     body = client_for(world.user("a", "home_school")).get("/finance/").data.decode()
     assert "Owed to your school" in body and "£2,100.00" in body  # £1,200 grant + £900 passed on
@@ -419,9 +419,9 @@ def test_list_queries_do_not_grow_with_the_number_of_invoices(app, world, client
     counts = []
     for n in (1, 12):
         while db.session.scalar(select(func.count()).select_from(Invoice)) < n:
-            seq = invoicing.next_number(world.a.alliance.id)
+            seq = finance.next_number(world.a.alliance.id)
             payer = factories.school(world.a.alliance, f"Payer {seq}")  # lazy loads would grow
-            db.session.add(Invoice(number=invoicing.format_number(world.a.alliance.id, seq),
+            db.session.add(Invoice(number=finance.format_number(world.a.alliance.id, seq),
                                    sequence=seq, alliance_id=world.a.alliance.id,
                                    deployment_id=world.a.deployment.id, payer="school",
                                    payer_school_id=payer.id, total_pence=100,
@@ -445,9 +445,9 @@ def test_rates_page_lists_allowances_used_this_year(world, client_for):
     from portal.domain import charging
 
     card = ff.rate_card(world.a.alliance, "sefton")
-    invoicing.use_allowance(invoicing.to_card(card), world.a.receiving.id, "good_practice_visit",
+    finance.use_allowance(finance.to_card(card), world.a.receiving.id, "good_practice_visit",
                             2, on=date.today())
-    invoicing.use_allowance(invoicing.to_card(card), world.b.receiving.id, "consultation",
+    finance.use_allowance(finance.to_card(card), world.b.receiving.id, "consultation",
                             1, on=date.today())
     db.session.commit()
     body = client_for(world.user("a", "director")).get("/finance/rates").data.decode()

@@ -54,7 +54,7 @@ def _iso(days: int) -> str:
 
 @pytest.fixture
 def delivery(world):
-    fd.delivery_world(world)
+    fd.plans_world(world)
     return world
 
 
@@ -332,7 +332,7 @@ def test_a_board_budget_of_ten_million_is_kept_in_pence(world, client_for):
 def test_a_targeted_concession_is_refused_not_guessed(client_for, value):
     from .test_reports_web import fc
 
-    w = fc.completion_world()
+    w = fc.evaluations_world()
     fc.board_for(w.a)
     db.session.commit()
     r = client_for(w.user("a", "board")).post("/board/requests/new",
@@ -418,7 +418,7 @@ def test_an_invalid_request_choice_is_refused_with_a_message(world, client_for, 
 def test_an_invalid_targeted_school_is_refused_with_a_message(client_for):
     from .test_reports_web import fc
 
-    w = fc.completion_world()
+    w = fc.evaluations_world()
     fc.board_for(w.a)
     db.session.commit()
     r = client_for(w.user("a", "board")).post("/board/requests/new",

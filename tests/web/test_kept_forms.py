@@ -91,7 +91,7 @@ def test_a_session_idle_for_longer_than_the_limit_is_signed_out(world, head, clo
 
 
 def test_a_page_polling_in_the_background_is_not_activity(world, head, clock, client_for):
-    plan, *_ = fd.delivery_world(world)
+    plan, *_ = fd.plans_world(world)
     c = client_for(world.user("a", "headteacher"))
     assert c.get(f"/deployments/{world.a.deployment.id}/plan").status_code == 200
     for hours in (4, 8, 12):
@@ -145,7 +145,7 @@ def test_a_form_sent_after_the_session_ended_survives_the_sign_in(world, spec, h
 
 def test_an_htmx_form_sent_after_the_session_ended_comes_back_on_its_page(world, client_for,
                                                                          clock):
-    plan, *_ = fd.delivery_world(world)
+    plan, *_ = fd.plans_world(world)
     leader = world.a.leader
     c = client_for(leader)
     page = f"/deployments/{world.a.deployment.id}/plan"
@@ -261,7 +261,7 @@ def test_a_form_with_an_expired_token_comes_back_filled_in(world, spec, head):
 
 
 def test_an_expired_token_on_htmx_is_sent_back_with_hx_redirect(world, client_for):
-    plan, *_ = fd.delivery_world(world)
+    plan, *_ = fd.plans_world(world)
     c = client_for(world.a.leader)
     page = f"/deployments/{world.a.deployment.id}/plan"
     r = c.post(f"/plans/{plan.id}/actions", {"new-action-description": "Model it",

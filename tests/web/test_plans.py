@@ -22,7 +22,7 @@ SEES_PLAN = {"headteacher": True, "sle": True, "home_school": False, "director":
 
 @pytest.fixture
 def plan_world(world):
-    plan, o, a1, a2 = fd.delivery_world(world)
+    plan, o, a1, a2 = fd.plans_world(world)
     return world, plan, o, a1, a2
 
 
@@ -369,7 +369,7 @@ def test_print_css_hides_the_chrome():
 def test_panel_shows_contact_clock_and_days(plan_world, client_for, role, clock):
     w, *_ = plan_world
     body = client_for(w.user("a", role)).get(f"/deployments/{w.a.deployment.id}").data.decode()
-    assert 'id="panel-delivery-title"' in body
+    assert 'id="panel-plans-title"' in body
     assert re.search(r'id="delivery-days">0 days of 4 days agreed', body)
     assert ("Target: within 7 days" in body) is clock
     assert ("Open the action plan" in body) is SEES_PLAN[role]

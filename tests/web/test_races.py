@@ -29,7 +29,7 @@ def _primed(client):
 
 
 def test_both_approving_extra_days_at_once_raise_them_once(world, client_for):
-    fd.delivery_world(world)
+    fd.plans_world(world)
     d = world.a.deployment
     client_for(world.a.leader).post(f"/deployments/{d.id}/variations/new",
                                     {"half_days": "4", "reason": "Two more coaching days"})
@@ -50,11 +50,11 @@ def test_both_approving_extra_days_at_once_raise_them_once(world, client_for):
 
 
 def test_two_overseers_ending_early_at_once_end_it_once(world, client_for):
-    fd.delivery_world(world)
+    fd.plans_world(world)
     d = world.a.deployment
     data = {"version": str(d.version), "reason": "Leader ill",
             "last_day_delivered": date.today().isoformat(), "half_days_delivered": "2"}
-    url = f"/deployments/{d.id}/completion/end-early"
+    url = f"/deployments/{d.id}/evaluations/end-early"
     admin = client_for(world.user("a", "admin"))
     director = client_for(world.user("a", "director"))
     codes = _race(lambda: admin.post(url, data=dict(data)),
@@ -65,7 +65,7 @@ def test_two_overseers_ending_early_at_once_end_it_once(world, client_for):
 
 
 def test_three_visits_on_three_days_at_once_are_all_saved(world, client_for):
-    fd.delivery_world(world)
+    fd.plans_world(world)
     d = world.a.deployment
     leader = _primed(client_for(world.a.leader))
     url = f"/deployments/{d.id}/visits/new"
@@ -81,7 +81,7 @@ def test_three_visits_on_three_days_at_once_are_all_saved(world, client_for):
 
 
 def test_two_visits_on_the_same_day_at_once_save_one(world, client_for):
-    fd.delivery_world(world)
+    fd.plans_world(world)
     d = world.a.deployment
     leader = _primed(client_for(world.a.leader))
     url = f"/deployments/{d.id}/visits/new"

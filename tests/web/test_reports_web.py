@@ -41,7 +41,7 @@ def client_for(client_for):
 @pytest.fixture
 def rw(db):
     """Side A's deployment targeted by its Primary Board, 3 days delivered, evaluated."""
-    w = fc.completion_world()
+    w = fc.evaluations_world()
     board = fc.board_for(w.a)
     la = factories.local_authority("Sefton")
     w.a.receiving.local_authority_id = la.id

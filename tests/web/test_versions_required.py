@@ -58,7 +58,7 @@ def test_a_request_edit_with_its_version_is_saved_and_a_stale_one_is_refused(wor
 
 @pytest.fixture
 def plan_world(world):
-    plan, o, a1, a2 = fd.delivery_world(world)
+    plan, o, a1, a2 = fd.plans_world(world)
     return world, plan, a1
 
 
@@ -92,11 +92,11 @@ def test_plan_text_saved_without_its_version_is_refused(plan_world, client_for):
 
 @pytest.fixture
 def cw(db):
-    return fc.completion_world()
+    return fc.evaluations_world()
 
 
 def _completion(cw, path):
-    return f"/deployments/{cw.a.deployment.id}/completion{path}"
+    return f"/deployments/{cw.a.deployment.id}/evaluations{path}"
 
 
 def test_a_qa_note_without_the_deployment_version_is_refused(cw, client_for):

@@ -17,7 +17,7 @@ from tests.factories import plans as fd
 
 @pytest.fixture
 def setup(world):
-    plan, o, a1, a2 = fd.delivery_world(world)
+    plan, o, a1, a2 = fd.plans_world(world)
     return world, plan, o, a1, a2
 
 

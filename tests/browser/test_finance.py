@@ -58,7 +58,7 @@ def test_headteacher_sees_the_money_panel_and_the_invoice(page, sign_in, finishe
     w, d, invoices = finished
     sign_in(page, w.user("a", "headteacher").email)
     page.goto(f"/deployments/{d.id}")
-    panel = page.locator("#panel-money")
+    panel = page.locator("#panel-finance")
     expect(panel).to_contain_text(invoices["school"].number)
     expect(panel).not_to_contain_text(invoices["board"].number)
     panel.get_by_role("link", name=invoices["school"].number).click()

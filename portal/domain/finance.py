@@ -47,7 +47,7 @@ from . import audit, charging, errors, notify, workflow
 
 DUE_DAYS = 30
 
-log = logging.getLogger("portal.invoicing")
+log = logging.getLogger("portal.finance")
 
 ALLOWANCE_KINDS = ("good_practice_visit", "consultation")
 

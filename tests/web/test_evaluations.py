@@ -19,7 +19,7 @@ ROLES = ["headteacher", "sle", "home_school", "director", "admin", "board"]
 
 @pytest.fixture
 def cw(db):
-    w = fc.completion_world()
+    w = fc.evaluations_world()
     # the workflow that made the deployments live told people too: the tests count only what
     # they are told afterwards
     w.told_before = {m: db.session.scalar(select(func.max(m.id))) or 0
@@ -53,7 +53,7 @@ def client_for(client_for):
 
 
 def url(w, side="a", path=""):
-    return f"/deployments/{getattr(w, side).deployment.id}/completion{path}"
+    return f"/deployments/{getattr(w, side).deployment.id}/evaluations{path}"
 
 
 def d_of(w, side="a") -> Deployment:
@@ -447,7 +447,7 @@ def test_panel_shows_nothing_before_the_deployment_is_live(db, client_for):
 
     w = factories.world()  # deployments still "proposed"
     body = client_for(w.user("a", "admin")).get(f"/deployments/{w.a.deployment.id}").data
-    assert b"panel-completion-title" not in body
+    assert b"panel-evaluations-title" not in body
 
 
 def test_home_page_lists_the_evaluations_waiting_for_each_role(cw, client_for):

@@ -23,7 +23,7 @@ def sign_out(page):
 
 
 def test_completion_path_in_the_browser(page, sign_in):
-    w = fc.completion_world()
+    w = fc.evaluations_world()
     d_id = w.a.deployment.id
     emails = {role: w.user("a", role).email for role in
               ("sle", "admin", "headteacher", "director")}
@@ -45,13 +45,13 @@ def test_completion_path_in_the_browser(page, sign_in):
     page.get_by_label("Exit arrangements").fill("The maths lead takes over coaching")
     page.get_by_role("button", name="Submit the final evaluation").click()
     expect(page.locator(".flash")).to_contain_text("sent to the co-ordinator")
-    expect(page.locator("#panel-completion")).to_contain_text("Reasoning is now routine")
+    expect(page.locator("#panel-evaluations")).to_contain_text("Reasoning is now routine")
     sign_out(page)
 
     # the co-ordinator reviews and forwards it
     sign_in(page, emails["admin"])
     page.goto(f"/deployments/{d_id}")
-    expect(page.locator("#panel-completion")).to_contain_text("Pupils explain their methods")
+    expect(page.locator("#panel-evaluations")).to_contain_text("Pupils explain their methods")
     page.get_by_role("button", name="Forward to the receiving school(s)").click()
     expect(page.locator(".flash")).to_contain_text("forwarded")
     sign_out(page)
@@ -79,7 +79,7 @@ def test_completion_path_in_the_browser(page, sign_in):
     page.get_by_role("button", name="Sign off and complete").click()
     expect(page.locator(".flash")).to_contain_text("complete")
     expect(page.locator(".badge-status-completed")).to_have_text("Completed")
-    expect(page.locator("#panel-completion")).to_contain_text("Impact secure; exit plan sound")
+    expect(page.locator("#panel-evaluations")).to_contain_text("Impact secure; exit plan sound")
 
     # the impact report shows it, chart and all
     page.get_by_role("link", name="Reports").click()
@@ -98,7 +98,7 @@ def test_early_end_and_a_board_targeted_request_in_the_browser(page, sign_in):
 
     from portal.models import SupportRequest
 
-    w = fc.completion_world()
+    w = fc.evaluations_world()
     fc.board_for(w.a)
     db.session.commit()
     d_id = w.a.deployment.id
@@ -114,7 +114,7 @@ def test_early_end_and_a_board_targeted_request_in_the_browser(page, sign_in):
     page.get_by_label("Half days delivered in all").fill("4")
     page.get_by_role("button", name="End the deployment early").click()
     expect(page.locator(".badge-status-ended_early")).to_be_visible()
-    expect(page.locator("#panel-completion")).to_contain_text("Long-term illness")
+    expect(page.locator("#panel-evaluations")).to_contain_text("Long-term illness")
     sign_out(page)
 
     sign_in(page, board)

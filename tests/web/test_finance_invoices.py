@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from portal import demo
-from portal.domain import charging, invoicing, workflow
+from portal.domain import charging, finance, workflow
 from portal.extensions import db
 from portal.models import Alliance, AllowanceUse, Invoice, RateCard
 from portal.transactions import immediate
@@ -100,11 +100,11 @@ def test_early_end_after_invoicing_in_advance_credits_and_refunds_in_shares(worl
     admin = world.user("a", "admin")
     d = ff.priced_deployment(world.a, model="east_sussex", designation="sle", half_days=12,
                              delivered=0, status="active", targeted=True)
-    advance = invoicing.raise_invoices(d, admin, half_days=12)
+    advance = finance.raise_invoices(d, admin, half_days=12)
     by = _by_payer(advance)
     for inv in (by["school"][0], by["board"][0]):
-        invoicing.mark_sent(inv, admin)
-        invoicing.record_payment(inv, inv.total_pence, admin, received_on=date(2026, 10, 1))
+        finance.mark_sent(inv, admin)
+        finance.record_payment(inv, inv.total_pence, admin, received_on=date(2026, 10, 1))
     db.session.commit()
     assert by["school"][0].status == "paid"
 
@@ -123,22 +123,22 @@ def test_early_end_after_invoicing_in_advance_credits_and_refunds_in_shares(worl
     db.session.refresh(cover)
     assert cover.net_pence == 30_000
 
-    st = invoicing.statement(d, after)
+    st = finance.statement(d, after)
     assert st.settlement.refunds == {"school": 60_000, "board": 80_000}
     assert st.settlement.still_owed == {"school": 0, "board": 0}
 
-    invoicing.record_refund(school, admin, on=date(2026, 11, 25))
+    finance.record_refund(school, admin, on=date(2026, 11, 25))
     db.session.commit()
     assert school.paid_pence == 30_000 and school.refund_due_pence == 0
     assert school.status == "paid"
-    with pytest.raises(invoicing.InvoiceStateError):
-        invoicing.record_refund(school, admin, on=date(2026, 11, 25))
+    with pytest.raises(finance.InvoiceStateError):
+        finance.record_refund(school, admin, on=date(2026, 11, 25))
 
 
 def test_unpaid_advance_invoice_fully_credited_is_void(world):
     admin = world.user("a", "admin")
     d = ff.priced_deployment(world.a, model="sefton", half_days=8, delivered=0, status="active")
-    advance = invoicing.raise_invoices(d, admin, half_days=8)
+    advance = finance.raise_invoices(d, admin, half_days=8)
     db.session.commit()
     _end_early(d, admin, 0)
     for inv in advance:
@@ -149,7 +149,7 @@ def test_unpaid_advance_invoice_fully_credited_is_void(world):
 def test_raising_twice_raises_nothing_more(world):
     d = ff.priced_deployment(world.a, half_days=8)
     _complete(d, world.user("a", "director"))
-    assert invoicing.raise_invoices(d, None) == []
+    assert finance.raise_invoices(d, None) == []
     assert db.session.scalar(select(func.count()).select_from(Invoice)) == 2
 
 
@@ -160,7 +160,7 @@ def test_several_receiving_schools_share_to_the_penny(world):
     d = ff.priced_deployment(world.a, designation="sle", half_days=3, extra_schools=[extra[0]],
                              card=card)
     by = _by_payer(_complete(d, world.user("a", "director")))
-    q = charging.quote(invoicing.to_card(card), "sle", 3, schools=2)
+    q = charging.quote(finance.to_card(card), "sle", 3, schools=2)
     totals = [i.total_pence for i in by["school"]]
     assert totals == list(q.school_shares)  # exactly what the agreement quoted each school
     assert sum(totals) == q.school_pays
@@ -174,7 +174,7 @@ def test_several_receiving_schools_share_to_the_penny(world):
 def sent_invoice(world):
     d = ff.priced_deployment(world.a, half_days=8)
     inv = _by_payer(_complete(d, world.user("a", "director")))["school"][0]
-    invoicing.mark_sent(inv, world.user("a", "admin"))
+    finance.mark_sent(inv, world.user("a", "admin"))
     db.session.commit()
     return inv
 
@@ -182,20 +182,20 @@ def sent_invoice(world):
 def test_partial_payments_then_paid(world, sent_invoice):
     admin = world.user("a", "admin")
     inv = sent_invoice
-    invoicing.record_payment(inv, 100_000, admin, received_on=date.today() - timedelta(days=2))
+    finance.record_payment(inv, 100_000, admin, received_on=date.today() - timedelta(days=2))
     assert inv.status == "part_paid" and inv.balance_pence == 98_000
-    invoicing.record_payment(inv, 98_000, admin, received_on=date.today() - timedelta(days=1))
+    finance.record_payment(inv, 98_000, admin, received_on=date.today() - timedelta(days=1))
     assert inv.status == "paid" and inv.balance_pence == 0
     db.session.commit()
-    with pytest.raises(invoicing.InvoiceStateError, match="already paid"):
-        invoicing.record_payment(inv, 1, admin, received_on=date.today())
+    with pytest.raises(finance.InvoiceStateError, match="already paid"):
+        finance.record_payment(inv, 1, admin, received_on=date.today())
 
 
 @pytest.mark.parametrize(("amount", "message"), [
     (198_001, "more than the £1,980.00 still due"), (0, "greater than"), (-5, "greater than")])
 def test_bad_payments_are_refused(world, sent_invoice, amount, message):
-    with pytest.raises(invoicing.PaymentRefused, match=message):
-        invoicing.record_payment(sent_invoice, amount, world.user("a", "admin"),
+    with pytest.raises(finance.PaymentRefused, match=message):
+        finance.record_payment(sent_invoice, amount, world.user("a", "admin"),
                                  received_on=date.today())
     assert sent_invoice.paid_pence == 0
 
@@ -203,11 +203,11 @@ def test_bad_payments_are_refused(world, sent_invoice, amount, message):
 def test_draft_and_credit_notes_take_no_payment(world):
     d = ff.priced_deployment(world.a, half_days=8)
     inv = _by_payer(_complete(d, world.user("a", "director")))["school"][0]
-    with pytest.raises(invoicing.InvoiceStateError, match="Send"):
-        invoicing.record_payment(inv, 1, world.user("a", "admin"), received_on=date.today())
-    invoicing.mark_sent(inv, world.user("a", "admin"))
-    with pytest.raises(invoicing.InvoiceStateError, match="already been sent"):
-        invoicing.mark_sent(inv, world.user("a", "admin"))
+    with pytest.raises(finance.InvoiceStateError, match="Send"):
+        finance.record_payment(inv, 1, world.user("a", "admin"), received_on=date.today())
+    finance.mark_sent(inv, world.user("a", "admin"))
+    with pytest.raises(finance.InvoiceStateError, match="already been sent"):
+        finance.mark_sent(inv, world.user("a", "admin"))
 
 
 def test_database_refuses_payments_beyond_the_total(world, sent_invoice):
@@ -236,12 +236,12 @@ def test_sefton_good_practice_visits_first_free_second_100(world):
 
 
 def test_consultation_first_hour_free_then_70(world):
-    card = invoicing.to_card(ff.rate_card(world.a.alliance, "sefton"))
+    card = finance.to_card(ff.rate_card(world.a.alliance, "sefton"))
     school = world.a.receiving.id
     on = date(2026, 10, 1)
-    first = invoicing.use_allowance(card, school, "consultation", 2, on=on)
-    again = invoicing.use_allowance(card, school, "consultation", 1, on=on)
-    next_year = invoicing.use_allowance(card, school, "consultation", 1, on=date(2027, 9, 1))
+    first = finance.use_allowance(card, school, "consultation", 2, on=on)
+    again = finance.use_allowance(card, school, "consultation", 1, on=on)
+    next_year = finance.use_allowance(card, school, "consultation", 1, on=date(2027, 9, 1))
     assert (first.charged_pence, again.charged_pence, next_year.charged_pence) == (7_000, 7_000, 0)
     assert (first.seq, again.seq, next_year.seq) == (1, 2, 1)
 
@@ -259,9 +259,9 @@ def test_two_uses_cannot_take_the_same_free_place(world):
 
 
 def test_allowance_refused_on_a_card_without_visits(world):
-    card = invoicing.to_card(ff.rate_card(world.a.alliance, "east_sussex"))
+    card = finance.to_card(ff.rate_card(world.a.alliance, "east_sussex"))
     with pytest.raises(ValueError, match="does not offer"):
-        invoicing.use_allowance(card, world.a.receiving.id, "good_practice_visit", 1,
+        finance.use_allowance(card, world.a.receiving.id, "good_practice_visit", 1,
                                 on=date(2026, 10, 1))
 
 
@@ -272,14 +272,14 @@ def test_new_rates_never_change_an_agreed_deployment(world):
     admin = world.user("a", "admin")
     old = ff.rate_card(world.a.alliance, "sefton")
     d = ff.priced_deployment(world.a, designation="lle", half_days=8, card=old)
-    new = invoicing.new_rate_card(
+    new = finance.new_rate_card(
         world.a.alliance.id, admin, effective_from=date.today(),
         **{**{c.key: getattr(old, c.key) for c in RateCard.__table__.columns
               if c.key.endswith(("_pence", "_bp", "_per_year", "_hours"))},
            "lle_day_pence": 47_500})
     db.session.commit()
-    assert invoicing.current_rate_card(world.a.alliance.id).id == new.id
-    assert invoicing.current_rate_card(world.a.alliance.id, date.today() - timedelta(days=1)).id \
+    assert finance.current_rate_card(world.a.alliance.id).id == new.id
+    assert finance.current_rate_card(world.a.alliance.id, date.today() - timedelta(days=1)).id \
         == old.id
     assert db.session.get(RateCard, old.id).lle_day_pence == 45_000
     school = _by_payer(_complete(d, world.user("a", "director")))["school"][0]
@@ -292,13 +292,13 @@ def test_a_deployment_without_a_card_is_pinned_to_the_one_in_force(world):
                  lle_day_pence=99_900)
     d = world.a.deployment
     assert d.rate_card_id is None
-    assert invoicing.rate_card_for(d).id == old.id
+    assert finance.rate_card_for(d).id == old.id
     assert d.rate_card_id == old.id
 
 
 def test_invalid_rates_are_refused(world):
     with pytest.raises(ValueError, match="Board grant"):
-        invoicing.new_rate_card(
+        finance.new_rate_card(
             world.a.alliance.id, world.user("a", "admin"), effective_from=date.today(),
             nle_day_pence=100, lle_day_pence=100, slt_day_pence=100, sle_day_pence=100,
             non_sle_day_pence=100, brokerage_bp=0, board_grant_day_pence=200,
@@ -315,7 +315,7 @@ def test_demo_rate_cards_match_the_seeds(db):
         card = demo._rate_card(a)
         db.session.add(card)
         db.session.flush()  # column defaults apply
-        assert invoicing.to_card(card) == expected
+        assert finance.to_card(card) == expected
 
 
 # ------------------------------------------------------------------ concurrency
@@ -332,9 +332,9 @@ def test_invoice_numbers_are_gapless_and_unique_under_concurrency(app, world):
         try:
             with app.app_context(), immediate():
                 start.wait(timeout=10)
-                seq = invoicing.next_number(alliance_id)
+                seq = finance.next_number(alliance_id)
                 db.session.add(Invoice(
-                    number=invoicing.format_number(alliance_id, seq), sequence=seq,
+                    number=finance.format_number(alliance_id, seq), sequence=seq,
                     alliance_id=alliance_id, deployment_id=d_id, payer="school",
                     total_pence=100, academic_year=2026))
                 db.session.commit()
@@ -356,12 +356,12 @@ def test_invoice_numbers_are_gapless_and_unique_under_concurrency(app, world):
 
 def test_a_rolled_back_number_is_reused_so_there_are_no_gaps(world):
     a = world.a.alliance.id
-    assert invoicing.next_number(a) == 1
+    assert finance.next_number(a) == 1
     db.session.rollback()
-    assert invoicing.next_number(a) == 1
+    assert finance.next_number(a) == 1
     db.session.commit()
-    assert invoicing.next_number(a) == 2
-    assert invoicing.next_number(world.b.alliance.id) == 1  # per alliance
+    assert finance.next_number(a) == 2
+    assert finance.next_number(world.b.alliance.id) == 1  # per alliance
 
 
 def test_raising_tells_the_coordinator_and_sending_tells_the_payer(world):
@@ -372,7 +372,7 @@ def test_raising_tells_the_coordinator_and_sending_tells_the_payer(world):
     school = _by_payer(_complete(d, world.user("a", "director")))["school"][0]
     told = db.session.scalars(select(Notification.user_id).where(Notification.id > before)).all()
     assert told == [world.user("a", "admin").id]
-    invoicing.mark_sent(school, world.user("a", "admin"))
+    finance.mark_sent(school, world.user("a", "admin"))
     db.session.commit()
     last = db.session.scalars(select(Notification).order_by(Notification.id.desc())).first()
     assert last.user_id == world.user("a", "headteacher").id
@@ -400,7 +400,7 @@ def test_completion_in_fewer_days_than_invoiced_ahead_credits_the_rest(world):
     admin = world.user("a", "admin")
     d = ff.priced_deployment(world.a, model="sefton", designation="lle", half_days=8,
                              delivered=6, status="evaluation")
-    advance = _by_payer(invoicing.raise_invoices(d, admin, half_days=8))
+    advance = _by_payer(finance.raise_invoices(d, admin, half_days=8))
     db.session.commit()
     after = _complete(d, world.user("a", "director"))
     credits = {c.payer: c.total_pence for c in after if c.is_credit}
