@@ -44,6 +44,8 @@ from ..models import (
     utcnow,
 )
 from . import audit, charging, errors, notify, workflow
+from .policy import finance as policy
+from .policy import require
 
 DUE_DAYS = 30
 
@@ -124,7 +126,11 @@ def rate_card_for(deployment: Deployment) -> RateCard:
 def new_rate_card(alliance_id: int, actor: User, *, effective_from: date, ip: str = "",
                   **amounts: int) -> RateCard:
     """Add a new version of the alliance's card. Old versions are never changed, and a new one
-    starts today or later, so no charge already agreed moves."""
+    starts today or later, so no charge already agreed moves. The co-ordinator's, for their own
+    alliance (``policy.finance.general``)."""
+    require(policy.general(actor)["new_rate_card"])
+    if alliance_id != actor.alliance_id:
+        raise errors.Forbidden("You change only your own alliance's rates.")
     if effective_from < date.today():
         raise errors.Invalid("The new rates must start today or later, so no agreed charge "
                              "changes", field="effective_from")
@@ -132,13 +138,31 @@ def new_rate_card(alliance_id: int, actor: User, *, effective_from: date, ip: st
     model = previous.model if previous else actor.alliance.charging_model
     row = RateCard(alliance_id=alliance_id, model=model, effective_from=effective_from,
                    created_by_id=actor.id, **amounts)
-    to_card(row)  # validates (raises ValueError)
+    try:
+        to_card(row)  # validates
+    except ValueError as exc:  # the amounts break a charging rule: say which beside its field
+        raise errors.Invalid(str(exc), field=rule_field(str(exc))) from exc
     db.session.add(row)
     db.session.flush()
     audit.record(actor, "rate_card.created", row, detail={
         "effective_from": effective_from.isoformat(), **amounts,
         "replaces": previous.id if previous else None}, ip=ip)
     return row
+
+
+def rule_field(message: str) -> str:
+    """Which amount (keyword of :func:`new_rate_card`) a broken charging rule belongs beside."""
+    lowered = message.lower()
+    if "school share" in lowered:
+        return "board_school_day_pence"
+    if "board grant" in lowered:
+        return "board_grant_day_pence"
+    if "brokerage" in lowered:
+        return "brokerage_bp"
+    for name in ("non_sle", "nle", "lle", "slt", "sle"):
+        if f"for {name}" in lowered:
+            return f"{name}_day_pence"
+    return "effective_from"
 
 
 # --------------------------------------------------------------------------------------------
@@ -304,18 +328,17 @@ def _save(deployment: Deployment, planned: PlannedInvoice, actor: User | None, *
     return inv
 
 
-# Invoices may be raised in advance once the proposal is confirmed and until the deployment
-# closes (after that the completion or early end raises them for the days delivered).
-ADVANCE_STATUSES = ("agreement", "active", "evaluation")
+ADVANCE_STATUSES = policy.ADVANCE_STATUSES
 
 
 def raise_in_advance(deployment: Deployment, actor: User, *, ip: str = "") -> list[Invoice]:
     """Raise the deployment's invoices now, for the half days agreed (days not delivered are
-    credited later). Refused (``NotNow``) outside :data:`ADVANCE_STATUSES`; returns ``[]`` when
-    invoices exist already."""
-    if deployment.status not in ADVANCE_STATUSES:
-        raise errors.NotNow("Invoices in advance can be raised only once the proposal is "
-                            "confirmed and before the deployment closes.")
+    credited later). Refused (``NotNow``) outside :data:`ADVANCE_STATUSES` and once invoices
+    exist (checked under the deployment's row lock, so two clicks raise once)."""
+    lock_deployment(deployment)
+    require(policy.deployment_actions(deployment, actor,
+                                      invoiced=bool(charge_invoices(deployment.id)))
+            ["raise_in_advance"])
     return raise_invoices(
         deployment, actor, half_days=deployment.half_days_agreed,
         note="Raised in advance for the days agreed; any days not delivered are credited.",
@@ -571,8 +594,7 @@ def _refresh_status(inv: Invoice) -> None:
 
 
 def mark_sent(inv: Invoice, actor: User, *, ip: str = "") -> None:
-    if inv.status != "draft":
-        raise InvoiceStateError(f"{inv.number} has already been sent.")
+    require(policy.send(inv, actor), not_now=InvoiceStateError)
     inv.status = "sent"
     inv.sent_at = utcnow()
     _refresh_status(inv)
@@ -599,12 +621,7 @@ def recipients(inv: Invoice) -> list[User]:
 def record_payment(inv: Invoice, amount: int, actor: User, *, received_on: date,
                    reference: str = "", ip: str = "") -> Payment:
     """Record money received against an invoice. Never more than the balance still due."""
-    if inv.status in ("credit", "void"):
-        raise InvoiceStateError(f"{inv.number} takes no payments.")
-    if inv.status == "draft":
-        raise InvoiceStateError(f"Send {inv.number} before recording a payment.")
-    if inv.balance_pence == 0:
-        raise InvoiceStateError(f"{inv.number} is already paid in full.")
+    require(policy.record_payment(inv, actor), not_now=InvoiceStateError)
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise PaymentRefused("Enter an amount greater than £0.00.")
     if received_on > date.today():
@@ -625,9 +642,8 @@ def record_payment(inv: Invoice, amount: int, actor: User, *, received_on: date,
 
 def record_refund(inv: Invoice, actor: User, *, on: date, ip: str = "") -> Payment:
     """Return what was paid beyond the invoice's amount after a credit note."""
+    require(policy.refund(inv, actor), not_now=InvoiceStateError)
     amount = inv.refund_due_pence
-    if amount <= 0:
-        raise InvoiceStateError(f"No refund is due on {inv.number}.")
     payment = Payment(invoice_id=inv.id, amount_pence=-amount, received_on=on,
                       reference="Refund", recorded_by_id=actor.id)
     db.session.add(payment)

@@ -17,6 +17,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from ..domain.errors import Invalid
 from ..idempotency import OneTimeKey
 from ..validators import MAX_AHEAD, MoneyField, PlausibleDate, years
 
@@ -100,16 +101,13 @@ class RateCardForm(OneTimeKey, FlaskForm):
         self.consult_hour.data = card.consult_hour_pence
         self.consult_free_hours.data = card.consult_free_hours
 
-    def field_for(self, message: str):
-        """Which field a rate-card rule broken by the whole card belongs beside."""
-        lowered = message.lower()
-        if "school share" in lowered:
-            return self.board_school_day
-        if "board grant" in lowered:
-            return self.board_grant_day
-        if "brokerage" in lowered:
-            return self.brokerage_percent
-        for name in ("non_sle", "nle", "lle", "slt", "sle"):
-            if f"for {name}" in lowered:
-                return getattr(self, f"{name}_day")
-        return self.effective_from
+    def show(self, exc: Invalid) -> None:
+        """Put a refusal of :func:`finance.new_rate_card` beside its field: the command names
+        the amount by its keyword (``nle_day_pence``, ``brokerage_bp``), this form by its own."""
+        name = exc.field or ""
+        if name == "brokerage_bp":
+            name = "brokerage_percent"
+        elif name.endswith("_pence"):
+            name = name.removesuffix("_pence")
+        exc.field = name or None
+        exc.show_on(self)

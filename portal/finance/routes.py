@@ -26,7 +26,9 @@ from sqlalchemy.orm import joinedload
 from .. import idempotency
 from ..domain import access, charging, finance
 from ..domain.access import FINANCE_ROLES, OVERSEERS
-from ..domain.errors import Conflict, Invalid, NotNow
+from ..domain.errors import Invalid
+from ..domain.policy import finance as policy
+from ..domain.policy import require
 from ..extensions import db
 from ..htmx import render
 from ..models import INVOICE_STATUSES, PAYERS, AllowanceUse, Deployment, Invoice, RateCard, School
@@ -40,7 +42,17 @@ from .forms import PaymentForm, RateCardForm
 bp = Blueprint("finance", __name__, url_prefix="/finance")
 
 
-ADVANCE_STATUSES = finance.ADVANCE_STATUSES
+# What the money page says it lists, and what its total is, for each role (display only).
+LEDES = {
+    "admin": "Every invoice, credit note and supply-cover statement of {alliance}.",
+    "director": "Every invoice, credit note and supply-cover statement of {alliance}.",
+    "headteacher": "What your school is charged for support, and what it has paid.",
+    "home_school": "What your school is owed for releasing its system leaders (supply cover "
+                   "and Board grants).",
+    "board": "Your Board's grants towards targeted deployments.",
+}
+OUTSTANDING_LABELS = {"home_school": "Owed to your school"}
+ALLOWANCE_UNITS = {"good_practice_visit": "half day(s)", "consultation": "hour(s)"}
 
 
 # ---------------------------------------------------------------------------- invoice lists
@@ -54,7 +66,8 @@ def _filters() -> tuple[dict, list]:
     if args.get("status") in INVOICE_STATUSES:
         chosen["status"] = args["status"]
         where.append(Invoice.status == chosen["status"])
-    if args.get("payer") in PAYERS and current_user.role in OVERSEERS:
+    overseer = bool(policy.general(current_user)["filter_by_school"])
+    if args.get("payer") in PAYERS and overseer:
         chosen["payer"] = args["payer"]
         where.append(Invoice.payer == chosen["payer"])
     year = int_arg("year", "year", minimum=2000, maximum=2100)
@@ -62,7 +75,7 @@ def _filters() -> tuple[dict, list]:
         chosen["year"] = str(year)
         where.append(Invoice.academic_year == year)
     sid = int_arg("school", "school")
-    if sid is not None and current_user.role in OVERSEERS:
+    if sid is not None and overseer:
         chosen["school"] = str(sid)
         where.append((Invoice.payer_school_id == sid) | (Invoice.payee_school_id == sid))
     return chosen, where
@@ -93,14 +106,17 @@ def index() -> ResponseReturnValue:
         .where(access.invoices_visible_to(current_user))
         .order_by(Invoice.academic_year.desc())
     ).all()
+    can = policy.general(current_user)
     schools = []
-    if current_user.role in OVERSEERS:
+    if can["filter_by_school"]:
         schools = db.session.execute(
             select(School.id, School.name).where(School.alliance_id == current_user.alliance_id)
             .order_by(School.name)
         ).all()
     return render("finance/index.html", "results", page=page, chosen=chosen, years=years,
-                  outstanding=outstanding,
+                  outstanding=outstanding, can=can, lede=LEDES.get(current_user.role, "").format(
+                      alliance=current_user.alliance.short_name),
+                  outstanding_label=OUTSTANDING_LABELS.get(current_user.role, "Outstanding"),
                   schools=schools, statuses=INVOICE_STATUSES, payers=PAYERS,
                   year_label=charging.academic_year_label)
 
@@ -181,8 +197,8 @@ def _load(invoice_id: int, *, lock: bool = False) -> Invoice:
     return inv
 
 
-def _show(inv: Invoice, *, form: PaymentForm | None = None, message: str = "",
-          status: int = 200):
+def _show(inv: Invoice, *, form: PaymentForm | None = None,
+          status: int = 200) -> ResponseReturnValue:
     related = db.session.scalars(
         select(Invoice).where(
             access.invoices_visible_to(current_user),
@@ -194,7 +210,7 @@ def _show(inv: Invoice, *, form: PaymentForm | None = None, message: str = "",
     _loaded = (inv.lines, inv.payer_school, inv.payee_school, inv.payer_board,
                inv.deployment.request if inv.deployment else None)
     body = render("finance/show.html", inv=inv, related=related, payments=payments,
-                  form=form or PaymentForm(formdata=None), message=message,
+                  form=form or PaymentForm(formdata=None), can=policy.actions(inv, current_user),
                   alliance=inv.deployment.alliance if inv.deployment else current_user.alliance)
     return body, status
 
@@ -205,32 +221,16 @@ def show(invoice_id: int) -> ResponseReturnValue:
     return _show(_load(invoice_id))
 
 
-def _conflicted(inv: Invoice):
-    return _show(_load(inv.id), message="Someone else changed this invoice at the same time. "
-                                        "Nothing of yours was saved; check it and try again.",
-                 status=409)
-
-
-def _done(inv: Invoice, message: str):
+def _done(inv: Invoice, message: str) -> ResponseReturnValue:
     flash(message, "success")
     return redirect(url_for("finance.show", invoice_id=inv.id), 303)
-
-
-def _refused(inv: Invoice, exc: Exception):
-    return _show(_load(inv.id), message=str(exc), status=409)
 
 
 @bp.post("/invoices/<id:invoice_id>/send")
 @roles(*OVERSEERS)
 def send(invoice_id: int) -> ResponseReturnValue:
     inv = _load(invoice_id, lock=True)
-    try:
-        with command():
-            finance.mark_sent(inv, current_user, ip=request.remote_addr or "")
-    except finance.InvoiceStateError as exc:
-        return _refused(inv, exc)
-    except Conflict:
-        return _conflicted(inv)
+    finance.mark_sent(inv, current_user, ip=request.remote_addr or "")
     return _done(inv, f"{inv.number} marked as sent.")
 
 
@@ -246,17 +246,12 @@ def pay(invoice_id: int) -> ResponseReturnValue:
     try:
         with command():
             finance.record_payment(inv, form.amount.data, current_user,
-                                     received_on=form.received_on.data,
-                                     reference=form.reference.data or "",
-                                     ip=request.remote_addr or "")
+                                   received_on=form.received_on.data,
+                                   reference=form.reference.data or "",
+                                   ip=request.remote_addr or "")
     except Invalid as exc:
-        inv = _load(invoice_id)
         exc.show_on(form)
-        return _show(inv, form=form, status=422)
-    except finance.InvoiceStateError as exc:
-        return _refused(inv, exc)
-    except Conflict:
-        return _conflicted(inv)
+        return _show(_load(invoice_id), form=form, status=422)
     idempotency.created(url_for("finance.show", invoice_id=inv.id), inv)
     return _done(inv, f"Payment recorded against {inv.number}.")
 
@@ -265,15 +260,10 @@ def pay(invoice_id: int) -> ResponseReturnValue:
 @roles(*OVERSEERS)
 def mark_paid(invoice_id: int) -> ResponseReturnValue:
     inv = _load(invoice_id, lock=True)
-    try:
-        with command():
-            finance.record_payment(inv, inv.balance_pence, current_user,
-                                     received_on=date.today(), reference="Marked paid",
-                                     ip=request.remote_addr or "")
-    except (finance.InvoiceStateError, finance.PaymentRefused) as exc:
-        return _refused(inv, exc)
-    except Conflict:
-        return _conflicted(inv)
+    require(policy.invoice_actions(inv, current_user)["mark_paid"],
+            not_now=finance.InvoiceStateError)
+    finance.record_payment(inv, inv.balance_pence, current_user, received_on=date.today(),
+                           reference="Marked paid", ip=request.remote_addr or "")
     return _done(inv, f"{inv.number} marked as paid.")
 
 
@@ -281,14 +271,7 @@ def mark_paid(invoice_id: int) -> ResponseReturnValue:
 @roles(*OVERSEERS)
 def refund(invoice_id: int) -> ResponseReturnValue:
     inv = _load(invoice_id, lock=True)
-    try:
-        with command():
-            finance.record_refund(inv, current_user, on=date.today(),
-                                    ip=request.remote_addr or "")
-    except finance.InvoiceStateError as exc:
-        return _refused(inv, exc)
-    except Conflict:
-        return _conflicted(inv)
+    finance.record_refund(inv, current_user, on=date.today(), ip=request.remote_addr or "")
     return _done(inv, f"Refund recorded on {inv.number}.")
 
 
@@ -309,8 +292,8 @@ def _deployment_invoices(deployment_id: int) -> list[Invoice]:
 @roles(*FINANCE_ROLES)
 def settlement(deployment_id: int) -> ResponseReturnValue:
     d = access.get_deployment(current_user, deployment_id)
-    if d.status != "ended_early":
-        abort(404)
+    if not policy.view_settlement(d, current_user):
+        abort(404)  # the statement exists only for an early end
     invoices = _deployment_invoices(d.id)
     return render("finance/settlement.html", d=d,
                   st=finance.statement(d, invoices), labels=charging.PARTY_LABELS)
@@ -320,38 +303,30 @@ def settlement(deployment_id: int) -> ResponseReturnValue:
 @roles(*OVERSEERS)
 def raise_in_advance(deployment_id: int) -> ResponseReturnValue:
     d = access.get_deployment(current_user, deployment_id)
-    back = url_for("deployments.show", deployment_id=d.id) + "#panel-finance"
-    try:
-        with command():
-            created = finance.raise_in_advance(d, current_user, ip=request.remote_addr or "")
-    except NotNow as exc:
-        flash(str(exc), "error")
-        return redirect(back, 303)
-    except Conflict:
-        flash("Someone else raised the invoices at the same time; nothing was added.", "error")
-        return redirect(back, 303)
-    if not created:
-        flash("Invoices have already been raised for this deployment.", "error")
-        return redirect(back, 303)
-    flash(f"{len(created)} invoice(s) raised in advance.", "success")
-    return redirect(back, 303)
+    created = finance.raise_in_advance(d, current_user, ip=request.remote_addr or "")
+    if created:
+        flash(f"{len(created)} invoice(s) raised in advance.", "success")
+    else:
+        flash("Nothing was invoiced: your alliance has no rates to price it with.", "error")
+    return redirect(url_for("deployments.show", deployment_id=d.id) + "#panel-finance", 303)
 
 
 def finance_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:
     deployment, user = ctx.obj, ctx.user
-    if user.role not in FINANCE_ROLES:
+    if not policy.general(user)["view_invoices"]:
         return None
     invoices = _deployment_invoices(deployment.id)
-    overseer = user.role in OVERSEERS
+    overseer = bool(policy.general(user)["export"])  # sees every invoice of the alliance
+    can = policy.deployment_actions(
+        deployment, user, invoiced=any(not i.is_credit and i.status != "void" for i in invoices))
     closed = deployment.status in ("completed", "ended_early")
-    if not invoices and not (overseer and (closed or deployment.status in ADVANCE_STATUSES)):
+    if not invoices and not (can["raise_in_advance"] or (overseer and closed)):
         return None
     return {
         "no_card": overseer and not invoices
         and finance.current_rate_card(deployment.alliance_id) is None,
         "invoices": invoices,
-        "can_advance": overseer and deployment.status in ADVANCE_STATUSES and not invoices,
-        "settlement": deployment.status == "ended_early",
+        "can": can,
         "deployment": deployment,
     }
 
@@ -378,12 +353,14 @@ def rates() -> ResponseReturnValue:
     ).all()
     return render("finance/rates.html", cards=cards, current=current,
                   designations=charging.DESIGNATION_LABELS, allowances=allowances,
-                  year_label=charging.academic_year_label(year), kinds=charging.KIND_LABELS)
+                  year_label=charging.academic_year_label(year), kinds=charging.KIND_LABELS,
+                  units=ALLOWANCE_UNITS, can=policy.general(current_user))
 
 
 @bp.route("/rates/new", methods=["GET", "POST"])
 @roles("admin")
 def rate_new() -> ResponseReturnValue:
+    require(policy.general(current_user)["new_rate_card"])
     current = finance.current_rate_card(current_user.alliance_id)
     form = RateCardForm()
     if request.method == "GET":
@@ -395,17 +372,14 @@ def rate_new() -> ResponseReturnValue:
         return replay  # sent twice: one new rate card
     if form.validate():
         try:
-            card = finance.new_rate_card(current_user.alliance_id, current_user,
-                                           effective_from=form.effective_from.data,
-                                           ip=request.remote_addr or "", **form.amounts())
+            with command():
+                card = finance.new_rate_card(current_user.alliance_id, current_user,
+                                             effective_from=form.effective_from.data,
+                                             ip=request.remote_addr or "", **form.amounts())
         except Invalid as exc:
-            exc.show_on(form)
-        except ValueError as exc:  # the card's amounts break a charging rule
-            target = form.field_for(str(exc))
-            target.errors = [*target.errors, str(exc)]
+            form.show(exc)
         else:
             idempotency.created(url_for("finance.rates"), card)
             flash("New rates saved. Deployments already agreed keep their rates.", "success")
             return redirect(url_for("finance.rates"), 303)
     return render("finance/rate_form.html", form=form, current=current), 422
-
