@@ -33,6 +33,8 @@ def _deployment(alliance: Alliance, n: int, *, title: str, status: str, agreed: 
     if not (head and admin and leader and head.school_id):
         return None
     profile = db.session.scalar(select(LeaderProfile).where(LeaderProfile.user_id == leader.id))
+    if profile is None:
+        return None
     started = now - timedelta(days=120)
     r = SupportRequest(
         reference=f"R-{now.year}-M{alliance.id:02d}{n}", alliance_id=alliance.id,

@@ -107,12 +107,11 @@ def index() -> ResponseReturnValue:
         .order_by(Invoice.academic_year.desc())
     ).all()
     can = policy.general(current_user)
-    schools = []
+    schools: list[tuple[int, str]] = []
     if can["filter_by_school"]:
-        schools = db.session.execute(
+        schools = [(sid, name) for sid, name in db.session.execute(
             select(School.id, School.name).where(School.alliance_id == current_user.alliance_id)
-            .order_by(School.name)
-        ).all()
+            .order_by(School.name))]
     return render("finance/index.html", "results", page=page, chosen=chosen, years=years,
                   outstanding=outstanding, can=can, lede=LEDES.get(current_user.role, "").format(
                       alliance=current_user.alliance.short_name),

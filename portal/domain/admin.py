@@ -1,0 +1,360 @@
+"""Administration commands: accounts (invite, edit, deactivate, reactivate, a new invitation,
+sign out everywhere), schools (and the GIAS import), Boards, EIPs, specialisms and the
+agreement template.
+
+Each command takes plain values, starts by requiring ``policy.admin`` (the admin's, for their
+own alliance), checks its rules (each refusal an :class:`~portal.domain.errors.Invalid` naming
+its field), changes state, records the audit event and never commits: the request's unit of
+work does, once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import (
+    EIP,
+    ROLES,
+    Alliance,
+    Board,
+    LeaderProfile,
+    LocalAuthority,
+    School,
+    Specialism,
+    User,
+)
+from . import access, audit, errors, gias, invites, sessions
+from .agreements import terms_hash
+from .policy import admin as policy
+from .policy import require
+
+SCHOOL_ROLES = ("headteacher", "sle", "home_school")
+TAKEN_EMAIL = "Someone with this email address already has an account"
+TAKEN_URN = "A school with this URN is already in the portal"
+TAKEN_SPECIALISM = "That specialism is already on the list"
+
+
+class TermsChanged(errors.Conflict):
+    """The agreement terms changed since the page was drawn; ``current`` holds them now."""
+
+    def __init__(self, message: str, *, current: str) -> None:
+        super().__init__(message)
+        self.current = current
+
+
+# ---------------------------------------------------------------------------------- accounts
+
+
+def _check_placement(actor: User, role: str, school_id: int | None,
+                     board_id: int | None) -> None:
+    """The role exists, and the school and Board (when the role needs them) are the admin's."""
+    if role not in ROLES:
+        raise errors.Invalid("Choose a role from the list", field="role")
+    if school_id is not None and db.session.scalar(select(School.id).where(
+            School.id == school_id, access.schools_managed_by(actor))) is None:
+        raise errors.Invalid("Choose a school from the list, or No school", field="school_id")
+    if role in SCHOOL_ROLES and school_id is None:
+        raise errors.Invalid("Choose the school this person works at", field="school_id")
+    if board_id is not None and db.session.scalar(select(Board.id).where(
+            Board.id == board_id, access.boards_managed_by(actor))) is None:
+        raise errors.Invalid("Choose a Board from the list, or No Board", field="board_id")
+    if role == "board" and board_id is None:
+        raise errors.Invalid("Choose the Board this person sits on", field="board_id")
+
+
+def _apply_profile(user: User, designation: str | None = None) -> None:
+    """System leaders have a directory profile at their school; it follows school changes."""
+    if user.role != "sle" or not user.school_id:
+        return
+    profile = db.session.scalar(select(LeaderProfile).where(LeaderProfile.user_id == user.id))
+    if profile is None:
+        db.session.add(LeaderProfile(user_id=user.id, alliance_id=user.alliance_id,
+                                     home_school_id=user.school_id,
+                                     designation=designation or "sle"))
+    elif profile.home_school_id != user.school_id:
+        profile.home_school_id = user.school_id
+        profile.release_approved_days = None  # a new home school approves release afresh
+        profile.release_approved_by_id = None
+        profile.release_approved_at = None
+
+
+def _add_unique(obj: Any, message: str, field: str) -> None:
+    """Add ``obj``; a unique column someone else took at the same moment is ``Invalid``."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(obj)
+    except IntegrityError as exc:
+        raise errors.Invalid(message, field=field) from exc
+
+
+def invite_user(actor: User, *, email: str, name: str, role: str, school_id: int | None = None,
+                board_id: int | None = None, job_title: str = "", designation: str = "sle",
+                ip: str = "") -> User:
+    """Make an account (no password yet) and email its single-use invitation link."""
+    require(policy.general(actor)["invite"])
+    email = email.strip().lower()
+    board_id = board_id if role == "board" else None
+    _check_placement(actor, role, school_id, board_id)
+    if db.session.scalar(select(User.id).where(func.lower(User.email) == email)):
+        raise errors.Invalid(TAKEN_EMAIL, field="email")
+    user = User(email=email, name=name.strip(), job_title=job_title.strip(), role=role,
+                alliance_id=actor.alliance_id, school_id=school_id, board_id=board_id,
+                password_hash="")
+    _add_unique(user, TAKEN_EMAIL, "email")
+    _apply_profile(user, designation)
+    invites.send_invitation(user, actor)  # its link is made as it is sent
+    audit.record(actor, "user.invite", user, ip=ip,
+                 detail={"email": email, "role": user.role, "school_id": user.school_id})
+    return user
+
+
+def update_user(actor: User, target: User, *, name: str, role: str,
+                school_id: int | None = None, board_id: int | None = None,
+                job_title: str = "", designation: str = "sle", ip: str = "") -> None:
+    """Change an account's name, role, school, Board or (a leader's) designation. A change of
+    role or school signs them out everywhere: their rights changed."""
+    require(policy.edit(target, actor))
+    if role != target.role:
+        decision = policy.change_role(target, actor)
+        if not decision:  # beside the role field of the form it was typed in
+            raise errors.Invalid(decision.reason, field="role")
+    board_id = board_id if role == "board" else None
+    _check_placement(actor, role, school_id, board_id)
+    profile = target.profile
+    before = {"role": target.role, "school_id": target.school_id, "board_id": target.board_id,
+              "name": target.name, "designation": profile.designation if profile else None}
+    target.name = name.strip()
+    target.job_title = job_title.strip()
+    target.role = role
+    target.school_id = school_id
+    target.board_id = board_id
+    _apply_profile(target, designation)
+    if target.role == "sle" and target.profile is not None:
+        target.profile.designation = designation
+    after = {"role": target.role, "school_id": target.school_id, "board_id": target.board_id,
+             "name": target.name,
+             "designation": designation if target.role == "sle" else before["designation"]}
+    if before != after:
+        if before["role"] != after["role"] or before["school_id"] != after["school_id"]:
+            sessions.end_all(target)  # new rights: sign in again
+        audit.record(actor, "user.update", target, ip=ip,
+                     detail={"before": before, "after": after})
+
+
+def deactivate_user(actor: User, target: User, *, ip: str = "") -> None:
+    """Stop an account signing in; every session of theirs stops at once."""
+    require(policy.deactivate(target, actor))
+    target.active = False
+    sessions.end_all(target)
+    audit.record(actor, "user.deactivate", target, ip=ip)
+
+
+def reactivate_user(actor: User, target: User, *, ip: str = "") -> None:
+    require(policy.reactivate(target, actor))
+    target.active = True
+    audit.record(actor, "user.reactivate", target, ip=ip)
+
+
+def reinvite_user(actor: User, target: User, *, ip: str = "") -> None:
+    """A new invitation link (earlier ones stop working) for someone with no password yet."""
+    require(policy.reinvite(target, actor))
+    invites.send_invitation(target, actor)  # its link is made as it is sent
+    audit.record(actor, "user.reinvite", target, ip=ip)
+
+
+def end_sessions(actor: User, target: User, *, ip: str = "") -> None:
+    """Sign an account out everywhere without deactivating it."""
+    require(policy.end_sessions(target, actor))
+    sessions.end_all(target)
+    audit.record(actor, "user.sessions_end", target, ip=ip)
+
+
+# ----------------------------------------------------------------------------------- schools
+
+
+def save_school(actor: User, school: School | None, *, urn: str, name: str, phase: str,
+                postcode: str = "", local_authority_id: int | None = None,
+                eip_id: int | None = None, ip: str = "") -> School:
+    """Add a school to the admin's alliance (``school`` None) or change one of theirs."""
+    require(policy.general(actor)["add_school"] if school is None
+            else policy.actions(school, actor)["edit"])
+    urn = urn.strip()
+    clash = db.session.scalar(select(School.id).where(School.urn == urn))
+    if clash and (school is None or clash != school.id):
+        raise errors.Invalid(TAKEN_URN, field="urn")
+    if eip_id is not None and db.session.scalar(select(EIP.id).where(
+            EIP.id == eip_id, access.eips_managed_by(actor))) is None:
+        raise errors.Invalid("Choose an EIP from the list, or None", field="eip_id")
+    created = school is None
+    if school is None:
+        school = School(alliance_id=actor.alliance_id)
+        db.session.add(school)
+    before = {} if created else {"urn": school.urn, "name": school.name, "phase": school.phase}
+    school.urn = urn
+    school.name = name.strip()
+    school.phase = phase
+    school.postcode = postcode.strip().upper()
+    school.local_authority_id = local_authority_id
+    school.eip_id = eip_id
+    db.session.flush()
+    audit.record(actor, "school.create" if created else "school.update", school, ip=ip,
+                 detail={"before": before, "after": {"urn": school.urn, "name": school.name,
+                                                     "phase": school.phase}})
+    return school
+
+
+@dataclass
+class Imported:
+    rows: int
+    created: int
+    updated: int
+
+
+def _chunks(items: list, size: int = 900) -> Iterator[list]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def import_schools(actor: User, data: bytes, *, filename: str = "", ip: str = "") -> Imported:
+    """Import a GIAS extract into the admin's alliance: every row is checked first, and if any
+    is rejected nothing is imported (``Invalid`` on ``file``, with ``parsed`` for the report).
+    Schools already in the alliance (same URN) are updated; another alliance's are rejected."""
+    require(policy.general(actor)["import_schools"])
+    prelim = gias.parse(data)
+    urns = sorted({r.urn for r in prelim.rows})
+    existing: dict[str, School] = {}
+    for chunk in _chunks(urns):
+        for s in db.session.scalars(select(School).where(School.urn.in_(chunk))).all():
+            existing[s.urn] = s
+    foreign = {u for u, s in existing.items()
+               if s.alliance_id is not None and s.alliance_id != actor.alliance_id}
+    parsed = gias.parse(data, foreign_urns=foreign) if foreign else prelim
+    if not parsed.ok:
+        message = parsed.error or (
+            f"{len(parsed.rejected)} row(s) were rejected, so nothing was imported. "
+            "Correct them and upload the file again.")
+        raise errors.Invalid(message, field="file", parsed=parsed)
+    las = {la.name.lower(): la for la in db.session.scalars(select(LocalAuthority)).all()}
+    new_rows: list[dict] = []
+    changed_rows: list[dict] = []
+    for row in parsed.rows:
+        la = las.get(row.la_name.lower())
+        if la is None:
+            code = row.la_code or None
+            if code and db.session.scalar(select(LocalAuthority.id)
+                                          .where(LocalAuthority.code == code)):
+                code = None
+            la = LocalAuthority(name=row.la_name, code=code)
+            db.session.add(la)
+            db.session.flush()
+            las[row.la_name.lower()] = la
+        school = existing.get(row.urn)
+        if school is None:
+            new_rows.append({"urn": row.urn, "name": row.name, "phase": row.phase,
+                             "postcode": row.postcode, "local_authority_id": la.id,
+                             "alliance_id": actor.alliance_id, "eip_id": None})
+        else:
+            changed_rows.append({"id": school.id, "name": row.name, "phase": row.phase,
+                                 "postcode": row.postcode, "local_authority_id": la.id,
+                                 "alliance_id": actor.alliance_id})
+    for chunk in _chunks(new_rows, 1000):
+        db.session.execute(insert(School), chunk)  # one executemany per chunk
+    for chunk in _chunks(changed_rows, 1000):
+        db.session.execute(update(School), chunk)  # bulk UPDATE by primary key
+    done = Imported(len(parsed.rows), len(new_rows), len(changed_rows))
+    audit.record(actor, "school.import", None, ip=ip,
+                 detail={"rows": done.rows, "created": done.created, "updated": done.updated,
+                         "filename": filename[:200]})
+    return done
+
+
+# ------------------------------------------------------------------------ Boards and EIPs
+
+
+def save_board(actor: User, board: Board | None, *, name: str, phase: str, budget_pence: int,
+               ip: str = "") -> Board:
+    """Add a Board to the admin's alliance (``board`` None) or change one of theirs."""
+    require(policy.general(actor)["add_board"] if board is None
+            else policy.actions(board, actor)["edit"])
+    if not isinstance(budget_pence, int) or budget_pence < 0:
+        raise errors.Invalid("Enter the budget in pounds, 0 if none", field="budget")
+    created = board is None
+    if board is None:
+        board = Board(alliance_id=actor.alliance_id)
+        db.session.add(board)
+    before = {} if created else {"name": board.name, "phase": board.phase,
+                                 "budget_pence": board.budget_pence}
+    board.name = name.strip()
+    board.phase = phase
+    board.budget_pence = budget_pence
+    db.session.flush()
+    audit.record(actor, "board.create" if created else "board.update", board, ip=ip,
+                 detail={"before": before, "after": {"name": board.name, "phase": board.phase,
+                                                     "budget_pence": board.budget_pence}})
+    return board
+
+
+def save_eip(actor: User, eip: EIP | None, *, name: str, ip: str = "") -> EIP:
+    """Add an Education Improvement Partnership (``eip`` None) or rename one."""
+    require(policy.general(actor)["add_eip"] if eip is None
+            else policy.actions(eip, actor)["edit"])
+    created = eip is None
+    if eip is None:
+        eip = EIP(alliance_id=actor.alliance_id)
+        db.session.add(eip)
+    before = {} if created else {"name": eip.name}
+    eip.name = name.strip()
+    db.session.flush()
+    audit.record(actor, "eip.create" if created else "eip.update", eip, ip=ip,
+                 detail={"before": before, "after": {"name": eip.name}})
+    return eip
+
+
+# ------------------------------------------------------------- specialisms and the template
+
+
+def specialism_code(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:40] or "specialism"
+
+
+def add_specialism(actor: User, name: str, *, ip: str = "") -> Specialism:
+    """Add to the list every alliance shares (entries are added, never renamed)."""
+    require(policy.general(actor)["add_specialism"])
+    name = name.strip()
+    code = specialism_code(name)
+    if db.session.scalar(select(Specialism.id).where(
+            or_(Specialism.code == code, func.lower(Specialism.name) == name.lower()))):
+        raise errors.Invalid(TAKEN_SPECIALISM, field="name")
+    s = Specialism(code=code, name=name)
+    _add_unique(s, TAKEN_SPECIALISM, "name")
+    audit.record(actor, "specialism.create", s, ip=ip, detail={"code": code, "name": name})
+    return s
+
+
+def save_agreement_terms(actor: User, terms: str, *, seen_hash: str | None,
+                         ip: str = "") -> Alliance:
+    """Replace the alliance's agreement terms, if they are still those the page showed
+    (``seen_hash``); otherwise :class:`TermsChanged` with the terms saved now, and nothing is
+    saved over them. The alliance row is locked first, so two saves queue."""
+    require(policy.general(actor)["edit_agreement_template"])
+    alliance = db.session.scalars(
+        select(Alliance).where(Alliance.id == actor.alliance_id).with_for_update()
+        .execution_options(populate_existing=True)).one()
+    if seen_hash != terms_hash(alliance.agreement_terms):
+        raise TermsChanged(
+            "Someone else changed the terms while you were editing, or this page was out of "
+            "date, so nothing was saved. The terms saved now are below. Check them, then send "
+            "yours again to replace them.", current=alliance.agreement_terms)
+    before = alliance.agreement_terms
+    alliance.agreement_terms = terms
+    if before != terms:
+        audit.record(actor, "alliance.agreement_terms", alliance, ip=ip,
+                     detail={"before_length": len(before or ""), "after_length": len(terms)})
+    return alliance

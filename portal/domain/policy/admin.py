@@ -1,0 +1,122 @@
+"""Who may manage the alliance's accounts, schools, Boards, EIPs, specialisms, agreement
+template and audit trail, and when. (Administration.)
+
+Follows the convention of ``portal/domain/policy/__init__.py`` (worked example:
+``evaluations.py``). :func:`actions` answers for
+
+* a :class:`User` (the account being managed): ``edit``, ``change_role``, ``deactivate``,
+  ``reactivate``, ``reinvite``, ``end_sessions``. An admin never changes their own role nor
+  locks themselves out (403); the rest depend on the account's state (409);
+* a :class:`School`, :class:`Board` or :class:`EIP`: ``edit``;
+* nothing (``None``): ``invite``, ``add_school``, ``import_schools``, ``add_board``,
+  ``add_eip``, ``add_specialism``, ``edit_agreement_template`` and ``view_audit``.
+
+*Which* objects an admin manages (their own alliance's) is ``portal/domain/access.py``
+(``users_managed_by`` ...): another alliance's object is not visible at all (404). Nothing here
+makes a "waiting for me" list, so there are no SQL twins.
+"""
+
+from __future__ import annotations
+
+from ...models import EIP, Board, School, User
+from . import Decision, allow, forbid, not_now
+
+ADMIN = "admin"
+AUDITORS = ("admin", "director")
+USER_ACTIONS = ("edit", "change_role", "deactivate", "reactivate", "reinvite", "end_sessions")
+OBJECT_ACTIONS = ("edit",)
+GENERAL_ACTIONS = ("invite", "add_school", "import_schools", "add_board", "add_eip",
+                   "add_specialism", "edit_agreement_template", "view_audit")
+
+NOT_ADMIN = "Only the School Support Co-ordinator manages accounts and the alliance's settings."
+OWN_ACCOUNT = "This is your own account: you cannot deactivate it or change your role."
+
+
+def _admin(user: User) -> Decision | None:
+    """The refusal for anyone but the admin, else None. (A refusal is falsy, so never write
+    ``_only_admin(user)``.)"""
+    return None if user.role == ADMIN else forbid(NOT_ADMIN)
+
+
+def _only_admin(user: User) -> Decision:
+    return allow() if user.role == ADMIN else forbid(NOT_ADMIN)
+
+
+# ---------------------------------------------------------------------- a managed account
+
+
+def edit(target: User, user: User) -> Decision:
+    return _only_admin(user)
+
+
+def change_role(target: User, user: User) -> Decision:
+    if (refused := _admin(user)) is not None:
+        return refused
+    if target.id == user.id:
+        return forbid("You cannot change your own role. Ask another co-ordinator.")
+    return allow()
+
+
+def deactivate(target: User, user: User) -> Decision:
+    if (refused := _admin(user)) is not None:
+        return refused
+    if target.id == user.id:
+        return forbid(OWN_ACCOUNT)
+    if not target.active:
+        return not_now(f"{target.name} is already deactivated.")
+    return allow()
+
+
+def reactivate(target: User, user: User) -> Decision:
+    if (refused := _admin(user)) is not None:
+        return refused
+    if target.id == user.id:
+        return forbid(OWN_ACCOUNT)
+    if target.active:
+        return not_now(f"{target.name} can already sign in.")
+    return allow()
+
+
+def reinvite(target: User, user: User) -> Decision:
+    from ..invites import may_reinvite
+
+    if (refused := _admin(user)) is not None:
+        return refused
+    if target.id == user.id:
+        return forbid(OWN_ACCOUNT)
+    refusal = may_reinvite(target)
+    return not_now(refusal) if refusal else allow()
+
+
+def end_sessions(target: User, user: User) -> Decision:
+    if (refused := _admin(user)) is not None:
+        return refused
+    if target.id == user.id:
+        return forbid("This is your own account: use Sign out instead.")
+    if not target.active:
+        return not_now(f"{target.name} was signed out everywhere when deactivated.")
+    return allow()
+
+
+_USER = {"edit": edit, "change_role": change_role, "deactivate": deactivate,
+         "reactivate": reactivate, "reinvite": reinvite, "end_sessions": end_sessions}
+
+
+# ------------------------------------------------------------------------- alliance-wide
+
+
+def general(user: User) -> dict[str, Decision]:
+    admin = _only_admin(user)
+    audit = allow() if user.role in AUDITORS else forbid(
+        "Only the co-ordinator and the director read the audit trail.")
+    return {**dict.fromkeys(GENERAL_ACTIONS, admin), "view_audit": audit}
+
+
+def actions(obj: User | School | Board | EIP | None, user: User) -> dict[str, Decision]:
+    """Every administration action for this user on a managed account, school, Board or EIP,
+    or (``None``) on the alliance's settings as a whole."""
+    if isinstance(obj, User):
+        return {name: predicate(obj, user) for name, predicate in _USER.items()}
+    if isinstance(obj, School | Board | EIP):
+        return {"edit": _only_admin(user)}
+    return general(user)
