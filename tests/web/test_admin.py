@@ -508,3 +508,53 @@ def test_a_board_budget_that_is_not_an_amount_is_refused_beside_the_field(db, wo
     assert r.status_code == 422
     assert "Enter an amount in pounds" in r.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Board)) == 0
+
+
+# ------------------------------------------------------------------ the pages answer the policy
+
+ACCOUNT_BUTTONS = {"deactivate": "/deactivate", "reactivate": "/reactivate",
+                   "reinvite": "/reinvite", "end_sessions": "/sessions"}
+
+
+def _buttons(body: str, target: User) -> set[str]:
+    return {name for name, tail in ACCOUNT_BUTTONS.items()
+            if f'action="/admin/users/{target.id}{tail}"' in body}
+
+
+@pytest.mark.parametrize("state", ["active", "invited", "deactivated", "own"])
+def test_the_account_page_offers_each_button_iff_the_policy_allows(admin_world, client_for,
+                                                                    state):
+    from portal.domain.policy import admin as policy
+
+    admin = admin_world.user("a", "admin")
+    target = {"own": admin}.get(state) or admin_world.user("a", "headteacher")
+    if state == "invited":
+        target.password_hash = ""
+    elif state == "deactivated":
+        target.active = False
+    db.session.commit()
+    can = policy.actions(target, admin)
+    body = client_for(admin).get(f"/admin/users/{target.id}").data.decode()
+    allowed = {n for n, d in can.items() if d.allowed} & set(ACCOUNT_BUTTONS)
+    assert _buttons(body, target) == allowed
+    assert allowed or state == "own"
+    if state == "own":
+        assert can["deactivate"].reason in body  # why there are no buttons
+    if state == "active":
+        assert "already set a password" in body  # why there is no new invitation
+
+
+def test_the_account_routes_answer_the_policy_403_then_409(admin_world, client_for):
+    admin = admin_world.user("a", "admin")
+    head = admin_world.user("a", "headteacher")
+    c = fd.as_user(client_for, admin)
+    own = c.post(f"/admin/users/{admin.id}/deactivate")
+    assert own.status_code == 403 and "This is your own account" in own.data.decode()
+    again = c.post(f"/admin/users/{head.id}/reinvite")
+    assert again.status_code == 409 and "already set a password" in again.data.decode()
+    assert c.post(f"/admin/users/{head.id}/reactivate").status_code == 409
+    assert c.post(f"/admin/users/{head.id}/deactivate").status_code == 303
+    twice = c.post(f"/admin/users/{head.id}/deactivate")
+    assert twice.status_code == 409 and "already deactivated" in twice.data.decode()
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "user.deactivate")) == 1

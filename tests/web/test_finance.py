@@ -466,3 +466,74 @@ def test_invoices_in_advance_before_confirmation_are_refused_with_the_domains_me
     assert r.status_code == 409  # answered by error_pages, as every "not now" is
     assert "only once the proposal is confirmed" in r.data.decode()
     assert db.session.scalar(select(func.count()).select_from(Invoice)) == 0
+
+
+# ------------------------------------------------------------------ the pages answer the policy
+
+# each invoice action, by the form action that offers it on the invoice page
+ACTION_URLS = {"send": "/send", "record_payment": "/payments", "mark_paid": "/paid",
+               "refund": "/refund"}
+
+
+def _offered(body: str, inv: Invoice) -> set[str]:
+    return {name for name, tail in ACTION_URLS.items()
+            if f'action="/finance/invoices/{inv.id}{tail}"' in body}
+
+
+def _check_offers(world, client_for, inv: Invoice) -> None:
+    from portal.domain.policy import finance as policy
+
+    for role in ("admin", "director", "headteacher"):
+        user = world.user("a", role)
+        db.session.expire_all()
+        inv = db.session.get(Invoice, inv.id)
+        can = policy.actions(inv, user)
+        body = client_for(user).get(f"/finance/invoices/{inv.id}").data.decode()
+        assert _offered(body, inv) == {n for n, d in can.items() if d.allowed}, (role, inv.status)
+        reason = can["record_payment"].reason
+        if not can["record_payment"] and not can["record_payment"].forbidden:
+            assert reason in body  # the overseer is told why there is nothing to record
+        elif reason:
+            assert reason not in body  # a payer is not told the co-ordinator's rules
+
+
+def test_the_invoice_page_offers_each_action_iff_the_policy_allows(world, money, client_for):
+    inv = money["a"]["school"]
+    _check_offers(world, client_for, inv)  # draft: send only
+    admin = client_for(world.user("a", "admin"))
+    assert admin.post(f"/finance/invoices/{inv.id}/send").status_code == 303
+    _check_offers(world, client_for, inv)  # sent: payments
+    assert admin.post(f"/finance/invoices/{inv.id}/paid").status_code == 303
+    _check_offers(world, client_for, inv)  # paid: nothing, and why
+
+
+def test_the_invoice_routes_answer_409_with_the_policys_reason(world, money, client_for):
+    inv = money["a"]["school"]
+    admin = client_for(world.user("a", "admin"))
+    r = admin.post(f"/finance/invoices/{inv.id}/refund")
+    assert r.status_code == 409 and f"No refund is due on {inv.number}" in r.data.decode()
+    assert admin.post(f"/finance/invoices/{inv.id}/send").status_code == 303
+    again = admin.post(f"/finance/invoices/{inv.id}/send")
+    assert again.status_code == 409 and "has already been sent" in again.data.decode()
+    htmx = admin.post(f"/finance/invoices/{inv.id}/send", headers={"HX-Request": "true"})
+    assert htmx.status_code == 409 and htmx.headers["HX-Retarget"] == "#htmx-status"
+    head = client_for(world.user("a", "headteacher"))
+    assert head.post(f"/finance/invoices/{inv.id}/paid").status_code == 403
+    db.session.expire_all()
+    assert db.session.get(Invoice, inv.id).paid_pence == 0
+
+
+@pytest.mark.parametrize("role", ["admin", "director", "headteacher", "home_school", "board"])
+def test_the_money_pages_offer_export_and_new_rates_iff_allowed(world, money, client_for, role):
+    from portal.domain.policy import finance as policy
+
+    user = world.user("a", role)
+    can = policy.actions(None, user)
+    c = client_for(user)
+    listing = c.get("/finance/").data.decode()
+    assert ("/finance/invoices.csv" in listing) is can["export"].allowed
+    if can["view_rates"]:
+        rates = c.get("/finance/rates").data.decode()
+        assert ('href="/finance/rates/new"' in rates) is can["new_rate_card"].allowed
+        if not can["new_rate_card"]:
+            assert can["new_rate_card"].reason in rates  # the director is told who sets them
