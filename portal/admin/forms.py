@@ -23,6 +23,20 @@ from ..models import DESIGNATIONS, PHASES, ROLES
 from ..validators import IdSelectField, MoneyField, PlausibleDate, years
 
 
+class Versioned:
+    """An edit form that carries the version of the row it was drawn from (``version``)."""
+
+    version = HiddenField()
+
+    def seen_version(self) -> int | None:
+        """The version the form was sent with; None when sent without one."""
+        sent = self.version.raw_data
+        try:
+            return int(sent[0]) if sent else None
+        except (TypeError, ValueError):
+            return None
+
+
 class UserFields(FlaskForm):
     name = StringField("Full name", validators=[DataRequired("Enter the person's name"),
                                                 Length(max=120)])
@@ -61,7 +75,7 @@ class ActionForm(FlaskForm):
     """A button that changes state: only the CSRF token."""
 
 
-class SchoolForm(FlaskForm):
+class SchoolForm(Versioned, FlaskForm):
     urn = StringField("URN", validators=[
         DataRequired("Enter the school's URN"),
         Regexp(r"^\d{5,8}$", message="A URN is 5 to 8 digits")])
@@ -82,7 +96,7 @@ class ImportForm(OneTimeKey, FlaskForm):
     file = FileField("GIAS extract (CSV)", validators=[FileRequired("Choose a CSV file")])
 
 
-class BoardForm(FlaskForm):
+class BoardForm(Versioned, FlaskForm):
     name = StringField("Name", validators=[DataRequired("Enter the Board's name"),
                                            Length(max=200)])
     phase = SelectField("Phase", choices=[("primary", "Primary"), ("secondary", "Secondary"),
@@ -100,7 +114,7 @@ class NewBoardForm(OneTimeKey, BoardForm):
     """Adding a Board: sent twice, it still adds one."""
 
 
-class EIPForm(FlaskForm):
+class EIPForm(Versioned, FlaskForm):
     name = StringField("Name", validators=[DataRequired("Enter the EIP's name"),
                                            Length(max=200)])
 

@@ -254,7 +254,7 @@ def _school_form_save(form: SchoolForm, school: School | None) -> School | None:
                 current_user, school, urn=form.urn.data, name=form.name.data,
                 phase=form.phase.data, postcode=form.postcode.data or "",
                 local_authority_id=form.local_authority_id.data, eip_id=form.eip_id.data,
-                ip=_ip())
+                seen_version=form.seen_version(), ip=_ip())
     except Invalid as exc:
         exc.show_on(form)
         return None
@@ -332,7 +332,8 @@ def boards() -> ResponseReturnValue:
 
 def _board_save(form: BoardForm, board: Board | None) -> Board:
     saved = commands.save_board(current_user, board, name=form.name.data, phase=form.phase.data,
-                                budget_pence=form.budget_pence, ip=_ip())
+                                budget_pence=form.budget_pence,
+                                seen_version=form.seen_version(), ip=_ip())
     if board is None:
         idempotency.created(url_for("admin.boards"), saved)
     return saved
@@ -382,7 +383,8 @@ def eips() -> ResponseReturnValue:
 
 
 def _eip_save(form: EIPForm, eip: EIP | None) -> EIP:
-    saved = commands.save_eip(current_user, eip, name=form.name.data, ip=_ip())
+    saved = commands.save_eip(current_user, eip, name=form.name.data,
+                              seen_version=form.seen_version(), ip=_ip())
     if eip is None:
         idempotency.created(url_for("admin.eips"), saved)
     return saved

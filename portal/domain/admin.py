@@ -179,12 +179,29 @@ def end_sessions(actor: User, target: User, *, ip: str = "") -> None:
 # ----------------------------------------------------------------------------------- schools
 
 
+def check_version(obj: School | Board | EIP, seen: int | None) -> None:
+    """The admin edited ``obj`` as it was at version ``seen``; refuse (409) if it has changed
+    since, or if the form did not say, so an edit from an older page never overwrites a newer
+    one. (Two saves at the same moment: the row's ``version_id_col`` refuses the second.)"""
+    if seen is None:
+        raise errors.Conflict("This form did not say which version it was filled in on, so "
+                              "nothing was saved over anyone else's change. Reload the page "
+                              "and try again.")
+    if seen != obj.version:
+        raise errors.Conflict("Someone else changed this while you were editing. Reload the "
+                              "page to see the latest version; nothing of yours was saved.")
+
+
 def save_school(actor: User, school: School | None, *, urn: str, name: str, phase: str,
                 postcode: str = "", local_authority_id: int | None = None,
-                eip_id: int | None = None, ip: str = "") -> School:
-    """Add a school to the admin's alliance (``school`` None) or change one of theirs."""
+                eip_id: int | None = None, seen_version: int | None = None,
+                ip: str = "") -> School:
+    """Add a school to the admin's alliance (``school`` None) or change one of theirs, as it
+    was at ``seen_version``."""
     require(policy.general(actor)["add_school"] if school is None
             else policy.actions(school, actor)["edit"])
+    if school is not None:
+        check_version(school, seen_version)
     urn = urn.strip()
     clash = db.session.scalar(select(School.id).where(School.urn == urn))
     if clash and (school is None or clash != school.id):
@@ -261,7 +278,8 @@ def import_schools(actor: User, data: bytes, *, filename: str = "", ip: str = ""
                              "postcode": row.postcode, "local_authority_id": la.id,
                              "alliance_id": actor.alliance_id, "eip_id": None})
         else:
-            changed_rows.append({"id": school.id, "name": row.name, "phase": row.phase,
+            changed_rows.append({"id": school.id, "version": school.version,
+                                 "name": row.name, "phase": row.phase,
                                  "postcode": row.postcode, "local_authority_id": la.id,
                                  "alliance_id": actor.alliance_id})
     for chunk in _chunks(new_rows, 1000):
@@ -279,10 +297,13 @@ def import_schools(actor: User, data: bytes, *, filename: str = "", ip: str = ""
 
 
 def save_board(actor: User, board: Board | None, *, name: str, phase: str, budget_pence: int,
-               ip: str = "") -> Board:
-    """Add a Board to the admin's alliance (``board`` None) or change one of theirs."""
+               seen_version: int | None = None, ip: str = "") -> Board:
+    """Add a Board to the admin's alliance (``board`` None) or change one of theirs, as it
+    was at ``seen_version``."""
     require(policy.general(actor)["add_board"] if board is None
             else policy.actions(board, actor)["edit"])
+    if board is not None:
+        check_version(board, seen_version)
     if not isinstance(budget_pence, int) or budget_pence < 0:
         raise errors.Invalid("Enter the budget in pounds, 0 if none", field="budget")
     created = board is None
@@ -301,10 +322,14 @@ def save_board(actor: User, board: Board | None, *, name: str, phase: str, budge
     return board
 
 
-def save_eip(actor: User, eip: EIP | None, *, name: str, ip: str = "") -> EIP:
-    """Add an Education Improvement Partnership (``eip`` None) or rename one."""
+def save_eip(actor: User, eip: EIP | None, *, name: str, seen_version: int | None = None,
+             ip: str = "") -> EIP:
+    """Add an Education Improvement Partnership (``eip`` None) or rename one, as it was at
+    ``seen_version``."""
     require(policy.general(actor)["add_eip"] if eip is None
             else policy.actions(eip, actor)["edit"])
+    if eip is not None:
+        check_version(eip, seen_version)
     created = eip is None
     if eip is None:
         eip = EIP(alliance_id=actor.alliance_id)

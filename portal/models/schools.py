@@ -44,6 +44,10 @@ class EIP(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     alliance_id: Mapped[int] = mapped_column(ForeignKey("alliance.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
+    # Optimistic locking: an edit sent from an older page is refused (409), never saved over.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class Board(Model):
@@ -55,9 +59,11 @@ class Board(Model):
     name: Mapped[str] = mapped_column(String(200))
     phase: Mapped[str] = mapped_column(String(20))
     budget_pence: Mapped[int] = mapped_column(default=0)
+    version: Mapped[int] = mapped_column(default=1, server_default="1")  # see EIP.version
 
     alliance: Mapped[Alliance] = relationship()
 
+    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (CheckConstraint("budget_pence >= 0", name="budget_not_negative"),)
 
 
@@ -71,11 +77,13 @@ class School(Model):
     local_authority_id: Mapped[int | None] = mapped_column(ForeignKey("local_authority.id"))
     alliance_id: Mapped[int | None] = mapped_column(ForeignKey("alliance.id"))
     eip_id: Mapped[int | None] = mapped_column(ForeignKey("eip.id"))
+    version: Mapped[int] = mapped_column(default=1, server_default="1")  # see EIP.version
 
     local_authority: Mapped[LocalAuthority | None] = relationship()
     alliance: Mapped[Alliance | None] = relationship()
     eip: Mapped[EIP | None] = relationship()
 
+    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         Index("ix_school_alliance_name", "alliance_id", "name"),
         Index("ix_school_local_authority_id", "local_authority_id"),

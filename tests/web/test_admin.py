@@ -298,7 +298,7 @@ def test_admin_adds_and_edits_a_school(admin_world, client_for):
                                                     "primary", "eip_id": str(admin_world.b.eip.id)})
     assert foreign_eip.status_code == 422
     ok = c.post(f"/admin/schools/{s.id}", {"urn": "123456", "name": "Seaside Academy",
-                                           "phase": "primary"})
+                                           "phase": "primary", "version": "1"})
     assert ok.status_code == 303
     db.session.expire_all()
     assert db.session.get(School, s.id).name == "Seaside Academy"
@@ -386,7 +386,8 @@ def test_eips_are_created_and_renamed(admin_world, client_for):
     e = db.session.scalar(select(EIP).where(EIP.name == "North EIP"))
     assert e.alliance_id == admin_world.a.alliance.id
     assert c.post(f"/admin/eips/{e.id}", {"name": ""}).status_code == 422
-    assert c.post(f"/admin/eips/{e.id}", {"name": "North Sefton EIP"}).status_code == 303
+    assert c.post(f"/admin/eips/{e.id}", {"name": "North Sefton EIP",
+                                          "version": "1"}).status_code == 303
     db.session.expire_all()
     assert db.session.get(EIP, e.id).name == "North Sefton EIP"
 
@@ -558,3 +559,61 @@ def test_the_account_routes_answer_the_policy_403_then_409(admin_world, client_f
     assert twice.status_code == 409 and "already deactivated" in twice.data.decode()
     assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "user.deactivate")) == 1
+
+
+# ------------------------------------------------------------------ no lost edits
+
+EDITS = {
+    "school": lambda s, name: (f"/admin/schools/{s.home.id}", School, s.home.id,
+                               {"urn": s.home.urn, "name": name, "phase": "primary"}),
+    "board": lambda s, name: (f"/admin/boards/{s.board.id}", Board, s.board.id,
+                              {"name": name, "phase": "primary", "budget": "100"}),
+    "eip": lambda s, name: (f"/admin/eips/{s.eip.id}", EIP, s.eip.id, {"name": name}),
+}
+
+
+def _version_on(page: str) -> str:
+    return re.search(r'name="version" type="hidden" value="(\d+)"|'
+                     r'name="version" value="(\d+)"', page).group(0).rsplit('"', 2)[-2]
+
+
+@pytest.mark.parametrize("kind", EDITS)
+def test_two_admins_editing_from_the_same_page_give_one_409_not_a_lost_edit(
+        admin_world, client_for, kind):
+    s = admin_world.a
+    second = factories.user(s.alliance, "admin", name="Second Coordinator")
+    db.session.commit()
+    url, model, oid, _data = EDITS[kind](s, "")
+    first_c, second_c = client_for(s.users["admin"]), client_for(second)
+    seen = _version_on(first_c.get(url).data.decode())
+    assert _version_on(second_c.get(url).data.decode()) == seen
+    *_rest, mine = EDITS[kind](s, "First Name")
+    assert first_c.post(url, {**mine, "version": seen}).status_code == 303
+    *_rest, theirs = EDITS[kind](s, "Second Name")
+    late = second_c.post(url, {**theirs, "version": seen})
+    assert late.status_code == 409 and "nothing of yours was saved" in late.data.decode()
+    unsaid = second_c.post(url, theirs)  # a form that does not say which version it edits
+    assert unsaid.status_code == 409 and "did not say which version" in unsaid.data.decode()
+    db.session.expire_all()
+    assert db.session.get(model, oid).name == "First Name"
+
+
+@pytest.mark.parametrize("kind", EDITS)
+def test_two_saves_at_the_same_moment_save_one(admin_world, client_for, kind):
+    """Threads released together (overlapping for real on PostgreSQL): one 303, one 409."""
+    from tests.web.test_request_concurrency import _fresh, _race
+
+    s = admin_world.a
+    second = factories.user(s.alliance, "admin", name="Second Coordinator")
+    db.session.commit()
+    url, model, oid, _data = EDITS[kind](s, "")
+    version = str(db.session.get(model, oid).version)
+    first_c, second_c = client_for(s.users["admin"]), client_for(second)
+    *_r, a = EDITS[kind](s, "Name A")
+    *_r, b = EDITS[kind](s, "Name B")
+    codes = _race(lambda: first_c.post(url, {**a, "version": version}),
+                  lambda: second_c.post(url, {**b, "version": version}))
+    assert sorted(codes) == [303, 409], codes
+    _fresh()
+    saved = db.session.get(model, oid)
+    assert saved.name in ("Name A", "Name B") and saved.version == int(version) + 1

@@ -380,7 +380,8 @@ def test_choosing_none_still_clears_the_local_authority(la_world, client_for):
     w = la_world
     school = w.a.home
     r = client_for(w.user("a", "admin")).post(f"/admin/schools/{school.id}", {
-        "urn": school.urn, "name": school.name, "phase": "primary", "local_authority_id": ""})
+        "urn": school.urn, "name": school.name, "phase": "primary", "local_authority_id": "",
+        "version": str(school.version)})
     assert r.status_code == 303
     db.session.expire_all()
     assert db.session.get(School, school.id).local_authority_id is None
