@@ -26,6 +26,11 @@ def upgrade():
 
 
 def downgrade():
+    # SQLite (3.35 and later) drops the column in place: batch mode's copy of the table would
+    # trip the foreign keys other tables hold to it.
+    sqlite = op.get_bind().dialect.name == "sqlite"
     for table in reversed(TABLES):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.drop_column('version')
+        if sqlite:
+            op.execute(f"ALTER TABLE {table} DROP COLUMN version")
+        else:
+            op.drop_column(table, 'version')

@@ -74,8 +74,12 @@ def _ip() -> str:
 @bp.get("/")
 @roles("admin")
 def index() -> ResponseReturnValue:
-    has_rate_cards = "finance.rate_cards" in current_app.view_functions
-    return render_template("admin/index.html", has_rate_cards=has_rate_cards)
+    from ..domain.policy import finance as money
+
+    # the money feature may be left out of an app; its rates page is linked when it is there
+    has_rates = "finance.rates" in current_app.view_functions \
+        and bool(money.general(current_user)["view_rates"])
+    return render_template("admin/index.html", has_rates=has_rates)
 
 
 # ---------------------------------------------------------------------------------- users

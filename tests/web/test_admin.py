@@ -414,8 +414,11 @@ def test_agreement_template_is_saved_for_own_alliance_only(admin_world, client_f
 
 
 def test_rate_cards_link_only_when_the_page_exists(admin_world, client_for, app):
+    """The link named an endpoint that never existed (``finance.rate_cards``), so the admin
+    page never linked to the rates; it now links to ``finance.rates``."""
     body = client_for(admin_world.user("a", "admin")).get("/admin/").data.decode()
-    assert ("Rate cards" in body) == ("finance.rate_cards" in app.view_functions)
+    assert "finance.rates" in app.view_functions
+    assert 'href="/finance/rates"' in body
 
 
 # ---------------------------------------------------------------------------- audit viewer

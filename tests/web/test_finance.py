@@ -537,3 +537,20 @@ def test_the_money_pages_offer_export_and_new_rates_iff_allowed(world, money, cl
         assert ('href="/finance/rates/new"' in rates) is can["new_rate_card"].allowed
         if not can["new_rate_card"]:
             assert can["new_rate_card"].reason in rates  # the director is told who sets them
+
+
+def test_the_money_panel_offers_invoices_in_advance_iff_the_policy_allows(world, client_for):
+    from portal.domain.policy import finance as policy
+
+    d = ff.priced_deployment(world.a, half_days=8, delivered=0, status="active")
+    url = f'action="/finance/deployments/{d.id}/invoices"'
+    for role in ("admin", "director", "headteacher"):
+        user = world.user("a", role)
+        body = client_for(user).get(f"/deployments/{d.id}").data.decode()
+        assert (url in body) is policy.actions(d, user)["raise_in_advance"].allowed, role
+    assert client_for(world.user("a", "admin")).post(
+        f"/finance/deployments/{d.id}/invoices").status_code == 303
+    db.session.expire_all()
+    d = db.session.get(type(d), d.id)
+    assert not policy.actions(d, world.user("a", "admin"))["raise_in_advance"]
+    assert url not in client_for(world.user("a", "admin")).get(f"/deployments/{d.id}").data.decode()

@@ -60,15 +60,18 @@ def test_one_pending_variation_migration_keeps_the_first_of_those_already_there(
     from tests import factories
 
     with fresh_app.app_context():
-        upgrade(revision="0008_hardening")
-        w = factories.world()  # the tables it fills are the same at 0008
-        for side, n in ((w.a, 3), (w.b, 1)):
+        upgrade()
+        w = factories.world()  # made by today's models, then taken back to before 0010
+        ids = [(side.deployment.id, side.leader.id, n) for side, n in ((w.a, 3), (w.b, 1))]
+        db.session.remove()
+        downgrade(revision="0009_auth")
+        for deployment_id, leader_id, n in ids:
             for i in range(n):
-                db.session.add(Variation(deployment_id=side.deployment.id, half_days=2 + i,
-                                         reason=f"ask {i}", requested_by_id=side.leader.id,
+                db.session.add(Variation(deployment_id=deployment_id, half_days=2 + i,
+                                         reason=f"ask {i}", requested_by_id=leader_id,
                                          status="pending", decline_reason=""))
         db.session.commit()
-        a, b = w.a.deployment.id, w.b.deployment.id
+        (a, *_), (b, *_) = ids
         db.session.remove()
         upgrade()
         rows = db.session.execute(text(
