@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import g, has_request_context, url_for
-from sqlalchemy import ColumnElement, False_, Select, func, select
-from sqlalchemy.orm import joinedload, selectinload
+from flask import has_request_context, request, url_for
+from sqlalchemy import ColumnElement, False_, Select, case, exists, func, or_, select
+from sqlalchemy.orm import joinedload
 
 from ..domain import access
 from ..domain.policy import agreements as agreement_policy
@@ -50,7 +50,6 @@ from ..models import (
     Agreement,
     Deployment,
     LeaderProfile,
-    RequestSchool,
     SupportRequest,
     User,
     Variation,
@@ -96,17 +95,12 @@ def _deployment(d: Deployment) -> str:
     return f"{d.reference} ({title})" if title else d.reference
 
 
-def _school_names(r: SupportRequest) -> str:
-    names = [rs.school.name for rs in r.schools if rs.school is not None]
-    if len(names) <= 2:
-        return " and ".join(names)
-    return f"{names[0]} and {len(names) - 1} other schools"
-
-
 def _request(r: SupportRequest) -> str:
-    schools = _school_names(r)
+    """A request by its title and who it is from (the writer's school, or the writer)."""
+    writer = r.requested_by
+    source = (writer.school.name if writer.school is not None else writer.name) if writer else ""
     title = f"“{r.title}”" if r.title else "the request"
-    return f"{title} from {schools}" if schools else title
+    return f"{title} from {source}" if source else title
 
 
 def _show(d_id: int, panel: str) -> str:
@@ -118,24 +112,35 @@ def _show(d_id: int, panel: str) -> str:
 
 @dataclass(frozen=True)
 class Kind:
-    """One kind of item: its twin, the rows it selects (visible to the user) and their words."""
+    """One kind of item: the policy twin that selects it and the words for a row."""
 
     name: str
     twin: Callable[[User], ColumnElement[bool]]
-    base: Callable[[User], Select[Any]]  # select(Model) joined and filtered to what is visible
+    item: Callable[[Any, datetime], Item]
+
+
+@dataclass(frozen=True)
+class Group:
+    """Kinds over the same rows, fetched in one query: ``base`` selects the rows visible to the
+    user, and each kind's twin is a column saying whether the row makes that kind of item."""
+
+    base: Callable[[User], Select[Any]]
     options: tuple[Any, ...]
     order: tuple[Any, ...]
-    item: Callable[[Any, datetime], Item]
+    kinds: tuple[Kind, ...]
 
 
 def _deployments(user: User) -> Select[Any]:
     return select(Deployment).where(access.deployments_visible_to(user))
 
 
-def _agreements(user: User) -> Select[Any]:
-    """The deployments whose open agreement the twin selects (one open version each)."""
-    return (select(Deployment).join(Agreement, Agreement.deployment_id == Deployment.id)
-            .where(access.deployments_visible_to(user)))
+def _waiting_sign(user: User) -> ColumnElement[bool]:
+    """:func:`agreement_policy.waiting_sign` over the deployment: its open agreement waits for
+    this user's signature (one open version per deployment)."""
+    twin = agreement_policy.waiting_sign(user)
+    if isinstance(twin, False_):
+        return twin
+    return exists().where(Agreement.deployment_id == Deployment.id, twin)
 
 
 def _variations(user: User) -> Select[Any]:
@@ -152,7 +157,7 @@ def _profiles(user: User) -> Select[Any]:
 
 
 _D_OPTIONS = (joinedload(Deployment.leader), joinedload(Deployment.request))
-_R_OPTIONS = (selectinload(SupportRequest.schools).joinedload(RequestSchool.school),)
+_R_OPTIONS = (joinedload(SupportRequest.requested_by).joinedload(User.school),)
 _D_ORDER = (Deployment.proposed_at, Deployment.id)
 _R_ORDER = (SupportRequest.submitted_at, SupportRequest.id)
 
@@ -235,35 +240,36 @@ def _approve_release(p: LeaderProfile, _now: datetime) -> Item:
 
 _VARIATION_OPTIONS = (joinedload(Variation.deployment).joinedload(Deployment.request),)
 
-KINDS: tuple[Kind, ...] = (
-    Kind("triage", request_policy.waiting_triage, _requests, _R_OPTIONS, _R_ORDER,
-         _match_item("triage", "Triage")),
-    Kind("match", request_policy.waiting_match, _requests, _R_OPTIONS, _R_ORDER,
-         _match_item("match", "Match")),
-    Kind("resubmit", request_policy.waiting_resubmit, _requests, _R_OPTIONS, _R_ORDER,
-         _resubmit),
-    *(Kind(name, deployment_policy.WAITING_SQL[name], _deployments, _D_OPTIONS, _D_ORDER,
-           _answer(name)) for name in ("confirm", "release", "accept")),
-    Kind("sign", agreement_policy.waiting_sign, _agreements, (joinedload(Deployment.request),),
-         (Deployment.confirmed_at, Deployment.id), _sign),
-    Kind("log_first_contact", plan_policy.waiting_log_first_contact, _deployments, _D_OPTIONS,
-         (Deployment.confirmed_at, Deployment.id), _first_contact),
-    Kind("approve", plan_policy.waiting_approve, _variations, _VARIATION_OPTIONS,
-         (Variation.requested_at, Variation.id), _approve),
-    *(Kind(name, evaluation_policy.WAITING_SQL[name], _deployments, _D_OPTIONS, _D_ORDER,
-           _evaluation(name))
-      for name in ("write", "revise", "forward", "sign_school", "sign_off")),
-    Kind("approve_release", profile_policy.waiting_approve_release, _profiles,
-         (joinedload(LeaderProfile.user),), (LeaderProfile.id,), _approve_release),
+GROUPS: tuple[Group, ...] = (
+    Group(_requests, _R_OPTIONS, _R_ORDER, (
+        Kind("triage", request_policy.waiting_triage, _match_item("triage", "Triage")),
+        Kind("match", request_policy.waiting_match, _match_item("match", "Match")),
+        Kind("resubmit", request_policy.waiting_resubmit, _resubmit),
+    )),
+    Group(_deployments, _D_OPTIONS, _D_ORDER, (
+        *(Kind(name, deployment_policy.WAITING_SQL[name], _answer(name))
+          for name in ("confirm", "release", "accept")),
+        Kind("sign", _waiting_sign, _sign),
+        Kind("log_first_contact", plan_policy.waiting_log_first_contact, _first_contact),
+        *(Kind(name, evaluation_policy.WAITING_SQL[name], _evaluation(name))
+          for name in ("write", "revise", "forward", "sign_school", "sign_off")),
+    )),
+    Group(_variations, _VARIATION_OPTIONS, (Variation.requested_at, Variation.id),
+          (Kind("approve", plan_policy.waiting_approve, _approve),)),
+    Group(_profiles, (joinedload(LeaderProfile.user),), (LeaderProfile.id,),
+          (Kind("approve_release", profile_policy.waiting_approve_release, _approve_release),)),
 )
+KINDS: tuple[Kind, ...] = tuple(k for group in GROUPS for k in group.kinds)
 
 
-def _live(user: User) -> Iterable[tuple[Kind, ColumnElement[bool]]]:
-    """The kinds this user's role can have, with their twin (no query for the others)."""
-    for kind in KINDS:
-        clause = kind.twin(user)
-        if not isinstance(clause, False_):
-            yield kind, clause
+def _live(user: User) -> Iterable[tuple[Group, list[tuple[Kind, ColumnElement[bool]]]]]:
+    """The groups and kinds this user's role can have, with their twins (a twin that is
+    ``false()`` for the role costs no query)."""
+    for group in GROUPS:
+        kinds = [(k, clause) for k in group.kinds
+                 if not isinstance(clause := k.twin(user), False_)]
+        if kinds:
+            yield group, kinds
 
 
 # ------------------------------------------------------------------------------ the list
@@ -272,19 +278,29 @@ def _live(user: User) -> Iterable[tuple[Kind, ColumnElement[bool]]]:
 def count(user: User) -> int:
     """How many things wait for this user, in one query (the navigation's "Home (3)"), once per
     request however many parts of the page ask."""
-    if has_request_context():
-        cached = g.get("actions_count")
-        if cached is not None and cached[0] == user.id:
-            return int(cached[1])
+    cached = _cached()
+    if cached is not None and cached[0] == user.id:
+        return cached[1]
     n = _count(user)
-    if has_request_context():
-        g.actions_count = (user.id, n)
+    _cache(user, n)
     return n
 
 
+_CACHE = "portal.actions_count"  # per request (``g`` can outlive a request in tests)
+
+
+def _cached() -> tuple[int, int] | None:
+    return request.environ.get(_CACHE) if has_request_context() else None
+
+
+def _cache(user: User, n: int) -> None:
+    if has_request_context():
+        request.environ[_CACHE] = (user.id, n)
+
+
 def _count(user: User) -> int:
-    counts = [select(func.count()).select_from(kind.base(user).where(clause).subquery())
-              .scalar_subquery() for kind, clause in _live(user)]
+    counts = [select(func.count()).select_from(group.base(user).where(clause).subquery())
+              .scalar_subquery() for group, kinds in _live(user) for _kind, clause in kinds]
     if not counts:
         return 0
     return sum(int(n or 0) for n in db.session.execute(select(*counts)).one())
@@ -293,15 +309,26 @@ def _count(user: User) -> int:
 def for_user(user: User, *, limit: int | None = LIMIT, now: datetime | None = None
              ) -> ActionList:
     """What waits for this user: the urgent first, then the longest waiting, at most ``limit``
-    (None: all of them; ``total`` counts them all either way)."""
+    (None: all of them). One query per group of kinds; each also counts, in a window over all
+    its rows, its items beyond the limit, so ``total`` (and the navigation's count, for the rest
+    of this request) costs nothing more."""
     now = now or utcnow()
     items: list[Item] = []
-    for kind, clause in _live(user):
-        q = kind.base(user).where(clause).options(*kind.options).order_by(*kind.order)
+    total = 0
+    for group, kinds in _live(user):
+        flags = [case((c, 1), else_=0) for _k, c in kinds]
+        q = (group.base(user)
+             .add_columns(*flags, func.sum(sum(flags[1:], flags[0])).over())
+             .where(or_(*(c for _k, c in kinds))).options(*group.options)
+             .order_by(*group.order))
         if limit is not None:
             q = q.limit(limit)
-        items += [kind.item(row, now) for row in db.session.scalars(q).unique()]
+        rows = db.session.execute(q).unique().all()
+        if rows:
+            total += int(rows[0][-1])
+        for row in rows:
+            items += [k.item(row[0], now) for (k, _c), yes in zip(kinds, row[1:-1], strict=True)
+                      if yes]
     items.sort(key=lambda i: (not i.urgent, i.since is None, i.since or now))
-    if limit is None:
-        return ActionList(items, len(items))
-    return ActionList(items[:limit], count(user))
+    _cache(user, total)
+    return ActionList(items if limit is None else items[:limit], total)
