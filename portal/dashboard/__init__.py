@@ -13,6 +13,7 @@ def init_app(app: Flask) -> None:
     from .routes import bp
 
     app.register_blueprint(bp)
+    app.before_request(actions.forget)
     navigation.add("dashboard.home", "Home", order=0, prefix="dashboard.home",
                    count=actions.count,
                    count_label=("thing needs your action", "things need your action"))

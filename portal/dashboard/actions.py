@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import has_request_context, request, url_for
+from flask import g, has_request_context, url_for
 from sqlalchemy import ColumnElement, False_, Select, case, exists, func, or_, select
 from sqlalchemy.orm import joinedload
 
@@ -286,16 +286,21 @@ def count(user: User) -> int:
     return n
 
 
-_CACHE = "portal.actions_count"  # per request (``g`` can outlive a request in tests)
+_CACHE = "actions_count"  # on ``g``, cleared before each request (see ``init_app``)
 
 
 def _cached() -> tuple[int, int] | None:
-    return request.environ.get(_CACHE) if has_request_context() else None
+    return g.get(_CACHE) if has_request_context() else None
 
 
 def _cache(user: User, n: int) -> None:
     if has_request_context():
-        request.environ[_CACHE] = (user.id, n)
+        setattr(g, _CACHE, (user.id, n))
+
+
+def forget() -> None:
+    """Before each request: ``g`` outlives a request when the app context is shared (tests)."""
+    g.pop(_CACHE, None)
 
 
 def _count(user: User) -> int:
