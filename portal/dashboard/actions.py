@@ -212,7 +212,8 @@ def _first_contact(d: Deployment, now: datetime) -> Item:
 
 def _approve(v: Variation, _now: datetime) -> Item:
     d = v.deployment
-    return Item("approve", v.id, f"Approve {days(v.half_days)} extra for {_deployment(d)}",
+    extra = days(v.half_days).replace(" day", " extra day", 1)  # "2 extra days", "1 extra day"
+    return Item("approve", v.id, f"Approve {extra} for {_deployment(d)}",
                 _show(d.id, "plans"), since=v.requested_at)
 
 

@@ -113,7 +113,7 @@ EXPECTED = {
     # role: sentences (patterns) that must be in their list, in a headteacher's words
     "headteacher": [r"^Confirm Alpha Leader for D-T-\d+ \(Alpha maths reasoning\)$",
                     r"^Sign the agreement for D-T-\d+ \(Alpha science\)$",
-                    r"^Approve 2 days extra for D-T-\d+ \(Alpha reading\)$",
+                    r"^Approve 2 extra days for D-T-\d+ \(Alpha reading\)$",
                     r"^Add your school's evaluation of D-T-\d+ \(Alpha art\) and sign it off$",
                     r"^Add the information the co-ordinator asked for to “Alpha writing” from "
                     r"Alpha Receiving Primary$"],
@@ -127,7 +127,7 @@ EXPECTED = {
               r"school$"],
     "director": [r"^Give the final quality-assurance sign-off for D-T-\d+ \(Alpha music\)$",
                  r"^Sign the agreement for D-T-\d+ \(Alpha science\)$",
-                 r"^Approve 2 days extra for D-T-\d+ \(Alpha reading\)$"],
+                 r"^Approve 2 extra days for D-T-\d+ \(Alpha reading\)$"],
 }
 
 
