@@ -7,7 +7,9 @@ order=60)``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Flask, request
 
@@ -19,14 +21,28 @@ class NavItem:
     roles: frozenset[str] | None  # None: every signed-in user
     order: int
     prefix: str  # endpoints starting with this mark the item as the current page
+    # how many things wait for the user there ("Home (3)"), and what that number means
+    count: Callable[[Any], int] | None = None
+    count_label: tuple[str, str] = ("", "")  # singular, plural: "thing needs your action"
+
+    def counted(self, user: Any) -> tuple[int, str]:
+        """The number shown beside the label, and the words a screen reader says for it."""
+        if self.count is None:
+            return 0, ""
+        n = self.count(user)
+        return n, f"{n} {self.count_label[0] if n == 1 else self.count_label[1]}"
 
 
 _ITEMS: dict[str, NavItem] = {}
 
 
-def add(endpoint: str, label: str, *, roles=None, order: int = 50, prefix: str | None = None):
+def add(endpoint: str, label: str, *, roles=None, order: int = 50, prefix: str | None = None,
+        count: Callable[[Any], int] | None = None,
+        count_label: tuple[str, str] = ("", "")) -> None:
+    """Add an entry; ``count(user)`` (one cheap query) puts a number beside it, read out as
+    ``count_label`` ("thing needs your action", "things need your action")."""
     _ITEMS[endpoint] = NavItem(endpoint, label, frozenset(roles) if roles else None, order,
-                               prefix or endpoint.split(".", 1)[0] + ".")
+                               prefix or endpoint.split(".", 1)[0] + ".", count, count_label)
 
 
 def items_for(user) -> list[tuple[NavItem, bool]]:

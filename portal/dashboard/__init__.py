@@ -9,7 +9,11 @@ from .. import navigation
 
 def init_app(app: Flask) -> None:
     """Register the blueprint(s), navigation entries, panels and demo step of this feature."""
+    from . import actions
     from .routes import bp
 
     app.register_blueprint(bp)
-    navigation.add("dashboard.home", "Home", order=0, prefix="dashboard.home")
+    app.before_request(actions.forget)
+    navigation.add("dashboard.home", "Home", order=0, prefix="dashboard.home",
+                   count=actions.count,
+                   count_label=("thing needs your action", "things need your action"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -23,10 +23,15 @@ from ..models import (
 )
 from ..panels import home_panels
 from ..security import any_role
+from . import actions
 
 bp = Blueprint("dashboard", __name__)
 
 HOME_LIMIT = 10
+# each role's sections below "Needs your action", and their headings
+REQUESTS_HEADING = {"headteacher": "Your school's requests", "board": "Targeted requests"}
+DEPLOYMENTS_HEADING = {"headteacher": "Deployments", "board": "Deployments",
+                       "sle": "Your deployments", "home_school": "Deployments of your staff"}
 
 
 def _requests(where, *order, limit=HOME_LIMIT):
@@ -65,7 +70,10 @@ def _status_counts(where) -> dict[str, int]:
 def home() -> ResponseReturnValue:
     user = current_user
     now = utcnow()
-    ctx: dict = {"now": now}
+    ctx: dict = {"now": now,
+                 "actions": actions.for_user(user, now=now,
+                                             limit=actions.ALL_LIMIT if request.args.get("all") else
+                                             actions.LIMIT)}
     visible_requests = requests_visible_to(user)
     visible_deployments = deployments_visible_to(user)
     if user.role == "admin":
@@ -86,8 +94,10 @@ def home() -> ResponseReturnValue:
         ctx["requests"] = _requests(
             visible_requests, SupportRequest.created_at.desc(), SupportRequest.id.desc()
         )
-    if user.role in ("headteacher", "sle", "home_school", "board"):
+        ctx["requests_heading"] = REQUESTS_HEADING[user.role]
+    if user.role in DEPLOYMENTS_HEADING:
         ctx["deployments"] = _deployments(visible_deployments)
+        ctx["deployments_heading"] = DEPLOYMENTS_HEADING[user.role]
     if user.role == "sle":
         ctx["profile"] = user.profile
     if user.role == "home_school" and user.school_id:

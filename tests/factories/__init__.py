@@ -16,6 +16,7 @@ the rest live in their module (``from tests.factories import plans as fp``):
 * ``finance``: ``rate_card`` (the seeded cards), ``priced_deployment``
 * ``directory``: ``GIAS_HEADER``, ``gias_row``, ``as_user``
 * ``worlds``: ``world``, ``Side``, ``World``, and ``side_ids``/``grow`` for query budgets
+* ``actions``: ``actions_world`` (something waits for every role: "Needs your action")
 """
 
 from . import (

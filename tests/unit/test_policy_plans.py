@@ -219,3 +219,20 @@ def test_domain_commands_require_the_policy(plan_world):
             fresh.leader, fresh, "edit_plan", 409)
     refused(lambda: domain.log_visit(fresh, fresh.leader, visit_date=date.today(),
                                      half_days=1), fresh.leader, fresh, "log_visit", 409)
+
+
+def test_the_log_first_contact_twin_is_the_leaders_alone(plan_world):
+    """The leader's own "Log first contact" list: confirmed (agreement) or active without
+    contact, theirs or commissioned by them; never an overseer's (they watch, they do not log)."""
+    w = plan_world
+
+    def waiting(user):
+        return db.session.scalars(select(Deployment).where(
+            access.deployments_visible_to(user), policy.waiting_log_first_contact(user))).all()
+
+    commissioner = w.user("a", "commissioner")
+    assert [d.id for d in waiting(commissioner)] == [commissioner_of(w).id]
+    waiting_leader = next(d.leader for d in _side_deployments(w)
+                          if d.status == "agreement" and d.first_contact_at is None)
+    assert [d.status for d in waiting(waiting_leader)] == ["agreement"]
+    assert waiting(w.user("a", "director")) == [] and waiting(w.user("a", "admin")) == []

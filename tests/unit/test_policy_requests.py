@@ -142,3 +142,19 @@ def test_the_routes_answer_the_policy_403_then_409(request_world, client_for):
     matching = next(r for r in _requests(w) if r.status == "matching")
     page = client_for(admin).get(f"/requests/{matching.id}/match")
     assert page.status_code == 200 and f"requests/{matching.id}/propose" in page.text
+
+
+def test_the_resubmit_twin_selects_the_writers_own_request_waiting_for_information(request_world):
+    """The writer's "send the information asked for" list: their own more-info request only,
+    not a colleague's, and nothing for the co-ordinator."""
+    w = request_world
+    head, second, admin = (w.a.users[k] for k in ("headteacher", "second_writer", "admin"))
+
+    def waiting(user):
+        return db.session.scalars(select(SupportRequest).where(
+            access.requests_visible_to(user), policy.waiting_resubmit(user))).all()
+
+    mine = waiting(head)
+    assert [r.status for r in mine] == ["more_info"]
+    assert mine[0].requested_by_id == head.id
+    assert waiting(second) == [] and waiting(admin) == []

@@ -332,7 +332,10 @@ def test_home_school_home_page_lists_release_to_approve(dir_world, client_for):
     p = dir_world.a.leader.profile
     c.post(f"/directory/release/{p.id}", {f"p{p.id}-days": "10",
                                           f"p{p.id}-version": str(p.version)})
-    assert "Nothing to approve" in c.get("/").data.decode()
+    body = c.get("/").data.decode()
+    # the yearly release is approved, but the proposal still waits for the release to be agreed
+    assert "Alpha Leader: 10 days offered" not in body and "Nothing to approve" not in body
+    assert f'/deployments/{dir_world.a.deployment.id}#panel-responses">Release Alpha Leader' in body
     g_other = fd.as_user(client_for, dir_world.user("a", "headteacher")).get("/").data.decode()
     assert 'id="panel-release-title"' not in g_other
 

@@ -164,13 +164,15 @@ def waiting(d: Deployment, user: User, f: Facts | None = None) -> dict[str, bool
 
     ``first_contact``: confirmed, and the leader has not yet logged first contact. It is the
     leader's to do (:func:`log_first_contact` allowed) and the overseers' to watch (the 7-day
-    target), so it lists for both.
+    target), so it lists for both. ``log_first_contact``: the leader's part alone (their
+    "Needs your action" item).
     """
     confirmed_no_contact = d.confirmed_at is not None and d.first_contact_at is None \
         and d.status in CONTACT_STATUSES
     return {
         "first_contact": confirmed_no_contact and (
             user.role in OVERSEERS or log_first_contact(d, user).allowed),
+        "log_first_contact": log_first_contact(d, user).allowed,
     }
 
 
@@ -194,6 +196,15 @@ def waiting_first_contact(user: User) -> ColumnElement[bool]:
     return false()
 
 
+def waiting_log_first_contact(user: User) -> ColumnElement[bool]:
+    """SQL twin of :func:`log_first_contact` allowed (the leader's "Log first contact" item)."""
+    if user.role != "sle":
+        return false()
+    return and_(Deployment.status.in_(CONTACT_STATUSES), Deployment.first_contact_at.is_(None),
+                (Deployment.leader_id == user.id)
+                | (Deployment.commissioning_leader_id == user.id))
+
+
 def waiting_approve(user: User) -> ColumnElement[bool]:
     """SQL twin of :func:`approve` allowed, over :class:`Variation`."""
     pending = Variation.status == "pending"
@@ -208,5 +219,6 @@ def waiting_approve(user: User) -> ColumnElement[bool]:
     return false()
 
 
-WAITING_SQL = {"first_contact": waiting_first_contact}
+WAITING_SQL = {"first_contact": waiting_first_contact,
+               "log_first_contact": waiting_log_first_contact}
 WAITING_VARIATION_SQL = {"approve": waiting_approve}

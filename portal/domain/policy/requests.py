@@ -171,12 +171,15 @@ def actions(req: SupportRequest, user: User) -> dict[str, Decision]:
 
 
 def waiting(req: SupportRequest, user: User) -> dict[str, bool]:
-    """The co-ordinator's inbox entries this request makes for this user (Python form)."""
+    """The "waiting for me" entries this request makes for this user (Python form): the
+    co-ordinator's inbox (``triage``, ``on_school``, ``match``) and the writer's "send the
+    information asked for" (``resubmit``)."""
     can = actions(req, user)
     return {
         "triage": can["accept"].allowed,
         "on_school": can["triage"].allowed and req.status == "more_info",
         "match": can["propose"].allowed,
+        "resubmit": can["resubmit"].allowed,
     }
 
 
@@ -204,5 +207,12 @@ def waiting_match(user: User) -> ColumnElement[bool]:
     return SupportRequest.status == "matching"
 
 
+def waiting_resubmit(user: User) -> ColumnElement[bool]:
+    """SQL twin of :func:`resubmit` allowed: the writer's own request, more information asked."""
+    if user.role not in WRITERS:
+        return false()
+    return (SupportRequest.requested_by_id == user.id) & (SupportRequest.status == "more_info")
+
+
 WAITING_SQL = {"triage": waiting_triage, "on_school": waiting_on_school,
-               "match": waiting_match}
+               "match": waiting_match, "resubmit": waiting_resubmit}

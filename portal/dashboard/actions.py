@@ -1,0 +1,340 @@
+""""Needs your action": what waits for this user, each a sentence with a link to where to act.
+
+Every item comes from a policy's "waiting for me" SQL twin (``portal/domain/policy/``), the same
+predicate the buttons on the page it links to use, so an item is listed exactly when the policy
+allows the user to act (``tests/unit/test_actions.py`` checks both ways). The list costs one
+query per kind of item the user's role can have (a kind whose twin is ``false()`` for the role
+costs nothing), whatever the number of items; the count in the navigation is one query.
+
+Kinds, in the order of the journey::
+
+    triage, match                      the co-ordinator's inbox (requests)
+    resubmit                           the writer sends the information asked for (requests)
+    confirm, release, accept           answering a proposal (deployments)
+    sign                               signing the agreement (agreements)
+    log_first_contact                  the leader's first contact, with its 7-day target (plans)
+    approve                            extra days (plans, variations)
+    write, revise, forward,
+    sign_school, sign_off              the evaluation (evaluations)
+    approve_release                    the home school approves a leader's release (profiles)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import g, has_request_context, url_for
+from sqlalchemy import ColumnElement, False_, Select, case, exists, func, or_, select
+from sqlalchemy.orm import joinedload
+
+from ..domain import access
+from ..domain.policy import agreements as agreement_policy
+from ..domain.policy import deployments as deployment_policy
+from ..domain.policy import evaluations as evaluation_policy
+from ..domain.policy import plans as plan_policy
+from ..domain.policy import profiles as profile_policy
+from ..domain.policy import requests as request_policy
+from ..domain.sla import (
+    CONTACT_DUE_SOON,
+    MATCH_DUE_SOON,
+    contact_clock,
+    format_duration,
+    match_clock,
+)
+from ..extensions import db
+from ..formatting import days
+from ..models import (
+    Agreement,
+    Deployment,
+    LeaderProfile,
+    SupportRequest,
+    User,
+    Variation,
+    utcnow,
+)
+
+#: how many items the home page shows; the rest are "and N more"
+LIMIT = 20
+#: "show everything": still bounded
+ALL_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class Item:
+    """One thing waiting for the user: ``kind`` is the policy action, ``obj_id`` the object it
+    is on (a request, deployment, agreement, variation or leader profile)."""
+
+    kind: str
+    obj_id: int
+    sentence: str
+    url: str
+    due: str = ""  # "due in 2 days", "12 hours left", "overdue by 3 hours"
+    urgent: bool = False  # overdue or due soon: listed first
+    since: datetime | None = None  # how long it has waited: the oldest first
+
+
+@dataclass(frozen=True)
+class ActionList:
+    items: list[Item]
+    total: int
+
+    @property
+    def more(self) -> int:
+        return max(self.total - len(self.items), 0)
+
+
+# ------------------------------------------------------------------------------ wording
+
+
+def _deployment(d: Deployment) -> str:
+    """A deployment in a headteacher's words: its reference and what it is about."""
+    title = d.request.title if d.request is not None else ""
+    return f"{d.reference} ({title})" if title else d.reference
+
+
+def _request(r: SupportRequest) -> str:
+    """A request by its title and who it is from (the writer's school, or the writer)."""
+    writer = r.requested_by
+    source = (writer.school.name if writer.school is not None else writer.name) if writer else ""
+    title = f"“{r.title}”" if r.title else "the request"
+    return f"{title} from {source}" if source else title
+
+
+def _show(d_id: int, panel: str) -> str:
+    return url_for("deployments.show", deployment_id=d_id) + f"#panel-{panel}"
+
+
+# ------------------------------------------------------------------------------ the kinds
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of item: the policy twin that selects it and the words for a row."""
+
+    name: str
+    twin: Callable[[User], ColumnElement[bool]]
+    item: Callable[[Any, datetime], Item]
+
+
+@dataclass(frozen=True)
+class Group:
+    """Kinds over the same rows, fetched in one query: ``base`` selects the rows visible to the
+    user, and each kind's twin is a column saying whether the row makes that kind of item."""
+
+    base: Callable[[User], Select[Any]]
+    options: tuple[Any, ...]
+    order: tuple[Any, ...]
+    kinds: tuple[Kind, ...]
+
+
+def _deployments(user: User) -> Select[Any]:
+    return select(Deployment).where(access.deployments_visible_to(user))
+
+
+def _waiting_sign(user: User) -> ColumnElement[bool]:
+    """:func:`agreement_policy.waiting_sign` over the deployment: its open agreement waits for
+    this user's signature (one open version per deployment)."""
+    twin = agreement_policy.waiting_sign(user)
+    if isinstance(twin, False_):
+        return twin
+    return exists().where(Agreement.deployment_id == Deployment.id, twin)
+
+
+def _variations(user: User) -> Select[Any]:
+    return (select(Variation).join(Deployment, Deployment.id == Variation.deployment_id)
+            .where(access.plans_visible_to(user)))
+
+
+def _requests(user: User) -> Select[Any]:
+    return select(SupportRequest).where(access.requests_visible_to(user))
+
+
+def _profiles(user: User) -> Select[Any]:
+    return select(LeaderProfile).where(access.released_leaders_for(user))
+
+
+_D_OPTIONS = (joinedload(Deployment.leader), joinedload(Deployment.request))
+_R_OPTIONS = (joinedload(SupportRequest.requested_by).joinedload(User.school),)
+_D_ORDER = (Deployment.proposed_at, Deployment.id)
+_R_ORDER = (SupportRequest.submitted_at, SupportRequest.id)
+
+
+def _match_item(kind: str, verb: str) -> Callable[[Any, datetime], Item]:
+    def item(r: SupportRequest, now: datetime) -> Item:
+        url = (url_for("requests.match", request_id=r.id) if kind == "match"
+               else url_for("requests.show", request_id=r.id) + "#panel-progress")
+        if r.submitted_at is None:
+            return Item(kind, r.id, f"{verb} {_request(r)}", url)
+        c = match_clock(r.submitted_at, now)
+        return Item(kind, r.id, f"{verb} {_request(r)}", url,
+                    due=c.label[0].lower() + c.label[1:],  # "12 hours left", "overdue by ..."
+                    urgent=c.overdue or c.remaining <= MATCH_DUE_SOON, since=r.submitted_at)
+    return item
+
+
+def _resubmit(r: SupportRequest, _now: datetime) -> Item:
+    return Item("resubmit", r.id,
+                f"Add the information the co-ordinator asked for to {_request(r)}",
+                url_for("requests.edit", request_id=r.id), since=r.submitted_at)
+
+
+def _answer(kind: str) -> Callable[[Any, datetime], Item]:
+    def item(d: Deployment, _now: datetime) -> Item:
+        if kind == "confirm":
+            words = f"Confirm {d.leader.name} for {_deployment(d)}"
+        elif kind == "release":
+            words = f"Release {d.leader.name} for {days(d.half_days_agreed)} for {_deployment(d)}"
+        else:
+            words = f"Accept {days(d.half_days_agreed)} of support for {_deployment(d)}"
+        return Item(kind, d.id, words, _show(d.id, "responses"), since=d.proposed_at)
+    return item
+
+
+def _sign(d: Deployment, _now: datetime) -> Item:
+    return Item("sign", d.id, f"Sign the agreement for {_deployment(d)}",
+                url_for("agreements.show", deployment_id=d.id), since=d.confirmed_at)
+
+
+def _first_contact(d: Deployment, now: datetime) -> Item:
+    words = f"Log first contact for {_deployment(d)}"
+    url = _show(d.id, "plans")
+    if d.confirmed_at is None:
+        return Item("log_first_contact", d.id, words, url)
+    c = contact_clock(d.confirmed_at, now)
+    due = (f"overdue by {format_duration(-c.remaining)}" if c.overdue
+           else f"due in {format_duration(c.remaining)}")
+    return Item("log_first_contact", d.id, words, url, due=due,
+                urgent=c.overdue or c.remaining <= CONTACT_DUE_SOON, since=d.confirmed_at)
+
+
+def _approve(v: Variation, _now: datetime) -> Item:
+    d = v.deployment
+    extra = days(v.half_days).replace(" day", " extra day", 1)  # "2 extra days", "1 extra day"
+    return Item("approve", v.id, f"Approve {extra} for {_deployment(d)}",
+                _show(d.id, "plans"), since=v.requested_at)
+
+
+_EVALUATION_WORDS = {
+    "write": "Evaluate {d} when the work is done",
+    "revise": "Revise your evaluation of {d}: a school returned it",
+    "forward": "Forward {leader}'s evaluation of {d} to the school",
+    "sign_school": "Add your school's evaluation of {d} and sign it off",
+    "sign_off": "Give the final quality-assurance sign-off for {d}",
+}
+
+
+def _evaluation(kind: str) -> Callable[[Any, datetime], Item]:
+    def item(d: Deployment, _now: datetime) -> Item:
+        words = _EVALUATION_WORDS[kind].format(d=_deployment(d), leader=d.leader.name)
+        return Item(kind, d.id, words, _show(d.id, "evaluations"), since=d.active_at)
+    return item
+
+
+def _approve_release(p: LeaderProfile, _now: datetime) -> Item:
+    return Item("approve_release", p.id,
+                f"Approve the days {p.user.name} may be released this year",
+                url_for("directory.release") + f"#release-{p.id}")
+
+
+_VARIATION_OPTIONS = (joinedload(Variation.deployment).joinedload(Deployment.request),)
+
+GROUPS: tuple[Group, ...] = (
+    Group(_requests, _R_OPTIONS, _R_ORDER, (
+        Kind("triage", request_policy.waiting_triage, _match_item("triage", "Triage")),
+        Kind("match", request_policy.waiting_match, _match_item("match", "Match")),
+        Kind("resubmit", request_policy.waiting_resubmit, _resubmit),
+    )),
+    Group(_deployments, _D_OPTIONS, _D_ORDER, (
+        *(Kind(name, deployment_policy.WAITING_SQL[name], _answer(name))
+          for name in ("confirm", "release", "accept")),
+        Kind("sign", _waiting_sign, _sign),
+        Kind("log_first_contact", plan_policy.waiting_log_first_contact, _first_contact),
+        *(Kind(name, evaluation_policy.WAITING_SQL[name], _evaluation(name))
+          for name in ("write", "revise", "forward", "sign_school", "sign_off")),
+    )),
+    Group(_variations, _VARIATION_OPTIONS, (Variation.requested_at, Variation.id),
+          (Kind("approve", plan_policy.waiting_approve, _approve),)),
+    Group(_profiles, (joinedload(LeaderProfile.user),), (LeaderProfile.id,),
+          (Kind("approve_release", profile_policy.waiting_approve_release, _approve_release),)),
+)
+KINDS: tuple[Kind, ...] = tuple(k for group in GROUPS for k in group.kinds)
+
+
+def _live(user: User) -> Iterable[tuple[Group, list[tuple[Kind, ColumnElement[bool]]]]]:
+    """The groups and kinds this user's role can have, with their twins (a twin that is
+    ``false()`` for the role costs no query)."""
+    for group in GROUPS:
+        kinds = [(k, clause) for k in group.kinds
+                 if not isinstance(clause := k.twin(user), False_)]
+        if kinds:
+            yield group, kinds
+
+
+# ------------------------------------------------------------------------------ the list
+
+
+def count(user: User) -> int:
+    """How many things wait for this user, in one query (the navigation's "Home (3)"), once per
+    request however many parts of the page ask."""
+    cached = _cached()
+    if cached is not None and cached[0] == user.id:
+        return cached[1]
+    n = _count(user)
+    _cache(user, n)
+    return n
+
+
+_CACHE = "actions_count"  # on ``g``, cleared before each request (see ``init_app``)
+
+
+def _cached() -> tuple[int, int] | None:
+    return g.get(_CACHE) if has_request_context() else None
+
+
+def _cache(user: User, n: int) -> None:
+    if has_request_context():
+        setattr(g, _CACHE, (user.id, n))
+
+
+def forget() -> None:
+    """Before each request: ``g`` outlives a request when the app context is shared (tests)."""
+    g.pop(_CACHE, None)
+
+
+def _count(user: User) -> int:
+    counts = [select(func.count()).select_from(group.base(user).where(clause).subquery())
+              .scalar_subquery() for group, kinds in _live(user) for _kind, clause in kinds]
+    if not counts:
+        return 0
+    return sum(int(n or 0) for n in db.session.execute(select(*counts)).one())
+
+
+def for_user(user: User, *, limit: int | None = LIMIT, now: datetime | None = None
+             ) -> ActionList:
+    """What waits for this user: the urgent first, then the longest waiting, at most ``limit``
+    (None: all of them). One query per group of kinds; each also counts, in a window over all
+    its rows, its items beyond the limit, so ``total`` (and the navigation's count, for the rest
+    of this request) costs nothing more."""
+    now = now or utcnow()
+    items: list[Item] = []
+    total = 0
+    for group, kinds in _live(user):
+        flags = [case((c, 1), else_=0) for _k, c in kinds]
+        q = (group.base(user)
+             .add_columns(*flags, func.sum(sum(flags[1:], flags[0])).over())
+             .where(or_(*(c for _k, c in kinds))).options(*group.options)
+             .order_by(*group.order))
+        if limit is not None:
+            q = q.limit(limit)
+        rows = db.session.execute(q).unique().all()
+        if rows:
+            total += int(rows[0][-1])
+        for row in rows:
+            items += [k.item(row[0], now) for (k, _c), yes in zip(kinds, row[1:-1], strict=True)
+                      if yes]
+    items.sort(key=lambda i: (not i.urgent, i.since is None, i.since or now))
+    _cache(user, total)
+    return ActionList(items if limit is None else items[:limit], total)

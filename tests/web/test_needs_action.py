@@ -1,0 +1,167 @@
+"""The home page's "Needs your action" list for every role, its links, the count in the
+navigation, other-alliance isolation and its query cost; and the home school's release panel."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from portal.extensions import db
+from portal.models import LeaderProfile
+from tests import factories
+
+
+def _approve_every_release(w):
+    """As the demo does: the home school has approved its leaders' release for the year."""
+    for p in db.session.query(LeaderProfile).all():
+        p.release_approved_days = p.capacity_days
+    factories.commit()
+
+
+def _release_panel(html: str) -> str:
+    m = re.search(r'<section class="panel panel-release".*?</section>', html, re.S)
+    assert m, "no release panel"
+    return m.group(0)
+
+
+def test_the_release_panel_lists_a_proposal_waiting_for_release(world, client_for):
+    """The bug: with every yearly release approved, the panel said "Nothing to approve" while
+    a proposal waited for the home school to agree the release."""
+    _approve_every_release(world)
+    html = client_for(world.user("a", "home_school")).get("/").get_data(as_text=True)
+    panel = _release_panel(html)
+    assert "Nothing to approve" not in panel
+    assert "Alpha Leader" in panel
+    assert f"/deployments/{world.a.deployment.id}" in panel
+
+
+def test_the_release_panel_is_empty_only_when_nothing_waits(world, client_for):
+    _approve_every_release(world)
+    factories.advance(world.a.deployment, "agreement")  # the release is agreed
+    factories.commit()
+    html = client_for(world.user("a", "home_school")).get("/").get_data(as_text=True)
+    assert "Nothing to approve" in _release_panel(html)
+
+
+ROLES = ("admin", "director", "headteacher", "sle", "home_school", "board", "other_head")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_needs_your_action_is_the_first_section_of_every_home_page(world, client_for, role):
+    html = client_for(world.user("a", role)).get("/").get_data(as_text=True)
+    main = html[html.index("<main"):]
+    first = re.search(r"<section[^>]*>\s*<h2[^>]*>([^<]*)", main)
+    assert first and first.group(1).strip() == "Needs your action"
+
+
+# ------------------------------------------------------------------ every role's home page
+
+from html import unescape  # noqa: E402
+
+from tests.factories.actions import actions_world  # noqa: E402
+from tests.querycount import request_queries  # noqa: E402
+
+
+@pytest.fixture
+def aw(db):
+    return actions_world()
+
+
+def _section(html: str) -> str:
+    m = re.search(r'<section class="actions" id="needs-action".*?</section>', html, re.S)
+    assert m, "no Needs your action section"
+    return unescape(m.group(0))
+
+
+def _links(section: str) -> list[tuple[str, str]]:
+    return [(href, re.sub(r"\s+", " ", text).strip())
+            for href, text in re.findall(r'<li[^>]*><a href="([^"]+)">(.*?)</a>', section, re.S)]
+
+
+# role: (a sentence that must be linked, the link's target)
+HOME = {
+    "headteacher": ("Confirm Alpha Leader for {proposal} (Alpha maths reasoning)",
+                    "/deployments/{proposal_id}#panel-responses"),
+    "home_school": ("Release Alpha Leader for 4 days for {proposal} (Alpha maths reasoning)",
+                    "/deployments/{proposal_id}#panel-responses"),
+    "sle": ("Accept 4 days of support for {proposal} (Alpha maths reasoning)",
+            "/deployments/{proposal_id}#panel-responses"),
+    "admin": ("Match “Alpha phonics” from Alpha Receiving Primary", "/requests/{match_id}/match"),
+    "director": ("Give the final quality-assurance sign-off for {sign_off} (Alpha music)",
+                 "/deployments/{sign_off_id}#panel-evaluations"),
+    "board": None,  # nothing waits for the Board member: the empty state
+    "other_head": None,
+}
+
+
+@pytest.mark.parametrize("role", sorted(HOME))
+def test_each_roles_home_page_lists_what_waits_with_links(aw, client_for, role):
+    made = aw.made["a"]
+    values = {"proposal": aw.a.deployment.reference, "proposal_id": aw.a.deployment.id,
+              "match_id": made["match"].id, "sign_off": made["sign_off"].reference,
+              "sign_off_id": made["sign_off"].id}
+    response = client_for(aw.user("a", role)).get("/")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    section = _section(html)
+    links = _links(section)
+    nav = re.search(r'<nav aria-label="Main">.*?</nav>', html, re.S).group(0)
+    home_link = re.search(r'<a href="/"[^>]*>.*?</a>', nav, re.S).group(0)
+    if HOME[role] is None:
+        assert "Nothing needs your action." in section and links == []
+        assert home_link.endswith(">Home</a>") and "aria-label" not in home_link
+        return
+    sentence, href = (t.format(**values) for t in HOME[role])
+    assert (href, sentence) in links, links
+    n = len(links)
+    assert f'>Home <span class="count">({n})</span></a>' in home_link
+    word = "thing needs" if n == 1 else "things need"
+    assert f'aria-label="Home, {n} {word} your action"' in home_link
+    assert "R-T-" not in section  # no request codes
+
+
+def test_another_alliances_items_never_appear_on_the_page(aw, client_for):
+    for role in ("headteacher", "home_school", "admin", "director", "sle"):
+        ours = _section(client_for(aw.user("a", role)).get("/").get_data(as_text=True))
+        theirs = _links(_section(client_for(aw.user("b", role)).get("/").get_data(as_text=True)))
+        assert theirs and "Beta" not in ours, role
+        assert not {href for href, _ in theirs} & {href for href, _ in _links(ours)}, role
+
+
+def test_the_count_is_in_the_navigation_of_every_page(aw, client_for):
+    client = client_for(aw.user("a", "headteacher"))
+    home = _links(_section(client.get("/").get_data(as_text=True)))
+    for url in ("/requests/", "/deployments/", f"/deployments/{aw.a.deployment.id}"):
+        html = client.get(url).get_data(as_text=True)
+        assert f'aria-label="Home, {len(home)} things need your action"' in html, url
+
+
+def test_a_long_list_is_capped_with_a_link_to_the_rest(world, client_for):
+    head = world.user("a", "headteacher")
+    for i in range(23):
+        factories.deployment(factories.support_request(world.a.alliance, head,
+                                                       [world.a.receiving], title=f"Topic {i}"),
+                             world.a.leader)
+    factories.commit()
+    client = client_for(head)
+    section = _section(client.get("/").get_data(as_text=True))
+    assert len(_links(section)) == 20
+    assert "Needs your action <span class=\"count\">(24)</span>" in section
+    assert "And 4 more" in section and 'href="/?all=1#needs-action"' in section
+    everything = _section(client.get("/?all=1").get_data(as_text=True))
+    assert len(_links(everything)) == 24 and "more:" not in everything
+
+
+@pytest.mark.parametrize("role", ["headteacher", "director", "admin", "home_school", "sle"])
+def test_the_home_page_costs_the_same_with_many_more_items(world, client_for, role):
+    client = client_for(world.user("a", role))
+    small = request_queries(client, "/")
+    head = world.user("a", "headteacher")
+    for i in range(25):
+        factories.deployment(factories.support_request(world.a.alliance, head,
+                                                       [world.a.receiving], title=f"Topic {i}"),
+                             world.a.leader)
+    factories.commit()
+    large = request_queries(client, "/")
+    assert len(large) == len(small), "\n".join(q[:100] for q in large)
