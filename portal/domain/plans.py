@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..formatting import LONDON, uk_date
+from ..formatting import days as days_in_words
 from ..models import (
     ACTION_STATUSES,
     Action,
@@ -404,9 +405,9 @@ def log_visit(deployment: Deployment, actor: User, *, visit_date: date, half_day
         raise errors.Invalid(problem, field="visit_date")
     if half_days > half_days_left(deployment):
         raise DaysExceeded(
-            f"This visit would go beyond the agreed days ({half_days_left(deployment) / 2:g} "
-            "days left). Ask for a variation: the receiving headteacher and the director must "
-            "both agree extra days first."
+            f"This visit would go beyond the agreed days "
+            f"({days_in_words(half_days_left(deployment))} left). Ask for a variation: the "
+            "receiving headteacher and the director must both agree extra days first."
         )
     same_day = db.session.scalar(select(Visit.id).where(
         Visit.deployment_id == deployment.id, Visit.visit_date == visit_date))
@@ -468,8 +469,8 @@ def request_variation(deployment: Deployment, actor: User, half_days: int, reaso
                  detail={"deployment": deployment.reference, "half_days": half_days,
                          "reason": v.reason}, ip=ip)
     notify(receiving_heads(deployment) + overseers(deployment, ("director",)),
-           f"{deployment.reference}: {half_days / 2:g} extra days asked for; please approve "
-           "or decline", url)
+           f"{deployment.reference}: extra days asked for ({days_in_words(half_days)}); "
+           "please approve or decline", url)
     return v
 
 
@@ -500,7 +501,7 @@ def approve_variation(v: Variation, actor: User, *, now: datetime | None = None,
                                               "to": deployment.half_days_agreed}}, ip=ip)
     notify([deployment.leader, v.requested_by] + receiving_heads(deployment)
            + overseers(deployment),
-           f"{deployment.reference}: {v.half_days / 2:g} extra days approved", url)
+           f"{deployment.reference}: extra days approved ({days_in_words(v.half_days)})", url)
     return True
 
 
