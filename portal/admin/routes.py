@@ -23,7 +23,7 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from .. import idempotency
-from ..domain import access, audit, gias, invites, sessions
+from ..domain import access, audit, audit_words, gias, invites, sessions
 from ..domain.agreements import terms_hash
 from ..domain.errors import Conflict
 from ..extensions import db
@@ -612,8 +612,8 @@ def _audit_filters(args) -> tuple[dict, AuditFilterForm]:
 def audit_trail() -> ResponseReturnValue:
     f, dates = _audit_filters(request.args)
     if dates.errors:  # a date no audit record can have: say so beside it, show nothing
-        return render("admin/audit.html", "results", page=None, f=f, dates=dates, actors={},
-                      person=None, deployment=None), 422
+        return render("admin/audit.html", "results", page=None, f=f, dates=dates,
+                      sentences={}, person=None, deployment=None), 422
     where = access.audit_visible_to(current_user)
     deployment = None
     if f["deployment"]:
@@ -629,8 +629,7 @@ def audit_trail() -> ResponseReturnValue:
         if deployment is None:
             where = where & (AuditEvent.id == -1)  # unknown or not ours: nothing
         else:
-            where = where & (AuditEvent.object_type == "Deployment") \
-                & (AuditEvent.object_id == deployment.id)
+            where = where & audit.about_deployment(deployment)
     if f["user"]:
         where = where & or_(AuditEvent.actor_id == f["user"],
                             (AuditEvent.object_type == "User")
@@ -655,13 +654,12 @@ def audit_trail() -> ResponseReturnValue:
                                                           time.min, LONDON).astimezone(UTC))
     stmt = select(AuditEvent).where(where).order_by(AuditEvent.id.desc())
     page = paginate(stmt)
-    actor_ids = {e.actor_id for e in page.items if e.actor_id}
-    actors = {u.id: u for u in db.session.scalars(
-        select(User).where(User.id.in_(actor_ids))).all()} if actor_ids else {}
+    names = audit.names_for(page.items)
+    sentences = {e.id: audit_words.describe(e, names) for e in page.items}
     person = db.session.scalar(select(User).where(
         User.id == f["user"], User.alliance_id == current_user.alliance_id)) if f["user"] else None
-    return render("admin/audit.html", "results", page=page, f=f, dates=dates, actors=actors,
-                  person=person, deployment=deployment)
+    return render("admin/audit.html", "results", page=page, f=f, dates=dates,
+                  sentences=sentences, person=person, deployment=deployment)
 
 
 @bp.post("/users/<id:user_id>/sessions")

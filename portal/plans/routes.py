@@ -26,7 +26,7 @@ from sqlalchemy import False_, select
 from sqlalchemy.orm import joinedload
 
 from .. import idempotency
-from ..domain import access, audit
+from ..domain import access, audit, audit_words
 from ..domain import plans as domain
 from ..domain.errors import Conflict, Invalid
 from ..domain.policy import plans as policy
@@ -176,7 +176,10 @@ def history(deployment_id: int) -> ResponseReturnValue:
             select(PlanRevision).where(PlanRevision.plan_id == plan.id)
             .order_by(PlanRevision.revision.desc()).limit(500)
         ).all()
-    return render_template("plans/history.html", d=deployment, plan=plan, revisions=revisions)
+    outcomes = {o.id: o.text for o in plan.outcomes} if plan is not None else {}
+    told = [(r, audit_words.describe_revision(r.entity, r.before, r.after, outcomes))
+            for r in revisions]
+    return render_template("plans/history.html", d=deployment, plan=plan, revisions=told)
 
 
 @bp.get("/plans/<id:plan_id>/poll")

@@ -343,7 +343,7 @@ def test_history_shows_who_when_before_after(plan_world, client_for):
     body = client_for(w.user("a", "director")).get(
         f"/deployments/{w.a.deployment.id}/plan/history").data.decode()
     assert "Alpha Leader" in body and "Class teacher" in body and "Ms Khan" in body
-    assert "Changed action" in body
+    assert "Changed an action" in body
 
 
 def test_print_view(plan_world, client_for):
@@ -640,3 +640,16 @@ def test_starting_a_plan_is_audited(world, client_for):
     db.session.commit()
     client_for(world.a.leader).post(f"/deployments/{world.a.deployment.id}/plan")
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "plan.started"))
+
+
+def test_history_reads_in_words_not_codes(plan_world, client_for):
+    """Issue 15, item 10: no "not_started", no "Between visits False", dates as 23 Nov 2026."""
+    w, plan, o, a1, _ = plan_world
+    client_for(w.a.leader).post(f"/plans/action/{a1.id}",
+                                _action_data(a1, status="on_track", owner="Ms Khan"))
+    body = client_for(w.user("a", "headteacher")).get(
+        f"/deployments/{w.a.deployment.id}/plan/history").data.decode()
+    assert "On track" in body and "Changed an action" in body
+    for code in ("not_started", "on_track", "False", "True", "Outcome id", "outcome_id"):
+        assert code not in body
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", body)
