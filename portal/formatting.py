@@ -57,7 +57,13 @@ def half_days_number(half_days: int) -> str:
     return f"{whole}"
 
 
+def plural(n: int, word: str, words: str = "") -> str:
+    """1 -> "1 minute", 5 -> "5 minutes" (``words`` when the plural is not word + "s")."""
+    return f"{n:,} {word if n == 1 else (words or word + 's')}"
+
+
 def init_app(app: Flask) -> None:
+    app.add_template_filter(plural, "plural")
     app.add_template_filter(money, "money")
     app.add_template_filter(uk_date, "date")
     app.add_template_filter(uk_datetime, "datetime")

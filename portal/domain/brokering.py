@@ -275,12 +275,16 @@ def propose(req: SupportRequest, leader_id: int, actor: User, *, ip: str = "") -
     audit.record(actor, "deployment.proposed", d, ip=ip,
                  detail={"request": req.reference, "leader_id": leader_id,
                          "score": chosen.score})
+    # the leader reads "You have been proposed", not "Dear Amara Okafor, Amara Okafor has..."
+    leader = profile.user
     notify.notify(
-        parties(d, req),
-        f"{profile.user.name} has been proposed for {req.reference} {req.title}: "
+        [u for u in parties(d, req) if u is not None and u.id != leader.id],
+        f"{leader.name} has been proposed for {req.reference} {req.title}: "
         "please confirm or decline",
         deployment_url(d), alliance_id=req.alliance_id,
     )
+    notify.notify([leader], f"You have been proposed for {req.reference} {req.title}: "
+                  "please accept or decline", deployment_url(d), alliance_id=req.alliance_id)
     return d
 
 

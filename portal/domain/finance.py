@@ -32,6 +32,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select, text
 
 from ..extensions import db
+from ..formatting import plural
 from ..models import (
     AllowanceUse,
     Board,
@@ -350,8 +351,8 @@ def raise_invoices(deployment: Deployment, actor: User | None = None, *,
         planned = plan(deployment, half_days) if half_days else []
     saved = [_save(deployment, p, actor, today=today, note=note, ip=ip) for p in planned]
     if saved:
-        _tell_admins(deployment, f"{len(saved)} invoice(s) raised for {deployment.reference}: "
-                                 "check and send them", "/finance/?status=draft")
+        _tell_admins(deployment, f"{plural(len(saved), 'invoice')} raised for "
+                     f"{deployment.reference}: check and send them", "/finance/?status=draft")
     return saved
 
 
@@ -577,8 +578,9 @@ def mark_sent(inv: Invoice, actor: User, *, ip: str = "") -> None:
     inv.sent_at = utcnow()
     _refresh_status(inv)
     audit.record(actor, "invoice.sent", inv, detail={"number": inv.number}, ip=ip)
-    notify.notify(recipients(inv), f"{'Statement' if inv.payer == 'teaching_school' else 'Invoice'}"
-                  f" {inv.number} for {charging.format_pence(inv.net_pence)}",
+    # one word for an invoice, in the email and in the portal (issue 15, item 7)
+    notify.notify(recipients(inv),
+                  f"Invoice {inv.number} for {charging.format_pence(inv.net_pence)}",
                   f"/finance/invoices/{inv.id}")
 
 

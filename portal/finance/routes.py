@@ -28,6 +28,7 @@ from ..domain import access, charging, finance
 from ..domain.access import FINANCE_ROLES, OVERSEERS
 from ..domain.errors import Conflict, Invalid, NotNow
 from ..extensions import db
+from ..formatting import plural
 from ..htmx import render
 from ..models import INVOICE_STATUSES, PAYERS, AllowanceUse, Deployment, Invoice, RateCard, School
 from ..pagination import paginate
@@ -333,7 +334,7 @@ def raise_in_advance(deployment_id: int) -> ResponseReturnValue:
     if not created:
         flash("Invoices have already been raised for this deployment.", "error")
         return redirect(back, 303)
-    flash(f"{len(created)} invoice(s) raised in advance.", "success")
+    flash(f"{plural(len(created), 'invoice')} raised in advance.", "success")
     return redirect(back, 303)
 
 
