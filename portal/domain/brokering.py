@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from uuid import uuid4
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -101,11 +102,21 @@ def new_reference(prefix: str, number: int, today: date | None = None) -> str:
     return f"{prefix}-{today.year}-{number:05d}"
 
 
+def deployment_reference(req: SupportRequest, n: int = 1) -> str:
+    """The n-th proposal for a request: D-2026-00005-1 for request R-2026-00005."""
+    return f"D-{utcnow().year}-{req.id:05d}-{n}"
+
+
+def provisional_reference() -> str:
+    """A unique placeholder until the row has its id (then :func:`new_reference`)."""
+    return f"tmp-{uuid4().hex[:16]}"
+
+
 def create_request(actor: User, **fields) -> SupportRequest:
     """A new draft request by ``actor`` (a headteacher, or a Board member for the Board)."""
     school_ids: list[int] = fields.pop("school_ids")
     req = SupportRequest(alliance_id=actor.alliance_id, requested_by_id=actor.id,
-                         status="draft", reference=f"tmp-{actor.id}-{utcnow().timestamp()}"[:20],
+                         status="draft", reference=provisional_reference(),
                          **fields)
     if actor.role == "board" and actor.board_id:
         req.board_id = actor.board_id
@@ -262,7 +273,7 @@ def propose(req: SupportRequest, leader_id: int, actor: User, *, ip: str = "") -
     n = db.session.scalar(
         select(func.count(Deployment.id)).where(Deployment.request_id == req.id)) or 0
     d = Deployment(
-        reference=f"D-{utcnow().year}-{req.id:05d}-{n + 1}",
+        reference=deployment_reference(req, n + 1),
         request_id=req.id, alliance_id=req.alliance_id, leader_id=leader_id,
         home_school_id=profile.home_school_id, designation=profile.designation,
         half_days_agreed=req.half_days_wanted, targeted=req.route == "board",
