@@ -32,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
+from ..formatting import plural
 from ..models import (
     DESIGNATIONS,
     ROUTES,
@@ -262,10 +263,11 @@ def _episode_charges(card, kind: str, deployment: Deployment, schools, today: da
                      ) -> dict:
     """A good-practice visit or one-off consultation: the card's all-in price per half day or
     hour after each school's free allowance this academic year, no brokerage fee; the same rule
-    invoicing applies (a consultation counts as one hour)."""
+    invoicing applies (a consultation is charged by its hours)."""
     on = today or date.today()
     year = charging.academic_year(on)
-    units = max(1, deployment.half_days_agreed) if kind == "good_practice_visit" else 1
+    units = max(1, deployment.half_days_agreed) if kind == "good_practice_visit" \
+        else finance.consultation_hours(deployment)
     shares, lines = [], []
     for school in schools:
         prior = finance.allowance_used(school.id, year, kind)
@@ -276,8 +278,9 @@ def _episode_charges(card, kind: str, deployment: Deployment, schools, today: da
                     f"{card.gpv_free_per_year} free a year")
         else:
             amount = charging.consultation_charge(card, prior, units)
-            what = (f"One-off consultation, 1 hour at {charging.format_pence(card.consult_hour)} "
-                    f"after {card.consult_free_hours} free a year")
+            what = (f"One-off consultation, {plural(units, 'hour')} at "
+                    f"{charging.format_pence(card.consult_hour)} an hour after "
+                    f"{plural(card.consult_free_hours, 'hour')} free a year")
         shares.append({"school": school.name, "amount": amount})
         lines.append({"party": "school", "party_label": charging.PARTY_LABELS["school"],
                       "amount": amount, "description": f"{school.name}: {what}"})

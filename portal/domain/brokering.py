@@ -112,8 +112,24 @@ def provisional_reference() -> str:
     return f"tmp-{uuid4().hex[:16]}"
 
 
+MAX_CONSULTATION_HOURS = 40
+
+
+def time_asked(fields: dict) -> dict:
+    """A consultation is asked for in hours (1 to 40; matching reads them as half days of about
+    three hours); anything else in days, with no hours. Raises Invalid beside the field."""
+    if fields.get("kind") == "consultation":
+        hours = fields.get("hours_wanted")
+        if not isinstance(hours, int) or not 1 <= hours <= MAX_CONSULTATION_HOURS:
+            raise errors.Invalid(f"Enter the hours of consultation wanted, 1 to "
+                                 f"{MAX_CONSULTATION_HOURS}.", field="hours_wanted")
+        return fields | {"half_days_wanted": -(-hours // 3)}
+    return fields | {"hours_wanted": None}
+
+
 def create_request(actor: User, **fields) -> SupportRequest:
     """A new draft request by ``actor`` (a headteacher, or a Board member for the Board)."""
+    fields = time_asked(fields)
     school_ids: list[int] = fields.pop("school_ids")
     req = SupportRequest(alliance_id=actor.alliance_id, requested_by_id=actor.id,
                          status="draft", reference=provisional_reference(),

@@ -415,23 +415,30 @@ def use_allowance(card: charging.RateCard, school_id: int, kind: str, units: int
     return use
 
 
+def consultation_hours(deployment: Deployment) -> int:
+    """The hours a one-off consultation was asked for (one, for a request made before the
+    portal recorded hours)."""
+    return deployment.request.hours_wanted or 1
+
+
 def _plan_allowance_work(deployment: Deployment, half_days: int,
                          today: date) -> list[PlannedInvoice]:
-    """A good-practice visit (``half_days``) or a one-off consultation (one hour: the deployment
-    records no hours, so a consultation counts as a single hour) for each receiving school."""
+    """A good-practice visit (``half_days``) or a one-off consultation (its hours) for each
+    receiving school."""
     card = to_card(rate_card_for(deployment))
     kind = deployment.request.kind
     on = deployment.last_day_delivered or today
     out = []
     for school_id in receiving_school_ids(deployment):
-        units = max(1, half_days) if kind == "good_practice_visit" else 1
+        units = max(1, half_days) if kind == "good_practice_visit" \
+            else consultation_hours(deployment)
         before = allowance_used(school_id, charging.academic_year(on), kind)
         use = use_allowance(card, school_id, kind, units, on=on, deployment_id=deployment.id)
         if kind == "good_practice_visit":
             what = f"Good-practice visit, {charging.describe_half_days(units)}"
             free = max(0, card.gpv_free_per_year - before)
         else:
-            what = f"One-off consultation, {units} hour{'s' if units != 1 else ''}"
+            what = f"One-off consultation, {plural(units, 'hour')}"
             free = max(0, card.consult_free_hours - before)
         year = charging.academic_year_label(charging.academic_year(on))
         note = f" ({min(free, units)} free under the {year} allowance)" if free else ""

@@ -111,7 +111,10 @@ def _form(req: SupportRequest | None = None) -> RequestForm:
             for name in ("staff_involved", "priorities", "desired_outcomes",
                          "measures_of_success", "start_date", "end_date", "kind", "route"):
                 getattr(form, name).data = getattr(req, name)
-            form.days_wanted.data = req.half_days_wanted / 2 if req.half_days_wanted else None
+            if req.hours_wanted:  # a consultation: asked for in hours
+                form.hours_wanted.data = req.hours_wanted
+            else:
+                form.days_wanted.data = req.half_days_wanted / 2 if req.half_days_wanted else None
             form.school_ids.data = [rs.school_id for rs in req.schools]
         else:
             form.kind.data = "sle_deployment"
@@ -183,7 +186,7 @@ def edit(request_id: int) -> ResponseReturnValue:
                           can=policy.actions(req, current_user)), 422
         try:
             with command():
-                for name, value in form.model_fields().items():
+                for name, value in brokering.time_asked(form.model_fields()).items():
                     setattr(req, name, value)
                 brokering.set_schools(req, form.school_ids.data)
                 audit.record(current_user, "supportrequest.edited", req,
