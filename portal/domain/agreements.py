@@ -205,17 +205,19 @@ card_from_row = finance.to_card
 current_rate_card = finance.current_rate_card
 
 
-def compute_charges(deployment: Deployment, today: date | None = None) -> dict:
+def compute_charges(deployment: Deployment, today: date | None = None, *,
+                    fix_card: bool = True) -> dict:
     """The charges agreed in advance, from the deployment's rate card (fixed on first use).
 
     The rate card id is stored on the deployment the first time, so a later card never changes
     what was agreed. Without any card, the alliance's seeded model is used and said so.
+    ``fix_card=False`` is a preview (the proposal page): nothing is stored.
     """
     today = today or utcnow().date()
     row = db.session.get(RateCard, deployment.rate_card_id) if deployment.rate_card_id else None
     if row is None:
         row = current_rate_card(deployment.alliance_id, today)
-        if row is not None:
+        if row is not None and fix_card:
             deployment.rate_card_id = row.id
     schools = receiving_schools(deployment)
     base = {"rate_card_id": row.id if row else None,
@@ -257,6 +259,19 @@ def compute_charges(deployment: Deployment, today: date | None = None) -> dict:
                    "amount": line.amount, "description": line.description}
                   for line in q.lines],
     }
+
+
+def price_for_school(deployment: Deployment, school_id: int | None) -> int | None:
+    """What a receiving school would pay for the proposal as it stands (a preview: in Sefton
+    the rate depends on who is proposed), or None when it cannot be worked out."""
+    charges = compute_charges(deployment, fix_card=False)
+    if "error" in charges:
+        return None
+    names = {s.id: s.name for s in receiving_schools(deployment)}
+    for share in charges.get("school_shares", []):
+        if share["school"] == names.get(school_id):
+            return int(share["amount"])
+    return None
 
 
 def _episode_charges(card, kind: str, deployment: Deployment, schools, today: date | None

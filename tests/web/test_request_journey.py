@@ -466,3 +466,25 @@ def test_the_command_refuses_a_consultation_without_hours(world):
                                  hours_wanted=None, school_ids=[world.a.receiving.id],
                                  title="x")
     assert exc.value.field == "hours_wanted"
+
+
+def test_the_headteacher_sees_the_price_of_the_proposed_leader_before_confirming(world,
+                                                                               client_for):
+    """Issue 15, item 9: in Sefton the rate depends on who is proposed; the headteacher saw no
+    price until the agreement. Sefton LLE, 4 days: £1,800 + 10% brokerage = £1,980.00."""
+    from portal.models import Deployment
+    from tests.factories import finance as ff
+
+    world.a.alliance.charging_model = "sefton"
+    ff.rate_card(world.a.alliance, "sefton")
+    d = world.a.deployment
+    d.designation, d.half_days_agreed = "lle", 8
+    db.session.commit()
+    body = client_for(world.user("a", "headteacher")).get(f"/deployments/{d.id}").data.decode()
+    assert "your school would pay <strong>£1,980.00</strong>" in body
+    assert "Local Leader of Education" in body
+    db.session.expire_all()
+    assert db.session.get(Deployment, d.id).rate_card_id is None  # a preview fixes nothing
+    for role in ("home_school", "sle"):
+        other = client_for(world.user("a", role)).get(f"/deployments/{d.id}").data.decode()
+        assert "your school would pay" not in other
