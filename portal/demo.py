@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from .domain import audit
+from .domain import audit, brokering
 from .extensions import db
 from .models import (
     EIP,
@@ -255,7 +255,7 @@ def load(today: date | None = None) -> list[tuple[str, str, str]]:
                 home_school = schools[-1]
             local = "sle" if l_index == 0 else f"leader{l_index}"
             leader = user("sle", local, name.format(first=FIRST_NAMES[seed.slug]), home_school,
-                          DESIGNATION_TITLES[designation], login=l_index == 0)
+                          DESIGNATION_TITLES[designation])
             db.session.flush()
             profile = LeaderProfile(
                 user_id=leader.id, alliance_id=alliance.id, home_school_id=home_school.id,
@@ -278,7 +278,7 @@ def load(today: date | None = None) -> list[tuple[str, str, str]]:
             seq += 1
             submitted = now - timedelta(hours=hours_ago) if hours_ago is not None else None
             r = SupportRequest(
-                reference=f"R-{today.year}-{seq:05d}", alliance_id=_alliance.id,
+                reference=brokering.provisional_reference(), alliance_id=_alliance.id,
                 requested_by_id=_head.id, status=status, kind=kind, route=route, title=title,
                 standards_mask=standards_to_mask(standards), phase=school.phase,
                 specialism_id=specialisms[spec].id, board_id=board.id if board else None,
@@ -295,6 +295,8 @@ def load(today: date | None = None) -> list[tuple[str, str, str]]:
             )
             r.schools = [RequestSchool(school_id=school.id, position=0)]
             db.session.add(r)
+            db.session.flush()
+            r.reference = brokering.new_reference("R", r.id)  # as a real request is numbered
             return r
 
         request("Year 6 writing moderation", "draft", None, standards=("TS3", "TS6"),
@@ -312,14 +314,14 @@ def load(today: date | None = None) -> list[tuple[str, str, str]]:
         active.matched_at = active.submitted_at + timedelta(hours=30)
 
         proposed = Deployment(
-            reference=f"D-{today.year}-{seq:05d}", request_id=matched.id,
+            reference=brokering.deployment_reference(matched), request_id=matched.id,
             alliance_id=alliance.id, leader_id=leaders[3].id,
             home_school_id=leaders[3].profile.home_school_id, designation="non_sle",
             half_days_agreed=6, targeted=bool(boards), proposed_by_id=admin.id,
             proposed_at=matched.matched_at, status="proposed",
         )
         live = Deployment(
-            reference=f"D-{today.year}-{seq - 1:05d}", request_id=active.id,
+            reference=brokering.deployment_reference(active), request_id=active.id,
             alliance_id=alliance.id, leader_id=leaders[0].id, home_school_id=home.id,
             designation=leaders[0].profile.designation, half_days_agreed=8, half_days_delivered=3,
             proposed_by_id=admin.id, proposed_at=active.matched_at, status="active",

@@ -39,15 +39,31 @@ def uk_datetime(value: datetime | None) -> str:
 
 
 def days(half_days: int | None) -> str:
-    """Half days as days: 5 -> "2.5 days", 2 -> "1 day"."""
+    """Half days as days, the one way the portal writes them (pages, emails, agreements,
+    invoices, matching reasons): 1 -> "half a day", 2 -> "1 day", 5 -> "2½ days"."""
     if half_days is None:
         return ""
+    if half_days == 1:
+        return "half a day"
+    number = half_days_number(half_days)
+    return f"{number} day" if half_days == 2 else f"{number} days"
+
+
+def half_days_number(half_days: int) -> str:
+    """Half days as a number of days: 1 -> "½", 3 -> "1½", 8 -> "4"."""
     whole, half = divmod(half_days, 2)
-    number = f"{whole}.5" if half else f"{whole}"
-    return f"{number} day" + ("" if half_days == 2 else "s")
+    if half:
+        return f"{whole}½" if whole else "½"
+    return f"{whole}"
+
+
+def plural(n: int, word: str, words: str = "") -> str:
+    """1 -> "1 minute", 5 -> "5 minutes" (``words`` when the plural is not word + "s")."""
+    return f"{n:,} {word if n == 1 else (words or word + 's')}"
 
 
 def init_app(app: Flask) -> None:
+    app.add_template_filter(plural, "plural")
     app.add_template_filter(money, "money")
     app.add_template_filter(uk_date, "date")
     app.add_template_filter(uk_datetime, "datetime")

@@ -22,7 +22,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from .. import idempotency
-from ..domain import access
+from ..domain import access, audit, audit_words
 from ..domain import admin as commands
 from ..domain.agreements import terms_hash
 from ..domain.errors import Invalid
@@ -498,8 +498,8 @@ def audit_trail() -> ResponseReturnValue:
     require(policy.general(current_user)["view_audit"])
     f, dates = _audit_filters(request.args)
     if dates.errors:  # a date no audit record can have: say so beside it, show nothing
-        return render("admin/audit.html", "results", page=None, f=f, dates=dates, actors={},
-                      person=None, deployment=None), 422
+        return render("admin/audit.html", "results", page=None, f=f, dates=dates,
+                      sentences={}, person=None, deployment=None), 422
     where = access.audit_visible_to(current_user)
     deployment = None
     if f["deployment"]:
@@ -515,8 +515,7 @@ def audit_trail() -> ResponseReturnValue:
         if deployment is None:
             where = where & (AuditEvent.id == -1)  # unknown or not ours: nothing
         else:
-            where = where & (AuditEvent.object_type == "Deployment") \
-                & (AuditEvent.object_id == deployment.id)
+            where = where & audit.about_deployment(deployment)
     if f["user"]:
         where = where & or_(AuditEvent.actor_id == f["user"],
                             (AuditEvent.object_type == "User")
@@ -541,10 +540,9 @@ def audit_trail() -> ResponseReturnValue:
                                                           time.min, LONDON).astimezone(UTC))
     stmt = select(AuditEvent).where(where).order_by(AuditEvent.id.desc())
     page = paginate(stmt)
-    actor_ids = {e.actor_id for e in page.items if e.actor_id}
-    actors = {u.id: u for u in db.session.scalars(
-        select(User).where(User.id.in_(actor_ids))).all()} if actor_ids else {}
+    names = audit.names_for(page.items)
+    sentences = {e.id: audit_words.describe(e, names) for e in page.items}
     person = db.session.scalar(select(User).where(
         User.id == f["user"], User.alliance_id == current_user.alliance_id)) if f["user"] else None
-    return render("admin/audit.html", "results", page=page, f=f, dates=dates, actors=actors,
-                  person=person, deployment=deployment)
+    return render("admin/audit.html", "results", page=page, f=f, dates=dates,
+                  sentences=sentences, person=person, deployment=deployment)

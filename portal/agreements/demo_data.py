@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 
 from ..domain import agreements as service
-from ..domain import signing
+from ..domain import brokering, signing
 from ..extensions import db
 from ..models import Agreement, Deployment
 
@@ -65,7 +65,7 @@ def agreement_being_signed(today: date, now: datetime) -> None:
             User.role == "home_school", User.school_id == profile.home_school_id))
         submitted = now - timedelta(days=3)
         req = SupportRequest(
-            reference=f"R-{today.year}-S{alliance.id:04d}", alliance_id=alliance.id,
+            reference=brokering.provisional_reference(), alliance_id=alliance.id,
             requested_by_id=head.id, status="matched", kind="sle_deployment", route="school",
             title="Questioning and feedback in Key Stage 2",
             standards_mask=standards_to_mask(["TS4", "TS6"]), phase="primary",
@@ -80,8 +80,9 @@ def agreement_being_signed(today: date, now: datetime) -> None:
         req.schools = [RequestSchool(school_id=head.school_id, position=0)]
         db.session.add(req)
         db.session.flush()
+        req.reference = brokering.new_reference("R", req.id)
         d = Deployment(
-            reference=f"D-{today.year}-S{alliance.id:04d}", request_id=req.id,
+            reference=brokering.deployment_reference(req), request_id=req.id,
             alliance_id=alliance.id, leader_id=leader.id, home_school_id=profile.home_school_id,
             designation=profile.designation, half_days_agreed=6, proposed_by_id=admin.id,
             proposed_at=req.matched_at, status="proposed",

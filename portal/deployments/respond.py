@@ -9,11 +9,11 @@ from flask import flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from ..domain import access, brokering, workflow
+from ..domain import access, agreements, brokering, workflow
 from ..domain.errors import Conflict
 from ..domain.policy import deployments as policy
 from ..htmx import render
-from ..models import Deployment
+from ..models import DESIGNATIONS, Deployment
 from ..panels import PanelContext, deployment_panels
 from ..requests.forms import RespondForm
 from ..security import roles
@@ -66,5 +66,11 @@ def responses_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:
     f = policy.facts(d)
     can = policy.actions(d, user, f)
     form = ctx.form("respond_form") or RespondForm(formdata=None)
-    return {"rows": rows, "mine": mine, "can": can, "answer": policy.answer_action(d, user, f),
-            "waiting": d.status == "proposed", "form": form, "d": d}
+    answer = policy.answer_action(d, user, f)
+    # the receiving headteacher sees the price before confirming (in Sefton it depends on who
+    # is proposed)
+    price = agreements.price_for_school(d, user.school_id) \
+        if answer == "confirm" and can["confirm"].allowed else None
+    return {"rows": rows, "mine": mine, "can": can, "answer": answer,
+            "waiting": d.status == "proposed", "form": form, "d": d, "price": price,
+            "designation": DESIGNATIONS.get(d.designation, "")}

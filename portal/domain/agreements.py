@@ -32,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
+from ..formatting import plural
 from ..models import (
     DESIGNATIONS,
     ROUTES,
@@ -204,17 +205,19 @@ card_from_row = finance.to_card
 current_rate_card = finance.current_rate_card
 
 
-def compute_charges(deployment: Deployment, today: date | None = None) -> dict:
+def compute_charges(deployment: Deployment, today: date | None = None, *,
+                    fix_card: bool = True) -> dict:
     """The charges agreed in advance, from the deployment's rate card (fixed on first use).
 
     The rate card id is stored on the deployment the first time, so a later card never changes
     what was agreed. Without any card, the alliance's seeded model is used and said so.
+    ``fix_card=False`` is a preview (the proposal page): nothing is stored.
     """
     today = today or utcnow().date()
     row = db.session.get(RateCard, deployment.rate_card_id) if deployment.rate_card_id else None
     if row is None:
         row = current_rate_card(deployment.alliance_id, today)
-        if row is not None:
+        if row is not None and fix_card:
             deployment.rate_card_id = row.id
     schools = receiving_schools(deployment)
     base = {"rate_card_id": row.id if row else None,
@@ -258,14 +261,28 @@ def compute_charges(deployment: Deployment, today: date | None = None) -> dict:
     }
 
 
+def price_for_school(deployment: Deployment, school_id: int | None) -> int | None:
+    """What a receiving school would pay for the proposal as it stands (a preview: in Sefton
+    the rate depends on who is proposed), or None when it cannot be worked out."""
+    charges = compute_charges(deployment, fix_card=False)
+    if "error" in charges:
+        return None
+    names = {s.id: s.name for s in receiving_schools(deployment)}
+    for share in charges.get("school_shares", []):
+        if share["school"] == names.get(school_id):
+            return int(share["amount"])
+    return None
+
+
 def _episode_charges(card, kind: str, deployment: Deployment, schools, today: date | None
                      ) -> dict:
     """A good-practice visit or one-off consultation: the card's all-in price per half day or
     hour after each school's free allowance this academic year, no brokerage fee; the same rule
-    invoicing applies (a consultation counts as one hour)."""
+    invoicing applies (a consultation is charged by its hours)."""
     on = today or date.today()
     year = charging.academic_year(on)
-    units = max(1, deployment.half_days_agreed) if kind == "good_practice_visit" else 1
+    units = max(1, deployment.half_days_agreed) if kind == "good_practice_visit" \
+        else finance.consultation_hours(deployment)
     shares, lines = [], []
     for school in schools:
         prior = finance.allowance_used(school.id, year, kind)
@@ -276,8 +293,9 @@ def _episode_charges(card, kind: str, deployment: Deployment, schools, today: da
                     f"{card.gpv_free_per_year} free a year")
         else:
             amount = charging.consultation_charge(card, prior, units)
-            what = (f"One-off consultation, 1 hour at {charging.format_pence(card.consult_hour)} "
-                    f"after {card.consult_free_hours} free a year")
+            what = (f"One-off consultation, {plural(units, 'hour')} at "
+                    f"{charging.format_pence(card.consult_hour)} an hour after "
+                    f"{plural(card.consult_free_hours, 'hour')} free a year")
         shares.append({"school": school.name, "amount": amount})
         lines.append({"party": "school", "party_label": charging.PARTY_LABELS["school"],
                       "amount": amount, "description": f"{school.name}: {what}"})

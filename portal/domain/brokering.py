@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from uuid import uuid4
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -101,11 +102,37 @@ def new_reference(prefix: str, number: int, today: date | None = None) -> str:
     return f"{prefix}-{today.year}-{number:05d}"
 
 
+def deployment_reference(req: SupportRequest, n: int = 1) -> str:
+    """The n-th proposal for a request: D-2026-00005-1 for request R-2026-00005."""
+    return f"D-{utcnow().year}-{req.id:05d}-{n}"
+
+
+def provisional_reference() -> str:
+    """A unique placeholder until the row has its id (then :func:`new_reference`)."""
+    return f"tmp-{uuid4().hex[:16]}"
+
+
+MAX_CONSULTATION_HOURS = 40
+
+
+def time_asked(fields: dict) -> dict:
+    """A consultation is asked for in hours (1 to 40; matching reads them as half days of about
+    three hours); anything else in days, with no hours. Raises Invalid beside the field."""
+    if fields.get("kind") == "consultation":
+        hours = fields.get("hours_wanted")
+        if not isinstance(hours, int) or not 1 <= hours <= MAX_CONSULTATION_HOURS:
+            raise errors.Invalid(f"Enter the hours of consultation wanted, 1 to "
+                                 f"{MAX_CONSULTATION_HOURS}.", field="hours_wanted")
+        return fields | {"half_days_wanted": -(-hours // 3)}
+    return fields | {"hours_wanted": None}
+
+
 def create_request(actor: User, **fields) -> SupportRequest:
     """A new draft request by ``actor`` (a headteacher, or a Board member for the Board)."""
+    fields = time_asked(fields)
     school_ids: list[int] = fields.pop("school_ids")
     req = SupportRequest(alliance_id=actor.alliance_id, requested_by_id=actor.id,
-                         status="draft", reference=f"tmp-{actor.id}-{utcnow().timestamp()}"[:20],
+                         status="draft", reference=provisional_reference(),
                          **fields)
     if actor.role == "board" and actor.board_id:
         req.board_id = actor.board_id
@@ -262,7 +289,7 @@ def propose(req: SupportRequest, leader_id: int, actor: User, *, ip: str = "") -
     n = db.session.scalar(
         select(func.count(Deployment.id)).where(Deployment.request_id == req.id)) or 0
     d = Deployment(
-        reference=f"D-{utcnow().year}-{req.id:05d}-{n + 1}",
+        reference=deployment_reference(req, n + 1),
         request_id=req.id, alliance_id=req.alliance_id, leader_id=leader_id,
         home_school_id=profile.home_school_id, designation=profile.designation,
         half_days_agreed=req.half_days_wanted, targeted=req.route == "board",
@@ -275,12 +302,16 @@ def propose(req: SupportRequest, leader_id: int, actor: User, *, ip: str = "") -
     audit.record(actor, "deployment.proposed", d, ip=ip,
                  detail={"request": req.reference, "leader_id": leader_id,
                          "score": chosen.score})
+    # the leader reads "You have been proposed", not "Dear Amara Okafor, Amara Okafor has..."
+    leader = profile.user
     notify.notify(
-        parties(d, req),
-        f"{profile.user.name} has been proposed for {req.reference} {req.title}: "
+        [u for u in parties(d, req) if u is not None and u.id != leader.id],
+        f"{leader.name} has been proposed for {req.reference} {req.title}: "
         "please confirm or decline",
         deployment_url(d), alliance_id=req.alliance_id,
     )
+    notify.notify([leader], f"You have been proposed for {req.reference} {req.title}: "
+                  "please accept or decline", deployment_url(d), alliance_id=req.alliance_id)
     return d
 
 

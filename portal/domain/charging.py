@@ -36,6 +36,8 @@ from datetime import date
 from types import MappingProxyType
 from typing import TypeGuard
 
+from ..formatting import days as days_in_words
+
 __all__ = [
     "BASIS_POINTS",
     "DESIGNATIONS",
@@ -192,13 +194,10 @@ def _format_percent(basis_points: int) -> str:
 
 
 def describe_half_days(half_days: int) -> str:
-    """A duration in words: 1 -> "half a day", 2 -> "1 day", 3 -> "1½ days", 8 -> "4 days"."""
+    """A duration in words, the one way the portal writes days: 1 -> "half a day",
+    2 -> "1 day", 3 -> "1½ days", 8 -> "4 days"."""
     _require_int("half days", half_days, minimum=0)
-    days, half = divmod(half_days, 2)
-    if days == 0 and half:
-        return "half a day"
-    number = f"{days}½" if half else f"{days}"
-    return f"{number} day" if half_days == 2 else f"{number} days"
+    return days_in_words(half_days)
 
 
 # --------------------------------------------------------------------------------------------

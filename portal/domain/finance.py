@@ -32,6 +32,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select, text
 
 from ..extensions import db
+from ..formatting import plural
 from ..models import (
     AllowanceUse,
     Board,
@@ -373,8 +374,8 @@ def raise_invoices(deployment: Deployment, actor: User | None = None, *,
         planned = plan(deployment, half_days) if half_days else []
     saved = [_save(deployment, p, actor, today=today, note=note, ip=ip) for p in planned]
     if saved:
-        _tell_admins(deployment, f"{len(saved)} invoice(s) raised for {deployment.reference}: "
-                                 "check and send them", "/finance/?status=draft")
+        _tell_admins(deployment, f"{plural(len(saved), 'invoice')} raised for "
+                     f"{deployment.reference}: check and send them", "/finance/?status=draft")
     return saved
 
 
@@ -437,23 +438,30 @@ def use_allowance(card: charging.RateCard, school_id: int, kind: str, units: int
     return use
 
 
+def consultation_hours(deployment: Deployment) -> int:
+    """The hours a one-off consultation was asked for (one, for a request made before the
+    portal recorded hours)."""
+    return deployment.request.hours_wanted or 1
+
+
 def _plan_allowance_work(deployment: Deployment, half_days: int,
                          today: date) -> list[PlannedInvoice]:
-    """A good-practice visit (``half_days``) or a one-off consultation (one hour: the deployment
-    records no hours, so a consultation counts as a single hour) for each receiving school."""
+    """A good-practice visit (``half_days``) or a one-off consultation (its hours) for each
+    receiving school."""
     card = to_card(rate_card_for(deployment))
     kind = deployment.request.kind
     on = deployment.last_day_delivered or today
     out = []
     for school_id in receiving_school_ids(deployment):
-        units = max(1, half_days) if kind == "good_practice_visit" else 1
+        units = max(1, half_days) if kind == "good_practice_visit" \
+            else consultation_hours(deployment)
         before = allowance_used(school_id, charging.academic_year(on), kind)
         use = use_allowance(card, school_id, kind, units, on=on, deployment_id=deployment.id)
         if kind == "good_practice_visit":
             what = f"Good-practice visit, {charging.describe_half_days(units)}"
             free = max(0, card.gpv_free_per_year - before)
         else:
-            what = f"One-off consultation, {units} hour{'s' if units != 1 else ''}"
+            what = f"One-off consultation, {plural(units, 'hour')}"
             free = max(0, card.consult_free_hours - before)
         year = charging.academic_year_label(charging.academic_year(on))
         note = f" ({min(free, units)} free under the {year} allowance)" if free else ""
@@ -599,8 +607,9 @@ def mark_sent(inv: Invoice, actor: User, *, ip: str = "") -> None:
     inv.sent_at = utcnow()
     _refresh_status(inv)
     audit.record(actor, "invoice.sent", inv, detail={"number": inv.number}, ip=ip)
-    notify.notify(recipients(inv), f"{'Statement' if inv.payer == 'teaching_school' else 'Invoice'}"
-                  f" {inv.number} for {charging.format_pence(inv.net_pence)}",
+    # one word for an invoice, in the email and in the portal (issue 15, item 7)
+    notify.notify(recipients(inv),
+                  f"Invoice {inv.number} for {charging.format_pence(inv.net_pence)}",
                   f"/finance/invoices/{inv.id}")
 
 

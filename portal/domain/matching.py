@@ -34,7 +34,7 @@ score is the sum of their points (always an ``int``):
   school;
 - ``designation``: ``DESIGNATION_POINTS`` (0), for information only.
 
-Days in reason text are half days shown as days, with ".5" when odd ("2.5 days").
+Days in reason text are half days shown as days, as everywhere ("2½ days").
 
 The specialism is deliberately the strongest signal: ``SPECIALISM_POINTS`` is larger than the
 points for covering all nine standards, and larger than any other single criterion.
@@ -48,6 +48,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+
+from ..formatting import days as days_in_words
+from ..formatting import half_days_number
 
 __all__ = [
     "AVAILABILITY_POINTS",
@@ -307,14 +310,9 @@ def format_date(day: date) -> str:
     return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
-def _number_of_days(half_days: int) -> str:
-    whole, half = divmod(half_days, 2)
-    return f"{whole}.5" if half else str(whole)
-
-
 def format_days(half_days: int) -> str:
-    """Half days as days: 1 -> ``"0.5 days"``, 2 -> ``"1 day"``, 5 -> ``"2.5 days"``."""
-    return f"{_number_of_days(half_days)} {'day' if half_days == 2 else 'days'}"
+    """Half days as days, written as everywhere else (``formatting.days``)."""
+    return days_in_words(half_days)
 
 
 def _list(codes: Iterable[str]) -> str:
@@ -442,7 +440,7 @@ def _reasons(need: Need, candidate: Candidate, free: int) -> tuple[list[Reason],
         text = f"{format_days(free)} free for the {format_days(need.half_days)} asked"
         reasons.append(Reason("availability", text, AVAILABILITY_POINTS))
     else:
-        text = f"Only {_number_of_days(free)} of {format_days(need.half_days)} free"
+        text = f"Only {half_days_number(free)} of {format_days(need.half_days)} free"
         reasons.append(Reason("availability", text, 0))
         warnings.append(text)
 

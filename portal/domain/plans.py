@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..formatting import LONDON, uk_date
+from ..formatting import days as days_in_words
 from ..models import (
     ACTION_STATUSES,
     Action,
@@ -385,33 +386,96 @@ def visit_date_problem(deployment: Deployment, visit_date: date,
                                      f"{uk_date(first) or 'its start'} to {{latest}}."))
 
 
-def log_visit(deployment: Deployment, actor: User, *, visit_date: date, half_days: int,
-              notes: str = "", actions: Iterable[Action] = (), today: date | None = None,
-              statuses: dict[int, str] | None = None, ip: str = "", url: str = "") -> Visit:
-    """Log a visit and count its days. Raises DaysExceeded beyond the agreed days.
+def planned_half_days(deployment: Deployment, *, besides: Visit | None = None) -> int:
+    """Half days of the deployment's visits planned but not yet delivered."""
+    stmt = select(func.coalesce(func.sum(Visit.half_days), 0)).where(
+        Visit.deployment_id == deployment.id, Visit.status == "planned")
+    if besides is not None:
+        stmt = stmt.where(Visit.id != besides.id)
+    return int(db.session.scalar(stmt) or 0)
 
-    ``actions`` are the plan actions worked on; ``statuses`` maps some of them to their new
-    status, saved as ordinary (versioned, revised) plan edits in the same transaction.
-    """
-    # Visits on different days at once must all count: take the deployment's row lock and read
-    # its current days (and version) instead of failing all but one on the version check.
-    lock(deployment)
-    _require(policy.log_visit(deployment, actor))
+
+def _beyond_the_days(left: int) -> DaysExceeded:
+    return DaysExceeded(
+        f"This visit would go beyond the agreed days ({days_in_words(left)} left, counting "
+        "visits already planned). Ask for a variation: the receiving headteacher and the "
+        "director must both agree extra days first.")
+
+
+def _check_half_days(half_days: int) -> None:
     if half_days not in (1, 2):
         raise errors.Invalid("A visit is a half day or a full day.", field="half_days")
-    problem = visit_date_problem(deployment, visit_date, today)
+
+
+def _same_day(deployment: Deployment, visit_date: date) -> None:
+    taken = db.session.scalar(select(Visit.status).where(
+        Visit.deployment_id == deployment.id, Visit.visit_date == visit_date))
+    if taken is not None:
+        raise errors.Invalid("A visit on that date is already planned." if taken == "planned"
+                             else "A visit on that date is already logged.", field="visit_date")
+
+
+def plan_visit_date_problem(deployment: Deployment, visit_date: date,
+                            today: date | None = None) -> str | None:
+    """Why a visit cannot be planned on that day (planned, so today or later, within the
+    agreed time frame), or None."""
+    first, last, _signed_on = visit_window(deployment)
+    return (date_problem(visit_date, today or date.today(), None,
+                         too_early="A visit is planned for today or later; log a visit "
+                                   "already made instead.")
+            or date_problem(visit_date, first, last,
+                            too_early=f"The visit must be within the agreed time frame, "
+                                      f"{{earliest}} to {uk_date(last) or 'its end'}.",
+                            too_late=f"The visit must be within the agreed time frame, "
+                                     f"{uk_date(first) or 'its start'} to {{latest}}."))
+
+
+def plan_visit(deployment: Deployment, actor: User, *, visit_date: date, half_days: int,
+               notes: str = "", today: date | None = None, ip: str = "",
+               url: str = "") -> Visit:
+    """Plan a visit ahead (shown to the school and the leader). No days count until it is
+    logged as delivered (:func:`deliver_visit`), but planned days may not exceed those left."""
+    lock(deployment)
+    _require(policy.plan_visit(deployment, actor))
+    _check_half_days(half_days)
+    problem = plan_visit_date_problem(deployment, visit_date, today)
     if problem:
         raise errors.Invalid(problem, field="visit_date")
-    if half_days > half_days_left(deployment):
-        raise DaysExceeded(
-            f"This visit would go beyond the agreed days ({half_days_left(deployment) / 2:g} "
-            "days left). Ask for a variation: the receiving headteacher and the director must "
-            "both agree extra days first."
-        )
-    same_day = db.session.scalar(select(Visit.id).where(
-        Visit.deployment_id == deployment.id, Visit.visit_date == visit_date))
-    if same_day is not None:
-        raise errors.Invalid("A visit on that date is already logged.", field="visit_date")
+    free = half_days_left(deployment) - planned_half_days(deployment)
+    if half_days > free:
+        raise _beyond_the_days(max(free, 0))
+    _same_day(deployment, visit_date)
+    visit = Visit(deployment_id=deployment.id, visit_date=visit_date, half_days=half_days,
+                  notes=notes.strip(), logged_by_id=actor.id, status="planned")
+    db.session.add(visit)
+    db.session.flush()
+    audit.record(actor, "visit.planned", visit, alliance_id=deployment.alliance_id,
+                 detail={"deployment": deployment.reference, "date": visit_date.isoformat(),
+                         "half_days": half_days}, ip=ip)
+    notify(receiving_heads(deployment),
+           f"{deployment.reference}: a visit is planned for {uk_date(visit_date)} "
+           f"({days_in_words(half_days)})", url, email=False)
+    return visit
+
+
+def cancel_visit(visit: Visit, actor: User, *, today: date | None = None, ip: str = "",
+                 url: str = "") -> None:
+    """Take a planned visit off (the date is free again)."""
+    deployment = visit.deployment
+    lock(deployment)
+    _require(policy.visit_actions(visit, actor, today)["cancel"])
+    audit.record(actor, "visit.cancelled", visit, alliance_id=deployment.alliance_id,
+                 detail={"deployment": deployment.reference,
+                         "date": visit.visit_date.isoformat()}, ip=ip)
+    notify(receiving_heads(deployment),
+           f"{deployment.reference}: the visit planned for {uk_date(visit.visit_date)} is "
+           "cancelled", url, email=False)
+    db.session.delete(visit)
+    db.session.flush()
+
+
+def _worked_on(deployment: Deployment, actions: Iterable[Action],
+               statuses: dict[int, str] | None) -> tuple[list[Action], dict[int, str]]:
     plan_action_ids = set(db.session.scalars(
         select(Action.id).join(ActionPlan).where(ActionPlan.deployment_id == deployment.id)))
     actions = list(actions)
@@ -423,24 +487,78 @@ def log_visit(deployment: Deployment, actor: User, *, visit_date: date, half_day
                              "updated.", field="actions")
     if set(statuses.values()) - set(ACTION_STATUSES):
         raise errors.Invalid("Unknown action status.", field="actions")
-    visit = Visit(deployment_id=deployment.id, visit_date=visit_date, half_days=half_days,
-                  notes=notes.strip(), logged_by_id=actor.id)
+    return actions, statuses
+
+
+def _count_delivered(deployment: Deployment, visit: Visit, actor: User, actions: list[Action],
+                     statuses: dict[int, str], *, ip: str, url: str) -> None:
+    """The visit's days count: the deployment's days used, the actions worked on and their new
+    statuses (ordinary versioned plan edits), audited, the receiving school told."""
+    visit.status = "delivered"
+    visit.delivered_at = utcnow()
     visit.actions = actions
-    db.session.add(visit)
-    deployment.half_days_delivered += half_days
-    if deployment.last_day_delivered is None or visit_date > deployment.last_day_delivered:
-        deployment.last_day_delivered = visit_date
+    deployment.half_days_delivered += visit.half_days
+    if deployment.last_day_delivered is None or visit.visit_date > deployment.last_day_delivered:
+        deployment.last_day_delivered = visit.visit_date
     db.session.flush()
     for a in actions:
         if a.id in statuses:
             save_row(a.plan, a, a.version, {"status": statuses[a.id]}, actor, ip=ip)
     audit.record(actor, "visit.logged", visit, alliance_id=deployment.alliance_id,
-                 detail={"deployment": deployment.reference, "date": visit_date.isoformat(),
-                         "half_days": half_days, "actions": [a.id for a in actions],
+                 detail={"deployment": deployment.reference,
+                         "date": visit.visit_date.isoformat(), "half_days": visit.half_days,
+                         "actions": [a.id for a in actions],
                          "statuses": {str(k): v for k, v in statuses.items()}}, ip=ip)
     notify(receiving_heads(deployment),
-           f"{deployment.reference}: a visit on {visit_date:%d %b %Y} was logged", url,
+           f"{deployment.reference}: a visit on {uk_date(visit.visit_date)} was logged", url,
            email=False)
+
+
+def log_visit(deployment: Deployment, actor: User, *, visit_date: date, half_days: int,
+              notes: str = "", actions: Iterable[Action] = (), today: date | None = None,
+              statuses: dict[int, str] | None = None, ip: str = "", url: str = "") -> Visit:
+    """Log a visit already made (not planned first) and count its days. Raises DaysExceeded
+    beyond the agreed days, counting the visits already planned.
+
+    ``actions`` are the plan actions worked on; ``statuses`` maps some of them to their new
+    status, saved as ordinary (versioned, revised) plan edits in the same transaction.
+    """
+    # Visits on different days at once must all count: take the deployment's row lock and read
+    # its current days (and version) instead of failing all but one on the version check.
+    lock(deployment)
+    _require(policy.log_visit(deployment, actor))
+    _check_half_days(half_days)
+    problem = visit_date_problem(deployment, visit_date, today)
+    if problem:
+        raise errors.Invalid(problem, field="visit_date")
+    free = half_days_left(deployment) - planned_half_days(deployment)
+    if half_days > free:
+        raise _beyond_the_days(max(free, 0))
+    _same_day(deployment, visit_date)
+    chosen, statuses = _worked_on(deployment, actions, statuses)
+    visit = Visit(deployment_id=deployment.id, visit_date=visit_date, half_days=half_days,
+                  notes=notes.strip(), logged_by_id=actor.id, status="planned")
+    db.session.add(visit)
+    _count_delivered(deployment, visit, actor, chosen, statuses, ip=ip, url=url)
+    return visit
+
+
+def deliver_visit(visit: Visit, actor: User, *, notes: str | None = None,
+                  actions: Iterable[Action] = (), statuses: dict[int, str] | None = None,
+                  today: date | None = None, ip: str = "", url: str = "") -> Visit:
+    """Log a planned visit as delivered, once its day has come; its days count now."""
+    deployment = visit.deployment
+    lock(deployment)
+    _require(policy.visit_actions(visit, actor, today)["deliver"])
+    problem = visit_date_problem(deployment, visit.visit_date, today)
+    if problem:  # e.g. the agreement was signed after the day it was planned for
+        raise errors.Invalid(problem, field="visit_date")
+    if visit.half_days > half_days_left(deployment):
+        raise _beyond_the_days(half_days_left(deployment))
+    chosen, statuses = _worked_on(deployment, actions, statuses)
+    if notes is not None:
+        visit.notes = notes.strip()
+    _count_delivered(deployment, visit, actor, chosen, statuses, ip=ip, url=url)
     return visit
 
 
@@ -468,8 +586,8 @@ def request_variation(deployment: Deployment, actor: User, half_days: int, reaso
                  detail={"deployment": deployment.reference, "half_days": half_days,
                          "reason": v.reason}, ip=ip)
     notify(receiving_heads(deployment) + overseers(deployment, ("director",)),
-           f"{deployment.reference}: {half_days / 2:g} extra days asked for; please approve "
-           "or decline", url)
+           f"{deployment.reference}: extra days asked for ({days_in_words(half_days)}); "
+           "please approve or decline", url)
     return v
 
 
@@ -500,7 +618,7 @@ def approve_variation(v: Variation, actor: User, *, now: datetime | None = None,
                                               "to": deployment.half_days_agreed}}, ip=ip)
     notify([deployment.leader, v.requested_by] + receiving_heads(deployment)
            + overseers(deployment),
-           f"{deployment.reference}: {v.half_days / 2:g} extra days approved", url)
+           f"{deployment.reference}: extra days approved ({days_in_words(v.half_days)})", url)
     return True
 
 

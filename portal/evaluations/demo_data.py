@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
+from ..domain import brokering
 from ..extensions import db
 from ..models import (
     ActionPlan,
@@ -43,7 +44,7 @@ def completed_deployments(today: date, now: datetime) -> None:
         submitted = now - timedelta(days=120)
         matched = submitted + timedelta(hours=26)
         req = SupportRequest(
-            reference=f"R-{today.year}-C{alliance.id:04d}", alliance_id=alliance.id,
+            reference=brokering.provisional_reference(), alliance_id=alliance.id,
             requested_by_id=head.id, status="matched", route="board" if board else "school",
             board_id=board.id if board else None, title="Reading fluency in Year 3",
             standards_mask=standards_to_mask(["TS3", "TS4"]), phase=head.school.phase,
@@ -54,8 +55,9 @@ def completed_deployments(today: date, now: datetime) -> None:
         req.schools = [RequestSchool(school_id=head.school_id, position=0)]
         db.session.add(req)
         db.session.flush()
+        req.reference = brokering.new_reference("R", req.id)
         d = Deployment(
-            reference=f"D-{today.year}-C{alliance.id:04d}", request_id=req.id,
+            reference=brokering.deployment_reference(req), request_id=req.id,
             alliance_id=alliance.id, leader_id=profile.user_id,
             home_school_id=profile.home_school_id, designation=profile.designation,
             status="completed", half_days_agreed=6, half_days_delivered=6,

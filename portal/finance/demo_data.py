@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from ..domain import finance
+from ..domain import brokering, finance
 from ..extensions import db
 from ..models import (
     Alliance,
@@ -37,7 +37,7 @@ def _deployment(alliance: Alliance, n: int, *, title: str, status: str, agreed: 
         return None
     started = now - timedelta(days=120)
     r = SupportRequest(
-        reference=f"R-{now.year}-M{alliance.id:02d}{n}", alliance_id=alliance.id,
+        reference=brokering.provisional_reference(), alliance_id=alliance.id,
         requested_by_id=head.id, status="matched", kind="sle_deployment",
         route="board" if board else "school", title=title,
         standards_mask=standards_to_mask(["TS2", "TS4"]), phase="primary",
@@ -50,8 +50,9 @@ def _deployment(alliance: Alliance, n: int, *, title: str, status: str, agreed: 
     r.schools = [RequestSchool(school_id=head.school_id, position=0)]
     db.session.add(r)
     db.session.flush()
+    r.reference = brokering.new_reference("R", r.id)
     d = Deployment(
-        reference=f"D-{now.year}-M{alliance.id:02d}{n}", request_id=r.id,
+        reference=brokering.deployment_reference(r), request_id=r.id,
         alliance_id=alliance.id, leader_id=leader.id, home_school_id=profile.home_school_id,
         designation=profile.designation, status=status, half_days_agreed=agreed,
         half_days_delivered=delivered, targeted=board is not None, proposed_by_id=admin.id,

@@ -30,6 +30,7 @@ from ..domain.errors import Invalid
 from ..domain.policy import finance as policy
 from ..domain.policy import require
 from ..extensions import db
+from ..formatting import plural
 from ..htmx import render
 from ..models import INVOICE_STATUSES, PAYERS, AllowanceUse, Deployment, Invoice, RateCard, School
 from ..pagination import paginate
@@ -304,7 +305,7 @@ def raise_in_advance(deployment_id: int) -> ResponseReturnValue:
     d = access.get_deployment(current_user, deployment_id)
     created = finance.raise_in_advance(d, current_user, ip=request.remote_addr or "")
     if created:
-        flash(f"{len(created)} invoice(s) raised in advance.", "success")
+        flash(f"{plural(len(created), 'invoice')} raised in advance.", "success")
     else:
         flash("Nothing was invoiced: your alliance has no rates to price it with.", "error")
     return redirect(url_for("deployments.show", deployment_id=d.id) + "#panel-finance", 303)

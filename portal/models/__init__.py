@@ -21,6 +21,7 @@ from .deployments import (
     LIVE_STATUSES,
     RESPONSE_PARTIES,
     VARIATION_STATUSES,
+    VISIT_STATUSES,
     Deployment,
     DeploymentResponse,
     Variation,
@@ -54,7 +55,8 @@ __all__ = [
     "InviteToken", "InvoiceLine", "LeaderProfile", "LocalAuthority", "Notification", "Outcome",
     "OutcomeRating", "OutboxEmail", "Payment", "PlanRevision", "RateCard", "RequestSchool",
     "School", "Signature", "Specialism", "SupportRequest", "UTCDateTime", "Unavailability",
-    "User", "VARIATION_STATUSES", "Variation", "Visit", "leader_specialism", "visit_action",
+    "User", "VARIATION_STATUSES", "VISIT_STATUSES", "Variation", "Visit", "leader_specialism",
+    "visit_action",
     "mask_to_standards", "standards_to_mask", "utcnow",
 ]
 __all__ += ["PAYERS", "InvoiceCounter"]  # finance (issue 7)

@@ -9,7 +9,7 @@ from ..extensions import Model
 from .base import UTCDateTime, utcnow
 from .requests import _in
 
-AGREEMENT_STATUSES = {"draft": "Draft", "signing": "Out for signature", "signed": "Signed",
+AGREEMENT_STATUSES = {"draft": "Ready to sign", "signing": "Out for signature", "signed": "Signed",
                       "superseded": "Superseded", "void": "Void"}
 
 

@@ -126,21 +126,33 @@ class DeploymentResponse(Model):
     )
 
 
+VISIT_STATUSES = {"planned": "Planned", "delivered": "Delivered"}
+
+
 class Visit(Model):
+    """A visit to the receiving school: planned ahead (shown to the school and the leader; no
+    days counted), then logged as delivered (its days count). A visit logged straight after
+    the day is delivered from the start."""
+
     __tablename__ = "visit"
     id: Mapped[int] = mapped_column(primary_key=True)
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id", ondelete="CASCADE"))
     visit_date: Mapped[date]
     half_days: Mapped[int] = mapped_column(default=2)
+    status: Mapped[str] = mapped_column(String(10), default="delivered",
+                                        server_default="delivered")
+    delivered_at = mapped_column(UTCDateTime, nullable=True)
     notes: Mapped[str] = mapped_column(Text, default="")
     logged_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     logged_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     logged_by: Mapped[User] = relationship()
+    deployment: Mapped[Deployment] = relationship()
     actions: Mapped[list[Action]] = relationship(secondary="visit_action")
 
     __table_args__ = (
         CheckConstraint("half_days in (1, 2)", name="half_or_full_day"),
+        CheckConstraint("status in ('planned', 'delivered')", name="visit_status"),
         # one visit a day: a double-clicked "log visit" cannot count the day twice
         UniqueConstraint("deployment_id", "visit_date", name="uq_visit_deployment_date"),
     )

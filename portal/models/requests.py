@@ -48,6 +48,8 @@ class SupportRequest(Model):
     start_date: Mapped[date | None]
     end_date: Mapped[date | None]
     half_days_wanted: Mapped[int] = mapped_column(default=0)
+    # a one-off consultation is asked for (and charged) in hours, not days
+    hours_wanted: Mapped[int | None] = mapped_column(nullable=True)
     # A Board's further concession per day on a targeted request, on top of its standard grant.
     concession_day_pence: Mapped[int] = mapped_column(default=0)
     triage_note: Mapped[str] = mapped_column(Text, default="")

@@ -138,6 +138,31 @@ class VisitForm(OneTimeKey, _Form):
                                   widget=widgets.ListWidget(prefix_label=False))
 
 
+class PlanVisitForm(OneTimeKey, _Form):
+    # the deployment's time frame and days left are checked by plan_visit
+    visit_date = DateField("Date of the visit", validators=[
+        InputRequired("Enter the date of the visit"),
+        PlausibleDate(past=timedelta(0), future=years(2),
+                      too_early="A visit is planned for today or later; log a visit already "
+                                "made instead",
+                      too_late="Enter a date before {latest}")])
+    half_days = RadioField("Length", choices=[("2", "Full day"), ("1", "Half day")], default="2",
+                           validators=[InputRequired("Choose a half or full day")])
+    notes = TextAreaField("What is planned (optional)", validators=[Length(max=10000)],
+                          render_kw={"rows": 3})
+
+
+class DeliverVisitForm(_Form):
+    """Log a planned visit as delivered: what was done and the actions worked on."""
+
+    notes = TextAreaField("What was done", validators=[Length(max=10000)],
+                          render_kw={"rows": 5})
+    actions = SelectMultipleField("Actions worked on", coerce=whole_number, validate_choice=True,
+                                  **choice_errors("Choose actions of this plan from the list."),
+                                  option_widget=widgets.CheckboxInput(),
+                                  widget=widgets.ListWidget(prefix_label=False))
+
+
 class VariationForm(OneTimeKey, _Form):
     half_days = IntegerField(
         "Extra half-days", validators=[InputRequired("Enter the number of extra half-days"),

@@ -26,12 +26,13 @@ from sqlalchemy import False_, select
 from sqlalchemy.orm import joinedload
 
 from .. import idempotency
-from ..domain import access, audit
+from ..domain import access, audit, audit_words
 from ..domain import plans as domain
 from ..domain.errors import Conflict, Invalid
 from ..domain.policy import plans as policy
 from ..domain.sla import contact_clock
 from ..extensions import db
+from ..formatting import uk_date
 from ..htmx import render, wants_partial
 from ..models import ACTION_STATUSES, ActionPlan, PlanRevision, Variation, Visit, utcnow
 from ..models import Deployment as DeploymentModel
@@ -42,11 +43,13 @@ from ..validators import int_arg
 from .forms import (
     ActionForm,
     DeclineForm,
+    DeliverVisitForm,
     FirstContactForm,
     MoveForm,
     NewActionForm,
     NewOutcomeForm,
     OutcomeForm,
+    PlanVisitForm,
     TextForm,
     VariationForm,
     VersionForm,
@@ -176,7 +179,10 @@ def history(deployment_id: int) -> ResponseReturnValue:
             select(PlanRevision).where(PlanRevision.plan_id == plan.id)
             .order_by(PlanRevision.revision.desc()).limit(500)
         ).all()
-    return render_template("plans/history.html", d=deployment, plan=plan, revisions=revisions)
+    outcomes = {o.id: o.text for o in plan.outcomes} if plan is not None else {}
+    told = [(r, audit_words.describe_revision(r.entity, r.before, r.after, outcomes))
+            for r in revisions]
+    return render_template("plans/history.html", d=deployment, plan=plan, revisions=told)
 
 
 @bp.get("/plans/<id:plan_id>/poll")
@@ -386,11 +392,115 @@ def save_text(plan_id: int) -> ResponseReturnValue:
 # ---------------------------------------------------------------- contact, visits, days
 
 
-def _visits(deployment) -> list[Visit]:
+def _visits(deployment, status: str = "delivered") -> list[Visit]:
+    """The deployment's delivered visits, newest first, or its planned ones, soonest first."""
+    order = Visit.visit_date.desc() if status == "delivered" else Visit.visit_date
     return list(db.session.scalars(
-        select(Visit).where(Visit.deployment_id == deployment.id)
-        .order_by(Visit.visit_date.desc()).limit(200)
+        select(Visit).where(Visit.deployment_id == deployment.id, Visit.status == status)
+        .options(joinedload(Visit.deployment))
+        .order_by(order).limit(200)
     ))
+
+
+def _visit(visit_id: int) -> Visit:
+    """A visit of a deployment this user may see the plan of, or 404."""
+    visit = db.session.get(Visit, visit_id)
+    if visit is None:
+        abort(404)
+    access.get_plan_deployment(current_user, visit.deployment_id)  # 404 if not theirs
+    return visit
+
+
+@bp.route("/deployments/<id:deployment_id>/visits/plan", methods=["GET", "POST"])
+@roles("sle")
+def plan_visit(deployment_id: int) -> ResponseReturnValue:
+    """Plan a visit ahead: the school and the leader see it; its days count once delivered."""
+    deployment = access.get_plan_deployment(current_user, deployment_id)
+    if policy.plan_visit(deployment, current_user).forbidden:
+        abort(403)
+    form = PlanVisitForm(formdata=request.form if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        if (replay := idempotency.claim(form)) is not None:
+            return replay
+        if form.validate():
+            url = url_for("deployments.show", deployment_id=deployment_id)
+            try:
+                with command():
+                    visit = domain.plan_visit(
+                        deployment, current_user, visit_date=form.visit_date.data,
+                        half_days=int(form.half_days.data), notes=form.notes.data or "",
+                        ip=_ip(), url=url)
+                    idempotency.created(url, visit)
+            except domain.NotAllowed as exc:
+                return _not_allowed(exc)
+            except Invalid as exc:
+                exc.show_on(form)
+            except Conflict:
+                form.visit_date.errors = ["A visit on that date is already planned."]
+            else:
+                flash(f"Visit planned for {uk_date(visit.visit_date)}.", "success")
+                return redirect(url + "#panel-plans", 303)
+        status = 422
+    return render_template("plans/visit_plan_form.html", d=deployment, form=form,
+                           left=domain.half_days_left(deployment),
+                           planned=domain.planned_half_days(deployment),
+                           window=domain.visit_window(deployment)), status
+
+
+@bp.route("/visits/<id:visit_id>/delivered", methods=["GET", "POST"])
+@roles("sle")
+def deliver_visit(visit_id: int) -> ResponseReturnValue:
+    """Log a planned visit as delivered: what was done, the actions worked on."""
+    visit = _visit(visit_id)
+    deployment = visit.deployment
+    can = policy.visit_actions(visit, current_user)["deliver"]
+    if not can:
+        return _not_allowed(domain.NotAllowed(can.reason, forbidden=can.forbidden))
+    plan = _plan_for(deployment)
+    actions = list(plan.actions) if plan is not None else []
+    form = DeliverVisitForm(formdata=request.form if request.method == "POST" else None,
+                            notes=visit.notes)
+    form.actions.choices = [(a.id, a.description[:80]) for a in actions]
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            chosen = [a for a in actions if a.id in set(form.actions.data or [])]
+            statuses = {a.id: request.form.get(f"status-{a.id}", "") for a in chosen}
+            statuses = {k: v for k, v in statuses.items()
+                        if v and v != next(a.status for a in chosen if a.id == k)}
+            url = url_for("deployments.show", deployment_id=deployment.id)
+            try:
+                with command():
+                    domain.deliver_visit(visit, current_user, notes=form.notes.data or "",
+                                         actions=chosen, statuses=statuses, ip=_ip(), url=url)
+            except domain.NotAllowed as exc:
+                return _not_allowed(exc)
+            except Invalid as exc:
+                exc.show_on(form)
+            else:
+                flash(f"Visit on {uk_date(visit.visit_date)} logged as delivered.", "success")
+                return redirect(url + "#panel-plans", 303)
+        status = 422
+    return render_template("plans/visit_form.html", d=deployment, form=form, visit=visit,
+                           actions={a.id: a for a in actions}, statuses=ACTION_STATUSES,
+                           left=domain.half_days_left(deployment),
+                           window=domain.visit_window(deployment)), status
+
+
+@bp.post("/visits/<id:visit_id>/cancel")
+@roles("sle")
+def cancel_visit(visit_id: int) -> ResponseReturnValue:
+    visit = _visit(visit_id)
+    deployment_id, when = visit.deployment_id, visit.visit_date  # CSRF: checked app-wide
+    url = url_for("deployments.show", deployment_id=deployment_id)
+    try:
+        with command():
+            domain.cancel_visit(visit, current_user, ip=_ip(), url=url)
+    except domain.NotAllowed as exc:
+        return _not_allowed(exc)
+    flash(f"The visit planned for {uk_date(when)} is cancelled.", "success")
+    return redirect(url + "#panel-plans", 303)
 
 
 @bp.post("/deployments/<id:deployment_id>/first-contact")
@@ -563,6 +673,8 @@ def plans_panel(ctx: PanelContext[DeploymentModel]) -> dict[str, Any] | None:
         "can": policy.actions(deployment, user, f),
         "variation_can": {v.id: policy.actions(v, user, f) for v in variations},
         "visits": _visits(deployment) if sees_plan else [],
+        "planned": (planned := _visits(deployment, "planned") if sees_plan else []),
+        "visit_can": {v.id: policy.visit_actions(v, user) for v in planned},
         "variations": variations,
         "plan": _plan_for(deployment) if sees_plan else None,
         "contact_form": FirstContactForm(),

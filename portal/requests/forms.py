@@ -16,7 +16,14 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..idempotency import OneTimeKey
@@ -101,10 +108,14 @@ class RequestForm(FlaskForm):
     end_date = DayField("Time frame to", "Enter the date the support should end, like 26/03/2027.")
     days_wanted = DecimalField(
         "Days wanted", places=1,
-        validators=[InputRequired(message="Enter the number of days wanted, like 4 or 2.5."),
+        description="For a deployment, commission or visit. Whole or half days, like 4 or 2.5.",
+        validators=[Optional(),
                     Finite("Enter the number of days wanted, like 4 or 2.5."),
                     NumberRange(min=Decimal("0.5"), max=Decimal("200"),
                                 message="Enter between 0.5 and 200 days.")])
+    hours_wanted = IntegerField(
+        "Hours wanted", description="For a one-off consultation only: it is charged by the hour.",
+        validators=[Optional(), NumberRange(min=1, max=40, message="Enter 1 to 40 hours.")])
     kind = RadioField("Kind of support", choices=list(SUPPORT_KINDS.items()),
                       validators=[DataRequired(message="Choose the kind of support.")])
     route = RadioField("Route", choices=list(ROUTES.items()),
@@ -127,8 +138,23 @@ class RequestForm(FlaskForm):
         if field.data is not None and not field.errors and (field.data * 2) % 1:
             raise ValidationError("Enter whole or half days, like 4 or 2.5.")
 
+    def validate(self, extra_validators=None) -> bool:
+        """Days for most kinds of support, hours for a consultation: whichever the kind needs
+        is required (the other is ignored)."""
+        ok = super().validate(extra_validators)
+        consultation = self.kind.data == "consultation"
+        needed = self.hours_wanted if consultation else self.days_wanted
+        if needed.data is None and not needed.errors:
+            needed.errors = [*needed.errors, "Enter the hours of consultation wanted, like 2."
+                             if consultation else
+                             "Enter the number of days wanted, like 4 or 2.5."]
+            ok = False
+        return ok
+
     @property
     def half_days(self) -> int:
+        if self.kind.data == "consultation" or self.days_wanted.data is None:
+            return 0  # set from the hours by brokering.time_asked
         return int(self.days_wanted.data * 2)
 
     def model_fields(self) -> dict:
@@ -144,6 +170,7 @@ class RequestForm(FlaskForm):
             "start_date": self.start_date.data,
             "end_date": self.end_date.data,
             "half_days_wanted": self.half_days,
+            "hours_wanted": self.hours_wanted.data if self.kind.data == "consultation" else None,
             "kind": self.kind.data,
             "route": self.route.data,
         }

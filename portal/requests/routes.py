@@ -111,7 +111,10 @@ def _form(req: SupportRequest | None = None) -> RequestForm:
             for name in ("staff_involved", "priorities", "desired_outcomes",
                          "measures_of_success", "start_date", "end_date", "kind", "route"):
                 getattr(form, name).data = getattr(req, name)
-            form.days_wanted.data = req.half_days_wanted / 2 if req.half_days_wanted else None
+            if req.hours_wanted:  # a consultation: asked for in hours
+                form.hours_wanted.data = req.hours_wanted
+            else:
+                form.days_wanted.data = req.half_days_wanted / 2 if req.half_days_wanted else None
             form.school_ids.data = [rs.school_id for rs in req.schools]
         else:
             form.kind.data = "sle_deployment"
@@ -183,7 +186,7 @@ def edit(request_id: int) -> ResponseReturnValue:
                           can=policy.actions(req, current_user)), 422
         try:
             with command():
-                for name, value in form.model_fields().items():
+                for name, value in brokering.time_asked(form.model_fields()).items():
                     setattr(req, name, value)
                 brokering.set_schools(req, form.school_ids.data)
                 audit.record(current_user, "supportrequest.edited", req,
@@ -200,7 +203,7 @@ def edit(request_id: int) -> ResponseReturnValue:
                   can=policy.actions(req, current_user))
 
 
-def _move(request_id: int, action: str, reason: str = "", *, after=None):
+def _move(request_id: int, action: str, reason: str = "", *, after=None, done: str = ""):
     """Take request ``action`` (a :data:`brokering.MOVES` key, or "submit" for either kind of
     submission) through its domain command, which requires the policy first."""
     req = access.get_request(current_user, request_id, for_update=True)
@@ -220,6 +223,8 @@ def _move(request_id: int, action: str, reason: str = "", *, after=None):
         return conflict(f"{str(exc).rstrip('.')}. Nothing was changed.", exc.status)
     except Conflict:
         return conflict("Someone else changed this request at the same time. Nothing was saved.")
+    if done:  # say what happened: the page alone does not (issue 15, item 10)
+        flash(f"Request {req.reference} {done}", "success")
     return redirect(url_for("requests.show", request_id=request_id), code=303)
 
 
@@ -242,7 +247,8 @@ def withdraw(request_id: int) -> ResponseReturnValue:
             notify.notify(brokering.admins_of(req.alliance_id),
                           f"Request {req.reference} was withdrawn", brokering.request_url(req),
                           alliance_id=req.alliance_id, email=False)
-    return _move(request_id, "withdraw", request.form.get("reason", ""), after=tell)
+    return _move(request_id, "withdraw", request.form.get("reason", ""), after=tell,
+                 done="withdrawn. The co-ordinator has been told.")
 
 
 @bp.post("/<id:request_id>/triage")
@@ -262,7 +268,11 @@ def triage(request_id: int) -> ResponseReturnValue:
                  "declined": f"was declined: {reason}"}[form.action.data]
         notify.notify([r.requested_by], f"Your request {r.reference} {words}",
                       brokering.request_url(r), alliance_id=r.alliance_id)
-    return _move(request_id, policy.TRIAGE_ACTIONS[form.action.data], reason, after=tell)
+    said = {"matching": "accepted for matching. Next: find a system leader.",
+            "more_info": "sent back to the school asking for more information.",
+            "declined": "declined. The school has been told why."}[form.action.data]
+    return _move(request_id, policy.TRIAGE_ACTIONS[form.action.data], reason, after=tell,
+                 done=said)
 
 
 @bp.get("/<id:request_id>/match")
@@ -279,7 +289,8 @@ def match(request_id: int) -> ResponseReturnValue:
                if (not designation or m.candidate.designation == designation)
                and (not q or q in m.candidate.name.casefold())
                and (not only_free or not m.warnings)]
-    return render("requests/match.html", "results", req=req, matches=matches,
+    clock = match_clock(req.submitted_at, utcnow(), req.matched_at) if req.submitted_at else None
+    return render("requests/match.html", "results", req=req, matches=matches, match_clock=clock,
                   exclusions=result.exclusions, designation=designation,
                   q=request.args.get("q", ""), only_free=only_free, form=ProposeForm(),
                   can=policy.actions(req, current_user))

@@ -85,7 +85,8 @@ def test_sefton_sle_charges_with_brokerage(w):
 
 
 def _fresh_deployment(model: str, *, designation="sle", half_days=8, targeted=False,
-                      schools=1, card=True, kind="sle_deployment") -> Deployment:
+                      schools=1, card=True, kind="sle_deployment",
+                      hours: int | None = None) -> Deployment:
     a = factories.alliance(f"X{model[:3]}{designation}{half_days}", model=model)
     if card:
         factories.rate_card(a)
@@ -98,6 +99,7 @@ def _fresh_deployment(model: str, *, designation="sle", half_days=8, targeted=Fa
     leader = factories.leader(a, home, designation=designation)
     req = factories.support_request(a, head, receiving, half_days=half_days)
     req.kind = kind
+    req.hours_wanted = hours
     d = factories.deployment(req, leader, half_days=half_days)
     d.targeted = targeted
     factories.advance(d, "agreement")
@@ -120,6 +122,18 @@ def test_visits_and_consultations_are_priced_all_in_after_the_allowance(db, kind
     ch = service.current(d.id).content["charges"]
     assert ch["episode"] == kind and ch["brokerage_fee"] == 0
     assert ch["school_pays"] == expected == sum(s["amount"] for s in ch["school_shares"])
+
+
+@pytest.mark.parametrize(("hours", "expected"), [(1, 0), (2, 7_000), (3, 14_000), (8, 49_000)])
+def test_a_consultation_is_charged_by_its_hours_after_the_first_free_hour(db, hours, expected):
+    """Issue 15, item 5: every consultation was charged as one hour, even a full day. Sefton:
+    the first hour per school per academic year is free, then £70 an hour."""
+    d = _fresh_deployment("sefton", half_days=2, kind="consultation", hours=hours)
+    ch = service.current(d.id).content["charges"]
+    assert ch["school_pays"] == expected and ch["brokerage_fee"] == 0
+    line = ch["lines"][0]["description"]
+    assert f"One-off consultation, {hours} hour{'s' if hours != 1 else ''} at £70.00 an hour" \
+        in line and "after 1 hour free a year" in line
 
 
 def test_east_sussex_targeted_six_days(db):

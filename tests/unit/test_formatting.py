@@ -30,7 +30,17 @@ def test_datetimes_show_london_time():
     assert uk_datetime(datetime(2026, 11, 23, 14, 5, tzinfo=UTC)) == "23 Nov 2026, 14:05"
 
 
-@pytest.mark.parametrize(("half", "text"), [(1, "0.5 days"), (2, "1 day"), (5, "2.5 days"),
-                                            (8, "4 days"), (0, "0 days")])
+@pytest.mark.parametrize(("half", "text"), [(1, "half a day"), (2, "1 day"), (3, "1½ days"),
+                                            (5, "2½ days"), (8, "4 days"), (0, "0 days")])
 def test_half_days_read_as_days(half, text):
     assert days(half) == text
+
+
+@pytest.mark.parametrize("half", range(0, 41))
+def test_every_way_the_portal_writes_days_agrees(half):
+    """Pages (the filter), agreements and invoices (charging) and matching reasons write a
+    number of half days the same way: "2½ days", never "2.5 days" on one page and "2½" on
+    another (issue 15, item 10)."""
+    from portal.domain import charging, matching
+    assert days(half) == charging.describe_half_days(half) == matching.format_days(half)
+    assert "." not in days(half)

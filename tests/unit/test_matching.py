@@ -310,7 +310,7 @@ def test_exactly_enough_free_days_still_counts() -> None:
 
 def test_half_days_are_shown_with_point_five() -> None:
     x = only_match(need(half_days=1), cand(capacity_half_days=3))
-    assert reason(x, "availability").text == "1.5 days free for the 0.5 days asked"
+    assert reason(x, "availability").text == "1½ days free for the half a day asked"
     x = only_match(need(half_days=2), cand(capacity_half_days=2))
     assert reason(x, "availability").text == "1 day free for the 1 day asked"
 
@@ -330,9 +330,9 @@ def test_too_few_free_days_warns_but_still_ranks_lower() -> None:
 
 def test_too_few_free_days_with_an_odd_number_of_half_days() -> None:
     x = only_match(NEED, cand(capacity_half_days=5))
-    assert x.warnings == ("Only 2.5 of 5 days free",)
+    assert x.warnings == ("Only 2½ of 5 days free",)
     x = only_match(need(half_days=2), cand(capacity_half_days=1))
-    assert x.warnings == ("Only 0.5 of 1 day free",)
+    assert x.warnings == ("Only ½ of 1 day free",)
 
 
 # --------------------------------------------------------------------------- load
@@ -643,10 +643,10 @@ def test_free_half_days_rejects_window_ending_before_it_starts() -> None:
     ("half_days", "text"),
     [
         (0, "0 days"),
-        (1, "0.5 days"),
+        (1, "half a day"),
         (2, "1 day"),
-        (3, "1.5 days"),
-        (5, "2.5 days"),
+        (3, "1½ days"),
+        (5, "2½ days"),
         (10, "5 days"),
     ],
 )

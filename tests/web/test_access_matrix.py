@@ -97,6 +97,15 @@ def _variation(w, s) -> int:
                           requested_by_id=s.leader.id))
 
 
+def _visit(w, s) -> int:
+    from datetime import date, timedelta
+
+    from portal.models import Visit
+
+    return _add(Visit(deployment_id=s.deployment.id, visit_date=date.today() + timedelta(days=9),
+                      half_days=2, status="planned", logged_by_id=s.leader.id))
+
+
 # URL parameter → how to find (or make) an object of that kind for one side of the world.
 # Objects are made once per test by _prepare, before the database fingerprint is taken.
 OBJECTS: dict[str, Callable] = {
@@ -113,6 +122,7 @@ OBJECTS: dict[str, Callable] = {
     "profile_id": lambda w, s: s.leader.profile.id,
     "unavailable_id": _unavailable,
     "variation_id": _variation,
+    "visit_id": _visit,
 }
 # Parameters that are not object ids (a value that reaches the view in either alliance)
 NON_OBJECT: dict[str, Callable] = {

@@ -442,7 +442,8 @@ def test_audit_viewer_is_alliance_scoped_and_filters(admin_world, client_for):
     body = c.get("/admin/audit").data.decode()
     assert "alpha-dep" in body and "alpha-req" in body and "beta-dep" not in body
     by_dep = c.get(f"/admin/audit?deployment={a.deployment.reference}").data.decode()
-    assert "alpha-dep" in by_dep and "alpha-req" not in by_dep
+    # the request the deployment came from is about it too (issue 15, item 10)
+    assert "alpha-dep" in by_dep and "alpha-req" in by_dep and "beta-dep" not in by_dep
     other = c.get(f"/admin/audit?deployment={b.deployment.reference}").data.decode()
     assert "beta-dep" not in other and "No audit records match" in other
     by_user = c.htmx_get(f"/admin/audit?user={a.users['headteacher'].id}").data.decode()
@@ -620,3 +621,20 @@ def test_two_saves_at_the_same_moment_save_one(admin_world, client_for, kind):
     _fresh()
     saved = db.session.get(model, oid)
     assert saved.name in ("Name A", "Name B") and saved.version == int(version) + 1
+def test_the_audit_filter_for_a_deployment_shows_everything_about_it(world, client_for):
+    """Issue 15, item 10: signatures, visits, plan edits and invoices are about the deployment
+    too (before, only events on the Deployment row itself were shown)."""
+    from tests import factories
+
+    d = factories.priced_deployment(world.a, status="completed")
+    other = factories.priced_deployment(world.b, status="completed")
+    db.session.commit()
+    body = client_for(world.a.users["director"]).get(
+        f"/admin/audit?deployment={d.reference}").data.decode()
+    assert f"signed the agreement for {d.reference}" in body
+    assert f"logged a visit for {d.reference}" in body
+    assert f"for {d.reference}" in body and "raised invoice" in body
+    assert f"submitted the evaluation for {d.reference}" in body
+    assert other.reference not in body
+    for code in ("agreement.signed", "visit.logged", "amount_pence", "total_pence", "<code>"):
+        assert code not in body

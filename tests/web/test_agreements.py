@@ -629,3 +629,9 @@ def test_a_good_practice_visit_agreement_shows_its_all_in_price(db, client_for):
     body = page.get_data(as_text=True)
     assert "A good-practice visit, priced all-in" in body
     assert "£100.00 a half day after 1 free a year" in body
+
+
+def test_an_agreement_nobody_has_signed_yet_reads_ready_to_sign_not_draft(w, c):
+    """Issue 15, item 10: an agreement open for signature said "Draft"."""
+    body = c(w.a.users["headteacher"]).get(url(w)).data.decode()
+    assert "Ready to sign" in body and "Draft" not in body

@@ -69,3 +69,47 @@ def test_create_user(app, db):
                               "--role", "admin", "--alliance", "CAPITAL TSA"],
                         input="pw-pw-pw-pw\npw-pw-pw-pw\n")
     assert dup.exit_code != 0 and "already exists" in dup.output
+
+
+def test_demo_references_follow_the_one_scheme_real_requests_use(app, db):
+    """Issue 15, item 12: demo rows were numbered R-2026-S0001, D-2026-M013 ... beside the
+    portal's own R-2026-00005 and D-2026-00005-1; now every demo request is numbered by its
+    id and every deployment after its request, as brokering numbers real ones."""
+    import re
+
+    from sqlalchemy import select
+
+    from portal.extensions import db as _db
+    from portal.models import Deployment, SupportRequest
+
+    assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
+    requests = _db.session.scalars(select(SupportRequest)).all()
+    deployments = _db.session.scalars(select(Deployment)).all()
+    assert requests and deployments
+    for r in requests:
+        assert re.fullmatch(rf"R-\d{{4}}-{r.id:05d}", r.reference), r.reference
+    for d in deployments:
+        assert re.fullmatch(rf"D-\d{{4}}-{d.request_id:05d}-\d+", d.reference), d.reference
+
+
+def test_every_login_the_readme_lists_exists_and_signs_in(app, db, client_for):
+    """Issue 15, item 12: the README lists every demo login needed to walk each journey, and
+    each of them works (the LLE and NLE leaders' logins were missing)."""
+    import re
+    from pathlib import Path
+
+    from portal.extensions import db as _db
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme[readme.index("## Demo logins"):readme.index("### Walking the journey")]
+    logins = set(re.findall(r"`([a-z0-9]+@estsn\.example\.org)`", table))
+    assert {"leader1@estsn.example.org", "leader2@estsn.example.org",
+            "board@estsn.example.org"} <= logins
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 0
+    for email in sorted(logins):
+        assert email in result.output, email  # the demo prints it too
+        user = _db.session.scalar(select(User).where(User.email == email))
+        assert user is not None and user.active, email
+        r = client_for(None).post("/login", {"email": email, "password": "demo-Portal-2026"})
+        assert r.status_code == 302, email

@@ -409,3 +409,13 @@ def test_completion_in_fewer_days_than_invoiced_ahead_credits_the_rest(world):
     db.session.refresh(advance["school"][0])
     assert advance["school"][0].net_pence == 148_500
     assert "Completed in 3 days of 4 days agreed" in after[-1].note
+
+
+def test_a_three_hour_consultation_is_invoiced_for_three_hours(world):
+    """Issue 15, item 5: a consultation was invoiced as one hour whatever its length."""
+    world.a.request.hours_wanted = 3
+    d = ff.priced_deployment(world.a, kind="consultation", half_days=1, status="completed")
+    invoices = db.session.scalars(select(Invoice).where(Invoice.deployment_id == d.id)).all()
+    school = [i for i in invoices if i.payer == "school"]
+    assert len(school) == 1 and school[0].total_pence == 14_000  # 1 free, then 2 x £70
+    assert "One-off consultation, 3 hours" in school[0].lines[0].description

@@ -343,7 +343,7 @@ def test_history_shows_who_when_before_after(plan_world, client_for):
     body = client_for(w.user("a", "director")).get(
         f"/deployments/{w.a.deployment.id}/plan/history").data.decode()
     assert "Alpha Leader" in body and "Class teacher" in body and "Ms Khan" in body
-    assert "Changed action" in body
+    assert "Changed an action" in body
 
 
 def test_print_view(plan_world, client_for):
@@ -640,3 +640,84 @@ def test_starting_a_plan_is_audited(world, client_for):
     db.session.commit()
     client_for(world.a.leader).post(f"/deployments/{world.a.deployment.id}/plan")
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "plan.started"))
+
+
+def test_history_reads_in_words_not_codes(plan_world, client_for):
+    """Issue 15, item 10: no "not_started", no "Between visits False", dates as 23 Nov 2026."""
+    w, plan, o, a1, _ = plan_world
+    client_for(w.a.leader).post(f"/plans/action/{a1.id}",
+                                _action_data(a1, status="on_track", owner="Ms Khan"))
+    body = client_for(w.user("a", "headteacher")).get(
+        f"/deployments/{w.a.deployment.id}/plan/history").data.decode()
+    assert "On track" in body and "Changed an action" in body
+    for code in ("not_started", "on_track", "False", "True", "Outcome id", "outcome_id"):
+        assert code not in body
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", body)
+
+
+# ------------------------------------------------------- visits planned ahead (issue 15, 6)
+
+
+def test_plan_a_visit_ahead_then_log_it_as_delivered(plan_world, client_for):
+    w, plan, o, a1, a2 = plan_world
+    d = w.a.deployment
+    leader = client_for(w.a.leader)
+    when = date.today() + timedelta(days=6)
+    assert leader.get(f"/deployments/{d.id}/visits/plan").status_code == 200
+    r = leader.post(f"/deployments/{d.id}/visits/plan",
+                    {"visit_date": when.isoformat(), "half_days": "1",
+                     "notes": "Observe Year 4 maths"})
+    assert r.status_code == 303
+    v = db.session.scalar(select(Visit))
+    assert v.status == "planned" and _fresh(Deployment, d.id).half_days_delivered == 0
+    # the school and the leader see it, in words
+    for role in ("headteacher", "sle"):
+        body = client_for(w.user("a", role)).get(f"/deployments/{d.id}").data.decode()
+        planned = body[body.index("Planned visits"):body.index("Visits delivered")]
+        assert f"{when.day} {when:%b %Y}" in planned and "half a day" in planned
+        assert "Observe Year 4 maths" in planned
+    head_page = client_for(w.user("a", "headteacher")).get(f"/deployments/{d.id}").data.decode()
+    assert "Log as delivered" not in head_page and f"/visits/{v.id}/cancel" not in head_page
+    # not before the day
+    early = leader.get(f"/visits/{v.id}/delivered")
+    assert early.status_code == 409 and "logged as delivered from" in early.data.decode()
+    assert leader.post(f"/visits/{v.id}/delivered", {"notes": "early"}).status_code == 409
+    # a visit planned for today can be logged as delivered today
+    leader.post(f"/deployments/{d.id}/visits/plan",
+                {"visit_date": date.today().isoformat(), "half_days": "1"})
+    v = db.session.scalar(select(Visit).where(Visit.visit_date == date.today()))
+    assert leader.get(f"/visits/{v.id}/delivered").status_code == 200
+    r = leader.post(f"/visits/{v.id}/delivered", {"notes": "Team-taught",
+                                                  "actions": [str(a1.id)],
+                                                  f"status-{a1.id}": "on_track"})
+    assert r.status_code == 303
+    v = _fresh(Visit, v.id)
+    assert v.status == "delivered" and v.notes == "Team-taught"
+    assert _fresh(Deployment, d.id).half_days_delivered == 1
+    assert _fresh(Action, a1.id).status == "on_track"
+    again = leader.post(f"/visits/{v.id}/delivered", {"notes": "twice"})
+    assert again.status_code == 409 and _fresh(Deployment, d.id).half_days_delivered == 1
+
+
+def test_planning_in_the_past_is_refused_beside_the_field(plan_world, client_for):
+    w, *_ = plan_world
+    r = client_for(w.a.leader).post(
+        f"/deployments/{w.a.deployment.id}/visits/plan",
+        {"visit_date": (date.today() - timedelta(days=1)).isoformat(), "half_days": "2"})
+    body = r.data.decode()
+    assert r.status_code == 422 and "today or later" in body and 'id="visit_date-error"' in body
+    assert db.session.scalar(select(Visit.id)) is None
+
+
+def test_cancel_a_planned_visit(plan_world, client_for):
+    w, *_ = plan_world
+    leader = client_for(w.a.leader)
+    leader.post(f"/deployments/{w.a.deployment.id}/visits/plan",
+                {"visit_date": (date.today() + timedelta(days=2)).isoformat(), "half_days": "2"})
+    v = db.session.scalar(select(Visit))
+    assert client_for(w.user("a", "headteacher")).post(f"/visits/{v.id}/cancel").status_code \
+        == 403
+    assert client_for(w.b.leader).post(f"/visits/{v.id}/cancel").status_code in (403, 404)
+    assert leader.post(f"/visits/{v.id}/cancel").status_code == 303
+    assert db.session.scalar(select(Visit.id)) is None
+    assert leader.post(f"/visits/{v.id}/cancel").status_code == 404

@@ -418,3 +418,73 @@ def test_desk_says_how_many_wait_on_the_school(world, client_for):
     db.session.commit()
     body = client_for(world.user("a", "admin")).get("/").data.decode()
     assert "1 request waiting for a match, 1 waiting for more information from the school" in body
+
+
+# ---------------------------------------------------- consultations in hours (issue 15, 5)
+
+
+def test_a_consultation_is_asked_for_in_hours(world, client_for, maths):
+    c = client_for(world.user("a", "headteacher"))
+    r = _post_new(c, world, maths, kind="consultation", days_wanted=None, hours_wanted="3")
+    assert r.status_code == 303
+    req = _latest()
+    assert req.hours_wanted == 3 and req.half_days_wanted == 1  # about 3 hours a half day
+    body = c.get(f"/requests/{req.id}").data.decode()
+    assert "Hours wanted" in body and "3 hours" in body
+
+
+@pytest.mark.parametrize(("over", "field", "message"), [
+    ({"kind": "consultation", "days_wanted": "2", "hours_wanted": None}, "hours_wanted",
+     "Enter the hours of consultation wanted"),
+    ({"kind": "consultation", "hours_wanted": "41"}, "hours_wanted", "Enter 1 to 40 hours."),
+    ({"kind": "consultation", "hours_wanted": "0"}, "hours_wanted", "Enter 1 to 40 hours."),
+    ({"kind": "consultation", "hours_wanted": "2.5"}, "hours_wanted", ""),
+    ({"kind": "sle_deployment", "days_wanted": None, "hours_wanted": "3"}, "days_wanted",
+     "Enter the number of days wanted"),
+])
+def test_the_time_asked_for_fits_the_kind_of_support(world, client_for, maths, over, field,
+                                                      message):
+    before = db.session.scalar(select(func.count()).select_from(SupportRequest))
+    r = _post_new(client_for(world.user("a", "headteacher")), world, maths, **over)
+    body = r.data.decode()
+    assert r.status_code == 422 and f'id="{field}-error"' in body and message in body
+    assert db.session.scalar(select(func.count()).select_from(SupportRequest)) == before
+
+
+def test_hours_on_a_deployment_are_ignored(world, client_for, maths):
+    c = client_for(world.user("a", "headteacher"))
+    assert _post_new(c, world, maths, hours_wanted="5").status_code == 303
+    req = _latest()
+    assert req.hours_wanted is None and req.half_days_wanted == 8
+
+
+def test_the_command_refuses_a_consultation_without_hours(world):
+    from portal.domain import brokering, errors
+
+    with pytest.raises(errors.Invalid) as exc:
+        brokering.create_request(world.user("a", "headteacher"), kind="consultation",
+                                 hours_wanted=None, school_ids=[world.a.receiving.id],
+                                 title="x")
+    assert exc.value.field == "hours_wanted"
+
+
+def test_the_headteacher_sees_the_price_of_the_proposed_leader_before_confirming(world,
+                                                                               client_for):
+    """Issue 15, item 9: in Sefton the rate depends on who is proposed; the headteacher saw no
+    price until the agreement. Sefton LLE, 4 days: £1,800 + 10% brokerage = £1,980.00."""
+    from portal.models import Deployment
+    from tests.factories import finance as ff
+
+    world.a.alliance.charging_model = "sefton"
+    ff.rate_card(world.a.alliance, "sefton")
+    d = world.a.deployment
+    d.designation, d.half_days_agreed = "lle", 8
+    db.session.commit()
+    body = client_for(world.user("a", "headteacher")).get(f"/deployments/{d.id}").data.decode()
+    assert "your school would pay <strong>£1,980.00</strong>" in body
+    assert "Local Leader of Education" in body
+    db.session.expire_all()
+    assert db.session.get(Deployment, d.id).rate_card_id is None  # a preview fixes nothing
+    for role in ("home_school", "sle"):
+        other = client_for(world.user("a", role)).get(f"/deployments/{d.id}").data.decode()
+        assert "your school would pay" not in other

@@ -5,8 +5,9 @@ Follows the policy convention (see ``portal/domain/policy/__init__.py``; the wor
 ``evaluations.py``):
 
 * :func:`actions` answers every delivery action for a user and a deployment (``edit_plan``,
-  ``log_first_contact``, ``log_visit``, ``request_variation``) or a variation (``approve``,
-  ``decline``);
+  ``log_first_contact``, ``log_visit``, ``plan_visit``, ``request_variation``) or a variation
+  (``approve``, ``decline``); :func:`visit_actions` those on a planned visit (``deliver``,
+  ``cancel``);
 * :func:`waiting` (deployments) and :func:`waiting_variation` (variations) are the Python form of
   the "waiting for me" lists; each entry has its SQL twin right below the predicate it mirrors
   (``waiting_first_contact``, ``waiting_approve``). ``tests/unit/test_policy_plans.py`` checks
@@ -19,11 +20,13 @@ request for extra days is pending) are loaded once by :func:`facts`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import ColumnElement, and_, exists, false, select
 
 from ...extensions import db
-from ...models import Deployment, RequestSchool, User, Variation
+from ...formatting import uk_date
+from ...models import Deployment, RequestSchool, User, Variation, Visit
 from . import Decision, allow, forbid, not_now
 
 OVERSEERS = ("admin", "director")
@@ -31,8 +34,9 @@ OVERSEERS = ("admin", "director")
 DELIVERY_STATUSES = ("active",)
 # Where first contact can be logged: confirmed (the agreement being signed) or active.
 CONTACT_STATUSES = ("agreement", "active")
-ACTIONS = ("edit_plan", "log_first_contact", "log_visit", "request_variation")
+ACTIONS = ("edit_plan", "log_first_contact", "log_visit", "plan_visit", "request_variation")
 VARIATION_ACTIONS = ("approve", "decline")
+VISIT_ACTIONS = ("deliver", "cancel")
 ONE_PENDING_VARIATION = "A request for extra days is already awaiting approval."
 
 
@@ -88,6 +92,17 @@ def log_visit(d: Deployment, user: User, _f: Facts | None = None) -> Decision:
     return allow()
 
 
+def plan_visit(d: Deployment, user: User, _f: Facts | None = None) -> Decision:
+    """Plan a visit ahead: from confirmation (the agreement being signed) until the end of
+    delivery. A planned visit counts no days until it is logged as delivered."""
+    if not is_editor(d, user):
+        return forbid("Only the deployment's system leader plans visits.")
+    if d.status not in CONTACT_STATUSES:
+        return not_now("Visits can be planned only from confirmation until the end of "
+                       "delivery.")
+    return allow()
+
+
 def request_variation(d: Deployment, user: User, f: Facts | None = None) -> Decision:
     """Ask for extra days: the leader, the co-ordinator or the director, one request at a time."""
     if not (is_editor(d, user) or user.role in OVERSEERS):
@@ -102,7 +117,43 @@ def request_variation(d: Deployment, user: User, f: Facts | None = None) -> Deci
 
 
 _PREDICATES = {"edit_plan": edit_plan, "log_first_contact": log_first_contact,
-               "log_visit": log_visit, "request_variation": request_variation}
+               "log_visit": log_visit, "plan_visit": plan_visit,
+               "request_variation": request_variation}
+
+
+# ------------------------------------------------------------------------ visit predicates
+
+
+def deliver(v: Visit, user: User, today: date) -> Decision:
+    """Log a planned visit as delivered: the leader, once the day has come, while active."""
+    d = v.deployment
+    if not is_editor(d, user):
+        return forbid("Only the deployment's system leader logs visits.")
+    if v.status != "planned":
+        return not_now("This visit is already logged as delivered.")
+    if d.status not in DELIVERY_STATUSES:
+        return not_now("Visits can be logged only while the deployment is active.")
+    if v.visit_date > today:
+        return not_now(f"This visit can be logged as delivered from {uk_date(v.visit_date)}.")
+    return allow()
+
+
+def cancel(v: Visit, user: User, today: date) -> Decision:
+    """Take a planned visit off the plan (a delivered one stays: its days count)."""
+    d = v.deployment
+    if not is_editor(d, user):
+        return forbid("Only the deployment's system leader plans visits.")
+    if v.status != "planned":
+        return not_now("A delivered visit cannot be cancelled.")
+    if d.status not in CONTACT_STATUSES:
+        return not_now("Visits can be changed only until the end of delivery.")
+    return allow()
+
+
+def visit_actions(v: Visit, user: User, today: date | None = None) -> dict[str, Decision]:
+    """Every action on one visit for this user (``deliver``, ``cancel``)."""
+    today = today or date.today()
+    return {"deliver": deliver(v, user, today), "cancel": cancel(v, user, today)}
 
 
 # -------------------------------------------------------------------- variation predicates
