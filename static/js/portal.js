@@ -10,6 +10,29 @@
   document.addEventListener("DOMContentLoaded", function () { focusErrors(document); });
   document.addEventListener("htmx:afterSwap", function (evt) { focusErrors(evt.detail.target); });
 
+  // The main navigation folds behind a Menu button on narrow screens (CSS decides when; without
+  // JavaScript the links simply wrap).
+  document.addEventListener("DOMContentLoaded", function () {
+    var toggle = document.querySelector(".nav-toggle");
+    if (!toggle) { return; }
+    var nav = toggle.closest(".main-nav");
+    document.documentElement.classList.add("js-nav");
+    toggle.hidden = false;
+    toggle.addEventListener("click", function () {
+      var open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      nav.classList.toggle("nav-open", open);
+      if (open) { var first = nav.querySelector(".nav a"); if (first) { first.focus(); } }
+    });
+    document.addEventListener("keydown", function (evt) {
+      if (evt.key === "Escape" && nav.classList.contains("nav-open")) {
+        toggle.setAttribute("aria-expanded", "false");
+        nav.classList.remove("nav-open");
+        toggle.focus();
+      }
+    });
+  });
+
   // A button marked data-confirm asks before it submits.
   document.addEventListener("click", function (evt) {
     var el = evt.target.closest("[data-confirm]");
