@@ -56,8 +56,8 @@ def test_focus_after_plan_edits(page, sign_in, world):
     # move a row down: focus stays on that row's "Down" button in the new table
     page.locator(f"#action-{a1.id}").get_by_role("button", name="Down").click()
     expect(page.locator("#htmx-status")).to_have_text("Moved down.")
-    assert page.evaluate(f"document.activeElement.closest('tr') && "
-                         f"document.activeElement.closest('tr').id") == f"action-{a1.id}"
+    assert page.evaluate("document.activeElement.closest('tr') && "
+                         "document.activeElement.closest('tr').id") == f"action-{a1.id}"
     # remove a row: focus goes to its table, and "Removed." is announced
     page.once("dialog", lambda d: d.accept())
     page.locator(f"#action-{a2.id}").get_by_role("button", name="Remove").click()
