@@ -49,7 +49,8 @@ class EditForm(FlaskForm):
 
 
 class VoidForm(FlaskForm):
-    reason = TextAreaField("Reason for voiding", validators=[
+    # its own id: the decline form on the same page has a "reason" too (issue 18, item 5)
+    reason = TextAreaField("Reason for voiding", id="void-reason", validators=[
         DataRequired("Give a reason for voiding the agreement"), Length(max=2000)])
 
 

@@ -8,7 +8,29 @@
     if (summary) { summary.focus(); }
   }
   document.addEventListener("DOMContentLoaded", function () { focusErrors(document); });
-  document.addEventListener("htmx:afterSwap", function (evt) { focusErrors(evt.detail.target); });
+
+  // The main navigation folds behind a Menu button on narrow screens (CSS decides when; without
+  // JavaScript the links simply wrap).
+  document.addEventListener("DOMContentLoaded", function () {
+    var toggle = document.querySelector(".nav-toggle");
+    if (!toggle) { return; }
+    var nav = toggle.closest(".main-nav");
+    document.documentElement.classList.add("js-nav");
+    toggle.hidden = false;
+    toggle.addEventListener("click", function () {
+      var open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      nav.classList.toggle("nav-open", open);
+      if (open) { var first = nav.querySelector(".nav a"); if (first) { first.focus(); } }
+    });
+    document.addEventListener("keydown", function (evt) {
+      if (evt.key === "Escape" && nav.classList.contains("nav-open")) {
+        toggle.setAttribute("aria-expanded", "false");
+        nav.classList.remove("nav-open");
+        toggle.focus();
+      }
+    });
+  });
 
   // A button marked data-confirm asks before it submits.
   document.addEventListener("click", function (evt) {
@@ -100,6 +122,62 @@
     window.htmx.ajax("GET", form.getAttribute("data-cancel-url"),
       { target: form.getAttribute("data-cancel-target"), swap: "outerHTML" });
   });
+  // Focus after an htmx swap, one convention for every page (issue 18, item 4): an error
+  // summary or the first invalid field if the answer has one; otherwise the row or section that
+  // was swapped in (a moved row's same button; a removed row hands focus to its table). A form's
+  // data-done text is announced politely on success. Polling never moves focus.
+  var pendingFocus = null;
+  function focusOn(el) {
+    if (!el) { return; }
+    if (!el.matches("a[href], button, input, select, textarea, [tabindex]")) {
+      el.setAttribute("tabindex", "-1");
+    }
+    el.focus();
+  }
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var target = evt.detail.target;
+    var issuer = evt.detail.requestConfig && evt.detail.requestConfig.elt;
+    var trigger = issuer && issuer.getAttribute ? (issuer.getAttribute("hx-trigger") || "") : "";
+    if (!target || /every|load|revealed/.test(trigger)) { pendingFocus = null; return; }
+    var form = issuer && issuer.closest ? issuer.closest("form") : null;
+    var submitter = evt.detail.requestConfig.triggeringEvent &&
+      evt.detail.requestConfig.triggeringEvent.submitter;
+    var table = target.closest("table");
+    pendingFocus = {
+      id: target.id, table: table ? table.id : "",
+      done: form ? (form.getAttribute("data-done") || "") : "",
+      ok: evt.detail.xhr.status < 300,
+      action: form ? form.getAttribute("action") : "",
+      direction: submitter && form ? (form.querySelector("[name=direction]") || {}).value : ""
+    };
+    // a swap that removes its target (an empty answer) settles nothing: no afterSettle event
+    window.setTimeout(settleFocus, 150);
+  });
+  document.addEventListener("htmx:afterSettle", settleFocus);
+  function settleFocus() {
+    var p = pendingFocus;
+    pendingFocus = null;
+    if (!p) { return; }
+    var root = (p.id && document.getElementById(p.id)) ||
+      (p.table && document.getElementById(p.table)) || document.getElementById("main");
+    if (!root) { return; }
+    var error = root.querySelector(".error-summary") || root.querySelector(
+      ".field-error input, .field-error textarea, .field-error select, [aria-invalid=true]");
+    if (error) { focusOn(error); return; }
+    if (root.classList.contains("editing")) { return; }  // the row form takes the caret itself
+    var region = document.getElementById("htmx-status");
+    if (p.ok && p.done && region) { region.textContent = p.done; }
+    if (p.action && p.direction) {
+      var again = Array.prototype.find.call(root.querySelectorAll("form"), function (f) {
+        var d = f.querySelector("[name=direction]");
+        return f.getAttribute("action") === p.action && d && d.value === p.direction;
+      });
+      if (again) { focusOn(again.querySelector("button")); return; }
+    }
+    if (root.tagName === "TR" || root.tagName === "TABLE") { focusOn(root); return; }
+    focusOn(root.querySelector("h1, h2, h3, .flash, .notice") || root);
+  }
+
   // Put the caret in the first field of a row that has just opened for editing.
   // A merge view (409) takes the focus so the editor hears that someone else saved first.
   document.addEventListener("htmx:load", function (evt) {

@@ -467,7 +467,7 @@ def test_only_admin_and_director_may_void(w, c, role):
 def test_voiding_needs_a_reason_and_cancels_the_deployment(w, c):
     admin = c(w.user("a", "admin"))
     r = admin.post(url(w, tail="/void"), {"reason": ""})
-    assert r.status_code == 422 and 'id="reason-error"' in r.data.decode()
+    assert r.status_code == 422 and 'id="void-reason-error"' in r.data.decode()
     assert current(w).status == "draft"
     r = admin.post(url(w, tail="/void"), {"reason": "Leader on long-term leave"})
     assert r.status_code == 303
