@@ -9,8 +9,8 @@ from flask import flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from ..domain import access, brokering, workflow
-from ..domain.errors import Conflict
+from ..domain import access, brokering
+from ..domain.errors import Invalid
 from ..domain.policy import deployments as policy
 from ..htmx import render
 from ..models import Deployment
@@ -28,20 +28,15 @@ PARTY_ROLES = ("headteacher", "home_school", "sle")
 def respond(deployment_id: int) -> ResponseReturnValue:
     d = access.get_deployment(current_user, deployment_id, for_update=True)
     form = RespondForm()
-    if not form.validate() or form.decision.data not in ("accepted", "declined"):
+    if not form.validate():
         return _page(d, form), 422
     try:
         with command():
             brokering.respond(d, current_user, form.decision.data, form.reason.data or "",
                               ip=request.remote_addr or "")
-    except workflow.ReasonRequired as exc:
-        form.reason.errors = [str(exc)]
+    except Invalid as exc:
+        exc.show_on(form)
         return _page(access.get_deployment(current_user, deployment_id), form), 422
-    except workflow.IllegalTransition as exc:
-        return _refused(str(exc), 403 if exc.forbidden else 409)
-    except Conflict:
-        return _refused("Someone answered this proposal at the same moment. Reload the page: "
-                        "your answer was not saved.", 409)
     word = "confirmed" if form.decision.data == "accepted" else "declined"
     flash(f"You {word} the proposal {d.reference}.", "success")
     return redirect(url_for("deployments.show", deployment_id=deployment_id), code=303)
@@ -50,11 +45,6 @@ def respond(deployment_id: int) -> ResponseReturnValue:
 def _page(d: Deployment, form: RespondForm) -> str:
     return render("deployments/show.html", d=d,
                   panels=deployment_panels.build(d, current_user, {"respond_form": form}))
-
-
-def _refused(message: str, code: int):
-    return render("error.html", code=code, title="That did not happen",
-                  message=f"{message} Nothing was changed."), code
 
 
 def responses_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:

@@ -48,7 +48,8 @@ def facts(d: Deployment) -> Facts:
 
 
 def party_of(d: Deployment, user: User, f: Facts) -> tuple[str, int] | None:
-    """The (party, school id) this user answers for, if any (as ``brokering.party_of``)."""
+    """The (party, school id) this user answers for, if any: the one rule of who answers for
+    which party (``brokering.party_of`` adds the label; ``_answer`` and the twins follow it)."""
     if user.role == "headteacher" and user.school_id in f.receiving:
         return ("receiving", user.school_id)
     if user.role == "home_school" and user.school_id == d.home_school_id:
