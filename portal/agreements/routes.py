@@ -22,8 +22,9 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..domain import access, audit, signing, workflow
+from ..domain import access, audit, signing
 from ..domain import agreements as service
+from ..domain.errors import Conflict, Invalid, NotNow
 from ..domain.policy import agreements as policy
 from ..domain.policy import require
 from ..extensions import db, limiter
@@ -137,20 +138,15 @@ def _respond(deployment_id: int, decision: str):
                                 seen_hash=form.content_hash.data, reason=form.reason.data,
                                 ip=_ip(), user_agent=_ua())
                 done = "Your decision not to sign is recorded. The co-ordinator has been told."
-    except service.NotASignatory:
-        abort(403)
-    except service.StaleAgreement as exc:
-        deployment, agreement = access.get_agreement(current_user, deployment_id)
-        return _answer(deployment, agreement, 409, message=str(exc), message_kind="error")
-    except (service.AlreadyDone, workflow.Conflict) as exc:
-        deployment, agreement = access.get_agreement(current_user, deployment_id)
-        text = str(exc) if isinstance(exc, service.AlreadyDone) else \
-            "Someone signed at the same moment; your signature was not recorded. Try again."
-        return _answer(deployment, agreement, 409, message=text, message_kind="error")
-    except service.AgreementError as exc:
-        getattr(form, "typed_name" if decision == "signed" else "reason").errors.append(str(exc))
+    except Invalid as exc:
+        exc.show_on(form)
         deployment, agreement = access.get_agreement(current_user, deployment_id)
         return _answer(deployment, agreement, 422, **{key: form})
+    except (Conflict, NotNow) as exc:
+        # changed, closed or answered meanwhile: the agreement as it now is, with why
+        deployment, agreement = access.get_agreement(current_user, deployment_id)
+        return _answer(deployment, agreement, exc.status, message=str(exc),
+                       message_kind="error")
     deployment, agreement = access.get_agreement(current_user, deployment_id)
     return _answer(deployment, agreement, 303, message=done, message_kind="success")
 
@@ -197,15 +193,16 @@ def edit(deployment_id: int) -> ResponseReturnValue:
                 with command():
                     now = service.edit(agreement, current_user, changes,
                                        seen_hash=form.content_hash.data, ip=_ip())
-            except (service.StaleAgreement, workflow.Conflict) as exc:
+            except Conflict as exc:
                 deployment, agreement = access.get_agreement(current_user, deployment_id)
-                message = str(exc) if isinstance(exc, service.StaleAgreement) else \
-                    "Someone else changed the agreement at the same time."
                 return render("agreements/edit.html", d=deployment, agreement=agreement,
                               started=policy.signing_started(agreement),
-                              form=form, conflict=message), 409
-            except service.AgreementError as exc:
-                getattr(form, getattr(exc, "field", None) or "terms").errors.append(str(exc))
+                              form=form, conflict=str(exc)), 409
+            except NotNow as exc:  # closed since the form was opened
+                return render("agreements/closed.html", d=deployment, agreement=agreement,
+                              reason=str(exc)), 409
+            except Invalid as exc:
+                exc.show_on(form)
                 deployment, agreement = access.get_agreement(current_user, deployment_id)
                 return render("agreements/edit.html", d=deployment, agreement=agreement,
                               started=policy.signing_started(agreement),
@@ -247,9 +244,9 @@ def void(deployment_id: int) -> ResponseReturnValue:
     try:
         with command():
             service.void(agreement, current_user, form.reason.data, ip=_ip())
-    except (service.StaleAgreement, workflow.Conflict, workflow.IllegalTransition) as exc:
+    except (Conflict, NotNow) as exc:
         deployment, agreement = access.get_agreement(current_user, deployment_id)
-        return _answer(deployment, agreement, 409, message=str(exc) or "Changed meanwhile.",
+        return _answer(deployment, agreement, exc.status, message=str(exc),
                        message_kind="error")
     flash("The agreement is void and the deployment cancelled.", "success")
     return redirect(url_for(".show", deployment_id=deployment_id), 303)
@@ -293,20 +290,14 @@ def terms() -> ResponseReturnValue:
     form = TermsForm()
     if not form.validate_on_submit():
         return render("agreements/terms.html", form=form, alliance=alliance), 422
-    alliance = db.session.scalars(
-        select(Alliance).where(Alliance.id == alliance.id).with_for_update()
-        .execution_options(populate_existing=True)).one()
-    if form.seen_hash.data != _terms_hash(alliance.agreement_terms):
+    try:
+        with command():
+            service.save_terms(alliance, current_user, form.terms.data,
+                               seen_hash=form.seen_hash.data, ip=_ip())
+    except Conflict as exc:
+        alliance = db.session.get(Alliance, current_user.alliance_id)
         return render("agreements/terms.html", form=form, alliance=alliance,
-                      conflict="Someone else changed the terms while you were editing. The "
-                               "current text is below your version; copy what you need."), 409
-    new = form.terms.data.replace("\r\n", "\n").strip()
-    if new != alliance.agreement_terms:
-        audit.record(current_user, "alliance.terms_changed", alliance,
-                     alliance_id=alliance.id,
-                     detail={"from_hash": _terms_hash(alliance.agreement_terms),
-                             "to_hash": _terms_hash(new)}, ip=_ip())
-        alliance.agreement_terms = new
+                      conflict=str(exc)), 409
     flash("The terms for new agreements are saved. Agreements already drafted keep theirs.",
           "success")
     return redirect(url_for(".terms"), 303)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ColumnElement, and_, exists, false, not_
 from sqlalchemy.orm import aliased
 
-from ...models import Agreement, Deployment, RequestSchool, Signature, User
+from ...models import Agreement, Alliance, Deployment, RequestSchool, Signature, User
 from . import Decision, allow, forbid, not_now
 
 if TYPE_CHECKING:
@@ -92,6 +92,13 @@ def void(agreement: Agreement, deployment: Deployment, user: User, _f: Facts) ->
         return forbid("Only the co-ordinator or director voids an agreement.")
     if not is_open(agreement, deployment):
         return not_now("This agreement can no longer be voided.")
+    return allow()
+
+
+def edit_terms(alliance: Alliance, user: User) -> Decision:
+    """The alliance's terms for new agreements: its co-ordinator or director."""
+    if user.role not in OVERSEERS or user.alliance_id != alliance.id:
+        return forbid("Only the co-ordinator or director changes the alliance's terms.")
     return allow()
 
 
