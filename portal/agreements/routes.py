@@ -83,6 +83,7 @@ def _context(deployment: Deployment, agreement, *, sign_form=None, decline_form=
         "started": policy.signing_started(agreement),
         "sign_form": sign_form, "decline_form": decline_form,
         "message": message, "message_kind": message_kind,
+        "message_is_error": message_kind == "error",
         "void_form": VoidForm(formdata=None),
         "history": service.history(deployment.id),
         "AGREEMENT_STATUSES": AGREEMENT_STATUSES,
@@ -273,7 +274,7 @@ def printable(deployment_id: int) -> ResponseReturnValue:
                   AGREEMENT_STATUSES=AGREEMENT_STATUSES,
                   content=agreement.content, signatures=sigs, users=users,
                   fingerprint=signing.fingerprint(agreement.content_hash),
-                  verify_url=verify_url)
+                  verify_url=verify_url, not_signed=policy.not_signed_note(agreement))
 
 
 _terms_hash = service.terms_hash

@@ -54,6 +54,15 @@ def is_open(agreement: Agreement, deployment: Deployment) -> bool:
     return agreement.status in OPEN and deployment.status == "agreement"
 
 
+def not_signed_note(agreement: Agreement) -> str | None:
+    """The watermark of a printed version that is not (or no longer) the signed agreement."""
+    if agreement.status == "signed":
+        return None
+    from ...models import AGREEMENT_STATUSES
+
+    return f"Not a signed agreement: {AGREEMENT_STATUSES[agreement.status].lower()}."
+
+
 def signing_started(agreement: Agreement) -> bool:
     """Someone has signed or declined this version: an edit now makes a new version."""
     return agreement.status == "signing"
