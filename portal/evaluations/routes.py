@@ -156,7 +156,8 @@ def leader(deployment_id: int) -> ResponseReturnValue:
                                "recommendations", "exit_arrangements"))
     if not form.validate_on_submit():
         code = 422 if request.method == "POST" else 200
-        return _page("evaluations/leader.html", d, form, existing=existing), code
+        return _page("evaluations/leader.html", d, form, existing=existing,
+                     returned=policy.was_returned(existing)), code
 
     def act() -> object:
         return ev.submit_leader_evaluation(
@@ -168,7 +169,8 @@ def leader(deployment_id: int) -> ResponseReturnValue:
 
     return _run(d, form, act, "Your final evaluation was sent to the co-ordinator.",
                   lambda problem: _page("evaluations/leader.html", d, form, problem,
-                                        existing=existing))
+                                        existing=existing,
+                                        returned=policy.was_returned(existing)))
 
 
 def _fill(form: FlaskForm, source: Evaluation, names: tuple[str, ...]) -> None:

@@ -58,6 +58,7 @@ bp = Blueprint("plans", __name__)
 
 VIEWERS = access.PLAN_ROLES
 KINDS = ("action", "outcome")
+COLUMNS = {"action": 7, "outcome": 3}  # the columns of each kind's table (merge view spans)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -256,7 +257,7 @@ def _conflict(kind: str, row_id: int, mine: dict, form, plan=None):
         form.version.data = current.version
         plan = current.plan
     ctx = {"row": current, "row_id": row_id, "kind": kind, "plan": plan, "form": form,
-           "mine": mine, "d": plan.deployment if plan else None,
+           "mine": mine, "columns": COLUMNS[kind], "d": plan.deployment if plan else None,
            "ACTION_STATUSES": ACTION_STATUSES}
     if current is not None and kind == "action":
         form.set_outcomes(plan.outcomes)
