@@ -31,6 +31,7 @@ from ..models import (
     Variation,
 )
 from . import errors
+from .policy.profiles import waiting_approve_release
 
 OVERSEERS = ("admin", "director")
 
@@ -291,11 +292,9 @@ def get_leader(user: User, profile_id: int) -> LeaderProfile:
 
 
 def released_leaders_for(user: User) -> ColumnElement[bool]:
-    """A home-school leader approves release for the system leaders of their own school."""
-    if user.role == "home_school" and user.school_id:
-        return and_(LeaderProfile.home_school_id == user.school_id,
-                    LeaderProfile.alliance_id == user.alliance_id)
-    return false()
+    """A home-school leader approves release for the system leaders of their own school (the
+    twin of ``policy.profiles.approve_release``)."""
+    return waiting_approve_release(user)
 
 
 def get_released_leader(user: User, profile_id: int) -> LeaderProfile:
