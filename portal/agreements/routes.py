@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from ..domain import access, audit, signing
 from ..domain import agreements as service
-from ..domain.errors import Conflict, Invalid, NotNow
+from ..domain.errors import Conflict, Invalid, NotNow, NotVisible
 from ..domain.policy import agreements as policy
 from ..domain.policy import require
 from ..extensions import db, limiter
@@ -259,10 +259,11 @@ def printable(deployment_id: int) -> ResponseReturnValue:
     deployment, agreement = access.get_agreement(current_user, deployment_id)
     version = int_arg("version", "agreement version")
     if version and version != agreement.version:
-        agreement = next((a for a in service.history(deployment.id) if a.version == version),
-                         None)
-        if agreement is None:
+        earlier = next((a for a in service.history(deployment.id) if a.version == version),
+                       None)
+        if earlier is None:
             abort(404)
+        agreement = earlier
     sigs = db.session.scalars(
         select(Signature).where(Signature.agreement_id == agreement.id)
         .order_by(Signature.signed_at, Signature.id)
@@ -280,10 +281,17 @@ def printable(deployment_id: int) -> ResponseReturnValue:
 _terms_hash = service.terms_hash
 
 
+def _alliance() -> Alliance:
+    alliance = db.session.get(Alliance, current_user.alliance_id)
+    if alliance is None:
+        raise NotVisible("alliance")
+    return alliance
+
+
 @bp.route("/agreements/terms", methods=["GET", "POST"])
 @roles(*OVERSEERS)
 def terms() -> ResponseReturnValue:
-    alliance = db.session.get(Alliance, current_user.alliance_id)
+    alliance = _alliance()
     if request.method == "GET":
         form = TermsForm(data={"terms": alliance.agreement_terms or service.DEFAULT_TERMS,
                                "seen_hash": _terms_hash(alliance.agreement_terms)})
@@ -296,7 +304,7 @@ def terms() -> ResponseReturnValue:
             service.save_terms(alliance, current_user, form.terms.data,
                                seen_hash=form.seen_hash.data, ip=_ip())
     except Conflict as exc:
-        alliance = db.session.get(Alliance, current_user.alliance_id)
+        alliance = _alliance()
         return render("agreements/terms.html", form=form, alliance=alliance,
                       conflict=str(exc)), 409
     flash("The terms for new agreements are saved. Agreements already drafted keep theirs.",
@@ -315,9 +323,9 @@ def verify(token: str) -> ResponseReturnValue:
     result = None
     if "fingerprint" in request.args and form.validate():
         result = service.verify_fingerprint(agreement, form.fingerprint.data)
-    deployment = db.session.get(Deployment, agreement.deployment_id)
     response = make_response(render("agreements/verify.html", agreement=agreement, form=form,
-                                    result=result, reference=deployment.reference))
+                                    result=result,
+                                    reference=service.deployment_of(agreement).reference))
     response.headers["X-Robots-Tag"] = "noindex"
     return response
 

@@ -4,6 +4,7 @@ the home-school leader's release approval, and the alliances' contact details.""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
@@ -53,9 +54,9 @@ def _parse_date(value: str | None) -> date | None:
         return None
 
 
-def directory_filters(args) -> dict:
+def directory_filters(args) -> dict[str, Any]:
     """The filters from the query string, invalid values dropped (so URLs stay shareable)."""
-    f = {
+    f: dict[str, Any] = {
         "q": (args.get("q") or "").strip()[:100],
         "specialism": int_arg("specialism", "specialism", source=args),
         "phase": args.get("phase") if args.get("phase") in PHASES else "",

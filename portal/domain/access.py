@@ -7,6 +7,8 @@ when the object is outside the user's school or alliance, so that ids leak nothi
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, union
 
 from ..extensions import db
@@ -194,9 +196,17 @@ def get_plan(user: User, plan_id: int) -> ActionPlan:
 
 
 def get_plan_row(user: User, kind: str, row_id: int) -> Outcome | Action:
-    model = {"action": Action, "outcome": Outcome}.get(kind)
-    if model is None:
-        raise NotVisible(kind)
+    if kind == "action":
+        return _plan_row(user, Action, kind, row_id)
+    if kind == "outcome":
+        return _plan_row(user, Outcome, kind, row_id)
+    raise NotVisible(kind)
+
+
+_Row = TypeVar("_Row", Action, Outcome)
+
+
+def _plan_row(user: User, model: type[_Row], kind: str, row_id: int) -> _Row:
     obj = db.session.scalar(
         select(model).join(ActionPlan, ActionPlan.id == model.plan_id)
         .join(Deployment, Deployment.id == ActionPlan.deployment_id)

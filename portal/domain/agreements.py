@@ -341,8 +341,15 @@ def lock(agreement_id: int) -> Agreement:
         .execution_options(populate_existing=True)
     ).one()
     db.session.refresh(agreement, ["signatures"])
-    db.session.refresh(db.session.get(Deployment, agreement.deployment_id))
+    db.session.refresh(deployment_of(agreement))
     return agreement
+
+
+def deployment_of(agreement: Agreement) -> Deployment:
+    """The agreement's deployment (every agreement has one)."""
+    deployment = deployment_of(agreement)
+    assert deployment is not None
+    return deployment
 
 
 def _url(deployment: Deployment) -> str:
@@ -433,7 +440,9 @@ def check_dates(deployment: Deployment, start, end, *, today: date | None = None
     frame = (req.start_date, req.end_date)
 
     def inside(day: date | None) -> bool:
-        return day is not None and None not in frame and frame[0] <= day <= frame[1]
+        first, last = frame
+        return day is not None and first is not None and last is not None \
+            and first <= day <= last
 
     if start is not None and not inside(start):
         problem = date_problem(
@@ -465,7 +474,7 @@ def edit(agreement: Agreement, actor: User, changes: dict, *, seen_hash: str,
     else's change.
     """
     agreement = lock(agreement.id)
-    deployment = db.session.get(Deployment, agreement.deployment_id)
+    deployment = deployment_of(agreement)
     require(policy.actions(agreement, actor, deployment=deployment)["edit"])
     if agreement.content_hash != seen_hash:
         raise errors.Conflict("Someone else changed the agreement while you were editing it.")
@@ -509,7 +518,7 @@ def edit(agreement: Agreement, actor: User, changes: dict, *, seen_hash: str,
 def void(agreement: Agreement, actor: User, reason: str, *, ip: str = "") -> None:
     """Void the agreement and cancel the deployment (workflow: agreement -> cancelled)."""
     agreement = lock(agreement.id)
-    deployment = db.session.get(Deployment, agreement.deployment_id)
+    deployment = deployment_of(agreement)
     require(policy.actions(agreement, actor, deployment=deployment)["void"])
     reason = (reason or "").strip()
     if not reason:
@@ -588,12 +597,13 @@ def _respond(agreement: Agreement, user: User, *, version: int, seen_hash: str,
              typed_name: str, decision: str, reason: str, ip: str, user_agent: str
              ) -> tuple[Agreement, Signature]:
     agreement = lock(agreement.id)
-    deployment = db.session.get(Deployment, agreement.deployment_id)
+    deployment = deployment_of(agreement)
     f = policy.facts(agreement, deployment, user)
     action = "sign" if decision == "signed" else "decline"
     # open, the only "not now" is an answer already given (a double click or a second tab)
     require(policy.actions(agreement, user, deployment=deployment, f=f)[action])
     latest = current(deployment.id)
+    assert latest is not None  # this agreement, at least
     if latest.id != agreement.id or agreement.version != version \
             or agreement.content_hash != seen_hash:
         raise errors.Conflict(
@@ -622,7 +632,7 @@ def sign(agreement: Agreement, user: User, *, version: int, seen_hash: str, type
     agreement, sig = _respond(agreement, user, version=version, seen_hash=seen_hash,
                               typed_name=typed_name, decision="signed", reason="", ip=ip,
                               user_agent=user_agent)
-    deployment = db.session.get(Deployment, agreement.deployment_id)
+    deployment = deployment_of(agreement)
     db.session.refresh(agreement, ["signatures"])
     if all(s.signed for s in slots(deployment, agreement)):
         agreement.status = "signed"
@@ -643,7 +653,7 @@ def decline(agreement: Agreement, user: User, *, version: int, seen_hash: str, r
     agreement, sig = _respond(agreement, user, version=version, seen_hash=seen_hash,
                               typed_name=user.name, decision="declined", reason=reason, ip=ip,
                               user_agent=user_agent)
-    deployment = db.session.get(Deployment, agreement.deployment_id)
+    deployment = deployment_of(agreement)
     notify.notify(_overseers(deployment),
                   f"{user.name} declined to sign the agreement for {deployment.reference}: "
                   f"{sig.reason}", _url(deployment))

@@ -244,6 +244,9 @@ def need_for(req: SupportRequest) -> Need:
         .join(School, School.id == RequestSchool.school_id)
         .where(RequestSchool.request_id == req.id)
     ).all()
+    if req.start_date is None or req.end_date is None:
+        raise errors.Invalid("The request needs its time frame before it can be matched.",
+                             field="start_date")
     return Need(
         standards=frozenset(req.standards),
         phase=req.phase,
@@ -326,6 +329,7 @@ def propose(req: SupportRequest, leader_id: int, actor: User, *, ip: str = "") -
     if chosen is None:
         raise NotProposable("That system leader cannot be proposed for this request.")
     profile = db.session.scalar(select(LeaderProfile).where(LeaderProfile.user_id == leader_id))
+    assert profile is not None  # ranked, so in the directory
     workflow.transition(req, "matched", actor, ip=ip, detail={"leader_id": leader_id})
     n = db.session.scalar(
         select(func.count(Deployment.id)).where(Deployment.request_id == req.id)) or 0
@@ -393,7 +397,8 @@ def parties(d: Deployment, req: SupportRequest | None = None) -> list[User]:
         select(User).where(User.role == "home_school", User.school_id == d.home_school_id,
                            User.active.is_(True))
     ).all()
-    return [*heads, *home, db.session.get(User, d.leader_id)]
+    leader = db.session.get(User, d.leader_id)
+    return [*heads, *home, *([leader] if leader is not None else [])]
 
 
 def respond(d: Deployment, actor: User, decision: str, reason: str = "", *,
