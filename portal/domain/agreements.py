@@ -347,7 +347,7 @@ def lock(agreement_id: int) -> Agreement:
 
 def deployment_of(agreement: Agreement) -> Deployment:
     """The agreement's deployment (every agreement has one)."""
-    deployment = deployment_of(agreement)
+    deployment = db.session.get(Deployment, agreement.deployment_id)
     assert deployment is not None
     return deployment
 
