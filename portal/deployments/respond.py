@@ -12,6 +12,7 @@ from flask_login import current_user
 from ..domain import access, brokering
 from ..domain.errors import Invalid
 from ..domain.policy import deployments as policy
+from ..formatting import days
 from ..htmx import render
 from ..models import Deployment
 from ..panels import PanelContext, deployment_panels
@@ -47,6 +48,17 @@ def _page(d: Deployment, form: RespondForm) -> str:
                   panels=deployment_panels.build(d, current_user, {"respond_form": form}))
 
 
+def _asked(answer: str | None, d: Deployment) -> tuple[str, str]:
+    """What the party answering is asked, and the words on its button."""
+    if answer == "release":
+        return (f"Agree to release {d.leader.name} for {days(d.half_days_agreed)}?",
+                "Agree the release")
+    if answer == "accept":
+        return f"Accept this deployment of {days(d.half_days_agreed)}?", "Accept the deployment"
+    return (f"Confirm {d.leader.name} as the system leader for your school?",
+            "Confirm the system leader")
+
+
 def responses_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:
     d, user = ctx.obj, ctx.user
     parties = brokering.expected_parties(d)
@@ -56,5 +68,8 @@ def responses_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:
     f = policy.facts(d)
     can = policy.actions(d, user, f)
     form = ctx.form("respond_form") or RespondForm(formdata=None)
-    return {"rows": rows, "mine": mine, "can": can, "answer": policy.answer_action(d, user, f),
-            "waiting": d.status == "proposed", "form": form, "d": d}
+    answer = policy.answer_action(d, user, f)
+    question, button = _asked(answer, d)
+    return {"rows": [(p, r, r is not None and r.decision == "accepted") for p, r in rows],
+            "mine": mine, "can": can, "answer": answer, "question": question,
+            "button": button, "waiting": policy.is_open(d), "form": form, "d": d}

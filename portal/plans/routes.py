@@ -496,12 +496,11 @@ def decline_variation(variation_id: int) -> ResponseReturnValue:
 def plans_panel(ctx: PanelContext[DeploymentModel]) -> dict[str, Any] | None:
     """First contact (with the 7-day clock), days used vs agreed, visits, variations, plan."""
     deployment, user = ctx.obj, ctx.user
-    if deployment.status not in ("agreement", "active", "evaluation", "completed",
-                                 "ended_early"):
+    if not policy.shows_delivery(deployment):
         return None
     sees_plan = user.role in VIEWERS  # the deployment page is already scoped to the user
     clock = None
-    if deployment.confirmed_at and user.role in ("sle", "admin", "director"):
+    if deployment.confirmed_at is not None and policy.sees_contact_clock(deployment, user):
         clock = contact_clock(deployment.confirmed_at, utcnow(), deployment.first_contact_at)
     variations = list(db.session.scalars(
         select(Variation).where(Variation.deployment_id == deployment.id)
