@@ -22,8 +22,9 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..domain import access, audit, signing, workflow
+from ..domain import access, audit, signing
 from ..domain import agreements as service
+from ..domain.errors import Conflict, Invalid, NotNow, NotVisible
 from ..domain.policy import agreements as policy
 from ..domain.policy import require
 from ..extensions import db, limiter
@@ -82,6 +83,7 @@ def _context(deployment: Deployment, agreement, *, sign_form=None, decline_form=
         "started": policy.signing_started(agreement),
         "sign_form": sign_form, "decline_form": decline_form,
         "message": message, "message_kind": message_kind,
+        "message_is_error": message_kind == "error",
         "void_form": VoidForm(formdata=None),
         "history": service.history(deployment.id),
         "AGREEMENT_STATUSES": AGREEMENT_STATUSES,
@@ -137,20 +139,15 @@ def _respond(deployment_id: int, decision: str):
                                 seen_hash=form.content_hash.data, reason=form.reason.data,
                                 ip=_ip(), user_agent=_ua())
                 done = "Your decision not to sign is recorded. The co-ordinator has been told."
-    except service.NotASignatory:
-        abort(403)
-    except service.StaleAgreement as exc:
-        deployment, agreement = access.get_agreement(current_user, deployment_id)
-        return _answer(deployment, agreement, 409, message=str(exc), message_kind="error")
-    except (service.AlreadyDone, workflow.Conflict) as exc:
-        deployment, agreement = access.get_agreement(current_user, deployment_id)
-        text = str(exc) if isinstance(exc, service.AlreadyDone) else \
-            "Someone signed at the same moment; your signature was not recorded. Try again."
-        return _answer(deployment, agreement, 409, message=text, message_kind="error")
-    except service.AgreementError as exc:
-        getattr(form, "typed_name" if decision == "signed" else "reason").errors.append(str(exc))
+    except Invalid as exc:
+        exc.show_on(form)
         deployment, agreement = access.get_agreement(current_user, deployment_id)
         return _answer(deployment, agreement, 422, **{key: form})
+    except (Conflict, NotNow) as exc:
+        # changed, closed or answered meanwhile: the agreement as it now is, with why
+        deployment, agreement = access.get_agreement(current_user, deployment_id)
+        return _answer(deployment, agreement, exc.status, message=str(exc),
+                       message_kind="error")
     deployment, agreement = access.get_agreement(current_user, deployment_id)
     return _answer(deployment, agreement, 303, message=done, message_kind="success")
 
@@ -197,15 +194,16 @@ def edit(deployment_id: int) -> ResponseReturnValue:
                 with command():
                     now = service.edit(agreement, current_user, changes,
                                        seen_hash=form.content_hash.data, ip=_ip())
-            except (service.StaleAgreement, workflow.Conflict) as exc:
+            except Conflict as exc:
                 deployment, agreement = access.get_agreement(current_user, deployment_id)
-                message = str(exc) if isinstance(exc, service.StaleAgreement) else \
-                    "Someone else changed the agreement at the same time."
                 return render("agreements/edit.html", d=deployment, agreement=agreement,
                               started=policy.signing_started(agreement),
-                              form=form, conflict=message), 409
-            except service.AgreementError as exc:
-                getattr(form, getattr(exc, "field", None) or "terms").errors.append(str(exc))
+                              form=form, conflict=str(exc)), 409
+            except NotNow as exc:  # closed since the form was opened
+                return render("agreements/closed.html", d=deployment, agreement=agreement,
+                              reason=str(exc)), 409
+            except Invalid as exc:
+                exc.show_on(form)
                 deployment, agreement = access.get_agreement(current_user, deployment_id)
                 return render("agreements/edit.html", d=deployment, agreement=agreement,
                               started=policy.signing_started(agreement),
@@ -247,9 +245,9 @@ def void(deployment_id: int) -> ResponseReturnValue:
     try:
         with command():
             service.void(agreement, current_user, form.reason.data, ip=_ip())
-    except (service.StaleAgreement, workflow.Conflict, workflow.IllegalTransition) as exc:
+    except (Conflict, NotNow) as exc:
         deployment, agreement = access.get_agreement(current_user, deployment_id)
-        return _answer(deployment, agreement, 409, message=str(exc) or "Changed meanwhile.",
+        return _answer(deployment, agreement, exc.status, message=str(exc),
                        message_kind="error")
     flash("The agreement is void and the deployment cancelled.", "success")
     return redirect(url_for(".show", deployment_id=deployment_id), 303)
@@ -261,10 +259,11 @@ def printable(deployment_id: int) -> ResponseReturnValue:
     deployment, agreement = access.get_agreement(current_user, deployment_id)
     version = int_arg("version", "agreement version")
     if version and version != agreement.version:
-        agreement = next((a for a in service.history(deployment.id) if a.version == version),
-                         None)
-        if agreement is None:
+        earlier = next((a for a in service.history(deployment.id) if a.version == version),
+                       None)
+        if earlier is None:
             abort(404)
+        agreement = earlier
     sigs = db.session.scalars(
         select(Signature).where(Signature.agreement_id == agreement.id)
         .order_by(Signature.signed_at, Signature.id)
@@ -276,16 +275,23 @@ def printable(deployment_id: int) -> ResponseReturnValue:
                   AGREEMENT_STATUSES=AGREEMENT_STATUSES,
                   content=agreement.content, signatures=sigs, users=users,
                   fingerprint=signing.fingerprint(agreement.content_hash),
-                  verify_url=verify_url)
+                  verify_url=verify_url, not_signed=policy.not_signed_note(agreement))
 
 
 _terms_hash = service.terms_hash
 
 
+def _alliance() -> Alliance:
+    alliance = db.session.get(Alliance, current_user.alliance_id)
+    if alliance is None:
+        raise NotVisible("alliance")
+    return alliance
+
+
 @bp.route("/agreements/terms", methods=["GET", "POST"])
 @roles(*OVERSEERS)
 def terms() -> ResponseReturnValue:
-    alliance = db.session.get(Alliance, current_user.alliance_id)
+    alliance = _alliance()
     if request.method == "GET":
         form = TermsForm(data={"terms": alliance.agreement_terms or service.DEFAULT_TERMS,
                                "seen_hash": _terms_hash(alliance.agreement_terms)})
@@ -293,20 +299,14 @@ def terms() -> ResponseReturnValue:
     form = TermsForm()
     if not form.validate_on_submit():
         return render("agreements/terms.html", form=form, alliance=alliance), 422
-    alliance = db.session.scalars(
-        select(Alliance).where(Alliance.id == alliance.id).with_for_update()
-        .execution_options(populate_existing=True)).one()
-    if form.seen_hash.data != _terms_hash(alliance.agreement_terms):
+    try:
+        with command():
+            service.save_terms(alliance, current_user, form.terms.data,
+                               seen_hash=form.seen_hash.data, ip=_ip())
+    except Conflict as exc:
+        alliance = _alliance()
         return render("agreements/terms.html", form=form, alliance=alliance,
-                      conflict="Someone else changed the terms while you were editing. The "
-                               "current text is below your version; copy what you need."), 409
-    new = form.terms.data.replace("\r\n", "\n").strip()
-    if new != alliance.agreement_terms:
-        audit.record(current_user, "alliance.terms_changed", alliance,
-                     alliance_id=alliance.id,
-                     detail={"from_hash": _terms_hash(alliance.agreement_terms),
-                             "to_hash": _terms_hash(new)}, ip=_ip())
-        alliance.agreement_terms = new
+                      conflict=str(exc)), 409
     flash("The terms for new agreements are saved. Agreements already drafted keep theirs.",
           "success")
     return redirect(url_for(".terms"), 303)
@@ -323,9 +323,9 @@ def verify(token: str) -> ResponseReturnValue:
     result = None
     if "fingerprint" in request.args and form.validate():
         result = service.verify_fingerprint(agreement, form.fingerprint.data)
-    deployment = db.session.get(Deployment, agreement.deployment_id)
     response = make_response(render("agreements/verify.html", agreement=agreement, form=form,
-                                    result=result, reference=deployment.reference))
+                                    result=result,
+                                    reference=service.deployment_of(agreement).reference))
     response.headers["X-Robots-Tag"] = "noindex"
     return response
 

@@ -9,9 +9,10 @@ from flask import flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from ..domain import access, agreements, brokering, workflow
-from ..domain.errors import Conflict
+from ..domain import access, agreements, brokering
+from ..domain.errors import Invalid
 from ..domain.policy import deployments as policy
+from ..formatting import days
 from ..htmx import render
 from ..models import DESIGNATIONS, Deployment
 from ..panels import PanelContext, deployment_panels
@@ -28,20 +29,15 @@ PARTY_ROLES = ("headteacher", "home_school", "sle")
 def respond(deployment_id: int) -> ResponseReturnValue:
     d = access.get_deployment(current_user, deployment_id, for_update=True)
     form = RespondForm()
-    if not form.validate() or form.decision.data not in ("accepted", "declined"):
+    if not form.validate():
         return _page(d, form), 422
     try:
         with command():
             brokering.respond(d, current_user, form.decision.data, form.reason.data or "",
                               ip=request.remote_addr or "")
-    except workflow.ReasonRequired as exc:
-        form.reason.errors = [str(exc)]
+    except Invalid as exc:
+        exc.show_on(form)
         return _page(access.get_deployment(current_user, deployment_id), form), 422
-    except workflow.IllegalTransition as exc:
-        return _refused(str(exc), 403 if exc.forbidden else 409)
-    except Conflict:
-        return _refused("Someone answered this proposal at the same moment. Reload the page: "
-                        "your answer was not saved.", 409)
     word = "confirmed" if form.decision.data == "accepted" else "declined"
     flash(f"You {word} the proposal {d.reference}.", "success")
     return redirect(url_for("deployments.show", deployment_id=deployment_id), code=303)
@@ -52,9 +48,15 @@ def _page(d: Deployment, form: RespondForm) -> str:
                   panels=deployment_panels.build(d, current_user, {"respond_form": form}))
 
 
-def _refused(message: str, code: int):
-    return render("error.html", code=code, title="That did not happen",
-                  message=f"{message} Nothing was changed."), code
+def _asked(answer: str | None, d: Deployment) -> tuple[str, str]:
+    """What the party answering is asked, and the words on its button."""
+    if answer == "release":
+        return (f"Agree to release {d.leader.name} for {days(d.half_days_agreed)}?",
+                "Agree the release")
+    if answer == "accept":
+        return f"Accept this deployment of {days(d.half_days_agreed)}?", "Accept the deployment"
+    return (f"Confirm {d.leader.name} as the system leader for your school?",
+            "Confirm the system leader")
 
 
 def responses_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:
@@ -67,10 +69,12 @@ def responses_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:
     can = policy.actions(d, user, f)
     form = ctx.form("respond_form") or RespondForm(formdata=None)
     answer = policy.answer_action(d, user, f)
+    question, button = _asked(answer, d)
     # the receiving headteacher sees the price before confirming (in Sefton it depends on who
     # is proposed)
     price = agreements.price_for_school(d, user.school_id) \
         if answer == "confirm" and can["confirm"].allowed else None
-    return {"rows": rows, "mine": mine, "can": can, "answer": answer,
-            "waiting": d.status == "proposed", "form": form, "d": d, "price": price,
-            "designation": DESIGNATIONS.get(d.designation, "")}
+    return {"rows": [(p, r, r is not None and r.decision == "accepted") for p, r in rows],
+            "mine": mine, "can": can, "answer": answer, "question": question,
+            "button": button, "waiting": policy.is_open(d), "form": form, "d": d,
+            "price": price, "designation": DESIGNATIONS.get(d.designation, "")}

@@ -4,6 +4,7 @@ the home-school leader's release approval, and the alliances' contact details.""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
@@ -12,7 +13,7 @@ from sqlalchemy import and_, exists, func, literal, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import idempotency
-from ..domain import access, audit, errors, profiles
+from ..domain import access, errors, profiles
 from ..extensions import db
 from ..htmx import render
 from ..models import (
@@ -33,10 +34,10 @@ from ..models import (
     User,
     leader_specialism,
     standards_to_mask,
-    utcnow,
 )
 from ..pagination import paginate
 from ..security import any_role, roles
+from ..unit_of_work import command
 from ..validators import int_arg
 from .forms import DeleteForm, ProfileForm, ReleaseForm, UnavailableForm
 
@@ -53,9 +54,9 @@ def _parse_date(value: str | None) -> date | None:
         return None
 
 
-def directory_filters(args) -> dict:
+def directory_filters(args) -> dict[str, Any]:
     """The filters from the query string, invalid values dropped (so URLs stay shareable)."""
-    f = {
+    f: dict[str, Any] = {
         "q": (args.get("q") or "").strip()[:100],
         "specialism": int_arg("specialism", "specialism", source=args),
         "phase": args.get("phase") if args.get("phase") in PHASES else "",
@@ -176,10 +177,6 @@ def _own_profile() -> LeaderProfile:
     return profile
 
 
-def _stale(profile: LeaderProfile, submitted: str | None) -> bool:
-    return str(profile.version) != (submitted or "")
-
-
 @bp.route("/me", methods=["GET", "POST"])
 @roles("sle")
 def my_profile() -> ResponseReturnValue:
@@ -201,22 +198,23 @@ def my_profile() -> ResponseReturnValue:
             form.summer_days.data = third
     status = 200
     if form.validate_on_submit():
-        if _stale(profile, form.version.data):
-            return render("directory/my_profile.html", profile=profile, form=form,
-                          unavailable_form=UnavailableForm(formdata=None), delete_form=DeleteForm(),
-                          conflict=True), 409
         chosen = set(form.specialisms.data or [])
         try:
-            profiles.save_profile(
-                current_user, profile, bio=form.bio.data or "", phases=form.phases.data or [],
-                standards=form.standards.data or [],
-                specialisms=[s for s in specialisms if s.id in chosen],
-                autumn_days=form.autumn_days.data, spring_days=form.spring_days.data,
-                summer_days=form.summer_days.data, accepting=form.accepting.data,
-                ip=request.remote_addr or "")
+            with command():
+                profiles.save_profile(
+                    current_user, profile, bio=form.bio.data or "",
+                    phases=form.phases.data or [], standards=form.standards.data or [],
+                    specialisms=[s for s in specialisms if s.id in chosen],
+                    autumn_days=form.autumn_days.data, spring_days=form.spring_days.data,
+                    summer_days=form.summer_days.data, accepting=form.accepting.data,
+                    version=form.version.data or "", ip=request.remote_addr or "")
+        except errors.Conflict:
+            return render("directory/my_profile.html", profile=_own_profile(), form=form,
+                          unavailable_form=UnavailableForm(formdata=None),
+                          delete_form=DeleteForm(), conflict=True), 409
         except errors.Invalid as exc:
             exc.show_on(form)
-            return render("directory/my_profile.html", profile=profile, form=form,
+            return render("directory/my_profile.html", profile=_own_profile(), form=form,
                           unavailable_form=UnavailableForm(formdata=None),
                           delete_form=DeleteForm(), conflict=False), 422
         flash("Your profile has been saved.", "success")
@@ -244,13 +242,9 @@ def add_unavailable() -> ResponseReturnValue:
         pform.version.data = str(profile.version)
         return render("directory/my_profile.html", profile=profile, form=pform,
                       unavailable_form=form, delete_form=DeleteForm(), conflict=False), 422
-    u = Unavailability(profile_id=profile.id, start=form.start.data, end=form.end.data,
-                       note=form.note.data or "")
-    db.session.add(u)
-    db.session.flush()
-    audit.record(current_user, "profile.unavailable_add", u, alliance_id=profile.alliance_id,
-                 detail={"start": u.start.isoformat(), "end": u.end.isoformat()},
-                 ip=request.remote_addr or "")
+    u = profiles.add_unavailable(current_user, profile, start=form.start.data,
+                                 end=form.end.data, note=form.note.data or "",
+                                 ip=request.remote_addr or "")
     idempotency.created(url_for("directory.my_profile"), u)
     flash("Those dates are now shown as unavailable.", "success")
     return redirect(url_for("directory.my_profile"), code=303)
@@ -262,14 +256,8 @@ def delete_unavailable(unavailable_id: int) -> ResponseReturnValue:
     profile = _own_profile()
     if not DeleteForm().validate_on_submit():
         abort(400)
-    u = db.session.scalar(select(Unavailability).where(
-        Unavailability.id == unavailable_id, Unavailability.profile_id == profile.id))
-    if u is None:
-        raise access.NotVisible(f"unavailability {unavailable_id}")
-    audit.record(current_user, "profile.unavailable_remove", u, alliance_id=profile.alliance_id,
-                 detail={"start": u.start.isoformat(), "end": u.end.isoformat()},
-                 ip=request.remote_addr or "")
-    db.session.delete(u)
+    profiles.remove_unavailable(current_user, profile, unavailable_id,
+                                ip=request.remote_addr or "")
     flash("Those dates have been removed.", "success")
     return redirect(url_for("directory.my_profile"), code=303)
 
@@ -320,26 +308,21 @@ def approve_release(profile_id: int) -> ResponseReturnValue:
     form = ReleaseForm(prefix=f"p{profile.id}")
     if not form.validate_on_submit():
         return _release_page(profile, form), 422
-    if form.days.data > profile.capacity_days:
-        form.days.errors.append(f"{profile.user.name} offers {profile.capacity_days} days; "
-                                f"approve {profile.capacity_days} or fewer")
-        return _release_page(profile, form), 422
-    if _stale(profile, form.version.data):
+    try:
+        with command():
+            profiles.approve_release(current_user, profile, form.days.data,
+                                     version=form.version.data or "",
+                                     ip=request.remote_addr or "")
+    except errors.Invalid as exc:
+        exc.show_on(form)
+        return _release_page(access.get_released_leader(current_user, profile_id), form), 422
+    except errors.Conflict as exc:
+        profile = access.get_released_leader(current_user, profile_id)
         current = ReleaseForm(prefix=f"p{profile.id}", formdata=None)
         current.days.data = profile.release_approved_days
         current.version.data = str(profile.version)
-        current.days.errors = [f"{profile.user.name}'s release was changed by someone else while "
-                               "you were looking. The current figure is shown: check it and "
-                               "approve again."]
+        current.days.errors = [str(exc)]
         return _release_page(profile, current), 409
-    before = profile.release_approved_days
-    profile.release_approved_days = form.days.data
-    profile.release_approved_by_id = current_user.id
-    profile.release_approved_at = utcnow()
-    audit.record(current_user, "profile.release_approve", profile,
-                 detail={"before": before, "after": form.days.data,
-                         "offered": profile.capacity_days},
-                 ip=request.remote_addr or "")
     flash(f"You have approved {form.days.data} days' release for {profile.user.name}.", "success")
     return redirect(url_for("directory.release"), code=303)
 

@@ -7,6 +7,8 @@ when the object is outside the user's school or alliance, so that ids leak nothi
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, union
 
 from ..extensions import db
@@ -31,6 +33,7 @@ from ..models import (
     Variation,
 )
 from . import errors
+from .policy.profiles import may_approve_release
 
 OVERSEERS = ("admin", "director")
 
@@ -193,9 +196,17 @@ def get_plan(user: User, plan_id: int) -> ActionPlan:
 
 
 def get_plan_row(user: User, kind: str, row_id: int) -> Outcome | Action:
-    model = {"action": Action, "outcome": Outcome}.get(kind)
-    if model is None:
-        raise NotVisible(kind)
+    if kind == "action":
+        return _plan_row(user, Action, kind, row_id)
+    if kind == "outcome":
+        return _plan_row(user, Outcome, kind, row_id)
+    raise NotVisible(kind)
+
+
+_Row = TypeVar("_Row", Action, Outcome)
+
+
+def _plan_row(user: User, model: type[_Row], kind: str, row_id: int) -> _Row:
     obj = db.session.scalar(
         select(model).join(ActionPlan, ActionPlan.id == model.plan_id)
         .join(Deployment, Deployment.id == ActionPlan.deployment_id)
@@ -291,11 +302,9 @@ def get_leader(user: User, profile_id: int) -> LeaderProfile:
 
 
 def released_leaders_for(user: User) -> ColumnElement[bool]:
-    """A home-school leader approves release for the system leaders of their own school."""
-    if user.role == "home_school" and user.school_id:
-        return and_(LeaderProfile.home_school_id == user.school_id,
-                    LeaderProfile.alliance_id == user.alliance_id)
-    return false()
+    """A home-school leader approves release for the system leaders of their own school (the
+    SQL form of ``policy.profiles.approve_release``)."""
+    return may_approve_release(user)
 
 
 def get_released_leader(user: User, profile_id: int) -> LeaderProfile:

@@ -5,7 +5,7 @@ content is plain JSON (see :func:`build_content`) hashed with :func:`signing.con
 signature is evidence that one *party* (a signatory slot) agreed to exactly that hash.
 
 * Draft edits before anyone has signed change the version in place (its hash changes, so a
-  signatory holding the old hash is refused with :class:`StaleAgreement`).
+  signatory holding the old hash is refused with :class:`~portal.domain.errors.Conflict`).
 * Edits after anyone has signed make a new version: the old one is ``superseded``, every
   signature on it is voided (kept as history) and the signatories are told.
 * The last signature makes the deployment ``active``.
@@ -39,6 +39,7 @@ from ..models import (
     STANDARDS,
     SUPPORT_KINDS,
     Agreement,
+    Alliance,
     AuditEvent,
     Deployment,
     RateCard,
@@ -83,34 +84,6 @@ SLOT_ROLES = {"leader": "sle", "home_school": "home_school", "director": "direct
               "receiving": "headteacher"}
 
 SIGNER_ROLES = tuple(sorted(set(SLOT_ROLES.values())))
-
-
-class AgreementError(errors.Invalid):
-    """A rule of signing was broken (shown to the user beside the field; nothing is saved)."""
-
-
-class AgreementDateError(AgreementError):
-    """A start or end date that cannot be meant (shown beside ``field``; nothing is saved)."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message, field=field)
-
-
-class NotASignatory(errors.Forbidden, AgreementError):
-    """This user holds no signatory slot on this agreement (answered 403)."""
-
-
-class StaleAgreement(errors.Conflict, AgreementError):
-    """The version or content hash the user saw is no longer the current one (answered 409)."""
-
-
-class AlreadyDone(errors.NotNow, AgreementError):
-    """This slot has already been signed or declined (a double click or a second tab)."""
-
-
-class Closed(errors.NotNow, StaleAgreement):
-    """The agreement is no longer open for signature, editing or voiding (answered 409; a
-    :class:`StaleAgreement` too, for the callers that catch that)."""
 
 
 # ------------------------------------------------------------------------------- slots
@@ -265,7 +238,7 @@ def price_for_school(deployment: Deployment, school_id: int | None) -> int | Non
     """What a receiving school would pay for the proposal as it stands (a preview: in Sefton
     the rate depends on who is proposed), or None when it cannot be worked out."""
     charges = compute_charges(deployment, fix_card=False)
-    if "error" in charges:
+    if "error" in charges or school_id is None:
         return None
     names = {s.id: s.name for s in receiving_schools(deployment)}
     for share in charges.get("school_shares", []):
@@ -386,12 +359,44 @@ def lock(agreement_id: int) -> Agreement:
         .execution_options(populate_existing=True)
     ).one()
     db.session.refresh(agreement, ["signatures"])
-    db.session.refresh(db.session.get(Deployment, agreement.deployment_id))
+    db.session.refresh(deployment_of(agreement))
     return agreement
+
+
+def deployment_of(agreement: Agreement) -> Deployment:
+    """The agreement's deployment (every agreement has one)."""
+    deployment = db.session.get(Deployment, agreement.deployment_id)
+    assert deployment is not None
+    return deployment
 
 
 def _url(deployment: Deployment) -> str:
     return f"/deployments/{deployment.id}/agreement"
+
+
+TERMS_CHANGED = ("Someone else changed the terms while you were editing. The current text is "
+                 "below your version; copy what you need.")
+
+
+def save_terms(alliance: Alliance, actor: User, text: str, *, seen_hash: str,
+               ip: str = "") -> bool:
+    """Save the alliance's terms for new agreements (audited), against the text the editor saw
+    (``seen_hash``, :func:`terms_hash`; :class:`errors.Conflict` if someone changed it since).
+    Agreements already drafted keep theirs. Answers whether the text changed."""
+    require(policy.edit_terms(alliance, actor))
+    alliance = db.session.scalars(
+        select(Alliance).where(Alliance.id == alliance.id).with_for_update()
+        .execution_options(populate_existing=True)).one()
+    if seen_hash != terms_hash(alliance.agreement_terms):
+        raise errors.Conflict(TERMS_CHANGED)
+    new = (text or "").replace("\r\n", "\n").strip()
+    if new == (alliance.agreement_terms or ""):
+        return False
+    audit.record(actor, "alliance.terms_changed", alliance, alliance_id=alliance.id,
+                 detail={"from_hash": terms_hash(alliance.agreement_terms),
+                         "to_hash": terms_hash(new)}, ip=ip)
+    alliance.agreement_terms = new
+    return True
 
 
 def draft(deployment: Deployment, actor: User | None, *, ip: str = "") -> Agreement:
@@ -427,9 +432,9 @@ def _plain_edits(changes: dict) -> dict:
     out = {}
     for key, value in changes.items():
         if key not in EDITABLE:
-            raise AgreementError(f"{key} cannot be edited")
+            raise errors.Invalid(f"{key} cannot be edited", field=key)
         if isinstance(value, datetime):
-            raise AgreementError(f"{key}: give a date, not a date and time")
+            raise errors.Invalid("Give a date, not a date and time.", field=key)
         out[key] = value.isoformat() if isinstance(value, date) else value
     return out
 
@@ -440,20 +445,22 @@ def _day(value) -> date | None:
     try:
         return date.fromisoformat(value) if value else None
     except ValueError as exc:
-        raise AgreementError("Give dates like 2027-01-11.") from exc
+        raise errors.Invalid("Give dates like 2027-01-11.") from exc
 
 
 def check_dates(deployment: Deployment, start, end, *, today: date | None = None) -> None:
     """The agreement's dates are inside the request's time frame, or else plausible: starting no
     earlier than a fortnight ago and within two years, ending on or after the start and at most
-    two years later. Raises :class:`AgreementDateError` naming the field."""
+    two years later. Raises :class:`~portal.domain.errors.Invalid` naming the field."""
     start, end = _day(start), _day(end)
     today = today or date.today()
     req = deployment.request
     frame = (req.start_date, req.end_date)
 
     def inside(day: date | None) -> bool:
-        return day is not None and None not in frame and frame[0] <= day <= frame[1]
+        first, last = frame
+        return day is not None and first is not None and last is not None \
+            and first <= day <= last
 
     if start is not None and not inside(start):
         problem = date_problem(
@@ -462,9 +469,10 @@ def check_dates(deployment: Deployment, start, end, *, today: date | None = None
                       "frame or enter {earliest} or later.",
             too_late="Enter a start date by {latest}, or within the request's time frame.")
         if problem:
-            raise AgreementDateError("start_date", problem)
+            raise errors.Invalid(problem, field="start_date")
     if start is not None and end is not None and end < start:
-        raise AgreementDateError("end_date", "The end date must be on or after the start date.")
+        raise errors.Invalid("The end date must be on or after the start date.",
+                             field="end_date")
     if end is not None and not (inside(start) and inside(end)):
         problem = time_frame_problem(start, end) or date_problem(
             end, today - TOLERANCE, today + MAX_AHEAD + MAX_TIME_FRAME,
@@ -472,7 +480,7 @@ def check_dates(deployment: Deployment, start, end, *, today: date | None = None
                       "frame or enter {earliest} or later.",
             too_late="Enter an end date by {latest}.")
         if problem:
-            raise AgreementDateError("end_date", problem)
+            raise errors.Invalid(problem, field="end_date")
 
 
 def edit(agreement: Agreement, actor: User, changes: dict, *, seen_hash: str,
@@ -480,13 +488,14 @@ def edit(agreement: Agreement, actor: User, changes: dict, *, seen_hash: str,
     """Change the terms. Returns the agreement now current (a new version if anyone signed).
 
     ``seen_hash`` is the content hash of the version the editor had open: if it moved on, the
-    edit is refused (:class:`StaleAgreement`) rather than overwriting someone else's change.
+    edit is refused (:class:`~portal.domain.errors.Conflict`) rather than overwriting someone
+    else's change.
     """
     agreement = lock(agreement.id)
-    deployment = db.session.get(Deployment, agreement.deployment_id)
-    require(policy.actions(agreement, actor, deployment=deployment)["edit"], not_now=Closed)
+    deployment = deployment_of(agreement)
+    require(policy.actions(agreement, actor, deployment=deployment)["edit"])
     if agreement.content_hash != seen_hash:
-        raise StaleAgreement("Someone else changed the agreement while you were editing it.")
+        raise errors.Conflict("Someone else changed the agreement while you were editing it.")
     content = {**agreement.content, **_plain_edits(changes)}
     dates = (content.get("start_date"), content.get("end_date"))
     if dates != (agreement.content.get("start_date"), agreement.content.get("end_date")):
@@ -527,11 +536,11 @@ def edit(agreement: Agreement, actor: User, changes: dict, *, seen_hash: str,
 def void(agreement: Agreement, actor: User, reason: str, *, ip: str = "") -> None:
     """Void the agreement and cancel the deployment (workflow: agreement -> cancelled)."""
     agreement = lock(agreement.id)
-    deployment = db.session.get(Deployment, agreement.deployment_id)
-    require(policy.actions(agreement, actor, deployment=deployment)["void"], not_now=Closed)
+    deployment = deployment_of(agreement)
+    require(policy.actions(agreement, actor, deployment=deployment)["void"])
     reason = (reason or "").strip()
     if not reason:
-        raise AgreementError("Give a reason for voiding the agreement.")
+        raise errors.Invalid("Give a reason for voiding the agreement.", field="reason")
     now = utcnow()
     voided = []
     for sig in agreement.signatures:
@@ -593,7 +602,7 @@ def record_signature(deployment: Deployment, agreement: Agreement, slot: Slot, u
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError as exc:
-        raise AlreadyDone("This slot has just been signed (a second click or tab).") from exc
+        raise errors.NotNow("This slot has just been signed (a second click or tab).") from exc
     event = audit.record(
         user, f"agreement.{decision}", agreement, alliance_id=deployment.alliance_id,
         detail={"signature_id": sig.id, "party": sig.party, "evidence": _evidence(sig, agreement),
@@ -606,25 +615,25 @@ def _respond(agreement: Agreement, user: User, *, version: int, seen_hash: str,
              typed_name: str, decision: str, reason: str, ip: str, user_agent: str
              ) -> tuple[Agreement, Signature]:
     agreement = lock(agreement.id)
-    deployment = db.session.get(Deployment, agreement.deployment_id)
+    deployment = deployment_of(agreement)
     f = policy.facts(agreement, deployment, user)
     action = "sign" if decision == "signed" else "decline"
     # open, the only "not now" is an answer already given (a double click or a second tab)
-    require(policy.actions(agreement, user, deployment=deployment, f=f)[action],
-            forbidden=NotASignatory,
-            not_now=AlreadyDone if policy.is_open(agreement, deployment) else Closed)
+    require(policy.actions(agreement, user, deployment=deployment, f=f)[action])
     latest = current(deployment.id)
+    assert latest is not None  # this agreement, at least
     if latest.id != agreement.id or agreement.version != version \
             or agreement.content_hash != seen_hash:
-        raise StaleAgreement(
+        raise errors.Conflict(
             f"The agreement changed after you opened it. Version {latest.version} is shown "
             "now: read it again before you sign.")
     slot = f.slot
     assert slot is not None  # a signatory, required above
     if decision == "signed" and not signing.typed_name_matches(typed_name, user.name):
-        raise AgreementError(f"Type your full name exactly as it is shown: {user.name}.")
+        raise errors.Invalid(f"Type your full name exactly as it is shown: {user.name}.",
+                             field="typed_name")
     if decision == "declined" and not reason.strip():
-        raise AgreementError("Give a reason for declining.")
+        raise errors.Invalid("Give a reason for declining.", field="reason")
     sig = record_signature(deployment, agreement, slot, user, decision=decision,
                            typed_name=typed_name, reason=reason, ip=ip, user_agent=user_agent)
     if agreement.status == "draft":
@@ -641,7 +650,7 @@ def sign(agreement: Agreement, user: User, *, version: int, seen_hash: str, type
     agreement, sig = _respond(agreement, user, version=version, seen_hash=seen_hash,
                               typed_name=typed_name, decision="signed", reason="", ip=ip,
                               user_agent=user_agent)
-    deployment = db.session.get(Deployment, agreement.deployment_id)
+    deployment = deployment_of(agreement)
     db.session.refresh(agreement, ["signatures"])
     if all(s.signed for s in slots(deployment, agreement)):
         agreement.status = "signed"
@@ -662,7 +671,7 @@ def decline(agreement: Agreement, user: User, *, version: int, seen_hash: str, r
     agreement, sig = _respond(agreement, user, version=version, seen_hash=seen_hash,
                               typed_name=user.name, decision="declined", reason=reason, ip=ip,
                               user_agent=user_agent)
-    deployment = db.session.get(Deployment, agreement.deployment_id)
+    deployment = deployment_of(agreement)
     notify.notify(_overseers(deployment),
                   f"{user.name} declined to sign the agreement for {deployment.reference}: "
                   f"{sig.reason}", _url(deployment))

@@ -5,8 +5,11 @@
 home schools, specialisms, unavailable ranges, and one aggregate of live deployments), whatever
 the size of the directory.
 
-Status changes go through :func:`portal.domain.workflow.transition` (which audits them); the
-caller commits once with :func:`portal.domain.workflow.commit_or_conflict`.
+Each command (``create_request``, ``edit_request``, ``submit_request``, ``withdraw_request``,
+``triage_request``, ``propose``, ``respond``) starts by requiring its policy decision
+(:mod:`portal.domain.policy.requests`, :mod:`portal.domain.policy.deployments`), moves the
+status through :func:`portal.domain.workflow.transition` (which audits it), tells whoever is
+next, and never commits: the request's unit of work does.
 """
 
 from __future__ import annotations
@@ -16,10 +19,8 @@ from datetime import date, datetime
 from uuid import uuid4
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import flag_modified
-from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
 from ..models import (
@@ -35,7 +36,7 @@ from ..models import (
 )
 from . import access, audit, errors, notify, workflow
 from .matching import Candidate, Exclusion, Match, Need, rank
-from .policy import Decision
+from .policy import Decision, require
 from .policy import deployments as deployment_policy
 from .policy import requests as request_policy
 from .sla import MATCH_TARGET
@@ -86,12 +87,11 @@ def inbox_counts(user: User, now: datetime | None = None) -> InboxCounts:
     return InboxCounts(for_match=row[0], for_school=row[1], overdue=row[2])
 
 
-# A lost race can surface at an autoflush before the commit: treat it like workflow.Conflict.
-CONFLICTS = (workflow.Conflict, StaleDataError, IntegrityError)
-
-
-class NotProposable(errors.NotNow, ValueError):
+class NotProposable(errors.Invalid):
     """The leader cannot be proposed for this request (excluded, or not in the alliance)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, field="leader_id")
 
 
 # ----------------------------------------------------------------------------- requests
@@ -127,8 +127,16 @@ def time_asked(fields: dict) -> dict:
     return fields | {"hours_wanted": None}
 
 
-def create_request(actor: User, **fields) -> SupportRequest:
-    """A new draft request by ``actor`` (a headteacher, or a Board member for the Board)."""
+def create(actor: User) -> Decision:
+    """May ``actor`` file a new request? (A headteacher, or a Board member for the Board.)"""
+    return request_policy.create(actor)
+
+
+def create_request(actor: User, *, submit: bool = False, ip: str = "",
+                   **fields) -> SupportRequest:
+    """A new draft request by ``actor`` (a headteacher, or a Board member for the Board);
+    ``submit`` sends it to the co-ordinator at once (:func:`submit_request`)."""
+    require(request_policy.create(actor))
     fields = time_asked(fields)
     school_ids: list[int] = fields.pop("school_ids")
     req = SupportRequest(alliance_id=actor.alliance_id, requested_by_id=actor.id,
@@ -140,15 +148,38 @@ def create_request(actor: User, **fields) -> SupportRequest:
     db.session.add(req)
     db.session.flush()
     req.reference = new_reference("R", req.id)
-    audit.record(actor, "supportrequest.created", req, detail={"reference": req.reference})
+    audit.record(actor, "supportrequest.created", req, ip=ip,
+                 detail={"reference": req.reference})
+    if submit:
+        submit_request(req, actor, ip=ip)
     return req
 
 
-def _require(decision: Decision) -> None:
-    """:func:`portal.domain.policy.require`, raising :class:`workflow.IllegalTransition` (a
-    :class:`errors.NotNow`, 403 when forbidden) so older callers that catch it still do."""
-    if not decision.allowed:
-        raise workflow.IllegalTransition(decision.reason, forbidden=decision.forbidden)
+NO_VERSION = ("This form did not say which version of the request it changes, so it was not "
+              "saved over anyone else's change. Reload the page and make your change again. "
+              "Nothing was saved.")
+STALE_REQUEST = ("Someone changed this request since you opened it. Reload the page to see "
+                 "their change. Nothing was saved.")
+
+
+def edit_request(req: SupportRequest, actor: User, *, version: str | int | None,
+                 school_ids: list[int], submit: bool = False, ip: str = "",
+                 **fields) -> SupportRequest:
+    """The writer changes their draft (or adds the information asked for), against the
+    ``version`` they saw (:class:`errors.Conflict` if it is missing or moved on);
+    ``submit`` sends it at once."""
+    require(request_policy.actions(req, actor)["edit"])
+    if version in (None, ""):
+        raise errors.Conflict(NO_VERSION)
+    if str(version) != str(req.version):
+        raise errors.Conflict(STALE_REQUEST)
+    for name, value in time_asked(fields).items():
+        setattr(req, name, value)
+    set_schools(req, school_ids)
+    audit.record(actor, "supportrequest.edited", req, ip=ip)
+    if submit:
+        submit_request(req, actor, ip=ip)
+    return req
 
 
 # each request action that moves the request, and the status it moves it to
@@ -159,15 +190,52 @@ MOVES = {"submit": "submitted", "resubmit": "submitted", "withdraw": "withdrawn"
 def move_request(req: SupportRequest, action: str, actor: User, *, reason: str = "",
                  ip: str = "") -> None:
     """Take one request action (:data:`MOVES`): the policy decides first (403 or 409 with its
-    reason), then the state machine moves and audits it. The caller's unit of work commits."""
-    _require(request_policy.actions(req, actor)[action])
+    reason), then the state machine moves and audits it. The caller's unit of work commits.
+    Tells no one: :func:`submit_request`, :func:`withdraw_request` and :func:`triage_request`
+    are the commands that do."""
+    require(request_policy.actions(req, actor)[action])
     workflow.transition(req, MOVES[action], actor, reason=reason, ip=ip)
 
 
 def submit_request(req: SupportRequest, actor: User, *, ip: str = "") -> None:
-    """Submit a draft, or send the extra information asked for: whichever the policy allows."""
+    """Submit a draft, or send the extra information asked for: whichever the policy allows.
+    The co-ordinators are told."""
     can = request_policy.actions(req, actor)
     move_request(req, "resubmit" if can["resubmit"] else "submit", actor, ip=ip)
+    notify.notify(admins_of(req.alliance_id),
+                  f"New request {req.reference} {req.title} from {actor.name}",
+                  request_url(req), alliance_id=req.alliance_id)
+
+
+def withdraw_request(req: SupportRequest, actor: User, *, reason: str = "",
+                     ip: str = "") -> None:
+    """Withdraw a request; the co-ordinators are told if they had seen it."""
+    move_request(req, "withdraw", actor, reason=reason, ip=ip)
+    if req.submitted_at:
+        notify.notify(admins_of(req.alliance_id), f"Request {req.reference} was withdrawn",
+                      request_url(req), alliance_id=req.alliance_id, email=False)
+
+
+TRIAGE_WORDS = {"matching": "was accepted and is being matched",
+                "more_info": "needs more information: {reason}",
+                "declined": "was declined: {reason}"}
+
+
+def triage_request(req: SupportRequest, decision: str, actor: User, *, reason: str = "",
+                   ip: str = "") -> None:
+    """The co-ordinator's triage ``decision`` (a key of
+    :data:`~portal.domain.policy.requests.TRIAGE_ACTIONS`): accept for matching, ask for more
+    information or decline (these two with a reason, kept as the triage note). The requester
+    is told."""
+    if decision not in request_policy.TRIAGE_ACTIONS:
+        raise errors.Invalid("Choose what to do with the request.", field="action")
+    reason = (reason or "").strip()
+    move_request(req, request_policy.TRIAGE_ACTIONS[decision], actor, reason=reason, ip=ip)
+    if reason:
+        req.triage_note = reason
+    notify.notify([req.requested_by],
+                  f"Your request {req.reference} {TRIAGE_WORDS[decision].format(reason=reason)}",
+                  request_url(req), alliance_id=req.alliance_id)
 
 
 def set_schools(req: SupportRequest, school_ids: list[int]) -> None:
@@ -203,6 +271,9 @@ def need_for(req: SupportRequest) -> Need:
         .join(School, School.id == RequestSchool.school_id)
         .where(RequestSchool.request_id == req.id)
     ).all()
+    if req.start_date is None or req.end_date is None:
+        raise errors.Invalid("The request needs its time frame before it can be matched.",
+                             field="start_date")
     return Need(
         standards=frozenset(req.standards),
         phase=req.phase,
@@ -280,11 +351,12 @@ def ranking(req: SupportRequest) -> Ranking:
 
 def propose(req: SupportRequest, leader_id: int, actor: User, *, ip: str = "") -> Deployment:
     """Propose one of the ranked (not excluded) leaders; the request becomes ``matched``."""
-    _require(request_policy.actions(req, actor)["propose"])
+    require(request_policy.actions(req, actor)["propose"])
     chosen = next((m for m in ranking(req).matches if m.candidate.leader_id == leader_id), None)
     if chosen is None:
         raise NotProposable("That system leader cannot be proposed for this request.")
     profile = db.session.scalar(select(LeaderProfile).where(LeaderProfile.user_id == leader_id))
+    assert profile is not None  # ranked, so in the directory
     workflow.transition(req, "matched", actor, ip=ip, detail={"leader_id": leader_id})
     n = db.session.scalar(
         select(func.count(Deployment.id)).where(Deployment.request_id == req.id)) or 0
@@ -336,16 +408,12 @@ def expected_parties(d: Deployment) -> list[Party]:
 
 
 def party_of(d: Deployment, user: User) -> Party | None:
-    """The party this user answers for on this proposal, if any."""
-    for p in expected_parties(d):
-        if p.party == "receiving" and user.role == "headteacher" and user.school_id == p.school_id:
-            return p
-        if p.party == "home_school" and user.role == "home_school" \
-                and user.school_id == p.school_id:
-            return p
-        if p.party == "leader" and user.role == "sle" and user.id == d.leader_id:
-            return p
-    return None
+    """The party this user answers for on this proposal, if any: the one rule is
+    :func:`portal.domain.policy.deployments.party_of`; this adds the party's label."""
+    mine = deployment_policy.party_of(d, user, deployment_policy.facts(d))
+    if mine is None:
+        return None
+    return next((p for p in expected_parties(d) if (p.party, p.school_id) == mine), None)
 
 
 def parties(d: Deployment, req: SupportRequest | None = None) -> list[User]:
@@ -360,7 +428,8 @@ def parties(d: Deployment, req: SupportRequest | None = None) -> list[User]:
         select(User).where(User.role == "home_school", User.school_id == d.home_school_id,
                            User.active.is_(True))
     ).all()
-    return [*heads, *home, db.session.get(User, d.leader_id)]
+    leader = db.session.get(User, d.leader_id)
+    return [*heads, *home, *([leader] if leader is not None else [])]
 
 
 def respond(d: Deployment, actor: User, decision: str, reason: str = "", *,
@@ -368,12 +437,12 @@ def respond(d: Deployment, actor: User, decision: str, reason: str = "", *,
     """Record ``actor``'s answer. The last acceptance moves the deployment to ``agreement``;
     a decline ends the proposal and sends the request back to matching."""
     if decision not in ("accepted", "declined"):
-        raise ValueError("decision must be accepted or declined")
+        raise errors.Invalid("Confirm or decline the proposal.", field="decision")
     f = deployment_policy.facts(d)
     can = deployment_policy.actions(d, actor, f)
     action = "decline" if decision == "declined" else \
         deployment_policy.answer_action(d, actor, f) or "decline"
-    _require(can[action])
+    require(can[action])
     party = party_of(d, actor)
     assert party is not None  # the policy allowed it, so this user answers for a party
     reason = (reason or "").strip()

@@ -55,7 +55,7 @@ OVERSEERS = ("admin", "director")
 SCORES = {1: "Poor", 2: "Requires improvement", 3: "Good", 4: "Excellent"}
 
 
-class EvaluationError(errors.NotNow, ValueError):
+class EvaluationError(errors.NotNow):
     """The action is not possible in the deployment's current state (answered 409)."""
 
 
@@ -122,15 +122,21 @@ def _require(decision: policy.Decision) -> None:
 # ---------------------------------------------------------------------------------- helpers
 
 
-def check_version(d: Deployment, seen: int | None) -> None:
+# a command called without the version seen (the CLI, the demo, tests) does not check it
+ANY_VERSION: object = object()
+
+
+def check_version(d: Deployment, seen: object) -> None:
     """The user acted on the deployment as it was at ``seen``; refuse if it has moved since,
     or if the form did not say (it is never saved over a newer version)."""
+    if seen is ANY_VERSION:
+        return
     if seen is None:
-        raise workflow.Conflict(
+        raise errors.Conflict(
             "This form did not say which version of the deployment it was filled in on, so "
             "nothing was saved over anyone else's change. Reload the page and try again.")
     if seen != d.version:
-        raise workflow.Conflict(
+        raise errors.Conflict(
             "Someone else changed this deployment while you were working. Reload the page to "
             "see the latest version; nothing of yours was saved.")
 
@@ -192,12 +198,13 @@ def _set_ratings(ev: Evaluation, outcomes: list[Outcome], ratings: dict[int, Rat
 def submit_leader_evaluation(
     d: Deployment, actor: User, *, ratings: dict[int, Rating], summary: str,
     changes_for_teachers: str, changes_for_pupils: str, recommendations: str,
-    exit_arrangements: str, ip: str = "",
+    exit_arrangements: str, seen_version: object = ANY_VERSION, ip: str = "",
 ) -> Evaluation:
     """The leader's final evaluation: first submission moves the deployment to evaluation;
     a returned (or not yet forwarded) evaluation may be revised and submitted again."""
     f = policy.facts(d)
     _require(policy.evaluate(d, actor, f))
+    check_version(d, seen_version)
     ev = f.leader
     first = ev is None
     if ev is None:
@@ -225,10 +232,12 @@ def submit_leader_evaluation(
     return ev
 
 
-def forward(d: Deployment, actor: User, *, ip: str = "") -> list[Evaluation]:
+def forward(d: Deployment, actor: User, *, seen_version: object = ANY_VERSION,
+            ip: str = "") -> list[Evaluation]:
     """The co-ordinator forwards the leader's evaluation to every receiving school."""
     f = policy.facts(d)
     _require(policy.forward(d, actor, f))
+    check_version(d, seen_version)
     ev = f.leader
     assert ev is not None
     ev.status = "forwarded"
@@ -255,10 +264,12 @@ def forward(d: Deployment, actor: User, *, ip: str = "") -> list[Evaluation]:
 
 def sign_off_school(
     d: Deployment, actor: User, *, ratings: dict[int, Rating], support_quality: int,
-    value_for_money: int, would_use_again: bool, summary: str, ip: str = "",
+    value_for_money: int, would_use_again: bool, summary: str,
+    seen_version: object = ANY_VERSION, ip: str = "",
 ) -> Evaluation:
     f = policy.facts(d)
     _require(policy.sign_school(d, actor, f))
+    check_version(d, seen_version)
     assert actor.school_id is not None  # a receiving head, required above
     ev = f.schools[actor.school_id]
     for name, field, score in (("support quality", "support_quality", support_quality),
@@ -283,9 +294,11 @@ def sign_off_school(
     return ev
 
 
-def return_to_leader(d: Deployment, actor: User, *, reason: str, ip: str = "") -> Evaluation:
+def return_to_leader(d: Deployment, actor: User, *, reason: str,
+                     seen_version: object = ANY_VERSION, ip: str = "") -> Evaluation:
     f = policy.facts(d)
     _require(policy.sign_school(d, actor, f))
+    check_version(d, seen_version)
     reason = (reason or "").strip()
     if not reason:
         raise errors.Invalid("Say why you are returning the evaluation.", field="reason")
@@ -308,9 +321,11 @@ def return_to_leader(d: Deployment, actor: User, *, reason: str, ip: str = "") -
 
 
 def add_qa_note(d: Deployment, actor: User, *, is_working: str, changes: str, next_steps: str,
-                exit_strategy: str, ip: str = "") -> Evaluation:
+                exit_strategy: str, seen_version: object = ANY_VERSION,
+                ip: str = "") -> Evaluation:
     """A mid-point quality-assurance review during the commission."""
     _require(policy.qa_note(d, actor, policy.NO_FACTS))
+    check_version(d, seen_version)
     note = Evaluation(deployment_id=d.id, kind="qa_mid", author_id=actor.id, status="submitted",
                       summary=is_working.strip(), changes_for_teachers=changes.strip(),
                       recommendations=next_steps.strip(),
@@ -325,9 +340,11 @@ def add_qa_note(d: Deployment, actor: User, *, is_working: str, changes: str, ne
     return note
 
 
-def final_sign_off(d: Deployment, actor: User, *, notes: str, ip: str = "") -> Evaluation:
+def final_sign_off(d: Deployment, actor: User, *, notes: str,
+                   seen_version: object = ANY_VERSION, ip: str = "") -> Evaluation:
     """The director's final QA sign-off: closes the deployment as completed."""
     _require(policy.sign_off(d, actor, policy.facts(d)))
+    check_version(d, seen_version)
     final = Evaluation(deployment_id=d.id, kind="qa_final", author_id=actor.id,
                        status="signed_off", summary=notes.strip(), submitted_at=utcnow())
     db.session.add(final)
@@ -349,9 +366,11 @@ def _home_school_leads(d: Deployment) -> list[User]:
 
 
 def end_early(d: Deployment, actor: User, *, reason: str, last_day_delivered: date,
-              half_days_delivered: int, today: date, ip: str = "") -> None:
+              half_days_delivered: int, today: date, seen_version: object = ANY_VERSION,
+              ip: str = "") -> None:
     """The leader cannot complete: record why and how far they got, and close early."""
     _require(policy.end_early(d, actor, policy.NO_FACTS))
+    check_version(d, seen_version)
     reason = (reason or "").strip()
     if not reason:
         raise errors.Invalid("Say why the deployment is ending early.", field="reason")

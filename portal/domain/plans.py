@@ -149,6 +149,23 @@ def require_edit(deployment: Deployment, user: User) -> None:
 _require_editor = require_edit
 
 
+def start_plan(deployment: Deployment, actor: User, *, ip: str = "") -> ActionPlan:
+    """The leader starts the plan of a deployment that has none yet (audited)."""
+    require_edit(deployment, actor)
+    plan = ensure_plan(deployment)
+    audit.record(actor, "plan.started", plan, alliance_id=deployment.alliance_id,
+                 detail={"deployment": deployment.reference}, ip=ip)
+    return plan
+
+
+def seen_version(value: object) -> int:
+    """The version a form was drawn from; without one nothing is saved (over a newer one)."""
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise NotAllowed(NO_VERSION) from None
+
+
 def ensure_plan(deployment: Deployment) -> ActionPlan:
     """The deployment's plan, created (empty) if it has none yet."""
     plan = db.session.scalar(select(ActionPlan).where(ActionPlan.deployment_id == deployment.id))
@@ -193,12 +210,13 @@ def _clean(kind: str, values: dict, plan: ActionPlan) -> dict:
     out = {k: v for k, v in values.items() if k in FIELDS[kind]}
     unknown = set(values) - set(FIELDS[kind])
     if unknown:
-        raise ValueError(f"unknown fields for {kind}: {sorted(unknown)}")
+        raise errors.Invalid(f"Those fields are unknown for an {kind}: "
+                             f"{', '.join(sorted(unknown))}.")
     if kind == "action":
         if "description" in out and not (out["description"] or "").strip():
             raise errors.Invalid("An action needs a description.", field="description")
         if "status" in out and out["status"] not in ACTION_STATUSES:
-            raise ValueError(f"unknown action status {out['status']!r}")
+            raise errors.Invalid("Choose a status from the list.", field="status")
         if out.get("outcome_id") is not None and out["outcome_id"] not in {
             o.id for o in plan.outcomes
         }:
@@ -224,10 +242,11 @@ def add_row(plan: ActionPlan, kind: str, values: dict, actor: User, *, ip: str =
     return row
 
 
-def save_row(plan: ActionPlan, row, expected_version: int, values: dict, actor: User, *,
-             ip: str = "") -> PlanRevision | None:
+def save_row(plan: ActionPlan, row, expected_version: int | str | None, values: dict,
+             actor: User, *, ip: str = "") -> PlanRevision | None:
     """Save an edit made on ``expected_version`` of the row; None when nothing changed."""
     _require_editor(plan.deployment, actor)
+    expected_version = seen_version(expected_version)
     if row is None:
         raise StaleEdit(None)
     if row.version != expected_version:
@@ -244,9 +263,10 @@ def save_row(plan: ActionPlan, row, expected_version: int, values: dict, actor: 
     return _record(plan, actor, kind, row.id, before, after, f"{kind}.update", ip)
 
 
-def remove_row(plan: ActionPlan, row, expected_version: int, actor: User, *,
+def remove_row(plan: ActionPlan, row, expected_version: int | str | None, actor: User, *,
                ip: str = "") -> PlanRevision:
     _require_editor(plan.deployment, actor)
+    expected_version = seen_version(expected_version)
     if row is None:
         raise StaleEdit(None)
     if row.version != expected_version:
@@ -266,7 +286,7 @@ def move_row(plan: ActionPlan, row, direction: int, actor: User, *,
     """Swap the row with its neighbour above (-1) or below (+1); None at either end."""
     _require_editor(plan.deployment, actor)
     if direction not in (-1, 1):
-        raise ValueError("direction is -1 (up) or +1 (down)")
+        raise errors.Invalid("Move a row up or down.", field="direction")
     kind = kind_of(row)
     model = KINDS[kind]
     rows = cast(Sequence[Action | Outcome], db.session.scalars(
@@ -288,10 +308,11 @@ def move_row(plan: ActionPlan, row, direction: int, actor: User, *,
                    f"{kind}.move", ip)
 
 
-def save_text(plan: ActionPlan, expected_version: int, next_steps: str, notes: str,
-              actor: User, *, ip: str = "") -> PlanRevision | None:
+def save_text(plan: ActionPlan, expected_version: int | str | None, next_steps: str,
+              notes: str, actor: User, *, ip: str = "") -> PlanRevision | None:
     """Next steps and notes, locked by ``text_version`` (row edits elsewhere do not clash)."""
     _require_editor(plan.deployment, actor)
+    expected_version = seen_version(expected_version)
     if plan.text_version != expected_version:
         raise StaleEdit(None, "Someone else changed the next steps or notes while you were "
                               "editing them.")

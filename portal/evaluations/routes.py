@@ -117,14 +117,14 @@ def _back(d: Deployment) -> ResponseReturnValue:
     return redirect(_back_url(d), 303)
 
 
-def _run(d: Deployment, form: forms.VersionedForm, command: Callable[[], object], success: str,
-         again: Callable[[str], ResponseReturnValue]) -> ResponseReturnValue:
-    """Check the version the user saw, run one command, and redirect; on :class:`Invalid` show
-    the form again (422) with the message beside its field. Other errors go to the app's
-    handlers (Forbidden 403, NotNow 409, Conflict 409); the unit of work rolls back."""
+def _run(d: Deployment, form: forms.VersionedForm, command: Callable[[int | None], object],
+         success: str, again: Callable[[str], ResponseReturnValue]) -> ResponseReturnValue:
+    """Run one command with the version the user saw (it refuses a moved-on deployment), and
+    redirect; on :class:`Invalid` show the form again (422) with the message beside its field.
+    Other errors go to the app's handlers (Forbidden 403, NotNow 409, Conflict 409); the unit
+    of work rolls back."""
     try:
-        ev.check_version(d, form.seen_version())
-        command()
+        command(form.seen_version())
         idempotency.created(_back_url(d), d)  # a form sent twice shows this, not a conflict
     except Invalid as exc:
         exc.show_on(form)
@@ -156,19 +156,22 @@ def leader(deployment_id: int) -> ResponseReturnValue:
                                "recommendations", "exit_arrangements"))
     if not form.validate_on_submit():
         code = 422 if request.method == "POST" else 200
-        return _page("evaluations/leader.html", d, form, existing=existing), code
+        return _page("evaluations/leader.html", d, form, existing=existing,
+                     returned=policy.was_returned(existing)), code
 
-    def act() -> object:
+    def act(seen: int | None) -> object:
         return ev.submit_leader_evaluation(
             d, current_user, ratings=forms.ratings_from(form), summary=form.summary.data,
             changes_for_teachers=form.changes_for_teachers.data,
             changes_for_pupils=form.changes_for_pupils.data,
             recommendations=form.recommendations.data,
-            exit_arrangements=form.exit_arrangements.data, ip=request.remote_addr or "")
+            exit_arrangements=form.exit_arrangements.data, seen_version=seen,
+            ip=request.remote_addr or "")
 
     return _run(d, form, act, "Your final evaluation was sent to the co-ordinator.",
                   lambda problem: _page("evaluations/leader.html", d, form, problem,
-                                        existing=existing))
+                                        existing=existing,
+                                        returned=policy.was_returned(existing)))
 
 
 def _fill(form: FlaskForm, source: Evaluation, names: tuple[str, ...]) -> None:
@@ -190,7 +193,8 @@ def forward(deployment_id: int) -> ResponseReturnValue:
     form = forms.ForwardForm()
     if not form.validate_on_submit():
         abort(400)
-    return _run(d, form, lambda: ev.forward(d, current_user, ip=request.remote_addr or ""),
+    return _run(d, form, lambda seen: ev.forward(d, current_user, seen_version=seen,
+                                                 ip=request.remote_addr or ""),
                 "The evaluation was forwarded to the receiving school(s).",
                 lambda problem: render_template("error.html", code=422, title="Not forwarded",
                                                 message=problem))
@@ -213,13 +217,13 @@ def school(deployment_id: int) -> ResponseReturnValue:
         code = 422 if request.method == "POST" else 200
         return _page("evaluations/school.html", d, form, **ctx), code
 
-    def act() -> object:
+    def act(seen: int | None) -> object:
         return ev.sign_off_school(
             d, current_user, ratings=forms.ratings_from(form),
             support_quality=int(form.support_quality.data),
             value_for_money=int(form.value_for_money.data),
             would_use_again=form.would_use_again.data == "yes", summary=form.summary.data or "",
-            ip=request.remote_addr or "")
+            seen_version=seen, ip=request.remote_addr or "")
 
     return _run(d, form, act, "Your school's evaluation is signed off.",
                   lambda problem: _page("evaluations/school.html", d, form, problem, **ctx))
@@ -238,9 +242,9 @@ def school_return(deployment_id: int) -> ResponseReturnValue:
     if not back_form.validate_on_submit():
         return _page("evaluations/school.html", d, form, **ctx), 422
 
-    def act() -> object:
+    def act(seen: int | None) -> object:
         return ev.return_to_leader(d, current_user, reason=back_form.reason.data,
-                                   ip=request.remote_addr or "")
+                                   seen_version=seen, ip=request.remote_addr or "")
 
     return _run(d, back_form, act, "The evaluation was returned to the system leader.",
                   lambda problem: _page("evaluations/school.html", d, form, problem, **ctx))
@@ -261,12 +265,12 @@ def qa_note(deployment_id: int) -> ResponseReturnValue:
         code = 422 if request.method == "POST" else 200
         return _page("evaluations/qa_note.html", d, form), code
 
-    def act() -> object:
+    def act(seen: int | None) -> object:
         return ev.add_qa_note(d, current_user, is_working=form.is_working.data,
                               changes=form.changes.data or "",
                               next_steps=form.next_steps.data or "",
                               exit_strategy=form.exit_strategy.data or "",
-                              ip=request.remote_addr or "")
+                              seen_version=seen, ip=request.remote_addr or "")
 
     return _run(d, form, act, "Your quality-assurance review was recorded.",
                   lambda problem: _page("evaluations/qa_note.html", d, form, problem))
@@ -282,9 +286,9 @@ def sign_off(deployment_id: int) -> ResponseReturnValue:
         code = 422 if request.method == "POST" else 200
         return _page("evaluations/sign_off.html", d, form), code
 
-    def act() -> object:
+    def act(seen: int | None) -> object:
         return ev.final_sign_off(d, current_user, notes=form.notes.data,
-                                 ip=request.remote_addr or "")
+                                 seen_version=seen, ip=request.remote_addr or "")
 
     return _run(d, form, act, "Quality assurance signed off: the deployment is complete.",
                   lambda problem: _page("evaluations/sign_off.html", d, form, problem))
@@ -308,11 +312,11 @@ def end_early(deployment_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _page("evaluations/end_early.html", d, form), 422
 
-    def act() -> object:
+    def act(seen: int | None) -> object:
         ev.end_early(d, current_user, reason=form.reason.data,
                      last_day_delivered=form.last_day_delivered.data,
                      half_days_delivered=form.half_days_delivered.data, today=today,
-                     ip=request.remote_addr or "")
+                     seen_version=seen, ip=request.remote_addr or "")
         return d
 
     return _run(d, form, act, "The deployment was closed early.",

@@ -26,10 +26,11 @@ from sqlalchemy import False_, select
 from sqlalchemy.orm import joinedload
 
 from .. import idempotency
-from ..domain import access, audit, audit_words
+from ..domain import access, audit_words
 from ..domain import plans as domain
-from ..domain.errors import Conflict, Invalid
+from ..domain.errors import Conflict, Invalid, NotNow
 from ..domain.policy import plans as policy
+from ..domain.policy import require
 from ..domain.sla import contact_clock
 from ..extensions import db
 from ..formatting import uk_date
@@ -60,6 +61,7 @@ bp = Blueprint("plans", __name__)
 
 VIEWERS = access.PLAN_ROLES
 KINDS = ("action", "outcome")
+COLUMNS = {"action": 7, "outcome": 3}  # the columns of each kind's table (merge view spans)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -87,14 +89,6 @@ def _row_form(kind: str, row=None, formdata=None, plan=None, prefix=None):
     return form
 
 
-def _version(form) -> int:
-    """The version the form was drawn from; without it nothing is saved (over a newer one)."""
-    try:
-        return int(form.version.data)
-    except (TypeError, ValueError):
-        raise domain.NotAllowed(domain.NO_VERSION) from None
-
-
 def _plan_ctx(deployment, plan) -> dict:
     can = {"edit_plan": policy.edit_plan(deployment, current_user)}
     editable = plan is not None and can["edit_plan"].allowed
@@ -117,18 +111,6 @@ def _ip() -> str:
     return request.remote_addr or ""
 
 
-def _not_allowed(exc: domain.NotAllowed):
-    if exc.forbidden:
-        abort(403)
-    if wants_partial():
-        resp = make_response(render_template("plans/_message.html", message=str(exc)), 409)
-        resp.headers["HX-Retarget"] = "#htmx-status"
-        resp.headers["HX-Reswap"] = "innerHTML"
-        return resp
-    return render_template("error.html", code=409, title="That cannot be done now",
-                           message=str(exc)), 409
-
-
 def _back_to_plan(deployment_id: int, anchor: str = ""):
     return redirect(url_for("plans.show", deployment_id=deployment_id) + anchor, 303)
 
@@ -148,13 +130,7 @@ def show(deployment_id: int) -> ResponseReturnValue:
 @roles("sle")
 def start(deployment_id: int) -> ResponseReturnValue:
     deployment = access.get_plan_deployment(current_user, deployment_id)
-    try:
-        domain.require_edit(deployment, current_user)
-    except domain.NotAllowed as exc:
-        return _not_allowed(exc)
-    plan = domain.ensure_plan(deployment)
-    audit.record(current_user, "plan.started", plan, alliance_id=deployment.alliance_id,
-                 detail={"deployment": deployment.reference}, ip=_ip())
+    domain.start_plan(deployment, current_user, ip=_ip())
     return _back_to_plan(deployment_id)
 
 
@@ -216,11 +192,7 @@ def add_row(plan_id: int, kind: str) -> ResponseReturnValue:
         if wants_partial():
             return render_template(f"plans/_add_{kind}.html", form=form, **ctx), 422
         return render("plans/show.html", None, **ctx), 422
-    try:
-        with command():
-            row = domain.add_row(plan, kind, form.values(), current_user, ip=_ip())
-    except domain.NotAllowed as exc:
-        return _not_allowed(exc)
+    row = domain.add_row(plan, kind, form.values(), current_user, ip=_ip())
     idempotency.created(url_for("plans.show", deployment_id=deployment.id) + f"#{kind}-{row.id}",
                         row)
     if wants_partial():
@@ -245,10 +217,7 @@ def row(kind: str, row_id: int) -> ResponseReturnValue:
 def edit_row(kind: str, row_id: int) -> ResponseReturnValue:
     obj = access.get_plan_row(current_user, kind, row_id)
     plan = obj.plan
-    try:
-        domain.require_edit(plan.deployment, current_user)
-    except domain.NotAllowed as exc:
-        return _not_allowed(exc)
+    domain.require_edit(plan.deployment, current_user)
     return _row_response(f"plans/_{kind}_form.html", row=obj, kind=kind, plan=plan,
                          d=plan.deployment, form=_row_form(kind, obj, plan=plan))
 
@@ -272,12 +241,9 @@ def save_row(kind: str, row_id: int) -> ResponseReturnValue:
     if not form.validate():
         return _row_response(f"plans/_{kind}_form.html", 422, **ctx)
     mine = form.values()
-    version = _version(form)
     try:
         with command():
-            domain.save_row(plan, obj, version, mine, current_user, ip=_ip())
-    except domain.NotAllowed as exc:
-        return _not_allowed(exc)
+            domain.save_row(plan, obj, form.version.data, mine, current_user, ip=_ip())
     except Conflict:  # a StaleEdit, or a stale row at the flush
         return _conflict(kind, row_id, mine, form)
     if wants_partial():
@@ -297,7 +263,7 @@ def _conflict(kind: str, row_id: int, mine: dict, form, plan=None):
         form.version.data = current.version
         plan = current.plan
     ctx = {"row": current, "row_id": row_id, "kind": kind, "plan": plan, "form": form,
-           "mine": mine, "d": plan.deployment if plan else None,
+           "mine": mine, "columns": COLUMNS[kind], "d": plan.deployment if plan else None,
            "ACTION_STATUSES": ACTION_STATUSES}
     if current is not None and kind == "action":
         form.set_outcomes(plan.outcomes)
@@ -318,12 +284,9 @@ def delete_row(kind: str, row_id: int) -> ResponseReturnValue:
     plan = obj.plan
     deployment_id = plan.deployment_id
     form = VersionForm(formdata=request.form)
-    version = _version(form)
     try:
         with command():
-            domain.remove_row(plan, obj, version, current_user, ip=_ip())
-    except domain.NotAllowed as exc:
-        return _not_allowed(exc)
+            domain.remove_row(plan, obj, form.version.data, current_user, ip=_ip())
     except Conflict:
         current = access.get_plan_row(current_user, kind, row_id)
         ctx = _plan_ctx(current.plan.deployment, current.plan)
@@ -347,8 +310,6 @@ def move_row(kind: str, row_id: int) -> ResponseReturnValue:
         with command():
             domain.move_row(plan, obj, -1 if form.direction.data == "up" else 1, current_user,
                             ip=_ip())
-    except domain.NotAllowed as exc:
-        return _not_allowed(exc)
     except Conflict:
         pass  # someone else moved rows at the same moment: show the order as it now is
     db.session.expire_all()
@@ -369,13 +330,10 @@ def save_text(plan_id: int) -> ResponseReturnValue:
     if not form.validate():
         return render("plans/show.html", "text", **ctx), 422
     mine = {"next_steps": form.next_steps.data or "", "notes": form.notes.data or ""}
-    version = _version(form)
     try:
         with command():
-            domain.save_text(plan, version, mine["next_steps"], mine["notes"],
+            domain.save_text(plan, form.version.data, mine["next_steps"], mine["notes"],
                              current_user, ip=_ip())
-    except domain.NotAllowed as exc:
-        return _not_allowed(exc)
     except Conflict:
         plan = access.get_plan(current_user, plan_id)
         form.version.data = plan.text_version
@@ -416,8 +374,8 @@ def _visit(visit_id: int) -> Visit:
 def plan_visit(deployment_id: int) -> ResponseReturnValue:
     """Plan a visit ahead: the school and the leader see it; its days count once delivered."""
     deployment = access.get_plan_deployment(current_user, deployment_id)
-    if policy.plan_visit(deployment, current_user).forbidden:
-        abort(403)
+    if (may := policy.plan_visit(deployment, current_user)).forbidden:
+        require(may)
     form = PlanVisitForm(formdata=request.form if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
@@ -432,8 +390,6 @@ def plan_visit(deployment_id: int) -> ResponseReturnValue:
                         half_days=int(form.half_days.data), notes=form.notes.data or "",
                         ip=_ip(), url=url)
                     idempotency.created(url, visit)
-            except domain.NotAllowed as exc:
-                return _not_allowed(exc)
             except Invalid as exc:
                 exc.show_on(form)
             except Conflict:
@@ -454,9 +410,7 @@ def deliver_visit(visit_id: int) -> ResponseReturnValue:
     """Log a planned visit as delivered: what was done, the actions worked on."""
     visit = _visit(visit_id)
     deployment = visit.deployment
-    can = policy.visit_actions(visit, current_user)["deliver"]
-    if not can:
-        return _not_allowed(domain.NotAllowed(can.reason, forbidden=can.forbidden))
+    require(policy.visit_actions(visit, current_user)["deliver"])
     plan = _plan_for(deployment)
     actions = list(plan.actions) if plan is not None else []
     form = DeliverVisitForm(formdata=request.form if request.method == "POST" else None,
@@ -474,8 +428,6 @@ def deliver_visit(visit_id: int) -> ResponseReturnValue:
                 with command():
                     domain.deliver_visit(visit, current_user, notes=form.notes.data or "",
                                          actions=chosen, statuses=statuses, ip=_ip(), url=url)
-            except domain.NotAllowed as exc:
-                return _not_allowed(exc)
             except Invalid as exc:
                 exc.show_on(form)
             else:
@@ -494,11 +446,7 @@ def cancel_visit(visit_id: int) -> ResponseReturnValue:
     visit = _visit(visit_id)
     deployment_id, when = visit.deployment_id, visit.visit_date  # CSRF: checked app-wide
     url = url_for("deployments.show", deployment_id=deployment_id)
-    try:
-        with command():
-            domain.cancel_visit(visit, current_user, ip=_ip(), url=url)
-    except domain.NotAllowed as exc:
-        return _not_allowed(exc)
+    domain.cancel_visit(visit, current_user, ip=_ip(), url=url)
     flash(f"The visit planned for {uk_date(when)} is cancelled.", "success")
     return redirect(url + "#panel-plans", 303)
 
@@ -515,11 +463,11 @@ def first_contact(deployment_id: int) -> ResponseReturnValue:
             domain.log_first_contact(
                 deployment, current_user, note=form.note.data or "", ip=_ip(),
                 url=url_for("deployments.show", deployment_id=deployment_id))
-    except domain.NotAllowed as exc:
-        if not exc.forbidden and deployment.first_contact_at is not None:
-            flash("First contact was already logged.", "info")  # a double click: no change
-            return redirect(url_for("deployments.show", deployment_id=deployment_id), 303)
-        return _not_allowed(exc)
+    except NotNow as exc:
+        if exc.status != 409 or deployment.first_contact_at is None:
+            raise
+        flash("First contact was already logged.", "info")  # a double click: no change
+        return redirect(url_for("deployments.show", deployment_id=deployment_id), 303)
     except Conflict:
         flash("First contact was already logged.", "info")
         return redirect(url_for("deployments.show", deployment_id=deployment_id), 303)
@@ -531,8 +479,8 @@ def first_contact(deployment_id: int) -> ResponseReturnValue:
 @roles("sle")
 def new_visit(deployment_id: int) -> ResponseReturnValue:
     deployment = access.get_plan_deployment(current_user, deployment_id)
-    if policy.log_visit(deployment, current_user).forbidden:
-        abort(403)  # not the leader's; a frozen deployment still shows the form (the POST: 409)
+    if (may := policy.log_visit(deployment, current_user)).forbidden:
+        require(may)  # not the leader's; a frozen deployment still shows the form (POST: 409)
     plan = _plan_for(deployment)
     actions = list(plan.actions) if plan is not None else []
     form = VisitForm(formdata=request.form if request.method == "POST" else None)
@@ -554,8 +502,6 @@ def new_visit(deployment_id: int) -> ResponseReturnValue:
                         half_days=int(form.half_days.data), notes=form.notes.data or "",
                         actions=chosen, statuses=statuses, ip=_ip(), url=url)
                     idempotency.created(url, visit)
-            except domain.NotAllowed as exc:
-                return _not_allowed(exc)
             except Invalid as exc:
                 exc.show_on(form)
             except Conflict:
@@ -574,8 +520,8 @@ def new_visit(deployment_id: int) -> ResponseReturnValue:
 @roles("sle", "admin", "director")
 def new_variation(deployment_id: int) -> ResponseReturnValue:
     deployment = access.get_plan_deployment(current_user, deployment_id)
-    if policy.request_variation(deployment, current_user).forbidden:
-        abort(403)  # not theirs; a pending request or a frozen deployment: the POST says so
+    if (may := policy.request_variation(deployment, current_user)).forbidden:
+        require(may)  # not theirs; a pending request or a frozen deployment: the POST says so
     form = VariationForm(formdata=request.form if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
@@ -589,10 +535,8 @@ def new_variation(deployment_id: int) -> ResponseReturnValue:
                         deployment, current_user, form.half_days.data, form.reason.data,
                         ip=_ip(), url=url)
                     idempotency.created(url, variation)
-            except domain.NotAllowed as exc:
-                return _not_allowed(exc)
             except Conflict:  # another one was asked for at the same moment
-                return _not_allowed(domain.NotAllowed(domain.ONE_PENDING_VARIATION))
+                raise domain.NotAllowed(domain.ONE_PENDING_VARIATION) from None
             except Invalid as exc:
                 exc.show_on(form)
             else:
@@ -603,6 +547,16 @@ def new_variation(deployment_id: int) -> ResponseReturnValue:
     return render_template("plans/variation_form.html", d=deployment, form=form), status
 
 
+def _decided(exc: NotNow | Conflict, url: str) -> ResponseReturnValue:
+    """Already decided (a double click, or the other party at the same moment): the view
+    answers with where the request for extra days now stands; a refusal (403) is not caught."""
+    if exc.status != 409:
+        raise exc
+    flash(str(exc) if isinstance(exc, NotNow) else
+          "Someone else decided at the same moment; here is where it stands.", "info")
+    return redirect(url, 303)
+
+
 @bp.post("/variations/<id:variation_id>/approve")
 @roles("headteacher", "director")
 def approve_variation(variation_id: int) -> ResponseReturnValue:
@@ -611,14 +565,8 @@ def approve_variation(variation_id: int) -> ResponseReturnValue:
     try:
         with command():
             done = domain.approve_variation(v, current_user, ip=_ip(), url=url)
-    except domain.NotAllowed as exc:
-        if exc.forbidden:
-            abort(403)
-        flash(str(exc), "info")
-        return redirect(url, 303)
-    except Conflict:
-        flash("Someone else decided at the same moment; here is where it stands.", "info")
-        return redirect(url, 303)
+    except (NotNow, Conflict) as exc:
+        return _decided(exc, url)
     flash("Approved: the agreed days have risen." if done
           else "Approved. The other party must approve too.", "success")
     return redirect(url, 303)
@@ -636,14 +584,8 @@ def decline_variation(variation_id: int) -> ResponseReturnValue:
     try:
         with command():
             domain.decline_variation(v, current_user, form.reason.data, ip=_ip(), url=url)
-    except domain.NotAllowed as exc:
-        if exc.forbidden:
-            abort(403)
-        flash(str(exc), "info")
-        return redirect(url, 303)
-    except Conflict:
-        flash("Someone else decided at the same moment; here is where it stands.", "info")
-        return redirect(url, 303)
+    except (NotNow, Conflict) as exc:
+        return _decided(exc, url)
     flash("Extra days declined.", "success")
     return redirect(url, 303)
 
@@ -654,12 +596,11 @@ def decline_variation(variation_id: int) -> ResponseReturnValue:
 def plans_panel(ctx: PanelContext[DeploymentModel]) -> dict[str, Any] | None:
     """First contact (with the 7-day clock), days used vs agreed, visits, variations, plan."""
     deployment, user = ctx.obj, ctx.user
-    if deployment.status not in ("agreement", "active", "evaluation", "completed",
-                                 "ended_early"):
+    if not policy.shows_delivery(deployment):
         return None
     sees_plan = user.role in VIEWERS  # the deployment page is already scoped to the user
     clock = None
-    if deployment.confirmed_at and user.role in ("sle", "admin", "director"):
+    if deployment.confirmed_at is not None and policy.sees_contact_clock(deployment, user):
         clock = contact_clock(deployment.confirmed_at, utcnow(), deployment.first_contact_at)
     variations = list(db.session.scalars(
         select(Variation).where(Variation.deployment_id == deployment.id)

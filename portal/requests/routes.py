@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import idempotency
-from ..domain import access, audit, brokering, notify, workflow
-from ..domain.errors import Conflict, Forbidden, NotNow
+from ..domain import access, brokering
+from ..domain.errors import Invalid
 from ..domain.policy import requests as policy
 from ..domain.policy import require
 from ..domain.sla import match_clock
@@ -74,7 +74,8 @@ def _show(req: SupportRequest, **forms: Any) -> str:
         .options(joinedload(Deployment.leader), joinedload(Deployment.home_school))
         .order_by(Deployment.proposed_at)
     ).all()
-    clock = match_clock(req.submitted_at, utcnow(), req.matched_at) if req.submitted_at else None
+    clock = match_clock(req.submitted_at, utcnow(), req.matched_at) \
+        if policy.shows_match_clock(req) else None
     return render("requests/show.html", req=req, deployments=deployments, match_clock=clock,
                   panels=request_panels.build(req, current_user, forms))
 
@@ -84,12 +85,6 @@ def _show(req: SupportRequest, **forms: Any) -> str:
 
 WRITERS = policy.WRITERS
 OVERSEERS = policy.OVERSEERS
-
-
-def conflict(message: str, code: int = 409):
-    """Answer a refused or lost action: nothing was saved (the unit of work rolls back)."""
-    return render("error.html", code=code, title="That did not happen",
-                  message=message), code
 
 
 def _form(req: SupportRequest | None = None) -> RequestForm:
@@ -133,11 +128,14 @@ def _valid(form: RequestForm) -> bool:
     return ok
 
 
-def _submit(req: SupportRequest) -> None:
-    brokering.submit_request(req, current_user, ip=request.remote_addr or "")
-    notify.notify(brokering.admins_of(req.alliance_id),
-                  f"New request {req.reference} {req.title} from {current_user.name}",
-                  brokering.request_url(req), alliance_id=req.alliance_id)
+def _ip() -> str:
+    return request.remote_addr or ""
+
+
+def _form_page(form: RequestForm, req: SupportRequest | None) -> str:
+    can = policy.actions(req, current_user) if req is not None else None
+    return render("requests/form.html", "form", form=form, req=req, can=can,
+                  asked=req is not None and policy.asks_for_more_info(req))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -148,107 +146,58 @@ def new() -> ResponseReturnValue:
         if (replay := idempotency.claim(form)) is not None:
             return replay
         if not _valid(form):
-            return render("requests/form.html", "form", form=form, req=None), 422
-        try:
-            with command():
-                req = brokering.create_request(current_user, school_ids=form.school_ids.data,
-                                               **form.model_fields())
-                if request.form.get("submit_now"):
-                    _submit(req)
-                idempotency.created(url_for("requests.show", request_id=req.id), req)
-        except Conflict:
-            return conflict("Someone saved the same thing at the same time. Nothing was saved.")
-        done = "submitted" if req.status == "submitted" else "saved as a draft"
+            return _form_page(form, None), 422
+        req = brokering.create_request(current_user, school_ids=form.school_ids.data,
+                                       submit=bool(request.form.get("submit_now")), ip=_ip(),
+                                       **form.model_fields())
+        idempotency.created(url_for("requests.show", request_id=req.id), req)
+        done = "submitted" if req.submitted_at else "saved as a draft"
         flash(f"Request {req.reference} {done}.", "success")
         return redirect(url_for("requests.show", request_id=req.id), code=303)
-    return render("requests/form.html", "form", form=form, req=None)
+    return _form_page(form, None)
 
 
 @bp.route("/<id:request_id>/edit", methods=["GET", "POST"])
 @roles(*WRITERS)
 def edit(request_id: int) -> ResponseReturnValue:
     req = access.get_request(current_user, request_id, for_update=request.method == "POST")
-    try:
-        require(policy.actions(req, current_user)["edit"])
-    except (Forbidden, NotNow) as exc:
-        return conflict(str(exc), exc.status)
+    require(policy.actions(req, current_user)["edit"])
     form = _form(req)
     if request.method == "POST":
-        if not request.form.get("version"):
-            return conflict("This form did not say which version of the request it changes, so "
-                            "it was not saved over anyone else's change. Reload the page and "
-                            "make your change again. Nothing was saved.")
-        if request.form["version"] != str(req.version):
-            return conflict("Someone changed this request since you opened it. Reload the page "
-                            "to see their change. Nothing was saved.")
         if not _valid(form):
-            return render("requests/form.html", "form", form=form, req=req,
-                          can=policy.actions(req, current_user)), 422
-        try:
-            with command():
-                for name, value in brokering.time_asked(form.model_fields()).items():
-                    setattr(req, name, value)
-                brokering.set_schools(req, form.school_ids.data)
-                audit.record(current_user, "supportrequest.edited", req,
-                             ip=request.remote_addr or "")
-                if request.form.get("submit_now"):
-                    _submit(req)
-                idempotency.created(url_for("requests.show", request_id=req.id), req)
-        except Conflict:
-            return conflict("Someone changed this request at the same time. Nothing was saved.")
-        flash(f"Request {req.reference} {'submitted' if req.status == 'submitted' else 'saved'}.",
-              "success")
+            return _form_page(form, req), 422
+        submitting = bool(request.form.get("submit_now"))
+        brokering.edit_request(req, current_user, version=request.form.get("version"),
+                               school_ids=form.school_ids.data, submit=submitting, ip=_ip(),
+                               **form.model_fields())
+        idempotency.created(url_for("requests.show", request_id=req.id), req)
+        flash(f"Request {req.reference} {'submitted' if submitting else 'saved'}.", "success")
         return redirect(url_for("requests.show", request_id=req.id), code=303)
-    return render("requests/form.html", "form", form=form, req=req,
-                  can=policy.actions(req, current_user))
+    return _form_page(form, req)
 
 
-def _move(request_id: int, action: str, reason: str = "", *, after=None, done: str = ""):
-    """Take request ``action`` (a :data:`brokering.MOVES` key, or "submit" for either kind of
-    submission) through its domain command, which requires the policy first."""
-    req = access.get_request(current_user, request_id, for_update=True)
-    ip = request.remote_addr or ""
-    try:
-        with command():
-            if action == "submit":
-                brokering.submit_request(req, current_user, ip=ip)
-            else:
-                brokering.move_request(req, action, current_user, reason=reason, ip=ip)
-            if after:
-                after(req)
-    except workflow.ReasonRequired as exc:
-        flash(str(exc), "error")
-        return redirect(url_for("requests.show", request_id=request_id), code=303)
-    except (Forbidden, NotNow) as exc:
-        return conflict(f"{str(exc).rstrip('.')}. Nothing was changed.", exc.status)
-    except Conflict:
-        return conflict("Someone else changed this request at the same time. Nothing was saved.")
-    if done:  # say what happened: the page alone does not (issue 15, item 10)
-        flash(f"Request {req.reference} {done}", "success")
+def _back(request_id: int) -> ResponseReturnValue:
     return redirect(url_for("requests.show", request_id=request_id), code=303)
 
 
 @bp.post("/<id:request_id>/submit")
 @roles(*WRITERS)
 def submit(request_id: int) -> ResponseReturnValue:
-    def tell(req):
-        notify.notify(brokering.admins_of(req.alliance_id),
-                      f"New request {req.reference} {req.title} from {current_user.name}",
-                      brokering.request_url(req), alliance_id=req.alliance_id)
+    req = access.get_request(current_user, request_id, for_update=True)
     ReasonForm()  # CSRF is checked globally; the form has no fields to validate
-    return _move(request_id, "submit", after=tell)
+    brokering.submit_request(req, current_user, ip=_ip())
+    return _back(request_id)
 
 
 @bp.post("/<id:request_id>/withdraw")
 @roles(*WRITERS, *OVERSEERS)
 def withdraw(request_id: int) -> ResponseReturnValue:
-    def tell(req):
-        if req.submitted_at:
-            notify.notify(brokering.admins_of(req.alliance_id),
-                          f"Request {req.reference} was withdrawn", brokering.request_url(req),
-                          alliance_id=req.alliance_id, email=False)
-    return _move(request_id, "withdraw", request.form.get("reason", ""), after=tell,
-                 done="withdrawn. The co-ordinator has been told.")
+    req = access.get_request(current_user, request_id, for_update=True)
+    brokering.withdraw_request(req, current_user, reason=request.form.get("reason", ""),
+                               ip=_ip())
+    # say what happened: the page alone does not (issue 15, item 10)
+    flash(f"Request {req.reference} withdrawn. The co-ordinator has been told.", "success")
+    return _back(request_id)
 
 
 @bp.post("/<id:request_id>/triage")
@@ -258,29 +207,25 @@ def triage(request_id: int) -> ResponseReturnValue:
     form = TriageForm()
     if not form.validate():
         return _show(req, triage_form=form), 422
-    reason = (form.reason.data or "").strip()
-
-    def tell(r):
-        if reason:
-            r.triage_note = reason
-        words = {"matching": "was accepted and is being matched",
-                 "more_info": f"needs more information: {reason}",
-                 "declined": f"was declined: {reason}"}[form.action.data]
-        notify.notify([r.requested_by], f"Your request {r.reference} {words}",
-                      brokering.request_url(r), alliance_id=r.alliance_id)
+    try:
+        with command():
+            brokering.triage_request(req, form.action.data, current_user,
+                                     reason=form.reason.data or "", ip=_ip())
+    except Invalid as exc:
+        exc.show_on(form)
+        return _show(access.get_request(current_user, request_id), triage_form=form), 422
     said = {"matching": "accepted for matching. Next: find a system leader.",
             "more_info": "sent back to the school asking for more information.",
-            "declined": "declined. The school has been told why."}[form.action.data]
-    return _move(request_id, policy.TRIAGE_ACTIONS[form.action.data], reason, after=tell,
-                 done=said)
+            "declined": "declined. The school has been told why."}.get(form.action.data, "")
+    flash(f"Request {req.reference} {said}", "success")
+    return _back(request_id)
 
 
 @bp.get("/<id:request_id>/match")
 @roles(*OVERSEERS)
 def match(request_id: int) -> ResponseReturnValue:
     req = access.get_request(current_user, request_id)
-    if not (can := policy.actions(req, current_user)["match"]):
-        return conflict(can.reason, 403 if can.forbidden else 409)
+    require(policy.actions(req, current_user)["match"])
     result = brokering.ranking(req)
     designation = request.args.get("designation", "")
     q = request.args.get("q", "").strip().casefold()
@@ -307,18 +252,8 @@ def propose(request_id: int) -> ResponseReturnValue:
         flash(form.errors.get("idempotency_key", ["Choose a system leader to propose."])[0],
               "error")
         return redirect(url_for("requests.match", request_id=request_id), code=303)
-    try:
-        with command():
-            d = brokering.propose(req, form.leader_id.data, current_user,
-                                  ip=request.remote_addr or "")
-            idempotency.created(url_for("deployments.show", deployment_id=d.id), d)
-    except brokering.NotProposable as exc:
-        return conflict(f"{exc} Nothing was saved.", 422)
-    except (Forbidden, NotNow) as exc:
-        return conflict(f"{exc} Nothing was saved.", exc.status)
-    except Conflict:
-        return conflict("Another co-ordinator proposed someone for this request at the same "
-                        "time. Nothing of yours was saved.")
+    d = brokering.propose(req, form.leader_id.data, current_user, ip=_ip())
+    idempotency.created(url_for("deployments.show", deployment_id=d.id), d)
     flash(f"{d.leader.name} proposed. The receiving school, home school and system leader have "
           "been asked to confirm.", "success")
     return redirect(url_for("deployments.show", deployment_id=d.id), code=303)
@@ -332,6 +267,8 @@ def progress_panel(ctx: PanelContext[SupportRequest]) -> dict[str, Any] | None:
     return {
         "req": req,
         "can": policy.actions(req, user),
+        "next_step": policy.next_step(req),
+        "note_heading": policy.triage_note_heading(req),
         "live": live,
         "triage_form": ctx.form("triage_form") or TriageForm(formdata=None),
     }

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from portal.domain import agreements as service
-from portal.domain import audit, signing
+from portal.domain import audit, errors, signing
 from portal.models import (
     Agreement,
     AuditEvent,
@@ -240,17 +240,17 @@ def test_a_signature_keeps_its_evidence_in_the_audit_chain(w, db):
 
 def test_typed_name_must_match(w):
     ag = _agreement(w)
-    with pytest.raises(service.AgreementError, match="Type your full name"):
+    with pytest.raises(errors.Invalid, match="Type your full name"):
         service.sign(ag, w.user("a", "sle"), version=1, seen_hash=ag.content_hash,
                      typed_name="Someone Else")
 
 
 def test_a_signature_only_applies_to_the_hash_shown(w):
     ag = _agreement(w)
-    with pytest.raises(service.StaleAgreement):
+    with pytest.raises(errors.Conflict):
         service.sign(ag, w.user("a", "sle"), version=1, seen_hash="0" * 64,
                      typed_name="Alpha Leader")
-    with pytest.raises(service.StaleAgreement):
+    with pytest.raises(errors.Conflict):
         service.sign(ag, w.user("a", "sle"), version=2, seen_hash=ag.content_hash,
                      typed_name="Alpha Leader")
 
@@ -258,14 +258,14 @@ def test_a_signature_only_applies_to_the_hash_shown(w):
 def test_non_signatories_cannot_sign(w):
     ag = _agreement(w)
     for user in (w.user("a", "admin"), w.user("a", "other_head"), w.user("b", "sle")):
-        with pytest.raises(service.NotASignatory):
+        with pytest.raises(errors.Forbidden):
             service.sign(ag, user, version=1, seen_hash=ag.content_hash, typed_name=user.name)
 
 
 def test_signing_twice_is_refused(w, db):
     ag = _agreement(w)
     fa.sign(ag, w.user("a", "sle"))
-    with pytest.raises(service.AlreadyDone):
+    with pytest.raises(errors.NotNow):
         fa.sign(ag, w.user("a", "sle"))
     assert _count(Signature) == 1
 
@@ -294,7 +294,7 @@ def test_the_last_signature_makes_the_deployment_active(w, db):
     assert w.a.deployment.status == "active" and w.a.deployment.active_at is not None
     actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
     assert actions[-3:] == ["agreement.signed", "agreement.completed", "deployment.active"]
-    with pytest.raises(service.StaleAgreement):  # closed for signature now
+    with pytest.raises(errors.NotNow):  # closed for signature now
         fa.sign(ag, w.user("a", "sle"))
 
 
@@ -308,7 +308,7 @@ def test_editing_a_draft_with_no_signatures_changes_it_in_place(w, db):
     assert now.id == ag.id and now.version == 1
     assert now.content["terms"] == "New terms." and now.content_hash != old
     assert now.content_hash == signing.content_hash(now.content)
-    with pytest.raises(service.StaleAgreement):  # the editor's view is out of date now
+    with pytest.raises(errors.Conflict):  # the editor's view is out of date now
         service.edit(ag, w.user("a", "director"), {"terms": "Other."}, seen_hash=old)
 
 
@@ -318,10 +318,10 @@ def test_editing_with_dates_stores_iso_text(w):
                                                   "end_date": date(2027, 3, 1)},
                        seen_hash=ag.content_hash)
     assert now.content["start_date"] == "2027-01-04"
-    with pytest.raises(service.AgreementError, match="end date"):
+    with pytest.raises(errors.Invalid, match="end date"):
         service.edit(now, w.user("a", "admin"), {"end_date": date(2026, 1, 1)},
                      seen_hash=now.content_hash)
-    with pytest.raises(service.AgreementError):
+    with pytest.raises(errors.Invalid):
         service.edit(now, w.user("a", "admin"), {"charges": {}}, seen_hash=now.content_hash)
 
 
@@ -342,7 +342,7 @@ def test_changing_terms_after_a_signature_makes_a_new_version_and_voids(w, db):
     assert [s.signed for s in service.slots(w.a.deployment, v2)] == [False] * 4
     assert _count(Notification) - before == 4  # every signatory told
     # the old version can no longer be signed; the new one can, by the same people again
-    with pytest.raises(service.StaleAgreement):
+    with pytest.raises(errors.NotNow):  # superseded: not open
         service.sign(ag, w.user("a", "home_school"), version=1, seen_hash=ag.content_hash,
                      typed_name="Alpha Home Head")
     fa.sign(v2, w.user("a", "sle"))
@@ -363,7 +363,7 @@ def test_an_unchanged_edit_does_nothing(w, db):
 def test_voiding_cancels_and_keeps_the_signatures_as_history(w, db):
     ag = _agreement(w)
     fa.sign(ag, w.user("a", "sle"))
-    with pytest.raises(service.AgreementError, match="reason"):
+    with pytest.raises(errors.Invalid, match="reason"):
         service.void(ag, w.user("a", "admin"), "  ")
     service.void(ag, w.user("a", "admin"), "School closed for works")
     db.session.commit()
@@ -371,16 +371,16 @@ def test_voiding_cancels_and_keeps_the_signatures_as_history(w, db):
     assert w.a.deployment.status == "cancelled"
     sig = db.session.scalar(select(Signature).where(Signature.agreement_id == ag.id))
     assert sig.voided_at is not None
-    with pytest.raises(service.StaleAgreement):
+    with pytest.raises(errors.NotNow):
         service.void(ag, w.user("a", "admin"), "again")
-    with pytest.raises(service.StaleAgreement):
+    with pytest.raises(errors.NotNow):
         fa.sign(ag, w.user("a", "director"))
 
 
 def test_declining_needs_a_reason_and_tells_the_overseers(w, db):
     ag = _agreement(w)
     head = w.user("a", "headteacher")
-    with pytest.raises(service.AgreementError, match="reason"):
+    with pytest.raises(errors.Invalid, match="reason"):
         service.decline(ag, head, version=1, seen_hash=ag.content_hash, reason=" ")
     sig = service.decline(ag, head, version=1, seen_hash=ag.content_hash,
                           reason="Dates clash with Ofsted")
@@ -389,7 +389,7 @@ def test_declining_needs_a_reason_and_tells_the_overseers(w, db):
     admin = w.user("a", "admin")
     assert _count(Notification, Notification.user_id == admin.id,
                   Notification.message.contains("Dates clash")) == 1
-    with pytest.raises(service.AlreadyDone):
+    with pytest.raises(errors.NotNow):
         fa.sign(ag, head)
     slot = service.slot_for(w.a.deployment, ag, head)
     assert slot.declined and not slot.signed

@@ -363,3 +363,27 @@ def test_a_board_member_sees_the_evaluations_of_its_targeted_deployments(cw):
     db.session.commit()
     assert visible(cw, "board") == {("leader", "forwarded"), ("school", "signed_off")}
     assert visible(cw, "board", "b") == set()
+
+
+def test_the_commands_refuse_a_version_the_user_did_not_see(cw):
+    """Given the version a form was drawn from, the command itself refuses a missing or
+    moved-on one (409) and changes nothing; the right one goes through."""
+    from portal.domain import errors
+
+    d = cw.a.deployment
+    submit(cw)
+    admin = u(cw, "admin")
+    for seen in (None, d.version - 1, d.version + 1):
+        with pytest.raises(errors.Conflict):
+            ev.forward(d, admin, seen_version=seen)
+    assert ev.leader_evaluation(d).status == "submitted"
+    ev.forward(d, admin, seen_version=d.version)
+    assert ev.leader_evaluation(d).status == "forwarded"
+    school = ev.school_evaluation(d, u(cw, "headteacher").school_id)
+    before = school.status if school is not None else None
+    with pytest.raises(errors.Conflict):
+        ev.sign_off_school(d, u(cw, "headteacher"), ratings=ratings(d, 4), support_quality=4,
+                           value_for_money=3, would_use_again=True, summary="",
+                           seen_version=d.version - 1)
+    school = ev.school_evaluation(d, u(cw, "headteacher").school_id)
+    assert (school.status if school is not None else None) == before

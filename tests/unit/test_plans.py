@@ -454,3 +454,23 @@ def test_visit_status_updates_only_for_linked_actions_and_known_statuses(setup, 
         domain.log_visit(w.a.deployment, w.a.leader, visit_date=date.today(), half_days=1,
                          actions=[a1], statuses={target: next(iter(statuses.values()))})
     assert w.a.deployment.half_days_delivered == 0
+
+
+def test_starting_a_plan_requires_the_leader_of_an_active_deployment(world):
+    """``start_plan`` (the route's one command) refuses anyone but the deployment's leader
+    (403) and a deployment not active (409), by itself; the start is audited."""
+    from portal.domain import errors
+    from portal.models import ActionPlan
+
+    d = world.a.deployment  # proposed
+    with pytest.raises(errors.Forbidden):
+        domain.start_plan(d, world.user("a", "admin"))
+    with pytest.raises(errors.NotNow) as early:
+        domain.start_plan(d, world.a.leader)
+    assert early.value.status == 409
+    assert db.session.scalar(select(ActionPlan).where(ActionPlan.deployment_id == d.id)) is None
+    factories.advance(d, to="active")
+    plan = domain.start_plan(d, world.a.leader, ip="10.0.0.1")
+    assert plan.deployment_id == d.id and _actions("plan.started")
+    with pytest.raises(errors.Forbidden):
+        domain.start_plan(d, world.user("b", "sle"))

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from portal.domain import access
 from portal.domain import agreements as service
-from portal.domain.errors import Forbidden, NotNow
+from portal.domain.errors import Conflict, Forbidden, NotNow
 from portal.domain.policy import agreements as policy
 from portal.extensions import db
 from portal.models import Agreement, Deployment, User
@@ -144,13 +144,13 @@ def test_domain_commands_require_the_policy(agreement_world):
     with pytest.raises(Forbidden) as refused:
         service.void(ag, sle, "I am off")
     assert refused.value.status == 403 and ag.status == "draft"
-    with pytest.raises(service.NotASignatory) as refused:
+    with pytest.raises(Forbidden) as refused:
         service.sign(ag, admin, version=ag.version, seen_hash=ag.content_hash,
                      typed_name=admin.name)
     assert refused.value.status == 403
     # the right part at the wrong moment: 409, with the policy's reason
     fa.sign(ag, sle)
-    with pytest.raises(service.AlreadyDone) as later:
+    with pytest.raises(NotNow) as later:
         fa.sign(ag, sle)
     assert later.value.status == 409 and isinstance(later.value, NotNow)
     assert str(later.value) == policy.actions(ag, sle)["sign"].reason
@@ -163,7 +163,7 @@ def test_domain_commands_require_the_policy(agreement_world):
         with pytest.raises(NotNow) as later:
             attempt()
         assert later.value.status == 409
-        assert isinstance(later.value, service.StaleAgreement)  # what callers already catch
+        assert not isinstance(later.value, Conflict)  # closed, not a lost race
 
 
 def test_the_home_panel_lists_what_the_policy_says(agreement_world, client_for):
@@ -191,3 +191,23 @@ def test_a_closed_agreement_shows_why_it_cannot_be_edited(agreement_world, clien
     assert response.status_code == 409 and reason in response.get_data(as_text=True)
     head = client_for(w.user("a", "headteacher"))
     assert head.get(f"/deployments/{w.a.deployment.id}/agreement/edit").status_code == 403
+
+
+def test_save_terms_requires_the_policy_and_the_text_seen(agreement_world):
+    """The alliance's terms: only its own co-ordinator or director (403 otherwise, also from
+    the command called directly), against the text they saw (409 if it moved on)."""
+    from portal.models import Alliance
+
+    w = agreement_world
+    alliance = db.session.get(Alliance, w.a.alliance.id)
+    seen = service.terms_hash(alliance.agreement_terms)
+    for who in (w.a.users["sle"], w.a.users["headteacher"], w.b.users["admin"]):
+        with pytest.raises(Forbidden):
+            service.save_terms(alliance, who, "Mine now.", seen_hash=seen)
+    assert alliance.agreement_terms != "Mine now."
+    with pytest.raises(Conflict):
+        service.save_terms(alliance, w.a.users["admin"], "Stale.", seen_hash="0" * 64)
+    assert service.save_terms(alliance, w.a.users["director"], "New terms.\r\n", seen_hash=seen)
+    assert alliance.agreement_terms == "New terms."
+    assert not service.save_terms(alliance, w.a.users["admin"], "New terms.",
+                                  seen_hash=service.terms_hash("New terms."))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from portal.domain import access, brokering, workflow
+from portal.domain import access, brokering, errors
 from portal.domain.policy import deployments as policy
 from portal.extensions import db
 from portal.models import Deployment, User
@@ -75,13 +75,13 @@ def test_domain_command_requires_the_policy(proposal_world):
     w = proposal_world
     fresh = next(d for d in _proposals(w) if d.status == "proposed" and not d.responses)
     other = w.a.users["other_head"]
-    with pytest.raises(workflow.IllegalTransition) as refused:
+    with pytest.raises(errors.Forbidden) as refused:
         brokering.respond(fresh, other, "accepted")
     assert refused.value.status == 403
     assert str(refused.value) == policy.actions(fresh, other)["decline"].reason
     home = w.a.users["home_school"]
     brokering.respond(fresh, home, "accepted")
-    with pytest.raises(workflow.IllegalTransition) as later:
+    with pytest.raises(errors.NotNow) as later:
         brokering.respond(fresh, home, "declined", "Changed my mind")
     assert later.value.status == 409
     assert not fresh.responses[-1].decision == "declined"

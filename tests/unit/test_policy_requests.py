@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from portal.domain import access, brokering, workflow
+from portal.domain import access, brokering, errors, workflow
 from portal.domain.policy import requests as policy
 from portal.extensions import db
 from portal.models import SupportRequest, User
@@ -105,17 +105,17 @@ def test_domain_commands_require_the_policy(request_world):
     w = request_world
     head, second, admin = (w.a.users[k] for k in ("headteacher", "second_writer", "admin"))
     draft = next(r for r in _requests(w) if r.status == "draft" and r.requested_by_id == head.id)
-    with pytest.raises(workflow.IllegalTransition) as refused:
+    with pytest.raises(errors.Forbidden) as refused:
         brokering.submit_request(draft, second)
     assert refused.value.status == 403
     assert str(refused.value) == policy.actions(draft, second)["submit"].reason
     assert draft.status == "draft"
     brokering.submit_request(draft, head)
     assert draft.status == "submitted"
-    with pytest.raises(workflow.IllegalTransition) as later:
+    with pytest.raises(errors.NotNow) as later:
         brokering.submit_request(draft, head)
     assert later.value.status == 409
-    with pytest.raises(workflow.IllegalTransition) as early:
+    with pytest.raises(errors.NotNow) as early:
         brokering.propose(draft, w.a.leader.id, admin)  # not accepted for matching yet
     assert early.value.status == 409
     brokering.move_request(draft, "accept", admin)
@@ -158,3 +158,78 @@ def test_the_resubmit_twin_selects_the_writers_own_request_waiting_for_informati
     assert [r.status for r in mine] == ["more_info"]
     assert mine[0].requested_by_id == head.id
     assert waiting(second) == [] and waiting(admin) == []
+def _fields(req):
+    return {"title": req.title + " (changed)"}
+
+
+def test_edit_request_requires_the_policy_and_the_version(request_world):
+    """The command the edit form calls refuses, by itself, anyone but the writer (403), a
+    request past editing (409) and a form without, or with an old, version (409)."""
+    w = request_world
+    head, second, admin = (w.a.users[k] for k in ("headteacher", "second_writer", "admin"))
+    draft = next(r for r in _requests(w) if r.status == "draft" and r.requested_by_id == head.id)
+    schools = [rs.school_id for rs in draft.schools]
+    for who in (second, admin):
+        with pytest.raises(errors.Forbidden) as refused:
+            brokering.edit_request(draft, who, version=draft.version, school_ids=schools,
+                                   **_fields(draft))
+        assert str(refused.value) == policy.actions(draft, who)["edit"].reason
+    for version in (None, "", draft.version - 1):
+        with pytest.raises(errors.Conflict):
+            brokering.edit_request(draft, head, version=version, school_ids=schools,
+                                   **_fields(draft))
+    assert not draft.title.endswith("(changed)")
+    brokering.edit_request(draft, head, version=str(draft.version), school_ids=schools,
+                           submit=True, **_fields(draft))
+    assert draft.title.endswith("(changed)") and draft.status == "submitted"
+    with pytest.raises(errors.NotNow):
+        brokering.edit_request(draft, head, version=draft.version, school_ids=schools,
+                               **_fields(draft))
+
+
+def test_create_request_requires_a_writer(request_world):
+    w = request_world
+    for role in ("admin", "director", "sle", "home_school"):
+        with pytest.raises(errors.Forbidden):
+            brokering.create_request(w.a.users[role], school_ids=[w.a.receiving.id],
+                                     title="Not mine to file")
+    assert not db.session.scalars(select(SupportRequest)
+                                  .where(SupportRequest.title == "Not mine to file")).all()
+
+
+def test_withdraw_and_triage_require_the_policy_and_tell(request_world):
+    from portal.models import Notification
+
+    w = request_world
+    head, second, admin = (w.a.users[k] for k in ("headteacher", "second_writer", "admin"))
+    mine = [r for r in _requests(w) if r.status == "submitted" and r.requested_by_id == head.id]
+    with pytest.raises(errors.Forbidden):
+        brokering.withdraw_request(mine[0], second)
+    with pytest.raises(errors.Forbidden):
+        brokering.triage_request(mine[0], "more_info", head, reason="Which years?")
+    with pytest.raises(errors.Invalid) as no_reason:
+        brokering.triage_request(mine[0], "more_info", admin)
+    assert no_reason.value.field == "reason"
+    with pytest.raises(errors.Invalid):
+        brokering.triage_request(mine[0], "anything", admin)
+    brokering.triage_request(mine[0], "more_info", admin, reason="Which years?")
+    assert mine[0].status == "more_info" and mine[0].triage_note == "Which years?"
+    told = db.session.scalars(select(Notification).where(Notification.user_id == head.id)).all()
+    assert any("needs more information: Which years?" in n.message for n in told)
+    with pytest.raises(errors.NotNow):
+        brokering.triage_request(mine[0], "matching", admin)  # waiting on the school now
+    brokering.withdraw_request(mine[0], head)
+    assert mine[0].status == "withdrawn"
+
+
+def test_the_page_wording_follows_the_status(request_world):
+    """What the request page says comes from the policy, one sentence per state."""
+    w = request_world
+    seen = {}
+    for r in _requests(w):
+        seen[r.status] = (policy.next_step(r), policy.shows_match_clock(r))
+    assert seen["draft"] == ("This request is a draft: only you can see it until you submit "
+                             "it.", False)
+    assert seen["matching"][1] and not seen["matched"][1] and not seen["declined"][1]
+    assert seen["withdrawn"][0] == "Withdrawn."
+    assert len({text for text, _ in seen.values()}) == len(seen)

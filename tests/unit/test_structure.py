@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 import portal
 
@@ -91,3 +94,53 @@ def test_every_route_and_panel_is_typed(app):
                     inspect.unwrap(fn).__annotations__:
                 missing.append(f"panel {name}")
     assert not missing, missing
+
+
+# ------------------------------------------------------------ templates ask the policy
+
+TEMPLATES = PORTAL.parent / "templates"
+# A status, role or kind compared with a literal ("what to offer or say" decided in the page):
+# ``req.status == 'draft'``, ``current_user.role in ('admin', ...)``, ``'draft' == req.status``.
+LITERAL_COMPARISON = re.compile(
+    r"""(\b(status|role|kind)\s*(==|!=|\bin\b)\s*['"(\[])"""
+    r"""|(['"]\w+['"]\s*(==|!=)\s*[\w.]*\b(status|role|kind)\b)""")
+# Templates whose feature is being moved onto its policy by another branch of issue 14 (finance,
+# the dashboard home page). Each entry leaves this list with that branch; nothing new goes in.
+NOT_YET_ON_THE_POLICY = {
+    "finance/index.html", "finance/rates.html", "finance/show.html", "dashboard/home.html",
+}
+
+
+def _literal_comparisons(text: str) -> list[tuple[int, str]]:
+    return [(n, line.strip()) for n, line in enumerate(text.splitlines(), start=1)
+            if LITERAL_COMPARISON.search(line)]
+
+
+def test_no_template_compares_a_status_or_role_literal():
+    """A page offers and says what the policy and the domain computed (``can.edit``,
+    ``panel.next_step``); it never decides by comparing a status, role or kind itself."""
+    found = []
+    for path in sorted(TEMPLATES.rglob("*.html")):
+        name = path.relative_to(TEMPLATES).as_posix()
+        if name in NOT_YET_ON_THE_POLICY:
+            continue
+        found += [f"templates/{name}:{n} {line}"
+                  for n, line in _literal_comparisons(path.read_text())]
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize("line", [
+    "{% if req.status == 'draft' %}", '{% if d.status in ("active", "evaluation") %}',
+    "{% if current_user.role in ['admin'] %}", "{{ 7 if kind == 'action' else 3 }}",
+    "{% if existing.status != \"returned\" %}", "{% if 'admin' == current_user.role %}",
+])
+def test_the_template_check_sees_a_comparison(line):
+    assert _literal_comparisons(line)
+
+
+@pytest.mark.parametrize("line", [
+    "{% if can.edit.allowed %}", "{{ status(req) }}", "{{ panel.next_step }}",
+    "{{ AGREEMENT_STATUSES[agreement.status] }}", "role=\"alert\"",
+])
+def test_the_template_check_lets_the_policy_through(line):
+    assert not _literal_comparisons(line)

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.domain import agreements as service
+from portal.domain import errors
 from portal.extensions import db
 from portal.models import (
     Board,
@@ -196,7 +197,7 @@ def test_agreement_dates_within_the_request_or_plausible_are_saved(db, client_fo
 def test_the_domain_refuses_implausible_agreement_dates_too(db):
     w = fa.ready_world()
     ag = service.current(w.a.deployment.id)
-    with pytest.raises(service.AgreementDateError) as caught:
+    with pytest.raises(errors.Invalid) as caught:
         service.edit(ag, w.user("a", "admin"), {"start_date": date(1, 1, 1),
                                                 "end_date": date(9999, 12, 31)},
                      seen_hash=ag.content_hash)
@@ -215,7 +216,7 @@ def test_dates_already_in_the_agreement_do_not_block_other_edits(db):
     now = service.edit(ag, w.user("a", "admin"), {"terms": "Revised terms."},
                        seen_hash=ag.content_hash)
     assert now.content["terms"] == "Revised terms." and now.content["start_date"] == "2020-01-06"
-    with pytest.raises(service.AgreementDateError):
+    with pytest.raises(errors.Invalid):
         service.edit(now, w.user("a", "admin"), {"end_date": date(2020, 4, 1)},
                      seen_hash=now.content_hash)
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ColumnElement, and_, exists, false, not_
 from sqlalchemy.orm import aliased
 
-from ...models import Agreement, Deployment, RequestSchool, Signature, User
+from ...models import Agreement, Alliance, Deployment, RequestSchool, Signature, User
 from . import Decision, allow, forbid, not_now
 
 if TYPE_CHECKING:
@@ -52,6 +52,15 @@ def facts(agreement: Agreement, deployment: Deployment, user: User) -> Facts:
 def is_open(agreement: Agreement, deployment: Deployment) -> bool:
     """Open for signature (and for editing or voiding)."""
     return agreement.status in OPEN and deployment.status == "agreement"
+
+
+def not_signed_note(agreement: Agreement) -> str | None:
+    """The watermark of a printed version that is not (or no longer) the signed agreement."""
+    if agreement.status == "signed":
+        return None
+    from ...models import AGREEMENT_STATUSES
+
+    return f"Not a signed agreement: {AGREEMENT_STATUSES[agreement.status].lower()}."
 
 
 def signing_started(agreement: Agreement) -> bool:
@@ -92,6 +101,13 @@ def void(agreement: Agreement, deployment: Deployment, user: User, _f: Facts) ->
         return forbid("Only the co-ordinator or director voids an agreement.")
     if not is_open(agreement, deployment):
         return not_now("This agreement can no longer be voided.")
+    return allow()
+
+
+def edit_terms(alliance: Alliance, user: User) -> Decision:
+    """The alliance's terms for new agreements: its co-ordinator or director."""
+    if user.role not in OVERSEERS or user.alliance_id != alliance.id:
+        return forbid("Only the co-ordinator or director changes the alliance's terms.")
     return allow()
 
 

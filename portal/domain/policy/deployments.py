@@ -48,7 +48,8 @@ def facts(d: Deployment) -> Facts:
 
 
 def party_of(d: Deployment, user: User, f: Facts) -> tuple[str, int] | None:
-    """The (party, school id) this user answers for, if any (as ``brokering.party_of``)."""
+    """The (party, school id) this user answers for, if any: the one rule of who answers for
+    which party (``brokering.party_of`` adds the label; ``_answer`` and the twins follow it)."""
     if user.role == "headteacher" and user.school_id in f.receiving:
         return ("receiving", user.school_id)
     if user.role == "home_school" and user.school_id == d.home_school_id:
@@ -67,11 +68,16 @@ _WHO = {
 }
 
 
+def is_open(d: Deployment) -> bool:
+    """The proposal still waits for answers."""
+    return d.status == "proposed"
+
+
 def _answer(d: Deployment, user: User, f: Facts, party: str | None) -> Decision:
     mine = party_of(d, user, f)
     if mine is None or (party is not None and mine[0] != party):
         return forbid(_WHO[party] if party else "You do not answer for this proposal.")
-    if d.status != "proposed":
+    if not is_open(d):
         return not_now("This proposal has already been answered.")
     if mine in f.answered:
         return not_now("You have already answered.")

@@ -137,6 +137,11 @@ def actions(d: Deployment, user: User, f: Facts | None = None) -> dict[str, Deci
 # ------------------------------------------------------------------- waiting for me (Python)
 
 
+def was_returned(evaluation: Evaluation | None) -> bool:
+    """A receiving school returned this evaluation to its writer (who may revise it)."""
+    return evaluation is not None and evaluation.status == "returned"
+
+
 def waiting(d: Deployment, user: User, f: Facts | None = None) -> dict[str, bool]:
     """The "waiting for me" entries this deployment makes for this user (Python form).
 
@@ -148,8 +153,7 @@ def waiting(d: Deployment, user: User, f: Facts | None = None) -> dict[str, bool
         "forward": can["forward"].allowed,
         "sign_off": can["sign_off"].allowed,
         "sign_school": can["sign_school"].allowed,
-        "revise": can["evaluate"].allowed and f.leader is not None
-        and f.leader.status == "returned",
+        "revise": can["evaluate"].allowed and was_returned(f.leader),
         "write": can["evaluate"].allowed and f.leader is None,
     }
 

@@ -34,6 +34,8 @@ OVERSEERS = ("admin", "director")
 DELIVERY_STATUSES = ("active",)
 # Where first contact can be logged: confirmed (the agreement being signed) or active.
 CONTACT_STATUSES = ("agreement", "active")
+# Where the delivery panel shows: from confirmation (the agreement) to the end.
+PANEL_STATUSES = ("agreement", "active", "evaluation", "completed", "ended_early")
 ACTIONS = ("edit_plan", "log_first_contact", "log_visit", "plan_visit", "request_variation")
 VARIATION_ACTIONS = ("approve", "decline")
 VISIT_ACTIONS = ("deliver", "cancel")
@@ -54,6 +56,16 @@ def facts(d: Deployment) -> Facts:
     pending = db.session.scalar(select(Variation.id).where(
         Variation.deployment_id == d.id, Variation.status == "pending").limit(1))
     return Facts(receiving=frozenset(receiving), pending_variation=pending is not None)
+
+
+def shows_delivery(d: Deployment) -> bool:
+    """The deployment has a delivery story to show (first contact, visits, the plan)."""
+    return d.status in PANEL_STATUSES
+
+
+def sees_contact_clock(d: Deployment, user: User) -> bool:
+    """The 7-day first-contact clock is the leader's and the co-ordinator's to watch."""
+    return d.confirmed_at is not None and user.role in ("sle", *OVERSEERS)
 
 
 # ------------------------------------------------------------------- deployment predicates

@@ -1,9 +1,17 @@
-"""Who approves a system leader's release for the year, and when. (The directory.)
+"""Who may change a system leader's directory profile and availability, and approve their
+release, and when. (Meet the system leaders.)
 
-The policy convention of ``portal/domain/policy/__init__.py``: :func:`actions` answers
-``approve_release`` for a user and a leader's profile; :func:`waiting` is the Python form of
-"release waiting for my approval" (the home panel "Release to approve" and the "Needs your
-action" list), and :func:`waiting_approve_release` its SQL twin.
+Follows the policy convention (``portal/domain/policy/__init__.py``):
+
+* ``edit``: the leader changes their own profile and the dates they are unavailable;
+* ``approve_release``: the senior leader of the leader's home school approves the days the
+  leader may be released this year. :func:`may_approve_release` is its SQL form (the release
+  page and its loader, ``access.released_leaders_for``); the "waiting for my approval" entry
+  (the home panel and "Needs your action") is a leader not yet approved for the year, SQL twin
+  :func:`waiting_approve_release`.
+
+Neither depends on a state: a profile is always open to its own leader and their home school,
+so every refusal is "not your part" (403).
 """
 
 from __future__ import annotations
@@ -13,34 +21,50 @@ from sqlalchemy import ColumnElement, and_, false
 from ...models import LeaderProfile, User
 from . import Decision, allow, forbid
 
-ACTIONS = ("approve_release",)
+ACTIONS = ("edit", "approve_release")
 
 
-def approve_release(p: LeaderProfile, user: User) -> Decision:
-    """The leader's home-school leader approves (or changes) the days they may be released."""
-    if user.role != "home_school" or not user.school_id or user.school_id != p.home_school_id \
-            or user.alliance_id != p.alliance_id:
-        return forbid("Only the leader's home-school leader approves their release.")
+def edit(profile: LeaderProfile, user: User) -> Decision:
+    """The leader's own profile and unavailable dates."""
+    if user.role != "sle" or profile.user_id != user.id:
+        return forbid("Only the system leader can change their own profile.")
     return allow()
 
 
-def actions(p: LeaderProfile, user: User) -> dict[str, Decision]:
-    return {"approve_release": approve_release(p, user)}
+def approve_release(profile: LeaderProfile, user: User) -> Decision:
+    """The home school's senior leader approves the leader's release."""
+    if user.role != "home_school" or not user.school_id \
+            or profile.home_school_id != user.school_id or profile.alliance_id != user.alliance_id:
+        return forbid("Only a senior leader of the system leader's home school approves their "
+                      "release.")
+    return allow()
 
 
-def waiting(p: LeaderProfile, user: User) -> dict[str, bool]:
-    """Waiting for my approval: mine to approve, and not approved yet."""
-    return {"approve_release": approve_release(p, user).allowed
-            and p.release_approved_days is None}
+_PREDICATES = {"edit": edit, "approve_release": approve_release}
 
 
-def waiting_approve_release(user: User) -> ColumnElement[bool]:
-    """SQL twin of "approve_release" waiting."""
+def actions(profile: LeaderProfile, user: User) -> dict[str, Decision]:
+    """Every profile action for this user on this profile."""
+    return {name: predicate(profile, user) for name, predicate in _PREDICATES.items()}
+
+
+def waiting(profile: LeaderProfile, user: User) -> dict[str, bool]:
+    """Waiting for my approval: mine to approve, and not approved for the year yet."""
+    return {"approve_release": approve_release(profile, user).allowed
+            and profile.release_approved_days is None}
+
+
+def may_approve_release(user: User) -> ColumnElement[bool]:
+    """SQL form of :func:`approve_release` allowed, over ``LeaderProfile`` (the release page)."""
     if user.role != "home_school" or not user.school_id:
         return false()
     return and_(LeaderProfile.home_school_id == user.school_id,
-                LeaderProfile.alliance_id == user.alliance_id,
-                LeaderProfile.release_approved_days.is_(None))
+                LeaderProfile.alliance_id == user.alliance_id)
+
+
+def waiting_approve_release(user: User) -> ColumnElement[bool]:
+    """SQL twin of "approve_release" waiting: allowed, and not approved yet."""
+    return and_(may_approve_release(user), LeaderProfile.release_approved_days.is_(None))
 
 
 WAITING_SQL = {"approve_release": waiting_approve_release}

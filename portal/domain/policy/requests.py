@@ -53,6 +53,13 @@ def _move(req: SupportRequest, user: User, target: str, who: str, when: str) -> 
 # ------------------------------------------------------------------------------ predicates
 
 
+def create(user: User) -> Decision:
+    """File a new request: a headteacher for their school, a Board member for the Board."""
+    if user.role not in WRITERS:
+        return forbid("Only a headteacher or a Board member files a request.")
+    return allow()
+
+
 def edit(req: SupportRequest, user: User) -> Decision:
     """The writer changes a draft, or adds the information the co-ordinator asked for."""
     if user.role not in WRITERS or not _own(req, user):
@@ -165,6 +172,44 @@ TRIAGE_ACTIONS = {"matching": "accept", "more_info": "ask_more_info", "declined"
 def actions(req: SupportRequest, user: User) -> dict[str, Decision]:
     """Every request action for this user on this request."""
     return {name: predicate(req, user) for name, predicate in _PREDICATES.items()}
+
+
+# ------------------------------------------------------------------- what the page says
+
+# the request's own status, and the sentence "What happens next" says about it
+_NEXT_STEP = {
+    "draft": "This request is a draft: only you can see it until you submit it.",
+    "submitted": "The co-ordinator will triage it and propose a system leader (target: 48 "
+                 "hours).",
+    "more_info": "The co-ordinator needs more information before matching.",
+    "matching": "The co-ordinator is finding a system leader.",
+    "matched": "A system leader has been proposed; see the deployment below.",
+}
+# how the co-ordinator's triage note is headed, in the states that show it
+_NOTE_HEADING = {"more_info": "More information asked for", "declined": "Declined",
+                 "matching": "Back to matching"}
+# where the 48-hour match clock runs (the inbox: waiting for triage, the school or a match)
+CLOCK_STATUSES = ("submitted", "more_info", "matching")
+
+
+def next_step(req: SupportRequest) -> str:
+    """The "What happens next" sentence for the request in its current state."""
+    return _NEXT_STEP.get(req.status, f"{req.status_label}.")
+
+
+def triage_note_heading(req: SupportRequest) -> str | None:
+    """The heading of the co-ordinator's note, or None where the note is not shown."""
+    return _NOTE_HEADING.get(req.status) if req.triage_note else None
+
+
+def asks_for_more_info(req: SupportRequest) -> bool:
+    """The co-ordinator asked the writer a question (shown above the form they answer in)."""
+    return req.status == "more_info" and bool(req.triage_note)
+
+
+def shows_match_clock(req: SupportRequest) -> bool:
+    """The 48-hour match clock is shown while the request waits in the co-ordinator's inbox."""
+    return req.submitted_at is not None and req.status in CLOCK_STATUSES
 
 
 # ------------------------------------------------------------------- waiting for me (Python)
