@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from .. import idempotency
 from ..domain import access, audit, brokering, notify, workflow
-from ..domain.errors import Conflict, Forbidden, NotNow
+from ..domain.errors import Conflict, Forbidden, Invalid, NotNow
 from ..domain.policy import requests as policy
 from ..domain.policy import require
 from ..domain.sla import match_clock
@@ -140,6 +140,9 @@ def _submit(req: SupportRequest) -> None:
 @bp.route("/new", methods=["GET", "POST"])
 @roles(*WRITERS)
 def new() -> ResponseReturnValue:
+    if current_user.role == "board" and request.method == "GET":
+        # a Board member's one "New request" is the Board's own form (targeting a school)
+        return redirect(url_for("targeted.new"), code=303)
     form = _form()
     if request.method == "POST":
         if (replay := idempotency.claim(form)) is not None:
@@ -153,6 +156,9 @@ def new() -> ResponseReturnValue:
                 if request.form.get("submit_now"):
                     _submit(req)
                 idempotency.created(url_for("requests.show", request_id=req.id), req)
+        except Invalid as exc:
+            exc.show_on(form)
+            return render("requests/form.html", "form", form=form, req=None), 422
         except Conflict:
             return conflict("Someone saved the same thing at the same time. Nothing was saved.")
         done = "submitted" if req.status == "submitted" else "saved as a draft"
@@ -186,11 +192,17 @@ def edit(request_id: int) -> ResponseReturnValue:
                 for name, value in form.model_fields().items():
                     setattr(req, name, value)
                 brokering.set_schools(req, form.school_ids.data)
+                brokering.set_route(req, current_user)
                 audit.record(current_user, "supportrequest.edited", req,
                              ip=request.remote_addr or "")
                 if request.form.get("submit_now"):
                     _submit(req)
                 idempotency.created(url_for("requests.show", request_id=req.id), req)
+        except Invalid as exc:
+            exc.show_on(form)
+            req = access.get_request(current_user, request_id)
+            return render("requests/form.html", "form", form=form, req=req,
+                          can=policy.actions(req, current_user)), 422
         except Conflict:
             return conflict("Someone changed this request at the same time. Nothing was saved.")
         flash(f"Request {req.reference} {'submitted' if req.status == 'submitted' else 'saved'}.",
