@@ -207,7 +207,9 @@ def approve_funding(d: Deployment, actor: User, *, concession_day: int = 0,
                   f"{board.name} approved the funding of {d.reference} "
                   f"({charging.format_pence(q.board_pays)})",
                   brokering.deployment_url(d), alliance_id=d.alliance_id, email=False)
-    brokering.agree_if_ready(d, actor, ip=ip)
+    # the Board's approval may be the last answer: the system then drafts the agreement (a
+    # Board member does not move a proposal on; the audit above says who approved)
+    brokering.agree_if_ready(d, None, ip=ip)
     return q
 
 

@@ -65,9 +65,8 @@ REQUEST_TRANSITIONS: tuple[Transition, ...] = (
 
 DEPLOYMENT_TRANSITIONS: tuple[Transition, ...] = (
     # step 3: every party confirmed (the last confirmer moves it on)
-    # (the Board's approval of its funding may be the last answer of a Board-funded proposal)
-    _t("proposed", "agreement", ("headteacher", "home_school", "sle", "admin", "director", "board",
-                                 SYSTEM), "All parties confirmed"),
+    _t("proposed", "agreement", ("headteacher", "home_school", "sle", "admin", "director", SYSTEM),
+       "All parties confirmed"),
     _t("proposed", "declined", ("headteacher", "home_school", "sle"), "Decline", reason=True),
     _t("proposed", "cancelled", ("admin", "director"), "Withdraw the proposal", reason=True),
     # step 4: the last signature makes it active
