@@ -124,13 +124,13 @@ def _school_choices(board: Board, q: str, chosen: int | None) -> tuple[list[tupl
                             func.lower(LocalAuthority.name).like(like))
     base = select(School.id, School.name, School.postcode, LocalAuthority.name) \
         .outerjoin(LocalAuthority, LocalAuthority.id == School.local_authority_id)
-    rows = db.session.execute(base.where(where).order_by(School.name, School.id)
-                              .limit(SHOWN)).all()
+    rows = list(db.session.execute(base.where(where).order_by(School.name, School.id)
+                                   .limit(SHOWN)).all())
     total = db.session.scalar(select(func.count(School.id)).outerjoin(
         LocalAuthority, LocalAuthority.id == School.local_authority_id).where(where)) or 0
     if chosen and chosen not in {r[0] for r in rows}:
-        rows += db.session.execute(base.where(
-            boards.eligible_schools(current_user, board) & (School.id == chosen))).all()
+        rows += list(db.session.execute(base.where(
+            boards.eligible_schools(current_user, board) & (School.id == chosen))).all())
     return [(i, ", ".join(p for p in (name, la, postcode) if p))
             for i, name, postcode, la in rows], total
 
