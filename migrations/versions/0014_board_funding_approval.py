@@ -19,12 +19,32 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('deployment', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('board_approved_at', portal.models.base.UTCDateTime(),
-                                      nullable=True))
-        batch_op.add_column(sa.Column('board_approved_by_id', sa.Integer(), nullable=True))
-        batch_op.create_foreign_key(batch_op.f('fk_deployment_board_approved_by_id_user_account'),
-                                    'user_account', ['board_approved_by_id'], ['id'])
+    # Plain ADD COLUMNs, never a batch copy: on SQLite (foreign keys on) rebuilding the
+    # deployment table would delete every row that cascades from it (responses, visits ...).
+    bind = op.get_bind()
+    have = {c['name'] for c in sa.inspect(bind).get_columns('deployment')}
+    if 'board_approved_at' not in have:  # (a SQLite downgrade leaves both columns in place)
+        op.add_column('deployment', sa.Column('board_approved_at',
+                                              portal.models.base.UTCDateTime(), nullable=True))
+    if 'board_approved_by_id' in have:
+        pass
+    elif bind.dialect.name == 'sqlite':
+        op.execute("ALTER TABLE deployment ADD COLUMN board_approved_by_id INTEGER "
+                   "CONSTRAINT fk_deployment_board_approved_by_id_user_account "
+                   "REFERENCES user_account (id)")
+    else:
+        op.add_column('deployment', sa.Column('board_approved_by_id', sa.Integer(),
+                                              nullable=True))
+        op.create_foreign_key('fk_deployment_board_approved_by_id_user_account', 'deployment',
+                              'user_account', ['board_approved_by_id'], ['id'])
+    # A headteacher's "Board-targeted" request named no Board, yet its Board was invoiced (the
+    # alliance's Board for the phase, else its first): name that Board, so that it sees the
+    # request, its deployment and its spend.
+    op.execute("update support_request set board_id = coalesce("
+               "(select min(b.id) from board b where b.alliance_id = support_request.alliance_id "
+               "and b.phase = support_request.phase), "
+               "(select min(b.id) from board b where b.alliance_id = support_request.alliance_id))"
+               " where route = 'board' and board_id is null")
     # Board-funded deployments already past the proposal were agreed before approval existed:
     # their agreement stands for the approval.
     op.execute("update deployment set board_approved_at = confirmed_at "
@@ -32,8 +52,11 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('deployment', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_deployment_board_approved_by_id_user_account'),
-                                 type_='foreignkey')
-        batch_op.drop_column('board_approved_by_id')
-        batch_op.drop_column('board_approved_at')
+    if op.get_bind().dialect.name == 'sqlite':
+        # SQLite cannot drop a column that references another table without rebuilding the
+        # table (which would cascade-delete its dependants): leave the two columns in place.
+        return
+    op.drop_constraint('fk_deployment_board_approved_by_id_user_account', 'deployment',
+                       type_='foreignkey')
+    op.drop_column('deployment', 'board_approved_by_id')
+    op.drop_column('deployment', 'board_approved_at')

@@ -14,7 +14,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from ..domain import access, boards, charging
+from ..domain import access, boards, brokering, charging
 from ..domain.errors import Invalid
 from ..domain.policy import funding as policy
 from ..domain.policy import require
@@ -52,7 +52,7 @@ def funding_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:
     if not (policy.board_funded(d) or can["change_funding"]):
         return None
     return {"d": d, "can": can, "board": d.request.board,
-            "awaiting": policy.awaiting_board(d)}
+            "awaiting": policy.awaiting_board(d), "confirmed": brokering.all_confirmed(d)}
 
 
 def to_approve(ctx: PanelContext[None]) -> dict[str, Any] | None:
