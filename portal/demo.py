@@ -246,6 +246,7 @@ def load(today: date | None = None) -> list[tuple[str, str, str]]:
         home_head = user("home_school", "homeschool", "Janet Price", home, "Headteacher")
         if boards:
             user("board", "board", "Cllr Anne Fairley", None, "Primary Board member", boards[0])
+            user("board", "board2", "Cllr Tom Hurst", None, "Secondary Board member", boards[1])
         db.session.flush()
 
         leaders = []

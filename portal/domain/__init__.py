@@ -6,4 +6,4 @@ whole without any route module: drafting the agreement when a proposal is confir
 when one completes or ends early (``finance``).
 """
 
-from . import agreements, finance, plans  # noqa: F401  (their workflow hooks)
+from . import agreements, boards, finance, plans  # noqa: F401  (their workflow hooks)

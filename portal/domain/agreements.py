@@ -27,6 +27,7 @@ import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -324,6 +325,16 @@ def build_content(deployment: Deployment, today: date | None = None) -> dict:
         "exit_arrangements": DEFAULT_EXIT,
         "terms": (alliance.agreement_terms or "").strip() or DEFAULT_TERMS,
     }
+    if deployment.targeted and req.board is not None:
+        # the Board that funds its share is named, with who approved it and when
+        approver = deployment.board_approved_by
+        parties = cast(dict[str, Any], content["parties"])
+        parties["board"] = {
+            "name": req.board.name,
+            "approved_by": approver.name if approver else "",
+            "approved_on": deployment.board_approved_at.date()
+            if deployment.board_approved_at else None,
+        }
     # stored exactly as hashed: dates become ISO strings
     return json.loads(signing.canonical_json(content))
 

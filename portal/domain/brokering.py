@@ -25,6 +25,8 @@ from sqlalchemy.orm.attributes import flag_modified
 from ..extensions import db
 from ..models import (
     LIVE_STATUSES,
+    PHASES,
+    Board,
     Deployment,
     DeploymentResponse,
     LeaderProfile,
@@ -38,6 +40,7 @@ from . import access, audit, errors, notify, workflow
 from .matching import Candidate, Exclusion, Match, Need, rank
 from .policy import Decision, require
 from .policy import deployments as deployment_policy
+from .policy import funding as funding_policy
 from .policy import requests as request_policy
 from .sla import MATCH_TARGET
 
@@ -145,6 +148,7 @@ def create_request(actor: User, *, submit: bool = False, ip: str = "",
     if actor.role == "board" and actor.board_id:
         req.board_id = actor.board_id
     set_schools(req, school_ids)
+    set_route(req, actor)
     db.session.add(req)
     db.session.flush()
     req.reference = new_reference("R", req.id)
@@ -176,6 +180,7 @@ def edit_request(req: SupportRequest, actor: User, *, version: str | int | None,
     for name, value in time_asked(fields).items():
         setattr(req, name, value)
     set_schools(req, school_ids)
+    set_route(req, actor)
     audit.record(actor, "supportrequest.edited", req, ip=ip)
     if submit:
         submit_request(req, actor, ip=ip)
@@ -238,6 +243,52 @@ def triage_request(req: SupportRequest, decision: str, actor: User, *, reason: s
                   request_url(req), alliance_id=req.alliance_id)
 
 
+# The school phases each kind of Board looks after (a Primary Board offers primary schools).
+BOARD_SCHOOL_PHASES: dict[str, tuple[str, ...]] = {
+    "primary": ("early_years", "primary", "all_through"),
+    "secondary": ("secondary", "post_16", "all_through"),
+    "special": ("special",),
+    "all_through": tuple(PHASES),
+}
+
+
+def board_school_phases(board: Board) -> tuple[str, ...]:
+    return BOARD_SCHOOL_PHASES.get(board.phase, (board.phase,))
+
+
+def board_for_phase(alliance_id: int, phase: str) -> Board | None:
+    """The alliance's Board that looks after schools of ``phase`` (the first added, if two)."""
+    boards = db.session.scalars(select(Board).where(Board.alliance_id == alliance_id)
+                                .order_by(Board.id)).all()
+    return next((b for b in boards if phase in board_school_phases(b)), None)
+
+
+def set_route(req: SupportRequest, actor: User) -> None:
+    """A "Board-targeted" request names the Board that pays (the writer's own Board, else the
+    alliance's Board for the request's phase); any other route names none. The Board then sees
+    the request and must approve the funding of its deployment before the agreement."""
+    if req.route != "board":
+        req.board_id = None
+        return
+    if actor.role == "board" and actor.board_id:
+        req.board_id = actor.board_id
+        return
+    board = board_for_phase(req.alliance_id, req.phase)
+    if board is None:
+        phase = PHASES.get(req.phase, req.phase).lower()
+        raise errors.Invalid(f"No Board of the alliance funds {phase} support: choose another "
+                             "route.", field="route")
+    req.board_id = board.id
+
+
+def board_members(board_id: int | None) -> list[User]:
+    if board_id is None:
+        return []
+    return list(db.session.scalars(
+        select(User).where(User.role == "board", User.board_id == board_id,
+                           User.active.is_(True))))
+
+
 def set_schools(req: SupportRequest, school_ids: list[int]) -> None:
     wanted = list(dict.fromkeys(school_ids))
     current = {rs.school_id: rs for rs in req.schools}
@@ -266,6 +317,10 @@ def deployment_url(d: Deployment) -> str:
 
 def need_for(req: SupportRequest) -> Need:
     """The request as :class:`matching.Need` (one query for the receiving schools' LAs)."""
+    if req.start_date is None or req.end_date is None:
+        raise errors.NotNow(f"Request {req.reference} has no time frame, so no system leader can "
+                            "be matched to it. Ask the school (or the Board) to add the dates "
+                            "the support should start and end.")
     rows = db.session.execute(
         select(RequestSchool.school_id, School.local_authority_id)
         .join(School, School.id == RequestSchool.school_id)
@@ -474,9 +529,36 @@ def respond(d: Deployment, actor: User, decision: str, reason: str = "", *,
         flag_modified(d, "status")
         notify.notify(admins, f"{party.label} accepted the proposal for {req.reference}",
                       deployment_url(d), alliance_id=d.alliance_id, email=False)
-    else:
-        workflow.transition(d, "agreement", actor, ip=ip)
-        notify.notify([*admins, *parties(d, req)],
-                      f"Everyone has confirmed {d.reference} {req.title}: the agreement is next",
+    elif funding_policy.awaiting_board(d):
+        # everyone has confirmed, but the Board has not approved its share: the agreement waits
+        flag_modified(d, "status")
+        notify.notify([*admins, *board_members(req.board_id)],
+                      f"Everyone has confirmed {d.reference} {req.title}: the Board's approval "
+                      "of the funding is needed before the agreement",
                       deployment_url(d), alliance_id=d.alliance_id)
+    else:
+        to_agreement(d, actor, ip=ip)
     return response
+
+
+def all_confirmed(d: Deployment) -> bool:
+    answered = {(r.party, r.school_id) for r in d.responses if r.decision == "accepted"}
+    return all((p.party, p.school_id) in answered for p in expected_parties(d))
+
+
+def to_agreement(d: Deployment, actor: User | None, *, ip: str = "") -> None:
+    """Every party has confirmed (and the Board, if it pays, approved): draft the agreement."""
+    workflow.transition(d, "agreement", actor, ip=ip)
+    req = d.request
+    notify.notify([*admins_of(d.alliance_id), *parties(d, req)],
+                  f"Everyone has confirmed {d.reference} {req.title}: the agreement is next",
+                  deployment_url(d), alliance_id=d.alliance_id)
+
+
+def agree_if_ready(d: Deployment, actor: User | None, *, ip: str = "") -> bool:
+    """Move a proposal on to the agreement once nothing is missing (after the Board's approval
+    or a change of who pays); returns whether it moved."""
+    if d.status == "proposed" and all_confirmed(d) and not funding_policy.awaiting_board(d):
+        to_agreement(d, actor, ip=ip)
+        return True
+    return False

@@ -51,6 +51,8 @@ def completed_deployments(today: date, now: datetime) -> None:
             staff_involved="Two Year 3 teachers", priorities="Fluency below national",
             desired_outcomes="Pupils read with fluency and expression", half_days_wanted=6,
             submitted_at=submitted, matched_at=matched, created_at=submitted,
+            start_date=(matched + timedelta(days=5)).date(),
+            end_date=(now - timedelta(days=12)).date(),
         )
         req.schools = [RequestSchool(school_id=head.school_id, position=0)]
         db.session.add(req)
@@ -62,6 +64,7 @@ def completed_deployments(today: date, now: datetime) -> None:
             home_school_id=profile.home_school_id, designation=profile.designation,
             status="completed", half_days_agreed=6, half_days_delivered=6,
             targeted=board is not None, proposed_at=matched,
+            board_approved_at=matched + timedelta(days=1) if board is not None else None,
             confirmed_at=matched + timedelta(days=2), active_at=matched + timedelta(days=4),
             first_contact_at=matched + timedelta(days=5), closed_at=now - timedelta(days=10),
         )

@@ -26,6 +26,13 @@ def _user(alliance: Alliance, local: str) -> User | None:
                                                 User.email.like(f"{local}@%")))
 
 
+def _board_member(board: Board | None) -> int | None:
+    if board is None:
+        return None
+    return db.session.scalar(select(User.id).where(User.board_id == board.id)
+                             .order_by(User.id).limit(1))
+
+
 def _deployment(alliance: Alliance, n: int, *, title: str, status: str, agreed: int,
                 delivered: int, now: datetime, board: Board | None = None) -> Deployment | None:
     head, admin = _user(alliance, "head"), _user(alliance, "admin")
@@ -42,6 +49,7 @@ def _deployment(alliance: Alliance, n: int, *, title: str, status: str, agreed: 
         route="board" if board else "school", title=title,
         standards_mask=standards_to_mask(["TS2", "TS4"]), phase="primary",
         board_id=board.id if board else None, half_days_wanted=agreed,
+        start_date=(started + timedelta(days=3)).date(), end_date=(now - timedelta(days=12)).date(),
         staff_involved="Three class teachers in Key Stage 2.",
         desired_outcomes="Lessons build on what pupils already know.",
         submitted_at=started, matched_at=started + timedelta(hours=20),
@@ -62,6 +70,8 @@ def _deployment(alliance: Alliance, n: int, *, title: str, status: str, agreed: 
         closed_at=now - timedelta(days=10),
         last_day_delivered=(now - timedelta(days=12)).date(),
         end_reason="The system leader moved to a new post." if status == "ended_early" else "",
+        board_approved_at=r.matched_at + timedelta(days=1) if board else None,
+        board_approved_by_id=_board_member(board),
     )
     db.session.add(d)
     db.session.flush()

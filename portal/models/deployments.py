@@ -72,6 +72,10 @@ class Deployment(Model):
     closed_at = mapped_column(UTCDateTime, nullable=True)
     end_reason: Mapped[str] = mapped_column(Text, default="")
     last_day_delivered: Mapped[date | None]
+    # A Board-funded (targeted) deployment waits for its Board's approval of the funding
+    # (portal/domain/boards.py) before the agreement is drafted.
+    board_approved_at = mapped_column(UTCDateTime, nullable=True)
+    board_approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     version: Mapped[int] = mapped_column(default=1)
 
     request: Mapped[SupportRequest] = relationship()
@@ -79,6 +83,7 @@ class Deployment(Model):
     leader: Mapped[User] = relationship(foreign_keys=[leader_id])
     home_school: Mapped[School] = relationship()
     commissioning_leader: Mapped[User | None] = relationship(foreign_keys=[commissioning_leader_id])
+    board_approved_by: Mapped[User | None] = relationship(foreign_keys=[board_approved_by_id])
     responses: Mapped[list[DeploymentResponse]] = relationship(
         back_populates="deployment", cascade="all, delete-orphan"
     )

@@ -14,4 +14,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(routes.bp)
     app.register_blueprint(targeted.bp)
     navigation.add("reports.index", "Reports", roles=routes.READERS, order=60)
-    navigation.add("targeted.new", "Target a school", roles=("board",), order=15)
+    navigation.add("targeted.new", "New request", roles=("board",), order=11,
+                   prefix="targeted.")

@@ -141,15 +141,23 @@ def _form_page(form: RequestForm, req: SupportRequest | None) -> str:
 @bp.route("/new", methods=["GET", "POST"])
 @roles(*WRITERS)
 def new() -> ResponseReturnValue:
+    if current_user.role == "board" and request.method == "GET":
+        # a Board member's one "New request" is the Board's own form (targeting a school)
+        return redirect(url_for("targeted.new"), code=303)
     form = _form()
     if request.method == "POST":
         if (replay := idempotency.claim(form)) is not None:
             return replay
         if not _valid(form):
             return _form_page(form, None), 422
-        req = brokering.create_request(current_user, school_ids=form.school_ids.data,
-                                       submit=bool(request.form.get("submit_now")), ip=_ip(),
-                                       **form.model_fields())
+        try:
+            with command():
+                req = brokering.create_request(
+                    current_user, school_ids=form.school_ids.data,
+                    submit=bool(request.form.get("submit_now")), ip=_ip(), **form.model_fields())
+        except Invalid as exc:  # the hours, or a Board route with no Board: beside the field
+            exc.show_on(form)
+            return _form_page(form, None), 422
         idempotency.created(url_for("requests.show", request_id=req.id), req)
         done = "submitted" if req.submitted_at else "saved as a draft"
         flash(f"Request {req.reference} {done}.", "success")
@@ -167,9 +175,14 @@ def edit(request_id: int) -> ResponseReturnValue:
         if not _valid(form):
             return _form_page(form, req), 422
         submitting = bool(request.form.get("submit_now"))
-        brokering.edit_request(req, current_user, version=request.form.get("version"),
-                               school_ids=form.school_ids.data, submit=submitting, ip=_ip(),
-                               **form.model_fields())
+        try:
+            with command():
+                brokering.edit_request(req, current_user, version=request.form.get("version"),
+                                       school_ids=form.school_ids.data, submit=submitting,
+                                       ip=_ip(), **form.model_fields())
+        except Invalid as exc:
+            exc.show_on(form)
+            return _form_page(form, access.get_request(current_user, request_id)), 422
         idempotency.created(url_for("requests.show", request_id=req.id), req)
         flash(f"Request {req.reference} {'submitted' if submitting else 'saved'}.", "success")
         return redirect(url_for("requests.show", request_id=req.id), code=303)

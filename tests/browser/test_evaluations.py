@@ -98,8 +98,11 @@ def test_early_end_and_a_board_targeted_request_in_the_browser(page, sign_in):
 
     from portal.models import SupportRequest
 
+    from ..factories import requests as fr
+
     w = fc.evaluations_world()
     fc.board_for(w.a)
+    fr.specialism("phonics", "Phonics")
     db.session.commit()
     d_id = w.a.deployment.id
     admin, board = w.user("a", "admin").email, w.user("a", "board").email
@@ -118,14 +121,18 @@ def test_early_end_and_a_board_targeted_request_in_the_browser(page, sign_in):
     sign_out(page)
 
     sign_in(page, board)
-    page.get_by_role("link", name="Target a school").click()
-    page.get_by_label("School to support").select_option(label=other_school)
+    page.get_by_role("link", name="New request").click()
+    page.get_by_label(re.compile(f"^{other_school}")).check()
     page.get_by_label("Focus of the support").fill("Early reading")
-    page.get_by_label("Teachers' Standards the staff need support with").select_option(
-        ["TS3", "TS4"])
+    page.get_by_label(re.compile(r"^TS3: ")).check()
+    page.get_by_label(re.compile(r"^TS4: ")).check()
+    page.get_by_label("Subject or specialism").select_option(label="Phonics")
     page.get_by_label("Why the Board is targeting this school").fill("Phonics outcomes low")
     page.get_by_label("Desired outcomes").fill("Screening check results rise")
-    page.get_by_label("Half days of support").fill("6")
+    start = date.today() + timedelta(days=14)
+    page.get_by_label("Time frame from").fill(start.isoformat())
+    page.get_by_label("Time frame to").fill((start + timedelta(days=60)).isoformat())
+    page.get_by_label("Days of support").fill("3")
     page.get_by_label("Further concession per day (£)").fill("25")
     page.get_by_role("button", name="Send to the co-ordinator").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Early reading")

@@ -101,7 +101,23 @@ def _confirm(d: Deployment) -> None:
         else:
             who = acting("headteacher", alliance_id=d.alliance_id, school_id=party.school_id)
         brokering.respond(d, who, "accepted")
+    _approve_funding(d)
     db.session.flush()
+
+
+def _approve_funding(d: Deployment) -> None:
+    """A Board-funded proposal also waits for its Board: a member approves (with the concession
+    the deployment already carries) through the same command the Board's page calls."""
+    from portal.domain import boards
+    from portal.domain.policy import funding
+
+    if d.status != "proposed" or not funding.awaiting_board(d):
+        return
+    member = next(iter(brokering.board_members(d.request.board_id)), None)
+    if member is None:
+        raise LookupError(f"the Board-funded deployment {d.reference} needs a member of its "
+                          "Board (request.board_id) to approve the funding")
+    boards.approve_funding(d, member, concession_day=d.concession_day_pence or 0)
 
 
 def _sign_all(d: Deployment) -> None:

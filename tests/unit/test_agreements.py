@@ -102,6 +102,10 @@ def _fresh_deployment(model: str, *, designation="sle", half_days=8, targeted=Fa
     req.hours_wanted = hours
     d = factories.deployment(req, leader, half_days=half_days)
     d.targeted = targeted
+    if targeted:  # a Board-funded deployment names its Board, whose member approves it
+        board = factories.board(a)
+        req.route, req.board_id = "board", board.id
+        factories.user(a, "board", board=board)
     factories.advance(d, "agreement")
     return d
 

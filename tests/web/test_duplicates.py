@@ -7,7 +7,7 @@ import io
 import re
 import threading
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -84,9 +84,14 @@ def _request(w):
 def _targeted(w):
     fc.board_for(w.a)
     db.session.commit()
+    spec = fr.specialism("phonics", "Phonics")
+    db.session.commit()
+    start = date.today() + timedelta(days=14)
     data = {"school_id": str(w.a.other.id), "title": "Early reading", "standards": ["TS3"],
-            "phase": "primary", "priorities": "KS1 phonics outcomes low",
-            "desired_outcomes": "Phonics screening rises", "half_days_wanted": "6",
+            "phase": "primary", "specialism_id": str(spec.id),
+            "priorities": "KS1 phonics outcomes low",
+            "desired_outcomes": "Phonics screening rises", "start_date": start.isoformat(),
+            "end_date": (start + timedelta(days=60)).isoformat(), "days": "3",
             "concession": "0"}
     return Case(w.user("a", "board"), "/board/requests/new", "/board/requests/new", data,
                 lambda: count(SupportRequest, SupportRequest.title == "Early reading"))

@@ -81,3 +81,36 @@ def test_one_pending_variation_migration_keeps_the_first_of_those_already_there(
     assert [(r[0], r[1], r[2]) for r in rows] == [
         (a, 2, "pending"), (a, 3, "declined"), (a, 4, "declined"), (b, 2, "pending")]
     assert all("same moment" in r[3] and r[4] is not None for r in rows if r[2] == "declined")
+
+
+def test_board_migration_names_the_invoiced_board_and_keeps_agreed_deployments_approved(
+        fresh_app):
+    """Before 0014 a headteacher's "Board-targeted" request named no Board (yet the alliance's
+    Board for the phase was invoiced) and no deployment waited for a Board: the upgrade names
+    that Board and counts a deployment already past the proposal as approved."""
+    from tests import factories
+
+    with fresh_app.app_context():
+        upgrade()
+        w = factories.world()
+        primary = factories.board(w.a.alliance, "Primary", phase="primary")
+        factories.board(w.a.alliance, "Early", phase="secondary")
+        factories.advance(w.b.deployment, "agreement")
+        db.session.commit()
+        ids = (w.a.request.id, w.b.request.id, w.a.deployment.id, w.b.deployment.id)
+        primary_id = primary.id
+        db.session.remove()
+        downgrade(revision="0010_dupes")
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE support_request SET route = 'board', board_id = NULL"))
+            conn.execute(text("UPDATE deployment SET targeted = :t"), {"t": True})
+        upgrade()
+        boards = dict(db.session.execute(text(
+            "SELECT id, board_id FROM support_request WHERE id IN (:a, :b)"),
+            {"a": ids[0], "b": ids[1]}).all())
+        approved = dict(db.session.execute(text(
+            "SELECT id, board_approved_at IS NOT NULL FROM deployment WHERE id IN (:a, :b)"),
+            {"a": ids[2], "b": ids[3]}).all())
+        db.session.remove()
+    assert boards == {ids[0]: primary_id, ids[1]: None}  # side b's alliance has no Board
+    assert approved == {ids[2]: False, ids[3]: True}  # still proposed; already agreed

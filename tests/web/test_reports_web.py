@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import event, func, select
@@ -185,9 +186,17 @@ def test_report_query_count_does_not_grow_with_the_data(rw, client_for, app):
 
 
 def targeted_data(w, **over):
+    """What the Board's "New request" form posts: everything matching needs."""
+    from tests.factories import requests as fr
+
+    spec = fr.specialism("phonics", "Phonics")
+    db.session.commit()
+    start = date.today() + timedelta(days=14)
     data = {"school_id": str(w.a.other.id), "title": "Early reading", "standards": ["TS3", "TS4"],
-            "phase": "primary", "priorities": "KS1 phonics outcomes low",
-            "desired_outcomes": "Phonics screening rises", "half_days_wanted": "6",
+            "phase": "primary", "specialism_id": str(spec.id),
+            "priorities": "KS1 phonics outcomes low",
+            "desired_outcomes": "Phonics screening rises", "start_date": start.isoformat(),
+            "end_date": (start + timedelta(days=60)).isoformat(), "days": "3",
             "concession": "25.50"}
     data.update(over)
     return data
@@ -207,6 +216,7 @@ def test_board_targets_a_school(rw, client_for):
     assert r.headers["Location"].endswith(f"/requests/{req.id}")
     assert (req.route, req.board_id, req.status) == ("board", rw.board.id, "submitted")
     assert req.concession_day_pence == 2550 and req.half_days_wanted == 6
+    assert req.specialism.code == "phonics" and req.start_date and req.end_date
     assert [s.school_id for s in req.schools] == [rw.a.other.id]
     assert req.standards == ["TS3", "TS4"] and req.reference.startswith("R-")
     admin = rw.user("a", "admin")
@@ -234,8 +244,15 @@ def test_a_double_click_makes_one_targeted_request(rw, client_for):
     ("concession", "abc", "Enter an amount in pounds"),
     ("concession", "1.234", "Enter an amount in pounds"),
     ("title", "", "Give the focus of the support."),
-    ("half_days_wanted", "0", "between 1 and 200"),
-    ("standards", [], "Choose at least one standard."),
+    ("days", "0", "between 1 and 100"),
+    ("days", "2.5", "Enter whole days"),
+    ("standards", [], "Choose at least one of the Teachers&#39; Standards."),
+    ("standards", ["TS9"], "Choose the Teachers&#39; Standards from the list."),
+    ("specialism_id", "", "Choose a subject or specialism."),
+    ("start_date", "", "Enter the date the support should start"),
+    ("end_date", "", "Enter the date the support should end"),
+    ("school_id", "", "Choose the school to support."),
+    ("school_id", "99999", "Choose the school to support from the list."),
 ])
 def test_targeted_request_bad_input(rw, client_for, field, value, message):
     r = client_for(rw.user("a", "board")).post("/board/requests/new",

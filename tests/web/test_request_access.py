@@ -120,8 +120,11 @@ def test_allowed_roles_reach_the_pages(world, ids, client_for):
         assert c.get("/coordinator/inbox").status_code == 200
         assert c.get("/coordinator/outbox").status_code == 200
         assert c.get(f"/coordinator/outbox/{ids['a']['email']}").status_code == 200
-    for role in ("headteacher", "board"):
-        assert client_for(world.user("a", role)).get("/requests/new").status_code == 200
+    assert client_for(world.user("a", "headteacher")).get("/requests/new").status_code == 200
+    # a Board member's one "New request" is the Board's own form
+    to_board = client_for(world.user("a", "board")).get("/requests/new")
+    assert to_board.status_code == 303
+    assert to_board.headers["Location"].endswith("/board/requests/new")
     assert db.session.scalar(select(func.count(OutboxEmail.id))) == 2
 
 

@@ -161,6 +161,18 @@ def propose(req: SupportRequest, user: User) -> Decision:
     return allow()
 
 
+def target(user: User) -> Decision:
+    """A Board member targets a school for Board-funded support (a new request, filed at once).
+
+    Not an action on an existing request, so not in :func:`actions`: the Board's "New request"
+    page and :func:`portal.domain.boards.target` both ask it."""
+    if user.role != "board":
+        return forbid("Only a Board member targets a school for Board-funded support.")
+    if not user.board_id:
+        return forbid("You are not on a Board yet: ask the co-ordinator to add you to one.")
+    return allow()
+
+
 _PREDICATES = {"edit": edit, "submit": submit, "resubmit": resubmit, "withdraw": withdraw,
                "accept": accept, "ask_more_info": ask_more_info, "decline": decline,
                "triage": triage, "match": match, "propose": propose}
