@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FEATURES = (
     "auth", "dashboard", "requests", "deployments", "notifications", "coordinator",
     "agreements", "plans", "evaluations", "reports", "directory", "admin", "account", "finance",
+    "reminders",
 )
 
 

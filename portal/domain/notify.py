@@ -43,7 +43,8 @@ LINK_PLACEHOLDER = ("[A set-password link is added when this email is sent. It i
 def notify(users: Iterable[User | None], message: str, url: str = "", *,
            subject: str | None = None, body: str | None = None,
            alliance_id: int | None = None, email: bool = True) -> list[Notification]:
-    """Notify each (distinct, active) user in the portal and, unless ``email=False``, by email."""
+    """Notify each (distinct, active) user in the portal and, unless ``email=False``, by email
+    (at once, or in the daily digest for a user who chose it: ``domain/reminders.send_digests``)."""
     made: list[Notification] = []
     seen: set[int] = set()
     for user in users:
@@ -53,7 +54,7 @@ def notify(users: Iterable[User | None], message: str, url: str = "", *,
         n = Notification(user_id=user.id, message=message[:300], url=url[:300])
         db.session.add(n)
         made.append(n)
-        if email and user.email:
+        if email and user.email and not user.daily_digest:  # digest users: send_digests
             queue_email(user, subject or message, body or _default_body(user, message, url),
                         alliance_id=alliance_id)
     return made
