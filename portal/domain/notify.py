@@ -26,7 +26,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 from flask import current_app, has_app_context, has_request_context, request
-from sqlalchemy import case, event, func, inspect, select
+from sqlalchemy import case, event, func, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from ..extensions import db
@@ -77,8 +77,60 @@ def queue_email(user: User, subject: str, body: str, *, alliance_id: int | None 
         link_user_id=user.id if link_kind else None,
     )
     db.session.add(mail)
-    db.session.info.setdefault(_PENDING, []).append(mail)
+    _pending([mail])
     return mail
+
+
+def _pending(mails: list[OutboxEmail]) -> None:
+    """Hand queued outbox rows to delivery once the transaction commits."""
+    db.session.info.setdefault(_PENDING, []).extend(mails)
+
+
+# Rows per multi-row INSERT of the bulk forms below (SQLite allows 32,766 bound values).
+_CHUNK = 500
+
+
+def notify_many(items: Iterable[tuple[User, str, str, int | None]], *,
+                at=None) -> int:
+    """:func:`notify` for many ``(user, message, url, alliance_id)`` at once, in a fixed number
+    of statements however many there are (the reminder sweeps). The same rules: active users
+    only; an email unless the user chose the daily digest. Returns the notifications made."""
+    now = at or utcnow()
+    notes: list[dict] = []
+    mails: list[dict] = []
+    for user, message, url, alliance_id in items:
+        if user is None or not user.active:
+            continue
+        notes.append({"user_id": user.id, "at": now, "message": message[:300],
+                      "url": url[:300]})
+        if user.email and not user.daily_digest:
+            mails.append({"user": user, "subject": message,
+                          "body": _default_body(user, message, url),
+                          "alliance_id": alliance_id})
+    for i in range(0, len(notes), _CHUNK):
+        db.session.execute(insert(Notification.__table__).values(notes[i:i + _CHUNK]))
+    queue_emails(mails)
+    return len(notes)
+
+
+def queue_emails(items: list[dict]) -> list[OutboxEmail]:
+    """:func:`queue_email` for many ``{"user", "subject", "body", "alliance_id"}`` at once (no
+    set-password links), in a fixed number of statements; sent once the transaction commits."""
+    if not items:
+        return []
+    table = OutboxEmail.__table__
+    made: list[OutboxEmail] = []
+    now = utcnow()
+    for i in range(0, len(items), _CHUNK):
+        rows = [{"alliance_id": it["alliance_id"] if it.get("alliance_id") is not None
+                 else it["user"].alliance_id, "to": it["user"].email,
+                 "subject": header_text(it["subject"])[:200], "body": it["body"],
+                 "created_at": now, "error": "", "link_kind": "", "link_user_id": None}
+                for it in items[i:i + _CHUNK]]
+        ids = list(db.session.scalars(insert(table).values(rows).returning(table.c.id)))
+        made.extend(db.session.scalars(select(OutboxEmail).where(OutboxEmail.id.in_(ids))))
+    _pending(made)
+    return made
 
 
 def _default_body(user: User, message: str, url: str) -> str:

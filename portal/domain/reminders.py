@@ -193,11 +193,8 @@ def issue(kind: str, dues: Iterable[Due], now: datetime) -> int:
                 .returning(table.c.object_type, table.c.object_id, table.c.step,
                            table.c.user_id))
         claimed.update((r[0], r[1], r[2], r[3]) for r in db.session.execute(stmt))
-    for key, due in unique.items():
-        if key in claimed:
-            made = notify.notify([due.user], due.message, due.url, alliance_id=due.alliance_id)
-            for n in made:
-                n.at = now
+    notify.notify_many(((due.user, due.message, due.url, due.alliance_id)
+                        for key, due in unique.items() if key in claimed), at=now)
     return len(claimed)
 
 
@@ -601,10 +598,17 @@ def _pays(inv: Invoice, u: User) -> bool:
 # ---------------------------------------------------------------------------- digest
 
 
+DIGEST_HOUR = 7  # digests go from 07:00 London time
+
+
 def send_digests(now: datetime) -> int:
-    """One email a day to each user who chose the daily digest, listing the notifications of
-    the last day (since the previous digest). Idempotent: one per user per London day."""
-    today = london_day(now)
+    """One email a day, from 07:00 London time, to each user who chose the daily digest,
+    listing their notifications since their previous digest (at most the last day).
+    Idempotent: one per user per London day, claimed in ``reminder_sent`` like a reminder."""
+    local = now.astimezone(LONDON)
+    if local.hour < DIGEST_HOUR:
+        return 0
+    today = local.date()
     since = now - timedelta(days=1)
     rows = db.session.execute(
         select(Notification, User).join(User, User.id == Notification.user_id)
@@ -613,9 +617,15 @@ def send_digests(now: datetime) -> int:
         .order_by(Notification.user_id, Notification.at, Notification.id)).all()
     if not rows:
         return 0
+    previous = dict(db.session.execute(
+        select(ReminderSent.user_id, func.max(ReminderSent.sent_at))
+        .where(ReminderSent.kind == "digest", ReminderSent.sent_at > since)
+        .group_by(ReminderSent.user_id)).all())
     by_user: dict[int, list[Notification]] = defaultdict(list)
     users: dict[int, User] = {}
     for n, u in rows:
+        if u.id in previous and n.at <= previous[u.id]:
+            continue  # in yesterday's digest already
         by_user[u.id].append(n)
         users[u.id] = u
     table = ReminderSent.__table__
@@ -630,16 +640,18 @@ def send_digests(now: datetime) -> int:
                                                     "step", "user_id"])
             .returning(table.c.user_id))
         claimed.update(r[0] for r in db.session.execute(stmt))
+    base = _public_base()
+    mails = []
     for uid in claimed:
         u = users[uid]
-        items = by_user[uid]
-        base = _public_base()
-        lines = "\n".join(f"- {n.message}" + (f"\n  {base}{n.url}" if n.url else "")
-                          for n in items)
-        body = (f"Dear {u.name},\n\nHere is what happened in the School Support Portal on "
-                f"{_date(today)}:\n\n{lines}\n\nYou chose one email a day; you can change this "
-                f"under Your data in the portal.\n")
-        notify.queue_email(u, f"Your School Support Portal digest for {_date(today)}", body)
+        lines = "\n".join(f"- {n.message}." + (f" Open it: {base}{n.url}" if n.url else "")
+                          for n in by_user[uid])
+        body = (f"Dear {u.name},\n\nHere is what needed you in the School Support Portal in "
+                f"the last day:\n\n{lines}\n\nYou chose one email a day. You can change "
+                f"this under Your data in the portal.\n")
+        mails.append({"user": u, "subject": f"Your School Support Portal digest for "
+                      f"{_date(today)}", "body": body, "alliance_id": u.alliance_id})
+    notify.queue_emails(mails)
     return len(claimed)
 
 
