@@ -431,7 +431,7 @@ def test_a_sweep_query_count_does_not_grow_with_the_objects(world, build, sweep)
         factories.commit()
         build(world.a, n if not counts else n - 3)
         db.session.expire_all()
-        issued = []
-        counts.append(_count(lambda: issued.append(sweep(now))))
+        issued: list[int] = []
+        counts.append(_count(lambda out=issued: out.append(sweep(now))))
         assert issued[0] >= n  # every object was reminded about
     assert counts[0] == counts[1], counts
