@@ -108,7 +108,7 @@ def notify_many(items: Iterable[tuple[User, str, str, int | None]], *,
                           "body": _default_body(user, message, url),
                           "alliance_id": alliance_id})
     for i in range(0, len(notes), _CHUNK):
-        db.session.execute(insert(Notification.__table__).values(notes[i:i + _CHUNK]))
+        db.session.execute(insert(Notification).values(notes[i:i + _CHUNK]))
     queue_emails(mails)
     return len(notes)
 
@@ -118,7 +118,6 @@ def queue_emails(items: list[dict]) -> list[OutboxEmail]:
     set-password links), in a fixed number of statements; sent once the transaction commits."""
     if not items:
         return []
-    table = OutboxEmail.__table__
     made: list[OutboxEmail] = []
     now = utcnow()
     for i in range(0, len(items), _CHUNK):
@@ -127,7 +126,7 @@ def queue_emails(items: list[dict]) -> list[OutboxEmail]:
                  "subject": header_text(it["subject"])[:200], "body": it["body"],
                  "created_at": now, "error": "", "link_kind": "", "link_user_id": None}
                 for it in items[i:i + _CHUNK]]
-        ids = list(db.session.scalars(insert(table).values(rows).returning(table.c.id)))
+        ids = list(db.session.scalars(insert(OutboxEmail).values(rows).returning(OutboxEmail.id)))
         made.extend(db.session.scalars(select(OutboxEmail).where(OutboxEmail.id.in_(ids))))
     _pending(made)
     return made

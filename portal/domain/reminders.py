@@ -617,7 +617,7 @@ def send_digests(now: datetime) -> int:
         .order_by(Notification.user_id, Notification.at, Notification.id)).all()
     if not rows:
         return 0
-    previous = dict(db.session.execute(
+    previous: dict[int, datetime] = dict(db.session.execute(
         select(ReminderSent.user_id, func.max(ReminderSent.sent_at))
         .where(ReminderSent.kind == "digest", ReminderSent.sent_at > since)
         .group_by(ReminderSent.user_id)).all())
