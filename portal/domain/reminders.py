@@ -680,11 +680,14 @@ def sweep_all(now: datetime, *, commit: Callable[[], None] | None = None) -> dic
     per kind, as ``flask remind`` does). The digest runs last, so it lists today's reminders."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
+    from ..transactions import immediate
+
     out = {}
-    for kind, sweep in SWEEPS.items():
-        out[kind] = sweep(now)
-        if commit is not None:
-            commit()
+    with immediate():  # SQLite: take the write lock up front, so schedulers queue, not fail
+        for kind, sweep in SWEEPS.items():
+            out[kind] = sweep(now)
+            if commit is not None:
+                commit()
     return out
 
 
