@@ -65,8 +65,8 @@ def upgrade():
     with op.batch_alter_table('reminder_sent', schema=None) as batch_op:
         batch_op.create_index('ix_reminder_sent_object', ['object_type', 'object_id', 'sent_at'], unique=False)
 
-    with op.batch_alter_table('user_account', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('daily_digest', sa.Boolean(), server_default=sa.false(), nullable=False))
+    # a plain ALTER TABLE ADD COLUMN (SQLite allows NOT NULL with a default): no table rebuild
+    op.add_column('user_account', sa.Column('daily_digest', sa.Boolean(), server_default=sa.false(), nullable=False))
 
     # ### end Alembic commands ###
 
