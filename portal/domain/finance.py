@@ -29,7 +29,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import func, select, text
+from sqlalchemy import ColumnElement, and_, func, or_, select, text
 
 from ..extensions import db
 from ..models import (
@@ -599,6 +599,17 @@ def recipients_where(inv: Invoice):
     if inv.payer == "teaching_school" and inv.payee_school_id:
         return (User.role == "home_school") & (User.school_id == inv.payee_school_id)
     return None
+
+
+def payers_where(invoices) -> ColumnElement[bool]:
+    """:func:`recipients_where` for many invoices at once, as three IN lists (the sweep)."""
+    schools = {i.payer_school_id for i in invoices if i.payer == "school" and i.payer_school_id}
+    boards = {i.payer_board_id for i in invoices if i.payer == "board" and i.payer_board_id}
+    homes = {i.payee_school_id for i in invoices
+             if i.payer == "teaching_school" and i.payee_school_id}
+    return or_(and_(User.role == "headteacher", User.school_id.in_(schools)),
+               and_(User.role == "board", User.board_id.in_(boards)),
+               and_(User.role == "home_school", User.school_id.in_(homes)))
 
 
 def pays(inv: Invoice, user: User) -> bool:

@@ -86,8 +86,9 @@ def _pending(mails: list[OutboxEmail]) -> None:
     db.session.info.setdefault(_PENDING, []).extend(mails)
 
 
-# Rows per multi-row INSERT of the bulk forms below (SQLite allows 32,766 bound values).
-_CHUNK = 500
+# The bulk forms below hand SQLAlchemy a list of rows: one statement compiled once, sent as
+# an executemany, or (with RETURNING) in pages of this many rows (``insertmanyvalues``).
+PAGE = 1000
 
 
 def notify_many(items: Iterable[tuple[User, str, str, int | None]], *,
@@ -107,8 +108,8 @@ def notify_many(items: Iterable[tuple[User, str, str, int | None]], *,
             mails.append({"user": user, "subject": message,
                           "body": _default_body(user, message, url),
                           "alliance_id": alliance_id})
-    for i in range(0, len(notes), _CHUNK):
-        db.session.execute(insert(Notification).values(notes[i:i + _CHUNK]))
+    if notes:
+        db.session.execute(insert(Notification), notes)
     queue_emails(mails)
     return len(notes)
 
@@ -118,16 +119,14 @@ def queue_emails(items: list[dict]) -> list[OutboxEmail]:
     set-password links), in a fixed number of statements; sent once the transaction commits."""
     if not items:
         return []
-    made: list[OutboxEmail] = []
     now = utcnow()
-    for i in range(0, len(items), _CHUNK):
-        rows = [{"alliance_id": it["alliance_id"] if it.get("alliance_id") is not None
-                 else it["user"].alliance_id, "to": it["user"].email,
-                 "subject": header_text(it["subject"])[:200], "body": it["body"],
-                 "created_at": now, "error": "", "link_kind": "", "link_user_id": None}
-                for it in items[i:i + _CHUNK]]
-        ids = list(db.session.scalars(insert(OutboxEmail).values(rows).returning(OutboxEmail.id)))
-        made.extend(db.session.scalars(select(OutboxEmail).where(OutboxEmail.id.in_(ids))))
+    rows = [{"alliance_id": it["alliance_id"] if it.get("alliance_id") is not None
+             else it["user"].alliance_id, "to": it["user"].email,
+             "subject": header_text(it["subject"])[:200], "body": it["body"],
+             "created_at": now, "error": "", "link_kind": "", "link_user_id": None}
+            for it in items]
+    ids = list(db.session.scalars(insert(OutboxEmail).returning(OutboxEmail.id), rows))
+    made = list(db.session.scalars(select(OutboxEmail).where(OutboxEmail.id.in_(ids))))
     _pending(made)
     return made
 

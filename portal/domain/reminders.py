@@ -34,7 +34,7 @@ import holidays
 from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import (
@@ -63,7 +63,6 @@ from .policy import requests as request_policy
 LONDON = ZoneInfo("Europe/London")
 KINDS = ("matching", "response", "signature", "first_contact", "plan_actions", "evaluation",
          "invoice")
-CHUNK = 500  # rows per INSERT (SQLite allows 32,766 bound values)
 
 # -------------------------------------------------------------------------- settings
 
@@ -180,22 +179,23 @@ def issue(kind: str, dues: Iterable[Due], now: datetime) -> int:
             unique.setdefault(due.key, due)
     if not unique:
         return 0
-    table = ReminderSent.__table__
-    claimed: set[tuple[str, int, int, int]] = set()
-    items = list(unique.values())
-    for i in range(0, len(items), CHUNK):
-        rows = [{"kind": kind, "object_type": d.object_type, "object_id": d.object_id,
-                 "step": d.step, "user_id": d.user.id, "sent_at": now}
-                for d in items[i:i + CHUNK]]
-        stmt = (_insert()(table).values(rows)
-                .on_conflict_do_nothing(index_elements=["kind", "object_type", "object_id",
-                                                        "step", "user_id"])
-                .returning(table.c.object_type, table.c.object_id, table.c.step,
-                           table.c.user_id))
-        claimed.update((r[0], r[1], r[2], r[3]) for r in db.session.execute(stmt))
+    claimed = {(r[0], r[1], r[2], r[3]) for r in _claim([
+        {"kind": kind, "object_type": d.object_type, "object_id": d.object_id, "step": d.step,
+         "user_id": d.user.id, "sent_at": now} for d in unique.values()])}
     notify.notify_many(((due.user, due.message, due.url, due.alliance_id)
                         for key, due in unique.items() if key in claimed), at=now)
     return len(claimed)
+
+
+def _claim(rows: list[dict]):
+    """INSERT these reminder_sent rows, skipping any already there (however many schedulers
+    insert the same at once); return (object_type, object_id, step, user_id) of those new."""
+    table = ReminderSent.__table__
+    stmt = (_insert()(table)
+            .on_conflict_do_nothing(index_elements=["kind", "object_type", "object_id", "step",
+                                                    "user_id"])
+            .returning(table.c.object_type, table.c.object_id, table.c.step, table.c.user_id))
+    return db.session.execute(stmt, rows).all() if rows else []
 
 
 def last_sent(object_type: str, object_id: int) -> datetime | None:
@@ -212,6 +212,14 @@ def _by_alliance_role(users: Iterable[User]) -> dict[tuple[int, str], list[User]
     out: dict[tuple[int, str], list[User]] = defaultdict(list)
     for u in users:
         out[(u.alliance_id, u.role)].append(u)
+    return out
+
+
+def _by_school(users: Iterable[User]) -> dict[int, list[User]]:
+    out: dict[int, list[User]] = defaultdict(list)
+    for u in users:
+        if u.school_id:
+            out[u.school_id].append(u)
     return out
 
 
@@ -339,19 +347,22 @@ def remind_signatures(now: datetime) -> int:
     days, the co-ordinator (once)."""
     cfg = all_settings()
     cutoff = now - timedelta(days=cfg.least("sign_remind_days"))
+    # one query each (joined, not select-in: no batches of 500 ids as the numbers grow)
     agreements = list(db.session.scalars(
         select(Agreement).join(Deployment, Deployment.id == Agreement.deployment_id)
         .where(Agreement.status.in_(agreement_policy.OPEN), Deployment.status == "agreement",
                Agreement.created_at <= cutoff)
-        .options(selectinload(Agreement.signatures))))
+        .options(joinedload(Agreement.signatures))).unique())
     if not agreements:
         return 0
     deps = {d.id: d for d in db.session.scalars(
-        select(Deployment).where(Deployment.id.in_({a.deployment_id for a in agreements}))
+        select(Deployment).join(Agreement, Agreement.deployment_id == Deployment.id)
+        .where(Agreement.status.in_(agreement_policy.OPEN), Deployment.status == "agreement",
+               Agreement.created_at <= cutoff)
         .options(joinedload(Deployment.leader), joinedload(Deployment.home_school),
                  joinedload(Deployment.alliance),
-                 selectinload(Deployment.request).selectinload(SupportRequest.schools)
-                 .joinedload(RequestSchool.school)))}
+                 joinedload(Deployment.request).joinedload(SupportRequest.schools)
+                 .joinedload(RequestSchool.school))).unique()}
     schools = {d.home_school_id for d in deps.values()} | {
         rs.school_id for d in deps.values() for rs in d.request.schools}
     alliances = {d.alliance_id for d in deps.values()}
@@ -360,6 +371,9 @@ def remind_signatures(now: datetime) -> int:
                             & User.school_id.in_(schools),
                             (User.role == "director") & User.alliance_id.in_(alliances)))
     people = _overseers(alliances)
+    by_school = _by_school(candidates)
+    by_id = {u.id: u for u in candidates}
+    directors = _by_alliance_role(u for u in candidates if u.role == "director")
     dues: list[Due] = []
     from .agreements import slot_for
 
@@ -371,8 +385,12 @@ def remind_signatures(now: datetime) -> int:
         if step < 1:
             continue
         url = f"/deployments/{d.id}/agreement"
-        near = [u for u in candidates if u.alliance_id == d.alliance_id]
-        for u in near:
+        near = {u.id: u for sid in {d.home_school_id} | {rs.school_id for rs in d.request.schools}
+                for u in by_school.get(sid, [])}
+        near.update({u.id: u for u in directors.get((d.alliance_id, "director"), [])})
+        if d.leader_id in by_id:
+            near[d.leader_id] = by_id[d.leader_id]
+        for u in near.values():
             f = agreement_policy.Facts(slot_for(d, a, u))
             if f.slot is None or not agreement_policy.sign(a, d, u, f).allowed:
                 continue
@@ -514,6 +532,9 @@ def remind_evaluations(now: datetime) -> int:
                             (User.role == "headteacher") & User.school_id.in_(schools),
                             (User.role == "director")
                             & User.alliance_id.in_({d.alliance_id for d in deps})))
+    by_school = _by_school(candidates)
+    by_id = {u.id: u for u in candidates}
+    directors = _by_alliance_role(u for u in candidates if u.role == "director")
     dues: list[Due] = []
     for d in deps:
         s = cfg[d.alliance_id]
@@ -528,9 +549,11 @@ def remind_evaluations(now: datetime) -> int:
             if d.last_day_delivered else None
         signed = [e.submitted_at for e in f.schools.values()
                   if e.status == "signed_off" and e.submitted_at]
-        for u in candidates:
-            if u.alliance_id != d.alliance_id:
-                continue
+        near = {u.id: u for sid in f.receiving for u in by_school.get(sid, [])}
+        near.update({u.id: u for u in directors.get((d.alliance_id, "director"), [])})
+        if d.leader_id in by_id:
+            near[d.leader_id] = by_id[d.leader_id]
+        for u in near.values():
             w = evaluation_policy.waiting(d, u, f)
             if w["write"] and used_since and now - used_since >= wait - timedelta(days=1):
                 dues.append(Due("deployment", d.id, 21, u,
@@ -563,15 +586,19 @@ def is_overdue(inv: Invoice, today: date) -> bool:
 def remind_invoices(now: datetime) -> int:
     """An unpaid invoice: its payer (``finance.recipients``) on the due date and 14 and 28 days
     after, the co-ordinator copied. Only the latest step reached is sent."""
-    from .finance import recipients_where
+    from .finance import payers_where
 
     today = london_day(now)
     invoices = list(db.session.scalars(select(Invoice).where(
         Invoice.status.in_(UNPAID), Invoice.due_on.is_not(None), Invoice.due_on <= today)))
     if not invoices:
         return 0
-    conditions = [c for inv in invoices if (c := recipients_where(inv)) is not None]
-    payers = _users(or_(*conditions)) if conditions else []
+    payers = _users(payers_where(invoices))
+    payer_index: dict[tuple[str, int | None], list[User]] = defaultdict(list)
+    for u in payers:  # by what they could pay for; finance.pays decides
+        payer_index[("school", u.school_id)].append(u)
+        payer_index[("teaching_school", u.school_id)].append(u)
+        payer_index[("board", u.board_id)].append(u)
     people = _overseers(inv.alliance_id for inv in invoices)
     dues: list[Due] = []
     for inv in invoices:
@@ -579,7 +606,10 @@ def remind_invoices(now: datetime) -> int:
         late = (today - inv.due_on).days
         step = max(s for after, s in INVOICE_STEPS if late >= after)
         url = f"/finance/invoices/{inv.id}"
-        to = [u for u in payers if u.alliance_id == inv.alliance_id and _pays(inv, u)]
+        key = inv.payer_board_id if inv.payer == "board" else (
+            inv.payer_school_id if inv.payer == "school" else inv.payee_school_id)
+        to = [u for u in payer_index.get((inv.payer, key), [])
+              if u.alliance_id == inv.alliance_id and _pays(inv, u)]
         if late == 0:
             msg = f"Invoice {inv.number} is due for payment today"
         else:
@@ -628,18 +658,9 @@ def send_digests(now: datetime) -> int:
             continue  # in yesterday's digest already
         by_user[u.id].append(n)
         users[u.id] = u
-    table = ReminderSent.__table__
-    claimed: set[int] = set()
-    ids = list(by_user)
-    for i in range(0, len(ids), CHUNK):
-        stmt = (_insert()(table).values([
-            {"kind": "digest", "object_type": "user", "object_id": uid,
-             "step": today.toordinal(), "user_id": uid, "sent_at": now}
-            for uid in ids[i:i + CHUNK]])
-            .on_conflict_do_nothing(index_elements=["kind", "object_type", "object_id",
-                                                    "step", "user_id"])
-            .returning(table.c.user_id))
-        claimed.update(r[0] for r in db.session.execute(stmt))
+    claimed = {r[3] for r in _claim([
+        {"kind": "digest", "object_type": "user", "object_id": uid, "step": today.toordinal(),
+         "user_id": uid, "sent_at": now} for uid in by_user])}
     base = _public_base()
     mails = []
     for uid in claimed:
