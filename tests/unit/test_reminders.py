@@ -156,8 +156,8 @@ def test_a_party_that_answered_is_not_reminded(world):
     for who in (a.users["home_school"], a.users["headteacher"], a.leader):
         brokering.respond(d, who, "accepted")
     factories.commit()
-    assert d.status != "proposed" or not db.session.scalar(
-        select(func.count()).select_from(DeploymentResponse)) == 0
+    assert d.status == "agreement"
+    assert db.session.scalar(select(func.count()).select_from(DeploymentResponse)) == 3
     assert reminders.remind_responses(london(2026, 12, 10)) == 0
 
 
@@ -417,7 +417,36 @@ def _agreements(side, n):
     factories.commit()
 
 
+def _actions(side, n):
+    if side.deployment.status == "proposed":
+        factories.advance(side.deployment, "active")
+    plan = fp.plan_of(side.deployment)
+    for i in range(n):  # each leader gets one message a day: more leaders, more messages
+        r = factories.support_request(side.alliance, side.users["headteacher"],
+                                      [side.receiving], hours_ago=300)
+        other = factories.leader(side.alliance, side.home, name=f"Leader {i} {n}")
+        d = factories.advance(factories.deployment(r, other), "active")
+        fp.action(fp.plan_of(d), "Late action", due=date(2026, 11, 1))
+    fp.action(plan, "Late action", due=date(2026, 11, 1))
+    factories.commit()
+
+
+def _invoices(side, n):
+    from portal.models import Invoice
+
+    base = db.session.scalar(select(func.count()).select_from(Invoice)) or 0
+    for i in range(n):
+        db.session.add(Invoice(number=f"INV-Q-{base + i}", alliance_id=side.alliance.id,
+                               deployment_id=side.deployment.id, payer="school",
+                               payer_school_id=side.receiving.id, status="sent",
+                               issued_on=date(2026, 10, 1), due_on=date(2026, 10, 31),
+                               total_pence=10_000, sequence=base + i + 1, academic_year=2026))
+    factories.commit()
+
+
 @pytest.mark.parametrize("build,sweep", [
+    (_actions, reminders.remind_plan_actions),
+    (_invoices, reminders.remind_invoices),
     (_requests, reminders.remind_matching),
     (_proposals, reminders.remind_responses),
     (_agreements, reminders.remind_signatures),

@@ -95,3 +95,9 @@ def test_two_flask_remind_processes_at_once_send_each_reminder_once(world):
     assert _counts(f"Reminder: the agreement for {d.reference}%") == (4, 4)
     assert db.session.scalar(select(func.count()).select_from(ReminderSent)) == 6
     assert "matching: " in outs[0][0]
+
+
+def test_flask_remind_refuses_a_moment_it_cannot_read(app):
+    result = app.test_cli_runner().invoke(args=["remind", "--now", "next Tuesday"])
+    assert result.exit_code == 2
+    assert "use an ISO date and time" in result.output
