@@ -488,8 +488,8 @@ def remind_plan_actions(now: datetime) -> int:
     for uid, items in lines.items():
         d = where[uid]
         count = len(items)
-        msg = (f"{count} plan action{'' if count == 1 else 's'} due tomorrow or overdue: "
-               + "; ".join(items))
+        msg = (f"{count} plan action{' is' if count == 1 else 's are'} due tomorrow or "
+               f"overdue: " + "; ".join(items))
         dues.append(Due("user", uid, today.toordinal(), leaders[uid], msg,
                         f"/deployments/{d.id}", d.alliance_id))
     return issue("plan_actions", dues, now)

@@ -244,7 +244,7 @@ def test_plan_actions_due_tomorrow_or_overdue_in_one_message_a_day(world):
     factories.commit()
     assert reminders.remind_plan_actions(now) == 1
     msg = told(a.leader)[-1]
-    assert msg.startswith("2 plan actions due tomorrow or overdue")
+    assert msg.startswith("2 plan actions are due tomorrow or overdue: ")
     assert "Tomorrow's action (due tomorrow)" in msg
     assert "Late action (overdue since 20 Nov 2026)" in msg
     assert "Done action" not in msg and "Later action" not in msg
