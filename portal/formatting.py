@@ -10,6 +10,11 @@ from flask import Flask
 LONDON = ZoneInfo("Europe/London")
 
 
+def london_today() -> date:
+    """Today's date on the London calendar (what "due" and "overdue" are counted in)."""
+    return datetime.now(LONDON).date()
+
+
 def money(pence: int | None) -> str:
     """1980_00 -> "£1,980.00"; negative amounts (refunds) get a minus sign."""
     if pence is None:

@@ -128,7 +128,26 @@ def change_password() -> ResponseReturnValue:
 @bp.get("/data")
 @any_role
 def your_data() -> ResponseReturnValue:
-    return render_template("account/your_data.html")
+    from ..reminders.forms import EmailChoiceForm
+
+    form = EmailChoiceForm(choice="digest" if current_user.daily_digest else "immediate")
+    return render_template("account/your_data.html", email_form=form)
+
+
+@bp.post("/emails")
+@any_role
+def email_choice() -> ResponseReturnValue:
+    """Immediate emails or one daily digest; in-portal notifications appear either way."""
+    from ..domain.reminders import set_email_choice
+    from ..reminders.forms import EmailChoiceForm
+
+    form = EmailChoiceForm()
+    if not form.validate_on_submit():
+        return render_template("account/your_data.html", email_form=form), 422
+    set_email_choice(current_user._get_current_object(), form.choice.data == "digest",
+                     ip=request.remote_addr or "")
+    flash("Your email choice is saved.", "success")
+    return redirect(url_for("account.your_data"), code=303)
 
 
 def _download(body: str, mimetype: str, ext: str) -> Response:

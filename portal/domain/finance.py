@@ -29,7 +29,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import func, select, text
+from sqlalchemy import ColumnElement, and_, func, or_, select, text
 
 from ..extensions import db
 from ..formatting import plural
@@ -48,7 +48,14 @@ from . import audit, charging, errors, notify, workflow
 from .policy import finance as policy
 from .policy import require
 
-DUE_DAYS = 30
+DUE_DAYS = 30  # the default; each alliance may set its own (alliance_settings)
+
+
+def payment_terms(alliance_id: int) -> int:
+    """Days from issue to the due date, per alliance (``alliance_settings``)."""
+    from .reminders import settings_for
+
+    return settings_for(alliance_id).payment_terms_days
 
 log = logging.getLogger("portal.finance")
 
@@ -315,7 +322,8 @@ def _save(deployment: Deployment, planned: PlannedInvoice, actor: User | None, *
         alliance_id=deployment.alliance_id, deployment_id=deployment.id, payer=planned.payer,
         payer_school_id=planned.payer_school_id, payer_board_id=planned.payer_board_id,
         payee_school_id=planned.payee_school_id, status="draft", issued_on=today,
-        due_on=today + timedelta(days=DUE_DAYS), total_pence=planned.total,
+        due_on=today + timedelta(days=payment_terms(deployment.alliance_id)),
+        total_pence=planned.total,
         academic_year=charging.academic_year(today), note=note,
     )
     inv.lines = [InvoiceLine(position=i, description=d[:300], quantity=1, unit="item",
@@ -613,16 +621,44 @@ def mark_sent(inv: Invoice, actor: User, *, ip: str = "") -> None:
                   f"/finance/invoices/{inv.id}")
 
 
+def recipients_where(inv: Invoice):
+    """The condition on ``User`` of who pays (is told about) an invoice, or None."""
+    if inv.payer == "school" and inv.payer_school_id:
+        return (User.role == "headteacher") & (User.school_id == inv.payer_school_id)
+    if inv.payer == "board" and inv.payer_board_id:
+        return (User.role == "board") & (User.board_id == inv.payer_board_id)
+    if inv.payer == "teaching_school" and inv.payee_school_id:
+        return (User.role == "home_school") & (User.school_id == inv.payee_school_id)
+    return None
+
+
+def payers_where(invoices) -> ColumnElement[bool]:
+    """:func:`recipients_where` for many invoices at once, as three IN lists (the sweep)."""
+    schools = {i.payer_school_id for i in invoices if i.payer == "school" and i.payer_school_id}
+    boards = {i.payer_board_id for i in invoices if i.payer == "board" and i.payer_board_id}
+    homes = {i.payee_school_id for i in invoices
+             if i.payer == "teaching_school" and i.payee_school_id}
+    return or_(and_(User.role == "headteacher", User.school_id.in_(schools)),
+               and_(User.role == "board", User.board_id.in_(boards)),
+               and_(User.role == "home_school", User.school_id.in_(homes)))
+
+
+def pays(inv: Invoice, user: User) -> bool:
+    """The Python form of :func:`recipients_where` for one user (the reminder sweep)."""
+    if inv.payer == "school":
+        return user.role == "headteacher" and user.school_id == inv.payer_school_id
+    if inv.payer == "board":
+        return user.role == "board" and user.board_id == inv.payer_board_id
+    if inv.payer == "teaching_school":
+        return user.role == "home_school" and user.school_id == inv.payee_school_id
+    return False
+
+
 def recipients(inv: Invoice) -> list[User]:
     """Who is told about an invoice: the paying school's headteachers or the Board's members,
     and for a supply-cover statement the home school's leaders."""
-    if inv.payer == "school" and inv.payer_school_id:
-        where = (User.role == "headteacher") & (User.school_id == inv.payer_school_id)
-    elif inv.payer == "board" and inv.payer_board_id:
-        where = (User.role == "board") & (User.board_id == inv.payer_board_id)
-    elif inv.payer == "teaching_school" and inv.payee_school_id:
-        where = (User.role == "home_school") & (User.school_id == inv.payee_school_id)
-    else:
+    where = recipients_where(inv)
+    if where is None:
         return []
     return list(db.session.scalars(select(User).where(where, User.active.is_(True))).all())
 

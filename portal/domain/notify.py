@@ -26,7 +26,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 from flask import current_app, has_app_context, has_request_context, request
-from sqlalchemy import case, event, func, inspect, select
+from sqlalchemy import case, event, func, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from ..extensions import db
@@ -43,7 +43,8 @@ LINK_PLACEHOLDER = ("[A set-password link is added when this email is sent. It i
 def notify(users: Iterable[User | None], message: str, url: str = "", *,
            subject: str | None = None, body: str | None = None,
            alliance_id: int | None = None, email: bool = True) -> list[Notification]:
-    """Notify each (distinct, active) user in the portal and, unless ``email=False``, by email."""
+    """Notify each (distinct, active) user in the portal and, unless ``email=False``, by email
+    (at once, or in the daily digest for a user who chose it: ``domain/reminders.send_digests``)."""
     made: list[Notification] = []
     seen: set[int] = set()
     for user in users:
@@ -53,7 +54,7 @@ def notify(users: Iterable[User | None], message: str, url: str = "", *,
         n = Notification(user_id=user.id, message=message[:300], url=url[:300])
         db.session.add(n)
         made.append(n)
-        if email and user.email:
+        if email and user.email and not user.daily_digest:  # digest users: send_digests
             queue_email(user, subject or message, body or _default_body(user, message, url),
                         alliance_id=alliance_id)
     return made
@@ -76,8 +77,58 @@ def queue_email(user: User, subject: str, body: str, *, alliance_id: int | None 
         link_user_id=user.id if link_kind else None,
     )
     db.session.add(mail)
-    db.session.info.setdefault(_PENDING, []).append(mail)
+    _pending([mail])
     return mail
+
+
+def _pending(mails: list[OutboxEmail]) -> None:
+    """Hand queued outbox rows to delivery once the transaction commits."""
+    db.session.info.setdefault(_PENDING, []).extend(mails)
+
+
+# The bulk forms below hand SQLAlchemy a list of rows: one statement compiled once, sent as
+# an executemany, or (with RETURNING) in pages of this many rows (``insertmanyvalues``).
+PAGE = 1000
+
+
+def notify_many(items: Iterable[tuple[User, str, str, int | None]], *,
+                at=None) -> int:
+    """:func:`notify` for many ``(user, message, url, alliance_id)`` at once, in a fixed number
+    of statements however many there are (the reminder sweeps). The same rules: active users
+    only; an email unless the user chose the daily digest. Returns the notifications made."""
+    now = at or utcnow()
+    notes: list[dict] = []
+    mails: list[dict] = []
+    for user, message, url, alliance_id in items:
+        if user is None or not user.active:
+            continue
+        notes.append({"user_id": user.id, "at": now, "message": message[:300],
+                      "url": url[:300]})
+        if user.email and not user.daily_digest:
+            mails.append({"user": user, "subject": message,
+                          "body": _default_body(user, message, url),
+                          "alliance_id": alliance_id})
+    if notes:
+        db.session.execute(insert(Notification), notes)
+    queue_emails(mails)
+    return len(notes)
+
+
+def queue_emails(items: list[dict]) -> list[OutboxEmail]:
+    """:func:`queue_email` for many ``{"user", "subject", "body", "alliance_id"}`` at once (no
+    set-password links), in a fixed number of statements; sent once the transaction commits."""
+    if not items:
+        return []
+    now = utcnow()
+    rows = [{"alliance_id": it["alliance_id"] if it.get("alliance_id") is not None
+             else it["user"].alliance_id, "to": it["user"].email,
+             "subject": header_text(it["subject"])[:200], "body": it["body"],
+             "created_at": now, "error": "", "link_kind": "", "link_user_id": None}
+            for it in items]
+    ids = list(db.session.scalars(insert(OutboxEmail).returning(OutboxEmail.id), rows))
+    made = list(db.session.scalars(select(OutboxEmail).where(OutboxEmail.id.in_(ids))))
+    _pending(made)
+    return made
 
 
 def _default_body(user: User, message: str, url: str) -> str:

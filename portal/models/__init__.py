@@ -62,3 +62,6 @@ __all__ = [
 __all__ += ["PAYERS", "InvoiceCounter"]  # finance (issue 7)
 __all__ += ["LINK_PURPOSES", "LoginSession"]  # trust at the edges (issue 13)
 __all__ += ["FormDraft", "IdempotencyKey"]  # one-time keys and kept answers (issue 13)
+from .reminders import AllianceSettings, ReminderSent  # noqa: E402 - reminders (issue 17)
+
+__all__ += ["AllianceSettings", "ReminderSent"]

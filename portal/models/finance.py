@@ -106,8 +106,21 @@ class Invoice(Model):
     )
 
     @property
+    def is_overdue(self) -> bool:
+        """Sent (or part paid) and unpaid past its due date, on today's London calendar."""
+        from ..formatting import london_today
+
+        return (self.status in ("sent", "part_paid") and self.due_on is not None
+                and london_today() > self.due_on)
+
+    @property
+    def status_word(self) -> str:
+        """The status as Money shows it: "Overdue" for an overdue invoice (a badge class too)."""
+        return "overdue" if self.is_overdue else self.status
+
+    @property
     def status_label(self) -> str:
-        return INVOICE_STATUSES[self.status]
+        return "Overdue" if self.is_overdue else INVOICE_STATUSES[self.status]
 
     @property
     def is_credit(self) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -33,6 +33,9 @@ class User(UserMixin, Model):
     session_version: Mapped[int] = mapped_column(default=1)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     last_login_at = mapped_column(UTCDateTime, nullable=True)
+    # Emails: False = one per event (immediate), True = one daily digest (issue 17). In-portal
+    # notifications appear either way.
+    daily_digest: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     school: Mapped[School | None] = relationship()
     alliance: Mapped[Alliance] = relationship()
