@@ -723,7 +723,7 @@ def evidence_bundle(agreement: Agreement, *, proofs: bool = True) -> dict:
             event = db.session.scalar(select(AuditEvent).where(
                 AuditEvent.hash == sig.evidence_hash).limit(1)) if sig.evidence_hash else None
         signatures.append({
-            "party": sig.party, "decision": sig.decision, "evidence": ev,
+            "signature_id": sig.id, "party": sig.party, "decision": sig.decision, "evidence": ev,
             "event": _plain(audit.payload(event)) if event is not None
             else {"log": "", "seq": 0, "object_id": None, "detail": {}},
             "digest": event.digest if event is not None else "",
