@@ -148,7 +148,7 @@ def main(argv=None) -> int:
     app = make_app(args.database_url)
     writers = [int(w) for w in args.writers.split(",")]
     works = [float(w) for w in args.work_ms.split(",")]
-    out = [f"## Audit log (issue 19), PostgreSQL",
+    out = ["## Audit log (issue 19), PostgreSQL",
            "",
            f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()}: Python "
            f"{platform.python_version()}, load average at start "
