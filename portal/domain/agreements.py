@@ -10,9 +10,11 @@ signature is evidence that one *party* (a signatory slot) agreed to exactly that
   signature on it is voided (kept as history) and the signatories are told.
 * The last signature makes the deployment ``active``.
 
-Every signature's evidence is written into the audit hash chain (``agreement.signed``), and the
-signature row keeps that event's hash, so ``flask verify-audit`` can check the row against the
-chained evidence (:func:`verify_signatures`).
+Every signature's evidence is written into the alliance's audit log (``agreement.signed``), and
+the signature row keeps that event's hash; the last signature signs a checkpoint of the log.
+:func:`forgeries` names what ``flask verify-audit`` finds wrong with an agreement, and
+:func:`evidence_bundle` / :func:`examine` give the public page and ``flask verify-agreement``
+everything they check (``portal/domain/evidence.py``).
 
 Who may sign, decline, edit or void, and when ("open for signature"), is decided in
 ``portal/domain/policy/agreements.py``; every command here starts by requiring its decision.
