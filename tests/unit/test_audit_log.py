@@ -353,3 +353,17 @@ def test_writes_on_different_alliances_never_wait_for_each_other(app, w, db):
     assert results["a"] == "OperationalError"  # lock timeout: it queued behind the holder
     db.session.rollback()
     assert audit.verify() == []
+
+
+def test_verify_agreement_names_the_failed_check_and_refuses(app, signed, db, tmp_path):
+    path = tmp_path / "evidence.json"
+    app.test_cli_runner().invoke(args=["export-evidence", signed.verify_token, str(path)])
+    bundle = json.loads(path.read_text())
+    bundle["signatures"].pop()
+    path.write_text(json.dumps(bundle))
+    out = app.test_cli_runner().invoke(args=["verify-agreement", str(path)])
+    assert out.exit_code != 0
+    assert f"FAIL  {evidence.EVERY_PARTY}: 3 of 4 signatories have signed" in out.output
+    assert "checked against the key inside the bundle" in out.output
+    bad = app.test_cli_runner().invoke(args=["export-evidence", "no-such-token"])
+    assert bad.exit_code != 0 and "No agreement has that verification code" in bad.output
