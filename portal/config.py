@@ -4,6 +4,8 @@
 ``production`` (the default in ``wsgi.py``, so gunicorn never starts in development mode by
 accident) or ``testing``. Outside development and testing the portal refuses to start without
 ``SECRET_KEY``; in development a random key is generated once and kept in ``instance/``.
+The same goes for the audit keys: ``AUDIT_KEY`` (the HMAC key of the audit chain) and the
+Ed25519 key that signs audit checkpoints (``CHECKPOINT_KEY`` or ``CHECKPOINT_KEY_FILE``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,64 @@ def _dev_secret(instance_path: Path) -> str:
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+_TESTING_CHECKPOINT_KEY: list[str] = []  # one generated key per test process, never on disk
+
+
+def _new_checkpoint_key() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()).decode()
+
+
+def _checkpoint_key(instance_path: Path, dev: bool, testing: bool, overrides: dict) -> str:
+    """The checkpoint signing key as text (PEM, or base64 of the 32-byte Ed25519 seed)."""
+    key = overrides.get("CHECKPOINT_KEY") or os.environ.get("CHECKPOINT_KEY", "")
+    path = overrides.get("CHECKPOINT_KEY_FILE") or os.environ.get("CHECKPOINT_KEY_FILE", "")
+    if key:
+        return key
+    if path:
+        try:
+            return Path(path).read_text()
+        except OSError as exc:
+            raise ConfigError(f"CHECKPOINT_KEY_FILE {path} cannot be read: {exc}") from exc
+    if testing:
+        if not _TESTING_CHECKPOINT_KEY:
+            _TESTING_CHECKPOINT_KEY.append(_new_checkpoint_key())
+        return _TESTING_CHECKPOINT_KEY[0]
+    if not dev:
+        raise ConfigError("CHECKPOINT_KEY or CHECKPOINT_KEY_FILE must be set outside development "
+                          "and testing: it signs the audit checkpoints")
+    file = instance_path / "dev-checkpoint-key.pem"
+    if not file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        file.write_text(_new_checkpoint_key())
+        file.chmod(0o600)
+    return file.read_text()
+
+
+def _audit_key(instance_path: Path, dev: bool, testing: bool, overrides: dict) -> str:
+    key = overrides.get("AUDIT_KEY") or os.environ.get("AUDIT_KEY", "")
+    if key:
+        if len(key) < 16 and not (dev or testing):
+            raise ConfigError("AUDIT_KEY must be at least 16 characters (32 random bytes, "
+                              "base64, is usual)")
+        return key
+    if testing:
+        return "testing-only-audit-key"
+    if not dev:
+        raise ConfigError("AUDIT_KEY must be set outside development and testing: it keys the "
+                          "audit chain, so the chain cannot be recomputed without it")
+    file = instance_path / "dev-audit-key"
+    if not file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        file.write_text(secrets.token_urlsafe(32))
+        file.chmod(0o600)
+    return file.read_text().strip()
 
 
 def _database_url(instance_path: Path) -> str:
@@ -77,6 +137,9 @@ def load(instance_path: Path, overrides: dict | None = None) -> dict:
         "PORTAL_ENV": env,
         "TESTING": testing,
         "SECRET_KEY": secret,
+        # The audit trail (portal/domain/audit.py, checkpoints.py)
+        "AUDIT_KEY": _audit_key(instance_path, dev, testing, overrides),
+        "CHECKPOINT_KEY": _checkpoint_key(instance_path, dev, testing, overrides),
         "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SQLALCHEMY_RECORD_QUERIES": testing,
@@ -134,7 +197,14 @@ def load(instance_path: Path, overrides: dict | None = None) -> dict:
         # How many rows a list page shows
         "PAGE_SIZE": _int("PAGE_SIZE", 25),
     }
-    cfg.update(overrides)
+    cfg.update({k: v for k, v in overrides.items()
+                if k not in ("AUDIT_KEY", "CHECKPOINT_KEY", "CHECKPOINT_KEY_FILE")})
+    from .domain.checkpoints import load_private_key
+
+    try:
+        load_private_key(cfg["CHECKPOINT_KEY"])
+    except ValueError as exc:
+        raise ConfigError(f"CHECKPOINT_KEY is not an Ed25519 private key: {exc}") from exc
     if (env == "production" and uses_memory_limits(cfg)
             and not cfg["RATELIMIT_ALLOW_MEMORY"]):
         raise ConfigError(

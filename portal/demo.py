@@ -349,6 +349,11 @@ def load(today: date | None = None) -> list[tuple[str, str, str]]:
     for _order, _name, fn in _STEPS:
         fn(today, now)
         db.session.flush()
+    from .domain import checkpoints
+
+    # every log's head signed, so the demo's signed agreements carry their proofs
+    for log in checkpoints.grown_logs():
+        checkpoints.checkpoint(log, reason="demo data loaded", notify_directors=False)
     db.session.commit()
     return logins
 

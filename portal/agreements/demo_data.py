@@ -1,5 +1,5 @@
 """Demo data: the demo's already-active deployments get a real, fully signed agreement
-(content, hash, one signature per signatory with its evidence in the audit chain)."""
+(content, hash, one signature per signatory with its evidence in the alliance's audit log)."""
 
 from __future__ import annotations
 

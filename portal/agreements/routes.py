@@ -7,13 +7,16 @@ URLs:
   GET|POST /deployments/<id>/agreement/edit   admin or director edits the terms
   POST /deployments/<id>/agreement/void       admin or director voids it, with a reason
   GET  /deployments/<id>/agreement/print      printable signed agreement with the evidence
+  GET  /deployments/<id>/agreement/evidence.json  its evidence bundle (flask verify-agreement)
   GET|POST /agreements/terms                  the alliance's terms-and-conditions template
-  GET  /agreements/verify/<token>             public: does a fingerprint match, fully signed?
+  GET  /agreements/verify/<token>             public: every check of the agreement, and does a
+                                              fingerprint match the fully signed agreement?
   GET|POST /confirm-password                  re-enter the password before signing
 """
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
@@ -271,11 +274,28 @@ def printable(deployment_id: int) -> ResponseReturnValue:
     users = {u.id: u for u in db.session.scalars(
         select(User).where(User.id.in_([s.user_id for s in sigs])))} if sigs else {}
     verify_url = url_for(".verify", token=agreement.verify_token, _external=True)
+    exam = service.examine(agreement)
     return render("agreements/print.html", d=deployment, agreement=agreement,
                   AGREEMENT_STATUSES=AGREEMENT_STATUSES,
                   content=agreement.content, signatures=sigs, users=users,
                   fingerprint=signing.fingerprint(agreement.content_hash),
-                  verify_url=verify_url, not_signed=policy.not_signed_note(agreement))
+                  verify_url=verify_url, exam=exam, checkpoint=exam.bundle["checkpoint"],
+                  proofs={s["signature_id"]: s for s in exam.bundle["signatures"]},
+                  public_key=exam.bundle["public_key"])
+
+
+@bp.get("/deployments/<id:deployment_id>/agreement/evidence.json")
+@any_role
+def evidence_bundle(deployment_id: int) -> ResponseReturnValue:
+    """The agreement's evidence bundle, to check offline with ``flask verify-agreement``."""
+    deployment, agreement = access.get_agreement(current_user, deployment_id)
+    response = current_app.response_class(
+        json.dumps(service.evidence_bundle(agreement), indent=1, ensure_ascii=False),
+        mimetype="application/json")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="agreement-{deployment.reference}-v{agreement.version}'
+        '-evidence.json"')
+    return response
 
 
 _terms_hash = service.terms_hash
@@ -320,12 +340,15 @@ def verify(token: str) -> ResponseReturnValue:
     if agreement is None:
         abort(404)
     form = VerifyForm(request.args)
+    exam = service.examine(agreement)  # every check, from the stored content and signatures
     result = None
     if "fingerprint" in request.args and form.validate():
-        result = service.verify_fingerprint(agreement, form.fingerprint.data)
+        result = service.verify_fingerprint(agreement, form.fingerprint.data, exam)
     response = make_response(render("agreements/verify.html", agreement=agreement, form=form,
                                     result=result,
-                                    reference=service.deployment_of(agreement).reference))
+                                    reference=service.deployment_of(agreement).reference, exam=exam,
+                                    checkpoint=exam.bundle["checkpoint"],
+                                    public_key=exam.bundle["public_key"]))
     response.headers["X-Robots-Tag"] = "noindex"
     return response
 

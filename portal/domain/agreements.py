@@ -10,9 +10,11 @@ signature is evidence that one *party* (a signatory slot) agreed to exactly that
   signature on it is voided (kept as history) and the signatories are told.
 * The last signature makes the deployment ``active``.
 
-Every signature's evidence is written into the audit hash chain (``agreement.signed``), and the
-signature row keeps that event's hash, so ``flask verify-audit`` can check the row against the
-chained evidence (:func:`verify_signatures`).
+Every signature's evidence is written into the alliance's audit log (``agreement.signed``), and
+the signature row keeps that event's hash; the last signature signs a checkpoint of the log.
+:func:`forgeries` names what ``flask verify-audit`` finds wrong with an agreement, and
+:func:`evidence_bundle` / :func:`examine` give the public page and ``flask verify-agreement``
+everything they check (``portal/domain/evidence.py``).
 
 Who may sign, decline, edit or void, and when ("open for signature"), is decided in
 ``portal/domain/policy/agreements.py``; every command here starts by requiring its decision.
@@ -50,7 +52,7 @@ from ..models import (
     utcnow,
 )
 from ..validators import MAX_AHEAD, MAX_TIME_FRAME, TOLERANCE, date_problem, time_frame_problem
-from . import audit, charging, errors, finance, notify, signing, workflow
+from . import audit, charging, errors, finance, merkle, notify, signing, workflow
 from .policy import agreements as policy
 from .policy import require
 
@@ -670,6 +672,11 @@ def sign(agreement: Agreement, user: User, *, version: int, seen_hash: str, type
                      detail={"version": agreement.version,
                              "content_hash": agreement.content_hash}, ip=ip)
         workflow.transition(deployment, "active", user, ip=ip)
+        from . import checkpoints
+
+        # the log's head, signed, now that the agreement is: its proofs lead here
+        checkpoints.checkpoint(audit.log_name(deployment.alliance_id),
+                               reason=f"agreement {deployment.reference} signed by all")
         notify.notify(eligible_users(deployment) + _overseers(deployment),
                       f"The agreement for {deployment.reference} is signed by all: the "
                       "deployment is active", _url(deployment))
@@ -697,6 +704,16 @@ def _overseers(deployment: Deployment) -> list[User]:
 
 # ------------------------------------------------------------------------------- verifying
 
+# Forgeries of an agreement, by name, as ``flask verify-audit`` reports them.
+TERMS_CHANGED = "terms changed after signing"  # the signatures hold another content hash
+HASH_EMPTIED = "content hash emptied"
+CONTENT_MISMATCH = "terms do not match their content hash"
+SIGNATURE_DELETED = "signature row deleted"
+SIGNATURE_EDITED = "signature differs from its evidence in the log"
+STATUS_FORGED = "marked signed without every signature"
+
+SIGNATURE_ACTIONS = ("agreement.signed", "agreement.declined")
+
 
 @dataclass(frozen=True)
 class Verification:
@@ -711,16 +728,104 @@ def by_token(token: str) -> Agreement | None:
     return db.session.scalar(select(Agreement).where(Agreement.verify_token == token))
 
 
-def verify_fingerprint(agreement: Agreement, text: str) -> Verification:
-    """Does this pasted fingerprint match this agreement, and is it fully signed?"""
+def _signature_events(agreement: Agreement) -> list[AuditEvent]:
+    return list(db.session.scalars(select(AuditEvent).where(
+        AuditEvent.object_type == "Agreement", AuditEvent.object_id == agreement.id,
+        AuditEvent.action.in_(SIGNATURE_ACTIONS)).order_by(AuditEvent.log, AuditEvent.seq)))
+
+
+def _plain(data: dict) -> dict:
+    return json.loads(signing.canonical_json(data))
+
+
+def evidence_bundle(agreement: Agreement, *, proofs: bool = True) -> dict:
+    """Everything needed to check ``agreement`` without the portal (``evidence.FORMAT``):
+    terms, signatories, each live signature with its log event and inclusion proof against
+    the newest checkpoint of the alliance's log that covers them."""
+    from . import checkpoints, evidence
+
+    deployment = deployment_of(agreement)
+    events = _signature_events(agreement)
+    by_id = {e.detail.get("signature_id"): e for e in events}
+    live = [s for s in agreement.signatures if s.voided_at is None]
+    rows = {s.id for s in agreement.signatures}
+    missing = [e.detail.get("party", "") for e in events
+               if e.detail.get("signature_id") not in rows]
+    log = audit.log_name(deployment.alliance_id)
+    signatures = []
+    for sig in live:
+        try:
+            ev = _evidence(sig, agreement)
+        except (TypeError, ValueError):
+            ev = {}
+        event = by_id.get(sig.id)
+        if event is None or event.hash != sig.evidence_hash:
+            event = db.session.scalar(select(AuditEvent).where(
+                AuditEvent.hash == sig.evidence_hash).limit(1)) if sig.evidence_hash else None
+        signatures.append({
+            "signature_id": sig.id, "party": sig.party, "decision": sig.decision, "evidence": ev,
+            "event": _plain(audit.payload(event)) if event is not None
+            else {"log": "", "seq": 0, "object_id": None, "detail": {}},
+            "digest": event.digest if event is not None else "",
+            "leaf_index": (event.seq - 1) if event is not None else -1,
+            "proof": cast(list[str], [])})
+    needed = max([cast(int, s["leaf_index"]) + 1 for s in signatures] or [0])
+    cp = checkpoints.latest(log, needed) if signatures else None
+    if cp is not None and proofs:
+        leaves = audit.leaves(log, cp.size)
+        for s in signatures:
+            index = cast(int, s["leaf_index"])
+            if 0 <= index < len(leaves) and cast(dict, s["event"])["log"] == log:
+                s["proof"] = [p.hex() for p in merkle.inclusion_proof(index, leaves)]
+    return {
+        "format": evidence.FORMAT,
+        "agreement": {"reference": deployment.reference, "version": agreement.version,
+                      "content": _plain(agreement.content or {}),
+                      "content_hash": agreement.content_hash or "",
+                      "status_recorded": agreement.status},
+        "signatories": [{"party": sl.party, "description": sl.description}
+                        for sl in slots(deployment, agreement)],
+        "signatures": signatures,
+        "missing_signatures": missing,
+        "checkpoint": checkpoints.as_json(cp) if cp is not None else None,
+        "public_key": checkpoints.public_key_b64(),
+    }
+
+
+@dataclass(frozen=True)
+class Examination:
+    """What the public page shows: every check, and "fully signed" derived from them."""
+
+    bundle: dict
+    checks: list
+    fully_signed: bool
+
+    @property
+    def failed(self) -> list:
+        return [c for c in self.checks if not c.ok]
+
+
+def examine(agreement: Agreement) -> Examination:
+    from . import evidence
+
+    bundle = evidence_bundle(agreement)
+    checks = evidence.verify_bundle(bundle)
+    return Examination(bundle, checks, evidence.fully_signed(checks))
+
+
+def verify_fingerprint(agreement: Agreement, text: str,
+                       examination: Examination | None = None) -> Verification:
+    """Does this pasted fingerprint match this agreement, and is it fully signed (derived
+    from the signatures and their proofs, never from the status column)?"""
     try:
         wanted = signing.normalise_fingerprint(text)
     except ValueError as exc:
         return Verification(False, agreement, str(exc).capitalize() + ".")
-    if agreement.status != "signed":
-        return Verification(False, agreement, "This agreement is not fully signed.")
-    if signing.content_hash(agreement.content) != agreement.content_hash:
-        return Verification(False, agreement, "The stored agreement fails its integrity check.")
+    exam = examination or examine(agreement)
+    if not exam.fully_signed:
+        failed = exam.failed
+        return Verification(False, agreement, "This agreement is not fully signed: "
+                            + "; ".join(f"{c.name.lower()}: no. {c.message}" for c in failed))
     if wanted != agreement.content_hash:
         return Verification(False, agreement,
                             "No: this fingerprint does not match the signed agreement.")
@@ -728,50 +833,74 @@ def verify_fingerprint(agreement: Agreement, text: str) -> Verification:
                                          "agreement.")
 
 
-def verify_signatures(batch: int = 2000) -> list[str]:
-    """Check every agreement's content against its hash and every signature against the
-    evidence chained in the audit trail. Returns a description of each problem found."""
+def forgeries(agreement: Agreement, deployment: Deployment, sigs: list[Signature],
+              events: list[AuditEvent]) -> list[tuple[str, str]]:
+    """Each forgery of one agreement, by name, with the particulars (no proofs: the logs
+    themselves are checked by ``audit.verify``)."""
+    out: list[tuple[str, str]] = []
+    try:
+        actual = signing.content_hash(agreement.content)
+    except (TypeError, ValueError):
+        actual = ""
+    if not agreement.content_hash:
+        out.append((HASH_EMPTIED, "the agreement has no content hash"))
+    elif actual != agreement.content_hash:
+        out.append((CONTENT_MISMATCH, "its terms do not give its content hash"))
+    live = [s for s in sigs if s.voided_at is None]
+    other = [s for s in live if s.decision == "signed" and s.content_hash != actual]
+    if other:
+        out.append((TERMS_CHANGED, f"{len(other)} signature(s) hold another content hash "
+                                   "than its terms give"))
+    by_hash = {e.hash: e for e in events}
+    for sig in sigs:
+        event = by_hash.get(sig.evidence_hash)
+        try:
+            same = event is not None and event.detail.get("evidence") == _evidence(sig, agreement)
+        except (TypeError, ValueError):
+            same = False
+        if not same:
+            out.append((SIGNATURE_EDITED, f"the {sig.capacity.lower()}'s signature row differs "
+                                          "from the evidence the log recorded"))
+    rows = {s.id for s in sigs}
+    for event in events:
+        if event.detail.get("signature_id") not in rows:
+            party = event.detail.get("party", "")
+            out.append((SIGNATURE_DELETED, f"the log records a signature ({party}) that is "
+                                           "no longer stored"))
+    if agreement.status == "signed":
+        by_party = {s.party for s in live if s.decision == "signed" and s not in other}
+        required = [sl.party for sl in slots(deployment)]
+        done = sum(1 for p in required if p in by_party)
+        if done < len(required):
+            out.append((STATUS_FORGED, f"its status says signed but {done} of {len(required)} "
+                                       "signatories have signed"))
+    return out
+
+
+def verify_signatures(batch: int = 500) -> list[str]:
+    """Check every agreement for the forgeries above. Returns "name: agreement: detail"."""
     problems: list[str] = []
     last = 0
     while True:
-        rows = db.session.execute(
-            select(Signature, Agreement, AuditEvent)
-            .join(Agreement, Agreement.id == Signature.agreement_id)
-            .outerjoin(AuditEvent, (AuditEvent.hash == Signature.evidence_hash)
-                       & (AuditEvent.object_type == "Agreement")
-                       & (AuditEvent.object_id == Signature.agreement_id))
-            .where(Signature.id > last).order_by(Signature.id).limit(batch)
-        ).all()
-        if not rows:
-            break
-        for sig, agreement, event in rows:
-            last = sig.id
-            if event is None:
-                problems.append(f"signature {sig.id}: no audit event holds its evidence")
-                continue
-            try:
-                evidence = _evidence(sig, agreement)
-            except (TypeError, ValueError) as exc:
-                problems.append(f"signature {sig.id}: evidence unreadable ({exc})")
-                continue
-            if event.detail.get("evidence") != evidence:
-                problems.append(f"signature {sig.id}: row differs from its chained evidence")
-        db.session.expunge_all()
-    last = 0
-    while True:
-        agreements = db.session.scalars(
-            select(Agreement).where(Agreement.id > last, Agreement.content_hash != "")
-            .order_by(Agreement.id).limit(batch)).all()
+        agreements = db.session.scalars(select(Agreement).where(Agreement.id > last)
+                                        .order_by(Agreement.id).limit(batch)).all()
         if not agreements:
             break
+        ids = [a.id for a in agreements]
+        sigs: dict[int, list[Signature]] = {}
+        for sig in db.session.scalars(select(Signature).where(Signature.agreement_id.in_(ids))):
+            sigs.setdefault(sig.agreement_id, []).append(sig)
+        events: dict[int, list[AuditEvent]] = {}
+        for event in db.session.scalars(select(AuditEvent).where(
+                AuditEvent.object_type == "Agreement", AuditEvent.object_id.in_(ids),
+                AuditEvent.action.in_(SIGNATURE_ACTIONS))):
+            events.setdefault(event.object_id or 0, []).append(event)
         for agreement in agreements:
             last = agreement.id
-            try:
-                ok = signing.content_hash(agreement.content) == agreement.content_hash
-            except (TypeError, ValueError):
-                ok = False
-            if not ok:
-                problems.append(f"agreement {agreement.id} (version {agreement.version}): "
-                                "content does not match its hash")
+            deployment = deployment_of(agreement)
+            for name, detail in forgeries(agreement, deployment, sigs.get(agreement.id, []),
+                                          events.get(agreement.id, [])):
+                problems.append(f"{name}: agreement {agreement.id} (version "
+                                f"{agreement.version}): {detail}")
         db.session.expunge_all()
     return problems

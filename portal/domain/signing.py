@@ -4,9 +4,9 @@ An agreement is signed over a *content hash*: the SHA-256 of a canonical JSON re
 agreement's terms. Any change to the terms changes the hash, which is why a signature made for
 one hash is void for another (see :func:`check_signature`).
 
-Signature evidence and other audit records are linked in a *hash chain*: each record's hash
-covers the previous record's hash, so editing, removing or reordering a stored record breaks
-the chain at that point (see :func:`verify_chain`).
+:func:`record_hash` and :func:`verify_chain` are the unkeyed single chain the audit trail used
+before migration 0016 (which verifies it with them before carrying it over); the audit logs
+are now keyed and per alliance (``portal/domain/audit.py``).
 
 Standard library only, so that it can be used and tested without the web application.
 """

@@ -2,7 +2,7 @@
 
 from .accounts import LINK_PURPOSES, InviteToken, LoginSession
 from .agreements import AGREEMENT_STATUSES, Agreement, Signature
-from .audit import AuditEvent
+from .audit import AuditCheckpoint, AuditEvent, AuditLogHead
 from .base import (
     CHARGING_MODELS,
     DESIGNATIONS,
@@ -51,7 +51,8 @@ __all__ = [
     "DESIGNATIONS", "EIP", "EVALUATION_KINDS", "INVOICE_STATUSES", "LIVE_STATUSES", "PHASES",
     "RATINGS", "REQUEST_STATUSES", "RESPONSE_PARTIES", "ROLES", "ROUTES", "STANDARDS",
     "SUPPORT_KINDS", "Action", "ActionPlan", "Agreement", "Alliance", "AllowanceUse",
-    "AuditEvent", "Board", "Deployment", "DeploymentResponse", "Evaluation", "Invoice",
+    "AuditCheckpoint", "AuditEvent", "AuditLogHead", "Board", "Deployment",
+    "DeploymentResponse", "Evaluation", "Invoice",
     "InviteToken", "InvoiceLine", "LeaderProfile", "LocalAuthority", "Notification", "Outcome",
     "OutcomeRating", "OutboxEmail", "Payment", "PlanRevision", "RateCard", "RequestSchool",
     "School", "Signature", "Specialism", "SupportRequest", "UTCDateTime", "Unavailability",

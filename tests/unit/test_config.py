@@ -1,3 +1,4 @@
+import base64
 from pathlib import Path
 
 import pytest
@@ -21,9 +22,16 @@ def test_development_makes_and_keeps_a_random_key(monkeypatch, tmp_path):
     assert (Path(tmp_path) / "dev-secret-key").stat().st_mode & 0o077 == 0
 
 
+def _keys(monkeypatch):
+    monkeypatch.setenv("AUDIT_KEY", "a" * 32)
+    monkeypatch.setenv("CHECKPOINT_KEY", base64.b64encode(b"s" * 32).decode())
+    monkeypatch.delenv("CHECKPOINT_KEY_FILE", raising=False)
+
+
 def test_production_cookies_are_secure(monkeypatch, tmp_path):
     monkeypatch.setenv("PORTAL_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "k" * 40)
+    _keys(monkeypatch)
     monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")
     cfg = load(tmp_path)
     assert cfg["SESSION_COOKIE_SECURE"] is True
@@ -48,6 +56,7 @@ def test_unknown_mode_is_refused(monkeypatch, tmp_path):
 def _production(monkeypatch):
     monkeypatch.setenv("PORTAL_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "k" * 40)
+    _keys(monkeypatch)
     monkeypatch.delenv("RATELIMIT_STORAGE_URI", raising=False)
     monkeypatch.delenv("RATELIMIT_ALLOW_MEMORY", raising=False)
 
@@ -81,3 +90,61 @@ def test_development_and_testing_may_count_in_memory(monkeypatch, tmp_path):
     monkeypatch.delenv("RATELIMIT_STORAGE_URI", raising=False)
     monkeypatch.setenv("PORTAL_ENV", "development")
     assert load(tmp_path)["RATELIMIT_STORAGE_URI"] == "memory://"
+
+
+def _production_with_store(monkeypatch):
+    _production(monkeypatch)
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")
+
+
+def test_production_refuses_to_start_without_an_audit_key(monkeypatch, tmp_path):
+    _production_with_store(monkeypatch)
+    monkeypatch.delenv("AUDIT_KEY")
+    with pytest.raises(ConfigError, match="AUDIT_KEY"):
+        load(tmp_path)
+    monkeypatch.setenv("AUDIT_KEY", "short")
+    with pytest.raises(ConfigError, match="AUDIT_KEY"):
+        load(tmp_path)
+
+
+def test_production_refuses_to_start_without_a_checkpoint_key(monkeypatch, tmp_path):
+    _production_with_store(monkeypatch)
+    monkeypatch.delenv("CHECKPOINT_KEY")
+    with pytest.raises(ConfigError, match="CHECKPOINT_KEY"):
+        load(tmp_path)
+    monkeypatch.setenv("CHECKPOINT_KEY", "not a key")
+    with pytest.raises(ConfigError, match="not an Ed25519 private key"):
+        load(tmp_path)
+    monkeypatch.setenv("CHECKPOINT_KEY", base64.b64encode(b"short").decode())
+    with pytest.raises(ConfigError, match="32 bytes"):
+        load(tmp_path)
+
+
+def test_the_checkpoint_key_may_be_a_pem_file(monkeypatch, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    _production_with_store(monkeypatch)
+    monkeypatch.delenv("CHECKPOINT_KEY")
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption())
+    (tmp_path / "cp.pem").write_bytes(pem)
+    monkeypatch.setenv("CHECKPOINT_KEY_FILE", str(tmp_path / "cp.pem"))
+    assert load(tmp_path)["CHECKPOINT_KEY"] == pem.decode()
+    monkeypatch.setenv("CHECKPOINT_KEY_FILE", str(tmp_path / "missing.pem"))
+    with pytest.raises(ConfigError, match="cannot be read"):
+        load(tmp_path)
+
+
+def test_development_makes_and_keeps_its_audit_keys(monkeypatch, tmp_path):
+    for name in ("AUDIT_KEY", "CHECKPOINT_KEY", "CHECKPOINT_KEY_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PORTAL_ENV", "development")
+    first = load(tmp_path)
+    again = load(tmp_path)
+    assert first["AUDIT_KEY"] == again["AUDIT_KEY"] and len(first["AUDIT_KEY"]) > 30
+    assert first["CHECKPOINT_KEY"] == again["CHECKPOINT_KEY"]
+    assert "PRIVATE KEY" in first["CHECKPOINT_KEY"]
+    for name in ("dev-audit-key", "dev-checkpoint-key.pem"):
+        assert (tmp_path / name).stat().st_mode & 0o077 == 0

@@ -45,14 +45,15 @@ def test_verify_audit_finds_tampering(app, db):
     ok = runner.invoke(args=["verify-audit"])
     total = db.session.scalar(select(func.count()).select_from(AuditEvent))
     assert total >= 5  # demo steps of later areas audit their records too
-    assert ok.exit_code == 0 and f"Audit chain intact: {total} events" in ok.output
-    third = db.session.scalars(select(AuditEvent.id).order_by(AuditEvent.id)).all()[2]
-    db.session.execute(update(AuditEvent).where(AuditEvent.id == third)
+    assert ok.exit_code == 0 and f"Audit logs intact: {total} events" in ok.output
+    third = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()[2]
+    where = f"log {third.log}, event {third.seq}"
+    db.session.execute(update(AuditEvent).where(AuditEvent.id == third.id)
                        .values(action="demo.something_else"))
     db.session.commit()
     bad = runner.invoke(args=["verify-audit"])
     assert bad.exit_code != 0
-    assert f"broken at event 3 of {total}" in bad.output
+    assert f"event edited: {where}: demo.something_else" in bad.output
 
 
 def test_create_user(app, db):

@@ -8,7 +8,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, select, text, update
 
 from portal import create_app
 from portal.extensions import db
@@ -114,3 +114,110 @@ def test_board_migration_names_the_invoiced_board_and_keeps_agreed_deployments_a
         db.session.remove()
     assert boards == {ids[0]: primary_id, ids[1]: None}  # side b's alliance has no Board
     assert approved == {ids[2]: False, ids[3]: True}  # still proposed; already agreed
+def _old_chain(conn, rows):
+    import sqlalchemy as sa
+
+    from portal.models.base import UTCDateTime
+
+    old_events = sa.table(
+        "audit_event", sa.column("at", UTCDateTime()), sa.column("actor_id", sa.Integer),
+        sa.column("alliance_id", sa.Integer), sa.column("action", sa.String),
+        sa.column("object_type", sa.String), sa.column("object_id", sa.Integer),
+        sa.column("detail", sa.JSON), sa.column("ip", sa.String),
+        sa.column("prev_hash", sa.String), sa.column("hash", sa.String))
+    """Insert audit events as the single chain before 0016 made them."""
+    from datetime import UTC, datetime
+
+    from portal.domain.signing import GENESIS, record_hash
+
+    prev = GENESIS
+    hashes = []
+    for i, (alliance_id, action) in enumerate(rows):
+        at = datetime(2026, 11, 1, 9, i, tzinfo=UTC)
+        payload = {"at": at, "actor_id": None, "alliance_id": alliance_id, "action": action,
+                   "object_type": "", "object_id": None, "detail": {"n": i}, "ip": ""}
+        h = record_hash(prev, payload)
+        conn.execute(old_events.insert().values(
+            at=at, actor_id=None, alliance_id=alliance_id, action=action, object_type="",
+            object_id=None, detail={"n": i}, ip="", prev_hash=prev, hash=h))
+        prev = h
+        hashes.append(h)
+    return hashes
+
+
+def test_the_single_audit_chain_is_carried_over_into_alliance_logs(fresh_app):
+    """0016 verifies the old chain, closes it with a signed checkpoint, and continues every
+    event in its alliance's log (keyed), nothing lost; a new event continues the right log."""
+    from portal.domain import audit, checkpoints
+    from portal.models import AuditCheckpoint, AuditEvent
+    from tests import factories
+
+    with fresh_app.app_context():
+        upgrade(revision="0010_dupes")
+        a, b = factories.alliance("Old A"), factories.alliance("Old B")
+        db.session.commit()
+        a, b = a.id, b.id
+        plan = [(a, "x.one"), (None, "portal.thing"), (b, "y.one"), (a, "x.two"),
+                (a, "x.three"), (b, "y.two")]
+        old = _old_chain(db.session, plan)
+        db.session.commit()
+        db.session.remove()
+        upgrade()
+        rows = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+        assert [(e.log, e.seq) for e in rows] == [
+            (f"alliance:{a}", 1), ("portal", 1), (f"alliance:{b}", 1),
+            (f"alliance:{a}", 2), (f"alliance:{a}", 3), (f"alliance:{b}", 2)]
+        assert [e.legacy_hash for e in rows] == old  # the old hashes are kept
+        assert [e.action for e in rows] == [action for _a, action in plan]
+        assert audit.verify() == []
+        cps = {cp.log: cp for cp in db.session.scalars(select(AuditCheckpoint))}
+        assert set(cps) == {audit.LEGACY_LOG, "portal", f"alliance:{a}", f"alliance:{b}"}
+        assert cps[audit.LEGACY_LOG].size == 6 and cps[audit.LEGACY_LOG].head_hash == old[-1]
+        assert all(checkpoints.verify_signature(checkpoints.as_json(cp)) for cp in cps.values())
+        head = rows[4].hash
+        new = audit.record(None, "x.after", alliance_id=a)
+        db.session.commit()
+        assert (new.log, new.seq, new.prev_hash) == (f"alliance:{a}", 4, head)
+        assert audit.verify() == []
+        # the carried-over events cannot be edited unnoticed: the old order is checkpointed
+        first = db.session.scalars(select(AuditEvent.id).order_by(AuditEvent.id)).first()
+        db.session.execute(update(AuditEvent).where(AuditEvent.id == first)
+                           .values(legacy_hash=old[1]))
+        db.session.commit()
+        assert audit.LOG_REWRITTEN in [f.forgery for f in audit.verify()]
+        db.session.execute(update(AuditEvent).where(AuditEvent.id == first)
+                           .values(legacy_hash=old[0]))
+        db.session.commit()
+        # and back: one unkeyed chain over every event, the one made since included
+        db.session.remove()
+        downgrade(revision="0010_dupes")
+        back = db.session.execute(text(
+            "SELECT prev_hash, hash FROM audit_event ORDER BY id")).all()
+        assert [h for _p, h in back][:6] == old and len(back) == 7
+        assert back[6][0] == old[-1]
+        db.session.remove()
+
+
+def test_a_broken_single_chain_stops_the_migration_and_changes_nothing(fresh_app, capfd):
+    from tests import factories
+
+    with fresh_app.app_context():
+        upgrade(revision="0010_dupes")
+        a = factories.alliance("Broken").id
+        db.session.commit()
+        old = _old_chain(db.session, [(a, "x.one"), (a, "x.two"), (a, "x.three")])
+        db.session.execute(text("UPDATE audit_event SET action = 'x.forged' WHERE hash = :h"),
+                           {"h": old[1]})
+        db.session.commit()
+        db.session.remove()
+        with pytest.raises(SystemExit):  # flask-migrate exits after logging the reason
+            upgrade()
+        assert "audit chain is broken at event 2" in capfd.readouterr().err
+        db.session.remove()
+        with db.engine.connect() as conn:
+            assert "legacy_hash" not in {c["name"] for c in inspect(conn).get_columns(
+                "audit_event")}
+            assert "audit_log_head" not in inspect(conn).get_table_names()
+        hashes = db.session.execute(text("SELECT hash FROM audit_event ORDER BY id")).scalars()
+        assert list(hashes) == old
+        db.session.remove()

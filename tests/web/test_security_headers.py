@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from portal import create_app
@@ -68,7 +70,8 @@ def test_session_cookie_is_http_only_and_same_site(world, anon):
 @pytest.fixture
 def production_app(tmp_path):
     app = create_app({
-        "PORTAL_ENV": "production", "SECRET_KEY": "p" * 40,
+        "PORTAL_ENV": "production", "SECRET_KEY": "p" * 40, "AUDIT_KEY": "a" * 32,
+        "CHECKPOINT_KEY": base64.b64encode(b"k" * 32).decode(),
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'prod.db'}",
         "RATELIMIT_ALLOW_MEMORY": True,  # one test client: one process's counters suffice
     })
