@@ -66,5 +66,7 @@ def responses_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:
     f = policy.facts(d)
     can = policy.actions(d, user, f)
     form = ctx.form("respond_form") or RespondForm(formdata=None)
+    on_behalf = {r.id: brokering.on_behalf_summary(r) for r in d.responses if r.on_behalf}
     return {"rows": rows, "mine": mine, "can": can, "answer": policy.answer_action(d, user, f),
+            "on_behalf": on_behalf,
             "waiting": d.status == "proposed", "form": form, "d": d}
