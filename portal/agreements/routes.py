@@ -40,6 +40,7 @@ from .forms import (
     ConfirmPasswordForm,
     DeclineForm,
     EditForm,
+    OnBehalfSignForm,
     SignForm,
     TermsForm,
     VerifyForm,
@@ -59,8 +60,15 @@ def _ua() -> str:
     return request.headers.get("User-Agent", "")[:400]
 
 
+def _on_behalf_form(agreement, f, form=None) -> OnBehalfSignForm:
+    form = form or OnBehalfSignForm(formdata=None, version=agreement.version,
+                                    content_hash=agreement.content_hash)
+    form.party.choices = [(s.party, s.description) for s in f.on_behalf]
+    return form
+
+
 def _context(deployment: Deployment, agreement, *, sign_form=None, decline_form=None,
-             message: str = "", message_kind: str = "info") -> dict:
+             behalf_form=None, message: str = "", message_kind: str = "info") -> dict:
     signers = {s.user_id for s in agreement.signatures}
     users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(signers)))} \
         if signers else {}
@@ -83,6 +91,9 @@ def _context(deployment: Deployment, agreement, *, sign_form=None, decline_form=
         "open": policy.is_open(agreement, deployment),
         "started": policy.signing_started(agreement),
         "sign_form": sign_form, "decline_form": decline_form,
+        "behalf_form": _on_behalf_form(agreement, f, behalf_form),
+        "on_behalf": {s.id: service.on_behalf_summary(s) for s in agreement.signatures
+                      if s.on_behalf},
         "message": message, "message_kind": message_kind,
         "void_form": VoidForm(formdata=None),
         "history": service.history(deployment.id),
@@ -231,6 +242,37 @@ def sign(deployment_id: int) -> ResponseReturnValue:
 @roles(*service.SIGNER_ROLES)
 def decline(deployment_id: int) -> ResponseReturnValue:
     return _respond(deployment_id, "declined")
+
+
+@bp.post("/deployments/<id:deployment_id>/agreement/on-behalf")
+@roles(*OVERSEERS)
+def sign_on_behalf(deployment_id: int) -> ResponseReturnValue:
+    """Record the signature of a school with no login (issue 15): who agreed, how, when."""
+    deployment, agreement = access.get_agreement(current_user, deployment_id)
+    f = policy.facts(agreement, deployment, current_user)
+    require(policy.actions(agreement, current_user, deployment=deployment, f=f)[
+        "sign_on_behalf"])
+    form = _on_behalf_form(agreement, f, OnBehalfSignForm())
+    if not form.validate_on_submit():
+        return _answer(deployment, agreement, 422, behalf_form=form)
+    try:
+        with command():
+            service.record_on_behalf(
+                agreement, current_user, party=form.party.data, version=form.version.data,
+                seen_hash=form.content_hash.data, agreed_by_name=form.agreed_by_name.data,
+                agreed_by_role=form.agreed_by_role.data, agreed_via=form.agreed_via.data,
+                agreed_on=form.agreed_on.data, ip=_ip(), user_agent=_ua())
+    except service.StaleAgreement as exc:
+        deployment, agreement = access.get_agreement(current_user, deployment_id)
+        return _answer(deployment, agreement, 409, message=str(exc), message_kind="error")
+    except errors.Invalid as exc:
+        exc.show_on(form)
+        deployment, agreement = access.get_agreement(current_user, deployment_id)
+        return _answer(deployment, agreement, 422, behalf_form=form)
+    deployment, agreement = access.get_agreement(current_user, deployment_id)
+    label = dict(form.party.choices).get(form.party.data, "the school")
+    return _answer(deployment, agreement, 303, message_kind="success",
+                   message=f"Recorded: {form.agreed_by_name.data.strip()} signed for {label}.")
 
 
 @bp.route("/deployments/<id:deployment_id>/agreement/edit", methods=["GET", "POST"])

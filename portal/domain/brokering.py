@@ -371,6 +371,19 @@ def respond_on_behalf(d: Deployment, actor: User, *, party: str, school_id: int,
     if school_id not in deployment_policy.on_behalf_schools(d, f, party):
         raise errors.Invalid("Choose a school that has not answered and has no login.",
                              field="school")
+    details = on_behalf_details(agreed_by_name, agreed_by_role, agreed_via, agreed_on,
+                                today=today)
+    reason = (reason or "").strip()
+    if decision == "declined" and not reason:
+        raise workflow.ReasonRequired("Give the reason they declined.")
+    who = next(p for p in expected_parties(d) if (p.party, p.school_id) == (party, school_id))
+    return _record_answer(d, actor, who, decision, reason, ip=ip, on_behalf=details)
+
+
+def on_behalf_details(agreed_by_name: str, agreed_by_role: str, agreed_via: str,
+                      agreed_on: date | None, *, today: date | None = None) -> dict:
+    """Who at a school gave an answer outside the portal, how and when, checked (each
+    :class:`errors.Invalid` beside its field); also used for signatures recorded on behalf."""
     name, role = (agreed_by_name or "").strip(), (agreed_by_role or "").strip()
     if not name:
         raise errors.Invalid("Enter the name of the person who gave the answer.",
@@ -393,13 +406,8 @@ def respond_on_behalf(d: Deployment, actor: User, *, party: str, school_id: int,
     if (today - agreed_on).days > ON_BEHALF_WINDOW:
         raise errors.Invalid("Enter the date they answered: it cannot be more than a year ago.",
                              field="agreed_on")
-    reason = (reason or "").strip()
-    if decision == "declined" and not reason:
-        raise workflow.ReasonRequired("Give the reason they declined.")
-    who = next(p for p in expected_parties(d) if (p.party, p.school_id) == (party, school_id))
-    return _record_answer(d, actor, who, decision, reason, ip=ip, on_behalf={
-        "agreed_by_name": name, "agreed_by_role": role, "agreed_via": agreed_via,
-        "agreed_on": agreed_on})
+    return {"agreed_by_name": name, "agreed_by_role": role, "agreed_via": agreed_via,
+            "agreed_on": agreed_on}
 
 
 def on_behalf_summary(r: DeploymentResponse) -> str:

@@ -73,8 +73,9 @@ DEPLOYMENT_TRANSITIONS: tuple[Transition, ...] = (
        "Decline", reason=True),
     _t("proposed", "cancelled", ("admin", "director"), "Withdraw the proposal", reason=True),
     # step 4: the last signature makes it active
-    _t("agreement", "active", ("headteacher", "home_school", "sle", "director", SYSTEM),
-       "Agreement signed by all"),
+    # (the co-ordinator too, recording the last signature of a school with no login)
+    _t("agreement", "active", ("headteacher", "home_school", "sle", "director", "admin",
+                               SYSTEM), "Agreement signed by all"),
     _t("agreement", "cancelled", ("admin", "director"), "Void the agreement", reason=True),
     # step 6
     _t("active", "evaluation", ("sle", "admin", "director"), "Submit the final evaluation"),
