@@ -10,11 +10,9 @@ from ..panels import deployment_panels
 
 def init_app(app: Flask) -> None:
     """Register the blueprint(s), navigation entries, panels and demo step of this feature."""
-    from . import on_behalf, respond, routes
+    from . import on_behalf, respond, routes  # noqa: F401 - on_behalf adds its routes
 
     app.register_blueprint(routes.bp)  # respond.py, on_behalf.py add routes to it
     navigation.add("deployments.index", "Deployments", order=20)
     deployment_panels.add("responses", "deployments/_responses.html", respond.responses_panel,
                           order=10)
-    deployment_panels.add("on_behalf", "deployments/_on_behalf.html",
-                          on_behalf.on_behalf_panel, order=11)

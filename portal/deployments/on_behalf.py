@@ -14,8 +14,8 @@ from flask_login import current_user
 
 from .. import idempotency
 from ..domain import access, brokering, errors, invites, workflow
+from ..domain.policy import Decision, require
 from ..domain.policy import deployments as policy
-from ..domain.policy import require
 from ..htmx import render
 from ..models import Deployment
 from ..panels import PanelContext, deployment_panels
@@ -57,7 +57,7 @@ def _page(d: Deployment, **forms: Any) -> str:
 @roles(*OVERSEERS)
 def record_on_behalf(deployment_id: int) -> ResponseReturnValue:
     d = access.get_deployment(current_user, deployment_id, for_update=True)
-    f = policy.facts(d)
+    f = policy.facts(d, current_user)
     _allowed(d, f)
     form = OnBehalfForm()
     form.school.choices = _choices(d, f)
@@ -91,7 +91,7 @@ def record_on_behalf(deployment_id: int) -> ResponseReturnValue:
 @roles(*OVERSEERS)
 def invite_school_leader(deployment_id: int) -> ResponseReturnValue:
     d = access.get_deployment(current_user, deployment_id)
-    f = policy.facts(d)
+    f = policy.facts(d, current_user)
     _allowed(d, f)
     form = InviteLeaderForm()
     form.school.choices = _choices(d, f)
@@ -116,14 +116,13 @@ def invite_school_leader(deployment_id: int) -> ResponseReturnValue:
     return redirect(where, code=303)
 
 
-def on_behalf_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:
-    d, user = ctx.obj, ctx.user
-    if user.role not in OVERSEERS:
-        return None
-    f = policy.facts(d)
-    can = policy.actions(d, user, f)
+def on_behalf_forms(ctx: PanelContext[Deployment], f: policy.Facts,
+                    can: dict[str, Decision]) -> dict[str, Any] | None:
+    """For the responses panel (one set of facts for both): the forms that record a school's
+    answer on its behalf and invite its leader, when this user may use them."""
     if not any(can[a] for a in policy.ON_BEHALF):
         return None
+    d = ctx.obj
     choices = _choices(d, f)
     form = ctx.form("on_behalf_form") or OnBehalfForm(formdata=None)
     invite = ctx.form("invite_form") or InviteLeaderForm(formdata=None)

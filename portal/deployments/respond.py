@@ -63,10 +63,12 @@ def responses_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:
     answers = {(r.party, r.school_id): r for r in d.responses}
     rows = [(p, answers.get((p.party, p.school_id))) for p in parties]
     mine = brokering.party_of(d, user)
-    f = policy.facts(d)
+    f = policy.facts(d, user)
     can = policy.actions(d, user, f)
     form = ctx.form("respond_form") or RespondForm(formdata=None)
     on_behalf = {r.id: brokering.on_behalf_summary(r) for r in d.responses if r.on_behalf}
+    from .on_behalf import on_behalf_forms  # the forms for a school with no login, if any
+
     return {"rows": rows, "mine": mine, "can": can, "answer": policy.answer_action(d, user, f),
-            "on_behalf": on_behalf,
+            "on_behalf": on_behalf, "behalf": on_behalf_forms(ctx, f, can),
             "waiting": d.status == "proposed", "form": form, "d": d}

@@ -45,12 +45,16 @@ class Facts:
     staffed: frozenset[tuple[str, int]] = frozenset()
 
 
-def facts(d: Deployment) -> Facts:
+def facts(d: Deployment, user: User | None = None) -> Facts:
+    """The facts for ``user`` (None: for anyone). Who at each school can sign in is read only
+    when the user is one who could record an answer on a school's behalf."""
     receiving = db.session.scalars(
         select(RequestSchool.school_id).where(RequestSchool.request_id == d.request_id)).all()
     answered = db.session.execute(
         select(DeploymentResponse.party, DeploymentResponse.school_id)
         .where(DeploymentResponse.deployment_id == d.id)).all()
+    if user is not None and user.role not in OVERSEERS:
+        return Facts(frozenset(receiving), frozenset((p, s) for p, s in answered))
     schools = {*receiving, d.home_school_id}
     users = db.session.execute(
         select(User.role, User.school_id).where(
@@ -154,7 +158,7 @@ _PREDICATES = {"confirm": confirm, "release": release, "accept": accept, "declin
 
 def actions(d: Deployment, user: User, f: Facts | None = None) -> dict[str, Decision]:
     """Every step-3 action for this user on this deployment."""
-    f = f if f is not None else facts(d)
+    f = f if f is not None else facts(d, user)
     return {name: predicate(d, user, f) for name, predicate in _PREDICATES.items()}
 
 
