@@ -69,3 +69,41 @@ def _fits(page, selector: str, width: int) -> None:
         "(s) => Math.max(...[...document.querySelectorAll(s + ', ' + s + ' *')]"
         ".map(e => e.getBoundingClientRect().right))", selector)
     assert right <= width, f"{selector} reaches {right}px on a {width}px screen"
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_the_coordinator_records_a_signature_for_a_school_with_no_login(page, sign_in, db,
+                                                                        width):
+    from tests.factories import agreements as fa
+
+    page.set_viewport_size(dict(zip(("width", "height"), WIDTHS[width], strict=True)))
+    w = fa.ready_world()
+    w.a.users["home_school"].active = False
+    _db.session.commit()
+    deployment_id, admin = w.a.deployment.id, w.user("a", "admin")
+    email, admin_name = admin.email, admin.name
+    _db.session.rollback()
+
+    sign_in(page, email)
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    page.goto(f"/deployments/{deployment_id}/agreement")
+    section = page.locator("#sign-on-behalf")
+    expect(section.get_by_role("heading", name="A school without a login")).to_be_visible()
+    _fits(page, "#sign-on-behalf", WIDTHS[width][0])
+    section.get_by_label("Name of the person who agreed").fill("Jo Smith")
+    section.get_by_label("Their role").fill("headteacher")
+    section.get_by_label("How they agreed").select_option("letter")
+    section.get_by_label("Date they agreed").fill(
+        (date.today() + timedelta(days=3)).isoformat())
+    section.get_by_role("button", name="Record their signature").click()
+    expect(page.locator("#agreed_on-error")).to_contain_text("cannot be in the future")
+    yesterday = date.today() - timedelta(days=1)
+    page.locator("#sign-on-behalf").get_by_label("Date they agreed").fill(yesterday.isoformat())
+    page.locator("#sign-on-behalf").get_by_role("button", name="Record their signature").click()
+    row = page.locator(f"#slot-home_school-{w.a.home.id}")
+    expect(row).to_contain_text(
+        f"Signed by Jo Smith, headteacher, by letter on {yesterday.day} {yesterday:%b %Y} — "
+        f"recorded by {admin_name}")
+    expect(page.locator("#sign-on-behalf")).to_have_count(0)
+    _fits(page, ".signatories", WIDTHS[width][0])
+    assert page.csp_violations == []
