@@ -455,8 +455,8 @@ def confirm_password() -> ResponseReturnValue:
     if form.validate_on_submit():
         if current_user.check_password(form.password.data):
             mark_fresh()
-            outcome = _complete(kept) if kept is not None else None
-            if kept is not None:
+            outcome = _complete(kept) if signing_next and kept is not None else None
+            if signing_next:
                 drafts.discard(current_user.id)  # used once, whatever became of it
             audit.record(current_user, "auth.reconfirmed", current_user, ip=_ip())
             if outcome is not None:

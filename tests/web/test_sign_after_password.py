@@ -113,3 +113,23 @@ def test_confirming_is_audited(w, c):  # noqa: F811
     actions = set(db.session.scalars(select(AuditEvent.action)
                                      .where(AuditEvent.actor_id == head.id)))
     assert {"auth.reconfirmed", "agreement.signed"} <= actions
+
+
+def test_a_kept_form_that_is_not_a_signature_is_left_for_its_page(w, c):  # noqa: F811
+    """Confirming the password completes only a kept signature: another kept form (sent when
+    the session ended) stays to be filled in again on its own page."""
+    from portal.extensions import db
+
+    head = w.user("a", "headteacher")
+    client = c(head)
+    from portal import drafts
+
+    client.inner.http.set_cookie(drafts.COOKIE, "kept-token")
+    db.session.add(FormDraft(token_hash=drafts._hash("kept-token"), user_id=head.id,
+                             action="/requests/new",
+                             page="/requests/new", fields=[["title", "Typed at lunch"]],
+                             signed_out=True))
+    db.session.commit()
+    assert _confirm(client, w).status_code == 303
+    db.session.expire_all()
+    assert db.session.scalar(select(FormDraft)) is not None
