@@ -111,6 +111,12 @@ def _database_url(instance_path: Path) -> str:
     return url
 
 
+# Failed sign-ins (and every "Forgot your password?") allowed at one account from one address, and
+# from one address at any accounts: a school, or a training room of 60, shares one address.
+DEFAULT_LOGIN_LIMIT = "10 per minute;50 per hour"
+DEFAULT_LOGIN_ADDRESS_LIMIT = "60 per 15 minutes"
+
+
 def uses_memory_limits(cfg: dict) -> bool:
     return cfg["RATELIMIT_ENABLED"] and cfg["RATELIMIT_STORAGE_URI"].startswith("memory://")
 
@@ -187,9 +193,9 @@ def load(instance_path: Path, overrides: dict | None = None) -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         # Sign-in and "Forgot your password?": attempts at one account from one address, and
         # from one address at any accounts (a school's staff may share one address)
-        "LOGIN_LIMIT": os.environ.get("LOGIN_LIMIT", "10 per minute;50 per hour"),
+        "LOGIN_LIMIT": os.environ.get("LOGIN_LIMIT", DEFAULT_LOGIN_LIMIT),
         "LOGIN_ADDRESS_LIMIT": os.environ.get("LOGIN_ADDRESS_LIMIT",
-                                              "20 per minute;100 per hour"),
+                                              DEFAULT_LOGIN_ADDRESS_LIMIT),
         # password-reset emails to one account, whoever asks
         "RESET_EMAIL_LIMIT": os.environ.get("RESET_EMAIL_LIMIT", "3 per hour"),
         # Signing needs a password entered within this many minutes

@@ -128,14 +128,54 @@ def keep(user_id: int | None, *, signed_out: bool) -> Kept | None:
     if fields is None:
         return None
     db.session.rollback()  # nothing else of this request is saved
+    kept = _store(user_id, page_of_request(), fields, signed_out=signed_out)
+    db.session.commit()
+    return kept
+
+
+def hold(user_id: int, page: str) -> Kept | None:
+    """Keep the form this request sent for the signed-in ``user_id`` while they confirm their
+    password (``agreements.confirm_password`` completes it with :func:`pending`). Saved by the
+    request's own unit of work; shown on ``page`` by :func:`restored` if never completed."""
+    if request.method != "POST" or not _same_site():
+        return None
+    fields = _fields()
+    return None if fields is None else _store(user_id, page, fields, signed_out=False)
+
+
+@dataclass(frozen=True)
+class Pending:
+    action: str
+    fields: list[list[str]]
+
+
+def pending(user_id: int) -> Pending | None:
+    """The form this browser kept for ``user_id`` (read only), or None."""
+    if not request.cookies.get(COOKIE):
+        return None
+    draft = _mine()
+    if draft is None or draft.user_id != user_id or draft.created_at < utcnow() - TTL:
+        return None
+    return Pending(draft.action, [list(pair) for pair in draft.fields])
+
+
+def discard(user_id: int) -> None:
+    """Forget the form this browser kept for ``user_id`` (it was completed or refused)."""
+    if request.cookies.get(COOKIE):
+        db.session.execute(delete(FormDraft).where(
+            FormDraft.token_hash == _hash(request.cookies[COOKIE]),
+            FormDraft.user_id == user_id))
+        _forget_cookie()
+
+
+def _store(user_id: int, page: str, fields: list[list[str]], *, signed_out: bool) -> Kept:
     token = secrets.token_urlsafe(32)
-    page = page_of_request()
     # one draft per person; and none older than TTL for anyone
     db.session.execute(delete(FormDraft).where(or_(FormDraft.user_id == user_id,
                                                    FormDraft.created_at < utcnow() - TTL)))
     db.session.add(FormDraft(token_hash=_hash(token), user_id=user_id, action=request.path,
                              page=page, fields=fields, signed_out=signed_out))
-    db.session.commit()
+    db.session.flush()
     return Kept(token, page)
 
 

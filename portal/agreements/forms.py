@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, IntegerField, PasswordField, StringField, TextAreaField
+from wtforms import (
+    DateField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import HiddenInput
+
+from ..validators import PlausibleDate
 
 
 class _Seen(FlaskForm):
@@ -74,3 +86,24 @@ class VerifyForm(FlaskForm):
     fingerprint = StringField("Fingerprint", validators=[
         DataRequired("Paste the fingerprint printed on the agreement"), Length(max=200)],
         render_kw={"spellcheck": "false", "autocomplete": "off"})
+
+
+class OnBehalfSignForm(_Seen):
+    """The signature of a school with no login, recorded by the co-ordinator or director."""
+
+    party = SelectField("Which school's signature", validators=[
+        DataRequired("Choose the school")])
+    agreed_by_name = StringField("Name of the person who agreed", validators=[
+        DataRequired("Enter the name of the person who agreed"), Length(max=120)],
+        render_kw={"autocomplete": "off"})
+    agreed_by_role = StringField("Their role", validators=[
+        DataRequired("Enter their role, for example headteacher"), Length(max=120)])
+    agreed_via = SelectField("How they agreed", choices=[
+        ("", "Choose how"), ("email", "By email"), ("phone", "By phone"),
+        ("letter", "By letter")], validators=[DataRequired("Choose how they agreed")])
+    agreed_on = DateField("Date they agreed", validators=[
+        DataRequired("Enter the date they agreed"),
+        PlausibleDate(past=timedelta(days=365), future=timedelta(0),
+                      too_early="Enter the date they agreed: it cannot be more than a year "
+                                "ago.",
+                      too_late="The date they agreed cannot be in the future.")])

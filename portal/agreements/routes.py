@@ -24,8 +24,10 @@ from flask import Blueprint, abort, current_app, flash, make_response, redirect,
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
-from ..domain import access, audit, signing
+from .. import drafts
+from ..domain import access, audit, errors, signing
 from ..domain import agreements as service
 from ..domain.errors import Conflict, Invalid, NotNow, NotVisible
 from ..domain.policy import agreements as policy
@@ -42,6 +44,7 @@ from .forms import (
     ConfirmPasswordForm,
     DeclineForm,
     EditForm,
+    OnBehalfSignForm,
     SignForm,
     TermsForm,
     VerifyForm,
@@ -61,8 +64,15 @@ def _ua() -> str:
     return request.headers.get("User-Agent", "")[:400]
 
 
+def _on_behalf_form(agreement, f, form=None) -> OnBehalfSignForm:
+    form = form or OnBehalfSignForm(formdata=None, version=agreement.version,
+                                    content_hash=agreement.content_hash)
+    form.party.choices = [(s.party, s.description) for s in f.on_behalf]
+    return form
+
+
 def _context(deployment: Deployment, agreement, *, sign_form=None, decline_form=None,
-             message: str = "", message_kind: str = "info") -> dict:
+             behalf_form=None, message: str = "", message_kind: str = "info") -> dict:
     signers = {s.user_id for s in agreement.signatures}
     users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(signers)))} \
         if signers else {}
@@ -85,6 +95,9 @@ def _context(deployment: Deployment, agreement, *, sign_form=None, decline_form=
         "open": policy.is_open(agreement, deployment),
         "started": policy.signing_started(agreement),
         "sign_form": sign_form, "decline_form": decline_form,
+        "behalf_form": _on_behalf_form(agreement, f, behalf_form),
+        "on_behalf": {s.id: service.on_behalf_summary(s) for s in agreement.signatures
+                      if s.on_behalf},
         "message": message, "message_kind": message_kind,
         "message_is_error": message_kind == "error",
         "void_form": VoidForm(formdata=None),
@@ -111,11 +124,31 @@ def _answer(deployment, agreement, status: int, **ctx):
 
 
 def _need_fresh(deployment_id: int):
+    """Ask for the password again, keeping the form sent (the typed name, the version and
+    fingerprint shown) so that :func:`confirm_password` completes it (issue 15)."""
     target = url_for(".show", deployment_id=deployment_id)
+    kept = drafts.hold(current_user.id, target)
     url = url_for(".confirm_password", next=target)
-    if is_htmx():
-        return hx_redirect(make_response("", 200), url)
-    return redirect(url, 303)
+    response = hx_redirect(make_response("", 200), url) if is_htmx() else redirect(url, 303)
+    return drafts.attach(response, kept) if kept else response
+
+
+DONE = {"signed": "Your signature is recorded.",
+        "declined": "Your decision not to sign is recorded. The co-ordinator has been told."}
+
+
+def _command(agreement: Agreement, decision: str, form: SignForm | DeclineForm) -> None:
+    """The one domain command a sign or decline form sends."""
+    if decision == "signed":
+        assert isinstance(form, SignForm)
+        service.sign(agreement, current_user, version=form.version.data,
+                     seen_hash=form.content_hash.data, typed_name=form.typed_name.data,
+                     ip=_ip(), user_agent=_ua())
+    else:
+        assert isinstance(form, DeclineForm)
+        service.decline(agreement, current_user, version=form.version.data,
+                        seen_hash=form.content_hash.data, reason=form.reason.data,
+                        ip=_ip(), user_agent=_ua())
 
 
 def _respond(deployment_id: int, decision: str):
@@ -124,24 +157,21 @@ def _respond(deployment_id: int, decision: str):
         "sign" if decision == "signed" else "decline"]
     if answer.forbidden:  # not now: the command answers, beside the agreement shown again
         require(answer)
-    if not is_fresh():
-        return _need_fresh(deployment_id)
-    form = SignForm() if decision == "signed" else DeclineForm()
+    form: SignForm | DeclineForm = SignForm() if decision == "signed" else DeclineForm()
     key = "sign_form" if decision == "signed" else "decline_form"
     if not form.validate_on_submit():
         return _answer(deployment, agreement, 422, **{key: form})
+    if isinstance(form, SignForm) and not signing.typed_name_matches(form.typed_name.data,
+                                                                     current_user.name):
+        # the command checks it too; said here so a wrong name is put right before the password
+        form.typed_name.errors.append(
+            f"Type your full name exactly as it is shown: {current_user.name}.")
+        return _answer(deployment, agreement, 422, **{key: form})
+    if not is_fresh():
+        return _need_fresh(deployment_id)
     try:
         with command():
-            if decision == "signed":
-                service.sign(agreement, current_user, version=form.version.data,
-                             seen_hash=form.content_hash.data, typed_name=form.typed_name.data,
-                             ip=_ip(), user_agent=_ua())
-                done = "Your signature is recorded."
-            else:
-                service.decline(agreement, current_user, version=form.version.data,
-                                seen_hash=form.content_hash.data, reason=form.reason.data,
-                                ip=_ip(), user_agent=_ua())
-                done = "Your decision not to sign is recorded. The co-ordinator has been told."
+            _command(agreement, decision, form)
     except Invalid as exc:
         exc.show_on(form)
         deployment, agreement = access.get_agreement(current_user, deployment_id)
@@ -152,7 +182,46 @@ def _respond(deployment_id: int, decision: str):
         return _answer(deployment, agreement, exc.status, message=str(exc),
                        message_kind="error")
     deployment, agreement = access.get_agreement(current_user, deployment_id)
-    return _answer(deployment, agreement, 303, message=done, message_kind="success")
+    return _answer(deployment, agreement, 303, message=DONE[decision], message_kind="success")
+
+
+KEPT_ANSWERS = {"agreements.sign": "signed", "agreements.decline": "declined"}
+
+
+def _kept_answer(kept: drafts.Pending) -> tuple[str, int] | None:
+    """The (decision, deployment id) of a kept sign or decline form, or None."""
+    try:
+        endpoint, args = current_app.url_map.bind("").match(kept.action, method="POST")
+    except Exception:  # noqa: BLE001 - not one of ours any more: nothing to complete
+        return None
+    decision = KEPT_ANSWERS.get(endpoint)
+    return (decision, int(args["deployment_id"])) if decision else None
+
+
+def _complete(kept: drafts.Pending) -> tuple[str, str, str] | None:
+    """Complete the signature (or decline) kept while the password was asked for: the same form
+    and command as :func:`_respond`, on exactly the version and fingerprint the user saw.
+    Returns (where to go, message, kind), or None when the kept form is not an answer."""
+    answer = _kept_answer(kept)
+    if answer is None:
+        return None
+    decision, deployment_id = answer
+    try:
+        deployment, agreement = access.get_agreement(current_user, deployment_id)
+    except errors.NotVisible:
+        return None
+    where = url_for(".show", deployment_id=deployment_id)
+    data = MultiDict([(name, value) for name, value in kept.fields])
+    form: SignForm | DeclineForm = (SignForm if decision == "signed" else DeclineForm)(
+        formdata=data, meta={"csrf": False})  # the form's own POST passed CSRF; this one too
+    if not form.validate():
+        return where, "Your password is confirmed. Check the agreement and sign it now.", "info"
+    try:
+        with command():
+            _command(agreement, decision, form)
+    except errors.PortalError as exc:
+        return where, f"Your password is confirmed, but nothing was recorded: {exc}", "error"
+    return where, f"Your password is confirmed. {DONE[decision]}", "success"
 
 
 @bp.post("/deployments/<id:deployment_id>/agreement/sign")
@@ -165,6 +234,38 @@ def sign(deployment_id: int) -> ResponseReturnValue:
 @roles(*service.SIGNER_ROLES)
 def decline(deployment_id: int) -> ResponseReturnValue:
     return _respond(deployment_id, "declined")
+
+
+@bp.post("/deployments/<id:deployment_id>/agreement/on-behalf")
+@roles(*OVERSEERS)
+def sign_on_behalf(deployment_id: int) -> ResponseReturnValue:
+    """Record the signature of a school with no login (issue 15): who agreed, how, when."""
+    deployment, agreement = access.get_agreement(current_user, deployment_id)
+    f = policy.facts(agreement, deployment, current_user)
+    require(policy.actions(agreement, current_user, deployment=deployment, f=f)[
+        "sign_on_behalf"])
+    form = _on_behalf_form(agreement, f, OnBehalfSignForm())
+    if not form.validate_on_submit():
+        return _answer(deployment, agreement, 422, behalf_form=form)
+    try:
+        with command():
+            service.record_on_behalf(
+                agreement, current_user, party=form.party.data, version=form.version.data,
+                seen_hash=form.content_hash.data, agreed_by_name=form.agreed_by_name.data,
+                agreed_by_role=form.agreed_by_role.data, agreed_via=form.agreed_via.data,
+                agreed_on=form.agreed_on.data, ip=_ip(), user_agent=_ua())
+    except errors.Invalid as exc:
+        exc.show_on(form)
+        deployment, agreement = access.get_agreement(current_user, deployment_id)
+        return _answer(deployment, agreement, 422, behalf_form=form)
+    except (errors.Conflict, errors.NotNow) as exc:
+        deployment, agreement = access.get_agreement(current_user, deployment_id)
+        return _answer(deployment, agreement, exc.status, message=str(exc),
+                       message_kind="error")
+    deployment, agreement = access.get_agreement(current_user, deployment_id)
+    label = dict(form.party.choices).get(form.party.data, "the school")
+    return _answer(deployment, agreement, 303, message_kind="success",
+                   message=f"Recorded: {form.agreed_by_name.data.strip()} signed for {label}.")
 
 
 @bp.route("/deployments/<id:deployment_id>/agreement/edit", methods=["GET", "POST"])
@@ -362,16 +463,25 @@ def _confirm_limit() -> str:
 @any_role
 def confirm_password() -> ResponseReturnValue:
     form = ConfirmPasswordForm()
+    kept = drafts.pending(current_user.id)
+    signing_next = kept is not None and _kept_answer(kept) is not None
     if request.method == "GET":
         form.next.data = safe_next(request.args.get("next")) or ""
-        return render("agreements/confirm_password.html", form=form)
+        return render("agreements/confirm_password.html", form=form, signing=signing_next)
     if form.validate_on_submit():
         if current_user.check_password(form.password.data):
             mark_fresh()
+            outcome = _complete(kept) if signing_next and kept is not None else None
+            if signing_next:
+                drafts.discard(current_user.id)  # used once, whatever became of it
             audit.record(current_user, "auth.reconfirmed", current_user, ip=_ip())
+            if outcome is not None:
+                where, message, kind = outcome
+                flash(message, kind)
+                return redirect(where, 303)
             return redirect(safe_next(form.next.data) or url_for("dashboard.home"), 303)
         form.password.errors.append("That password is not right. Try again.")
-    return render("agreements/confirm_password.html", form=form), 422
+    return render("agreements/confirm_password.html", form=form, signing=signing_next), 422
 
 
 def agreement_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:

@@ -45,6 +45,13 @@ def address_limit() -> str:
     return current_app.config["LOGIN_ADDRESS_LIMIT"]
 
 
+def failed_sign_in(response) -> bool:
+    """Only failed sign-ins count towards the limits: a staff room signing in from one school
+    address is never stopped by its own successes (issue 15). A sign-in that succeeds redirects;
+    every refusal (wrong password, a bad form, a stale security token) answers 4xx."""
+    return response.status_code >= 400
+
+
 def account_at_address_key(prefix: str = "login-account") -> str:
     """Guesses at one account are counted per account *and* address: someone guessing from one
     place is stopped without locking the owner out everywhere else."""
@@ -53,8 +60,9 @@ def account_at_address_key(prefix: str = "login-account") -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(address_limit, methods=["POST"])
-@limiter.limit(login_limit, key_func=account_at_address_key, methods=["POST"])
+@limiter.limit(address_limit, methods=["POST"], deduct_when=failed_sign_in)
+@limiter.limit(login_limit, key_func=account_at_address_key, methods=["POST"],
+               deduct_when=failed_sign_in)
 @public
 def login() -> ResponseReturnValue:
     form = LoginForm()

@@ -65,7 +65,7 @@ def responses_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:
     answers = {(r.party, r.school_id): r for r in d.responses}
     rows = [(p, answers.get((p.party, p.school_id))) for p in parties]
     mine = brokering.party_of(d, user)
-    f = policy.facts(d)
+    f = policy.facts(d, user)
     can = policy.actions(d, user, f)
     form = ctx.form("respond_form") or RespondForm(formdata=None)
     answer = policy.answer_action(d, user, f)
@@ -74,7 +74,11 @@ def responses_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:
     # is proposed)
     price = agreements.price_for_school(d, user.school_id) \
         if answer == "confirm" and can["confirm"].allowed else None
+    on_behalf = {r.id: brokering.on_behalf_summary(r) for r in d.responses if r.on_behalf}
+    from .on_behalf import on_behalf_forms  # the forms for a school with no login, if any
+
     return {"rows": [(p, r, r is not None and r.decision == "accepted") for p, r in rows],
             "mine": mine, "can": can, "answer": answer, "question": question,
             "button": button, "waiting": policy.is_open(d), "form": form, "d": d,
-            "price": price, "designation": DESIGNATIONS.get(d.designation, "")}
+            "price": price, "designation": DESIGNATIONS.get(d.designation, ""),
+            "on_behalf": on_behalf, "behalf": on_behalf_forms(ctx, f, can)}

@@ -157,6 +157,24 @@ def slot_for(deployment: Deployment, agreement: Agreement | None, user: User) ->
     return None
 
 
+def on_behalf_slots(deployment: Deployment, agreement: Agreement) -> list[Slot]:
+    """The school slots (home school, receiving schools) still to sign on this version that no
+    one can sign in to fill: no active user of that role there has set a password. The
+    co-ordinator or director records their signature for them (:func:`record_on_behalf`)."""
+    waiting = [s for s in slots(deployment, agreement)
+               if s.kind in ("home_school", "receiving") and s.signature is None
+               and s.school is not None]
+    if not waiting:
+        return []
+    able = set(db.session.execute(
+        select(User.role, User.school_id).where(
+            User.active.is_(True), User.password_hash != "",
+            User.school_id.in_([s.school.id for s in waiting if s.school is not None]),
+            User.role.in_(("home_school", "headteacher")))).all())
+    return [s for s in waiting
+            if s.school is not None and (SLOT_ROLES[s.kind], s.school.id) not in able]
+
+
 def eligible_users(deployment: Deployment) -> list[User]:
     """Everyone who may sign for one of the slots (to notify them)."""
     school_ids = [deployment.home_school_id] + [s.id for s in receiving_schools(deployment)]
@@ -595,20 +613,31 @@ def _evidence(sig: Signature, agreement: Agreement) -> dict:
 
 def record_signature(deployment: Deployment, agreement: Agreement, slot: Slot, user: User, *,
                      decision: str, typed_name: str, reason: str = "", ip: str = "",
-                     user_agent: str = "", signed_at: datetime | None = None) -> Signature:
+                     user_agent: str = "", signed_at: datetime | None = None,
+                     on_behalf: dict | None = None) -> Signature:
     """Store one signature (or decline) for ``slot`` and chain its evidence in the audit trail.
 
     No rule is checked here (see :func:`sign`); the slot's unique constraint still holds.
+    ``on_behalf`` (who agreed, their role, how and when) marks a signature ``user`` recorded
+    for a school with no login (:func:`record_on_behalf`).
     """
+    consent = consent_for(deployment, agreement, slot, user, decline=decision == "declined")
+    extra: dict = {}
+    if on_behalf:
+        consent = on_behalf_statement(deployment, agreement, slot, user, on_behalf)
+        extra = {"agreed_by_role": on_behalf["agreed_by_role"],
+                 "agreed_via": on_behalf["agreed_via"], "agreed_on": on_behalf["agreed_on"]}
     sig = Signature(
-        agreement_id=agreement.id, user_id=user.id, capacity=slot.capacity, party=slot.party,
+        agreement_id=agreement.id, user_id=user.id,
+        # one recorder may fill several slots: keep (agreement, user, capacity) unique
+        capacity=f"On behalf: {slot.party}"[:40] if on_behalf else slot.capacity,
+        party=slot.party,
         school_id=slot.school.id if slot.school else None, decision=decision,
         typed_name=(typed_name or user.name).strip()[:120],
-        consent_text=consent_for(deployment, agreement, slot, user,
-                                 decline=decision == "declined"),
+        consent_text=consent,
         reason=reason.strip(), content_hash=agreement.content_hash, ip=(ip or "")[:45],
         user_agent=(user_agent or "")[:400],
-        signed_at=(signed_at or utcnow()).replace(microsecond=0),
+        signed_at=(signed_at or utcnow()).replace(microsecond=0), **extra,
     )
     db.session.add(sig)
     try:
@@ -619,7 +648,9 @@ def record_signature(deployment: Deployment, agreement: Agreement, slot: Slot, u
     event = audit.record(
         user, f"agreement.{decision}", agreement, alliance_id=deployment.alliance_id,
         detail={"signature_id": sig.id, "party": sig.party, "evidence": _evidence(sig, agreement),
-                **({"reason": sig.reason} if sig.reason else {})}, ip=ip)
+                **({"reason": sig.reason} if sig.reason else {}),
+                **({"on_behalf": {**on_behalf, "agreed_on": on_behalf["agreed_on"].isoformat()}}
+                   if on_behalf else {})}, ip=ip)
     sig.evidence_hash = event.hash
     return sig
 
@@ -663,6 +694,13 @@ def sign(agreement: Agreement, user: User, *, version: int, seen_hash: str, type
     agreement, sig = _respond(agreement, user, version=version, seen_hash=seen_hash,
                               typed_name=typed_name, decision="signed", reason="", ip=ip,
                               user_agent=user_agent)
+    _complete_if_all_signed(agreement, user, sig, ip=ip)
+    return sig
+
+
+def _complete_if_all_signed(agreement: Agreement, user: User, sig: Signature, *,
+                            ip: str = "") -> None:
+    """The last signature marks the agreement signed and the deployment active."""
     deployment = deployment_of(agreement)
     db.session.refresh(agreement, ["signatures"])
     if all(s.signed for s in slots(deployment, agreement)):
@@ -680,6 +718,62 @@ def sign(agreement: Agreement, user: User, *, version: int, seen_hash: str, type
         notify.notify(eligible_users(deployment) + _overseers(deployment),
                       f"The agreement for {deployment.reference} is signed by all: the "
                       "deployment is active", _url(deployment))
+
+
+def on_behalf_summary(sig: Signature) -> str:
+    """ "Jo Smith, headteacher, by phone on 1 Dec 2026" for a signature recorded on behalf."""
+    from ..formatting import uk_date
+    from .brokering import AGREED_VIA
+
+    return (f"{sig.typed_name}, {sig.agreed_by_role}, {AGREED_VIA.get(sig.agreed_via or '', '')}"
+            f" on {uk_date(sig.agreed_on)}")
+
+
+def on_behalf_statement(deployment: Deployment, agreement: Agreement, slot: Slot, user: User,
+                        who: dict) -> str:
+    from ..formatting import uk_date
+    from .brokering import AGREED_VIA
+
+    return (f"{who['agreed_by_name']}, {who['agreed_by_role']}, agreed for {slot.description} "
+            f"{AGREED_VIA[who['agreed_via']]} on {uk_date(who['agreed_on'])} to the terms of "
+            f"agreement {deployment.reference} version {agreement.version} (fingerprint "
+            f"{signing.fingerprint(agreement.content_hash)}); recorded on the school's behalf "
+            f"by {user.name}.")
+
+
+def record_on_behalf(agreement: Agreement, actor: User, *, party: str, version: int,
+                     seen_hash: str, agreed_by_name: str, agreed_by_role: str,
+                     agreed_via: str, agreed_on: date | None, today: date | None = None,
+                     ip: str = "", user_agent: str = "") -> Signature:
+    """The co-ordinator or director records the signature of a school with no login: who
+    agreed (name, role), how (email, phone, letter) and when, on exactly the version and
+    fingerprint shown. Audited with that evidence; the last signature activates the
+    deployment as any other does."""
+    from .brokering import on_behalf_details
+
+    agreement = lock(agreement.id)
+    deployment = deployment_of(agreement)
+    f = policy.facts(agreement, deployment, actor)
+    require(policy.actions(agreement, actor, deployment=deployment, f=f)["sign_on_behalf"])
+    latest = current(deployment.id)
+    assert latest is not None  # this agreement, at least
+    if latest.id != agreement.id or agreement.version != version \
+            or agreement.content_hash != seen_hash:
+        raise errors.Conflict(
+            f"The agreement changed after you opened it. Version {latest.version} is shown "
+            "now: read it again before you record a signature.")
+    slot = next((s for s in f.on_behalf if s.party == party), None)
+    if slot is None:
+        raise errors.Invalid("Choose a school that has not signed and has no login.",
+                             field="party")
+    details = on_behalf_details(agreed_by_name, agreed_by_role, agreed_via, agreed_on,
+                                today=today)
+    sig = record_signature(deployment, agreement, slot, actor, decision="signed",
+                           typed_name=details["agreed_by_name"], ip=ip, user_agent=user_agent,
+                           on_behalf=details)
+    if agreement.status == "draft":
+        agreement.status = "signing"
+    _complete_if_all_signed(agreement, actor, sig, ip=ip)
     return sig
 
 

@@ -503,13 +503,92 @@ def respond(d: Deployment, actor: User, decision: str, reason: str = "", *,
     reason = (reason or "").strip()
     if decision == "declined" and not reason:
         raise workflow.ReasonRequired("Give a reason for declining.")
+    return _record_answer(d, actor, party, decision, reason, ip=ip)
+
+
+AGREED_VIA = {"email": "by email", "phone": "by phone", "letter": "by letter"}
+ON_BEHALF_WINDOW = 365  # days back an answer given outside the portal may be dated
+
+
+def respond_on_behalf(d: Deployment, actor: User, *, party: str, school_id: int,
+                      decision: str, agreed_by_name: str, agreed_by_role: str,
+                      agreed_via: str, agreed_on: date | None, reason: str = "",
+                      today: date | None = None, ip: str = "") -> DeploymentResponse:
+    """Record, for a school with no login, the answer it gave outside the portal: who agreed
+    (name and role), how (email, phone or letter) and on what day (not in the future). The
+    co-ordinator or director who records it is the response's user; the rest of the journey is
+    exactly as if the school had answered itself."""
+    action = {"receiving": "confirm_on_behalf", "home_school": "release_on_behalf"}.get(party)
+    if action is None or decision not in ("accepted", "declined"):
+        raise errors.Invalid("Choose whose answer you are recording.", field="school")
+    f = deployment_policy.facts(d)
+    require(deployment_policy.actions(d, actor, f)[action])
+    if school_id not in deployment_policy.on_behalf_schools(d, f, party):
+        raise errors.Invalid("Choose a school that has not answered and has no login.",
+                             field="school")
+    details = on_behalf_details(agreed_by_name, agreed_by_role, agreed_via, agreed_on,
+                                today=today)
+    reason = (reason or "").strip()
+    if decision == "declined" and not reason:
+        raise workflow.ReasonRequired("Give the reason they declined.")
+    who = next(p for p in expected_parties(d) if (p.party, p.school_id) == (party, school_id))
+    return _record_answer(d, actor, who, decision, reason, ip=ip, on_behalf=details)
+
+
+def on_behalf_details(agreed_by_name: str, agreed_by_role: str, agreed_via: str,
+                      agreed_on: date | None, *, today: date | None = None) -> dict:
+    """Who at a school gave an answer outside the portal, how and when, checked (each
+    :class:`errors.Invalid` beside its field); also used for signatures recorded on behalf."""
+    name, role = (agreed_by_name or "").strip(), (agreed_by_role or "").strip()
+    if not name:
+        raise errors.Invalid("Enter the name of the person who gave the answer.",
+                             field="agreed_by_name")
+    if not role:
+        raise errors.Invalid("Enter their role, for example headteacher.",
+                             field="agreed_by_role")
+    if len(name) > 120 or len(role) > 120:
+        raise errors.Invalid("Keep the name and role to 120 characters each.",
+                             field="agreed_by_name" if len(name) > 120 else "agreed_by_role")
+    if agreed_via not in AGREED_VIA:
+        raise errors.Invalid("Choose how they gave their answer: email, phone or letter.",
+                             field="agreed_via")
+    today = today or utcnow().date()
+    if agreed_on is None:
+        raise errors.Invalid("Enter the date they gave their answer.", field="agreed_on")
+    if agreed_on > today:
+        raise errors.Invalid("The date they answered cannot be in the future.",
+                             field="agreed_on")
+    if (today - agreed_on).days > ON_BEHALF_WINDOW:
+        raise errors.Invalid("Enter the date they answered: it cannot be more than a year ago.",
+                             field="agreed_on")
+    return {"agreed_by_name": name, "agreed_by_role": role, "agreed_via": agreed_via,
+            "agreed_on": agreed_on}
+
+
+def on_behalf_summary(r: DeploymentResponse) -> str:
+    """ "Released by Jo Smith, headteacher, by phone on 1 Dec 2026" for an answer recorded on
+    a school's behalf."""
+    from ..formatting import uk_date
+
+    verb = "Declined" if r.decision == "declined" else \
+        {"home_school": "Released", "receiving": "Confirmed"}.get(r.party, "Agreed")
+    return (f"{verb} by {r.agreed_by_name}, {r.agreed_by_role}, "
+            f"{AGREED_VIA.get(r.agreed_via or '', '')} on {uk_date(r.agreed_on)}")
+
+
+def _record_answer(d: Deployment, actor: User, party: Party, decision: str, reason: str, *,
+                   ip: str = "", on_behalf: dict | None = None) -> DeploymentResponse:
+    """Store one party's answer, audit it and move the proposal on (see :func:`respond`)."""
     response = DeploymentResponse(party=party.party, school_id=party.school_id,
-                                  user_id=actor.id, decision=decision, reason=reason)
+                                  user_id=actor.id, decision=decision, reason=reason,
+                                  **(on_behalf or {}))
     d.responses.append(response)
     db.session.flush()
-    audit.record(actor, f"deployment.{party.party}_{decision}", d, ip=ip,
-                 detail={"party": party.party, "school_id": party.school_id,
-                         **({"reason": reason} if reason else {})})
+    detail: dict = {"party": party.party, "school_id": party.school_id,
+                    **({"reason": reason} if reason else {})}
+    if on_behalf:
+        detail["on_behalf"] = {**on_behalf, "agreed_on": on_behalf["agreed_on"].isoformat()}
+    audit.record(actor, f"deployment.{party.party}_{decision}", d, ip=ip, detail=detail)
     req = d.request
     admins = admins_of(d.alliance_id)
     if decision == "declined":

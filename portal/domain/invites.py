@@ -136,6 +136,34 @@ def redeem(token: str, password: str, *, now: datetime | None = None) -> User:
     return user
 
 
+def invite_school_leader(actor: User, *, school_id: int, role: str, name: str, email: str,
+                         ip: str = "") -> User:
+    """A new account for the leader of a school that has no login yet (its headteacher, or its
+    home-school leader), invited at once: the set-password link is made as the email is sent.
+    Raises :class:`errors.Invalid` beside ``email`` if the address already has an account."""
+    from sqlalchemy import func
+
+    from . import audit
+
+    email = (email or "").strip().lower()
+    name = (name or "").strip()
+    if not name:
+        raise errors.Invalid("Enter their name.", field="name")
+    if not email or "@" not in email or len(email) > 254:
+        raise errors.Invalid("Enter an email address like name@school.sch.uk.", field="email")
+    if db.session.scalar(select(User.id).where(func.lower(User.email) == email)):
+        raise errors.Invalid("Someone with this email address already has an account.",
+                             field="email")
+    user = User(email=email, name=name[:120], role=role, alliance_id=actor.alliance_id,
+                school_id=school_id, password_hash="")
+    db.session.add(user)
+    db.session.flush()
+    send_invitation(user, actor)
+    audit.record(actor, "user.invite", user, ip=ip,
+                 detail={"email": email, "role": role, "school_id": school_id})
+    return user
+
+
 # --------------------------------------------------------------------------------- emails
 
 

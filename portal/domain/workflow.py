@@ -67,11 +67,15 @@ DEPLOYMENT_TRANSITIONS: tuple[Transition, ...] = (
     # step 3: every party confirmed (the last confirmer moves it on)
     _t("proposed", "agreement", ("headteacher", "home_school", "sle", "admin", "director", SYSTEM),
        "All parties confirmed"),
-    _t("proposed", "declined", ("headteacher", "home_school", "sle"), "Decline", reason=True),
+    # a party declines (or the co-ordinator or director records the decline of a school with
+    # no login: ``brokering.respond_on_behalf``; who may is ``policy/deployments.py``)
+    _t("proposed", "declined", ("headteacher", "home_school", "sle", "admin", "director"),
+       "Decline", reason=True),
     _t("proposed", "cancelled", ("admin", "director"), "Withdraw the proposal", reason=True),
     # step 4: the last signature makes it active
-    _t("agreement", "active", ("headteacher", "home_school", "sle", "director", SYSTEM),
-       "Agreement signed by all"),
+    # (the co-ordinator too, recording the last signature of a school with no login)
+    _t("agreement", "active", ("headteacher", "home_school", "sle", "director", "admin",
+                               SYSTEM), "Agreement signed by all"),
     _t("agreement", "cancelled", ("admin", "director"), "Void the agreement", reason=True),
     # step 6
     _t("active", "evaluation", ("sle", "admin", "director"), "Submit the final evaluation"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -64,11 +66,23 @@ class Signature(Model):
     signed_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     voided_at = mapped_column(UTCDateTime, nullable=True)
     evidence_hash: Mapped[str] = mapped_column(String(64), default="")
+    # A signature the co-ordinator or director recorded for a school with no login of its own
+    # (``agreements.record_on_behalf``): ``user_id`` is who recorded it, ``typed_name`` who at
+    # the school agreed; these say in what role, how, and on what day. Empty otherwise.
+    agreed_by_role: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    agreed_via: Mapped[str | None] = mapped_column(String(10))
+    agreed_on: Mapped[date | None] = mapped_column()
 
     agreement: Mapped[Agreement] = relationship(back_populates="signatures")
+
+    @property
+    def on_behalf(self) -> bool:
+        return self.agreed_via is not None
 
     __table_args__ = (
         UniqueConstraint("agreement_id", "user_id", "capacity", name="uq_signature_once"),
         UniqueConstraint("agreement_id", "party", name="uq_signature_party"),
         CheckConstraint("decision in ('signed', 'declined')", name="decision"),
+        CheckConstraint("agreed_via is null or agreed_via in ('email', 'phone', 'letter')",
+                        name="agreed_via"),
     )

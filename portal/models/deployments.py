@@ -118,9 +118,20 @@ class DeploymentResponse(Model):
     decision: Mapped[str] = mapped_column(String(10))
     reason: Mapped[str] = mapped_column(Text, default="")
     decided_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    # An answer the co-ordinator or director recorded for a school with no login of its own
+    # (``brokering.respond_on_behalf``): ``user_id`` is who recorded it; these say who at the
+    # school gave it, how, and on what day. Empty for an answer given in the portal.
+    agreed_by_name: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    agreed_by_role: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    agreed_via: Mapped[str | None] = mapped_column(String(10))
+    agreed_on: Mapped[date | None] = mapped_column()
 
     deployment: Mapped[Deployment] = relationship(back_populates="responses")
     user: Mapped[User] = relationship()
+
+    @property
+    def on_behalf(self) -> bool:
+        return self.agreed_via is not None
 
     __table_args__ = (
         UniqueConstraint(
@@ -128,6 +139,8 @@ class DeploymentResponse(Model):
         ),
         CheckConstraint(_in("party", RESPONSE_PARTIES), name="party"),
         CheckConstraint("decision in ('accepted', 'declined')", name="decision"),
+        CheckConstraint("agreed_via is null or agreed_via in ('email', 'phone', 'letter')",
+                        name="agreed_via"),
     )
 
 

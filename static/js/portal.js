@@ -7,7 +7,8 @@
     var summary = (root || document).querySelector(".error-summary");
     if (summary) { summary.focus(); }
   }
-  document.addEventListener("DOMContentLoaded", function () { focusErrors(document); });
+  document.addEventListener("DOMContentLoaded", function () { focusErrors(document); },
+                            { once: true });
 
   // The main navigation folds behind a Menu button on narrow screens (CSS decides when; without
   // JavaScript the links simply wrap).
@@ -93,7 +94,7 @@
     var first = form.querySelector("textarea, input:not([type=hidden]), select");
     if (first) { first.focus(); }
   }
-  document.addEventListener("DOMContentLoaded", restoreForm);
+  document.addEventListener("DOMContentLoaded", restoreForm, { once: true });
 
   // htmx: an error status that is not swapped is told to the user in the live region.
   document.addEventListener("htmx:responseError", function (evt) {

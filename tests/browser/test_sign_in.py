@@ -22,8 +22,9 @@ def test_each_role_signs_in_sees_its_home_and_signs_out(page, world, sign_in, ro
     sign_in(page, user.email)
     expect(page.get_by_role("heading", level=1)).to_have_text(f"{user.role_label} home")
     expect(page.locator(".who-name")).to_have_text(user.name)
-    # the local copy of htmx loaded although the CDN failed
-    assert page.evaluate("typeof window.htmx") == "object"
+    # the local copy of htmx loaded although the CDN failed (it loads without holding the
+    # page up, so it may arrive just after the page is drawn)
+    page.wait_for_function("() => typeof window.htmx === 'object'", timeout=5000)
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_text("You have signed out.")).to_be_visible()
     page.goto("/")
@@ -80,7 +81,7 @@ def test_cdn_copy_is_used_when_it_loads_and_matches_its_integrity_hash(browser, 
     pg.on("request", lambda r: local.append(r.url) if "/static/vendor/" in r.url else None)
     sign_in(pg, world.user("a", "director").email)
     expect(pg.get_by_role("heading", level=1)).to_have_text("Teaching School Director home")
-    assert pg.evaluate("typeof window.htmx") == "object"
+    pg.wait_for_function("() => typeof window.htmx === 'object'", timeout=5000)
     assert served, "the page asked the CDN for htmx"
     assert local == [], "the fallback was not needed"
     context.close()

@@ -334,8 +334,7 @@ def test_signing_after_15_minutes_asks_for_the_password_again(w, c):
     assert wrong.status_code == 422 and "not right" in wrong.data.decode()
     ok = client.post("/confirm-password", {"password": factories.PASSWORD, "next": url(w)})
     assert ok.status_code == 303 and ok.headers["Location"].endswith(url(w))
-    assert client.post(url(w, tail="/sign"), data).status_code == 303
-    assert n_signatures() == 1
+    assert n_signatures() == 1  # the signature sent completes once the password is given
 
 
 def test_signing_within_15_minutes_needs_no_password(w, c):

@@ -82,7 +82,7 @@ def test_security_headers(world, client_for):
 def test_page_carries_csrf_header_for_htmx_and_htmx_with_sri_and_fallback(world, client_for):
     body = client_for(world.user("a", "admin")).get("/").data.decode()
     assert "hx-headers='{\"X-CSRFToken\": \"" in body
-    assert 'integrity="sha384-' in body and "htmx-fallback.js" in body
+    assert 'data-integrity="sha384-' in body and "htmx-loader.js" in body
     assert "<script>" not in body  # no inline scripts
 
 

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 OVERSEERS = ("admin", "director")
 OPEN = ("draft", "signing")
-ACTIONS = ("sign", "decline", "edit", "void")
+ACTIONS = ("sign", "decline", "edit", "void", "sign_on_behalf")
 
 
 @dataclass(frozen=True)
@@ -41,12 +41,17 @@ class Facts:
     """What the agreement rules read besides the agreement and its deployment."""
 
     slot: Slot | None  # the signatory slot this user holds, with its live signature if any
+    # for the co-ordinator or director: the school slots still to sign that nobody can sign in
+    # to fill (``domain/agreements.py:on_behalf_slots``)
+    on_behalf: tuple[Slot, ...] = ()
 
 
 def facts(agreement: Agreement, deployment: Deployment, user: User) -> Facts:
-    from ..agreements import slot_for  # the slots live with the agreement's content
+    from ..agreements import on_behalf_slots, slot_for  # the slots live with the content
 
-    return Facts(slot_for(deployment, agreement, user))
+    behalf = tuple(on_behalf_slots(deployment, agreement)) \
+        if user.role in OVERSEERS and is_open(agreement, deployment) else ()
+    return Facts(slot_for(deployment, agreement, user), behalf)
 
 
 def is_open(agreement: Agreement, deployment: Deployment) -> bool:
@@ -111,7 +116,23 @@ def edit_terms(alliance: Alliance, user: User) -> Decision:
     return allow()
 
 
-_PREDICATES = {"sign": sign, "decline": decline, "edit": edit, "void": void}
+
+def sign_on_behalf(agreement: Agreement, deployment: Deployment, user: User,
+                   f: Facts) -> Decision:
+    """The co-ordinator or director records the signature of a school with no login (who
+    agreed, how, when), only while nobody at that school can sign in to sign it themselves."""
+    if user.role not in OVERSEERS or user.alliance_id != deployment.alliance_id:
+        return forbid("Only the co-ordinator or director records a school's signature for it.")
+    if not is_open(agreement, deployment):
+        return not_now("This agreement is no longer open for signature.")
+    if not f.on_behalf:
+        return not_now("Every school still to sign has someone who can sign in: they sign "
+                       "in the portal themselves.")
+    return allow()
+
+
+_PREDICATES = {"sign": sign, "decline": decline, "edit": edit, "void": void,
+               "sign_on_behalf": sign_on_behalf}
 
 
 def actions(agreement: Agreement, user: User, *, deployment: Deployment | None = None,

@@ -24,10 +24,14 @@ from ...extensions import db
 from ...models import Deployment, DeploymentResponse, RequestSchool, User
 from . import Decision, allow, forbid, not_now
 
-ACTIONS = ("confirm", "release", "accept", "decline")
+ACTIONS = ("confirm", "release", "accept", "decline", "confirm_on_behalf", "release_on_behalf")
 # the party each answering action belongs to, and the role that answers for it
 PARTY_OF_ACTION = {"confirm": "receiving", "release": "home_school", "accept": "leader"}
 ROLE_OF_PARTY = {"receiving": "headteacher", "home_school": "home_school", "leader": "sle"}
+# A school with no login of its own answers through the co-ordinator or director, who records
+# who agreed, how and when (``brokering.respond_on_behalf``).
+ON_BEHALF = {"confirm_on_behalf": "receiving", "release_on_behalf": "home_school"}
+OVERSEERS = ("admin", "director")
 
 
 @dataclass(frozen=True)
@@ -36,15 +40,36 @@ class Facts:
 
     receiving: frozenset[int]  # the receiving schools' ids
     answered: frozenset[tuple[str, int]]  # (party, school id) of each answer given
+    # (party, school id) of each school party with an active user who can sign in (has set a
+    # password) to answer for it; a school still waiting on an invitation has none yet
+    staffed: frozenset[tuple[str, int]] = frozenset()
 
 
-def facts(d: Deployment) -> Facts:
+def facts(d: Deployment, user: User | None = None) -> Facts:
+    """The facts for ``user`` (None: for anyone). Who at each school can sign in is read only
+    when the user is one who could record an answer on a school's behalf."""
     receiving = db.session.scalars(
         select(RequestSchool.school_id).where(RequestSchool.request_id == d.request_id)).all()
     answered = db.session.execute(
         select(DeploymentResponse.party, DeploymentResponse.school_id)
         .where(DeploymentResponse.deployment_id == d.id)).all()
-    return Facts(frozenset(receiving), frozenset((p, s) for p, s in answered))
+    if user is not None and user.role not in OVERSEERS:
+        return Facts(frozenset(receiving), frozenset((p, s) for p, s in answered))
+    schools = {*receiving, d.home_school_id}
+    users = db.session.execute(
+        select(User.role, User.school_id).where(
+            User.active.is_(True), User.password_hash != "", User.school_id.in_(schools),
+            User.role.in_(("headteacher", "home_school"))).distinct()).all()
+    staffed: set[tuple[str, int]] = set()
+    for role, school_id in users:
+        if school_id is None:
+            continue
+        if role == "headteacher" and school_id in receiving:
+            staffed.add(("receiving", school_id))
+        elif role == "home_school" and school_id == d.home_school_id:
+            staffed.add(("home_school", school_id))
+    return Facts(frozenset(receiving), frozenset((p, s) for p, s in answered),
+                 frozenset(staffed))
 
 
 def party_of(d: Deployment, user: User, f: Facts) -> tuple[str, int] | None:
@@ -101,12 +126,45 @@ def decline(d: Deployment, user: User, f: Facts) -> Decision:
     return _answer(d, user, f, None)
 
 
-_PREDICATES = {"confirm": confirm, "release": release, "accept": accept, "decline": decline}
+def on_behalf_schools(d: Deployment, f: Facts, party: str) -> list[int]:
+    """The schools of ``party`` still to answer that have no active user to answer for them."""
+    schools = sorted(f.receiving) if party == "receiving" else [d.home_school_id]
+    return [s for s in schools if (party, s) not in f.answered and (party, s) not in f.staffed]
+
+
+def _on_behalf(d: Deployment, user: User, f: Facts, party: str) -> Decision:
+    """The co-ordinator or director records a school's answer for it, only while that school
+    has no active user of the answering role: a school that can sign in answers itself (the
+    portal shows who decided), and one that cannot is never a dead end."""
+    if user.role not in OVERSEERS or user.alliance_id != d.alliance_id:
+        return forbid("Only the co-ordinator or director records a school's answer for it.")
+    if d.status != "proposed":
+        return not_now("This proposal has already been answered.")
+    schools = sorted(f.receiving) if party == "receiving" else [d.home_school_id]
+    waiting = [s for s in schools if (party, s) not in f.answered]
+    if not waiting:
+        return not_now("That school has already answered.")
+    if not on_behalf_schools(d, f, party):
+        return not_now("The school has someone who can sign in and answer: they answer "
+                       "in the portal themselves.")
+    return allow()
+
+
+def confirm_on_behalf(d: Deployment, user: User, f: Facts) -> Decision:
+    return _on_behalf(d, user, f, "receiving")
+
+
+def release_on_behalf(d: Deployment, user: User, f: Facts) -> Decision:
+    return _on_behalf(d, user, f, "home_school")
+
+
+_PREDICATES = {"confirm": confirm, "release": release, "accept": accept, "decline": decline,
+               "confirm_on_behalf": confirm_on_behalf, "release_on_behalf": release_on_behalf}
 
 
 def actions(d: Deployment, user: User, f: Facts | None = None) -> dict[str, Decision]:
     """Every step-3 action for this user on this deployment."""
-    f = f if f is not None else facts(d)
+    f = f if f is not None else facts(d, user)
     return {name: predicate(d, user, f) for name, predicate in _PREDICATES.items()}
 
 
