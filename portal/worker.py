@@ -205,7 +205,8 @@ def init_app(app: Flask) -> None:
     _app = app
 
     @app.cli.command("worker")
-    @click.option("--threads", "-w", default=lambda: int(os.environ.get("WORKER_THREADS", "4")),
+    @click.option("--threads", "-w", type=int,
+                  default=lambda: int(os.environ.get("WORKER_THREADS", "4")),
                   show_default="4 (WORKER_THREADS)", help="Jobs run at once by this worker.")
     @click.option("--no-periodic", is_flag=True,
                   help="Do not enqueue the periodic jobs (another worker does).")
