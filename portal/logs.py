@@ -77,9 +77,6 @@ def configure(fmt: str, level: int = logging.INFO) -> None:
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "portal_handler", False)]:
         root.removeHandler(old)
-    if fmt == "json":  # nothing else writes plain lines beside the JSON
-        for old in list(root.handlers):
-            root.removeHandler(old)
     new = handler(fmt)
     new.portal_handler = True  # type: ignore[attr-defined]
     root.addHandler(new)

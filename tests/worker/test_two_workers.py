@@ -19,7 +19,6 @@ from sqlalchemy import func, select
 
 from portal import worker
 from portal.domain import notify
-from portal.extensions import db
 from portal.models import OutboxEmail, WorkerHeartbeat
 from tests import factories
 from tests.conftest import Mailbox, free_port
