@@ -75,6 +75,9 @@ def handler(fmt: str) -> logging.Handler:
 def configure(fmt: str, level: int = logging.INFO) -> None:
     """Send every log record through one handler of this format (``json`` or ``text``)."""
     root = logging.getLogger()
+    if fmt == "json" and any(isinstance(h.formatter, JsonFormatter) for h in root.handlers
+                             if not getattr(h, "portal_handler", False)):
+        return  # already JSON (gunicorn.conf.py configured it): no second copy of each line
     for old in [h for h in root.handlers if getattr(h, "portal_handler", False)]:
         root.removeHandler(old)
     new = handler(fmt)
