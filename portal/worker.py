@@ -49,7 +49,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import click
-from flask import Flask, has_request_context, request
+from flask import Flask, current_app, has_app_context, has_request_context, request
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
@@ -95,7 +95,9 @@ def storage_name() -> str:
 def job_context(job: str, rid: str = "") -> Iterator[None]:
     """Run a job inside the portal: its own app context (so its own database session, even in
     immediate mode inside a request) and the request id it logs with."""
-    app = _app
+    # the caller's app when there is one (immediate mode: a request, a test, the CLI), else
+    # the one `flask worker` made
+    app = current_app._get_current_object() if has_app_context() else _app  # type: ignore[attr-defined]
     if app is None:  # a consumer started without `flask worker` (huey_consumer)
         from . import create_app
 
