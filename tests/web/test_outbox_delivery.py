@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select, text
 
 from portal import logs, worker
+from portal.domain.health import code_heads
 from portal.domain.policy import outbox as policy
 from portal.extensions import db
-from portal.health.routes import code_heads
 from portal.models import AuditEvent, OutboxEmail, WorkerHeartbeat, utcnow
 
 
