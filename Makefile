@@ -7,7 +7,7 @@ FLASK  := $(BIN)/flask --app portal
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test serve install db demo lint bench bench-sweeps clean
+.PHONY: run test serve worker install db demo lint bench bench-sweeps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,16 @@ db: $(STAMP) instance
 demo: db
 	$(FLASK) demo --if-empty
 
+# The job worker (email, periodic jobs) runs beside the development server and stops with it.
 run: demo
+	@$(FLASK) worker & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT) --debug
+
+# A job worker on its own: in production run any number, on any number of machines, all
+# pointed at the same HUEY_REDIS_URL and DATABASE_URL.
+worker: db
+	$(FLASK) worker
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -92,6 +92,17 @@ def run_backend(name: str, small_url: str, large_url: str, args, out: list[str])
                    f"concurrent users, {args.duration:g} s a page, scale {args.large:g}\n")
         out.append(load.markdown(results))
         out.append(f"\nLoad average before / after: {before} → {_loadavg()}.\n")
+    if args.mail_emails:
+        print(f"[{name}] email: {args.mail_emails} through two workers to a local SMTP sink")
+        from . import mail
+
+        result = mail.run(large_url, emails=args.mail_emails, workers=2)
+        out.append(f"\n### Email: two job workers (`flask worker --threads 4`), a local SMTP "
+                   f"sink, {args.mail_emails} emails\n")
+        out.append("Timed from the first enqueue until every outbox row is marked sent; each "
+                   "email is claimed, sent on its own connection and settled (three short "
+                   "transactions).\n")
+        out.append(mail.markdown(result))
     out.append("")
     return not diffs
 
@@ -110,6 +121,8 @@ def main(argv=None) -> int:
     parser.add_argument("--duration", type=float, default=10, help="seconds of load per page")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--mail-emails", type=int, default=500,
+                        help="emails for the two-worker email benchmark (0 = skip it)")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     DATA.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ FEATURES = (
     "agreements", "plans", "evaluations", "reports", "directory", "admin", "account", "finance",
     "boards",
     "reminders",
+    "health",
 )
 
 
@@ -33,7 +34,12 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     app.config.from_mapping(config_module.load(Path(app.instance_path), config))
-    logging.basicConfig(level=logging.INFO)
+    from . import logs
+
+    if app.config["LOG_FORMAT"] == "json":
+        logs.configure("json")  # one JSON object per line, with the request id
+    else:
+        logging.basicConfig(level=logging.INFO)
     from .logredact import install as redact_links_in_logs
 
     redact_links_in_logs()
@@ -70,6 +76,10 @@ def create_app(config: dict | None = None) -> Flask:
     from .domain import notify
 
     notify.init_app(app)
+    logs.init_app(app)
+    from . import worker
+
+    worker.init_app(app)  # email is delivered by the job worker, after each commit
     from . import navigation
 
     navigation.init_app(app)

@@ -30,8 +30,10 @@ def init_app(app: Flask) -> None:
 
     @app.cli.command("send-mail")
     def send_mail() -> None:
-        """Send (or retry) every email in the outbox that has not gone yet. One that cannot be
-        sent keeps its reason in the outbox and never stops the others."""
+        """Send every email in the outbox that has not gone yet, now: failed ones and those
+        waiting for their next try too. Each is claimed first, as the worker does, so one the
+        worker is sending is left to it and none goes twice. One that cannot be sent keeps its
+        reason in the outbox and never stops the others."""
         from .domain.notify import send_unsent
         from .models import OutboxEmail
 

@@ -182,6 +182,17 @@ def load(instance_path: Path, overrides: dict | None = None) -> dict:
             "MAIL_DEFAULT_SENDER", "School Support Portal <no-reply@school-support.invalid>"
         ),
         "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 10),
+        # Delivery by the job worker: tries before an email is failed, the first wait (then
+        # four times as long each time), and how long a worker's claim on an email lasts
+        "MAIL_MAX_ATTEMPTS": _int("MAIL_MAX_ATTEMPTS", 6),
+        "MAIL_RETRY_SECONDS": _int("MAIL_RETRY_SECONDS", 60),
+        "MAIL_CLAIM_SECONDS": _int("MAIL_CLAIM_SECONDS", 300),
+        # /healthz: unhealthy when the worker's last heartbeat, or the oldest email still
+        # waiting to go, is older than this many seconds
+        "HEALTH_MAX_HEARTBEAT_SECONDS": _int("HEALTH_MAX_HEARTBEAT_SECONDS", 300),
+        "HEALTH_MAX_UNSENT_SECONDS": _int("HEALTH_MAX_UNSENT_SECONDS", 3600),
+        # Logs: "json" (one object per line, with the request id) or "text"
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "json" if env == "production" else "text"),
         # The portal's public address, used in links inside emails (e.g. https://portal.example)
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "").rstrip("/"),
         # Rate limits: memory per process unless a shared store (Redis) is configured. In

@@ -47,6 +47,12 @@ def app(tmp_path_factory):
         "LOGIN_ADDRESS_LIMIT": "1000 per minute",
         "RATELIMIT_STORAGE_URI": "memory://",
     })
+    from portal.worker import huey
+
+    # Jobs run at once, in the caller's thread, each in its own app context and session:
+    # email queued by a request is delivered as that request's transaction commits.
+    # tests/worker/ starts real worker processes instead.
+    huey.immediate = True
     with app.app_context():
         if _db.engine.dialect.name == "postgresql":
             with _db.engine.begin() as conn:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, flash, redirect, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..domain import access, brokering
+from ..domain import access, brokering, notify
+from ..domain.policy import outbox as outbox_policy
 from ..domain.sla import MATCH_TARGET, match_clock
 from ..htmx import render
 from ..models import OutboxEmail, RequestSchool, SupportRequest, utcnow
@@ -54,7 +55,19 @@ def outbox() -> ResponseReturnValue:
 @bp.get("/outbox/<id:email_id>")
 @roles(*DESK)
 def email(email_id: int) -> ResponseReturnValue:
-    return render("coordinator/email.html", mail=access.get_outbox_email(current_user, email_id))
+    mail = access.get_outbox_email(current_user, email_id)
+    return render("coordinator/email.html", mail=mail,
+                  can=outbox_policy.actions(mail, current_user))
+
+
+@bp.post("/outbox/<id:email_id>/resend")
+@roles(*DESK)
+def resend(email_id: int) -> ResponseReturnValue:
+    """Send a failed email again (the co-ordinator's): queued afresh, delivered by the worker."""
+    mail = access.get_outbox_email(current_user, email_id)
+    notify.resend(current_user, mail)
+    flash(f"The email to {mail.to} is queued to be sent again.", "success")
+    return redirect(url_for("coordinator.email", email_id=mail.id), 303)
 
 
 

@@ -1,15 +1,20 @@
 """Telling the next party: an in-portal notification and an email for each recipient.
 
 :func:`notify` adds the notification and an ``OutboxEmail`` row to the current transaction, so a
-rolled-back action tells nobody. After the transaction commits, the queued emails are sent over
-SMTP (``MAIL_*`` config). With no ``MAIL_SERVER`` (development), each email is logged and kept in
-the outbox, where the co-ordinator can read it; ``sent_at`` stays empty and ``error`` says why.
+rolled-back action tells nobody. Nothing is sent inside the request: once the transaction
+commits, the job worker (``portal/worker.py``) is asked to deliver each new row, and its sweep
+picks up anything that asks missed. With no ``MAIL_SERVER`` (development), each email is logged
+and kept in the outbox, where the co-ordinator can read it; it is marked failed and ``error``
+says why.
 
-Each email is sent on its own (:func:`deliver`): one that cannot be built or is refused records
-its error on its row and the others still go; a connection that cannot be made records its error
-on every row it would have carried. ``flask send-mail`` retries the rows not yet sent, those
-never tried first. Header values are single lines (:func:`header_text`): a reason typed over two
-lines becomes a subject with a space, never a header that cannot be sent.
+Delivery (:func:`deliver`) claims each row before sending it, so two workers, a worker and
+``flask send-mail``, or a worker and a resend never send one twice. Each email is sent on its
+own: one the server refuses for good (a 5xx answer) is failed at once with the server's reason
+and the others still go; a server that is down, slow or answers 4xx is tried again later, with
+back-off (``MAIL_RETRY_SECONDS``), up to ``MAIL_MAX_ATTEMPTS`` tries; then it is failed, and the
+co-ordinator can send it again from the outbox (:func:`resend`). Header values are single lines
+(:func:`header_text`): a reason typed over two lines becomes a subject with a space, never a
+header that cannot be sent.
 
 An email that carries a set-password link is stored with :data:`LINK_PLACEHOLDER` in its body;
 :func:`outgoing_body`, called by the sender for every email, makes the link only as the email
@@ -19,18 +24,25 @@ goes out (see ``domain/invites.py``). No stored row, log line or export ever hol
 from __future__ import annotations
 
 import logging
+import os
 import smtplib
+import socket
 import ssl
-from collections.abc import Iterable
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 
 from flask import current_app, has_app_context, has_request_context, request
-from sqlalchemy import case, event, func, insert, inspect, select
+from sqlalchemy import case, event, func, insert, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..extensions import db
 from ..models import Notification, OutboxEmail, User, utcnow
+from ..transactions import immediate
 
 log = logging.getLogger("portal.mail")
 _PENDING = "portal_pending_emails"
@@ -173,26 +185,27 @@ class LinkNotMade(RuntimeError):
     """A set-password link cannot be built here; the email waits for a retry."""
 
 
-def _public_base() -> str:
-    base = current_app.config.get("PUBLIC_URL", "")
+def _public_base(base: str = "") -> str:
+    base = current_app.config.get("PUBLIC_URL", "") or base
     if not base and has_request_context():
         base = request.host_url
     return base.rstrip("/")
 
 
-def outgoing_body(mail: OutboxEmail) -> str:
+def outgoing_body(mail: OutboxEmail, base: str = "") -> str:
     """The body exactly as it is sent now. The one place a set-password link exists: a fresh
     token is minted for this sending (earlier links of the account stop working), and it goes
     into the outgoing message only; ``mail.body`` keeps the placeholder. The sender calls this
-    for every email, just before handing it to SMTP."""
+    for every email, just before handing it to SMTP. ``base`` is the portal's address as the
+    request that queued the email saw it (``PUBLIC_URL`` wins when set)."""
     if not mail.link_kind:
         return mail.body
     from . import invites
 
-    base = _public_base()
+    base = _public_base(base)
     if not base:
         raise LinkNotMade("Not sent: set PUBLIC_URL so the set-password link in this email can "
-                          "be built outside a web request; `flask send-mail` will retry it.")
+                          "be built outside a web request; it will be tried again.")
     user = db.session.get(User, mail.link_user_id) if mail.link_user_id else None
     token = invites.mint(user, mail.link_kind)
     if token is None:
@@ -217,20 +230,6 @@ def _error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:1000]
 
 
-def deliver(smtp: smtplib.SMTP, mail: OutboxEmail, sender: str) -> bool:
-    """Send one outbox row on an open connection and record the outcome on the row (``sent_at``,
-    or ``error``). Whatever is wrong with this one email, it raises nothing: the next one goes."""
-    try:
-        smtp.send_message(_message(mail, sender, outgoing_body(mail)))
-    except Exception as exc:  # noqa: BLE001 - one bad email must never stop the others
-        log.warning("email %s to %s not sent: %s", mail.id, mail.to, exc)
-        mail.error = _error(exc)
-        return False
-    mail.sent_at = utcnow()
-    mail.error = ""
-    return True
-
-
 def _connect(cfg) -> smtplib.SMTP:
     smtp_class = smtplib.SMTP_SSL if cfg.get("MAIL_USE_SSL") else smtplib.SMTP
     smtp = smtp_class(cfg["MAIL_SERVER"], cfg.get("MAIL_PORT", 25),
@@ -246,91 +245,292 @@ def _connect(cfg) -> smtplib.SMTP:
     return smtp
 
 
-def send(mails: list[OutboxEmail]) -> int:
-    """Send these outbox rows over SMTP now, each on its own; the outcome of every one is
-    recorded on its row and committed as soon as it is known. Returns how many went."""
-    if not mails:
-        return 0
-    cfg = current_app.config
-    if not cfg.get("MAIL_SERVER"):
-        for mail in mails:
-            log.info("email (not sent, no MAIL_SERVER) to=%s subject=%s\n%s",
-                     mail.to, mail.subject, mail.body)
-            mail.error = "Not sent: no MAIL_SERVER configured (development); kept in the outbox."
-            if mail.link_kind:
-                mail.error += (" Its set-password link is made only when it is really sent "
-                               "(set MAIL_SERVER, then `flask send-mail`).")
+# ------------------------------------------------------------------------------- delivery
+#
+# Run by the job worker (``portal/worker.py``) and by ``flask send-mail``, never inside a web
+# request. Each email goes through the same three short transactions:
+#
+# 1. claim: one UPDATE that sets ``claimed_by``/``claimed_until`` only where the row is unsent
+#    and unclaimed (or its lease ran out). Only one caller can win it (``rowcount``), on SQLite
+#    and PostgreSQL alike; the set-password link, if any, is minted in the same transaction.
+# 2. send over SMTP, with no transaction open (a slow server holds no lock).
+# 3. settle: sent, or the error with the next try (back-off), or failed after the last try or
+#    at once when the server refuses it for good (a 5xx answer to this message).
+#
+# A worker killed between 1 and 3 leaves the row claimed until the lease ends; then it is
+# claimable again and is retried, not lost. The lease is far longer than one SMTP exchange
+# can take (``MAIL_TIMEOUT`` per operation), so a live worker never loses its claim.
+
+
+class Outcome:
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # someone else holds it, or it is already sent, failed or not yet due
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"[:60]
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait after the ``attempts``-th failed try: the base, then four times as long
+    each time (1, 4, 16, 64 minutes ... by default), at most six hours."""
+    base = current_app.config.get("MAIL_RETRY_SECONDS", 60)
+    return timedelta(seconds=min(base * 4 ** max(attempts - 1, 0), 6 * 3600))
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """Will this email never go, however often it is tried? A 5xx answer to the message itself
+    (recipient, sender or content refused), or a message that cannot even be built. Timeouts,
+    dropped connections and 4xx answers are temporary: tried again later."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _msg in exc.recipients.values()]
+        return bool(codes) and all(500 <= code < 600 for code in codes)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 500 <= exc.smtp_code < 600
+    return isinstance(exc, (ValueError, UnicodeError, TypeError))
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """The connection is gone (not just this message refused): the rest wait for a new one.
+    Every SMTP error is an ``OSError`` too, so a socket error is one that is not an SMTP one."""
+    return isinstance(exc, smtplib.SMTPServerDisconnected) or (
+        isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException))
+
+
+def _unsent(mail_id: int):
+    return (OutboxEmail.id == mail_id, OutboxEmail.sent_at.is_(None))
+
+
+def _settle(mail_id: int, claim: str, **values) -> bool:
+    """Record the outcome of a claimed try; only the holder of the claim may."""
+    with immediate():
+        result = db.session.execute(
+            update(OutboxEmail)
+            .where(*_unsent(mail_id), OutboxEmail.claimed_by == claim)
+            .values(claimed_until=None, **values)
+            .execution_options(synchronize_session=False))
         db.session.commit()
-        return 0
-    sent = 0
-    try:
-        smtp = _connect(cfg)
-    except Exception as exc:  # noqa: BLE001 - no connection: every email says why it waits
-        log.warning("SMTP unavailable: %s", exc)
-        for mail in mails:
-            mail.error = _error(exc)
-        db.session.commit()
-        return 0
-    try:
-        for mail in mails:
-            sent += deliver(smtp, mail, cfg["MAIL_DEFAULT_SENDER"])
-            db.session.commit()  # what went is recorded at once: a crash never resends it
-    finally:
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        log.warning("email %s: claim %s had expired when its outcome came", mail_id, claim)
+        return False
+    return True
+
+
+def _failure(mail_id: int, claim: str, attempts: int, exc: BaseException,
+             permanent: bool) -> str:
+    now = utcnow()
+    error = _error(exc)
+    if permanent or attempts >= current_app.config.get("MAIL_MAX_ATTEMPTS", 6):
+        log.warning("email %s failed for good after %s attempt(s): %s", mail_id, attempts, error)
+        _settle(mail_id, claim, error=error, failed_at=now)
+        return Outcome.FAILED
+    when = now + retry_delay(attempts)
+    log.info("email %s not sent (attempt %s), next try at %s: %s", mail_id, attempts,
+             when.isoformat(timespec="seconds"), error)
+    _settle(mail_id, claim, error=error, next_attempt_at=when)
+    return Outcome.RETRY
+
+
+class _Claimed:
+    def __init__(self, mail_id: int, claim: str, attempts: int, to: str, link: bool,
+                 message: EmailMessage | None, problem: BaseException | None):
+        self.mail_id, self.claim, self.attempts, self.to = mail_id, claim, attempts, to
+        self.link, self.message, self.problem = link, message, problem
+
+
+def claim(mail_id: int, *, force: bool = False, base: str = "") -> _Claimed | None:
+    """Claim one unsent email for this caller, or None if it is not ours to send now.
+
+    ``force`` (``flask send-mail``, a resend) also takes a failed row or one waiting for its
+    next try; a row another worker holds is never taken before its lease ends. The message is
+    built (and any set-password link minted) inside the claiming transaction."""
+    db.session.rollback()  # start clean: the claim must be the first statement of its own
+    now = utcnow()
+    lease = timedelta(seconds=current_app.config.get("MAIL_CLAIM_SECONDS", 300))
+    token = f"{_worker_name()}:{uuid.uuid4().hex[:12]}"
+    conditions = [*_unsent(mail_id),
+                  or_(OutboxEmail.claimed_until.is_(None), OutboxEmail.claimed_until < now)]
+    if not force:
+        conditions += [OutboxEmail.failed_at.is_(None),
+                       or_(OutboxEmail.next_attempt_at.is_(None),
+                           OutboxEmail.next_attempt_at <= now)]
+    with immediate():
+        result = db.session.execute(
+            update(OutboxEmail).where(*conditions)
+            .values(claimed_by=token, claimed_until=now + lease,
+                    attempts=OutboxEmail.attempts + 1, failed_at=None)
+            .execution_options(synchronize_session=False))
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            db.session.rollback()
+            return None
+        mail = db.session.execute(select(OutboxEmail).where(OutboxEmail.id == mail_id)
+                                  .execution_options(populate_existing=True)).scalar_one()
+        message: EmailMessage | None = None
+        problem: BaseException | None = None
         try:
-            smtp.quit()
-        except Exception:  # noqa: BLE001 - every email's outcome is already recorded
-            smtp.close()
-    return sent
+            # no MAIL_SERVER: the stored body is logged, and no set-password link is made
+            body = outgoing_body(mail, base) if current_app.config.get("MAIL_SERVER") else None
+            message = _message(mail, current_app.config["MAIL_DEFAULT_SENDER"], body)
+        except Exception as exc:  # noqa: BLE001 - recorded on the row, the others still go
+            problem = exc
+        claimed = _Claimed(mail.id, token, mail.attempts, mail.to, bool(mail.link_kind),
+                           message, problem)
+        db.session.commit()
+    return claimed
 
 
-def unsent(limit: int = 200) -> list[OutboxEmail]:
-    """The emails not yet sent, those never tried first (so a few that keep failing never hold
-    up new mail), then the oldest."""
-    never_tried = case((OutboxEmail.error == "", 0), else_=1)
+def deliver(ids: Iterable[int], *, force: bool = False, base: str = "") -> Counter[str]:
+    """Deliver these outbox rows, each claimed first, on one SMTP connection; the outcome of
+    each is recorded on its row as soon as it is known. Returns the count of each outcome."""
+    cfg = current_app.config
+    outcomes: Counter[str] = Counter()
+    smtp: smtplib.SMTP | None = None
+    down: BaseException | None = None
+    try:
+        for mail_id in ids:
+            got = claim(mail_id, force=force, base=base)
+            if got is None:
+                outcomes[Outcome.SKIPPED] += 1
+                continue
+            if got.problem is not None:
+                permanent = not isinstance(got.problem, LinkNotMade)
+                outcomes[_failure(got.mail_id, got.claim, got.attempts, got.problem,
+                                  permanent)] += 1
+                continue
+            assert got.message is not None
+            if not cfg.get("MAIL_SERVER"):
+                log.info("email (not sent, no MAIL_SERVER) to=%s subject=%s\n%s",
+                         got.to, got.message["Subject"], got.message.get_content())
+                error = "Not sent: no MAIL_SERVER configured (development); kept in the outbox."
+                if got.link:
+                    error += (" Its set-password link is made only when it is really sent "
+                              "(set MAIL_SERVER, then `flask send-mail`).")
+                _settle(got.mail_id, got.claim, error=error, failed_at=utcnow())
+                outcomes[Outcome.FAILED] += 1
+                continue
+            if smtp is None and down is None:
+                try:
+                    smtp = _connect(cfg)
+                except Exception as exc:  # noqa: BLE001 - the server is down: try later
+                    log.warning("SMTP unavailable: %s", exc)
+                    down = exc
+            if smtp is None:
+                assert down is not None
+                outcomes[_failure(got.mail_id, got.claim, got.attempts, down, False)] += 1
+                continue
+            try:
+                smtp.send_message(got.message)
+            except Exception as exc:  # noqa: BLE001 - one bad email must never stop the others
+                log.warning("email %s to %s not sent: %s", got.mail_id, got.to, exc)
+                outcomes[_failure(got.mail_id, got.claim, got.attempts, exc,
+                                  is_permanent(exc))] += 1
+                if _connection_lost(exc):
+                    smtp.close()
+                    smtp, down = None, exc  # the rest wait for the next try
+                continue
+            _settle(got.mail_id, got.claim, sent_at=utcnow(), error="", next_attempt_at=None)
+            outcomes[Outcome.SENT] += 1
+    finally:
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except Exception:  # noqa: BLE001 - every email's outcome is already recorded
+                smtp.close()
+    return outcomes
+
+
+def deliver_one(mail_id: int, *, base: str = "") -> tuple[str, timedelta | None]:
+    """Deliver one row (the worker's job): its outcome, and when to try again if it waits."""
+    outcome = next(iter(deliver([mail_id], base=base)))
+    if outcome != Outcome.RETRY:
+        return outcome, None
+    when = db.session.scalar(select(OutboxEmail.next_attempt_at)
+                             .where(OutboxEmail.id == mail_id))
+    db.session.rollback()
+    return outcome, (max(when - utcnow(), timedelta(0)) if when else None)
+
+
+def unsent(limit: int = 200) -> list[int]:
+    """Ids of the emails not yet sent (failed ones too), those never tried first (so a few that
+    keep failing never hold up new mail), then the oldest."""
+    never_tried = case((OutboxEmail.attempts == 0, 0), else_=1)
     return list(db.session.scalars(
-        select(OutboxEmail).where(OutboxEmail.sent_at.is_(None))
-        .order_by(never_tried, OutboxEmail.id).limit(limit)
-    ).all())
+        select(OutboxEmail.id).where(OutboxEmail.sent_at.is_(None))
+        .order_by(never_tried, OutboxEmail.id).limit(limit)).all())
 
 
 def send_unsent(limit: int = 200) -> int:
-    """Retry every email not yet sent (``flask --app portal send-mail``)."""
-    return send(unsent(limit))
+    """``flask send-mail``: try every unsent email now, failed ones and those waiting for their
+    next try included, through the same claim as the worker (so never one twice). Returns how
+    many went."""
+    ids = unsent(limit)
+    db.session.rollback()
+    return deliver(ids, force=True)[Outcome.SENT]
+
+
+def due(now: datetime | None = None, *, grace: timedelta = timedelta(seconds=60),
+        limit: int = 1000) -> list[int]:
+    """Ids of pending emails that should have been tried by now, for the worker's sweep: due
+    (``next_attempt_at``, else since they were queued) more than ``grace`` ago, and not held by
+    a live claim. Covers a lost enqueue, a crash and a restart."""
+    now = now or utcnow()
+    cutoff = now - grace
+    return list(db.session.scalars(
+        select(OutboxEmail.id).where(
+            OutboxEmail.sent_at.is_(None), OutboxEmail.failed_at.is_(None),
+            func.coalesce(OutboxEmail.next_attempt_at, OutboxEmail.created_at) <= cutoff,
+            or_(OutboxEmail.claimed_until.is_(None), OutboxEmail.claimed_until < now))
+        .order_by(OutboxEmail.id).limit(limit)).all())
+
+
+def resend(user: User, mail: OutboxEmail) -> None:
+    """The co-ordinator sends a failed email again: it is queued afresh (all its tries again)
+    and goes once this transaction commits."""
+    from . import audit
+    from .policy import outbox as policy
+    from .policy import require
+
+    require(policy.actions(mail, user)["resend"])
+    mail.failed_at = None
+    mail.attempts = 0
+    mail.next_attempt_at = None
+    db.session.info.setdefault(_PENDING, []).append(mail)
+    audit.record(user, "email.resent", mail, alliance_id=mail.alliance_id,
+                 detail={"to": mail.to, "last_error": mail.error[:200]})
+
+
+def committed_ids(session: Session) -> list[int]:
+    """The outbox rows queued in the transaction that just committed (for the worker)."""
+    return session.info.pop("portal_committed_emails", None) or []
 
 
 @event.listens_for(Session, "after_commit")
 def _remember_committed(session: Session) -> None:
+    if session.in_nested_transaction():  # a SAVEPOINT released: nothing is committed yet
+        return
     pending = session.info.pop(_PENDING, None)
     if pending:
         # the identity key, not ``m.id``: an expired row must not be loaded after the commit
-        session.info["portal_committed_emails"] = [
-            key[0] for m in pending if (key := inspect(m).identity) is not None]
+        session.info.setdefault("portal_committed_emails", []).extend(
+            key[0] for m in pending if (key := inspect(m).identity) is not None)
+        for listener in COMMITTED:
+            listener(session)
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
+    if session.in_nested_transaction():  # a SAVEPOINT rolled back; the transaction goes on
+        return
     session.info.pop(_PENDING, None)
 
 
-def flush_committed() -> int:
-    """Send the emails whose transaction has committed (called after each request)."""
-    ids = db.session.info.pop("portal_committed_emails", None)
-    if not ids:
-        return 0
-    mails = db.session.scalars(select(OutboxEmail).where(OutboxEmail.id.in_(ids))).all()
-    return send(list(mails))
+# Called after a commit that queued emails (``portal/worker.py`` enqueues their delivery).
+COMMITTED: list[Callable[[Session], None]] = []
 
 
 def init_app(app) -> None:
-    @app.after_request
-    def _send_after_commit(response):
-        try:
-            flush_committed()
-        except Exception:  # noqa: BLE001 - a mail failure must never break the page
-            log.exception("sending email failed")
-            db.session.rollback()
-        return response
-
     @app.context_processor
     def _unread():
         from flask_login import current_user

@@ -39,7 +39,7 @@ from .finance import (
     Payment,
     RateCard,
 )
-from .notifications import Notification, OutboxEmail
+from .notifications import Notification, OutboxEmail, WorkerHeartbeat
 from .people import LeaderProfile, Specialism, Unavailability, User, leader_specialism
 from .plans import ACTION_STATUSES, Action, ActionPlan, Outcome, PlanRevision
 from .requests import REQUEST_STATUSES, RequestSchool, SupportRequest
@@ -61,6 +61,7 @@ __all__ = [
     "mask_to_standards", "standards_to_mask", "utcnow",
 ]
 __all__ += ["PAYERS", "InvoiceCounter"]  # finance (issue 7)
+__all__ += ["WorkerHeartbeat"]  # the job worker (issue 17)
 __all__ += ["LINK_PURPOSES", "LoginSession"]  # trust at the edges (issue 13)
 __all__ += ["FormDraft", "IdempotencyKey"]  # one-time keys and kept answers (issue 13)
 from .reminders import AllianceSettings, ReminderSent  # noqa: E402 - reminders (issue 17)

@@ -24,6 +24,13 @@ class Notification(Model):
 class OutboxEmail(Model):
     """Every email the portal sends, kept so the co-ordinator can read what went out.
 
+    Delivery (``domain.notify``, run by the job worker): a row is *sent* (``sent_at``),
+    *failed* (``failed_at``: it will not be tried again unless someone resends it; ``error``
+    says why) or *pending*, waiting for its next try (``next_attempt_at``, empty = at once).
+    A worker *claims* a row before sending it (``claimed_by`` until ``claimed_until``, a lease):
+    one UPDATE that only one worker can win, so an email is never sent twice, and one whose
+    worker died is claimable again once the lease runs out. ``attempts`` counts the tries.
+
     An email that carries a set-password link names its kind in ``link_kind`` and its owner in
     ``link_user_id``; the body holds a placeholder, and the link is made only as the email is
     sent (``domain.notify.outgoing_body``), so no reader of the outbox can use it."""
@@ -39,3 +46,26 @@ class OutboxEmail(Model):
     error: Mapped[str] = mapped_column(Text, default="")
     link_kind: Mapped[str] = mapped_column(String(10), default="", server_default="")
     link_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at = mapped_column(UTCDateTime, nullable=True)
+    claimed_by: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    claimed_until = mapped_column(UTCDateTime, nullable=True)
+    failed_at = mapped_column(UTCDateTime, nullable=True)
+
+    # the worker's sweep and /healthz look for unsent rows: sent_at IS NULL AND failed_at IS NULL
+    __table_args__ = (Index("ix_outbox_email_unsent", "sent_at", "failed_at", "next_attempt_at"),)
+
+    @property
+    def status(self) -> str:
+        """"sent", "failed" or "pending" (never a template's business to work out)."""
+        if self.sent_at is not None:
+            return "sent"
+        return "failed" if self.failed_at is not None else "pending"
+
+
+class WorkerHeartbeat(Model):
+    """A job worker's last sign of life (a periodic task writes it; ``/healthz`` reads it)."""
+
+    __tablename__ = "worker_heartbeat"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    beat_at = mapped_column(UTCDateTime, nullable=False)

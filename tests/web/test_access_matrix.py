@@ -26,6 +26,9 @@ from portal.security import ALL_ROLES, PUBLIC
 
 ROLES = ["headteacher", "sle", "home_school", "director", "admin", "board"]
 EXEMPT = {"static"}
+# /healthz answers 503 when unhealthy (an unmigrated test database, no worker): that is its
+# answer, not a server error (tests/web/test_outbox_delivery.py checks each case)
+HEALTH = {"health.healthz"}
 
 def _email(w, s) -> int:
     from portal.models import OutboxEmail
@@ -256,7 +259,7 @@ def test_own_alliance_never_causes_a_server_error(app, world, client_for, role):
         url = _url(rule, world, "a")
         for htmx in (False, True):
             status = _call(client, method, url, htmx=htmx).status_code
-            if status >= 500:
+            if status >= 500 and not (rule.endpoint in HEALTH and status == 503):
                 wrong.append(f"{'htmx ' if htmx else ''}{method} {url}: {status}")
     assert wrong == []
 
