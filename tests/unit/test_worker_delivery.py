@@ -357,9 +357,8 @@ def test_the_remind_job_sends_each_due_reminder_once(db):
 
 
 def test_the_checkpoint_job_signs_every_grown_log(db):
-    from portal.models import AuditCheckpoint
-
     from portal.domain import audit
+    from portal.models import AuditCheckpoint
 
     w = factories.world()
     audit.record(w.user("a", "admin"), "demo.loaded", w.a.alliance)
