@@ -31,7 +31,7 @@
         toggle.focus();
       }
     });
-  });
+  }, { once: true });  // once: htmx-loader.js repeats DOMContentLoaded for a late htmx
 
   // A button marked data-confirm asks before it submits.
   document.addEventListener("click", function (evt) {

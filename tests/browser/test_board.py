@@ -53,6 +53,8 @@ def test_board_targets_a_school_the_coordinator_proposes_and_the_board_approves(
     page.set_viewport_size({"width": width, "height": 900})
     sign_in(page, member.email)
     nav = page.get_by_role("navigation", name="Main")
+    if width <= 960:  # a phone or tablet: the links fold behind the menu button
+        nav.get_by_role("button", name="Menu").click()
     expect(nav.get_by_role("link", name="New request")).to_have_count(1)
     nav.get_by_role("link", name="New request").click()
     expect(page.get_by_role("heading", name=re.compile("target a school"))).to_be_visible()

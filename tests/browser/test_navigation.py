@@ -111,3 +111,17 @@ def test_the_open_button_on_notifications_is_not_white_on_white(page, sign_in, w
         e = e.parentElement; } return 'rgb(255, 255, 255)'; }""")
     hi, lo = sorted((_luminance(colour), _luminance(backdrop)), reverse=True)
     assert (hi + 0.05) / (lo + 0.05) >= 4.5, (colour, backdrop)
+
+
+def test_the_menu_opens_with_one_click_when_htmx_arrives_late(page, sign_in, world):
+    """htmx-loader.js repeats DOMContentLoaded for an htmx that arrived late; the menu must not
+    wire its button twice (two listeners toggled it open and shut again on one click)."""
+    page.set_viewport_size({"width": 390, "height": 800})
+    sign_in(page, world.user("a", "director").email)
+    page.goto("/")
+    page.wait_for_function("window.htmx !== undefined")
+    page.evaluate("document.dispatchEvent(new Event('DOMContentLoaded'))")
+    toggle = page.get_by_role("button", name="Menu")
+    toggle.click()
+    assert toggle.get_attribute("aria-expanded") == "true"
+    assert page.locator(".nav a").first.is_visible()
