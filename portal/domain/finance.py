@@ -524,6 +524,13 @@ def _credit(inv: Invoice, amount: int, actor: User | None, *, today: date, reaso
     audit.record(actor, "invoice.credited", inv, detail={
         "credit_note": cn.number, "amount_pence": amount, "refund_due_pence":
         inv.refund_due_pence}, ip=ip)
+    if inv.sent_at is not None:  # the payer has the invoice: they hear of what changed it
+        refund = (f"; {charging.format_pence(inv.refund_due_pence)} will be refunded"
+                  if inv.refund_due_pence else "")
+        notify.notify(recipients(inv),
+                      f"Credit note {cn.number} for {charging.format_pence(amount)} against "
+                      f"invoice {inv.number}{refund}", f"/finance/invoices/{inv.id}",
+                      alliance_id=inv.alliance_id)
     return cn
 
 
@@ -696,4 +703,6 @@ def record_refund(inv: Invoice, actor: User, *, on: date, ip: str = "") -> Payme
     _refresh_status(inv)
     audit.record(actor, "invoice.refunded", inv, detail={
         "number": inv.number, "amount_pence": amount}, ip=ip)
+    notify.notify(recipients(inv), f"Refund of {charging.format_pence(amount)} made on invoice "
+                  f"{inv.number}", f"/finance/invoices/{inv.id}", alliance_id=inv.alliance_id)
     return payment

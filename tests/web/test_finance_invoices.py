@@ -419,3 +419,37 @@ def test_a_three_hour_consultation_is_invoiced_for_three_hours(world):
     school = [i for i in invoices if i.payer == "school"]
     assert len(school) == 1 and school[0].total_pence == 14_000  # 1 free, then 2 x £70
     assert "One-off consultation, 3 hours" in school[0].lines[0].description
+
+
+def test_every_payer_is_told_of_a_credit_note_and_a_refund(world):
+    """Issue 15, item 7: a credit note or a refund changed what a school or a Board pays, and
+    nobody who pays was told."""
+    from portal.models import Notification
+
+    admin = world.user("a", "admin")
+    d = ff.priced_deployment(world.a, model="east_sussex", designation="sle", half_days=12,
+                             delivered=0, status="active", targeted=True)
+    by = _by_payer(finance.raise_invoices(d, admin, half_days=12))
+    school, board = by["school"][0], by["board"][0]
+    for inv in (school, board):
+        finance.mark_sent(inv, admin)
+        finance.record_payment(inv, inv.total_pence, admin, received_on=date(2026, 10, 1))
+    db.session.commit()
+    _end_early(d, admin, 4)
+    head, member = world.user("a", "headteacher"), world.user("a", "board")
+
+    def said(user):
+        return [n.message for n in db.session.scalars(
+            select(Notification).where(Notification.user_id == user.id))]
+
+    assert any(m.startswith("Credit note CN-") and f"against invoice {school.number}" in m
+               and "£600.00 will be refunded" in m for m in said(head))
+    assert any(m.startswith("Credit note CN-") and board.number in m for m in said(member))
+    db.session.refresh(school)
+    finance.record_refund(school, admin, on=date(2026, 11, 25))
+    db.session.commit()
+    assert any(m == f"Refund of £600.00 made on invoice {school.number}" for m in said(head))
+    # the unsent supply-cover statement was credited too, but nobody had it: nobody is told
+    cover = by["teaching_school"][0]
+    home = world.user("a", "home_school")
+    assert not any(cover.number in m for m in said(home))
