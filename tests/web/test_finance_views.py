@@ -1,0 +1,88 @@
+"""The Money views a payer and the Board meet: refunds due shown in the list, credit notes
+negative in the CSV with a refund column (so its columns add up), and every link a user follows
+from Money opens (issue 15, item 9)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from flask import g, has_app_context
+from sqlalchemy import select
+
+from portal.domain import finance, workflow
+from portal.extensions import db
+from portal.models import Invoice
+
+from ..factories import finance as ff
+
+
+@pytest.fixture
+def fresh(client_for):
+    """A client that forgets the previous request's signed-in user (see test_finance.py)."""
+
+    def make(user):
+        c = client_for(user)
+
+        class Fresh:
+            def __getattr__(self, name):
+                attr = getattr(c, name)
+                if name not in ("get", "post", "htmx_get"):
+                    return attr
+
+                def call(*args, **kwargs):
+                    if has_app_context():
+                        g.pop("_login_user", None)
+                    return attr(*args, **kwargs)
+
+                return call
+
+        return Fresh()
+
+    return make
+
+
+@pytest.fixture
+def ended(world):
+    """A Board-targeted East Sussex SLE deployment of 6 days, invoiced in advance, the school's
+    and the Board's invoices sent and paid in full, then ended early after 2 days: each is
+    credited and a refund is due to the school (£600.00) and to the Board (£800.00)."""
+    admin = world.user("a", "admin")
+    d = ff.priced_deployment(world.a, model="east_sussex", designation="sle", half_days=12,
+                             delivered=0, status="active", targeted=True)
+    raised = {i.payer: i for i in finance.raise_invoices(d, admin, half_days=12)}
+    for payer in ("school", "board"):
+        inv = raised[payer]
+        finance.mark_sent(inv, admin)
+        finance.record_payment(inv, inv.total_pence, admin, received_on=date(2026, 10, 1))
+    db.session.commit()
+    d.half_days_delivered = 4
+    d.last_day_delivered = date(2026, 11, 20)
+    workflow.transition(d, "ended_early", admin, reason="The system leader is ill")
+    workflow.commit_or_conflict()
+    return d, raised
+
+
+HREF = re.compile(r'href="(/[^"#]*)')
+
+
+@pytest.mark.parametrize("role", ["board", "headteacher", "home_school", "director", "admin"])
+def test_every_link_from_money_opens(world, ended, fresh, role):
+    c = fresh(world.user("a", role))
+    seen: set[str] = set()
+    pages = ["/finance/"]
+    for depth in range(2):
+        found = []
+        for page in pages:
+            r = c.get(page)
+            assert r.status_code == 200, page
+            for href in HREF.findall(r.data.decode()):
+                href = href.replace("&amp;", "&")
+                if href in seen or href.startswith(("/static", "/auth/logout")):
+                    continue
+                seen.add(href)
+                found.append(href)
+        broken = [h for h in found if c.get(h).status_code >= 400]
+        assert broken == [], (depth, broken)
+        pages = [h for h in found if h.startswith("/finance/") and not h.endswith(".csv")]
