@@ -4,6 +4,8 @@ from Money opens (issue 15, item 9)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import date
 
@@ -86,3 +88,68 @@ def test_every_link_from_money_opens(world, ended, fresh, role):
         broken = [h for h in found if c.get(h).status_code >= 400]
         assert broken == [], (depth, broken)
         pages = [h for h in found if h.startswith("/finance/") and not h.endswith(".csv")]
+
+
+# ------------------------------------------------------------------ the refund due, in the list
+
+
+@pytest.mark.parametrize(("role", "label", "owed"), [
+    ("headteacher", "Refund due to your school", "£600.00"),
+    ("board", "Refund due to your Board", "£800.00"),
+    ("director", "Refunds due to payers", "£1,400.00"),
+])
+def test_the_money_list_shows_the_refund_due(world, ended, fresh, role, label, owed):
+    body = fresh(world.user("a", role)).get("/finance/").data.decode()
+    assert f"<dt>{label}</dt><dd>{owed}</dd>" in body
+    d, raised = ended
+    mine = raised["school"] if role == "headteacher" else raised["board"]
+    row = body[body.index(mine.number):].split("</tr>")[0]
+    assert "Refund due" in row and ("£600.00" if mine.payer == "school" else "£800.00") in row
+
+
+def test_no_refund_due_says_nothing_of_refunds(world, fresh):
+    ff.priced_deployment(world.a, model="sefton", designation="lle", half_days=8,
+                         status="completed")
+    body = fresh(world.user("a", "headteacher")).get("/finance/").data.decode()
+    assert "Refund due" not in body
+
+
+def test_a_refund_recorded_clears_the_refund_due(world, ended, fresh):
+    _d, raised = ended
+    finance.record_refund(raised["school"], world.user("a", "admin"), on=date(2026, 11, 25))
+    db.session.commit()
+    body = fresh(world.user("a", "headteacher")).get("/finance/").data.decode()
+    assert "Refund due" not in body
+
+
+# ------------------------------------------------------------------ the CSV adds up
+
+
+def _pence(cell: str) -> int:
+    sign = -1 if cell.startswith("-") else 1
+    pounds, pence = cell.lstrip("-").split(".")
+    return sign * (int(pounds) * 100 + int(pence))
+
+
+def test_the_csv_has_credit_notes_negative_and_a_refund_column_so_columns_add_up(
+        world, ended, fresh):
+    r = fresh(world.user("a", "admin")).get("/finance/invoices.csv")
+    rows = list(csv.DictReader(io.StringIO(r.data.decode())))
+    credits = [row for row in rows if row["Type"] == "Credit note"]
+    # negative numbers a spreadsheet sums, not text guarded against formulas ("'-600.00")
+    assert credits and all(row["Total (£)"].startswith("-") for row in credits)
+    by_number = {row["Number"]: row for row in rows}
+    _d, raised = ended
+    assert by_number[raised["school"].number]["Refund due (£)"] == "600.00"
+    assert by_number[raised["board"].number]["Refund due (£)"] == "800.00"
+
+    def column(name: str) -> int:
+        return sum(_pence(row[name]) for row in rows)
+
+    # the Total column sums to what is charged after credit notes ...
+    invoices = db.session.scalars(select(Invoice).where(Invoice.status != "credit")).all()
+    assert column("Total (£)") == sum(i.net_pence for i in invoices)
+    # ... and what is charged less what is paid is what is still due less what is owed back
+    assert column("Total (£)") - column("Paid (£)") == \
+        column("Balance (£)") - column("Refund due (£)")
+    assert column("Refund due (£)") == 140_000
