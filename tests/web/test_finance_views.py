@@ -153,3 +153,15 @@ def test_the_csv_has_credit_notes_negative_and_a_refund_column_so_columns_add_up
     assert column("Total (£)") - column("Paid (£)") == \
         column("Balance (£)") - column("Refund due (£)")
     assert column("Refund due (£)") == 140_000
+
+
+@pytest.mark.parametrize("role", ["board", "headteacher", "home_school", "director", "admin"])
+def test_every_money_link_on_the_deployment_page_opens(world, ended, fresh, role):
+    d, _raised = ended
+    c = fresh(world.user("a", role))
+    r = c.get(f"/deployments/{d.id}")
+    assert r.status_code == 200
+    links = {h.replace("&amp;", "&") for h in HREF.findall(r.data.decode())
+             if h.startswith("/finance/")}
+    assert links, "the money panel links its invoices"
+    assert [h for h in sorted(links) if c.get(h).status_code >= 400] == []
