@@ -89,6 +89,7 @@ PHRASES = {
     "invoice.payment": "recorded a payment on {object}",
     "invoice.refunded": "recorded a refund on {object}",
     "invoice.credited": "raised a credit note against {object}",
+    "invoice.amended": "corrected the unsent draft {object}",
     "rate_card.created": "set new rates",
     "profile.update": "updated {object}",
     "profile.release_approve": "approved a release",
@@ -123,7 +124,7 @@ DETAIL_LABELS = {
     "school_id": "School", "schools": "Schools", "user_id": "Person", "kind": "Kind",
     "designation": "Designation", "received_on": "Received", "status": "Status",
     "entity": "Part of the plan", "revision": "Revision", "from": "From", "to": "To",
-    "supersedes": "Replaces version",
+    "supersedes": "Replaces version", "was_pence": "Was", "voided": "Cancelled",
 }
 HIDDEN_KEYS = {"content_hash", "from_hash", "evidence", "signature_id", "entity_id", "before",
                "after", "before_length", "deployment", "request", "alliance", "actions",

@@ -502,8 +502,23 @@ def paid_by_party(deployment_id: int) -> dict[str, int]:
     return out
 
 
-def _credit(inv: Invoice, amount: int, actor: User | None, *, today: date, reason: str,
-            ip: str = "") -> Invoice:
+def credit_note(inv: Invoice, amount: int, actor: User | None, *, today: date, reason: str,
+                ip: str = "") -> Invoice:
+    """Reduce a sent invoice by ``amount`` with a credit note (a new numbered document the payer
+    receives); whatever was paid beyond what is now due shows as a refund due on the invoice.
+
+    Never against a draft (the payer has not seen it: :func:`amend_draft` corrects it in place),
+    a credit note or a void invoice, and never more than is still due on it."""
+    if inv.status == "draft":
+        raise InvoiceStateError(f"{inv.number} is a draft and has not been sent: correct the "
+                                "draft instead of raising a credit note against it.")
+    if inv.status in policy.NO_PAYMENTS:
+        raise InvoiceStateError(f"{inv.number} is a {inv.status_label.lower()} and takes no "
+                                "credit note.")
+    if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= inv.net_pence:
+        raise errors.Invalid(f"A credit note is for more than £0.00 and at most the "
+                             f"{charging.format_pence(inv.net_pence)} due on {inv.number}.",
+                             field="amount")
     seq = next_number(inv.alliance_id)
     cn = Invoice(
         number=format_number(inv.alliance_id, seq, credit=True), sequence=seq,
@@ -558,13 +573,39 @@ def settle(deployment: Deployment, actor: User | None = None, *, half_days: int 
                               ip=ip)
     if delivered and uses_allowance(deployment, to_card(rate_card_for(deployment))):
         return []  # a visit or consultation that happened is charged as invoiced
-    due = {p.key: p.total for p in plan(deployment, delivered)} if delivered else {}
+    due = {p.key: p for p in plan(deployment, delivered)} if delivered else {}
     created = []
     for inv in existing:
-        credit = inv.net_pence - due.get(invoice_key(inv), 0)
+        planned = due.get(invoice_key(inv))
+        if inv.status == "draft":  # not sent: corrected in place, no credit note
+            amend_draft(inv, planned, actor, reason=note, ip=ip)
+            continue
+        credit = inv.net_pence - (planned.total if planned else 0)
         if credit > 0:
-            created.append(_credit(inv, credit, actor, today=today, reason=note, ip=ip))
+            created.append(credit_note(inv, credit, actor, today=today, reason=note, ip=ip))
     return created
+
+
+def amend_draft(inv: Invoice, planned: PlannedInvoice | None, actor: User | None, *,
+                reason: str, ip: str = "") -> None:
+    """Correct an unsent draft to what is now due (``planned``'s lines), or void it when nothing
+    is (its total then 0, so no list or export counts it). The old amount is in the audit."""
+    if inv.status != "draft":
+        raise InvoiceStateError(f"{inv.number} has been sent: only a credit note reduces it.")
+    before = inv.total_pence
+    lines = planned.lines if planned and planned.total > 0 else []
+    if before == sum(a for _d, a in lines) + inv.credited_pence and lines:
+        return  # already what is due
+    inv.lines = [InvoiceLine(position=i, description=d[:300], quantity=1, unit="item",
+                             unit_pence=a, amount_pence=a) for i, (d, a) in enumerate(lines)]
+    inv.total_pence = sum(a for _d, a in lines) + inv.credited_pence
+    if not lines:
+        inv.status = "void"  # nothing left to send
+    inv.note = reason
+    db.session.flush()
+    audit.record(actor, "invoice.amended", inv, detail={
+        "number": inv.number, "was_pence": before, "total_pence": inv.total_pence,
+        "voided": not lines}, ip=ip)
 
 
 def statement(deployment: Deployment, invoices: list[Invoice]) -> Statement:

@@ -53,6 +53,8 @@ LEDES = {
     "board": "Your Board's grants towards targeted deployments.",
 }
 OUTSTANDING_LABELS = {"home_school": "Owed to your school"}
+REFUND_LABELS = {"headteacher": "Refund due to your school", "board": "Refund due to your Board",
+                 "admin": "Refunds due to payers", "director": "Refunds due to payers"}
 ALLOWANCE_UNITS = {"good_practice_visit": "half day(s)", "consultation": "hour(s)"}
 
 
@@ -102,6 +104,12 @@ def index() -> ResponseReturnValue:
             Invoice.total_pence - Invoice.credited_pence - Invoice.paid_pence), 0))
         .where(*where, Invoice.status.in_(("sent", "part_paid")))
     ) or 0
+    # paid beyond what is due after a credit note: owed back to the payer (0 when none)
+    refund_due = db.session.scalar(
+        select(func.coalesce(func.sum(
+            Invoice.paid_pence - Invoice.total_pence + Invoice.credited_pence), 0))
+        .where(*where, policy.refunds_due(current_user))
+    ) or 0
     years = db.session.scalars(
         select(Invoice.academic_year).distinct()
         .where(access.invoices_visible_to(current_user))
@@ -117,6 +125,8 @@ def index() -> ResponseReturnValue:
                   outstanding=outstanding, can=can, lede=LEDES.get(current_user.role, "").format(
                       alliance=current_user.alliance.short_name),
                   outstanding_label=OUTSTANDING_LABELS.get(current_user.role, "Outstanding"),
+                  refund_due=refund_due,
+                  refund_label=REFUND_LABELS.get(current_user.role, "Refunds due"),
                   schools=schools, statuses=INVOICE_STATUSES, payers=PAYERS,
                   year_label=charging.academic_year_label)
 
@@ -138,25 +148,30 @@ def export_csv() -> ResponseReturnValue:
         whole, pence = divmod(abs(p), 100)
         return f"{sign}{whole}.{pence:02d}"
 
-    def line(values) -> str:
+    def line(texts, amounts=()) -> str:
+        # amounts are numbers we format, so a spreadsheet sums them (a minus sign kept as is)
         buffer = io.StringIO()
-        csv.writer(buffer).writerow([_csv_safe(x) for x in values])
+        csv.writer(buffer).writerow([*(_csv_safe(x) for x in texts), *amounts])
         return buffer.getvalue()
 
     def rows():
         # streamed in batches, so a national-scale export never sits in memory at once
         yield line(["Number", "Type", "Status", "Deployment", "Payer", "Paid to", "Issued",
                     "Due", "Academic year", "Total (£)", "Credited (£)", "Paid (£)",
-                    "Balance (£)"])
+                    "Balance (£)", "Refund due (£)"])
         for inv in db.session.scalars(stmt):
+            # a credit note counts against the total (negative), so the Total column sums to
+            # what is charged; Total - Paid == Balance - Refund due, column by column
             yield line((
                 inv.number, "Credit note" if inv.is_credit else "Invoice", inv.status_label,
                 inv.deployment.reference if inv.deployment else "", payer_name(inv),
                 payee_name(inv), inv.issued_on.isoformat() if inv.issued_on else "",
                 inv.due_on.isoformat() if inv.due_on else "",
-                charging.academic_year_label(inv.academic_year) if inv.academic_year else "",
-                pounds(inv.total_pence), pounds(inv.credited_pence), pounds(inv.paid_pence),
-                pounds(0 if inv.is_credit else inv.balance_pence)))
+                charging.academic_year_label(inv.academic_year) if inv.academic_year else ""),
+                (pounds(-inv.total_pence if inv.is_credit else inv.total_pence),
+                 pounds(inv.credited_pence), pounds(inv.paid_pence),
+                 pounds(0 if inv.is_credit else inv.balance_pence),
+                 pounds(inv.refund_due_pence)))
 
     response = Response(stream_with_context(rows()), mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="invoices.csv"'

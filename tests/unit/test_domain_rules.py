@@ -122,3 +122,64 @@ def test_only_the_leader_saves_their_own_profile(world):
         profiles.save_profile(world.user("a", "admin"), world.a.leader.profile, bio="",
                               phases=[], standards=[], specialisms=[], accepting=False,
                               autumn_days=1, spring_days=1, summer_days=1)
+
+
+# ------------------------------------------------------------------ credit notes (issue 15, item 9)
+
+
+def _advance_drafts(world):
+    admin = world.user("a", "admin")
+    d = ff.priced_deployment(world.a, model="east_sussex", designation="sle", half_days=12,
+                             delivered=0, status="active", targeted=True)
+    return admin, d, {i.payer: i for i in finance.raise_invoices(d, admin, half_days=12)}
+
+
+def test_no_credit_note_against_a_draft_invoice(world):
+    admin, _d, raised = _advance_drafts(world)
+    draft = raised["school"]
+    assert draft.status == "draft"
+    with pytest.raises(errors.NotNow, match="draft"):
+        finance.credit_note(draft, 10_000, admin, today=date.today(), reason="Fewer days")
+    assert (draft.credited_pence, draft.status) == (0, "draft")
+    assert db.session.query(Invoice).filter_by(credits_invoice_id=draft.id).count() == 0
+
+
+def test_a_credit_note_reduces_a_sent_invoice(world):
+    admin, _d, raised = _advance_drafts(world)
+    inv = raised["school"]
+    finance.mark_sent(inv, admin)
+    cn = finance.credit_note(inv, 10_000, admin, today=date.today(), reason="Fewer days")
+    assert cn.is_credit and cn.total_pence == 10_000 and cn.credits_invoice_id == inv.id
+    assert inv.net_pence == inv.total_pence - 10_000
+
+
+def test_an_early_end_amends_unsent_drafts_instead_of_crediting_them(world):
+    admin, d, raised = _advance_drafts(world)
+    sent = raised["school"]
+    finance.mark_sent(sent, admin)
+    db.session.commit()
+    d.half_days_delivered = 4
+    d.last_day_delivered = date(2026, 11, 20)
+    workflow.transition(d, "ended_early", admin, reason="The system leader is ill")
+    workflow.commit_or_conflict()
+    credits = db.session.query(Invoice).filter_by(deployment_id=d.id, status="credit").all()
+    assert [c.credits_invoice_id for c in credits] == [sent.id]  # only the sent one
+    for payer in ("board", "teaching_school"):
+        draft = raised[payer]
+        db.session.refresh(draft)
+        assert draft.status == "draft" and draft.credited_pence == 0
+        assert draft.total_pence == sum(line.amount_pence for line in draft.lines)
+    # the delivered third of each: Board £1,200.00 -> £400.00, supply cover £900.00 -> £300.00
+    assert (raised["board"].total_pence, raised["teaching_school"].total_pence) == (
+        40_000, 30_000)
+
+
+def test_an_early_end_with_nothing_delivered_voids_unsent_drafts(world):
+    admin, d, raised = _advance_drafts(world)
+    d.half_days_delivered = 0
+    workflow.transition(d, "ended_early", admin, reason="The school withdrew")
+    workflow.commit_or_conflict()
+    assert db.session.query(Invoice).filter_by(deployment_id=d.id, status="credit").count() == 0
+    for inv in raised.values():
+        db.session.refresh(inv)
+        assert (inv.status, inv.total_pence, inv.net_pence) == ("void", 0, 0)

@@ -209,3 +209,16 @@ def test_a_twin_that_forgot_the_credit_notes_is_caught(money_world):
         assert_twins_agree(users, Invoice, visible=access.invoices_visible_to,
                            python=policy.waiting,
                            sql={**policy.WAITING_SQL, "refund": careless_refund})
+
+
+def test_the_refund_owed_to_a_payer_twins_agree(money_world):
+    """A payer's Money list shows the refund due to it (issue 15, item 9): the Python and SQL
+    forms agree for every user, and some payer is owed one."""
+    from tests.policy import assert_twins_agree
+
+    users = db.session.scalars(select(User).order_by(User.id)).all()
+    assert_twins_agree(users, Invoice, visible=access.invoices_visible_to,
+                       python=policy.owed, sql=policy.OWED_SQL)
+    owed = {u.role for u in users if db.session.scalars(select(Invoice.id).where(
+        access.invoices_visible_to(u), policy.refund_owed_to(u))).first()}
+    assert owed == {"headteacher", "board"}

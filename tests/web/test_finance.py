@@ -331,6 +331,8 @@ def test_advance_invoices_and_early_end_settlement(world, client_for):
     assert again.status_code == 409 and "already been raised" in again.data.decode()
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Invoice)) == 3
+    for inv_id in db.session.scalars(select(Invoice.id)).all():  # sent, so credited later
+        assert admin.post(f"/finance/invoices/{inv_id}/send").status_code == 303
 
     d = db.session.get(type(d), d.id)
     d.half_days_delivered = 4

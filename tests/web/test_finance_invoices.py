@@ -111,17 +111,18 @@ def test_early_end_after_invoicing_in_advance_credits_and_refunds_in_shares(worl
     after = _end_early(d, admin, 4)
     credits = [i for i in after if i.is_credit]
     assert sorted((c.payer, c.total_pence) for c in credits) == [
-        ("board", 80_000), ("school", 60_000), ("teaching_school", 60_000)]
+        ("board", 80_000), ("school", 60_000)]
     school, board = by["school"][0], by["board"][0]
     db.session.refresh(school)
     db.session.refresh(board)
     assert (school.net_pence, school.refund_due_pence, school.balance_pence) == (30_000, 60_000, 0)
     assert (board.net_pence, board.refund_due_pence) == (40_000, 80_000)
     assert all(c.number.startswith("CN-") and c.credits_invoice_id for c in credits)
-    # the unsent supply-cover statement was reduced to the delivered share
+    # the unsent supply-cover statement was corrected to the delivered share (no credit note
+    # against a draft, issue 15, item 9)
     cover = by["teaching_school"][0]
     db.session.refresh(cover)
-    assert cover.net_pence == 30_000
+    assert (cover.status, cover.total_pence, cover.net_pence) == ("draft", 30_000, 30_000)
 
     st = finance.statement(d, after)
     assert st.settlement.refunds == {"school": 60_000, "board": 80_000}
@@ -401,6 +402,8 @@ def test_completion_in_fewer_days_than_invoiced_ahead_credits_the_rest(world):
     d = ff.priced_deployment(world.a, model="sefton", designation="lle", half_days=8,
                              delivered=6, status="evaluation")
     advance = _by_payer(finance.raise_invoices(d, admin, half_days=8))
+    for invoices in advance.values():
+        finance.mark_sent(invoices[0], admin)  # a draft is corrected, not credited
     db.session.commit()
     after = _complete(d, world.user("a", "director"))
     credits = {c.payer: c.total_pence for c in after if c.is_credit}

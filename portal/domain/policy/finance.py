@@ -216,3 +216,35 @@ def waiting_pay(user: User) -> ColumnElement[bool]:
 
 WAITING_SQL = {"send": waiting_send, "record_payment": waiting_record_payment,
                "refund": waiting_refund, "pay": waiting_pay}
+
+
+# ------------------------------------------------------------- owed back to the payer
+
+
+def owed(inv: Invoice, user: User) -> dict[str, bool]:
+    """What this invoice owes back to this user (Python form): ``refund_owed`` when the user's
+    school or Board paid beyond what is due after a credit note. Not an action of theirs (the
+    co-ordinator records the refund: ``waiting_refund``), so it is shown in Money, not listed as
+    waiting. SQL twin: :func:`refund_owed_to`."""
+    return {"refund_owed": is_payer(inv, user) and inv.refund_due_pence > 0}
+
+
+def refund_owed_to(user: User) -> ColumnElement[bool]:
+    """SQL twin of :func:`owed`: invoices (not credit notes) the user's school or Board paid
+    beyond what is now due."""
+    if user.role == "headteacher" and user.school_id:
+        payer = and_(Invoice.payer == "school", Invoice.payer_school_id == user.school_id)
+    elif user.role == "board" and user.board_id:
+        payer = and_(Invoice.payer == "board", Invoice.payer_board_id == user.board_id)
+    else:
+        return false()
+    return and_(payer, Invoice.status != "credit", _balance() < 0)
+
+
+OWED_SQL = {"refund_owed": refund_owed_to}
+
+
+def refunds_due(user: User) -> ColumnElement[bool]:
+    """The invoices whose refund the Money list totals for this user: for the co-ordinator and
+    director every refund to make (:func:`waiting_refund`), for a payer those owed to it."""
+    return waiting_refund(user) if user.role in OVERSEERS else refund_owed_to(user)
