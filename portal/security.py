@@ -24,6 +24,7 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from .domain import sessions
 from .extensions import db, login_manager
@@ -204,6 +205,7 @@ def unauthorized():
     elif g.pop("portal_session_expired", None):
         flash("You were signed out because the portal was not used for a while.", "info")
     login_url = url_for("auth.login", next=target)
+    response: WerkzeugResponse
     if is_htmx():
         response = current_app.response_class(status=401)
         response.headers["HX-Redirect"] = login_url
