@@ -25,7 +25,7 @@ def _bool(name: str, default: bool = False) -> bool:
 
 def _int(name: str, default: int) -> int:
     value = os.environ.get(name)
-    return int(value) if value not in (None, "") else default
+    return int(value) if value else default  # unset or empty: the default
 
 
 class ConfigError(RuntimeError):

@@ -250,6 +250,7 @@ def load(today: date | None = None) -> list[tuple[str, str, str]]:
         db.session.flush()
 
         leaders = []
+        profiles: list[LeaderProfile] = []  # leaders[i]'s profile
         for l_index, (designation, name, specs, phases, standards, capacity) in enumerate(LEADERS):
             home_school = home if l_index == 0 else schools[(l_index + 2) % len(schools)]
             if home_school.id == receiving.id:
@@ -269,6 +270,7 @@ def load(today: date | None = None) -> list[tuple[str, str, str]]:
             profile.specialisms = [specialisms[c] for c in specs]
             db.session.add(profile)
             leaders.append(leader)
+            profiles.append(profile)
         db.session.flush()
 
         def request(title: str, status: str, hours_ago: float | None, *, kind="sle_deployment",
@@ -317,14 +319,14 @@ def load(today: date | None = None) -> list[tuple[str, str, str]]:
         proposed = Deployment(
             reference=brokering.deployment_reference(matched), request_id=matched.id,
             alliance_id=alliance.id, leader_id=leaders[3].id,
-            home_school_id=leaders[3].profile.home_school_id, designation="non_sle",
+            home_school_id=profiles[3].home_school_id, designation="non_sle",
             half_days_agreed=6, targeted=bool(boards), proposed_by_id=admin.id,
             proposed_at=matched.matched_at, status="proposed",
         )
         live = Deployment(
             reference=brokering.deployment_reference(active), request_id=active.id,
             alliance_id=alliance.id, leader_id=leaders[0].id, home_school_id=home.id,
-            designation=leaders[0].profile.designation, half_days_agreed=8, half_days_delivered=3,
+            designation=profiles[0].designation, half_days_agreed=8, half_days_delivered=3,
             proposed_by_id=admin.id, proposed_at=active.matched_at, status="active",
             confirmed_at=active.matched_at + timedelta(days=2),
             active_at=active.matched_at + timedelta(days=4),

@@ -16,6 +16,7 @@ import secrets
 import time
 from collections.abc import Callable
 from functools import wraps
+from typing import Any, Protocol, cast
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
@@ -23,6 +24,7 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from .domain import sessions
 from .extensions import db, login_manager
@@ -33,6 +35,22 @@ PUBLIC = frozenset({"public"})
 ALL_ROLES = frozenset(ROLES)
 SIGNED_OUT = "signed_out_user"  # session key: who this browser's last session belonged to
 SEEN_EVERY = 60  # seconds: "seen" is written at most this often (so not on every response)
+
+
+class DeclaredView(Protocol):
+    """A view marked with who may call it (``roles``, ``public``); the URL-map tests read it."""
+
+    allowed_roles: frozenset[str]
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+class BackgroundView(Protocol):
+    """A view marked by :func:`background`: calling it is not activity."""
+
+    background: bool
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
 
 
 def roles(*allowed: str) -> Callable:
@@ -50,8 +68,9 @@ def roles(*allowed: str) -> Callable:
                 abort(403)
             return view(*args, **kwargs)
 
-        wrapper.allowed_roles = frozenset(allowed)
-        return wrapper
+        declared = cast(DeclaredView, wrapper)
+        declared.allowed_roles = frozenset(allowed)
+        return declared
 
     return decorate
 
@@ -61,8 +80,9 @@ def any_role(view: Callable) -> Callable:
 
 
 def public(view: Callable) -> Callable:
-    view.allowed_roles = PUBLIC
-    return view
+    declared = cast(DeclaredView, view)
+    declared.allowed_roles = PUBLIC
+    return declared
 
 
 @login_manager.user_loader
@@ -125,8 +145,9 @@ def end_session() -> None:
 def background(view: Callable) -> Callable:
     """Mark a view that pages call on their own (polling): calling it is not activity, so it
     does not keep a session alive."""
-    view.background = True
-    return view
+    marked = cast(BackgroundView, view)
+    marked.background = True
+    return marked
 
 
 def _user_id_in(token) -> int | None:
@@ -184,6 +205,7 @@ def unauthorized():
     elif g.pop("portal_session_expired", None):
         flash("You were signed out because the portal was not used for a while.", "info")
     login_url = url_for("auth.login", next=target)
+    response: WerkzeugResponse
     if is_htmx():
         response = current_app.response_class(status=401)
         response.headers["HX-Redirect"] = login_url

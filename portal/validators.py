@@ -25,7 +25,7 @@ DB_INT_MAX = 2**31 - 1
 # ------------------------------------------------------------------------------- numbers
 
 
-def is_amount(value, limit: int = 10**9) -> bool:
+def is_amount(value, limit: int | Decimal = 10**9) -> bool:
     """A finite number no larger than ``limit``: NaN, infinity and 1E30 are not amounts (and
     make Decimal raise when compared or quantized)."""
     try:

@@ -107,6 +107,8 @@ class BoardForm(Versioned, FlaskForm):
 
     @property
     def budget_pence(self) -> int:
+        if self.budget.data is None:  # InputRequired: only a form that did not validate
+            raise ValueError("the budget is read from a form that did not validate")
         return self.budget.data
 
 

@@ -17,7 +17,7 @@ def signed_agreements(today: date, now: datetime) -> None:
     placeholders = db.session.scalars(
         select(Agreement).where(Agreement.content_hash == "").order_by(Agreement.id)).all()
     for agreement in placeholders:
-        deployment = db.session.get(Deployment, agreement.deployment_id)
+        deployment = db.session.get_one(Deployment, agreement.deployment_id)
         agreement.content = service.build_content(deployment, today)
         agreement.content_hash = signing.content_hash(agreement.content)
         agreement.verify_token = service.new_token()
@@ -61,6 +61,8 @@ def agreement_being_signed(today: date, now: datetime) -> None:
         if head is None or admin is None or leader is None or head.school_id is None:
             continue
         profile = db.session.scalar(select(LeaderProfile).where(LeaderProfile.user_id == leader.id))
+        if profile is None:
+            continue
         home_head = db.session.scalar(select(User).where(
             User.role == "home_school", User.school_id == profile.home_school_id))
         submitted = now - timedelta(days=3)
@@ -100,6 +102,8 @@ def agreement_being_signed(today: date, now: datetime) -> None:
         workflow.transition(d, "agreement", None)  # drafts version 1 through the hook
         db.session.flush()
         agreement = db.session.scalar(select(Agreement).where(Agreement.deployment_id == d.id))
+        if agreement is None:
+            raise RuntimeError(f"no agreement was drafted for deployment {d.reference}")
         slot = next(s for s in service.slots(d, agreement) if s.kind == "leader")
         service.record_signature(d, agreement, slot, leader, decision="signed",
                                  typed_name=leader.name, signed_at=now - timedelta(hours=2),

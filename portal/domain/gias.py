@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 REQUIRED = ("URN", "EstablishmentName", "PhaseOfEducation (name)", "LA (name)")
@@ -59,7 +60,7 @@ def _decode(data: bytes) -> str:
     return data.decode("latin-1")
 
 
-def parse(data: bytes, *, foreign_urns: set[str] = frozenset()) -> Parsed:
+def parse(data: bytes, *, foreign_urns: Collection[str] = frozenset()) -> Parsed:
     """Check every row. ``foreign_urns``: URNs already held by another alliance (rejected)."""
     out = Parsed()
     text = _decode(data)
@@ -113,7 +114,7 @@ def parse(data: bytes, *, foreign_urns: set[str] = frozenset()) -> Parsed:
             reasons.append("LA (code) is too long")
         if urn and urn not in seen:
             seen[urn] = line
-        if reasons:
+        if reasons or phase is None:  # an unknown phase always gave a reason
             out.rejected.append((line, urn, "; ".join(reasons)))
         else:
             out.rows.append(Row(line, urn, name, phase, la_name, la_code, postcode))

@@ -18,8 +18,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from ..extensions import db
 from ..formatting import uk_datetime
@@ -122,11 +123,11 @@ def redeem(token: str, password: str, *, now: datetime | None = None) -> User:
     Every session of the account ends, and the owner is told by email."""
     now = now or utcnow()
     invite = find(token, now=now)
-    spent = db.session.execute(
+    spent = cast(CursorResult[Any], db.session.execute(  # an UPDATE's result has a rowcount
         update(InviteToken)
         .where(InviteToken.id == invite.id, InviteToken.used_at.is_(None))
         .values(used_at=now)
-    )
+    ))
     if spent.rowcount != 1:
         raise InviteError("This link has already been used. Sign in with your password.")
     user = invite.user

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import inspect, or_, select
 
@@ -42,7 +43,7 @@ def export(user: User) -> dict:
     def rows(stmt):
         return [_row(o) for o in db.session.scalars(stmt).all()]
 
-    data = {"account": _row(user)}
+    data: dict[str, Any] = {"account": _row(user)}
     data["account"]["role_label"] = user.role_label
     data["account"]["school"] = user.school.name if user.school else None
     data["account"]["alliance"] = user.alliance.name

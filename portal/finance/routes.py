@@ -256,7 +256,7 @@ def pay(invoice_id: int) -> ResponseReturnValue:
     form = PaymentForm()
     if (replay := idempotency.claim(form)) is not None:
         return replay  # sent twice: one payment
-    if not form.validate():
+    if not form.validate() or form.amount.data is None:  # InputRequired: None did not validate
         return _show(inv, form=form, status=422)
     try:
         with command():

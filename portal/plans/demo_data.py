@@ -46,7 +46,8 @@ def plans_demo(today: date, now: datetime) -> None:
         ]
         db.session.add_all(rows)
         db.session.flush()
-        for revision, row in enumerate([first, second, *rows], start=2):
+        entries: list[Outcome | Action] = [first, second, *rows]
+        for revision, row in enumerate(entries, start=2):
             db.session.add(PlanRevision(plan_id=plan.id, revision=revision,
                                         entity=domain.kind_of(row), entity_id=row.id,
                                         user_id=d.leader_id, before=None,

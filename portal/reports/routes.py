@@ -65,7 +65,7 @@ def load_rows(user) -> list[figures.DeploymentRow]:
         .outerjoin(RateCard, RateCard.id == Deployment.rate_card_id)
         .where(where)
         .order_by(Deployment.proposed_at.desc(), Deployment.id.desc())
-    ).all()
+    ).tuples().all()
     las: dict[int, list[str]] = defaultdict(list)
     for request_id, name in db.session.execute(
         select(RequestSchool.request_id, LocalAuthority.name)
@@ -113,9 +113,9 @@ def load_ratings(user) -> list[figures.RatingRow]:
 
 
 def _boards(user) -> list[tuple[int, str, int]]:
-    return [tuple(b) for b in db.session.execute(
+    return [(board_id, name, budget) for board_id, name, budget in db.session.execute(
         select(Board.id, Board.name, Board.budget_pence)
-        .where(access.boards_visible_to(user)).order_by(Board.name))]
+        .where(access.boards_visible_to(user)).order_by(Board.name)).tuples()]
 
 
 def _filters(rows, boards):
