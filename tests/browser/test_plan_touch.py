@@ -137,3 +137,41 @@ def test_phone_shows_each_action_as_a_labelled_card(touch_page, sign_in, world):
         # the table fits the tablet's width: nothing hangs off the edge
         tb = pg.locator("#action-table").bounding_box()
         assert tb["x"] + tb["width"] <= pg.viewport_size["width"]
+
+
+def test_the_merge_view_fits_the_screen(touch_page, sign_in, world):
+    """A stale save answers 409 with the merge view: it fits the phone and the tablet, its
+    form is usable and the words are not one to a line."""
+    from playwright.sync_api import expect
+
+    pg = touch_page
+    plan, o, a1, a2 = fd.plans_world(world)
+    sign_in(pg, world.a.leader.email)
+    pg.goto(f"/deployments/{world.a.deployment.id}/plan")
+    pg.locator(f"#action-{a1.id} .edit-link").tap()
+    row = pg.locator(f"#action-{a1.id}")
+    row.get_by_label("What will be done").fill("My wording from the classroom")
+
+    other = pg.context.new_page()  # a second tab saves first, so this form is stale
+    other.goto(f"/deployments/{world.a.deployment.id}/plan")
+    other.locator(f"#action-{a1.id} .edit-link").tap()
+    other.locator(f"#action-{a1.id}").get_by_label("What will be done").fill(
+        "Someone else's wording, saved first")
+    other.locator(f"#action-{a1.id}").get_by_role("button", name="Save", exact=True).tap()
+    expect(other.locator(f"#action-{a1.id}")).to_contain_text("saved first")
+    other.close()
+
+    row.get_by_role("button", name="Save", exact=True).tap()
+    expect(row).to_contain_text("Someone else changed this action")
+    no_sideways_scroll(pg)
+    width = pg.viewport_size["width"]
+    for part in (".conflict", ".merge-theirs", ".merge-mine"):
+        b = row.locator(part).bounding_box()
+        assert b["x"] >= 0 and b["x"] + b["width"] <= width, (part, b, width)
+        assert b["width"] >= 150, (part, b)  # room for more than a word a line
+    for label in ("What will be done", "Who", "By when", "Status", "Success criteria"):
+        fb = row.locator(".merge-mine").get_by_label(label, exact=True).bounding_box()
+        assert fb["x"] >= 0 and fb["x"] + fb["width"] <= width, (label, fb, width)
+    row.get_by_role("button", name="Save my merged version").tap()
+    expect(row).to_contain_text("My wording from the classroom")
+    expect(pg.locator(f"#action-{a1.id}.editing")).to_have_count(0)
