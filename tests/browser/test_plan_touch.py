@@ -175,3 +175,23 @@ def test_the_merge_view_fits_the_screen(touch_page, sign_in, world):
     row.get_by_role("button", name="Save my merged version").tap()
     expect(row).to_contain_text("My wording from the classroom")
     expect(pg.locator(f"#action-{a1.id}.editing")).to_have_count(0)
+
+
+def test_an_empty_action_gets_the_portals_error_summary_not_a_browser_bubble(touch_page,
+                                                                             sign_in, world):
+    """The plan's forms are novalidate: an empty "What will be done" goes to the server, which
+    answers with the error summary (focused) and the message beside the field (item 7)."""
+    from playwright.sync_api import expect
+
+    pg = touch_page
+    plan, o, a1, a2 = fd.plans_world(world)
+    sign_in(pg, world.a.leader.email)
+    pg.goto(f"/deployments/{world.a.deployment.id}/plan")
+    add = pg.locator("#add-action")
+    add.get_by_role("button", name="Add action").tap()
+    summary = pg.locator("#add-action .error-summary")
+    expect(summary).to_be_visible()
+    expect(summary).to_contain_text("Describe the action")
+    expect(summary).to_be_focused()
+    no_sideways_scroll(pg)
+    expect(pg.locator("#actions-body tr.plan-row")).to_have_count(2)  # nothing added
