@@ -23,3 +23,13 @@ def test_a_page_without_its_own_entry_marks_its_area(world, client_for):
     r = c.get(f"/requests/{world.a.request.id}")
     assert r.status_code == 200
     assert _current(r.data.decode()) == ["Requests"]
+
+
+def test_a_required_group_of_checkboxes_is_not_required_box_by_box(world, client_for):
+    """"Tick the standards" is checked by the server for the group; ``required`` on each box
+    would make the browser demand every box ticked (issue 18, item 7)."""
+    c = client_for(world.user("a", "headteacher"))
+    html = c.get("/requests/new").data.decode()
+    boxes = re.findall(r'<input[^>]*type="checkbox"[^>]*>', html)
+    assert any('name="standards"' in b for b in boxes)
+    assert [b for b in boxes if "required" in b] == []
