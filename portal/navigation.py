@@ -48,15 +48,13 @@ def add(endpoint: str, label: str, *, roles=None, order: int = 50, prefix: str |
 def items_for(user) -> list[tuple[NavItem, bool]]:
     """The entries this user may see, each with whether it is the current page."""
     endpoint = request.endpoint or ""
-    out = []
-    for item in sorted(_ITEMS.values(), key=lambda i: (i.order, i.label)):
-        if item.roles is not None and user.role not in item.roles:
-            continue
-        current = endpoint == item.endpoint or (
-            item.prefix != item.endpoint and endpoint.startswith(item.prefix)
-        )
-        out.append((item, current))
-    return out
+    mine = [i for i in sorted(_ITEMS.values(), key=lambda i: (i.order, i.label))
+            if i.roles is None or user.role in i.roles]
+    # the entry for this very page is the current one; only when none is does a prefix decide
+    # (so "New request" alone is current on its page, not "Requests" as well)
+    if any(i.endpoint == endpoint for i in mine):
+        return [(i, i.endpoint == endpoint) for i in mine]
+    return [(i, i.prefix != i.endpoint and endpoint.startswith(i.prefix)) for i in mine]
 
 
 def init_app(app: Flask) -> None:

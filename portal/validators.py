@@ -16,6 +16,7 @@ from flask import abort, request
 from werkzeug.routing import IntegerConverter
 from wtforms import SelectField, StringField
 from wtforms.validators import StopValidation
+from wtforms.widgets import CheckboxInput
 
 from .formatting import money, uk_date
 
@@ -277,3 +278,13 @@ class IdSelectField(SelectField):
     def __init__(self, label=None, validators=None, *, message: str, **kw):
         kw.setdefault("coerce", optional_id)
         super().__init__(label, validators, **choice_errors(message), **kw)
+
+
+class GroupCheckbox(CheckboxInput):
+    """One checkbox of a group ("tick all that apply"). A required group is checked by the
+    server, with its message beside the fieldset: ``required`` on each box would make the
+    browser demand every one of them ticked (issue 18, item 7)."""
+
+    def __call__(self, field, **kwargs):
+        kwargs.setdefault("required", False)
+        return super().__call__(field, **kwargs)

@@ -9,17 +9,17 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import ListWidget
 
 from ..domain.profiles import DAYS_MESSAGE, MAX_TERM_DAYS
 from ..idempotency import OneTimeKey
 from ..models import PHASES, STANDARDS
-from ..validators import PlausibleDate, choice_errors, whole_number, years
+from ..validators import GroupCheckbox, PlausibleDate, choice_errors, whole_number, years
 
 
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
+    option_widget = GroupCheckbox()
 
 
 def _days(label: str) -> IntegerField:

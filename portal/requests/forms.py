@@ -24,7 +24,7 @@ from wtforms.validators import (
     Optional,
     ValidationError,
 )
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import ListWidget
 
 from ..idempotency import OneTimeKey
 from ..models import PHASES, ROUTES, STANDARDS, SUPPORT_KINDS
@@ -33,6 +33,7 @@ from ..validators import (
     MAX_TIME_FRAME,
     TOLERANCE,
     Finite,
+    GroupCheckbox,
     IdSelectField,
     PlausibleDate,
     choice_errors,
@@ -43,7 +44,7 @@ from ..validators import (
 
 class CheckboxesField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
+    option_widget = GroupCheckbox()
 
 
 class DayField(DateField):

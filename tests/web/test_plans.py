@@ -268,8 +268,28 @@ def test_move_and_delete(plan_world, client_for):
     assert r.status_code == 200
     body = r.data.decode()
     assert body.index(f'id="action-{a2.id}"') < body.index(f'id="action-{a1.id}"')
-    r = c.post(f"/plans/action/{a1.id}/delete", {"version": "1"})
+    r = c.post(f"/plans/action/{a1.id}/delete", {"version": "1", "confirmed": "yes"})
     assert r.status_code == 303 and _fresh(Action, a1.id) is None
+
+
+def test_remove_without_javascript_asks_first(plan_world, client_for):
+    """With JavaScript the button's data-confirm asks; without it, Remove shows a page that
+    asks, and only its "Yes, remove it" removes the row (issue 18, item 7)."""
+    w, plan, o, a1, _ = plan_world
+    c = client_for(w.a.leader)
+    r = c.post(f"/plans/action/{a1.id}/delete", {"version": "1"})
+    body = r.data.decode()
+    assert r.status_code == 200 and "Remove this action from the plan?" in body
+    assert "Model reasoning talk in Year 4" in body and 'name="confirmed" value="yes"' in body
+    assert _fresh(Action, a1.id) is not None  # nothing removed yet
+    r = c.post(f"/plans/action/{a1.id}/delete", {"version": "1", "confirmed": "yes"})
+    assert r.status_code == 303 and _fresh(Action, a1.id) is None
+
+
+def test_remove_confirmation_is_for_the_leader_only(plan_world, client_for):
+    w, plan, o, a1, _ = plan_world
+    r = client_for(w.b.leader).post(f"/plans/action/{a1.id}/delete", {"version": "1"})
+    assert r.status_code == 404 and _fresh(Action, a1.id) is not None
 
 
 def test_stale_delete_is_409_and_removes_nothing(plan_world, client_for):
