@@ -16,7 +16,7 @@ so every refusal is "not your part" (403).
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, false
+from sqlalchemy import ColumnElement, False_, and_, false
 
 from ...models import LeaderProfile, User
 from . import Decision, allow, forbid
@@ -64,7 +64,10 @@ def may_approve_release(user: User) -> ColumnElement[bool]:
 
 def waiting_approve_release(user: User) -> ColumnElement[bool]:
     """SQL twin of "approve_release" waiting: allowed, and not approved yet."""
-    return and_(may_approve_release(user), LeaderProfile.release_approved_days.is_(None))
+    may = may_approve_release(user)
+    if isinstance(may, False_):  # never this role's: no query at all
+        return may
+    return and_(may, LeaderProfile.release_approved_days.is_(None))
 
 
 WAITING_SQL = {"approve_release": waiting_approve_release}
