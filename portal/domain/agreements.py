@@ -578,8 +578,10 @@ def amend_days(deployment: Deployment, actor: User, extra_half_days: int, *,
     if latest is None or latest.status == "void":
         return None
     agreement = lock(latest.id)
-    half_days = int(agreement.content.get("half_days") or deployment.half_days_agreed) \
-        + extra_half_days
+    # on top of an amendment still being signed, else of the days signed for
+    base = int(agreement.content.get("half_days") or 0) if agreement.status in policy.OPEN \
+        and deployment.status != "agreement" else deployment.half_days_agreed
+    half_days = base + extra_half_days
     content = {**agreement.content, "half_days": half_days,
                "duration": charging.describe_half_days(half_days),
                "charges": compute_charges(deployment, half_days=half_days)}
