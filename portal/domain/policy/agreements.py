@@ -78,7 +78,7 @@ def not_signed_note(agreement: Agreement) -> str | None:
 
 def signing_started(agreement: Agreement) -> bool:
     """Someone has signed or declined this version: an edit now makes a new version."""
-    return agreement.status == "signing"
+    return agreement.status in ("signing", "signed")
 
 
 # ------------------------------------------------------------------------------ predicates
