@@ -560,12 +560,11 @@ def _change(agreement: Agreement, deployment: Deployment, actor: User, content: 
                  detail={"version": successor.version, "supersedes": agreement.version,
                          "changed": changed, "voided_signatures": [s.id for s in voided],
                          "amendment": fully_signed, "content_hash": new_hash}, ip=ip)
-    what = ("version {v} is signed by all, and is what applies until then"
-            if fully_signed else "every signature was voided")
+    said = (f"please read and sign version {successor.version} (version {agreement.version} "
+            "is signed by all, and applies until then)" if fully_signed else
+            f"every signature was voided; please read and sign version {successor.version}")
     notify.notify(eligible_users(deployment),
-                  f"{why} for {deployment.reference} changed: please read and sign version "
-                  f"{successor.version} ({what.format(v=agreement.version)})",
-                  _url(deployment))
+                  f"{why} for {deployment.reference} changed: {said}", _url(deployment))
     return successor
 
 
