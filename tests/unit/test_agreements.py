@@ -523,6 +523,9 @@ def test_extra_days_approved_make_a_new_version_every_party_signs_again(w):
     assert check.matches and "version 1" in check.message
     assert not service.verify_fingerprint(v2, signing.fingerprint(v2.content_hash)).matches
     assert service.last_signed(d.id).id == v1.id
+    assert service.policy.not_signed_note(v1) == ("Signed by every party, and since replaced by "
+                                                  "a later version.")
+    assert service.policy.not_signed_note(v2).startswith("Not a signed agreement")
     # every party is asked again (the home "waiting for me" twin agrees)
     for user in fa.signers(w):
         assert service.policy.actions(v2, user)["sign"].allowed

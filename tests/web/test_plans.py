@@ -480,6 +480,8 @@ def test_variation_flow(plan_world, client_for):
     assert re.search(r"<th scope=\"row\">Days</th><td>4 days</td><td>6 days</td>", changes)
     assert "Total cost" in changes and "£" in changes
     assert "Start date" not in changes  # only what changed
+    printed = head.get(f"/deployments/{d.id}/agreement/print?version=1").data.decode()
+    assert "Signed by every party, and since replaced by a later version." in printed
     from portal.domain.agreements import current
     for role in ("sle", "home_school", "director", "headteacher"):
         user = w.user("a", role)

@@ -73,6 +73,8 @@ def not_signed_note(agreement: Agreement) -> str | None:
         return None
     from ...models import AGREEMENT_STATUSES
 
+    if agreement.signed_at is not None:  # signed by all, then amended
+        return "Signed by every party, and since replaced by a later version."
     return f"Not a signed agreement: {AGREEMENT_STATUSES[agreement.status].lower()}."
 
 
