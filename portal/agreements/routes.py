@@ -88,8 +88,14 @@ def _context(deployment: Deployment, agreement, *, sign_form=None, decline_form=
     if decline_form is None:
         decline_form = DeclineForm(formdata=None, version=agreement.version,
                                    content_hash=agreement.content_hash)
+    earlier = service.previous(agreement)
+    amendment = policy.is_amendment(agreement, deployment)
     return {
         "d": deployment, "agreement": agreement, "content": agreement.content,
+        "earlier": earlier,
+        "changes": service.changes_between(earlier, agreement) if earlier else [],
+        "amendment": amendment,
+        "in_force": service.last_signed(deployment.id) if amendment else None,
         "fingerprint": signing.fingerprint(agreement.content_hash),
         "slots": slots, "signers": users, "mine": mine, "can": can, "consent": consent,
         "open": policy.is_open(agreement, deployment),

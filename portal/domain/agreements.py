@@ -35,7 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..formatting import plural
+from ..formatting import plural, uk_date
 from ..models import (
     DESIGNATIONS,
     ROUTES,
@@ -200,14 +200,16 @@ current_rate_card = finance.current_rate_card
 
 
 def compute_charges(deployment: Deployment, today: date | None = None, *,
-                    fix_card: bool = True) -> dict:
+                    fix_card: bool = True, half_days: int | None = None) -> dict:
     """The charges agreed in advance, from the deployment's rate card (fixed on first use).
 
     The rate card id is stored on the deployment the first time, so a later card never changes
     what was agreed. Without any card, the alliance's seeded model is used and said so.
-    ``fix_card=False`` is a preview (the proposal page): nothing is stored.
+    ``fix_card=False`` is a preview (the proposal page): nothing is stored. ``half_days`` prices
+    other days than those agreed (an amendment's).
     """
     today = today or utcnow().date()
+    days = deployment.half_days_agreed if half_days is None else half_days
     row = db.session.get(RateCard, deployment.rate_card_id) if deployment.rate_card_id else None
     if row is None:
         row = current_rate_card(deployment.alliance_id, today)
@@ -228,8 +230,8 @@ def compute_charges(deployment: Deployment, today: date | None = None, *,
         if kind in ("good_practice_visit", "consultation") and (
                 charging.offers_good_practice_visits(card) if kind == "good_practice_visit"
                 else charging.offers_consultations(card)):
-            return {**base, **_episode_charges(card, kind, deployment, schools, today)}
-        q = charging.quote(card, deployment.designation, max(deployment.half_days_agreed, 1),
+            return {**base, **_episode_charges(card, kind, deployment, schools, today, days)}
+        q = charging.quote(card, deployment.designation, max(days, 1),
                            targeted=deployment.targeted,
                            concession_day=deployment.concession_day_pence,
                            schools=max(len(schools), 1))
@@ -268,14 +270,14 @@ def price_for_school(deployment: Deployment, school_id: int | None) -> int | Non
     return None
 
 
-def _episode_charges(card, kind: str, deployment: Deployment, schools, today: date | None
-                     ) -> dict:
+def _episode_charges(card, kind: str, deployment: Deployment, schools, today: date | None,
+                     half_days: int) -> dict:
     """A good-practice visit or one-off consultation: the card's all-in price per half day or
     hour after each school's free allowance this academic year, no brokerage fee; the same rule
     invoicing applies (a consultation is charged by its hours)."""
     on = today or date.today()
     year = charging.academic_year(on)
-    units = max(1, deployment.half_days_agreed) if kind == "good_practice_visit" \
+    units = max(1, half_days) if kind == "good_practice_visit" \
         else finance.consultation_hours(deployment)
     shares, lines = [], []
     for school in schools:
@@ -372,6 +374,15 @@ def current(deployment_id: int) -> Agreement | None:
     """The latest version of a deployment's agreement."""
     return db.session.scalar(
         select(Agreement).where(Agreement.deployment_id == deployment_id)
+        .order_by(Agreement.version.desc()).limit(1)
+    )
+
+
+def last_signed(deployment_id: int) -> Agreement | None:
+    """The latest version every party signed (still in force while an amendment is signed)."""
+    return db.session.scalar(
+        select(Agreement).where(Agreement.deployment_id == deployment_id,
+                                Agreement.signed_at.is_not(None) | (Agreement.status == "signed"))
         .order_by(Agreement.version.desc()).limit(1)
     )
 
@@ -531,11 +542,21 @@ def edit(agreement: Agreement, actor: User, changes: dict, *, seen_hash: str,
     dates = (content.get("start_date"), content.get("end_date"))
     if dates != (agreement.content.get("start_date"), agreement.content.get("end_date")):
         check_dates(deployment, *dates)  # dates already agreed stay editable around them
+    return _change(agreement, deployment, actor, content, ip=ip)
+
+
+def _change(agreement: Agreement, deployment: Deployment, actor: User, content: dict, *,
+            ip: str = "", why: str = "The terms of the agreement") -> Agreement:
+    """Put ``content`` in place of ``agreement``'s (locked): in place while no one has signed,
+    else as a new version every party signs again. A fully signed version keeps its signatures
+    (it stays in force, readable and verifiable, until its successor is signed by all); those on
+    a version only partly signed are voided."""
     new_hash = signing.content_hash(content)
     if new_hash == agreement.content_hash:
         return agreement
     live = [s for s in agreement.signatures if s.voided_at is None]
-    changed = sorted(k for k in EDITABLE if content.get(k) != agreement.content.get(k))
+    changed = sorted(k for k in (*EDITABLE, "half_days", "charges")
+                     if content.get(k) != agreement.content.get(k))
     if not live:
         old_hash = agreement.content_hash
         agreement.content = content
@@ -544,8 +565,10 @@ def edit(agreement: Agreement, actor: User, changes: dict, *, seen_hash: str,
                      detail={"version": agreement.version, "changed": changed,
                              "from_hash": old_hash, "content_hash": new_hash}, ip=ip)
         return agreement
+    fully_signed = agreement.signed_at is not None
+    voided = [] if fully_signed else live
     now = utcnow()
-    for sig in live:
+    for sig in voided:
         sig.voided_at = now
     agreement.status = "superseded"
     successor = Agreement(deployment_id=deployment.id, version=agreement.version + 1,
@@ -555,13 +578,46 @@ def edit(agreement: Agreement, actor: User, changes: dict, *, seen_hash: str,
     db.session.flush()
     audit.record(actor, "agreement.new_version", successor, alliance_id=deployment.alliance_id,
                  detail={"version": successor.version, "supersedes": agreement.version,
-                         "changed": changed, "voided_signatures": [s.id for s in live],
-                         "content_hash": new_hash}, ip=ip)
+                         "changed": changed, "voided_signatures": [s.id for s in voided],
+                         "amendment": fully_signed, "content_hash": new_hash}, ip=ip)
+    said = (f"please read and sign version {successor.version} (version {agreement.version} "
+            "is signed by all, and applies until then)" if fully_signed else
+            f"every signature was voided; please read and sign version {successor.version}")
     notify.notify(eligible_users(deployment),
-                  f"The terms of the agreement for {deployment.reference} changed: every "
-                  f"signature was voided; please read and sign version {successor.version}",
-                  _url(deployment))
+                  f"{why} for {deployment.reference} changed: {said}", _url(deployment))
     return successor
+
+
+def amend_days(deployment: Deployment, actor: User, extra_half_days: int, *,
+               ip: str = "") -> Agreement | None:
+    """Extra days approved: a new version with the new days and charges, for every party to
+    sign again. The days agreed (for visits and invoices) rise only when it is signed by all
+    (:func:`sign`). None where the deployment has no agreement to amend."""
+    latest = current(deployment.id)
+    if latest is None or latest.status == "void":
+        return None
+    agreement = lock(latest.id)
+    # on top of an amendment still being signed, else of the days signed for
+    base = int(agreement.content.get("half_days") or 0) if agreement.status in policy.OPEN \
+        and deployment.status != "agreement" else deployment.half_days_agreed
+    half_days = base + extra_half_days
+    content = {**agreement.content, "half_days": half_days,
+               "duration": charging.describe_half_days(half_days),
+               "charges": compute_charges(deployment, half_days=half_days)}
+    content = json.loads(signing.canonical_json(content))
+    return _change(agreement, deployment, actor, content, ip=ip, why="The days agreed")
+
+
+def _apply_amendment(agreement: Agreement, deployment: Deployment, user: User,
+                     ip: str) -> None:
+    """The amendment is signed by all: its days are the deployment's agreed days now."""
+    before = deployment.half_days_agreed
+    deployment.half_days_agreed = int(agreement.content.get("half_days") or before)
+    audit.record(user, "agreement.amendment_signed", agreement,
+                 alliance_id=deployment.alliance_id,
+                 detail={"version": agreement.version, "content_hash": agreement.content_hash,
+                         "half_days_agreed": {"from": before,
+                                              "to": deployment.half_days_agreed}}, ip=ip)
 
 
 def void(agreement: Agreement, actor: User, reason: str, *, ip: str = "") -> None:
@@ -709,15 +765,20 @@ def _complete_if_all_signed(agreement: Agreement, user: User, sig: Signature, *,
         audit.record(user, "agreement.completed", agreement, alliance_id=deployment.alliance_id,
                      detail={"version": agreement.version,
                              "content_hash": agreement.content_hash}, ip=ip)
-        workflow.transition(deployment, "active", user, ip=ip)
+        if deployment.status == "agreement":
+            workflow.transition(deployment, "active", user, ip=ip)
+            said = "the deployment is active"
+        else:  # an amendment of an active deployment
+            _apply_amendment(agreement, deployment, user, ip)
+            said = f"version {agreement.version} applies now"
         from . import checkpoints
 
         # the log's head, signed, now that the agreement is: its proofs lead here
         checkpoints.checkpoint(audit.log_name(deployment.alliance_id),
                                reason=f"agreement {deployment.reference} signed by all")
         notify.notify(eligible_users(deployment) + _overseers(deployment),
-                      f"The agreement for {deployment.reference} is signed by all: the "
-                      "deployment is active", _url(deployment))
+                      f"The agreement for {deployment.reference} is signed by all: {said}",
+                      _url(deployment))
 
 
 def on_behalf_summary(sig: Signature) -> str:
@@ -923,6 +984,10 @@ def verify_fingerprint(agreement: Agreement, text: str,
     if wanted != agreement.content_hash:
         return Verification(False, agreement,
                             "No: this fingerprint does not match the signed agreement.")
+    if agreement.status == "superseded":
+        return Verification(True, agreement, f"Yes: this fingerprint matches version "
+                                             f"{agreement.version}, fully signed; a later "
+                                             "version has replaced it since.")
     return Verification(True, agreement, "Yes: this fingerprint matches the fully signed "
                                          "agreement.")
 
@@ -998,3 +1063,53 @@ def verify_signatures(batch: int = 500) -> list[str]:
                                 f"{agreement.version}): {detail}")
         db.session.expunge_all()
     return problems
+
+
+# ------------------------------------------------------------------------------- changes
+
+
+@dataclass(frozen=True)
+class Change:
+    """One term as two versions have it, in words (the side-by-side table)."""
+
+    term: str
+    before: str
+    after: str
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+def _words(content: dict) -> dict[str, str]:
+    charges = content.get("charges") or {}
+
+    def money(key: str) -> str:
+        value = charges.get(key)
+        return charging.format_pence(int(value)) if isinstance(value, int) else "–"
+
+    half_days = content.get("half_days")
+    return {
+        "Days": charging.describe_half_days(int(half_days)) if half_days else "–",
+        "Start date": uk_date(_day(content.get("start_date"))) or "–",
+        "End date": uk_date(_day(content.get("end_date"))) or "–",
+        "Total cost": money("commission_cost"),
+        "The school pays": money("school_pays"),
+        "The Board pays": money("board_pays"),
+        "Schedule": content.get("schedule") or "–",
+        "Exit arrangements": content.get("exit_arrangements") or "–",
+        "Terms": content.get("terms") or "–",
+    }
+
+
+def changes_between(before: Agreement, after: Agreement) -> list[Change]:
+    """The terms that differ between two versions (days, dates, charges and the texts)."""
+    old, new = _words(before.content), _words(after.content)
+    return [c for c in (Change(term, old[term], new[term]) for term in old) if c.changed]
+
+
+def previous(agreement: Agreement) -> Agreement | None:
+    """The version just before this one, if any."""
+    return db.session.scalar(select(Agreement).where(
+        Agreement.deployment_id == agreement.deployment_id,
+        Agreement.version < agreement.version).order_by(Agreement.version.desc()).limit(1))

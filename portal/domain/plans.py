@@ -13,8 +13,9 @@ Reordering only swaps ``position`` values and does not touch the rows' versions:
 must not turn somebody's text edit of that row into a conflict.
 
 Days: visits may use at most the agreed half-days. More needs a :class:`Variation`, approved by
-the receiving headteacher *and* the director; only when both have approved does the agreed total
-rise.
+the receiving headteacher *and* the director; when both have, the agreement gets a new version
+with the new days and charges (``agreements.amend_days``), and only when every party has signed
+it does the agreed total rise.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from ..models import (
     ACTION_STATUSES,
     Action,
     ActionPlan,
-    Agreement,
     Deployment,
     Outcome,
     PlanRevision,
@@ -43,7 +43,7 @@ from ..models import (
     utcnow,
 )
 from ..validators import date_problem
-from . import audit, errors, workflow
+from . import agreements, audit, errors, workflow
 from .notify import notify
 from .policy import plans as policy
 from .policy import require
@@ -377,10 +377,7 @@ def visit_window(deployment: Deployment) -> tuple[date | None, date | None, date
     """(first day, last day, signed on) for the deployment's visits: the time frame of its signed
     agreement (the request's where the agreement gives none) and the London day the agreement
     was signed (the day the deployment became active, where no signed agreement is kept)."""
-    agreement = db.session.scalar(
-        select(Agreement).where(Agreement.deployment_id == deployment.id,
-                                Agreement.status == "signed")
-        .order_by(Agreement.version.desc()).limit(1))
+    agreement = agreements.last_signed(deployment.id)  # not an amendment still being signed
     content = agreement.content if agreement is not None else {}
     req = deployment.request
     first = _iso_day(content.get("start_date")) or req.start_date
@@ -416,11 +413,11 @@ def planned_half_days(deployment: Deployment, *, besides: Visit | None = None) -
     return int(db.session.scalar(stmt) or 0)
 
 
-def _beyond_the_days(left: int) -> DaysExceeded:
-    return DaysExceeded(
-        f"This visit would go beyond the agreed days ({days_in_words(left)} left, counting "
-        "visits already planned). Ask for a variation: the receiving headteacher and the "
-        "director must both agree extra days first.")
+def _within_the_days(deployment: Deployment, half_days: int, free: int) -> None:
+    """Raise :class:`DaysExceeded` unless the visit fits the days of the signed agreement."""
+    decision = policy.within_signed_days(deployment, half_days, free)
+    if not decision.allowed:
+        raise DaysExceeded(decision.reason)
 
 
 def _check_half_days(half_days: int) -> None:
@@ -462,9 +459,8 @@ def plan_visit(deployment: Deployment, actor: User, *, visit_date: date, half_da
     problem = plan_visit_date_problem(deployment, visit_date, today)
     if problem:
         raise errors.Invalid(problem, field="visit_date")
-    free = half_days_left(deployment) - planned_half_days(deployment)
-    if half_days > free:
-        raise _beyond_the_days(max(free, 0))
+    _within_the_days(deployment, half_days,
+                     half_days_left(deployment) - planned_half_days(deployment))
     _same_day(deployment, visit_date)
     visit = Visit(deployment_id=deployment.id, visit_date=visit_date, half_days=half_days,
                   notes=notes.strip(), logged_by_id=actor.id, status="planned")
@@ -552,9 +548,8 @@ def log_visit(deployment: Deployment, actor: User, *, visit_date: date, half_day
     problem = visit_date_problem(deployment, visit_date, today)
     if problem:
         raise errors.Invalid(problem, field="visit_date")
-    free = half_days_left(deployment) - planned_half_days(deployment)
-    if half_days > free:
-        raise _beyond_the_days(max(free, 0))
+    _within_the_days(deployment, half_days,
+                     half_days_left(deployment) - planned_half_days(deployment))
     _same_day(deployment, visit_date)
     chosen, statuses = _worked_on(deployment, actions, statuses)
     visit = Visit(deployment_id=deployment.id, visit_date=visit_date, half_days=half_days,
@@ -574,8 +569,7 @@ def deliver_visit(visit: Visit, actor: User, *, notes: str | None = None,
     problem = visit_date_problem(deployment, visit.visit_date, today)
     if problem:  # e.g. the agreement was signed after the day it was planned for
         raise errors.Invalid(problem, field="visit_date")
-    if visit.half_days > half_days_left(deployment):
-        raise _beyond_the_days(half_days_left(deployment))
+    _within_the_days(deployment, visit.half_days, half_days_left(deployment))
     chosen, statuses = _worked_on(deployment, actions, statuses)
     if notes is not None:
         visit.notes = notes.strip()
@@ -630,16 +624,20 @@ def approve_variation(v: Variation, actor: User, *, now: datetime | None = None,
         return False
     v.status = "approved"
     v.decided_at = now
-    before = deployment.half_days_agreed
-    deployment.half_days_agreed = before + v.half_days
     db.session.flush()
+    # the days change the terms: a new version of the agreement that every party signs again;
+    # the agreed days rise (for visits and invoices) once it is signed by all
+    amendment = agreements.amend_days(deployment, actor, v.half_days, ip=ip)
+    if amendment is None:  # no agreement kept (old data): the days rise at once
+        deployment.half_days_agreed += v.half_days
     audit.record(actor, "variation.approved", v, alliance_id=deployment.alliance_id,
                  detail={"deployment": deployment.reference, "half_days": v.half_days,
-                         "half_days_agreed": {"from": before,
-                                              "to": deployment.half_days_agreed}}, ip=ip)
+                         "agreement_version": amendment.version if amendment else None}, ip=ip)
     notify([deployment.leader, v.requested_by] + receiving_heads(deployment)
            + overseers(deployment),
-           f"{deployment.reference}: extra days approved ({days_in_words(v.half_days)})", url)
+           f"{deployment.reference}: extra days approved ({days_in_words(v.half_days)})"
+           + ("; they can be used once every party signs the new version of the agreement"
+              if amendment else ""), url)
     return True
 
 

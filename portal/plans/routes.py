@@ -406,6 +406,7 @@ def plan_visit(deployment_id: int) -> ResponseReturnValue:
         status = 422
     return render_template("plans/visit_plan_form.html", d=deployment, form=form,
                            left=domain.half_days_left(deployment),
+                           waiting=policy.days_waiting_for_signatures(deployment),
                            planned=domain.planned_half_days(deployment),
                            window=domain.visit_window(deployment)), status
 
@@ -443,6 +444,7 @@ def deliver_visit(visit_id: int) -> ResponseReturnValue:
     return render_template("plans/visit_form.html", d=deployment, form=form, visit=visit,
                            actions={a.id: a for a in actions}, statuses=ACTION_STATUSES,
                            left=domain.half_days_left(deployment),
+                           waiting=policy.days_waiting_for_signatures(deployment),
                            window=domain.visit_window(deployment)), status
 
 
@@ -519,6 +521,7 @@ def new_visit(deployment_id: int) -> ResponseReturnValue:
     return render_template("plans/visit_form.html", d=deployment, form=form,
                            actions={a.id: a for a in actions}, statuses=ACTION_STATUSES,
                            left=domain.half_days_left(deployment),
+                           waiting=policy.days_waiting_for_signatures(deployment),
                            window=domain.visit_window(deployment)), status
 
 
@@ -618,6 +621,7 @@ def plans_panel(ctx: PanelContext[DeploymentModel]) -> dict[str, Any] | None:
         "clock": clock,
         "sees_plan": sees_plan,
         "can": policy.actions(deployment, user, f),
+        "days_waiting": policy.days_waiting_for_signatures(deployment, f),
         "variation_can": {v.id: policy.actions(v, user, f) for v in variations},
         "visits": _visits(deployment) if sees_plan else [],
         "planned": (planned := _visits(deployment, "planned") if sees_plan else []),

@@ -24,6 +24,14 @@ def sign(agreement: Agreement, user: User) -> None:
                  typed_name=user.name, ip="127.0.0.1", user_agent="pytest")
 
 
+def sign_all(d) -> None:
+    """Every party signs the current version of ``d``'s agreement (an amendment, too)."""
+    from .deployments import _sign_all
+
+    _sign_all(d)
+    commit()
+
+
 def ready_world(*, terms: str = "1. Be kind.\n2. Keep data safe.") -> World:
     """The standard two-alliance world with a rate card and, every party having confirmed, a
     drafted agreement on each side."""

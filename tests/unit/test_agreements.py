@@ -483,3 +483,95 @@ def test_rate_card_conversion_matches_the_seeded_cards(db):
     b = factories.alliance("ConvES", model="east_sussex")
     assert service.card_from_row(factories.rate_card(b)) == service.charging.east_sussex_card()
     assert isinstance(row, RateCard)
+
+
+# ------------------------------------------------------------------------------- amendments
+
+
+def _amended(w, extra=4):
+    """Side A active on its signed version 1; ``extra`` half days asked for and approved."""
+    from portal.domain import plans
+
+    d = w.a.deployment
+    factories.advance(d, "active", confirmed_days_ago=3)
+    v = plans.request_variation(d, w.a.leader, extra, "Two more visits")
+    plans.approve_variation(v, w.user("a", "headteacher"))
+    plans.approve_variation(v, w.user("a", "director"))
+    from portal.extensions import db
+
+    db.session.commit()
+    return d
+
+
+def test_extra_days_approved_make_a_new_version_every_party_signs_again(w):
+    d = _amended(w, extra=4)
+    v1 = service.history(d.id)[-1]
+    v2 = _agreement(w)
+    assert (v1.version, v2.version) == (1, 2)
+    assert v2.status == "draft" and v2.content["half_days"] == 12
+    assert v1.content["half_days"] == 8
+    assert v2.content_hash != v1.content_hash
+    assert v2.content["charges"]["commission_cost"] > v1.content["charges"]["commission_cost"]
+    assert v2.content["duration"] != v1.content["duration"]
+    # the deployment goes on under version 1: active, its days unchanged until all sign
+    assert d.status == "active" and d.half_days_agreed == 8
+    # version 1 is superseded but keeps its signatures: still readable and verifiable
+    assert v1.status == "superseded" and v1.signed_at is not None
+    assert all(s.voided_at is None for s in v1.signatures)
+    check = service.verify_fingerprint(v1, signing.fingerprint(v1.content_hash))
+    assert check.matches and "version 1" in check.message
+    assert not service.verify_fingerprint(v2, signing.fingerprint(v2.content_hash)).matches
+    assert service.last_signed(d.id).id == v1.id
+    assert service.policy.not_signed_note(v1) == ("Signed by every party, and since replaced by "
+                                                  "a later version.")
+    assert service.policy.not_signed_note(v2).startswith("Not a signed agreement")
+    # every party is asked again (the home "waiting for me" twin agrees)
+    for user in fa.signers(w):
+        assert service.policy.actions(v2, user)["sign"].allowed
+    for user in fa.signers(w)[:-1]:
+        fa.sign(v2, user)
+    assert d.half_days_agreed == 8 and _agreement(w).status == "signing"
+    fa.sign(v2, fa.signers(w)[-1])
+    v2 = _agreement(w)
+    assert v2.status == "signed" and d.half_days_agreed == 12 and d.status == "active"
+    assert service.last_signed(d.id).id == v2.id
+    assert _count(AuditEvent, AuditEvent.action == "agreement.amendment_signed") == 1
+    assert service.verify_signatures() == []
+
+
+def test_billing_uses_the_signed_days_until_the_amendment_is_signed(w):
+    from portal.domain import finance
+
+    d = _amended(w, extra=4)
+    invoices = finance.raise_in_advance(d, w.user("a", "admin"))
+    school = sum(i.total_pence for i in invoices if i.payer_school_id == w.a.receiving.id)
+    v1 = service.history(d.id)[-1]
+    assert school == v1.content["charges"]["school_pays"]
+    assert school < _agreement(w).content["charges"]["school_pays"]
+
+
+def test_changing_dates_after_signing_makes_an_amendment(w):
+    d = w.a.deployment
+    factories.advance(d, "active", confirmed_days_ago=3)
+    v1 = _agreement(w)
+    new_end = date.fromisoformat(v1.content["end_date"]) - __import__("datetime").timedelta(
+        days=7)
+    v2 = service.edit(v1, w.user("a", "admin"), {"end_date": new_end},
+                      seen_hash=v1.content_hash)
+    assert v2.version == 2 and v2.status == "draft" and d.status == "active"
+    assert v1.status == "superseded" and all(s.voided_at is None for s in v1.signatures)
+    rows = {c.term: (c.before, c.after) for c in service.changes_between(v1, v2)}
+    assert set(rows) == {"End date"}
+    # void is for an agreement not yet in force: an amendment is not voided
+    assert not service.policy.actions(v2, w.user("a", "admin"))["void"].allowed
+
+
+def test_changes_between_versions_name_days_and_charges(w):
+    d = _amended(w, extra=4)
+    v2 = _agreement(w)
+    v1 = service.previous(v2)
+    rows = {c.term: (c.before, c.after) for c in service.changes_between(v1, v2)}
+    assert rows["Days"] == ("4 days", "6 days")
+    assert "Total cost" in rows and rows["Total cost"][0].startswith("£")
+    assert "Start date" not in rows
+    assert d.half_days_agreed == 8

@@ -12,6 +12,7 @@ from portal.domain import workflow
 from portal.extensions import db
 from portal.models import Action, AuditEvent, Notification, Outcome, PlanRevision, Variation, Visit
 from tests import factories
+from tests.factories import agreements as fa
 from tests.factories import plans as fd
 
 
@@ -339,7 +340,10 @@ def test_agreed_days_rise_only_when_both_approve(setup, first):
     assert d.half_days_agreed == 8 and v.status == "pending"
     assert domain.approve_variation(v, w.user("a", second)) is True
     db.session.commit()
-    assert d.half_days_agreed == 12 and v.status == "approved"
+    # approved: the days rise once every party signs the new version of the agreement
+    assert d.half_days_agreed == 8 and v.status == "approved"
+    fa.sign_all(d)
+    assert d.half_days_agreed == 12
     assert v.head_approved_by_id == w.user("a", "headteacher").id
     assert v.director_approved_by_id == w.user("a", "director").id
     assert _actions("variation.approved")
@@ -391,6 +395,7 @@ def test_approved_variation_cannot_be_approved_or_declined_again(setup):
     for role in ("headteacher", "director"):
         with pytest.raises(domain.NotAllowed):
             domain.approve_variation(v, w.user("a", role))
+    fa.sign_all(w.a.deployment)
     assert w.a.deployment.half_days_agreed == 12
 
 
@@ -425,8 +430,37 @@ def test_visits_may_use_days_added_by_a_variation(setup):
     v = _variation(w, 2)
     domain.approve_variation(v, w.user("a", "headteacher"))
     domain.approve_variation(v, w.user("a", "director"))
+    fa.sign_all(d)
     domain.log_visit(d, w.a.leader, visit_date=date.today(), half_days=2)
     assert d.half_days_delivered == 3 and d.half_days_agreed == 3
+
+
+def test_visits_beyond_the_signed_days_wait_for_every_signature(setup):
+    from portal.domain.agreements import current
+    from portal.domain.policy import plans as plans_policy
+
+    w, *_ = setup
+    d = w.a.deployment
+    d.half_days_agreed = 1
+    domain.log_visit(d, w.a.leader, visit_date=date.today() - timedelta(days=1), half_days=1)
+    v = _variation(w, 2)
+    domain.approve_variation(v, w.user("a", "headteacher"))
+    domain.approve_variation(v, w.user("a", "director"))
+    db.session.commit()
+    assert current(d.id).version == 2 and d.status == "active"
+    with pytest.raises(domain.DaysExceeded, match="sign version 2") as exc:
+        domain.log_visit(d, w.a.leader, visit_date=date.today(), half_days=1)
+    assert exc.value.field == "half_days"
+    with pytest.raises(domain.DaysExceeded, match="sign version 2"):
+        domain.plan_visit(d, w.a.leader, visit_date=date.today() + timedelta(days=1),
+                          half_days=1)
+    note = plans_policy.days_waiting_for_signatures(d)
+    assert note and "version 2" in note and "waiting for every party" in note
+    assert d.half_days_delivered == 1
+    fa.sign_all(d)
+    assert plans_policy.days_waiting_for_signatures(d) is None
+    domain.log_visit(d, w.a.leader, visit_date=date.today(), half_days=2)
+    assert d.half_days_delivered == 3
 
 
 def test_snapshot_is_json_safe(setup):

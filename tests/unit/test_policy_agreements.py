@@ -30,7 +30,8 @@ def _in_agreement(side, schools=None):
 def agreement_world(db):
     """Agreements at every state in two alliances: a fresh draft (ready_world's), one signed by
     the leader, one declined by the receiving head, a version 2 after a change of terms (version
-    1 superseded, its signatures voided), a void one, a fully signed one, and one for two
+    1 superseded, its signatures voided), a void one, a fully signed one amended (version 2 out
+    for signature while the deployment is active), and one for two
     receiving schools signed by one of them; and an inactive signatory."""
     w = fa.ready_world()
     for s in (w.a, w.b):
@@ -54,6 +55,12 @@ def agreement_world(db):
         done = _in_agreement(s)
         for user in fa.signers(w, "a" if s is w.a else "b"):
             fa.sign(done, user)
+        # an amendment of an active deployment (its signed version 1 superseded), out for
+        # signature and signed by the director so far
+        done = service.current(done.deployment_id)
+        amended = service.edit(done, s.users["admin"], {"terms": "Amended."},
+                               seen_hash=done.content_hash)
+        fa.sign(amended, s.users["director"])
         fa.sign(_in_agreement(s, [s.receiving, second]), s.users["second_head"])
     factories.commit()
     return w

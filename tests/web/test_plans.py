@@ -484,8 +484,40 @@ def test_variation_flow(plan_world, client_for):
     assert head.post(f"/variations/{v.id}/approve").status_code == 303  # double click
     assert _fresh(Deployment, d.id).half_days_agreed == 8
     assert director.post(f"/variations/{v.id}/approve").status_code == 303
-    assert _fresh(Deployment, d.id).half_days_agreed == 12
     assert _fresh(Variation, v.id).status == "approved"
+    # approved, the days wait for every party to sign version 2 of the agreement
+    assert _fresh(Deployment, d.id).half_days_agreed == 8
+    assert _fresh(Deployment, d.id).status == "active"
+    page = leader.get(f"/deployments/{d.id}").data.decode()
+    assert 'id="days-waiting"' in page and "waiting for every party" in page
+    assert "version 2" in page
+    page = leader.get(f"/deployments/{d.id}/visits/new").data.decode()
+    assert 'id="days-waiting"' in page
+    page = head.get(f"/deployments/{d.id}/agreement").data.decode()
+    assert 'id="amendment-waiting"' in page and "Until then version 1" in page
+    changes = page[page.index('id="changes"'):page.index("</table>", page.index('id="changes"'))]
+    assert "What changed from version 1" in changes
+    assert re.search(r"<th scope=\"row\">Days</th><td>4 days</td><td>6 days</td>", changes)
+    assert "Total cost" in changes and "£" in changes
+    assert "Start date" not in changes  # only what changed
+    printed = head.get(f"/deployments/{d.id}/agreement/print?version=1").data.decode()
+    assert "Signed by every party, and since replaced by a later version." in printed
+    from portal.domain.agreements import current
+    for role in ("sle", "home_school", "director", "headteacher"):
+        user = w.user("a", role)
+        ag = current(d.id)
+        assert client_for(user).post(
+            f"/deployments/{d.id}/agreement/sign",
+            {"version": ag.version, "content_hash": ag.content_hash,
+             "typed_name": user.name}).status_code in (200, 303)
+    assert _fresh(Deployment, d.id).half_days_agreed == 12
+    page = leader.get(f"/deployments/{d.id}").data.decode()
+    assert 'id="days-waiting"' not in page
+    page = head.get(f"/deployments/{d.id}/agreement").data.decode()
+    assert 'id="amendment-waiting"' not in page and "What changed from version 1" in page
+    # another alliance's users see no amendment
+    assert client_for(w.user("b", "director")).get(
+        f"/deployments/{d.id}/agreement").status_code == 404
 
 
 def test_variation_decline(plan_world, client_for):

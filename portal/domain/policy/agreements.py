@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 
 OVERSEERS = ("admin", "director")
 OPEN = ("draft", "signing")
+# Where a deployment's agreement can be out for signature: waiting for its first agreement, or
+# active with an amendment (a new version after the signed one: extra days, new dates).
+SIGNING_STATUSES = ("agreement", "active")
 ACTIONS = ("sign", "decline", "edit", "void", "sign_on_behalf")
 
 
@@ -55,8 +58,18 @@ def facts(agreement: Agreement, deployment: Deployment, user: User) -> Facts:
 
 
 def is_open(agreement: Agreement, deployment: Deployment) -> bool:
-    """Open for signature (and for editing or voiding)."""
-    return agreement.status in OPEN and deployment.status == "agreement"
+    """Open for signature (and for editing)."""
+    return agreement.status in OPEN and deployment.status in SIGNING_STATUSES
+
+
+def is_amendment(agreement: Agreement, deployment: Deployment) -> bool:
+    """A new version out for signature while the deployment goes on under the signed one."""
+    return agreement.status in OPEN and deployment.status == "active"
+
+
+def amendable(agreement: Agreement, deployment: Deployment) -> bool:
+    """The signed agreement of an active deployment: changing it makes an amendment."""
+    return agreement.status == "signed" and deployment.status == "active"
 
 
 def not_signed_note(agreement: Agreement) -> str | None:
@@ -65,12 +78,14 @@ def not_signed_note(agreement: Agreement) -> str | None:
         return None
     from ...models import AGREEMENT_STATUSES
 
+    if agreement.signed_at is not None:  # signed by all, then amended
+        return "Signed by every party, and since replaced by a later version."
     return f"Not a signed agreement: {AGREEMENT_STATUSES[agreement.status].lower()}."
 
 
 def signing_started(agreement: Agreement) -> bool:
     """Someone has signed or declined this version: an edit now makes a new version."""
-    return agreement.status == "signing"
+    return agreement.status in ("signing", "signed")
 
 
 # ------------------------------------------------------------------------------ predicates
@@ -96,7 +111,7 @@ def decline(agreement: Agreement, deployment: Deployment, user: User, f: Facts) 
 def edit(agreement: Agreement, deployment: Deployment, user: User, _f: Facts) -> Decision:
     if user.role not in OVERSEERS:
         return forbid("Only the co-ordinator or director edits the terms of an agreement.")
-    if not is_open(agreement, deployment):
+    if not (is_open(agreement, deployment) or amendable(agreement, deployment)):
         return not_now("This version can no longer be edited.")
     return allow()
 
@@ -104,7 +119,7 @@ def edit(agreement: Agreement, deployment: Deployment, user: User, _f: Facts) ->
 def void(agreement: Agreement, deployment: Deployment, user: User, _f: Facts) -> Decision:
     if user.role not in OVERSEERS:
         return forbid("Only the co-ordinator or director voids an agreement.")
-    if not is_open(agreement, deployment):
+    if not is_open(agreement, deployment) or deployment.status != "agreement":
         return not_now("This agreement can no longer be voided.")
     return allow()
 
@@ -194,7 +209,8 @@ def waiting_sign(user: User) -> ColumnElement[bool]:
     else:
         holds = exists().where(RequestSchool.request_id == d.request_id,
                                RequestSchool.school_id == user.school_id)
-    open_ = exists().where(d.id == Agreement.deployment_id, d.status == "agreement", holds)
+    open_ = exists().where(d.id == Agreement.deployment_id, d.status.in_(SIGNING_STATUSES),
+                           holds)
     answered = exists().where(Signature.agreement_id == Agreement.id, Signature.party == party,
                               Signature.voided_at.is_(None))
     return and_(Agreement.status.in_(OPEN), open_, not_(answered))

@@ -25,8 +25,9 @@ from datetime import date
 from sqlalchemy import ColumnElement, and_, exists, false, select
 
 from ...extensions import db
+from ...formatting import days as days_in_words
 from ...formatting import uk_date
-from ...models import Deployment, RequestSchool, User, Variation, Visit
+from ...models import Agreement, Deployment, RequestSchool, User, Variation, Visit
 from . import Decision, allow, forbid, not_now
 
 OVERSEERS = ("admin", "director")
@@ -48,6 +49,8 @@ class Facts:
 
     receiving: frozenset[int]  # the receiving schools' ids
     pending_variation: bool  # a request for extra days awaits approval
+    # (version, half days) of an amendment out for signature that changes the days, if any
+    amendment: tuple[int, int] | None = None
 
 
 def facts(d: Deployment) -> Facts:
@@ -55,7 +58,47 @@ def facts(d: Deployment) -> Facts:
         select(RequestSchool.school_id).where(RequestSchool.request_id == d.request_id)).all()
     pending = db.session.scalar(select(Variation.id).where(
         Variation.deployment_id == d.id, Variation.status == "pending").limit(1))
-    return Facts(receiving=frozenset(receiving), pending_variation=pending is not None)
+    amendment = None
+    if d.status in DELIVERY_STATUSES:
+        latest = db.session.execute(
+            select(Agreement.version, Agreement.status, Agreement.content)
+            .where(Agreement.deployment_id == d.id)
+            .order_by(Agreement.version.desc()).limit(1)).first()
+        if latest is not None and latest.status in ("draft", "signing"):
+            days = int((latest.content or {}).get("half_days") or 0)
+            if days != d.half_days_agreed:
+                amendment = (latest.version, days)
+    return Facts(receiving=frozenset(receiving), pending_variation=pending is not None,
+                 amendment=amendment)
+
+
+def days_waiting_for_signatures(d: Deployment, f: Facts | None = None) -> str | None:
+    """What the page says while an amendment of the days is out for signature, or None."""
+    f = f if f is not None else facts(d)
+    if f.amendment is None:
+        return None
+    version, days = f.amendment
+    return (f"The days changed to {days_in_words(days)} in version {version} of the agreement, "
+            "which is waiting for every party's signature. Until then visits can use only the "
+            f"{days_in_words(d.half_days_agreed)} of the signed agreement, and only those are "
+            "invoiced.")
+
+
+def within_signed_days(d: Deployment, half_days: int, free: int,
+                       f: Facts | None = None) -> Decision:
+    """A visit of ``half_days`` fits the days of the last fully signed agreement (``free`` of
+    them are left, counting visits already planned)."""
+    if half_days <= free:
+        return allow()
+    f = f if f is not None else facts(d)
+    left = days_in_words(max(free, 0))
+    if f.amendment is not None and f.amendment[1] > d.half_days_agreed:
+        return not_now(f"This visit would go beyond the days of the signed agreement ({left} "
+                       f"left, counting visits already planned). The extra days wait for every "
+                       f"party to sign version {f.amendment[0]} of the agreement.")
+    return not_now(f"This visit would go beyond the agreed days ({left} left, counting "
+                   "visits already planned). Ask for a variation: the receiving headteacher and "
+                   "the director must both agree extra days first.")
 
 
 def shows_delivery(d: Deployment) -> bool:
