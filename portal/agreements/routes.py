@@ -387,6 +387,7 @@ def printable(deployment_id: int) -> ResponseReturnValue:
                   content=agreement.content, signatures=sigs, users=users,
                   fingerprint=signing.fingerprint(agreement.content_hash),
                   verify_url=verify_url, exam=exam, checkpoint=exam.bundle["checkpoint"],
+                  replaced_note=policy.not_signed_note(agreement),
                   proofs={s["signature_id"]: s for s in exam.bundle["signatures"]},
                   public_key=exam.bundle["public_key"])
 
