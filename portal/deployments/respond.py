@@ -64,8 +64,8 @@ def responses_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:
     parties = brokering.expected_parties(d)
     answers = {(r.party, r.school_id): r for r in d.responses}
     rows = [(p, answers.get((p.party, p.school_id))) for p in parties]
-    mine = brokering.party_of(d, user)
     f = policy.facts(d, user)
+    mine = brokering.party_of(d, user, f)
     can = policy.actions(d, user, f)
     form = ctx.form("respond_form") or RespondForm(formdata=None)
     answer = policy.answer_action(d, user, f)

@@ -462,10 +462,11 @@ def expected_parties(d: Deployment) -> list[Party]:
     return out
 
 
-def party_of(d: Deployment, user: User) -> Party | None:
+def party_of(d: Deployment, user: User,
+             f: deployment_policy.Facts | None = None) -> Party | None:
     """The party this user answers for on this proposal, if any: the one rule is
     :func:`portal.domain.policy.deployments.party_of`; this adds the party's label."""
-    mine = deployment_policy.party_of(d, user, deployment_policy.facts(d))
+    mine = deployment_policy.party_of(d, user, f if f is not None else deployment_policy.facts(d))
     if mine is None:
         return None
     return next((p for p in expected_parties(d) if (p.party, p.school_id) == mine), None)

@@ -14,8 +14,10 @@ from tests.querycount import request_queries
 ROLES = ("admin", "director", "headteacher", "sle", "home_school", "board")
 LIST_PAGES = ("/", "/requests/", "/deployments/", "/notifications/",
               "/requests/?status=submitted", "/deployments/?status=proposed")
-# A ceiling per page, so a page that is constant but wasteful is noticed too.
-BUDGET = 14
+# A ceiling per page, so a page that is constant but wasteful is noticed too. 16: the
+# deployment page also reads the navigation's "Needs your action" count and the "Reminder
+# sent" date (issues 14 and 17); its confirmation facts are read once (they were read twice).
+BUDGET = 16
 
 
 def _detail_pages(ids):
