@@ -168,6 +168,13 @@ def json_lines(app, monkeypatch):
     handler = logs.handler("json")
     handler.setStream(stream)
     root = logging.getLogger()
+    # whatever an earlier test's app set up (a production config, dictConfig) leaves these
+    # loggers reaching the root at INFO for this test
+    for name in ("portal", "portal.access", "portal.worker", "portal.mail"):
+        logger = logging.getLogger(name)
+        monkeypatch.setattr(logger, "disabled", False)
+        monkeypatch.setattr(logger, "propagate", True)
+        monkeypatch.setattr(logger, "level", logging.NOTSET)
     root.addHandler(handler)
     old = root.level
     root.setLevel(logging.INFO)
