@@ -284,11 +284,12 @@ def delete_row(kind: str, row_id: int) -> ResponseReturnValue:
     plan = obj.plan
     deployment_id = plan.deployment_id
     form = VersionForm(formdata=request.form)
-    if not wants_partial() and request.form.get("confirmed") != "yes":
-        # without JavaScript nothing asked "Remove this?" yet: ask on a page of its own
+    if not wants_partial() and request.form.get("confirmed") != "yes" and form.version.data:
+        # without JavaScript nothing asked "Remove this?" yet: ask on a page of its own, for
+        # the version the form was drawn from (a form without one is refused below, 409)
         domain.require_edit(plan.deployment, current_user)
         return render_template("plans/confirm_remove.html", kind=kind, row=obj,
-                               d=plan.deployment, version=form.version.data or obj.version,
+                               d=plan.deployment, version=form.version.data,
                                ACTION_STATUSES=ACTION_STATUSES)
     try:
         with command():
