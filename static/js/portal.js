@@ -151,10 +151,12 @@
       action: form ? form.getAttribute("action") : "",
       direction: submitter && form ? (form.querySelector("[name=direction]") || {}).value : ""
     };
-    // a swap that removes its target (an empty answer) settles nothing: no afterSettle event
-    window.setTimeout(settleFocus, 150);
+    // a swap that removes its target (an empty answer) settles nothing: no afterSettle event.
+    // The timer settles only its own swap, never a later one still on its way.
+    var mine = pendingFocus;
+    window.setTimeout(function () { if (pendingFocus === mine) { settleFocus(); } }, 150);
   });
-  document.addEventListener("htmx:afterSettle", settleFocus);
+  document.addEventListener("htmx:afterSettle", function () { settleFocus(); });
   function settleFocus() {
     var p = pendingFocus;
     pendingFocus = null;

@@ -29,11 +29,13 @@ def test_focus_after_signing_swaps(page, sign_in, db):
     page.get_by_label("Type your full name to sign").fill("Not My Name")
     page.get_by_role("button", name="Sign", exact=True).click()
     expect(page.locator(".error-summary")).to_be_visible()
+    expect(page.locator(":focus")).to_be_attached()  # focus lands (after the settle)
     assert _focused(page) != "BODY"
     assert page.evaluate("document.activeElement.closest('.error-summary') !== null")
     page.get_by_label("Type your full name to sign").fill(leader.name)
     page.get_by_role("button", name="Sign", exact=True).click()
     expect(page.locator("#agreement-message")).to_have_text("Your signature is recorded.")
+    expect(page.locator(":focus")).to_be_attached()
     assert _focused(page) != "BODY"
     assert page.evaluate("document.getElementById('agreement-body').contains("
                          "document.activeElement)")
