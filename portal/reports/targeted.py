@@ -28,7 +28,12 @@ from ..domain.policy import require
 from ..extensions import db
 from ..idempotency import OneTimeKey
 from ..models import PHASES, STANDARDS, Board, LocalAuthority, School, Specialism
-from ..requests.forms import _PLAUSIBLE_END, CheckboxesField, DayField, _standard_label
+from ..requests.forms import (
+    CheckboxesField,
+    DayField,
+    _standard_label,
+    check_time_frame_end,
+)
 from ..security import roles
 from ..unit_of_work import command
 from ..validators import (
@@ -38,7 +43,6 @@ from ..validators import (
     MoneyField,
     PlausibleDate,
     choice_errors,
-    time_frame_problem,
     whole_number,
 )
 
@@ -101,15 +105,7 @@ class TargetedRequestForm(OneTimeKey, FlaskForm):
                             validators=[Optional()])
 
     def validate_end_date(self, field):
-        if field.errors:
-            return
-        if not self.start_date.errors:
-            problem = time_frame_problem(self.start_date.data, field.data)
-            if problem:
-                from wtforms.validators import ValidationError
-
-                raise ValidationError(problem)
-        _PLAUSIBLE_END(self, field)
+        check_time_frame_end(self, field)
 
 
 

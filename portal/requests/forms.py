@@ -75,6 +75,18 @@ def _required(what: str):
     return DataRequired(message=f"Enter {what}.")
 
 
+def check_time_frame_end(form, field) -> None:
+    """A time frame's end (``end_date`` beside ``start_date``): after its start, at most two
+    years on; without a usable start, still plausible. Every form with a time frame uses it."""
+    if field.errors:
+        return
+    if not form.start_date.errors:
+        problem = time_frame_problem(form.start_date.data, field.data)
+        if problem:
+            raise ValidationError(problem)
+    _PLAUSIBLE_END(form, field)
+
+
 class RequestForm(FlaskForm):
     title = StringField("Short title", validators=[_required("a short title"), Length(max=200)])
     standards = CheckboxesField(
@@ -126,14 +138,7 @@ class RequestForm(FlaskForm):
         **choice_errors("Choose receiving schools from the list."))
 
     def validate_end_date(self, field):
-        """After its start, at most two years on; without a usable start, still plausible."""
-        if field.errors:
-            return
-        if not self.start_date.errors:
-            problem = time_frame_problem(self.start_date.data, field.data)
-            if problem:
-                raise ValidationError(problem)
-        _PLAUSIBLE_END(self, field)
+        check_time_frame_end(self, field)
 
     def validate_days_wanted(self, field):
         if field.data is not None and not field.errors and (field.data * 2) % 1:
