@@ -17,7 +17,7 @@ import pytest
 from huey.storage import SqliteStorage
 from sqlalchemy import func, select
 
-from portal import worker
+from portal import transactions, worker
 from portal.domain import notify
 from portal.models import OutboxEmail, WorkerHeartbeat
 from tests import factories
@@ -106,9 +106,13 @@ def test_two_workers_deliver_each_email_exactly_once(app, db, mailbox, shared_qu
             return db.session.scalar(select(func.count(WorkerHeartbeat.name))) >= 2
 
         assert _wait(both_up, timeout=60), f"the workers did not start: see {tmp_path}"
-        # each job twice: once after the commit, once more by hand (as a sweep would)
-        notify.notify(users, "Request R-1 needs you", "/requests/1")
-        db.session.commit()
+        # each job twice: once after the commit, once more by hand (as a sweep would). The
+        # read above left a deferred transaction open and the workers write heartbeats, so
+        # (as a request that writes does) take SQLite's write lock up front.
+        db.session.rollback()
+        with transactions.immediate():
+            notify.notify(users, "Request R-1 needs you", "/requests/1")
+            db.session.commit()
         ids = db.session.scalars(select(OutboxEmail.id)).all()
         assert len(ids) == N
         for mail_id in ids:
