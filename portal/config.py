@@ -211,6 +211,17 @@ def load(instance_path: Path, overrides: dict | None = None) -> dict:
         "RESET_EMAIL_LIMIT": os.environ.get("RESET_EMAIL_LIMIT", "3 per hour"),
         # Signing needs a password entered within this many minutes
         "FRESH_LOGIN_MINUTES": _int("FRESH_LOGIN_MINUTES", 15),
+        # Signing in with the school's Microsoft or Google account (portal/domain/oidc.py). Each
+        # alliance's client secret is OIDC_CLIENT_SECRET_<ITS SHORT NAME> (non-alphanumerics
+        # as _); the authority and issuer are overridden only by the tests' local provider.
+        "OIDC_CLIENT_SECRETS": {k: v for k, v in os.environ.items()
+                                if k.startswith("OIDC_CLIENT_SECRET_") and v},
+        "OIDC_MICROSOFT_AUTHORITY": os.environ.get("OIDC_MICROSOFT_AUTHORITY",
+                                                   "https://login.microsoftonline.com"),
+        "OIDC_GOOGLE_ISSUER": os.environ.get("OIDC_GOOGLE_ISSUER", "https://accounts.google.com"),
+        "OIDC_TIMEOUT": _int("OIDC_TIMEOUT", 10),
+        # Two-factor codes: wrong codes allowed per account before it must wait
+        "TWO_FACTOR_LIMIT": os.environ.get("TWO_FACTOR_LIMIT", "5 per 5 minutes;20 per day"),
         # How many rows a list page shows
         "PAGE_SIZE": _int("PAGE_SIZE", 25),
     }

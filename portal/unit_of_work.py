@@ -43,7 +43,18 @@ STALE = (StaleDataError, IntegrityError)
 
 
 def is_write() -> bool:
-    return request.method not in READS
+    if request.method not in READS:
+        return True
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "writes_on_get", False))
+
+
+def writes_on_get(view: Callable) -> Callable:
+    """Mark a GET view that is a write all the same and so commits like a POST: the OpenID
+    Connect callback, which the school's account provider reaches by redirecting the browser
+    (``state``, bound to this browser's session, is what stops a forged one)."""
+    view.writes_on_get = True  # type: ignore[attr-defined]
+    return view
 
 
 def run(view: Callable[[], ResponseReturnValue]) -> ResponseReturnValue:

@@ -36,3 +36,13 @@ class ForgotPasswordForm(FlaskForm):
                     Email("Enter an email address like name@school.sch.uk"), Length(max=254)],
         render_kw={"autocomplete": "username", "spellcheck": "false"},
     )
+
+
+class PasswordCheckForm(FlaskForm):
+    """Your password again, before a change to how you sign in."""
+
+    password = PasswordField(
+        "Your password",
+        validators=[DataRequired("Enter your password"), Length(max=200)],
+        render_kw={"autocomplete": "current-password"},
+    )

@@ -170,3 +170,98 @@ def data_json() -> ResponseReturnValue:
 def data_csv() -> ResponseReturnValue:
     return _download(subject_access.to_csv(subject_access.export(current_user)),
                      "text/csv", "csv")
+
+
+# ------------------------------------------------------------------ two-factor sign-in
+
+
+@bp.route("/two-factor", methods=["GET", "POST"])
+@limiter.limit(login_limit, key_func=_user_key, methods=["POST"])
+@any_role
+def two_factor_page() -> ResponseReturnValue:
+    """Set up two-factor sign-in (QR code, then a first code), or see that it is on."""
+    from ..auth.flow import NEW_SECRET
+    from ..auth.forms import CodeForm
+    from ..domain import two_factor
+    from ..domain.errors import Conflict, Invalid
+    from ..unit_of_work import command
+    from .forms import PasswordCheckForm
+
+    user = current_user._get_current_object()
+    if two_factor.of(user) is not None:
+        if request.method == "POST":
+            return redirect(url_for("account.two_factor_page"), code=303)
+        return render_template("account/two_factor.html", form=PasswordCheckForm(),
+                               left=two_factor.recovery_left(user),
+                               required=two_factor.required_for(user))
+    secret = session.get(NEW_SECRET)
+    if not isinstance(secret, str) or len(secret) != 32:
+        secret = session[NEW_SECRET] = two_factor.new_secret()
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            with command():
+                codes = two_factor.enrol(user, secret, form.code.data,
+                                         ip=request.remote_addr or "")
+        except Invalid as exc:
+            exc.show_on(form)
+        except Conflict:
+            return redirect(url_for("account.two_factor_page"), code=303)
+        else:
+            session.pop(NEW_SECRET, None)
+            return render_template("account/recovery_codes.html", codes=codes, first=True,
+                                   continue_to=url_for("account.your_data"))
+    status = 422 if request.method == "POST" else 200
+    uri = two_factor.provisioning_uri(user, secret)
+    return render_template("account/two_factor_setup.html", form=form,
+                           qr=two_factor.qr_svg(uri), secret=two_factor.grouped(secret),
+                           action=url_for("account.two_factor_page"), at_sign_in=False), status
+
+
+def _password_again():
+    """The password form, checked; or the page answered with its message (422)."""
+    from ..domain import two_factor
+    from .forms import PasswordCheckForm
+
+    form = PasswordCheckForm()
+    user = current_user._get_current_object()
+    if form.validate_on_submit() and not user.check_password(form.password.data):
+        form.password.errors.append("That is not your password.")
+    elif form.validate_on_submit():
+        return None
+    if two_factor.of(user) is None:
+        return redirect(url_for("account.two_factor_page"), code=303)
+    return render_template("account/two_factor.html", form=form,
+                           left=two_factor.recovery_left(user),
+                           required=two_factor.required_for(user)), 422
+
+
+@bp.post("/two-factor/codes")
+@limiter.limit(login_limit, key_func=_user_key)
+@any_role
+def two_factor_codes() -> ResponseReturnValue:
+    """New recovery codes, after the password; the old ones stop working."""
+    from ..domain import two_factor
+
+    refused = _password_again()
+    if refused is not None:
+        return refused
+    codes = two_factor.new_recovery_codes(current_user._get_current_object(),
+                                          ip=request.remote_addr or "")
+    return render_template("account/recovery_codes.html", codes=codes, first=False,
+                           continue_to=url_for("account.two_factor_page"))
+
+
+@bp.post("/two-factor/off")
+@limiter.limit(login_limit, key_func=_user_key)
+@any_role
+def two_factor_off() -> ResponseReturnValue:
+    """Turn two-factor sign-in off, after the password (not where the alliance requires it)."""
+    from ..domain import two_factor
+
+    refused = _password_again()
+    if refused is not None:
+        return refused
+    two_factor.turn_off(current_user._get_current_object(), ip=request.remote_addr or "")
+    flash("Two-factor sign-in is off. Signing in asks only for your password.", "success")
+    return redirect(url_for("account.your_data"), code=303)

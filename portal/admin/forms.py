@@ -1,6 +1,7 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
+    BooleanField,
     DateField,
     EmailField,
     HiddenField,
@@ -147,3 +148,21 @@ class TemplateForm(FlaskForm):
     seen_hash = HiddenField()  # the terms as they were when the page was drawn
     agreement_terms = TextAreaField("Terms and conditions", validators=[Length(max=50_000)],
                                     render_kw={"rows": 20})
+
+
+class SignInForm(FlaskForm):
+    """How the alliance's people sign in (issue 21). The client secret is not a field: it comes
+    from the environment, and the page shows only its last four characters."""
+
+    provider = SelectField("School accounts", choices=[
+        ("", "Not used: email address and password only"),
+        ("microsoft", "Microsoft 365 (Entra ID)"),
+        ("google", "Google Workspace")])
+    client_id = StringField("Client id (application id)",
+                            validators=[Length(max=200, message="At most 200 characters")])
+    tenants = TextAreaField("Microsoft tenant ids, one a line",
+                            validators=[Length(max=1000, message="At most 1,000 characters")])
+    domains = TextAreaField("Email domains, one a line",
+                            validators=[Length(max=1000, message="At most 1,000 characters")])
+    require_two_factor = BooleanField(
+        "Require two-factor sign-in for the co-ordinator and directors")

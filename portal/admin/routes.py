@@ -58,6 +58,7 @@ from .forms import (
     NewEIPForm,
     NewSchoolForm,
     SchoolForm,
+    SignInForm,
     SpecialismForm,
     TemplateForm,
     UserForm,
@@ -476,6 +477,42 @@ def agreement_template() -> ResponseReturnValue:
         return redirect(url_for("admin.agreement_template"), code=303)
     status = 422 if request.method == "POST" else 200
     return render_template("admin/agreement_template.html", form=form, alliance=alliance), status
+
+
+# --------------------------------------------------------------------------------- signing in
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@roles("admin")
+def sign_in() -> ResponseReturnValue:
+    """Which school accounts may sign in (Microsoft tenant, Google domains) and whether the
+    co-ordinator and directors must use two-factor sign-in."""
+    from ..domain import oidc
+
+    require(policy.general(current_user)["edit_sign_in"])
+    alliance = db.session.get_one(Alliance, current_user.alliance_id)
+    row = oidc.settings_for(alliance.id)
+    form = SignInForm(obj=row)
+    if form.validate_on_submit():
+        try:
+            with command():
+                oidc.save_settings(current_user, provider=form.provider.data or "",
+                                   client_id=form.client_id.data or "",
+                                   tenants=form.tenants.data or "",
+                                   domains=form.domains.data or "",
+                                   require_two_factor=bool(form.require_two_factor.data),
+                                   ip=_ip())
+        except Invalid as exc:
+            exc.show_on(form)
+        else:
+            flash("The sign-in settings are saved.", "success")
+            return redirect(url_for("admin.sign_in"), code=303)
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "admin/sign_in.html", form=form, alliance=alliance,
+        secret_name=oidc.secret_name(alliance), secret_hint=oidc.secret_hint(alliance),
+        callback=url_for("auth.school_callback", _external=True),
+        ready=oidc.is_ready(oidc.settings_for(alliance.id), alliance)), status
 
 
 # ---------------------------------------------------------------------------- audit viewer

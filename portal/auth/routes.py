@@ -17,19 +17,18 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from .. import drafts
 from ..domain import audit, sessions
 from ..extensions import db, limiter
-from ..models import User, utcnow
+from ..models import User
 from ..security import (
     any_role,
-    begin_session,
     end_session,
     public,
     remember_signed_out,
     safe_next,
     verify_password,
 )
+from . import flow
 from .forms import LoginForm
 
 bp = Blueprint("auth", __name__)
@@ -74,13 +73,8 @@ def login() -> ResponseReturnValue:
         email = form.email.data.strip().lower()
         user = db.session.scalar(select(User).where(func.lower(User.email) == email))
         if verify_password(user, form.password.data) and user is not None:
-            ip = request.remote_addr or ""
-            user.last_login_at = utcnow()
-            sid = sessions.start(user, ip)
-            audit.record(user, "auth.login", user, ip=ip)
-            begin_session(user, sid)
-            kept_on = drafts.on_sign_in(user)  # a form kept when they were signed out
-            return redirect(safe_next(form.next.data) or kept_on or url_for("dashboard.home"))
+            # the two-factor code next, if one is due (auth/flow.py); else signed in now
+            return flow.proceed(user, via="password", next_url=form.next.data)
         form.password.errors.append(
             "The email address or password is not right. Check them and try again."
         )

@@ -1,6 +1,15 @@
 """The one SQLAlchemy model, a module per aggregate."""
 
-from .accounts import LINK_PURPOSES, InviteToken, LoginSession
+from .accounts import (
+    LINK_PURPOSES,
+    SIGN_IN_PROVIDERS,
+    AllianceSignIn,
+    InviteToken,
+    LoginSession,
+    RecoveryCode,
+    TwoFactor,
+    UserIdentity,
+)
 from .agreements import AGREEMENT_STATUSES, Agreement, Signature
 from .audit import AuditCheckpoint, AuditEvent, AuditLogHead
 from .base import (
@@ -67,3 +76,5 @@ __all__ += ["FormDraft", "IdempotencyKey"]  # one-time keys and kept answers (is
 from .reminders import AllianceSettings, ReminderSent  # noqa: E402 - reminders (issue 17)
 
 __all__ += ["AllianceSettings", "ReminderSent"]
+__all__ += ["SIGN_IN_PROVIDERS", "AllianceSignIn", "RecoveryCode", "TwoFactor",
+            "UserIdentity"]  # sign-in with school accounts, two-factor (issue 21)

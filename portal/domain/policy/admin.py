@@ -9,7 +9,8 @@ Follows the convention of ``portal/domain/policy/__init__.py`` (worked example:
   locks themselves out (403); the rest depend on the account's state (409);
 * a :class:`School`, :class:`Board` or :class:`EIP`: ``edit``;
 * nothing (``None``): ``invite``, ``add_school``, ``import_schools``, ``add_board``,
-  ``add_eip``, ``add_specialism``, ``edit_agreement_template`` and ``view_audit``.
+  ``add_eip``, ``add_specialism``, ``edit_agreement_template``, ``edit_sign_in`` (how people
+  sign in: school accounts, two-factor) and ``view_audit``.
 
 *Which* objects an admin manages (their own alliance's) is ``portal/domain/access.py``
 (``users_managed_by`` ...): another alliance's object is not visible at all (404). Nothing here
@@ -26,7 +27,7 @@ AUDITORS = ("admin", "director")
 USER_ACTIONS = ("edit", "change_role", "deactivate", "reactivate", "reinvite", "end_sessions")
 OBJECT_ACTIONS = ("edit",)
 GENERAL_ACTIONS = ("invite", "add_school", "import_schools", "add_board", "add_eip",
-                   "add_specialism", "edit_agreement_template", "view_audit")
+                   "add_specialism", "edit_agreement_template", "edit_sign_in", "view_audit")
 
 NOT_ADMIN = "Only the School Support Co-ordinator manages accounts and the alliance's settings."
 OWN_ACCOUNT = "This is your own account: you cannot deactivate it or change your role."

@@ -1,0 +1,76 @@
+"""The last steps of every sign-in, whichever way it began (password or school account): the
+two-factor code when one is due, then a new session.
+
+Between the first step and the code, the session holds only ``pending_sign_in`` (who, their
+session version, when and how they began): nobody is signed in, and it lapses after
+:data:`PENDING_SECONDS` or when the account's sessions are ended (a password change)."""
+
+from __future__ import annotations
+
+import time
+
+from flask import request, session, url_for
+from werkzeug.wrappers import Response
+
+from .. import drafts
+from ..domain import audit, sessions, two_factor
+from ..extensions import db
+from ..models import User, utcnow
+from ..security import begin_session, safe_next
+
+PENDING = "pending_sign_in"
+NEW_SECRET = "pending_two_factor_secret"  # noqa: S105 - a session key, not a secret
+PENDING_SECONDS = 300
+
+
+def needs_code(user: User, *, mfa: bool = False) -> bool:
+    """Whether this sign-in must give a two-factor code (or set up an app) before it starts.
+
+    ``mfa``: the school's account provider says a second factor was used already (its ID token's
+    ``amr`` has "mfa"), which counts for the portal too."""
+    if mfa:
+        return False
+    return two_factor.of(user) is not None or two_factor.required_for(user)
+
+
+def ask_code(user: User, *, via: str, next_url: str | None) -> Response:
+    from flask import redirect
+
+    session.clear()  # whatever the browser carried before is not carried into the sign-in
+    session[PENDING] = {"uid": user.id, "v": user.session_version, "at": int(time.time()),
+                        "via": via, "next": safe_next(next_url) or ""}
+    return redirect(url_for("auth.code"), code=303)
+
+
+def pending_user() -> tuple[User, dict] | None:
+    data = session.get(PENDING)
+    if not isinstance(data, dict) or time.time() - data.get("at", 0) > PENDING_SECONDS:
+        return None
+    user = db.session.get(User, data.get("uid"))
+    if user is None or not user.active or user.session_version != data.get("v"):
+        return None
+    return user, data
+
+
+def start(user: User, *, via: str, next_url: str | None, second: str = "") -> str:
+    """Sign this browser in; returns where to go next."""
+    ip = request.remote_addr or ""
+    user.last_login_at = utcnow()
+    sid = sessions.start(user, ip)
+    detail = {"via": via}
+    if second:
+        detail["second_factor"] = second
+    audit.record(user, "auth.login", user, ip=ip, detail=detail)
+    begin_session(user, sid)
+    kept_on = drafts.on_sign_in(user)  # a form kept when they were signed out
+    return safe_next(next_url) or kept_on or url_for("dashboard.home")
+
+
+def proceed(user: User, *, via: str, next_url: str | None, mfa: bool = False) -> Response:
+    """After the first step succeeded: ask for the code, or sign in."""
+    from flask import redirect
+
+    if needs_code(user, mfa=mfa):
+        return ask_code(user, via=via, next_url=next_url)
+    return redirect(start(user, via=via, next_url=next_url,
+                          second="provider" if mfa and via != "password" else ""))

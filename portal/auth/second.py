@@ -1,0 +1,81 @@
+"""The second step of signing in: the code from the authenticator app (or a recovery code), or,
+for someone whose alliance requires two-factor sign-in and who has not set it up, setting it up
+now (auth/flow.py holds who is half-way through)."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+
+from ..domain import two_factor
+from ..domain.errors import Conflict, Invalid
+from ..extensions import limiter
+from ..security import public
+from ..unit_of_work import command
+from . import flow
+from .forms import CodeForm
+from .routes import bp, failed_sign_in
+
+
+def code_limit() -> str:
+    return current_app.config["TWO_FACTOR_LIMIT"]
+
+
+def pending_key() -> str:
+    data = session.get(flow.PENDING)
+    uid = data.get("uid") if isinstance(data, dict) else None
+    return f"two-factor:{uid}"
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit(code_limit, key_func=pending_key, methods=["POST"], deduct_when=failed_sign_in)
+@public
+def code() -> ResponseReturnValue:
+    """Ask for the code; or set up the app first where the alliance requires it."""
+    pending = flow.pending_user()
+    if pending is None:
+        session.pop(flow.PENDING, None)
+        flash("Your sign-in took too long or is no longer valid. Sign in again.", "info")
+        return redirect(url_for("auth.login"), code=303)
+    user, data = pending
+    form = CodeForm()
+    if two_factor.of(user) is None:
+        return _enrol(user, data, form)
+    if form.validate_on_submit():
+        used = two_factor.verify(user, form.code.data)
+        if used:
+            session.pop(flow.PENDING, None)
+            target = flow.start(user, via=data["via"], next_url=data["next"], second=used)
+            if used == "recovery":
+                left = two_factor.recovery_left(user)
+                flash(f"You used a recovery code: {left} left. If you no longer have your "
+                      "app, set it up again from Your account.", "info")
+            return redirect(target)
+        form.code.errors.append("That code is not right, or has been used already. Enter the "
+                                "code your app shows now, or one of your recovery codes.")
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/code.html", form=form), status
+
+
+def _enrol(user, data, form) -> ResponseReturnValue:
+    secret = session.get(flow.NEW_SECRET)
+    if not isinstance(secret, str) or len(secret) != 32:
+        secret = session[flow.NEW_SECRET] = two_factor.new_secret()
+    if form.validate_on_submit():
+        try:
+            with command():
+                codes = two_factor.enrol(user, secret, form.code.data,
+                                         ip=request.remote_addr or "")
+        except Invalid as exc:
+            exc.show_on(form)
+        except Conflict:
+            return redirect(url_for("auth.code"), code=303)
+        else:
+            target = flow.start(user, via=data["via"], next_url=data["next"], second="app")
+            return render_template("account/recovery_codes.html", codes=codes,
+                                   continue_to=target, first=True)
+    uri = two_factor.provisioning_uri(user, secret)
+    status = 422 if request.method == "POST" else 200
+    return render_template("account/two_factor_setup.html", form=form,
+                           qr=two_factor.qr_svg(uri), secret=two_factor.grouped(secret),
+                           action=url_for("auth.code"), at_sign_in=True), status
