@@ -180,7 +180,7 @@ def data_csv() -> ResponseReturnValue:
 @any_role
 def two_factor_page() -> ResponseReturnValue:
     """Set up two-factor sign-in (QR code, then a first code), or see that it is on."""
-    from ..auth.flow import NEW_SECRET
+    from ..auth.flow import NEW_SECRET, no_store
     from ..auth.forms import CodeForm
     from ..domain import two_factor
     from ..domain.errors import Conflict, Invalid
@@ -209,13 +209,14 @@ def two_factor_page() -> ResponseReturnValue:
             return redirect(url_for("account.two_factor_page"), code=303)
         else:
             session.pop(NEW_SECRET, None)
-            return render_template("account/recovery_codes.html", codes=codes, first=True,
-                                   continue_to=url_for("account.your_data"))
+            return no_store(render_template("account/recovery_codes.html", codes=codes,
+                                            first=True, continue_to=url_for("account.your_data")))
     status = 422 if request.method == "POST" else 200
     uri = two_factor.provisioning_uri(user, secret)
-    return render_template("account/two_factor_setup.html", form=form,
-                           qr=two_factor.qr_svg(uri), secret=two_factor.grouped(secret),
-                           action=url_for("account.two_factor_page"), at_sign_in=False), status
+    return no_store(render_template(
+        "account/two_factor_setup.html", form=form, qr=two_factor.qr_svg(uri),
+        secret=two_factor.grouped(secret), action=url_for("account.two_factor_page"),
+        at_sign_in=False), status)
 
 
 def _password_again():
@@ -241,6 +242,7 @@ def _password_again():
 @any_role
 def two_factor_codes() -> ResponseReturnValue:
     """New recovery codes, after the password; the old ones stop working."""
+    from ..auth.flow import no_store
     from ..domain import two_factor
 
     refused = _password_again()
@@ -248,8 +250,8 @@ def two_factor_codes() -> ResponseReturnValue:
         return refused
     codes = two_factor.new_recovery_codes(current_user._get_current_object(),
                                           ip=request.remote_addr or "")
-    return render_template("account/recovery_codes.html", codes=codes, first=False,
-                           continue_to=url_for("account.two_factor_page"))
+    return no_store(render_template("account/recovery_codes.html", codes=codes, first=False,
+                                    continue_to=url_for("account.two_factor_page")))
 
 
 @bp.post("/two-factor/off")

@@ -23,6 +23,15 @@ NEW_SECRET = "pending_two_factor_secret"  # noqa: S105 - a session key, not a se
 PENDING_SECONDS = 300
 
 
+def no_store(body: str, status: int = 200) -> Response:
+    """A page showing a secret (a two-factor key, recovery codes): never kept by a cache."""
+    from flask import current_app
+
+    response = current_app.response_class(body, status=status, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def needs_code(user: User, *, mfa: bool = False) -> bool:
     """Whether this sign-in must give a two-factor code (or set up an app) before it starts.
 

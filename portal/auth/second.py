@@ -72,10 +72,11 @@ def _enrol(user, data, form) -> ResponseReturnValue:
             return redirect(url_for("auth.code"), code=303)
         else:
             target = flow.start(user, via=data["via"], next_url=data["next"], second="app")
-            return render_template("account/recovery_codes.html", codes=codes,
-                                   continue_to=target, first=True)
+            return flow.no_store(render_template("account/recovery_codes.html", codes=codes,
+                                                 continue_to=target, first=True))
     uri = two_factor.provisioning_uri(user, secret)
     status = 422 if request.method == "POST" else 200
-    return render_template("account/two_factor_setup.html", form=form,
-                           qr=two_factor.qr_svg(uri), secret=two_factor.grouped(secret),
-                           action=url_for("auth.code"), at_sign_in=True), status
+    return flow.no_store(render_template(
+        "account/two_factor_setup.html", form=form, qr=two_factor.qr_svg(uri),
+        secret=two_factor.grouped(secret), action=url_for("auth.code"), at_sign_in=True),
+        status)

@@ -131,6 +131,8 @@ OBJECTS: dict[str, Callable] = {
 NON_OBJECT: dict[str, Callable] = {
     "kind": lambda w, s: "action",  # /plans/<kind>/<row_id>: the row_id is the object
     "token": lambda w, s: "not-a-real-token-" + "x" * 30,  # public, token-only pages
+    # public: which alliance's school sign-in to start (the alliance is not secret)
+    "alliance_id": lambda w, s: s.alliance.id,
 }
 
 
