@@ -27,6 +27,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from .. import drafts
+from ..auth.flow import school_account_of
 from ..domain import access, audit, errors, signing
 from ..domain import agreements as service
 from ..domain.errors import Conflict, Invalid, NotNow, NotVisible
@@ -474,7 +475,8 @@ def confirm_password() -> ResponseReturnValue:
     signing_next = kept is not None and _kept_answer(kept) is not None
     if request.method == "GET":
         form.next.data = safe_next(request.args.get("next")) or ""
-        return render("agreements/confirm_password.html", form=form, signing=signing_next)
+        return render("agreements/confirm_password.html", form=form, signing=signing_next,
+                      school=school_account_of(current_user))
     if form.validate_on_submit():
         if current_user.check_password(form.password.data):
             mark_fresh()
@@ -488,7 +490,8 @@ def confirm_password() -> ResponseReturnValue:
                 return redirect(where, 303)
             return redirect(safe_next(form.next.data) or url_for("dashboard.home"), 303)
         form.password.errors.append("That password is not right. Try again.")
-    return render("agreements/confirm_password.html", form=form, signing=signing_next), 422
+    return render("agreements/confirm_password.html", form=form, signing=signing_next,
+                  school=school_account_of(current_user)), 422
 
 
 def agreement_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:

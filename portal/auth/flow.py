@@ -76,10 +76,28 @@ def start(user: User, *, via: str, next_url: str | None, second: str = "") -> st
 
 
 def proceed(user: User, *, via: str, next_url: str | None, mfa: bool = False) -> Response:
-    """After the first step succeeded: ask for the code, or sign in."""
+    """After the first step succeeded: ask for the code, or sign in. A session this browser
+    already had (someone signing in again to confirm it is them) ends: its cookie is worth
+    nothing from now on."""
     from flask import redirect
 
+    sessions.end(session.get("sid"))
     if needs_code(user, mfa=mfa):
         return ask_code(user, via=via, next_url=next_url)
     return redirect(start(user, via=via, next_url=next_url,
                           second="provider" if mfa and via != "password" else ""))
+
+
+def school_account_of(user: User) -> int | None:
+    """The alliance whose school sign-in ``user`` has used, if it is still set up: the
+    confirm-your-password page then offers signing in again with it instead (someone who
+    signs in only with a school account may have no portal password)."""
+    from sqlalchemy import select
+
+    from ..domain import oidc
+    from ..models import UserIdentity
+
+    if not db.session.scalar(select(UserIdentity.id).where(UserIdentity.user_id == user.id)):
+        return None
+    return user.alliance_id if oidc.is_ready(oidc.settings_for(user.alliance_id),
+                                             user.alliance) else None

@@ -242,3 +242,26 @@ def test_a_turned_off_account_is_refused(world, anon, oidc):
     microsoft(world, oidc, email=head.email)
     assert through_provider(anon, world, oidc).status_code == 303
     assert [e.detail["reason"] for e in events("auth.school_sign_in_refused")] == ["inactive"]
+
+
+def test_someone_who_signs_in_with_a_school_account_can_confirm_with_it_and_the_old_session_ends(
+        world, client_for, oidc):
+    from portal.models import LoginSession
+
+    head = world.user("a", "headteacher")
+    microsoft(world, oidc, email=head.email)
+    c = client_for(None)
+    assert through_provider(c, world, oidc).status_code == 302
+    page = c.get("/confirm-password").data.decode()
+    assert f"/login/school/{world.a.alliance.id}" in page
+    with c.http.session_transaction() as sess:
+        old_sid = sess["sid"]
+    assert through_provider(c, world, oidc).status_code == 302  # signing in again: fresh
+    db.session.expire_all()
+    from portal.domain.sessions import sid_hash
+
+    old = db.session.scalar(select(LoginSession).where(LoginSession.sid_hash == sid_hash(old_sid)))
+    assert old.ended_at is not None and signed_in(c)
+    # someone who never signed in with a school account is not offered it
+    other = client_for(world.user("a", "admin"))
+    assert "/login/school/" not in other.get("/confirm-password").data.decode()
