@@ -40,7 +40,7 @@ def school_login() -> ResponseReturnValue:
                            providers=SIGN_IN_PROVIDERS, next=request.args.get("next", ""))
 
 
-@bp.post("/login/school/<int:alliance_id>")
+@bp.post("/login/school/<id:alliance_id>")
 @limiter.limit(address_limit)
 @public
 def school_start(alliance_id: int) -> ResponseReturnValue:
