@@ -236,6 +236,15 @@ def is_fresh() -> bool:
     return time.time() - session.get("auth_at", 0) < minutes * 60
 
 
+def allow_form_action(origin: str) -> None:
+    """Let this page's forms lead to ``origin`` too (CSP ``form-action``): the school sign-in
+    form's answer redirects to the school's account provider, which browsers check against it."""
+    parts = urlsplit(origin)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        extra = g.setdefault("form_action_origins", [])
+        extra.append(f"{parts.scheme}://{parts.netloc}")
+
+
 def _security_headers(response):
     cdn = current_app.config.get("HTMX_CDN") or ""
     cdn_origin = "{0.scheme}://{0.netloc}".format(urlsplit(cdn)) if cdn else ""
@@ -244,7 +253,8 @@ def _security_headers(response):
         "Content-Security-Policy",
         f"default-src 'self'; script-src {script_src}; style-src 'self'; img-src 'self' data:; "
         "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
-        "frame-ancestors 'none'; form-action 'self'",
+        "frame-ancestors 'none'; form-action 'self'"
+        + "".join(f" {o}" for o in dict.fromkeys(g.get("form_action_origins", []))),
     )
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")

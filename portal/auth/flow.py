@@ -96,8 +96,12 @@ def school_account_of(user: User) -> int | None:
 
     from ..domain import oidc
     from ..models import UserIdentity
+    from ..security import allow_form_action
 
     if not db.session.scalar(select(UserIdentity.id).where(UserIdentity.user_id == user.id)):
         return None
-    return user.alliance_id if oidc.is_ready(oidc.settings_for(user.alliance_id),
-                                             user.alliance) else None
+    if not oidc.is_ready(oidc.settings_for(user.alliance_id), user.alliance):
+        return None
+    for origin in oidc.provider_origins():
+        allow_form_action(origin)
+    return user.alliance_id

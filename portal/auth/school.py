@@ -16,7 +16,7 @@ from sqlalchemy import select
 from ..domain import audit, oidc
 from ..extensions import db, limiter
 from ..models import SIGN_IN_PROVIDERS, Alliance, AllianceSignIn
-from ..security import public, safe_next
+from ..security import allow_form_action, public, safe_next
 from ..unit_of_work import writes_on_get
 from . import flow
 from .routes import address_limit, bp
@@ -36,6 +36,8 @@ def _ready() -> list[tuple[Alliance, AllianceSignIn]]:
 @public
 def school_login() -> ResponseReturnValue:
     """Choose your alliance's school account provider."""
+    for origin in oidc.provider_origins():
+        allow_form_action(origin)
     return render_template("auth/school.html", choices=_ready(), form=FlaskForm(),
                            providers=SIGN_IN_PROVIDERS, next=request.args.get("next", ""))
 

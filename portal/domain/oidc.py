@@ -213,6 +213,11 @@ def expected_issuers(row: AllianceSignIn) -> list[str]:
     return [issuer, issuer.split("://", 1)[-1]] if issuer == GOOGLE_ISSUER else [issuer]
 
 
+def provider_origins() -> list[str]:
+    """Where the browser is sent to sign in (for the CSP of pages with a school sign-in form)."""
+    return [authority(), google_issuer()]
+
+
 def client_name(alliance_id: int) -> str:
     return f"school-{alliance_id}"
 
