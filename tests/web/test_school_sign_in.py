@@ -265,3 +265,32 @@ def test_someone_who_signs_in_with_a_school_account_can_confirm_with_it_and_the_
     # someone who never signed in with a school account is not offered it
     other = client_for(world.user("a", "admin"))
     assert "/login/school/" not in other.get("/confirm-password").data.decode()
+
+
+def test_an_alliance_of_several_tenants_accepts_each_and_checks_the_issuer_is_that_tenants(
+        world, client_for, oidc):
+    db.session.add(AllianceSignIn(alliance_id=world.a.alliance.id, provider="microsoft",
+                                  client_id="portal-alpha", tenants=f"{TENANT}\n{OTHER_TENANT}"))
+    db.session.commit()
+    head = world.user("a", "headteacher")
+    oidc.issuer_path = f"/{OTHER_TENANT}/v2.0"  # discovery is the "organizations" document
+    oidc.identity = {"sub": "ms-9", "tid": OTHER_TENANT, "email": head.email}
+    c = client_for(None)
+    assert through_provider(c, world, oidc).status_code == 302 and signed_in(c)
+    # a token naming one allowed tenant but issued as the other is refused
+    oidc.identity = {"sub": "ms-10", "tid": TENANT, "email": world.user("a", "admin").email}
+    d = client_for(None)
+    assert through_provider(d, world, oidc).status_code == 303 and not signed_in(d)
+    assert [e.detail["reason"] for e in events("auth.school_sign_in_refused")] == ["tenant"]
+
+
+def test_a_coordinator_required_to_use_two_factor_sets_it_up_after_the_school_account(
+        world, anon, oidc):
+    admin = world.user("a", "admin")
+    microsoft(world, oidc, email=admin.email)
+    db.session.execute(AllianceSignIn.__table__.update().values(require_two_factor=True))
+    db.session.commit()
+    r = through_provider(anon, world, oidc)
+    assert r.status_code == 303 and r.headers["Location"] == "/login/code"
+    assert not signed_in(anon)
+    assert b"Set up two-factor sign-in" in anon.get("/login/code").data
