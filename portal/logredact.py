@@ -1,4 +1,4 @@
-"""Keep set-password tokens out of the logs.
+"""Keep set-password tokens (and the school sign-in callback's code) out of the logs.
 
 A set-password link is a path (``/account/set-password/<token>``), so the request line that
 gunicorn's access log and the development server write for it would hold a usable token until
@@ -13,11 +13,14 @@ import logging
 import re
 
 TOKEN_IN_PATH = re.compile(r"(/account/set-password/)[^\s?#\"'/\\]+")
+# the school sign-in callback's authorisation code and state (single use and PKCE-bound, but
+# nobody reading the logs needs them)
+CODE_IN_QUERY = re.compile(r"(/login/school/callback\?)[^\s#\"']+")
 REQUEST_LOGGERS = ("gunicorn.access", "gunicorn.error", "werkzeug", "portal", "portal.mail")
 
 
 def redact(text: str) -> str:
-    return TOKEN_IN_PATH.sub(r"\1[redacted]", text)
+    return CODE_IN_QUERY.sub(r"\1[redacted]", TOKEN_IN_PATH.sub(r"\1[redacted]", text))
 
 
 class RedactLinks(logging.Filter):

@@ -42,7 +42,8 @@ class PasswordCheckForm(FlaskForm):
     """Your password again, before a change to how you sign in."""
 
     password = PasswordField(
-        "Your password",
-        validators=[DataRequired("Enter your password"), Length(max=200)],
+        "Your password, or a code from your app",
+        validators=[DataRequired("Enter your password or a code from your app"),
+                    Length(max=200)],
         render_kw={"autocomplete": "current-password"},
     )

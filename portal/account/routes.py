@@ -226,10 +226,13 @@ def _password_again():
 
     form = PasswordCheckForm()
     user = current_user._get_current_object()
-    if form.validate_on_submit() and not user.check_password(form.password.data):
-        form.password.errors.append("That is not your password.")
-    elif form.validate_on_submit():
-        return None
+    if form.validate_on_submit():
+        # a code from the app does too: someone who signs in only with a school account may
+        # have no portal password
+        if user.check_password(form.password.data) or (
+                two_factor.verify(user, form.password.data) == "app"):
+            return None
+        form.password.errors.append("That is not your password, nor a code from your app.")
     if two_factor.of(user) is None:
         return redirect(url_for("account.two_factor_page"), code=303)
     return render_template("account/two_factor.html", form=form,

@@ -294,3 +294,10 @@ def test_a_coordinator_required_to_use_two_factor_sets_it_up_after_the_school_ac
     assert r.status_code == 303 and r.headers["Location"] == "/login/code"
     assert not signed_in(anon)
     assert b"Set up two-factor sign-in" in anon.get("/login/code").data
+
+
+def test_the_callbacks_code_is_kept_out_of_request_logs():
+    from portal.logredact import redact
+
+    line = '127.0.0.1 - "GET /login/school/callback?code=SECRETCODE&state=S1 HTTP/1.1" 302'
+    assert redact(line) == '127.0.0.1 - "GET /login/school/callback?[redacted] HTTP/1.1" 302'

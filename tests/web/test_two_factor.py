@@ -273,3 +273,15 @@ def test_pages_showing_the_key_or_codes_are_never_cached(world, client_for):
     secret = secret_of(c)
     r = c.post("/account/two-factor", {"code": pyotp.TOTP(secret).now()})
     assert r.headers["Cache-Control"] == "no-store"
+
+
+def test_a_code_from_the_app_stands_in_for_the_password(world, client_for):
+    """Someone who signs in only with a school account may have no portal password."""
+    user = world.user("a", "headteacher")
+    user.password_hash = ""
+    db.session.commit()
+    c = client_for(user)
+    secret, _codes = enrol(c)
+    assert c.post("/account/two-factor/codes", {"password": "123456"}).status_code == 422
+    r = c.post("/account/two-factor/codes", {"password": code_at(secret, 1)})
+    assert r.status_code == 200 and b"Your recovery codes" in r.data
