@@ -10,6 +10,7 @@ from .base import UTCDateTime, utcnow
 from .requests import _in
 
 EVALUATION_KINDS = {"leader": "System leader's evaluation", "school": "School's evaluation",
+                    "group": "Group's evaluation",
                     "qa_mid": "Mid-point quality assurance", "qa_final": "Final quality assurance"}
 EVALUATION_STATUSES = {"draft": "Draft", "submitted": "Submitted", "forwarded": "Forwarded",
                        "signed_off": "Signed off", "returned": "Returned"}
