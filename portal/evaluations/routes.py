@@ -77,6 +77,9 @@ def evaluations_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:
     school_evals = [e for e in found if e.kind == "school"]
     signed = {sid for sid, e in f.schools.items() if e.status == "signed_off"}
     waiting_for = [s.name for s in schools if s.id not in signed]
+    group_name = d.request.requested_by.group_name
+    if f.group is not None and f.group.status != "signed_off":
+        waiting_for.append(f"{group_name or 'the group'} (the officer, for the group)")
     return {
         "d": d,
         "stage": _stage(d, f, waiting_for),
@@ -86,6 +89,9 @@ def evaluations_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:
                      e.status == "returned") for e in school_evals],
         "school_names": names,
         "waiting_for": waiting_for,
+        "group": next((e for e in found if e.kind == "group"), None),
+        "group_status": {**SCHOOL_STATUS_LABELS, "forwarded": "Waiting for the officer"},
+        "group_name": group_name,
         "qa_notes": [e for e in found if e.kind == "qa_mid"],
         "final": next((e for e in found if e.kind == "qa_final"), None),
         "outcomes": {o.id: o for o in ev.outcomes_for(d)},
@@ -227,6 +233,34 @@ def school(deployment_id: int) -> ResponseReturnValue:
 
     return _run(d, form, act, "Your school's evaluation is signed off.",
                   lambda problem: _page("evaluations/school.html", d, form, problem, **ctx))
+
+
+@bp.route("/group", methods=["GET", "POST"])
+@roles("officer")
+def group(deployment_id: int) -> ResponseReturnValue:
+    """The officer's evaluation of the support to their group of schools as a whole: the
+    school's questions, for the group (each headteacher still signs for their own school)."""
+    d = _deployment(deployment_id)
+    _can(d, "sign_group")
+    outcomes = ev.outcomes_for(d)
+    form = forms.school_form(outcomes, version=d.version)
+    ctx: dict[str, Any] = {"leader_ev": ev.leader_evaluation(d), "outcomes": outcomes,
+                           "scores": ev.SCORES, "back_form": None,
+                           "group_name": current_user.group_name}
+    if not form.validate_on_submit():
+        code = 422 if request.method == "POST" else 200
+        return _page("evaluations/school.html", d, form, **ctx), code
+
+    def act(seen: int | None) -> object:
+        return ev.sign_off_group(
+            d, current_user, ratings=forms.ratings_from(form),
+            support_quality=int(form.support_quality.data),
+            value_for_money=int(form.value_for_money.data),
+            would_use_again=form.would_use_again.data == "yes", summary=form.summary.data or "",
+            seen_version=seen, ip=request.remote_addr or "")
+
+    return _run(d, form, act, "Your group's evaluation is signed off.",
+                lambda problem: _page("evaluations/school.html", d, form, problem, **ctx))
 
 
 @bp.post("/school/return")
