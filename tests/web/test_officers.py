@@ -185,3 +185,51 @@ def test_the_officer_evaluates_the_group_and_the_sign_off_waits_for_it(world, cl
     assert ev.policy.actions(d, s.users["director"])["sign_off"].allowed
     shown = client_for(s.users["director"]).get(f"/deployments/{d.id}").get_data(as_text=True)
     assert "the group&#39;s evaluation" in shown or "the group's evaluation" in shown
+
+
+def test_the_coordinator_invites_an_officer_for_an_eip_or_an_authority(world, client_for):
+    s = world.a
+    la = factories.local_authority("Harbour Council")
+    s.receiving.local_authority_id = la.id
+    elsewhere = factories.local_authority("Faraway Council")  # no school of the alliance
+    db.session.commit()
+    group = s.users["officer"].eip_id
+    c = client_for(s.users["admin"])
+    page = c.get("/admin/users/invite").get_data(as_text=True)
+    assert "Alpha EIP" in page and "Harbour Council (local authority)" in page
+    assert "Faraway Council" not in page and "Beta EIP" not in page
+
+    def invite(**over):
+        data = {"email": "officer.new@alpha.example.org", "name": "New Officer",
+                "role": "officer", "school_id": "", "board_id": "", "designation": "sle",
+                "job_title": "Adviser", "group": f"eip:{group}"}
+        return c.post("/admin/users/invite", data | over)
+
+    from portal.models import User
+
+    before = db.session.scalar(select(func.count(User.id)))
+    assert invite(group="").status_code == 422
+    assert invite(group=f"la:{elsewhere.id}").status_code == 422
+    assert invite(group=f"eip:{world.b.users['officer'].eip_id}").status_code == 422
+    assert db.session.scalar(select(func.count(User.id))) == before
+    assert invite(group=f"la:{la.id}").status_code == 303
+    made = db.session.scalar(select(User).where(User.email == "officer.new@alpha.example.org"))
+    assert (made.eip_id, made.local_authority_id, made.officer_route) == (None, la.id, "la")
+    # moved to the EIP: the account page shows and saves the group
+    edit = {"name": "New Officer", "role": "officer", "school_id": "", "board_id": "",
+            "designation": "sle", "job_title": "Adviser", "group": f"eip:{group}"}
+    assert c.post(f"/admin/users/{made.id}", edit).status_code == 303
+    db.session.expire_all()
+    made = db.session.get(User, made.id)
+    assert (made.eip_id, made.local_authority_id) == (group, None)
+    import re
+
+    shown = c.get(f"/admin/users/{made.id}").get_data(as_text=True)
+    assert re.search(rf'<option (selected value="eip:{group}"|value="eip:{group}" selected)',
+                     shown)
+    # a headteacher keeps no group, whatever the form sends
+    head = s.users["other_head"]
+    c.post(f"/admin/users/{head.id}", {**edit, "name": head.name, "role": "headteacher",
+                                        "school_id": str(s.other.id)})
+    db.session.expire_all()
+    assert db.session.get(User, head.id).eip_id is None
