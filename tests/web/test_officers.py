@@ -233,3 +233,34 @@ def test_the_coordinator_invites_an_officer_for_an_eip_or_an_authority(world, cl
                                         "school_id": str(s.other.id)})
     db.session.expire_all()
     assert db.session.get(User, head.id).eip_id is None
+
+
+@pytest.mark.parametrize("stage", ["proposed", "agreement", "active", "evaluation", "completed"])
+def test_every_page_of_the_officers_own_deployment_answers_without_a_server_error(
+        app, world, client_for, stage):
+    """The access matrix's world gives the officer nothing of their own to see: here every GET
+    route on a request and deployment they filed answers, at each stage, without a 500."""
+    s = world.a
+    req = factories.support_request(s.alliance, s.users["officer"], [s.receiving, s.other],
+                                    status="matching")
+    d = factories.deployment(req, s.leader)
+    if stage != "proposed":
+        factories.advance(d, stage)
+    db.session.commit()
+    c = client_for(s.users["officer"])
+    values = {"request_id": req.id, "deployment_id": d.id}
+    wrong = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in (rule.methods or ()) or not set(rule.arguments) <= set(values) \
+                or not rule.arguments:
+            continue
+        allowed = getattr(app.view_functions[rule.endpoint], "allowed_roles", None)
+        if allowed is not None and "officer" not in allowed and "public" not in allowed:
+            continue
+        path = rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
+        for htmx in (False, True):
+            status = (c.htmx_get(path) if htmx else c.get(path)).status_code
+            if status >= 500:
+                wrong.append(f"{path} {status}")
+    assert wrong == []
+    assert c.get(f"/deployments/{d.id}").status_code == 200
