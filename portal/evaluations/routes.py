@@ -101,6 +101,7 @@ def evaluations_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:
         "group": next((e for e in found if e.kind == "group"), None),
         "group_status": {**SCHOOL_STATUS_LABELS, "forwarded": "Waiting for the officer"},
         "group_name": group_name,
+        "group_signed": f.group is not None and f.group.status == "signed_off",
         "qa_notes": [e for e in found if e.kind == "qa_mid"],
         "final": next((e for e in found if e.kind == "qa_final"), None),
         "outcomes": {o.id: o for o in ev.outcomes_for(d)},
