@@ -225,11 +225,13 @@ def load(today: date | None = None) -> list[tuple[str, str, str]]:
             db.session.flush()
 
         def user(role: str, local: str, name: str, school: School | None, title: str,
-                 board: Board | None = None, *, login: bool = True,
+                 board: Board | None = None, *, login: bool = True, eip_id: int | None = None,
+                 la_id: int | None = None,
                  _seed: AllianceSeed = seed, _alliance: Alliance = alliance) -> User:
             u = User(email=f"{local}@{_seed.slug}.example.org", name=name, role=role,
                      school_id=school.id if school else None, alliance_id=_alliance.id,
-                     board_id=board.id if board else None, job_title=title)
+                     board_id=board.id if board else None, job_title=title, eip_id=eip_id,
+                     local_authority_id=la_id)
             u.password_hash = hasher.password_hash
             db.session.add(u)
             if login:
@@ -247,6 +249,11 @@ def load(today: date | None = None) -> list[tuple[str, str, str]]:
         if boards:
             user("board", "board", "Cllr Anne Fairley", None, "Primary Board member", boards[0])
             user("board", "board2", "Cllr Tom Hurst", None, "Secondary Board member", boards[1])
+        # officers who ask for support for a group of schools (Sefton A.1, East Sussex step 2)
+        eip_officer = user("officer", "eip", "Priya Natarajan", None, "EIP co-ordinator",
+                           eip_id=eip.id)
+        la_officer = user("officer", "la", "Ian Fenwick", None,
+                          "School Improvement Adviser", la_id=las[seed.la].id)
         db.session.flush()
 
         leaders = []
@@ -276,13 +283,15 @@ def load(today: date | None = None) -> list[tuple[str, str, str]]:
         def request(title: str, status: str, hours_ago: float | None, *, kind="sle_deployment",
                     route="school", standards=("TS2", "TS6"), spec="maths", half_days=8,
                     board=None, school: School = receiving, _alliance: Alliance = alliance,
-                    _head: User = head) -> SupportRequest:
+                    _head: User = head, by: User | None = None,
+                    group: list[School] | None = None) -> SupportRequest:
             nonlocal seq
             seq += 1
             submitted = now - timedelta(hours=hours_ago) if hours_ago is not None else None
             r = SupportRequest(
                 reference=brokering.provisional_reference(), alliance_id=_alliance.id,
-                requested_by_id=_head.id, status=status, kind=kind, route=route, title=title,
+                requested_by_id=(by or _head).id, status=status, kind=kind, route=route,
+                title=title,
                 standards_mask=standards_to_mask(standards), phase=school.phase,
                 specialism_id=specialisms[spec].id, board_id=board.id if board else None,
                 staff_involved="Two class teachers in Years 4 and 5 (one early career teacher).",
@@ -296,7 +305,8 @@ def load(today: date | None = None) -> list[tuple[str, str, str]]:
                 half_days_wanted=half_days, submitted_at=submitted,
                 created_at=(submitted or now) - timedelta(hours=1),
             )
-            r.schools = [RequestSchool(school_id=school.id, position=0)]
+            r.schools = [RequestSchool(school_id=s.id, position=i)
+                         for i, s in enumerate(group or [school])]
             db.session.add(r)
             db.session.flush()
             r.reference = brokering.new_reference("R", r.id)  # as a real request is numbered
@@ -312,6 +322,16 @@ def load(today: date | None = None) -> list[tuple[str, str, str]]:
                           route="board" if boards else "school",
                           board=boards[0] if boards else None)
         active = request("Assessment in mathematics", "matched", 24 * 40, half_days=8)
+        # the EIP asks for its schools together; the LA for the schools of the authority
+        la_schools = [x for x in schools if x.local_authority_id == las[seed.la].id]
+        request("Early reading across the EIP", "submitted", 10, standards=("TS3", "TS4"),
+                spec="phonics", route="eip", by=eip_officer, half_days=12,
+                group=[receiving, *[x for x in schools if x.id not in (receiving.id, home.id)]
+                       ][:3])
+        request("Moderating writing across the authority's schools", "submitted", 30,
+                standards=("TS6",), spec="english", route="la", by=la_officer, half_days=10,
+                group=([receiving] if receiving in la_schools else [])
+                + [x for x in la_schools if x.id not in (receiving.id, home.id)][:2])
         db.session.flush()
         matched.matched_at = matched.submitted_at + timedelta(hours=20)
         active.matched_at = active.submitted_at + timedelta(hours=30)

@@ -48,11 +48,16 @@ class UserFields(FlaskForm):
                               message="Choose a school from the list, or No school")
     board_id = IdSelectField("Board", choices=[],
                              message="Choose a Board from the list, or No Board")
+    group = SelectField("EIP or local authority", choices=[], validate_choice=False)
 
     def validate_school_id(self, field):
         if self.role.data in ("headteacher", "sle", "home_school") and not field.data \
                 and not field.errors:
             raise ValidationError("Choose the school this person works at")
+
+    def validate_group(self, field):
+        if self.role.data == "officer" and not field.data:
+            raise ValidationError("Choose the EIP or local authority this officer represents")
 
     def validate_board_id(self, field):
         if self.role.data == "board" and not field.data and not field.errors:

@@ -103,6 +103,7 @@ def _board_choices():
 def _prepare_user_form(form):
     form.school_id.choices = _school_choices()
     form.board_id.choices = _board_choices()
+    form.group.choices = [("", "None")] + commands.officer_group_choices(current_user)
     return form
 
 
@@ -127,7 +128,8 @@ def users() -> ResponseReturnValue:
 def _user_values(form: InviteForm | UserForm) -> dict:
     return {"name": form.name.data, "job_title": form.job_title.data or "",
             "role": form.role.data, "school_id": form.school_id.data,
-            "board_id": form.board_id.data, "designation": form.designation.data}
+            "board_id": form.board_id.data, "designation": form.designation.data,
+            "group": form.group.data or None}
 
 
 @bp.route("/users/invite", methods=["GET", "POST"])
@@ -166,6 +168,9 @@ def user(user_id: int) -> ResponseReturnValue:
     form = _prepare_user_form(UserForm(obj=target))
     if request.method == "GET" and target.profile is not None:
         form.designation.data = target.profile.designation
+    if request.method == "GET" and target.role == "officer":
+        form.group.data = f"eip:{target.eip_id}" if target.eip_id else \
+            f"la:{target.local_authority_id}" if target.local_authority_id else ""
     if form.validate_on_submit():
         try:
             with command():

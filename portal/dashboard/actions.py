@@ -15,7 +15,8 @@ Kinds, in the order of the journey::
     log_first_contact                  the leader's first contact, with its 7-day target (plans)
     approve                            extra days (plans, variations)
     write, revise, forward,
-    sign_school, sign_off              the evaluation (evaluations)
+    sign_school, sign_group, sign_off  the evaluation (evaluations; an officer signs for the
+                                       group they asked for)
     approve_release                    the home school approves a leader's release (profiles)
 """
 
@@ -222,6 +223,7 @@ _EVALUATION_WORDS = {
     "revise": "Revise your evaluation of {d}: a school returned it",
     "forward": "Forward {leader}'s evaluation of {d} to the school",
     "sign_school": "Add your school's evaluation of {d} and sign it off",
+    "sign_group": "Evaluate the support to your group of schools for {d} and sign it off",
     "sign_off": "Give the final quality-assurance sign-off for {d}",
 }
 
@@ -253,7 +255,8 @@ GROUPS: tuple[Group, ...] = (
         Kind("sign", _waiting_sign, _sign),
         Kind("log_first_contact", plan_policy.waiting_log_first_contact, _first_contact),
         *(Kind(name, evaluation_policy.WAITING_SQL[name], _evaluation(name))
-          for name in ("write", "revise", "forward", "sign_school", "sign_off")),
+          for name in ("write", "revise", "forward", "sign_school", "sign_group",
+                       "sign_off")),
     )),
     Group(_variations, _VARIATION_OPTIONS, (Variation.requested_at, Variation.id),
           (Kind("approve", plan_policy.waiting_approve, _approve),)),

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..domain import brokering
-from ..domain.access import deployments_visible_to, requests_visible_to
+from ..domain.access import deployments_visible_to, group_schools, requests_visible_to
 from ..domain.sla import match_clock
 from ..extensions import db
 from ..htmx import render
@@ -17,6 +17,7 @@ from ..models import (
     Deployment,
     LeaderProfile,
     RequestSchool,
+    School,
     SupportRequest,
     User,
     utcnow,
@@ -29,8 +30,10 @@ bp = Blueprint("dashboard", __name__)
 
 HOME_LIMIT = 10
 # each role's sections below "Needs your action", and their headings
-REQUESTS_HEADING = {"headteacher": "Your school's requests", "board": "Targeted requests"}
+REQUESTS_HEADING = {"headteacher": "Your school's requests", "board": "Targeted requests",
+                    "officer": "Requests for your group of schools"}
 DEPLOYMENTS_HEADING = {"headteacher": "Deployments", "board": "Deployments",
+                       "officer": "Deployments for your group",
                        "sle": "Your deployments", "home_school": "Deployments of your staff"}
 
 
@@ -90,7 +93,7 @@ def home() -> ResponseReturnValue:
         ctx["live"] = _deployments(
             visible_deployments & Deployment.status.in_(("active", "evaluation"))
         )
-    if user.role in ("headteacher", "board"):
+    if user.role in REQUESTS_HEADING:
         ctx["requests"] = _requests(
             visible_requests, SupportRequest.created_at.desc(), SupportRequest.id.desc()
         )
@@ -98,6 +101,10 @@ def home() -> ResponseReturnValue:
     if user.role in DEPLOYMENTS_HEADING:
         ctx["deployments"] = _deployments(visible_deployments)
         ctx["deployments_heading"] = DEPLOYMENTS_HEADING[user.role]
+    if user.role == "officer":
+        ctx["group_name"] = user.group_name
+        ctx["group"] = db.session.scalars(
+            select(School).where(group_schools(user)).order_by(School.name)).all()
     if user.role == "sle":
         ctx["profile"] = user.profile
     if user.role == "home_school" and user.school_id:

@@ -62,6 +62,9 @@ def requests_visible_to(user: User) -> ColumnElement[bool]:
         targeted = and_(SupportRequest.board_id == user.board_id,
                         SupportRequest.status != "draft") if user.board_id else false()
         return or_(SupportRequest.requested_by_id == user.id, targeted)
+    if user.role == "officer":
+        # the requests they filed for their group (the group is checked when filing)
+        return SupportRequest.requested_by_id == user.id
     if user.role in ("sle", "home_school"):
         return SupportRequest.id.in_(
             select(Deployment.request_id).where(deployments_visible_to(user)).correlate(None)
@@ -91,6 +94,10 @@ def deployments_visible_to(user: User) -> ColumnElement[bool]:
             select(SupportRequest.id).where(SupportRequest.board_id == user.board_id)
             .correlate(None)
         ) if user.board_id else false()
+    if user.role == "officer":
+        return Deployment.request_id.in_(
+            select(SupportRequest.id).where(SupportRequest.requested_by_id == user.id)
+            .correlate(None))
     return false()
 
 
@@ -267,6 +274,11 @@ def evaluations_visible_to(user: User) -> ColumnElement[bool]:
         return and_(on_visible, or_(
             shared, and_(Evaluation.kind == "school", Evaluation.status == "signed_off"),
             Evaluation.kind == "qa_final"))
+    if user.role == "officer":  # follows the group's request: the group's own evaluation too
+        return and_(on_visible, or_(
+            shared, Evaluation.kind == "group",
+            and_(Evaluation.kind == "school", Evaluation.status == "signed_off"),
+            Evaluation.kind == "qa_final"))
     return false()
 
 
@@ -281,6 +293,19 @@ def boards_visible_to(user: User) -> ColumnElement[bool]:
 def schools_visible_to(user: User) -> ColumnElement[bool]:
     """Schools a user may pick from (a Board targets schools of its own alliance)."""
     return School.alliance_id == user.alliance_id
+
+
+def group_schools(user: User) -> ColumnElement[bool]:
+    """An officer's group: the alliance's schools of their EIP, or of their local authority
+    (the schools an officer may name on a request). Nobody else has a group."""
+    if user.role != "officer":
+        return false()
+    if user.eip_id:
+        return and_(School.alliance_id == user.alliance_id, School.eip_id == user.eip_id)
+    if user.local_authority_id:
+        return and_(School.alliance_id == user.alliance_id,
+                    School.local_authority_id == user.local_authority_id)
+    return false()
 
 
 def get_school(user: User, school_id: int) -> School:

@@ -69,6 +69,35 @@ def _check_placement(actor: User, role: str, school_id: int | None,
         raise errors.Invalid("Choose the Board this person sits on", field="board_id")
 
 
+def officer_group_choices(actor: User) -> list[tuple[str, str]]:
+    """The groups an officer may represent: the admin's alliance's EIPs ("eip:<id>") and the
+    local authorities of its schools ("la:<id>")."""
+    from ..models import LocalAuthority
+
+    eips = db.session.execute(select(EIP.id, EIP.name).where(access.eips_managed_by(actor))
+                              .order_by(EIP.name)).all()
+    las = db.session.execute(
+        select(LocalAuthority.id, LocalAuthority.name).where(LocalAuthority.id.in_(
+            select(School.local_authority_id).where(access.schools_managed_by(actor))))
+        .order_by(LocalAuthority.name)).all()
+    return [(f"eip:{i}", name) for i, name in eips] + \
+        [(f"la:{i}", f"{name} (local authority)") for i, name in las]
+
+
+def _officer_group(actor: User, role: str, group: str | None) -> tuple[int | None, int | None]:
+    """(eip_id, local_authority_id) for an officer's ``group`` (required for an officer, one
+    of :func:`officer_group_choices`); (None, None) for any other role."""
+    if role != "officer":
+        return None, None
+    if not group:
+        raise errors.Invalid("Choose the EIP or local authority this officer represents",
+                             field="group")
+    if group not in {value for value, _label in officer_group_choices(actor)}:
+        raise errors.Invalid("Choose an EIP or local authority from the list", field="group")
+    kind, _, number = group.partition(":")
+    return (int(number), None) if kind == "eip" else (None, int(number))
+
+
 def _apply_profile(user: User, designation: str | None = None) -> None:
     """System leaders have a directory profile at their school; it follows school changes."""
     if user.role != "sle" or not user.school_id:
@@ -96,17 +125,19 @@ def _add_unique(obj: Any, message: str, field: str) -> None:
 
 def invite_user(actor: User, *, email: str, name: str, role: str, school_id: int | None = None,
                 board_id: int | None = None, job_title: str = "", designation: str = "sle",
-                ip: str = "") -> User:
-    """Make an account (no password yet) and email its single-use invitation link."""
+                group: str | None = None, ip: str = "") -> User:
+    """Make an account (no password yet) and email its single-use invitation link. An officer
+    names the EIP or local authority they represent (``group``)."""
     require(policy.general(actor)["invite"])
     email = email.strip().lower()
     board_id = board_id if role == "board" else None
     _check_placement(actor, role, school_id, board_id)
+    eip_id, la_id = _officer_group(actor, role, group)
     if db.session.scalar(select(User.id).where(func.lower(User.email) == email)):
         raise errors.Invalid(TAKEN_EMAIL, field="email")
     user = User(email=email, name=name.strip(), job_title=job_title.strip(), role=role,
                 alliance_id=actor.alliance_id, school_id=school_id, board_id=board_id,
-                password_hash="")
+                eip_id=eip_id, local_authority_id=la_id, password_hash="")
     _add_unique(user, TAKEN_EMAIL, "email")
     _apply_profile(user, designation)
     invites.send_invitation(user, actor)  # its link is made as it is sent
@@ -117,7 +148,8 @@ def invite_user(actor: User, *, email: str, name: str, role: str, school_id: int
 
 def update_user(actor: User, target: User, *, name: str, role: str,
                 school_id: int | None = None, board_id: int | None = None,
-                job_title: str = "", designation: str = "sle", ip: str = "") -> None:
+                job_title: str = "", designation: str = "sle", group: str | None = None,
+                ip: str = "") -> None:
     """Change an account's name, role, school, Board or (a leader's) designation. A change of
     role or school signs them out everywhere: their rights changed."""
     require(policy.edit(target, actor))
@@ -127,22 +159,26 @@ def update_user(actor: User, target: User, *, name: str, role: str,
             raise errors.Invalid(decision.reason, field="role")
     board_id = board_id if role == "board" else None
     _check_placement(actor, role, school_id, board_id)
+    eip_id, la_id = _officer_group(actor, role, group)
     profile = target.profile
     before = {"role": target.role, "school_id": target.school_id, "board_id": target.board_id,
+              "eip_id": target.eip_id, "local_authority_id": target.local_authority_id,
               "name": target.name, "designation": profile.designation if profile else None}
     target.name = name.strip()
     target.job_title = job_title.strip()
     target.role = role
     target.school_id = school_id
     target.board_id = board_id
+    target.eip_id, target.local_authority_id = eip_id, la_id
     _apply_profile(target, designation)
     if target.role == "sle" and target.profile is not None:
         target.profile.designation = designation
     after = {"role": target.role, "school_id": target.school_id, "board_id": target.board_id,
-             "name": target.name,
+             "eip_id": eip_id, "local_authority_id": la_id, "name": target.name,
              "designation": designation if target.role == "sle" else before["designation"]}
     if before != after:
-        if before["role"] != after["role"] or before["school_id"] != after["school_id"]:
+        if before["role"] != after["role"] or before["school_id"] != after["school_id"] \
+                or (before["eip_id"], before["local_authority_id"]) != (eip_id, la_id):
             sessions.end_all(target)  # new rights: sign in again
         audit.record(actor, "user.update", target, ip=ip,
                      detail={"before": before, "after": after})

@@ -90,6 +90,8 @@ PHRASES = {
     "evaluation.returned": "returned {object}",
     "evaluation.qa_note": "wrote a quality-assurance note on {object}",
     "evaluation.signed_off": "signed off {object}",
+    "evaluation.group_signed_off": "signed off {object} for their group of schools",
+    "evaluation.draft_saved": "saved a draft evaluation of {object}",
     "invoice.raised": "raised {object}",
     "invoice.sent": "sent {object}",
     "invoice.payment": "recorded a payment on {object}",

@@ -147,6 +147,7 @@ def create_request(actor: User, *, submit: bool = False, ip: str = "",
                          **fields)
     if actor.role == "board" and actor.board_id:
         req.board_id = actor.board_id
+    check_group(actor, school_ids)
     set_schools(req, school_ids)
     set_route(req, actor)
     db.session.add(req)
@@ -179,6 +180,7 @@ def edit_request(req: SupportRequest, actor: User, *, version: str | int | None,
         raise errors.Conflict(STALE_REQUEST)
     for name, value in time_asked(fields).items():
         setattr(req, name, value)
+    check_group(actor, school_ids)
     set_schools(req, school_ids)
     set_route(req, actor)
     audit.record(actor, "supportrequest.edited", req, ip=ip)
@@ -267,6 +269,8 @@ def set_route(req: SupportRequest, actor: User) -> None:
     """A "Board-targeted" request names the Board that pays (the writer's own Board, else the
     alliance's Board for the request's phase); any other route names none. The Board then sees
     the request and must approve the funding of its deployment before the agreement."""
+    if actor.role == "officer":  # an officer's request is EIP-led or LA-commissioned
+        req.route = actor.officer_route or req.route
     if req.route != "board":
         req.board_id = None
         return
@@ -287,6 +291,19 @@ def board_members(board_id: int | None) -> list[User]:
     return list(db.session.scalars(
         select(User).where(User.role == "board", User.board_id == board_id,
                            User.active.is_(True))))
+
+
+def check_group(actor: User, school_ids: list[int]) -> None:
+    """An officer names only schools of their group (:func:`access.group_schools`), at least
+    one; refused beside the schools otherwise."""
+    if actor.role != "officer":
+        return
+    wanted = set(school_ids)
+    found = set(db.session.scalars(select(School.id).where(
+        School.id.in_(wanted), access.group_schools(actor)))) if wanted else set()
+    if not wanted or found != wanted:
+        raise errors.Invalid(f"Choose the schools from {actor.group_name or 'your group'}.",
+                             field="school_ids")
 
 
 def set_schools(req: SupportRequest, school_ids: list[int]) -> None:

@@ -39,6 +39,7 @@ from ..models import (
     ActionPlan,
     Deployment,
     Evaluation,
+    EvaluationDraft,
     Outcome,
     OutcomeRating,
     RequestSchool,
@@ -192,6 +193,53 @@ def _set_ratings(ev: Evaluation, outcomes: list[Outcome], ratings: dict[int, Rat
             row.rating, row.evidence = r.rating, r.evidence.strip()
 
 
+# ----------------------------------------------------------------------------------- drafts
+
+# each kind of draft, and the action whose decision saving it needs (the same as sending it)
+DRAFT_ACTIONS = {"leader": "evaluate", "school": "sign_school", "group": "sign_group",
+                 "qa_mid": "qa_note"}
+MAX_DRAFT_FIELDS = 200
+MAX_DRAFT_VALUE = 20_000
+
+
+def draft_for(d: Deployment, user: User, kind: str) -> EvaluationDraft | None:
+    """The user's own draft of ``kind`` for this deployment (nobody else's is ever loaded)."""
+    return db.session.scalar(select(EvaluationDraft).where(
+        EvaluationDraft.deployment_id == d.id, EvaluationDraft.kind == kind,
+        EvaluationDraft.author_id == user.id))
+
+
+def save_draft(d: Deployment, actor: User, kind: str, fields: dict[str, str], *,
+               ip: str = "") -> EvaluationDraft:
+    """Keep what ``actor`` has typed so far, to finish later: allowed exactly when sending it
+    is (the same decision), checked for size only (sending it validates it in full), private
+    to them, never counted as submitted, and audited (that a draft was saved, not its text)."""
+    if kind not in DRAFT_ACTIONS:
+        raise errors.Invalid("That evaluation cannot be saved as a draft.")
+    _require(policy.actions(d, actor)[DRAFT_ACTIONS[kind]])
+    kept = {str(k): str(v) for k, v in list(fields.items())[:MAX_DRAFT_FIELDS]}
+    if any(len(v) > MAX_DRAFT_VALUE for v in kept.values()):
+        raise errors.Invalid(f"An answer is longer than {MAX_DRAFT_VALUE:,} characters: "
+                             "shorten it and save again.")
+    draft = draft_for(d, actor, kind)
+    if draft is None:
+        draft = EvaluationDraft(deployment_id=d.id, kind=kind, author_id=actor.id)
+        db.session.add(draft)
+    draft.fields = kept
+    draft.updated_at = utcnow()
+    db.session.flush()
+    audit.record(actor, "evaluation.draft_saved", d, alliance_id=d.alliance_id, ip=ip,
+                 detail={"deployment": d.reference, "kind": kind})
+    return draft
+
+
+def _drop_draft(d: Deployment, actor: User, kind: str) -> None:
+    """Sent in full: the draft has done its work."""
+    draft = draft_for(d, actor, kind)
+    if draft is not None:
+        db.session.delete(draft)
+
+
 # ---------------------------------------------------------------------------------- actions
 
 
@@ -226,6 +274,7 @@ def submit_leader_evaluation(
     db.session.flush()
     audit.record(actor, "evaluation.submitted", ev, alliance_id=d.alliance_id,
                  detail={"deployment": d.reference, "revised": not first}, ip=ip)
+    _drop_draft(d, actor, "leader")
     notify(_people(d, "admin"),
            f"{actor.name} submitted the final evaluation for {d.reference}: review and forward it",
            _url(d))
@@ -252,6 +301,16 @@ def forward(d: Deployment, actor: User, *, seen_version: object = ANY_VERSION,
             # the leader's text changed since any earlier sign-off: every school looks again
             own.status, own.return_reason = "forwarded", ""
         opened.append(own)
+    if f.filed_by is not None and d.request.requested_by.role == "officer":
+        # an officer asked for the group: they evaluate the support to the group as a whole
+        group = f.group
+        if group is None:
+            group = Evaluation(deployment_id=d.id, kind="group", author_id=actor.id,
+                               status="forwarded")
+            db.session.add(group)
+        else:
+            group.status, group.return_reason = "forwarded", ""
+        opened.append(group)
     _touch(d)
     db.session.flush()
     audit.record(actor, "evaluation.forwarded", ev, alliance_id=d.alliance_id,
@@ -259,6 +318,9 @@ def forward(d: Deployment, actor: User, *, seen_version: object = ANY_VERSION,
                          "schools": [e.school_id for e in opened]}, ip=ip)
     notify(_heads(d), f"The system leader's evaluation of {d.reference} is ready: add your "
                       "school's evaluation and sign off", _url(d))
+    if f.group is not None or any(e.kind == "group" for e in opened):
+        notify([d.request.requested_by], f"The system leader's evaluation of {d.reference} is "
+               "ready: evaluate the support to your group of schools and sign off", _url(d))
     return opened
 
 
@@ -272,6 +334,39 @@ def sign_off_school(
     check_version(d, seen_version)
     assert actor.school_id is not None  # a receiving head, required above
     ev = f.schools[actor.school_id]
+    _sign(d, ev, actor, ratings=ratings, support_quality=support_quality,
+          value_for_money=value_for_money, would_use_again=would_use_again, summary=summary)
+    audit.record(actor, "evaluation.signed_off", ev, alliance_id=d.alliance_id,
+                 detail={"deployment": d.reference, "school_id": actor.school_id}, ip=ip)
+    _drop_draft(d, actor, "school")
+    _tell_signed(d, _school_name(actor))
+    return ev
+
+
+def sign_off_group(
+    d: Deployment, actor: User, *, ratings: dict[int, Rating], support_quality: int,
+    value_for_money: int, would_use_again: bool, summary: str,
+    seen_version: object = ANY_VERSION, ip: str = "",
+) -> Evaluation:
+    """The officer who filed the request evaluates the support to the group as a whole (the
+    same questions as a school's evaluation) and signs it off."""
+    f = policy.facts(d)
+    _require(policy.sign_group(d, actor, f))
+    check_version(d, seen_version)
+    ev = f.group
+    assert ev is not None  # required above
+    _sign(d, ev, actor, ratings=ratings, support_quality=support_quality,
+          value_for_money=value_for_money, would_use_again=would_use_again, summary=summary)
+    audit.record(actor, "evaluation.group_signed_off", ev, alliance_id=d.alliance_id,
+                 detail={"deployment": d.reference, "group": actor.group_name}, ip=ip)
+    _drop_draft(d, actor, "group")
+    _tell_signed(d, actor.group_name or actor.name)
+    return ev
+
+
+def _sign(d: Deployment, ev: Evaluation, actor: User, *, ratings: dict[int, Rating],
+          support_quality: int, value_for_money: int, would_use_again: bool,
+          summary: str) -> None:
     for name, field, score in (("support quality", "support_quality", support_quality),
                                ("value for money", "value_for_money", value_for_money)):
         if score not in SCORES:
@@ -285,13 +380,13 @@ def sign_off_school(
     ev.submitted_at = utcnow()
     _touch(d)
     db.session.flush()
-    audit.record(actor, "evaluation.signed_off", ev, alliance_id=d.alliance_id,
-                 detail={"deployment": d.reference, "school_id": actor.school_id}, ip=ip)
+
+
+def _tell_signed(d: Deployment, who: str) -> None:
     done = all_schools_signed_off(d)
     notify(_people(d, *OVERSEERS),
-           f"{_school_name(actor)} signed off the evaluation of {d.reference}"
+           f"{who} signed off the evaluation of {d.reference}"
            + (": ready for the final quality-assurance sign-off" if done else ""), _url(d))
-    return ev
 
 
 def return_to_leader(d: Deployment, actor: User, *, reason: str,
@@ -335,6 +430,7 @@ def add_qa_note(d: Deployment, actor: User, *, is_working: str, changes: str, ne
     db.session.flush()
     audit.record(actor, "evaluation.qa_note", note, alliance_id=d.alliance_id,
                  detail={"deployment": d.reference}, ip=ip)
+    _drop_draft(d, actor, "qa_mid")
     notify([d.leader], f"The director added a quality-assurance review to {d.reference}",
            _url(d))
     return note

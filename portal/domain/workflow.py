@@ -43,7 +43,7 @@ def _t(source: str, target: str, roles: Iterable[str], label: str, *, reason: bo
     return Transition(source, target, frozenset(roles), label, reason)
 
 
-REQUESTER = ("headteacher", "board", "admin", "director")
+REQUESTER = ("headteacher", "board", "officer", "admin", "director")
 
 REQUEST_TRANSITIONS: tuple[Transition, ...] = (
     _t("draft", "submitted", REQUESTER, "Submit the request"),

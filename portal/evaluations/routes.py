@@ -30,9 +30,18 @@ from ..domain.policy import evaluations as policy
 from ..domain.policy import require
 from ..extensions import db
 from ..formatting import LONDON
-from ..models import EVALUATION_KINDS, RATINGS, Deployment, Evaluation, User, utcnow
+from ..models import (
+    EVALUATION_KINDS,
+    RATINGS,
+    Deployment,
+    Evaluation,
+    EvaluationDraft,
+    User,
+    utcnow,
+)
 from ..panels import PanelContext
 from ..security import roles
+from ..unit_of_work import command
 from . import forms
 
 bp = Blueprint("evaluations", __name__, url_prefix="/deployments/<id:deployment_id>/evaluations")
@@ -77,6 +86,9 @@ def evaluations_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:
     school_evals = [e for e in found if e.kind == "school"]
     signed = {sid for sid, e in f.schools.items() if e.status == "signed_off"}
     waiting_for = [s.name for s in schools if s.id not in signed]
+    group_name = d.request.requested_by.group_name
+    if f.group is not None and f.group.status != "signed_off":
+        waiting_for.append(f"{group_name or 'the group'} (the officer, for the group)")
     return {
         "d": d,
         "stage": _stage(d, f, waiting_for),
@@ -86,6 +98,10 @@ def evaluations_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:
                      e.status == "returned") for e in school_evals],
         "school_names": names,
         "waiting_for": waiting_for,
+        "group": next((e for e in found if e.kind == "group"), None),
+        "group_status": {**SCHOOL_STATUS_LABELS, "forwarded": "Waiting for the officer"},
+        "group_name": group_name,
+        "group_signed": f.group is not None and f.group.status == "signed_off",
         "qa_notes": [e for e in found if e.kind == "qa_mid"],
         "final": next((e for e in found if e.kind == "qa_final"), None),
         "outcomes": {o.id: o for o in ev.outcomes_for(d)},
@@ -135,7 +151,51 @@ def _run(d: Deployment, form: forms.VersionedForm, command: Callable[[int | None
 
 def _page(template: str, d: Deployment, form: FlaskForm, problem: str = "",
           **ctx: Any) -> str:
-    return render_template(template, d=d, form=form, problem=problem, ratings=RATINGS, **ctx)
+    kind = _DRAFT_KINDS.get(template)
+    if kind and "group_name" in ctx and ctx["group_name"]:
+        kind = "group"
+    draft = ev.draft_for(d, current_user, kind) if kind else None
+    return render_template(template, d=d, form=form, problem=problem, ratings=RATINGS,
+                           draft=draft, **ctx)
+
+
+# ---------------------------------------------------------------------------------- drafts
+
+# the form pages that can be saved as a draft, and the kind of draft each keeps
+_DRAFT_KINDS = {"evaluations/leader.html": "leader", "evaluations/school.html": "school",
+                "evaluations/qa_note.html": "qa_mid"}
+_NOT_KEPT = {"csrf_token", "version", "idempotency_key"}
+
+
+def _wants_draft() -> bool:
+    """The form's "Save as draft" button (a plain submit button: works without JavaScript)."""
+    return request.method == "POST" and bool(request.form.get("save_draft"))
+
+
+def _save_draft(d: Deployment, kind: str, form: FlaskForm,
+                again: Callable[[str], ResponseReturnValue]) -> ResponseReturnValue:
+    """Keep what was typed, unvalidated (sending it later validates it in full), and come
+    back to the same form."""
+    typed = {f.name: request.form.get(f.name, "") for f in form
+             if f.name not in _NOT_KEPT and f.name in request.form}
+    try:
+        with command():
+            ev.save_draft(d, current_user, kind, typed, ip=request.remote_addr or "")
+    except Invalid as exc:
+        return again(str(exc)), 422  # type: ignore[return-value]
+    flash("Your draft is saved. Only you can see it: come back to finish and send it.",
+          "success")
+    return redirect(request.path, 303)
+
+
+def _fill_draft(form: FlaskForm, draft: EvaluationDraft | None) -> bool:
+    """Put a saved draft back into its form (GET); False when there is none."""
+    if draft is None:
+        return False
+    for name, value in draft.fields.items():
+        if name in form and name not in _NOT_KEPT:
+            form[name].data = value
+    return True
 
 
 # ------------------------------------------------------------------------------ the leader
@@ -148,10 +208,19 @@ def leader(deployment_id: int) -> ResponseReturnValue:
     outcomes = ev.outcomes_for(d)
     existing = ev.leader_evaluation(d)
     form = forms.leader_form(outcomes, version=d.version)
+
+    def again(problem: str = "") -> ResponseReturnValue:
+        return _page("evaluations/leader.html", d, form, problem, existing=existing,
+                     returned=policy.was_returned(existing))
+
+    if _wants_draft():
+        _can(d, "evaluate")
+        return _save_draft(d, "leader", form, again)
     if request.method == "POST" and (replay := idempotency.claim(form)) is not None:
         return replay  # sent twice: the first was saved (claimed before the policy is asked)
     _can(d, "evaluate")
-    if request.method == "GET" and existing is not None:
+    if request.method == "GET" and not _fill_draft(form, ev.draft_for(d, current_user, "leader")) \
+            and existing is not None:
         _fill(form, existing, ("summary", "changes_for_teachers", "changes_for_pupils",
                                "recommendations", "exit_arrangements"))
     if not form.validate_on_submit():
@@ -213,6 +282,12 @@ def school(deployment_id: int) -> ResponseReturnValue:
     back_form = forms.ReturnForm(version=d.version, formdata=None)
     ctx: dict[str, Any] = {"leader_ev": ev.leader_evaluation(d), "outcomes": outcomes,
                            "scores": ev.SCORES, "back_form": back_form}
+    if _wants_draft():
+        return _save_draft(d, "school", form,
+                           lambda problem: _page("evaluations/school.html", d, form, problem,
+                                                 **ctx))
+    if request.method == "GET":
+        _fill_draft(form, ev.draft_for(d, current_user, "school"))
     if not form.validate_on_submit():
         code = 422 if request.method == "POST" else 200
         return _page("evaluations/school.html", d, form, **ctx), code
@@ -227,6 +302,40 @@ def school(deployment_id: int) -> ResponseReturnValue:
 
     return _run(d, form, act, "Your school's evaluation is signed off.",
                   lambda problem: _page("evaluations/school.html", d, form, problem, **ctx))
+
+
+@bp.route("/group", methods=["GET", "POST"])
+@roles("officer")
+def group(deployment_id: int) -> ResponseReturnValue:
+    """The officer's evaluation of the support to their group of schools as a whole: the
+    school's questions, for the group (each headteacher still signs for their own school)."""
+    d = _deployment(deployment_id)
+    _can(d, "sign_group")
+    outcomes = ev.outcomes_for(d)
+    form = forms.school_form(outcomes, version=d.version)
+    ctx: dict[str, Any] = {"leader_ev": ev.leader_evaluation(d), "outcomes": outcomes,
+                           "scores": ev.SCORES, "back_form": None,
+                           "group_name": current_user.group_name}
+    if _wants_draft():
+        return _save_draft(d, "group", form,
+                           lambda problem: _page("evaluations/school.html", d, form, problem,
+                                                 **ctx))
+    if request.method == "GET":
+        _fill_draft(form, ev.draft_for(d, current_user, "group"))
+    if not form.validate_on_submit():
+        code = 422 if request.method == "POST" else 200
+        return _page("evaluations/school.html", d, form, **ctx), code
+
+    def act(seen: int | None) -> object:
+        return ev.sign_off_group(
+            d, current_user, ratings=forms.ratings_from(form),
+            support_quality=int(form.support_quality.data),
+            value_for_money=int(form.value_for_money.data),
+            would_use_again=form.would_use_again.data == "yes", summary=form.summary.data or "",
+            seen_version=seen, ip=request.remote_addr or "")
+
+    return _run(d, form, act, "Your group's evaluation is signed off.",
+                lambda problem: _page("evaluations/school.html", d, form, problem, **ctx))
 
 
 @bp.post("/school/return")
@@ -258,9 +367,15 @@ def school_return(deployment_id: int) -> ResponseReturnValue:
 def qa_note(deployment_id: int) -> ResponseReturnValue:
     d = _deployment(deployment_id)
     form = forms.QANoteForm(version=d.version)
+    if _wants_draft():
+        _can(d, "qa_note")
+        return _save_draft(d, "qa_mid", form,
+                           lambda problem: _page("evaluations/qa_note.html", d, form, problem))
     if request.method == "POST" and (replay := idempotency.claim(form)) is not None:
         return replay
     _can(d, "qa_note")
+    if request.method == "GET":
+        _fill_draft(form, ev.draft_for(d, current_user, "qa_mid"))
     if not form.validate_on_submit():
         code = 422 if request.method == "POST" else 200
         return _page("evaluations/qa_note.html", d, form), code

@@ -37,7 +37,7 @@ from .deployments import (
     Visit,
     visit_action,
 )
-from .evaluations import EVALUATION_KINDS, RATINGS, Evaluation, OutcomeRating
+from .evaluations import EVALUATION_KINDS, RATINGS, Evaluation, EvaluationDraft, OutcomeRating
 from .finance import (
     INVOICE_STATUSES,
     PAYERS,
@@ -61,7 +61,7 @@ __all__ = [
     "RATINGS", "REQUEST_STATUSES", "RESPONSE_PARTIES", "ROLES", "ROUTES", "STANDARDS",
     "SUPPORT_KINDS", "Action", "ActionPlan", "Agreement", "Alliance", "AllowanceUse",
     "AuditCheckpoint", "AuditEvent", "AuditLogHead", "Board", "Deployment",
-    "DeploymentResponse", "Evaluation", "Invoice",
+    "DeploymentResponse", "Evaluation", "EvaluationDraft", "Invoice",
     "InviteToken", "InvoiceLine", "LeaderProfile", "LocalAuthority", "Notification", "Outcome",
     "OutcomeRating", "OutboxEmail", "Payment", "PlanRevision", "RateCard", "RequestSchool",
     "School", "Signature", "Specialism", "SupportRequest", "UTCDateTime", "Unavailability",

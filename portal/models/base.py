@@ -38,6 +38,9 @@ ROLES = {
     "director": "Teaching School Director",
     "admin": "School Support Co-ordinator",
     "board": "Board member",
+    # represents an Education Improvement Partnership or the local authority's School
+    # Improvement Service, filing requests for a group of schools (Sefton A.1, East Sussex 2)
+    "officer": "EIP or local authority officer",
 }
 
 PHASES = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import Model
@@ -10,6 +10,7 @@ from .base import UTCDateTime, utcnow
 from .requests import _in
 
 EVALUATION_KINDS = {"leader": "System leader's evaluation", "school": "School's evaluation",
+                    "group": "Group's evaluation",
                     "qa_mid": "Mid-point quality assurance", "qa_final": "Final quality assurance"}
 EVALUATION_STATUSES = {"draft": "Draft", "submitted": "Submitted", "forwarded": "Forwarded",
                        "signed_off": "Signed off", "returned": "Returned"}
@@ -62,4 +63,25 @@ class OutcomeRating(Model):
     __table_args__ = (
         UniqueConstraint("evaluation_id", "outcome_id", name="uq_outcome_rating_once"),
         CheckConstraint("rating between 1 and 4", name="rating_range"),
+    )
+
+
+class EvaluationDraft(Model):
+    """What someone has typed so far into a leader's final evaluation, a school's or a group's
+    evaluation or a QA note, saved to finish later. Private to its author (only they load it),
+    kept apart from :class:`Evaluation` so nothing counts it as submitted; sending the form
+    (fully validated) removes it."""
+
+    __tablename__ = "evaluation_draft"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(
+        ForeignKey("deployment.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    fields: Mapped[dict] = mapped_column(JSON, default=dict)
+    updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+
+    __table_args__ = (
+        UniqueConstraint("deployment_id", "kind", "author_id", name="uq_evaluation_draft_once"),
+        CheckConstraint(_in("kind", EVALUATION_KINDS), name="kind"),
     )

@@ -11,7 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import Model, db
 from .base import DESIGNATIONS, ROLES, UTCDateTime, mask_to_standards, utcnow
-from .schools import Alliance, Board, School
+from .schools import EIP, Alliance, Board, LocalAuthority, School
 
 _ROLE_CHECK = "role in (" + ", ".join(f"'{r}'" for r in ROLES) + ")"
 _DESIGNATION_CHECK = "designation in (" + ", ".join(f"'{d}'" for d in DESIGNATIONS) + ")"
@@ -28,6 +28,10 @@ class User(UserMixin, Model):
     school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id"))
     alliance_id: Mapped[int] = mapped_column(ForeignKey("alliance.id"))
     board_id: Mapped[int | None] = mapped_column(ForeignKey("board.id"))
+    # An officer's group of schools: the schools of their EIP, or of their local authority
+    # (within the alliance). One of the two, for the "officer" role only.
+    eip_id: Mapped[int | None] = mapped_column(ForeignKey("eip.id"))
+    local_authority_id: Mapped[int | None] = mapped_column(ForeignKey("local_authority.id"))
     active: Mapped[bool] = mapped_column(default=True)
     # Bumped on logout-everywhere, password change and deactivation: old sessions stop working.
     session_version: Mapped[int] = mapped_column(default=1)
@@ -40,6 +44,8 @@ class User(UserMixin, Model):
     school: Mapped[School | None] = relationship()
     alliance: Mapped[Alliance] = relationship()
     board: Mapped[Board | None] = relationship()
+    eip: Mapped[EIP | None] = relationship()
+    local_authority: Mapped[LocalAuthority | None] = relationship()
     profile: Mapped[LeaderProfile | None] = relationship(
         back_populates="user", uselist=False, foreign_keys="LeaderProfile.user_id"
     )
@@ -65,7 +71,30 @@ class User(UserMixin, Model):
 
     @property
     def role_label(self) -> str:
+        if self.role == "officer" and self.officer_route:
+            return OFFICER_LABELS[self.officer_route]
         return ROLES[self.role]
+
+    @property
+    def officer_route(self) -> str | None:
+        """The route an officer's requests take: "eip" (EIP-led) or "la" (LA-commissioned)."""
+        if self.role != "officer":
+            return None
+        if self.eip_id:
+            return "eip"
+        return "la" if self.local_authority_id else None
+
+    @property
+    def group_name(self) -> str:
+        """The name of an officer's group of schools ("" for anyone else)."""
+        if self.officer_route == "eip" and self.eip is not None:
+            return self.eip.name
+        if self.officer_route == "la" and self.local_authority is not None:
+            return f"{self.local_authority.name} School Improvement Service"
+        return ""
+
+
+OFFICER_LABELS = {"eip": "EIP officer", "la": "Local authority officer"}
 
 
 class Specialism(Model):

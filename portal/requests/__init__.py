@@ -15,6 +15,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(routes.bp)
     navigation.add("requests.index", "Requests", order=10)
     # a Board member's "New request" is the Board's form (portal/reports/targeted.py)
-    navigation.add("requests.new", "New request", roles=("headteacher",), order=11,
+    navigation.add("requests.new", "New request", roles=("headteacher", "officer"), order=11,
                    prefix="requests.new")
     request_panels.add("progress", "requests/_progress.html", routes.progress_panel, order=10)

@@ -21,6 +21,7 @@ from ..htmx import render
 from ..models import (
     LIVE_STATUSES,
     REQUEST_STATUSES,
+    ROUTES,
     Deployment,
     RequestSchool,
     School,
@@ -92,11 +93,15 @@ def _form(req: SupportRequest | None = None) -> RequestForm:
     form.specialism_id.choices = [(0, "Choose a subject or specialism")] + [
         (s.id, s.name) for s in db.session.scalars(select(Specialism).order_by(Specialism.name))
     ]
-    schools = db.session.scalars(
-        select(School).where(School.alliance_id == current_user.alliance_id)
-        .order_by(School.name)
-    ).all()
+    # an officer names schools of their group only, and their requests take their route
+    officer_route = current_user.officer_route
+    where = access.group_schools(current_user) if current_user.role == "officer" \
+        else School.alliance_id == current_user.alliance_id
+    schools = db.session.scalars(select(School).where(where).order_by(School.name)).all()
     form.school_ids.choices = [(s.id, s.name) for s in schools]
+    if officer_route is not None:
+        form.route.choices = [(officer_route, ROUTES[officer_route])]
+        form.school_ids.label.text = f"Schools of {current_user.group_name} to support"
     if request.method == "GET":
         if req is not None:
             form.title.data = req.title
@@ -113,7 +118,8 @@ def _form(req: SupportRequest | None = None) -> RequestForm:
             form.school_ids.data = [rs.school_id for rs in req.schools]
         else:
             form.kind.data = "sle_deployment"
-            form.route.data = "board" if current_user.role == "board" else "school"
+            form.route.data = "board" if current_user.role == "board" else \
+                officer_route or "school"
             if current_user.school_id:
                 form.school_ids.data = [current_user.school_id]
                 form.phase.data = current_user.school.phase
@@ -144,6 +150,8 @@ def new() -> ResponseReturnValue:
     if current_user.role == "board" and request.method == "GET":
         # a Board member's one "New request" is the Board's own form (targeting a school)
         return redirect(url_for("targeted.new"), code=303)
+    # the page refuses as the command would (an officer with no group yet)
+    require(policy.create(current_user))
     form = _form()
     if request.method == "POST":
         if (replay := idempotency.claim(form)) is not None:

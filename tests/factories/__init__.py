@@ -35,7 +35,7 @@ from ._db import commit
 from .alliances import alliance, board, eip, local_authority, school
 from .deployments import advance, deployment
 from .finance import priced_deployment, rate_card
-from .people import PASSWORD, leader, user
+from .people import PASSWORD, leader, officer, user
 from .requests import specialism, support_request
 from .worlds import Side, World, side, world
 
@@ -56,6 +56,7 @@ __all__ = [
     "evaluations",
     "finance",
     "leader",
+    "officer",
     "local_authority",
     "people",
     "plans",

@@ -20,10 +20,11 @@ def _side_name(s: Side) -> str:
     return s.users["headteacher"].name.split()[0]  # "Alpha", "Beta"
 
 
-def _on(s: Side, name: str, title: str) -> Deployment:
-    """A proposal of a new leader from the side's home school for a new request."""
+def _on(s: Side, name: str, title: str, by: str = "headteacher") -> Deployment:
+    """A proposal of a new leader from the side's home school for a new request (filed by the
+    side's ``by``: the headteacher, or the EIP officer for their group)."""
     lead = leader(s.alliance, s.home, name=f"{_side_name(s)} {name}")
-    r = support_request(s.alliance, s.users["headteacher"], [s.receiving], title=title)
+    r = support_request(s.alliance, s.users[by], [s.receiving], title=title)
     return deployment(r, lead)
 
 
@@ -68,6 +69,10 @@ def waiting_everywhere(s: Side) -> dict[str, object]:
     evaluations.forward(returned, admin)
     evaluations.return_to_leader(returned, s.users["headteacher"], reason="Add the evidence.")
     made["revise"] = returned
+    for_group = live(_on(s, "Grouped", f"{n} drama", by="officer"))
+    advance(for_group, "evaluation")
+    evaluations.forward(for_group, admin)  # the officer evaluates it for the group
+    made["sign_group"] = for_group
     db.session.flush()
     return made
 

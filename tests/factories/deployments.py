@@ -13,7 +13,8 @@ last signature, invoices raised on completion) and the audit trail and notificat
 * ``active -> evaluation``: the leader submits the final evaluation, rating every outcome of the
   plan (``evaluations.submit_leader_evaluation``);
 * ``evaluation -> completed``: the co-ordinator forwards it, each receiving headteacher signs
-  off and the director gives the final quality-assurance sign-off;
+  off (and the officer, for a group's request) and the director gives the final
+  quality-assurance sign-off;
 * ``active``/``evaluation`` ``-> ended_early``: the co-ordinator ends it early
   (``evaluations.end_early``) with what was delivered.
 
@@ -196,6 +197,11 @@ def _sign_off(d: Deployment, support_quality: int) -> None:
         evaluations.sign_off_school(d, head, ratings=_ratings(d, 3, ""),
                                     support_quality=support_quality, value_for_money=4,
                                     would_use_again=True, summary="Good support.")
+    filer = d.request.requested_by
+    if filer.role == "officer":  # a group's request: the officer signs for the whole group
+        evaluations.sign_off_group(d, filer, ratings=_ratings(d, 3, ""),
+                                   support_quality=support_quality, value_for_money=4,
+                                   would_use_again=True, summary="Good for the group.")
     evaluations.final_sign_off(d, _director(d), notes="Quality assured.")
 
 

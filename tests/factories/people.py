@@ -35,6 +35,17 @@ def user(a: Alliance, role: str, school: School | None = None, *, name: str | No
     return u
 
 
+def officer(a: Alliance, *, eip=None, la=None, name: str | None = None,
+            email: str | None = None) -> User:
+    """An EIP officer (``eip``) or a local authority officer (``la``): their group is the
+    alliance's schools of that EIP or local authority."""
+    u = user(a, "officer", name=name, email=email)
+    u.eip_id = eip.id if eip is not None else None
+    u.local_authority_id = la.id if la is not None else None
+    db.session.flush()
+    return u
+
+
 def acting(role: str, *, alliance_id: int, school_id: int | None = None) -> User:
     """The first active user in ``role`` (at ``school_id``): who a factory acts as when it drives
     the workflow. A missing one is an error, never made up: the test should say who exists."""

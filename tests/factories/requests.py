@@ -27,7 +27,7 @@ STATUSES = (*INITIAL_STATUSES, "matching")
 
 def support_request(a: Alliance, by: User, schools: list[School], *, status: str = "submitted",
                     title: str = "Maths reasoning", half_days: int = 8, hours_ago: int = 5,
-                    board=None) -> SupportRequest:
+                    board=None, route: str | None = None) -> SupportRequest:
     """A request made by ``by`` for ``schools``, submitted ``hours_ago`` (or a draft).
 
     ``status="matching"``: submitted, then accepted for matching by the alliance's co-ordinator
@@ -44,6 +44,7 @@ def support_request(a: Alliance, by: User, schools: list[School], *, status: str
                        start_date=date.today() + timedelta(days=7),
                        end_date=date.today() + timedelta(days=60), half_days_wanted=half_days,
                        board_id=board.id if board else None,
+                       route=route or by.officer_route or "school",
                        submitted_at=None if status == "draft" else now - timedelta(hours=hours_ago))
     r.schools = [RequestSchool(school_id=s.id, position=i) for i, s in enumerate(schools)]
     db.session.add(r)

@@ -16,9 +16,9 @@ from portal.models import (
 )
 
 from ._db import commit
-from .alliances import alliance, board, school
+from .alliances import alliance, board, eip, school
 from .deployments import advance, deployment
-from .people import leader, user
+from .people import leader, officer, user
 from .requests import support_request
 
 
@@ -57,6 +57,11 @@ def side(name: str) -> Side:
         "admin": user(a, "admin", name=f"{name} Coordinator"),
         "board": user(a, "board", name=f"{name} Board Member"),
     }
+    # an EIP officer whose group is the receiving and the other school (not the home school)
+    group = eip(a, f"{name} EIP")
+    for school_in_group in (s.receiving, s.other):
+        school_in_group.eip_id = group.id
+    s.users["officer"] = officer(a, eip=group, name=f"{name} EIP Officer")
     s.leader = leader(a, s.home, name=f"{name} Leader")
     s.users["sle"] = s.leader
     # a headteacher of a school with no part in the request, in the same alliance

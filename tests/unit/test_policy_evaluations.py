@@ -30,10 +30,13 @@ def test_decisions_and_require():
     assert Decision(True) == allow()
 
 
-def _evaluating(side, *, leader=None, schools=(), extra_schools=()):
+def _evaluating(side, *, leader=None, schools=(), extra_schools=(), by="headteacher",
+                group=None):
     """A deployment of ``side`` under evaluation: the leader's evaluation in ``leader`` status
-    and each (school, status) school evaluation; ``extra_schools`` also receive the support."""
-    r = factories.support_request(side.alliance, side.users["headteacher"],
+    and each (school, status) school evaluation; ``extra_schools`` also receive the support.
+    ``by="officer"``: filed by the side's EIP officer, with the group's evaluation in ``group``
+    status."""
+    r = factories.support_request(side.alliance, side.users[by],
                                   [side.receiving, *extra_schools], status="matching")
     d = factories.advance(factories.deployment(r, side.leader), "evaluation", delivered=2)
     admin = side.users["admin"]
@@ -46,6 +49,9 @@ def _evaluating(side, *, leader=None, schools=(), extra_schools=()):
     for school, status in schools:
         db.session.add(Evaluation(deployment_id=d.id, kind="school", school_id=school.id,
                                   author_id=admin.id, status=status))
+    if group:
+        db.session.add(Evaluation(deployment_id=d.id, kind="group", author_id=admin.id,
+                                  status=group))
     db.session.flush()
     return d
 
@@ -69,6 +75,14 @@ def eval_world(db):
         # ... while the second school has signed off a different deployment
         _evaluating(s, leader="forwarded", schools=[(second, "signed_off")],
                     extra_schools=[second])
+        # an officer's request for their group: the group's evaluation waits for the officer
+        # (and so does the director's sign-off), then is signed off
+        _evaluating(s, leader="forwarded", schools=[(s.receiving, "signed_off")],
+                    by="officer", group="forwarded")
+        _evaluating(s, leader="forwarded", schools=[(s.receiving, "forwarded")],
+                    by="officer", group="signed_off")
+        _evaluating(s, leader="forwarded", schools=[(s.receiving, "signed_off")],
+                    by="officer", group="signed_off")
         _evaluating(s)  # under evaluation with nothing written (an odd state, still answered)
         done = _evaluating(s, leader="forwarded", schools=[(s.receiving, "signed_off")])
         done.status = "completed"
@@ -143,6 +157,20 @@ def test_forbidden_for_the_wrong_part_not_now_for_the_wrong_moment(eval_world):
     director = policy.actions(submitted, w.a.users["director"])
     assert not director["sign_off"].allowed and not director["sign_off"].forbidden
     assert "Every receiving school" in director["sign_off"].reason
+
+
+def test_the_officer_evaluates_the_group_they_asked_for(eval_world):
+    """The group's evaluation is the filing officer's; the director's sign-off waits for it."""
+    w = eval_world
+    officer, head = w.a.users["officer"], w.a.users["headteacher"]
+    waiting, *_ = [d for d in _by_state(w) if d.request.requested_by_id == officer.id]
+    assert policy.actions(waiting, officer)["sign_group"].allowed
+    assert policy.actions(waiting, head)["sign_group"].forbidden
+    assert policy.actions(waiting, w.b.users["officer"])["sign_group"].forbidden
+    assert not policy.actions(waiting, w.a.users["director"])["sign_off"].allowed
+    assert policy.waiting(waiting, officer)["sign_group"]
+    others = [d for d in _by_state(w) if d.request.requested_by_id != officer.id]
+    assert not any(policy.actions(d, officer)["sign_group"] for d in others)
 
 
 def test_domain_commands_require_the_policy(eval_world):

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.security import ALL_ROLES, PUBLIC
 
-ROLES = ["headteacher", "sle", "home_school", "director", "admin", "board"]
+ROLES = ["headteacher", "sle", "home_school", "director", "admin", "board", "officer"]
 EXEMPT = {"static"}
 # /healthz answers 503 when unhealthy (an unmigrated test database, no worker): that is its
 # answer, not a server error (tests/web/test_outbox_delivery.py checks each case)

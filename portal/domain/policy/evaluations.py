@@ -20,12 +20,13 @@ from sqlalchemy import ColumnElement, and_, exists, false, not_, select
 from sqlalchemy.orm import aliased
 
 from ...extensions import db
-from ...models import Deployment, Evaluation, RequestSchool, User
+from ...models import Deployment, Evaluation, RequestSchool, SupportRequest, User
 from . import Decision, allow, forbid, not_now
 
 OVERSEERS = ("admin", "director")
 IN_PROGRESS = ("active", "evaluation")
-ACTIONS = ("evaluate", "forward", "sign_school", "qa_note", "sign_off", "end_early")
+ACTIONS = ("evaluate", "forward", "sign_school", "sign_group", "qa_note", "sign_off",
+           "end_early")
 
 
 @dataclass(frozen=True)
@@ -35,11 +36,15 @@ class Facts:
     leader: Evaluation | None
     schools: dict[int, Evaluation]  # each receiving school's evaluation, by school id
     receiving: frozenset[int]  # the receiving schools' ids
+    # the group's evaluation, opened when the request was filed by an officer for a group
+    group: Evaluation | None = None
+    filed_by: int | None = None  # who filed the request (an officer evaluates their group)
 
     @property
     def all_signed_off(self) -> bool:
         signed = {sid for sid, e in self.schools.items() if e.status == "signed_off"}
-        return bool(self.receiving) and self.receiving <= signed
+        group_done = self.group is None or self.group.status == "signed_off"
+        return bool(self.receiving) and self.receiving <= signed and group_done
 
 
 NO_FACTS = Facts(None, {}, frozenset())  # for the decisions that read only the deployment
@@ -48,7 +53,7 @@ NO_FACTS = Facts(None, {}, frozenset())  # for the decisions that read only the 
 def facts(d: Deployment) -> Facts:
     found = db.session.scalars(
         select(Evaluation).where(Evaluation.deployment_id == d.id,
-                                 Evaluation.kind.in_(("leader", "school")))
+                                 Evaluation.kind.in_(("leader", "school", "group")))
         .order_by(Evaluation.created_at, Evaluation.id)).all()
     receiving = db.session.scalars(
         select(RequestSchool.school_id).where(RequestSchool.request_id == d.request_id)).all()
@@ -56,6 +61,8 @@ def facts(d: Deployment) -> Facts:
         leader=next((e for e in found if e.kind == "leader"), None),
         schools={e.school_id: e for e in found if e.kind == "school" and e.school_id},
         receiving=frozenset(receiving),
+        group=next((e for e in found if e.kind == "group"), None),
+        filed_by=d.request.requested_by_id,
     )
 
 
@@ -97,6 +104,22 @@ def sign_school(d: Deployment, user: User, f: Facts) -> Decision:
     return allow()
 
 
+def is_group_officer(user: User, f: Facts) -> bool:
+    """The officer who filed the request for their group (and so evaluates the whole group)."""
+    return user.role == "officer" and f.filed_by == user.id
+
+
+def sign_group(d: Deployment, user: User, f: Facts) -> Decision:
+    """The officer who filed the request evaluates the support to the whole group and signs it
+    off, once the leader's evaluation is forwarded (each headteacher signs for their school)."""
+    if not is_group_officer(user, f):
+        return forbid("Only the officer who asked for this support evaluates it for the group.")
+    if d.status != "evaluation" or f.group is None or f.group.status != "forwarded":
+        return not_now("There is no evaluation of this deployment waiting for the group's "
+                       "sign-off.")
+    return allow()
+
+
 def qa_note(d: Deployment, user: User, _f: Facts) -> Decision:
     if user.role != "director":
         return forbid("Quality assurance is the director's.")
@@ -111,8 +134,8 @@ def sign_off(d: Deployment, user: User, f: Facts) -> Decision:
     if d.status != "evaluation":
         return not_now("Only a deployment under evaluation can be signed off.")
     if not f.all_signed_off:
-        return not_now("Every receiving school must sign off before the final quality-assurance "
-                       "sign-off.")
+        return not_now("Every receiving school (and the group's officer, for a group's "
+                       "request) must sign off before the final quality-assurance sign-off.")
     return allow()
 
 
@@ -125,7 +148,8 @@ def end_early(d: Deployment, user: User, _f: Facts) -> Decision:
 
 
 _PREDICATES = {"evaluate": evaluate, "forward": forward, "sign_school": sign_school,
-               "qa_note": qa_note, "sign_off": sign_off, "end_early": end_early}
+               "sign_group": sign_group, "qa_note": qa_note, "sign_off": sign_off,
+               "end_early": end_early}
 
 
 def actions(d: Deployment, user: User, f: Facts | None = None) -> dict[str, Decision]:
@@ -153,6 +177,7 @@ def waiting(d: Deployment, user: User, f: Facts | None = None) -> dict[str, bool
         "forward": can["forward"].allowed,
         "sign_off": can["sign_off"].allowed,
         "sign_school": can["sign_school"].allowed,
+        "sign_group": can["sign_group"].allowed,
         "revise": can["evaluate"].allowed and was_returned(f.leader),
         "write": can["evaluate"].allowed and f.leader is None,
     }
@@ -163,6 +188,7 @@ WAITING_LABELS = {
     "forward": "Review and forward the system leader's evaluation",
     "sign_off": "Final quality-assurance sign-off",
     "sign_school": "Add your school's evaluation and sign off",
+    "sign_group": "Evaluate the support to your group of schools and sign off",
     "revise": "Revise your evaluation: a school returned it",
     "write": "Write the final evaluation when the work is done",
 }
@@ -196,7 +222,9 @@ def waiting_sign_off(user: User) -> ColumnElement[bool]:
     unsigned = exists().where(rs.request_id == Deployment.request_id, not_(signed)) \
         .correlate(Deployment)
     some = exists().where(RequestSchool.request_id == Deployment.request_id)
-    return and_(Deployment.status == "evaluation", some, not_(unsigned))
+    group_open = exists().where(Evaluation.deployment_id == Deployment.id,
+                                Evaluation.kind == "group", Evaluation.status != "signed_off")
+    return and_(Deployment.status == "evaluation", some, not_(unsigned), not_(group_open))
 
 
 def waiting_sign_school(user: User) -> ColumnElement[bool]:
@@ -209,6 +237,17 @@ def waiting_sign_school(user: User) -> ColumnElement[bool]:
         Evaluation.deployment_id == Deployment.id, Evaluation.kind == "school",
         Evaluation.school_id == user.school_id, Evaluation.status == "forwarded")
     return and_(Deployment.status == "evaluation", receiving, forwarded)
+
+
+def waiting_sign_group(user: User) -> ColumnElement[bool]:
+    """SQL twin of :func:`sign_group` allowed."""
+    if user.role != "officer":
+        return false()
+    filed = exists().where(SupportRequest.id == Deployment.request_id,
+                           SupportRequest.requested_by_id == user.id)
+    forwarded = exists().where(Evaluation.deployment_id == Deployment.id,
+                               Evaluation.kind == "group", Evaluation.status == "forwarded")
+    return and_(Deployment.status == "evaluation", filed, forwarded)
 
 
 def waiting_revise(user: User) -> ColumnElement[bool]:
@@ -229,5 +268,6 @@ def waiting_write(user: User) -> ColumnElement[bool]:
 
 
 WAITING_SQL = {"forward": waiting_forward, "sign_off": waiting_sign_off,
-               "sign_school": waiting_sign_school, "revise": waiting_revise,
+               "sign_school": waiting_sign_school, "sign_group": waiting_sign_group,
+               "revise": waiting_revise,
                "write": waiting_write}

@@ -20,7 +20,9 @@ from ...models import SupportRequest, User
 from .. import workflow
 from . import Decision, allow, forbid, not_now
 
-WRITERS = ("headteacher", "board")
+# who files requests: a headteacher for their school, a Board member for the Board, an EIP or
+# LA officer for a group of schools (each writer acts only on their own)
+WRITERS = ("headteacher", "board", "officer")
 OVERSEERS = ("admin", "director")
 EDITABLE = ("draft", "more_info")
 ACTIONS = ("edit", "submit", "resubmit", "withdraw", "accept", "ask_more_info", "decline",
@@ -32,7 +34,7 @@ def _own(req: SupportRequest, user: User) -> bool:
 
 
 def _writer_not_own(req: SupportRequest, user: User) -> Decision | None:
-    """A headteacher or Board member acts only on their own request (403)."""
+    """A writer (headteacher, Board member, officer) acts only on their own request (403)."""
     if user.role in WRITERS and not _own(req, user):
         return forbid("Only the person who wrote this request can do that.")
     return None
@@ -54,9 +56,14 @@ def _move(req: SupportRequest, user: User, target: str, who: str, when: str) -> 
 
 
 def create(user: User) -> Decision:
-    """File a new request: a headteacher for their school, a Board member for the Board."""
+    """File a new request: a headteacher for their school, a Board member for the Board, an
+    officer for schools of their EIP or local authority."""
     if user.role not in WRITERS:
-        return forbid("Only a headteacher or a Board member files a request.")
+        return forbid("Only a headteacher, a Board member or an EIP or local authority "
+                      "officer files a request.")
+    if user.role == "officer" and user.officer_route is None:
+        return forbid("You do not represent an EIP or a local authority yet: ask the "
+                      "co-ordinator to add you to one.")
     return allow()
 
 
