@@ -96,6 +96,9 @@ def raise_in_advance(d: Deployment, user: User, *, invoiced: bool) -> Decision:
                        "and before the deployment closes.")
     if invoiced:
         return not_now("Invoices have already been raised for this deployment.")
+    if d.commission_id is not None or d.request.kind == "commission":
+        return not_now("A commission is invoiced at its end, once the agreed work is complete, "
+                       "for everyone deployed under it together.")
     return allow()
 
 
