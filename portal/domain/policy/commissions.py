@@ -32,7 +32,7 @@ PERSON_ACTIONS = ("remove",)
 
 def is_commission(d: Deployment) -> bool:
     """The commissioner's own deployment on an NLE/LLE commission request."""
-    return d.commission_id is None and d.request.kind == "commission"
+    return d.commission_id is None and d.request is not None and d.request.kind == "commission"
 
 
 def commissioner_id(d: Deployment) -> int | None:
