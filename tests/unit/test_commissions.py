@@ -182,7 +182,8 @@ def test_a_decline_leaves_the_commission_matched(cw):
     commit()
     assert person.status == "declined"
     assert cw.commission.request.status == "matched"
-    names = [p["name"] for p in agreements.current(cw.commission.id).content["commission"]["people"]]
+    people = agreements.current(cw.commission.id).content["commission"]["people"]
+    names = [p["name"] for p in people]
     assert names == [cw.commissioner.name]
 
 
