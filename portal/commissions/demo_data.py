@@ -64,9 +64,9 @@ def commission(today: date, now: datetime) -> None:
     admin, director = _user(alliance, "admin"), _user(alliance, "director")
     head, home_head = _user(alliance, "headteacher", "head"), _user(alliance, "home_school")
     lle, sle, non_sle = (_leader(alliance, d) for d in ("lle", "sle", "non_sle"))
-    if None in (admin, director, head, home_head, lle, sle, non_sle) or head.school is None:
+    if not (admin and director and head and home_head and lle and sle and non_sle) \
+            or head.school is None:
         return
-    assert admin and director and head and home_head and lle and sle and non_sle
     submitted = now - timedelta(days=21)
     req = SupportRequest(
         reference=brokering.provisional_reference(), alliance_id=alliance.id,
