@@ -6,20 +6,42 @@ from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, IntegerField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    StopValidation,
+    ValidationError,
+)
 
 from ..idempotency import OneTimeKey
 from ..validators import Finite
 
 DAYS_HINT = "Whole or half days, like 6 or 2.5."
+DAYS_MISSING = "Enter the days asked of them, like 6 or 2.5."
+
+
+class DaysField(DecimalField):
+    """Days as a number: anything else gets one plain message, and no second one."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            self.data = None
+            raise ValueError(DAYS_MISSING) from exc
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            raise StopValidation()
 
 
 class DeployForm(OneTimeKey, FlaskForm):
     leader_id = IntegerField("Colleague", validators=[
         InputRequired(message="Choose a colleague from the ranked list.")])
-    days = DecimalField("Days asked of them", places=1, description=DAYS_HINT, validators=[
-        InputRequired(message="Enter the days asked of them, like 6 or 2.5."),
-        Finite("Enter the days asked of them, like 6 or 2.5."),
+    days = DaysField("Days asked of them", places=1, description=DAYS_HINT, validators=[
+        InputRequired(message=DAYS_MISSING), Finite(DAYS_MISSING),
         NumberRange(min=Decimal("0.5"), max=Decimal("100"),
                     message="Enter between 0.5 and 100 days.")])
 
