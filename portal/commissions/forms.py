@@ -51,7 +51,7 @@ class DeployForm(OneTimeKey, FlaskForm):
 
     @property
     def half_days(self) -> int:
-        return int(self.days.data * 2)
+        return int(self.days.data * 2) if self.days.data is not None else 0
 
 
 class RemoveForm(FlaskForm):
