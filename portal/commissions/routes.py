@@ -56,11 +56,15 @@ def _page(commission: Deployment, form: DeployForm | None = None,
         form.days.data = Decimal(half_days) / 2
     members = commissions.members(commission, current_user)
     ids = [m.deployment.id for m in members]
-    notes = db.session.scalars(
+    found = db.session.scalars(
         select(Evaluation).where(Evaluation.deployment_id.in_(ids),
                                  Evaluation.kind.in_(("qa_mid", "qa_final")),
                                  access.evaluations_visible_to(current_user))
         .order_by(Evaluation.created_at, Evaluation.id)).all()
+    names = {m.deployment.id: m.deployment.leader.name for m in members}
+    notes = [(f"{'End-of-work sign-off' if n.kind == 'qa_final' else 'Mid-point review'} of "
+              f"{names.get(n.deployment_id, 'the commission')}",
+              "Notes" if n.kind == "qa_final" else "Is it working?", n) for n in found]
     money = finance_policy.general(current_user)["view_invoices"].allowed
     quote = finance.commission_quote(commission) if money else None
     return render(
@@ -68,7 +72,7 @@ def _page(commission: Deployment, form: DeployForm | None = None,
         person_can={m.deployment.id: policy.person_actions(m.deployment, current_user)
                     for m in members},
         ranked=ranked, form=form, remove_form=remove_form or RemoveForm(formdata=None),
-        remove_id=remove_id, notes=notes, by_deployment={m.deployment.id: m for m in members},
+        remove_id=remove_id, notes=notes,
         quote=quote, default_days=f"{half_days / 2:g}")
 
 

@@ -52,6 +52,14 @@ class Member:
     def stage(self) -> str:
         return STAGES.get(self.deployment.status, self.deployment.status_label)
 
+    @property
+    def has_plan(self) -> bool:
+        """Their action plan exists once their agreement is signed by all."""
+        return self.deployment.status in PLANNED
+
+
+PLANNED = ("active", "evaluation", "completed", "ended_early")
+
 
 def get_commission(user: User, deployment_id: int) -> Deployment:
     """The commission this user may see (404 otherwise, or when it is not a commission)."""

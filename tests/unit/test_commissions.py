@@ -65,6 +65,10 @@ def test_the_commissioner_deploys_a_colleague_at_their_own_rate(cw):
     assert (charges["commission_cost"], charges["brokerage_fee"], charges["school_pays"]) == \
         (390_000, 39_000, 429_000)
     assert any(c.term == "People" for c in agreements.changes_between(before, after))
+    # every commission plan carries its exit arrangements and terms (Sefton G)
+    assert after.content["exit_arrangements"] == agreements.COMMISSION_EXIT
+    assert "point of contact" in after.content["exit_arrangements"]
+    assert after.content["terms"]
     sign_all(cw.commission)
     assert agreements.current(cw.commission.id).status == "signed"
 
@@ -79,6 +83,10 @@ def test_the_person_then_agrees_and_signs_like_any_deployment(cw):
     charges = agreements.current(person.id).content["charges"]
     assert charges["commission_cost"] == 210_000 and charges["brokerage_fee"] == 0
     assert charges["in_commission"] == cw.commission.reference
+    content = agreements.current(person.id).content
+    assert content["commission"]["commissioner"]["name"] == cw.commissioner.name
+    assert "people" not in content["commission"]  # the commission's own agreement names them
+    assert content["exit_arrangements"] == agreements.COMMISSION_EXIT
 
 
 def test_the_commissioner_sees_everyone_on_the_commission(cw):
