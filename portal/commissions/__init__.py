@@ -16,4 +16,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(routes.bp)
     deployment_panels.add("commission", "commissions/_panel.html", routes.commission_panel,
                           order=5)
-    demo.add_step(demo_data.commission, order=85)
+    # before the plans step (50), which starts the plan of every active deployment
+    demo.add_step(demo_data.commission, order=46)
