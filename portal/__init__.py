@@ -21,6 +21,7 @@ FEATURES = (
     "auth", "dashboard", "requests", "deployments", "notifications", "coordinator",
     "agreements", "plans", "evaluations", "reports", "directory", "admin", "account", "finance",
     "boards",
+    "commissions",
     "reminders",
     "health",
 )

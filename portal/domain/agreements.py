@@ -64,6 +64,17 @@ DEFAULT_EXIT = (
     "school and, where relevant, the Board, each in its share."
 )
 
+COMMISSION_EXIT = (
+    "The commission ends when the agreed work of everyone deployed under it has been delivered, "
+    "the commissioner has done the end-of-commission quality assurance and the supported school "
+    "has evaluated the commission, or earlier by agreement of all parties. The commissioner "
+    "stays responsible for the commission and is the supported school's point of contact "
+    "throughout, and agrees with the school how the improvements will be sustained. Anyone "
+    "added to or taken off the commission is agreed by every party in a new version of this "
+    "agreement. If the work ends early, the school pays only for the days each person "
+    "delivered and the brokerage fee on them."
+)
+
 DEFAULT_TERMS = (
     "1. The system leader will deliver the support described in this agreement on the dates "
     "agreed with the receiving school.\n"
@@ -231,6 +242,8 @@ def compute_charges(deployment: Deployment, today: date | None = None, *,
                 charging.offers_good_practice_visits(card) if kind == "good_practice_visit"
                 else charging.offers_consultations(card)):
             return {**base, **_episode_charges(card, kind, deployment, schools, today, days)}
+        if kind == "commission" and row is not None:
+            return {**base, **_commission_charges(deployment, schools, days)}
         q = charging.quote(card, deployment.designation, max(days, 1),
                            targeted=deployment.targeted,
                            concession_day=deployment.concession_day_pence,
@@ -255,6 +268,72 @@ def compute_charges(deployment: Deployment, today: date | None = None, *,
                    "amount": line.amount, "description": line.description}
                   for line in q.lines],
     }
+
+
+def _line(party: str, amount: int, description: str) -> dict:
+    return {"party": party, "party_label": charging.PARTY_LABELS[party], "amount": amount,
+            "description": description}
+
+
+def _commission_charges(deployment: Deployment, schools: list[School], half_days: int) -> dict:
+    """An NLE/LLE commission's charges (Sefton C, F). The commission's own agreement prices
+    everyone deployed under it, each at their designation's rate, plus the brokerage fee on the
+    whole; a person's agreement prices their own days and points to the commission for the fee."""
+    root = finance.commission_root(deployment)
+    assert root is not None
+    q = finance.commission_quote(root, half_days={deployment.id: half_days})
+    members = {d.id: d for d in finance.commission_members(root)}
+    base = {"designation": deployment.designation, "half_days": half_days,
+            "subsidised": False, "board_pays": 0}
+    mine = next((p for p in q.people if p.key == deployment.id), None)
+    if deployment.id != root.id:
+        cost = mine.cost if mine else 0
+        return {**base, "day_rate": mine.day_rate if mine else 0, "commission_cost": cost,
+                "brokerage_fee": 0, "school_pays": cost, "home_school_receives": cost,
+                "teaching_school_receives": 0, "in_commission": root.reference,
+                "school_shares": [{"school": s.name, "amount": a} for s, a in
+                                  zip(schools, charging.split_evenly(cost, max(1, len(schools))),
+                                      strict=False)],
+                "lines": [_line("school", cost, f"{charging.describe_half_days(half_days)} of "
+                                f"{charging.DESIGNATION_LABELS[deployment.designation]} support "
+                                f"at {charging.format_pence(mine.day_rate if mine else 0)} a day, "
+                                f"invoiced with commission {root.reference} at its end; the "
+                                "brokerage fee is on the commission as a whole")] if cost else []}
+    lines = []
+    for person in q.people:
+        d = members[int(str(person.key))]
+        lines.append(_line("school", person.cost,
+                           f"{d.leader.name}: {charging.describe_half_days(person.half_days)} of "
+                           f"{charging.DESIGNATION_LABELS[person.designation]} support at "
+                           f"{charging.format_pence(person.day_rate)} a day"))
+    card = finance.to_card(finance.rate_card_for(root))
+    if q.brokerage_fee:
+        lines.append(_line("school", q.brokerage_fee,
+                           f"Brokerage fee to the Teaching School: "
+                           f"{card.brokerage_bp / 100:g}% of the "
+                           f"{charging.format_pence(q.commission_cost)} cost of the whole "
+                           "commission"))
+    for person in q.people:
+        d = members[int(str(person.key))]
+        if person.cost:
+            lines.append(_line("home_school", person.cost,
+                               f"{d.home_school.name}: supply cover for "
+                               f"{charging.describe_half_days(person.half_days)} of release of "
+                               f"{d.leader.name}"))
+    if q.brokerage_fee:
+        lines.append(_line("teaching_school", q.brokerage_fee, "Teaching School: brokerage fee"))
+    return {**base, "day_rate": mine.day_rate if mine else 0,
+            "commission_cost": q.commission_cost, "brokerage_fee": q.brokerage_fee,
+            "school_pays": q.school_pays, "home_school_receives": q.commission_cost,
+            "teaching_school_receives": q.brokerage_fee,
+            "people": [{"name": members[int(str(p.key))].leader.name,
+                        "designation": charging.DESIGNATION_LABELS[p.designation],
+                        "home_school": members[int(str(p.key))].home_school.name,
+                        "half_days": p.half_days, "day_rate": p.day_rate, "cost": p.cost}
+                       for p in q.people],
+            "school_shares": [{"school": s.name, "amount": a}
+                              for s, a in zip(schools, q.school_shares, strict=False)],
+            "lines": lines}
 
 
 def price_for_school(deployment: Deployment, school_id: int | None) -> int | None:
@@ -344,9 +423,11 @@ def build_content(deployment: Deployment, today: date | None = None) -> dict:
         "schedule": "Visit dates to be arranged between the system leader and the receiving "
                     "school within these dates.",
         "charges": compute_charges(deployment, today),
-        "exit_arrangements": DEFAULT_EXIT,
+        "exit_arrangements": COMMISSION_EXIT if req.kind == "commission" else DEFAULT_EXIT,
         "terms": (alliance.agreement_terms or "").strip() or DEFAULT_TERMS,
     }
+    if req.kind == "commission":
+        content["commission"] = commission_section(deployment)
     if deployment.targeted and req.board is not None:
         # the Board that funds its share is named, with who approved it and when
         approver = deployment.board_approved_by
@@ -359,6 +440,25 @@ def build_content(deployment: Deployment, today: date | None = None) -> dict:
         }
     # stored exactly as hashed: dates become ISO strings
     return json.loads(signing.canonical_json(content))
+
+
+def commission_section(deployment: Deployment) -> dict:
+    """Who commissions and who is deployed under the commission: part of what every party signs,
+    so adding or taking someone off changes the agreement (:func:`amend_commission`)."""
+    root = finance.commission_root(deployment)
+    assert root is not None
+    section: dict = {
+        "reference": root.reference,
+        "commissioner": {"name": root.leader.name,
+                         "designation": DESIGNATIONS.get(root.designation, "")},
+    }
+    if root.id == deployment.id:  # a person's own agreement names the commissioner only
+        section["people"] = [
+            {"name": d.leader.name, "designation": DESIGNATIONS.get(d.designation, ""),
+             "home_school": d.home_school.name,
+             "duration": charging.describe_half_days(d.half_days_agreed)}
+            for d in finance.commission_members(root)]
+    return section
 
 
 def terms_hash(text: str | None) -> str:
@@ -555,7 +655,7 @@ def _change(agreement: Agreement, deployment: Deployment, actor: User, content: 
     if new_hash == agreement.content_hash:
         return agreement
     live = [s for s in agreement.signatures if s.voided_at is None]
-    changed = sorted(k for k in (*EDITABLE, "half_days", "charges")
+    changed = sorted(k for k in (*EDITABLE, "half_days", "charges", "commission")
                      if content.get(k) != agreement.content.get(k))
     if not live:
         old_hash = agreement.content_hash
@@ -606,6 +706,24 @@ def amend_days(deployment: Deployment, actor: User, extra_half_days: int, *,
                "charges": compute_charges(deployment, half_days=half_days)}
     content = json.loads(signing.canonical_json(content))
     return _change(agreement, deployment, actor, content, ip=ip, why="The days agreed")
+
+
+def amend_commission(commission: Deployment, actor: User, *, ip: str = "",
+                     why: str = "The people on the commission") -> Agreement | None:
+    """Someone was added to or taken off the commission: its agreement names everyone and
+    prices them, so it changes - in place while no one has signed, else as a new version that
+    every party signs again (the signed one stays in force meanwhile). None when the commission
+    has no agreement yet (its first version will name everyone)."""
+    latest = current(commission.id)
+    if latest is None or latest.status == "void":
+        return None
+    agreement = lock(latest.id)
+    content = {**agreement.content, "commission": commission_section(commission),
+               "charges": compute_charges(commission,
+                                          half_days=int(agreement.content.get("half_days")
+                                                        or commission.half_days_agreed))}
+    content = json.loads(signing.canonical_json(content))
+    return _change(agreement, commission, actor, content, ip=ip, why=why)
 
 
 def _apply_amendment(agreement: Agreement, deployment: Deployment, user: User,
@@ -1093,6 +1211,8 @@ def _words(content: dict) -> dict[str, str]:
         "Days": charging.describe_half_days(int(half_days)) if half_days else "–",
         "Start date": uk_date(_day(content.get("start_date"))) or "–",
         "End date": uk_date(_day(content.get("end_date"))) or "–",
+        "People": "; ".join(f"{p['name']} ({p['designation']}), {p['duration']}"
+                            for p in (content.get("commission") or {}).get("people", [])) or "–",
         "Total cost": money("commission_cost"),
         "The school pays": money("school_pays"),
         "The Board pays": money("board_pays"),

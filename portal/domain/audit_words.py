@@ -72,6 +72,7 @@ PHRASES = {
     "supportrequest.edited": "changed {object}",
     "request.targeted": "targeted a school with {object}",
     "deployment.proposed": "proposed a system leader for {object}",
+    "commission.deployed": "deployed a colleague under a commission as {object}",
     "deployment.first_contact": "made first contact for {object}",
     "agreement.drafted": "drafted {object}",
     "agreement.edited": "changed the terms of {object}",

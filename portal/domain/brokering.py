@@ -412,9 +412,19 @@ class Ranking:
     exclusions: list[Exclusion]
 
 
+COMMISSIONER_DESIGNATIONS = ("nle", "lle")
+
+
 def ranking(req: SupportRequest) -> Ranking:
+    """The ranked list for a request. A commission is led by an NLE or LLE (Sefton B-D): the
+    others are listed as excluded, with why."""
     need = need_for(req)
     matches, exclusions = rank(need, candidates_for(req.alliance_id, need.start, need.end))
+    if req.kind == "commission":
+        exclusions = [*exclusions, *(
+            Exclusion(m.candidate, "An NLE/LLE commission is led by an NLE or LLE")
+            for m in matches if m.candidate.designation not in COMMISSIONER_DESIGNATIONS)]
+        matches = [m for m in matches if m.candidate.designation in COMMISSIONER_DESIGNATIONS]
     return Ranking(need, matches, exclusions)
 
 
@@ -609,6 +619,20 @@ def _record_answer(d: Deployment, actor: User, party: Party, decision: str, reas
     audit.record(actor, f"deployment.{party.party}_{decision}", d, ip=ip, detail=detail)
     req = d.request
     admins = admins_of(d.alliance_id)
+    if decision == "declined" and d.commission_id is not None:
+        # someone deployed under a commission: the commission goes on without them
+        from . import agreements
+
+        workflow.transition(d, "declined", actor, reason=reason, ip=ip)
+        notify.notify([*admins, *parties(d, req), *([d.commissioning_leader]
+                                                   if d.commissioning_leader else [])],
+                      f"{party.label} declined {d.leader.name} for commission "
+                      f"{d.commission.reference if d.commission else ''}: {reason}"[:300],
+                      deployment_url(d), alliance_id=d.alliance_id)
+        if d.commission is not None:
+            agreements.amend_commission(d.commission, actor, ip=ip,
+                                        why=f"{d.leader.name} was declined for the commission")
+        return response
     if decision == "declined":
         workflow.transition(d, "declined", actor, reason=reason, ip=ip)
         if req.status == "matched":

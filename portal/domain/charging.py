@@ -48,6 +48,9 @@ __all__ = [
     "PARTIES",
     "PARTY_LABELS",
     "PAYING_PARTIES",
+    "CommissionQuote",
+    "Person",
+    "PersonCharge",
     "Quote",
     "RateCard",
     "Settlement",
@@ -57,6 +60,8 @@ __all__ = [
     "academic_year_label",
     "brokerage_applies",
     "brokerage_fee",
+    "commission_delivered",
+    "commission_quote",
     "consultation_charge",
     "cost_for_half_days",
     "describe_half_days",
@@ -591,6 +596,116 @@ def invoice_shares(q: Quote) -> tuple[tuple[int, int], ...]:
     """
     fees = split_evenly(q.brokerage_fee, len(q.school_shares))
     return tuple((total - fee, fee) for total, fee in zip(q.school_shares, fees, strict=True))
+
+
+# --------------------------------------------------------------------------------------------
+# NLE/LLE commissions: several people, one brokerage fee on the whole
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Person:
+    """One person's part in a commission: who delivers (their designation), the half days agreed
+    and the half days delivered so far. ``key`` is the caller's handle for the person."""
+
+    key: object
+    designation: str
+    half_days_agreed: int
+    half_days_delivered: int = 0
+
+
+@dataclass(frozen=True)
+class PersonCharge:
+    """One person's cost in a commission: ``half_days`` at their designation's ``day_rate``."""
+
+    key: object
+    designation: str
+    half_days: int
+    day_rate: int
+    cost: int
+
+
+@dataclass(frozen=True)
+class CommissionQuote:
+    """The charge for a whole commission, in pence (Sefton points C and F).
+
+    Each person's days are priced at their own designation's rate; the brokerage fee is the
+    card's ``brokerage_bp`` of the *whole* commission's cost (rounded once, half up), never a
+    sum of per-person fees rounded separately. ``school_shares`` splits the school's total
+    between the receiving schools (:func:`split_evenly`); ``fee_shares`` splits the fee the
+    same way, so each school's invoice is its share of the cost plus its share of the fee.
+    """
+
+    people: tuple[PersonCharge, ...]
+    commission_cost: int
+    brokerage_fee: int
+    school_pays: int
+    school_shares: tuple[int, ...]
+    fee_shares: tuple[int, ...]
+
+    def cost_of(self, key: object) -> int:
+        return sum(p.cost for p in self.people if p.key == key)
+
+
+def _check_people(card: RateCard, people: object) -> tuple[Person, ...]:
+    if not isinstance(card, RateCard):
+        raise ValueError("a RateCard is needed to price work")
+    if not isinstance(people, (list, tuple)) or not people:
+        raise ValueError("a commission needs at least one person")
+    out = []
+    for person in people:
+        if not isinstance(person, Person):
+            raise ValueError(f"expected a Person, not {person!r}")
+        _check_designation(person.designation)
+        _require_int("half days agreed", person.half_days_agreed, minimum=0)
+        _require_int("half days delivered", person.half_days_delivered, minimum=0)
+        if person.half_days_delivered > person.half_days_agreed:
+            raise ValueError(
+                f"delivered half days ({person.half_days_delivered}) cannot exceed the agreed "
+                f"{person.half_days_agreed}")
+        out.append(person)
+    return tuple(out)
+
+
+def _commission(card: RateCard, priced: list[tuple[Person, int]],
+                schools: int) -> CommissionQuote:
+    charges = tuple(
+        PersonCharge(p.key, p.designation, half_days, card.day_rates[p.designation],
+                     cost_for_half_days(card.day_rates[p.designation], half_days))
+        for p, half_days in priced)
+    cost = sum(c.cost for c in charges)
+    fee = brokerage_fee(cost, card.brokerage_bp)
+    return CommissionQuote(
+        people=charges, commission_cost=cost, brokerage_fee=fee, school_pays=cost + fee,
+        school_shares=split_evenly(cost + fee, schools), fee_shares=split_evenly(fee, schools))
+
+
+def commission_quote(card: RateCard, people: list[Person] | tuple[Person, ...], *,
+                     schools: int = 1) -> CommissionQuote:
+    """The agreed charge for a commission: every person's agreed half days at their
+    designation's rate, plus brokerage on the whole.
+
+    Sefton, 4 LLE days and 6 SLE days: £1,800 + £2,100 = £3,900, brokerage £390, the school pays
+    £4,290. Raises ValueError for no people, an unknown designation, a negative count, or fewer
+    than one school.
+    """
+    checked = _check_people(card, people)
+    _require_int("number of receiving schools", schools, minimum=1)
+    return _commission(card, [(p, p.half_days_agreed) for p in checked], schools)
+
+
+def commission_delivered(card: RateCard, people: list[Person] | tuple[Person, ...], *,
+                         schools: int = 1) -> CommissionQuote:
+    """What a commission that ended (or ended early) is charged: each person's *delivered* half
+    days at their rate, plus brokerage on that cost only. Nobody pays for days not delivered and
+    the charge never exceeds :func:`commission_quote`.
+
+    Sefton, the same commission with the SLE stopping after 2 days: £1,800 + £700 + £250 =
+    £2,750.
+    """
+    checked = _check_people(card, people)
+    _require_int("number of receiving schools", schools, minimum=1)
+    return _commission(card, [(p, p.half_days_delivered) for p in checked], schools)
 
 
 # --------------------------------------------------------------------------------------------

@@ -477,6 +477,8 @@ def end_early(d: Deployment, actor: User, *, reason: str, last_day_delivered: da
         raise errors.Invalid(
             f"Half days delivered cannot be more than the {d.half_days_agreed} agreed.",
             field="half_days_delivered")
+    if d.commission_id is None and d.request.kind == "commission":
+        _end_people_early(d, actor, reason=reason, last_day=last_day_delivered, ip=ip)
     d.end_reason = reason
     d.last_day_delivered = last_day_delivered
     d.half_days_delivered = half_days_delivered
@@ -487,3 +489,23 @@ def end_early(d: Deployment, actor: User, *, reason: str, last_day_delivered: da
     notify([d.leader, *_heads(d), *_people(d, *OVERSEERS), *_home_school_leads(d),
             *_board_members(d)],
            f"{d.reference} has ended early: {reason}"[:300], _url(d))
+
+
+def _end_people_early(commission: Deployment, actor: User, *, reason: str, last_day: date,
+                      ip: str = "") -> None:
+    """A commission ending early ends the work of everyone on it: those working end early
+    with the days they delivered, those not yet started come off it. (The commission's invoices
+    are raised once, when the commission itself closes: ``finance.settle_commission``.)"""
+    from .finance import commission_members
+
+    why = f"The commission ended early: {reason}"[:500]
+    for person in commission_members(commission)[1:]:
+        if person.status in policy.IN_PROGRESS:
+            person.end_reason = why
+            person.last_day_delivered = min(last_day, person.last_day_delivered or last_day)
+            workflow.transition(person, "ended_early", actor, reason=why, ip=ip, detail={
+                "half_days_delivered": person.half_days_delivered,
+                "commission": commission.reference})
+        elif person.status in ("proposed", "agreement"):
+            workflow.transition(person, "cancelled", actor, reason=why, ip=ip,
+                                detail={"commission": commission.reference})

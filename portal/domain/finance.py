@@ -627,8 +627,152 @@ def statement(deployment: Deployment, invoices: list[Invoice]) -> Statement:
                      [i for i in invoices if i.is_credit])
 
 
+# --------------------------------------------------------------------------------------------
+# NLE/LLE commissions: one set of invoices for everyone deployed under the commission
+# --------------------------------------------------------------------------------------------
+
+CLOSED = ("completed", "ended_early", "declined", "cancelled")
+NOT_DEPLOYED = ("declined", "cancelled")
+
+
+def is_commission(deployment: Deployment) -> bool:
+    return deployment.commission_id is None and deployment.request.kind == "commission"
+
+
+def commission_root(deployment: Deployment) -> Deployment | None:
+    """The commission a deployment belongs to (itself for the commissioner's own), or None."""
+    if deployment.commission_id is not None:
+        return deployment.commission
+    return deployment if is_commission(deployment) else None
+
+
+def commission_members(commission: Deployment, *, deployed_only: bool = True) -> list[Deployment]:
+    """The commissioner's own deployment first, then everyone deployed under it in the order
+    they were deployed; without those declined or taken off unless ``deployed_only`` is False."""
+    query = select(Deployment).where(Deployment.commission_id == commission.id)
+    if deployed_only:
+        query = query.where(Deployment.status.not_in(NOT_DEPLOYED))
+    return [commission, *db.session.scalars(query.order_by(Deployment.id))]
+
+
+def _charged_half_days(d: Deployment) -> int:
+    """What a closed person is charged for: the days delivered (a completion with none logged
+    is charged as agreed, as for any deployment)."""
+    if d.status == "completed":
+        return d.half_days_delivered or d.half_days_agreed
+    return d.half_days_delivered or 0
+
+
+def commission_people(commission: Deployment, *, delivered: bool = False,
+                      half_days: dict[int, int] | None = None) -> list[charging.Person]:
+    """Everyone on the commission as :class:`charging.Person` (keyed by deployment id);
+    ``half_days`` overrides someone's agreed days (an amendment being priced)."""
+    out = []
+    for d in commission_members(commission):
+        agreed = (half_days or {}).get(d.id, d.half_days_agreed)
+        done = _charged_half_days(d) if delivered else min(d.half_days_delivered, agreed)
+        out.append(charging.Person(d.id, d.designation, max(agreed, done), done))
+    return out
+
+
+def commission_quote(commission: Deployment, *, delivered: bool = False,
+                     half_days: dict[int, int] | None = None) -> charging.CommissionQuote:
+    """The commission's charge on its agreed card: as agreed, or (``delivered``) for what each
+    person delivered."""
+    card = to_card(rate_card_for(commission))
+    people = commission_people(commission, delivered=delivered, half_days=half_days)
+    schools = max(1, len(receiving_school_ids(commission)))
+    price = charging.commission_delivered if delivered else charging.commission_quote
+    return price(card, people, schools=schools)
+
+
+def plan_commission(commission: Deployment) -> list[PlannedInvoice]:
+    """The commission's invoices at its end: each receiving school pays its share of every
+    person's delivered days at their rate and of the brokerage on the whole; each person's
+    home school receives their supply cover from the Teaching School."""
+    members = {d.id: d for d in commission_members(commission)}
+    q = commission_quote(commission, delivered=True)
+    card = to_card(rate_card_for(commission))
+    schools = receiving_school_ids(commission)
+    n = max(1, len(schools))
+    shared = f" (your share of {n} schools)" if n > 1 else ""
+    out: list[PlannedInvoice] = []
+    for i, school_id in enumerate(schools):
+        inv = PlannedInvoice("school", payer_school_id=school_id)
+        for person in q.people:
+            amount = charging.split_evenly(person.cost, n)[i]
+            if amount:
+                d = members[int(str(person.key))]
+                inv.lines.append((
+                    f"{charging.describe_half_days(person.half_days)} of "
+                    f"{charging.DESIGNATION_LABELS[person.designation]} support by "
+                    f"{d.leader.name} at {charging.format_pence(person.day_rate)} a day{shared}",
+                    amount))
+        if q.fee_shares[i]:
+            inv.lines.append((f"Brokerage fee to the Teaching School: "
+                              f"{card.brokerage_bp / 100:g}% of the "
+                              f"{charging.format_pence(q.commission_cost)} cost of the whole "
+                              f"commission{shared}", q.fee_shares[i]))
+        if inv.lines:
+            out.append(inv)
+    cover: dict[int, PlannedInvoice] = {}
+    for person in q.people:
+        if not person.cost:
+            continue
+        d = members[int(str(person.key))]
+        statement = cover.setdefault(d.home_school_id, PlannedInvoice(
+            "teaching_school", payee_school_id=d.home_school_id))
+        statement.lines.append((
+            f"Supply cover for {charging.describe_half_days(person.half_days)} of release of "
+            f"{d.leader.name} ({charging.DESIGNATION_LABELS[person.designation]}) under "
+            f"commission {commission.reference}, paid on from the receiving school(s)",
+            person.cost))
+    return out + list(cover.values())
+
+
+def settle_commission(commission: Deployment, actor: User | None, *, today: date | None = None,
+                      ip: str = "") -> list[Invoice]:
+    """Invoice the commission once, at its end (Sefton F): when the commissioner's own
+    deployment and everyone deployed under it have closed. Until then, and once raised, does
+    nothing (under the commission's row lock, so two closings at once raise once)."""
+    lock_deployment(commission)
+    if charge_invoices(commission.id):
+        return []
+    members = commission_members(commission)
+    if any(d.status not in CLOSED for d in members):
+        return []
+    try:
+        planned = plan_commission(commission)
+    except LookupError:
+        log.warning("no invoices for commission %s: no rate card", commission.reference)
+        return []
+    today = today or date.today()
+    early = [d for d in members if d.status == "ended_early"]
+    note = ("Charged for the days each person delivered: "
+            + "; ".join(f"{d.leader.name} {charging.describe_half_days(d.half_days_delivered)} "
+                        f"of {charging.describe_half_days(d.half_days_agreed)}" for d in early)
+            ) if early else ""
+    saved = [_save(commission, p, actor, today=today, note=note[:500], ip=ip) for p in planned]
+    if saved:
+        _tell_admins(commission, f"{plural(len(saved), 'invoice')} raised for commission "
+                     f"{commission.reference}: check and send them", "/finance/?status=draft")
+    return saved
+
+
+def _settle_member(deployment: Deployment, actor: User | None) -> bool:
+    """A commission's people are invoiced together at its end: answers whether ``deployment``
+    is one of them (and so must not be invoiced on its own)."""
+    root = commission_root(deployment)
+    if root is None:
+        return False
+    settle_commission(root, actor)
+    return True
+
+
 @workflow.on_enter(Deployment, "completed")
 def _raise_on_completion(deployment: Deployment, actor: User | None, _reason: str) -> None:
+    if _settle_member(deployment, actor):
+        return
     half_days = deployment.half_days_delivered or deployment.half_days_agreed
     settle(deployment, actor, half_days=half_days,
            note="" if half_days >= deployment.half_days_agreed else
@@ -638,7 +782,17 @@ def _raise_on_completion(deployment: Deployment, actor: User | None, _reason: st
 
 @workflow.on_enter(Deployment, "ended_early")
 def _settle_on_early_end(deployment: Deployment, actor: User | None, _reason: str) -> None:
+    if _settle_member(deployment, actor):
+        return
     settle(deployment, actor)
+
+
+@workflow.on_enter(Deployment, "cancelled")
+def _settle_commission_on_cancel(deployment: Deployment, actor: User | None,
+                                 _reason: str) -> None:
+    """Someone taken off a closed commission's last open place: the commission may be due."""
+    if deployment.commission_id is not None:
+        _settle_member(deployment, actor)
 
 
 # --------------------------------------------------------------------------------------------

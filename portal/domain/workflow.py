@@ -71,17 +71,21 @@ DEPLOYMENT_TRANSITIONS: tuple[Transition, ...] = (
     # no login: ``brokering.respond_on_behalf``; who may is ``policy/deployments.py``)
     _t("proposed", "declined", ("headteacher", "home_school", "sle", "admin", "director"),
        "Decline", reason=True),
-    _t("proposed", "cancelled", ("admin", "director"), "Withdraw the proposal", reason=True),
+    # (the commissioner too, taking someone off their commission: ``policy/commissions.py``)
+    _t("proposed", "cancelled", ("admin", "director", "sle"), "Withdraw the proposal",
+       reason=True),
     # step 4: the last signature makes it active
     # (the co-ordinator too, recording the last signature of a school with no login)
     _t("agreement", "active", ("headteacher", "home_school", "sle", "director", "admin",
                                SYSTEM), "Agreement signed by all"),
-    _t("agreement", "cancelled", ("admin", "director"), "Void the agreement", reason=True),
+    _t("agreement", "cancelled", ("admin", "director", "sle"), "Void the agreement",
+       reason=True),
     # step 6
     _t("active", "evaluation", ("sle", "admin", "director"), "Submit the final evaluation"),
-    _t("evaluation", "completed", ("director", SYSTEM), "Quality-assurance sign-off"),
-    _t("active", "ended_early", ("admin", "director"), "End early", reason=True),
-    _t("evaluation", "ended_early", ("admin", "director"), "End early", reason=True),
+    # (the commissioner signs off the people on their commission: ``policy/evaluations.py``)
+    _t("evaluation", "completed", ("director", "sle", SYSTEM), "Quality-assurance sign-off"),
+    _t("active", "ended_early", ("admin", "director", "sle"), "End early", reason=True),
+    _t("evaluation", "ended_early", ("admin", "director", "sle"), "End early", reason=True),
 )
 
 _MACHINES: dict[type, tuple[Transition, ...]] = {

@@ -363,7 +363,7 @@ def school_return(deployment_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/qa", methods=["GET", "POST"])
-@roles("director")
+@roles("director", "sle")  # the commissioner of a commission: policy/evaluations.py
 def qa_note(deployment_id: int) -> ResponseReturnValue:
     d = _deployment(deployment_id)
     form = forms.QANoteForm(version=d.version)
@@ -392,7 +392,7 @@ def qa_note(deployment_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/sign-off", methods=["GET", "POST"])
-@roles("director")
+@roles("director", "sle")  # the commissioner of a commission: policy/evaluations.py
 def sign_off(deployment_id: int) -> ResponseReturnValue:
     d = _deployment(deployment_id)
     _can(d, "sign_off")
@@ -413,7 +413,7 @@ def sign_off(deployment_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/end-early", methods=["GET", "POST"])
-@roles("admin", "director")
+@roles("admin", "director", "sle")  # the sle: a commissioner, for someone on the commission
 def end_early(deployment_id: int) -> ResponseReturnValue:
     d = _deployment(deployment_id)
     form = forms.EndEarlyForm(version=d.version)

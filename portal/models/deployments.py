@@ -57,6 +57,9 @@ class Deployment(Model):
     leader_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     home_school_id: Mapped[int] = mapped_column(ForeignKey("school.id"))
     commissioning_leader_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # A person an NLE/LLE deploys under their commission points at the commissioner's own
+    # deployment (the commission); ``commissioning_leader_id`` is then the commissioner.
+    commission_id: Mapped[int | None] = mapped_column(ForeignKey("deployment.id"), index=True)
     proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     rate_card_id: Mapped[int | None] = mapped_column(ForeignKey("rate_card.id"))
     status: Mapped[str] = mapped_column(String(20), default="proposed")
@@ -83,6 +86,8 @@ class Deployment(Model):
     leader: Mapped[User] = relationship(foreign_keys=[leader_id])
     home_school: Mapped[School] = relationship()
     commissioning_leader: Mapped[User | None] = relationship(foreign_keys=[commissioning_leader_id])
+    commission: Mapped[Deployment | None] = relationship(remote_side=[id],
+                                                         foreign_keys=[commission_id])
     board_approved_by: Mapped[User | None] = relationship(foreign_keys=[board_approved_by_id])
     responses: Mapped[list[DeploymentResponse]] = relationship(
         back_populates="deployment", cascade="all, delete-orphan"

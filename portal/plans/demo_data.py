@@ -18,13 +18,16 @@ from ..models import Action, ActionPlan, Deployment, Outcome, PlanRevision, Visi
 def plans_demo(today: date, now: datetime) -> None:
     active = db.session.scalars(select(Deployment).where(Deployment.status == "active")).all()
     for d in active:
-        if db.session.scalar(select(ActionPlan.id).where(ActionPlan.deployment_id == d.id)):
+        # a plan already started is left alone; an empty one (made as the last party signed,
+        # by a demo step that signs through the domain) is started like the others
+        plan = db.session.scalar(select(ActionPlan).where(ActionPlan.deployment_id == d.id))
+        if plan is not None and (plan.outcomes or plan.actions or plan.next_steps):
             continue
-        plan = ActionPlan(
-            deployment_id=d.id,
-            next_steps="Before the next visit: trial hinge questions; share two examples.",
-            notes="Inducted by the headteacher; met the Year 4 team.")
-        db.session.add(plan)
+        if plan is None:
+            plan = ActionPlan(deployment_id=d.id)
+            db.session.add(plan)
+        plan.next_steps = "Before the next visit: trial hinge questions; share two examples."
+        plan.notes = "Inducted by the headteacher; met the Year 4 team."
         db.session.flush()
         first = Outcome(plan_id=plan.id, position=1, standard="TS2",
                         text="Pupils explain their mathematical reasoning aloud and in writing")
@@ -52,7 +55,7 @@ def plans_demo(today: date, now: datetime) -> None:
                                         entity=domain.kind_of(row), entity_id=row.id,
                                         user_id=d.leader_id, before=None,
                                         after=domain.snapshot(row)))
-        plan.revision = 1 + 4
+        plan.revision = (plan.revision or 1) + 4
         visit_day = (d.active_at.date() if d.active_at else today) + timedelta(days=2)
         if visit_day <= today and d.half_days_agreed - d.half_days_delivered >= 2:
             visit = Visit(deployment_id=d.id, visit_date=visit_day, half_days=2,

@@ -16,12 +16,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, exists, false, not_, select
+from sqlalchemy import ColumnElement, and_, exists, false, func, not_, select
 from sqlalchemy.orm import aliased
 
 from ...extensions import db
 from ...models import Deployment, Evaluation, RequestSchool, SupportRequest, User
 from . import Decision, allow, forbid, not_now
+from .commissions import is_commission, is_commissioner
+
+CLOSED = ("completed", "ended_early", "declined", "cancelled")
 
 OVERSEERS = ("admin", "director")
 IN_PROGRESS = ("active", "evaluation")
@@ -39,6 +42,8 @@ class Facts:
     # the group's evaluation, opened when the request was filed by an officer for a group
     group: Evaluation | None = None
     filed_by: int | None = None  # who filed the request (an officer evaluates their group)
+    # on a commission: how many people deployed under it have not finished (closed)
+    open_people: int = 0
 
     @property
     def all_signed_off(self) -> bool:
@@ -57,12 +62,17 @@ def facts(d: Deployment) -> Facts:
         .order_by(Evaluation.created_at, Evaluation.id)).all()
     receiving = db.session.scalars(
         select(RequestSchool.school_id).where(RequestSchool.request_id == d.request_id)).all()
+    open_people = db.session.scalar(
+        select(func.count(Deployment.id)).where(Deployment.commission_id == d.id,
+                                                Deployment.status.not_in(CLOSED))) or 0 \
+        if is_commission(d) else 0
     return Facts(
         leader=next((e for e in found if e.kind == "leader"), None),
         schools={e.school_id: e for e in found if e.kind == "school" and e.school_id},
         receiving=frozenset(receiving),
         group=next((e for e in found if e.kind == "group"), None),
         filed_by=d.request.requested_by_id,
+        open_people=open_people,
     )
 
 
@@ -121,26 +131,36 @@ def sign_group(d: Deployment, user: User, f: Facts) -> Decision:
 
 
 def qa_note(d: Deployment, user: User, _f: Facts) -> Decision:
-    if user.role != "director":
-        return forbid("Quality assurance is the director's.")
+    """The director, and on a commission its commissioner (Sefton D), note QA during the work."""
+    if user.role != "director" and not is_commissioner(d, user):
+        return forbid("Quality assurance is the director's, or the commissioner's on a "
+                      "commission.")
     if d.status not in IN_PROGRESS:
         return not_now("Quality-assurance notes are for a deployment in progress.")
     return allow()
 
 
 def sign_off(d: Deployment, user: User, f: Facts) -> Decision:
-    if user.role != "director":
+    """The director's final QA; for someone deployed under a commission, the commissioner's
+    end-of-work QA too (Sefton D). A commission itself closes only after everyone on it."""
+    commissioner = d.commission_id is not None and is_commissioner(d, user)
+    if user.role != "director" and not commissioner:
         return forbid("The final quality-assurance sign-off is the director's.")
     if d.status != "evaluation":
         return not_now("Only a deployment under evaluation can be signed off.")
     if not f.all_signed_off:
         return not_now("Every receiving school (and the group's officer, for a group's "
                        "request) must sign off before the final quality-assurance sign-off.")
+    if f.open_people:
+        return not_now("Everyone deployed under the commission must finish before the "
+                       "commission is signed off.")
     return allow()
 
 
 def end_early(d: Deployment, user: User, _f: Facts) -> Decision:
-    if user.role not in OVERSEERS:
+    """The co-ordinator or director; the commissioner too for someone on their commission."""
+    if user.role not in OVERSEERS and not (d.commission_id is not None
+                                           and is_commissioner(d, user)):
         return forbid("Only the co-ordinator or director ends a deployment early.")
     if d.status not in IN_PROGRESS:
         return not_now("Only an active deployment, or one under evaluation, can end early.")
@@ -211,8 +231,16 @@ def waiting_forward(user: User) -> ColumnElement[bool]:
 
 def waiting_sign_off(user: User) -> ColumnElement[bool]:
     """SQL twin of :func:`sign_off` allowed: under evaluation, some receiving school, and none
-    whose evaluation *of this deployment* is not signed off."""
-    if user.role != "director":
+    whose evaluation *of this deployment* is not signed off; on a commission, nobody on it still
+    working. The commissioner's: the people deployed under their commission."""
+    if user.role == "sle":
+        mine = and_(Deployment.commission_id.is_not(None),
+                    Deployment.commissioning_leader_id == user.id)
+    elif user.role == "director":
+        person = aliased(Deployment)
+        mine = not_(exists().where(person.commission_id == Deployment.id,
+                                   person.status.not_in(CLOSED)).correlate(Deployment))
+    else:
         return false()
     rs = aliased(RequestSchool)
     signed = exists().where(
@@ -223,8 +251,9 @@ def waiting_sign_off(user: User) -> ColumnElement[bool]:
         .correlate(Deployment)
     some = exists().where(RequestSchool.request_id == Deployment.request_id)
     group_open = exists().where(Evaluation.deployment_id == Deployment.id,
-                                Evaluation.kind == "group", Evaluation.status != "signed_off")
-    return and_(Deployment.status == "evaluation", some, not_(unsigned), not_(group_open))
+                                Evaluation.kind == "group", Evaluation.status != "signed_off"
+                                ).correlate(Deployment)
+    return and_(Deployment.status == "evaluation", some, not_(unsigned), not_(group_open), mine)
 
 
 def waiting_sign_school(user: User) -> ColumnElement[bool]:

@@ -25,6 +25,7 @@ from sqlalchemy import ColumnElement, and_, false
 
 from ...models import Deployment, Invoice, User
 from . import Decision, allow, forbid, not_now
+from .commissions import is_commission
 
 OVERSEERS = ("admin", "director")
 FINANCE_ROLES = ("admin", "director", "headteacher", "home_school", "board")
@@ -91,6 +92,9 @@ def raise_in_advance(d: Deployment, user: User, *, invoiced: bool) -> Decision:
     """``invoiced``: the deployment has invoices (not credit notes, not void) already."""
     if (refused := _overseer(user, "raises invoices")) is not None:
         return refused
+    if d.commission_id is not None or is_commission(d):
+        return not_now("A commission is invoiced at its end, once the agreed work is complete, "
+                       "for everyone deployed under it together.")
     if d.status not in ADVANCE_STATUSES:
         return not_now("Invoices in advance can be raised only once the proposal is confirmed "
                        "and before the deployment closes.")
