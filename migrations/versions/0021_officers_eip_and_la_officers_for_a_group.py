@@ -1,7 +1,7 @@
 """EIP and LA officers for a group of schools; a group's evaluation
 
 Revision ID: 0021_officers
-Revises: 0012_worker
+Revises: 0020_commissions
 Create Date: 2026-12-02 13:30:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0021_officers'
-down_revision = '0012_worker'
+down_revision = '0020_commissions'
 branch_labels = None
 depends_on = None
 

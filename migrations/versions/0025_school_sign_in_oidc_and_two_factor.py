@@ -1,7 +1,7 @@
 """signing in with the school's account (OpenID Connect) and two-factor sign-in
 
 Revision ID: 0025_school_sign_in
-Revises: 0012_worker
+Revises: 0021_eval_drafts
 Create Date: 2026-12-02 13:50:00
 
 """
@@ -12,7 +12,7 @@ import portal.models.base  # noqa: F401  (column types)
 
 
 revision = '0025_school_sign_in'
-down_revision = '0012_worker'
+down_revision = '0021_eval_drafts'
 branch_labels = None
 depends_on = None
 
