@@ -140,7 +140,7 @@ class RateCardForm(OneTimeKey, FlaskForm):
 
 class PONumberForm(FlaskForm):
     po_number = StringField("Purchase-order number", validators=[Optional()],
-                            render_kw={"autocomplete": "off", "maxlength": 30})
+                            render_kw={"autocomplete": "off"})
     version = IntegerField(validators=[Optional()])
 
 
