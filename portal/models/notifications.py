@@ -60,6 +60,14 @@ class OutboxEmail(Model):
     __table_args__ = (Index("ix_outbox_email_unsent", "sent_at", "failed_at", "next_attempt_at"),)
 
     @property
+    def attachment_label(self) -> str:
+        """What the email carries, in words ("" for none)."""
+        kind = self.attachment.partition(":")[0]
+        return {"agreement": "The signed agreement, as a PDF made when the email is sent",
+                "invoice": "The invoice or credit note, as a PDF made when the email is sent",
+                }.get(kind, "")
+
+    @property
     def status(self) -> str:
         """"sent", "failed" or "pending" (never a template's business to work out)."""
         if self.sent_at is not None:

@@ -160,3 +160,21 @@ def test_earlier_signatures_send_no_pdf(w, smtp):
     for env in smtp.messages:
         msg = message_from_bytes(env.content, policy=policy.default)
         assert not list(msg.iter_attachments())
+
+
+def test_the_outbox_says_an_email_carries_the_signed_pdf(w, client_for):
+    from sqlalchemy import select
+
+    from portal.models import OutboxEmail
+
+    ag = current(w)
+    for user in fa.signers(w):
+        fa.sign(ag, user)
+    _db.session.commit()
+    mails = _db.session.scalars(select(OutboxEmail).where(
+        OutboxEmail.attachment == f"agreement:{ag.id}")).all()
+    assert mails
+    body = Fresh(client_for(w.user("a", "admin"))).get(
+        f"/coordinator/outbox/{mails[0].id}").data.decode()
+    assert "The signed agreement, as a PDF" in body
+    assert f"agreement:{ag.id}" not in body  # no ids shown to people
