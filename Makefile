@@ -10,6 +10,7 @@ PORT   ?= 5000
 .PHONY: run test serve worker install db demo lint bench bench-sweeps clean
 
 $(STAMP): pyproject.toml
+	./.ci/pdf-packages
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'

@@ -25,7 +25,7 @@ from .. import idempotency
 from ..domain import access, audit, audit_words
 from ..domain import admin as commands
 from ..domain.agreements import terms_hash
-from ..domain.errors import Invalid
+from ..domain.errors import Conflict, Invalid
 from ..domain.policy import admin as policy
 from ..domain.policy import require
 from ..extensions import db
@@ -518,6 +518,46 @@ def sign_in() -> ResponseReturnValue:
         secret_name=oidc.secret_name(alliance), secret_hint=oidc.secret_hint(alliance),
         callback=url_for("auth.school_callback", _external=True),
         ready=oidc.is_ready(oidc.settings_for(alliance.id), alliance)), status
+# ---------------------------------------------------------------------------- finance settings
+
+
+@bp.route("/finance", methods=["GET", "POST"])
+@roles("admin")
+def finance_settings() -> ResponseReturnValue:
+    """The alliance's bank details (printed on invoices) and its Xero and Sage codes (in the
+    exports). Checked by ``domain.exports.clean_codes``: a bad value is refused beside its
+    field and nothing is saved."""
+    from ..domain import exports
+    from ..domain.policy import finance as finance_policy
+    from ..finance.forms import FinanceSettingsForm
+    from ..models import AllianceFinance
+
+    require(finance_policy.general(current_user)["finance_settings"])
+    row = db.session.get(AllianceFinance, current_user.alliance_id)
+    form = FinanceSettingsForm()
+    status, conflict = 200, ""
+    if request.method == "GET":
+        codes = exports.codes_for(current_user.alliance_id)
+        for name in form.FIELDS:
+            getattr(form, name).data = getattr(codes, name)
+        form.version.data = row.version if row is not None else None
+    elif form.validate_on_submit():
+        try:
+            with command():
+                exports.save_codes(current_user, form.values(), version=form.version.data,
+                                   ip=_ip())
+        except Invalid as exc:
+            exc.show_on(form)
+            status = 422
+        except Conflict as exc:
+            conflict, status = str(exc), 409
+            form.version.data = row.version if row is not None else None
+        else:
+            flash("The bank details and finance-system codes are saved.", "success")
+            return redirect(url_for("admin.finance_settings"), code=303)
+    else:
+        status = 422
+    return render_template("admin/finance_settings.html", form=form, conflict=conflict), status
 
 
 # ---------------------------------------------------------------------------- audit viewer

@@ -7,6 +7,7 @@ URLs:
   GET|POST /deployments/<id>/agreement/edit   admin or director edits the terms
   POST /deployments/<id>/agreement/void       admin or director voids it, with a reason
   GET  /deployments/<id>/agreement/print      printable signed agreement with the evidence
+  GET  /deployments/<id>/agreement.pdf        the same as a PDF, with its certificate page
   GET  /deployments/<id>/agreement/evidence.json  its evidence bundle (flask verify-agreement)
   GET|POST /agreements/terms                  the alliance's terms-and-conditions template
   GET  /agreements/verify/<token>             public: every check of the agreement, and does a
@@ -26,7 +27,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from .. import drafts
+from .. import documents, drafts
 from ..auth.flow import school_account_of
 from ..domain import access, audit, errors, signing
 from ..domain import agreements as service
@@ -36,7 +37,7 @@ from ..domain.policy import require
 from ..extensions import db, limiter
 from ..formatting import uk_date
 from ..htmx import hx_redirect, is_htmx, render
-from ..models import AGREEMENT_STATUSES, Agreement, Alliance, Deployment, Signature, User
+from ..models import AGREEMENT_STATUSES, Agreement, Alliance, Deployment, User
 from ..panels import PanelContext
 from ..security import any_role, is_fresh, mark_fresh, public, roles, safe_next
 from ..unit_of_work import command
@@ -364,33 +365,39 @@ def void(deployment_id: int) -> ResponseReturnValue:
     return redirect(url_for(".show", deployment_id=deployment_id), 303)
 
 
-@bp.get("/deployments/<id:deployment_id>/agreement/print")
-@any_role
-def printable(deployment_id: int) -> ResponseReturnValue:
-    deployment, agreement = access.get_agreement(current_user, deployment_id)
+def _version(deployment: Deployment, agreement: Agreement) -> Agreement:
+    """The version named by ``?version=`` (404 if the deployment has none such), else the
+    latest."""
     version = int_arg("version", "agreement version")
     if version and version != agreement.version:
         earlier = next((a for a in service.history(deployment.id) if a.version == version),
                        None)
         if earlier is None:
             abort(404)
-        agreement = earlier
-    sigs = db.session.scalars(
-        select(Signature).where(Signature.agreement_id == agreement.id)
-        .order_by(Signature.signed_at, Signature.id)
-    ).all()
-    users = {u.id: u for u in db.session.scalars(
-        select(User).where(User.id.in_([s.user_id for s in sigs])))} if sigs else {}
-    verify_url = url_for(".verify", token=agreement.verify_token, _external=True)
-    exam = service.examine(agreement)
-    return render("agreements/print.html", d=deployment, agreement=agreement,
-                  AGREEMENT_STATUSES=AGREEMENT_STATUSES,
-                  content=agreement.content, signatures=sigs, users=users,
-                  fingerprint=signing.fingerprint(agreement.content_hash),
-                  verify_url=verify_url, exam=exam, checkpoint=exam.bundle["checkpoint"],
-                  replaced_note=policy.not_signed_note(agreement),
-                  proofs={s["signature_id"]: s for s in exam.bundle["signatures"]},
-                  public_key=exam.bundle["public_key"])
+        return earlier
+    return agreement
+
+
+@bp.get("/deployments/<id:deployment_id>/agreement/print")
+@any_role
+def printable(deployment_id: int) -> ResponseReturnValue:
+    deployment, agreement = access.get_agreement(current_user, deployment_id)
+    agreement = _version(deployment, agreement)
+    return render("agreements/print.html", **documents.agreement_context(agreement))
+
+
+@bp.get("/deployments/<id:deployment_id>/agreement.pdf")
+@any_role
+def pdf(deployment_id: int) -> ResponseReturnValue:
+    """The agreement (the version asked for, else the latest) as a PDF with its certificate
+    page; seen by whoever may see the agreement (``access.get_agreement``: 404 otherwise)."""
+    deployment, agreement = access.get_agreement(current_user, deployment_id)
+    agreement = _version(deployment, agreement)
+    response = current_app.response_class(documents.agreement_pdf(agreement),
+                                          mimetype=documents.PDF)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{documents.agreement_filename(agreement)}"')
+    return response
 
 
 @bp.get("/deployments/<id:deployment_id>/agreement/evidence.json")

@@ -894,9 +894,10 @@ def _complete_if_all_signed(agreement: Agreement, user: User, sig: Signature, *,
         # the log's head, signed, now that the agreement is: its proofs lead here
         checkpoints.checkpoint(audit.log_name(deployment.alliance_id),
                                reason=f"agreement {deployment.reference} signed by all")
+        # every party gets the signed agreement as a PDF, made by the worker as it is sent
         notify.notify(eligible_users(deployment) + _overseers(deployment),
                       f"The agreement for {deployment.reference} is signed by all: {said}",
-                      _url(deployment))
+                      _url(deployment), attachment=f"agreement:{agreement.id}")
 
 
 def on_behalf_summary(sig: Signature) -> str:

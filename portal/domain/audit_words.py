@@ -33,7 +33,8 @@ OBJECT_WORDS = {
     "Evaluation": "the evaluation", "Invoice": "an invoice", "Payment": "a payment",
     "RateCard": "the rate card", "User": "a user", "School": "a school", "Board": "a Board",
     "EIP": "an EIP", "Alliance": "the alliance", "Specialism": "a specialism",
-    "LeaderProfile": "a system leader's profile", "OutboxEmail": "an email", "": "",
+    "LeaderProfile": "a system leader's profile", "OutboxEmail": "an email",
+    "AllianceFinance": "the finance settings", "": "",
 }
 
 PARTIES = {"receiving": "the receiving school", "home_school": "the home school",
@@ -99,6 +100,8 @@ PHRASES = {
     "invoice.refunded": "recorded a refund on {object}",
     "invoice.credited": "raised a credit note against {object}",
     "invoice.amended": "corrected the unsent draft {object}",
+    "invoice.po_number": "recorded the purchase-order number of {object}",
+    "finance_settings.saved": "changed the bank details and finance-system codes",
     "rate_card.created": "set new rates",
     "profile.update": "updated {object}",
     "profile.release_approve": "approved a release",

@@ -852,3 +852,55 @@ def consultation_charge(card: RateCard, prior_hours_this_year: int, hours: int) 
     prior = _require_int("consultation hours already this year", prior_hours_this_year, minimum=0)
     units = _require_int("hours", hours, minimum=1)
     return _charge_after_allowance(card.consult_hour, card.consult_free_hours, prior, units)
+
+
+# ----------------------------------------------------------------------------------------- VAT
+#
+# A rate card's VAT treatment is ``None`` (outside the scope of VAT, the default) or a rate in
+# basis points (2000 = 20%). VAT is worked out on each line, in pence, half up, and an invoice's
+# VAT is the sum of its lines' VAT, so the lines always add up to the totals (what Xero and Sage
+# re-add from the lines).
+
+VAT_MAX_BP = 10_000
+
+
+def check_vat_rate(rate_bp: object) -> int | None:
+    """A VAT rate as stored: ``None`` (outside the scope) or 0..10,000 basis points."""
+    if rate_bp is None:
+        return None
+    if not _is_int(rate_bp) or not 0 <= rate_bp <= VAT_MAX_BP:
+        raise ValueError("VAT is a rate from 0% to 100%, or outside the scope of VAT")
+    return rate_bp
+
+
+def vat_on(net: int, rate_bp: int | None) -> int:
+    """The VAT in pence on a line of ``net`` pence (a credit's line is positive too), half up:
+    at 20% a line of 1,003p carries 201p (200.6p), 1,002p carries 200p (200.4p), 1,002.5p
+    does not arise (lines are whole pence) but 2.5p of VAT on 12.5p would round to 3p."""
+    _require_int("net amount", net, minimum=0)
+    rate = check_vat_rate(rate_bp)
+    return 0 if not rate else _div_half_up(net * rate, BASIS_POINTS)
+
+
+def net_of(gross: int, rate_bp: int | None) -> int:
+    """The net amount whose VAT-inclusive total is ``gross`` (for a credit note given as the
+    amount to take off). ``net + vat_on(net) == gross`` whenever such a net exists; when none
+    does (VAT rounding skips that gross amount) the nearest net below, so the line's VAT makes
+    up the difference and the total is still exactly ``gross``."""
+    _require_int("gross amount", gross, minimum=0)
+    rate = check_vat_rate(rate_bp)
+    if not rate:
+        return gross
+    net = _div_half_up(gross * BASIS_POINTS, BASIS_POINTS + rate)
+    while net > 0 and net + vat_on(net, rate) > gross:
+        net -= 1
+    while net + 1 + vat_on(net + 1, rate) <= gross:
+        net += 1
+    return net
+
+
+def vat_label(rate_bp: int | None) -> str:
+    """How an invoice names its VAT: "Outside the scope of VAT" or "VAT at 20%"."""
+    if rate_bp is None:
+        return "Outside the scope of VAT"
+    return f"VAT at {_format_percent(rate_bp)}"

@@ -34,6 +34,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, text
 from ..extensions import db
 from ..formatting import plural
 from ..models import (
+    PO_NUMBER_MAX,
     AllowanceUse,
     Board,
     Deployment,
@@ -132,7 +133,7 @@ def rate_card_for(deployment: Deployment) -> RateCard:
 
 
 def new_rate_card(alliance_id: int, actor: User, *, effective_from: date, ip: str = "",
-                  **amounts: int) -> RateCard:
+                  **amounts: int | None) -> RateCard:
     """Add a new version of the alliance's card. Old versions are never changed, and a new one
     starts today or later, so no charge already agreed moves. The co-ordinator's, for their own
     alliance (``policy.finance.general``)."""
@@ -142,6 +143,10 @@ def new_rate_card(alliance_id: int, actor: User, *, effective_from: date, ip: st
     if effective_from < date.today():
         raise errors.Invalid("The new rates must start today or later, so no agreed charge "
                              "changes", field="effective_from")
+    try:
+        charging.check_vat_rate(amounts.get("vat_rate_bp"))
+    except ValueError as exc:
+        raise errors.Invalid(str(exc), field="vat_rate_bp") from exc
     previous = current_rate_card(alliance_id, effective_from)
     model = previous.model if previous else actor.alliance.charging_model
     row = RateCard(alliance_id=alliance_id, model=model, effective_from=effective_from,
@@ -323,18 +328,67 @@ def _save(deployment: Deployment, planned: PlannedInvoice, actor: User | None, *
         payer_school_id=planned.payer_school_id, payer_board_id=planned.payer_board_id,
         payee_school_id=planned.payee_school_id, status="draft", issued_on=today,
         due_on=today + timedelta(days=payment_terms(deployment.alliance_id)),
-        total_pence=planned.total,
         academic_year=charging.academic_year(today), note=note,
+        vat_rate_bp=vat_rate_for(deployment),
     )
-    inv.lines = [InvoiceLine(position=i, description=d[:300], quantity=1, unit="item",
-                             unit_pence=a, amount_pence=a)
-                 for i, (d, a) in enumerate(planned.lines)]
+    set_lines(inv, planned.lines)
     db.session.add(inv)
     db.session.flush()
     audit.record(actor, "invoice.raised", inv, detail={
         "number": inv.number, "payer": inv.payer, "total_pence": inv.total_pence,
         "deployment": deployment.reference}, ip=ip)
     return inv
+
+
+def vat_rate_for(deployment: Deployment) -> int | None:
+    """The VAT treatment of the rate card the deployment was agreed at (None: outside scope)."""
+    try:
+        return rate_card_for(deployment).vat_rate_bp
+    except LookupError:
+        return None
+
+
+def gross(lines: list[tuple[str, int]], rate_bp: int | None) -> int:
+    """What ``(description, net pence)`` lines come to with VAT, line by line."""
+    return sum(a + charging.vat_on(a, rate_bp) for _d, a in lines)
+
+
+def set_lines(inv: Invoice, lines: list[tuple[str, int]]) -> None:
+    """Give ``inv`` these ``(description, net pence)`` lines, each with its VAT at the
+    invoice's rate (half up, per line), and totals that are exactly the sum of the lines."""
+    inv.lines = [InvoiceLine(position=i, description=d[:300], quantity=1, unit="item",
+                             unit_pence=a, amount_pence=a,
+                             vat_pence=charging.vat_on(a, inv.vat_rate_bp))
+                 for i, (d, a) in enumerate(lines)]
+    inv.vat_pence = sum(line.vat_pence for line in inv.lines)
+    inv.total_pence = sum(line.amount_pence for line in inv.lines) + inv.vat_pence
+
+
+def set_po_number(inv: Invoice, po_number: str, actor: User, *, ip: str = "") -> None:
+    """Record the payer's purchase-order number against an invoice (an overseer's, for an
+    invoice not void; a credit note takes its invoice's). Checked: printable, at most
+    :data:`PO_NUMBER_MAX` characters."""
+    require(policy.invoice_actions(inv, actor)["set_po_number"], not_now=InvoiceStateError)
+    value = check_po_number(po_number)
+    if value == inv.po_number:
+        return
+    before = inv.po_number
+    inv.po_number = value
+    db.session.flush()
+    audit.record(actor, "invoice.po_number", inv, detail={
+        "number": inv.number, "po_number": value, "was": before}, ip=ip)
+
+
+def check_po_number(value: str) -> str:
+    """A purchase-order number as stored, or :class:`errors.Invalid` beside its field."""
+    text = " ".join((value or "").split())
+    if len(text) > PO_NUMBER_MAX:
+        raise errors.Invalid(f"A purchase-order number is at most {PO_NUMBER_MAX} characters.",
+                             field="po_number")
+    if any(not (ch.isprintable() and ord(ch) < 0x2000) for ch in text):
+        raise errors.Invalid("A purchase-order number is letters, digits, spaces and "
+                             "punctuation only.", field="po_number")
+    return text
 
 
 ADVANCE_STATUSES = policy.ADVANCE_STATUSES
@@ -525,11 +579,16 @@ def credit_note(inv: Invoice, amount: int, actor: User | None, *, today: date, r
         alliance_id=inv.alliance_id, deployment_id=inv.deployment_id, payer=inv.payer,
         payer_school_id=inv.payer_school_id, payer_board_id=inv.payer_board_id,
         payee_school_id=inv.payee_school_id, status="credit", issued_on=today, due_on=None,
-        total_pence=amount, academic_year=charging.academic_year(today),
-        credits_invoice_id=inv.id, note=reason,
+        academic_year=charging.academic_year(today),
+        credits_invoice_id=inv.id, note=reason, vat_rate_bp=inv.vat_rate_bp,
+        po_number=inv.po_number,
     )
+    # the amount is what comes off the invoice, VAT included: split into its net and VAT
+    net = charging.net_of(amount, inv.vat_rate_bp)
     cn.lines = [InvoiceLine(position=0, description=f"Credit against {inv.number}: {reason}"[:300],
-                            quantity=1, unit="item", unit_pence=amount, amount_pence=amount)]
+                            quantity=1, unit="item", unit_pence=net, amount_pence=net,
+                            vat_pence=amount - net)]
+    cn.vat_pence, cn.total_pence = amount - net, amount
     db.session.add(cn)
     inv.credited_pence += amount
     if inv.net_pence == 0 and inv.paid_pence == 0:
@@ -545,7 +604,7 @@ def credit_note(inv: Invoice, amount: int, actor: User | None, *, today: date, r
         notify.notify(recipients(inv),
                       f"Credit note {cn.number} for {charging.format_pence(amount)} against "
                       f"invoice {inv.number}{refund}", f"/finance/invoices/{inv.id}",
-                      alliance_id=inv.alliance_id)
+                      alliance_id=inv.alliance_id, attachment=f"invoice:{cn.id}")
     return cn
 
 
@@ -580,7 +639,7 @@ def settle(deployment: Deployment, actor: User | None = None, *, half_days: int 
         if inv.status == "draft":  # not sent: corrected in place, no credit note
             amend_draft(inv, planned, actor, reason=note, ip=ip)
             continue
-        credit = inv.net_pence - (planned.total if planned else 0)
+        credit = inv.net_pence - (gross(planned.lines, inv.vat_rate_bp) if planned else 0)
         if credit > 0:
             created.append(credit_note(inv, credit, actor, today=today, reason=note, ip=ip))
     return created
@@ -594,11 +653,10 @@ def amend_draft(inv: Invoice, planned: PlannedInvoice | None, actor: User | None
         raise InvoiceStateError(f"{inv.number} has been sent: only a credit note reduces it.")
     before = inv.total_pence
     lines = planned.lines if planned and planned.total > 0 else []
-    if before == sum(a for _d, a in lines) + inv.credited_pence and lines:
+    if before == gross(lines, inv.vat_rate_bp) + inv.credited_pence and lines:
         return  # already what is due
-    inv.lines = [InvoiceLine(position=i, description=d[:300], quantity=1, unit="item",
-                             unit_pence=a, amount_pence=a) for i, (d, a) in enumerate(lines)]
-    inv.total_pence = sum(a for _d, a in lines) + inv.credited_pence
+    set_lines(inv, lines)
+    inv.total_pence += inv.credited_pence
     if not lines:
         inv.status = "void"  # nothing left to send
     inv.note = reason
@@ -820,7 +878,7 @@ def mark_sent(inv: Invoice, actor: User, *, ip: str = "") -> None:
     # one word for an invoice, in the email and in the portal (issue 15, item 7)
     notify.notify(recipients(inv),
                   f"Invoice {inv.number} for {charging.format_pence(inv.net_pence)}",
-                  f"/finance/invoices/{inv.id}")
+                  f"/finance/invoices/{inv.id}", attachment=f"invoice:{inv.id}")
 
 
 def recipients_where(inv: Invoice):

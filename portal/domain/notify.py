@@ -54,9 +54,12 @@ LINK_PLACEHOLDER = ("[A set-password link is added when this email is sent. It i
 
 def notify(users: Iterable[User | None], message: str, url: str = "", *,
            subject: str | None = None, body: str | None = None,
-           alliance_id: int | None = None, email: bool = True) -> list[Notification]:
+           alliance_id: int | None = None, email: bool = True,
+           attachment: str = "") -> list[Notification]:
     """Notify each (distinct, active) user in the portal and, unless ``email=False``, by email
-    (at once, or in the daily digest for a user who chose it: ``domain/reminders.send_digests``)."""
+    (at once, or in the daily digest for a user who chose it: ``domain/reminders.send_digests``).
+    An email with a PDF (``attachment``, see :func:`queue_email`) goes at once to everyone: a
+    digest carries no attachments."""
     made: list[Notification] = []
     seen: set[int] = set()
     for user in users:
@@ -66,18 +69,24 @@ def notify(users: Iterable[User | None], message: str, url: str = "", *,
         n = Notification(user_id=user.id, message=message[:300], url=url[:300])
         db.session.add(n)
         made.append(n)
-        if email and user.email and not user.daily_digest:  # digest users: send_digests
-            queue_email(user, subject or message, body or _default_body(user, message, url),
-                        alliance_id=alliance_id)
+        if email and user.email and (attachment or not user.daily_digest):
+            # digest users: send_digests
+            text = body or _default_body(user, message, url)
+            if attachment:
+                text += "\nThe document is attached to this email as a PDF.\n"
+            queue_email(user, subject or message, text, alliance_id=alliance_id,
+                        attachment=attachment)
     return made
 
 
 def queue_email(user: User, subject: str, body: str, *, alliance_id: int | None = None,
-                link_kind: str = "") -> OutboxEmail:
+                link_kind: str = "", attachment: str = "") -> OutboxEmail:
     """Add an email to ``user`` to the outbox; it is sent once the transaction commits.
 
     ``link_kind`` ("invite" or "reset") asks for a set-password link of that kind where the
-    body has :data:`LINK_PLACEHOLDER`; it is made at send time, by :func:`outgoing_body`."""
+    body has :data:`LINK_PLACEHOLDER`; it is made at send time, by :func:`outgoing_body`.
+    ``attachment`` names a PDF to send with it ("agreement:<id>", "invoice:<id>"), made as the
+    email goes out (:func:`attachment_for`)."""
     if link_kind and LINK_PLACEHOLDER not in body:
         raise ValueError("an email with a set-password link needs LINK_PLACEHOLDER in its body")
     mail = OutboxEmail(
@@ -87,6 +96,7 @@ def queue_email(user: User, subject: str, body: str, *, alliance_id: int | None 
         body=body,
         link_kind=link_kind,
         link_user_id=user.id if link_kind else None,
+        attachment=attachment,
     )
     db.session.add(mail)
     _pending([mail])
@@ -216,6 +226,24 @@ def outgoing_body(mail: OutboxEmail, base: str = "") -> str:
     return mail.body.replace(LINK_PLACEHOLDER, text)
 
 
+def attachment_for(name: str) -> tuple[str, bytes]:
+    """The PDF an outbox row names (``OutboxEmail.attachment``), made now from the stored rows:
+    its file name and bytes. ``LookupError`` if what it names is gone."""
+    from .. import documents
+    from ..models import Agreement, Invoice
+
+    kind, _sep, ident = name.partition(":")
+    if kind == "agreement" and ident.isdigit():
+        agreement = db.session.get(Agreement, int(ident))
+        if agreement is not None:
+            return documents.agreement_filename(agreement), documents.agreement_pdf(agreement)
+    if kind == "invoice" and ident.isdigit():
+        inv = db.session.get(Invoice, int(ident))
+        if inv is not None:
+            return documents.invoice_filename(inv), documents.invoice_pdf(inv)
+    raise LookupError(f"no document {name!r} to attach")
+
+
 def _message(mail: OutboxEmail, sender: str, body: str | None = None) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = header_text(sender)
@@ -335,9 +363,11 @@ def _failure(mail_id: int, claim: str, attempts: int, exc: BaseException,
 
 class _Claimed:
     def __init__(self, mail_id: int, claim: str, attempts: int, to: str, link: bool,
-                 message: EmailMessage | None, problem: BaseException | None):
+                 message: EmailMessage | None, problem: BaseException | None,
+                 attachment: str = ""):
         self.mail_id, self.claim, self.attempts, self.to = mail_id, claim, attempts, to
         self.link, self.message, self.problem = link, message, problem
+        self.attachment = attachment
 
 
 def claim(mail_id: int, *, force: bool = False, base: str = "") -> _Claimed | None:
@@ -376,7 +406,7 @@ def claim(mail_id: int, *, force: bool = False, base: str = "") -> _Claimed | No
         except Exception as exc:  # noqa: BLE001 - recorded on the row, the others still go
             problem = exc
         claimed = _Claimed(mail.id, token, mail.attempts, mail.to, bool(mail.link_kind),
-                           message, problem)
+                           message, problem, mail.attachment)
         db.session.commit()
     return claimed
 
@@ -400,6 +430,20 @@ def deliver(ids: Iterable[int], *, force: bool = False, base: str = "") -> Count
                                   permanent)] += 1
                 continue
             assert got.message is not None
+            if got.attachment and cfg.get("MAIL_SERVER"):
+                # the PDF is made after the claim's transaction, so no lock waits on it
+                try:
+                    filename, data = attachment_for(got.attachment)
+                    db.session.rollback()
+                except Exception as exc:  # noqa: BLE001 - recorded on the row, tried again
+                    db.session.rollback()
+                    log.warning("email %s: attachment %s not made: %s", got.mail_id,
+                                got.attachment, exc)
+                    outcomes[_failure(got.mail_id, got.claim, got.attempts, exc,
+                                      isinstance(exc, LookupError))] += 1
+                    continue
+                got.message.add_attachment(data, maintype="application", subtype="pdf",
+                                           filename=filename)
             if not cfg.get("MAIL_SERVER"):
                 log.info("email (not sent, no MAIL_SERVER) to=%s subject=%s\n%s",
                          got.to, got.message["Subject"], got.message.get_content())

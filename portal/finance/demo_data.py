@@ -7,10 +7,11 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from ..domain import brokering, finance
+from ..domain import brokering, exports, finance
 from ..extensions import db
 from ..models import (
     Alliance,
+    AllianceFinance,
     Board,
     Deployment,
     LeaderProfile,
@@ -81,8 +82,14 @@ def _deployment(alliance: Alliance, n: int, *, title: str, status: str, agreed: 
 
 def demo_money(today: date, now: datetime) -> None:
     alliances = db.session.scalars(select(Alliance).order_by(Alliance.id)).all()
-    for alliance in alliances[:2]:
+    for number, alliance in enumerate(alliances[:2], start=1):
         admin = _user(alliance, "admin")
+        if admin is not None and db.session.get(AllianceFinance, alliance.id) is None:
+            # bank details for its invoices (made-up: a sort code no bank uses)
+            exports.save_codes(admin, {**exports.DEFAULT_CODES,
+                                       "account_name": alliance.name[:60],
+                                       "bank_name": "Demo Bank", "sort_code": f"00-00-0{number}",
+                                       "account_number": f"1234567{number}"}, version=None)
         board = db.session.scalar(select(Board).where(Board.alliance_id == alliance.id)
                                   .order_by(Board.id).limit(1))
         done = _deployment(alliance, 1, title="Reading fluency in Year 3", status="completed",

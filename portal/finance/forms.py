@@ -66,6 +66,23 @@ class RateCardForm(OneTimeKey, FlaskForm):
     consult_free_hours = IntegerField("Free consultation hours per school per year",
                                       validators=[InputRequired("Enter a number, 0 for none"),
                                                   NumberRange(0, 50, "Enter 0 to 50")])
+    vat_percent = StringField("VAT rate (%)", validators=[Optional()],
+                              render_kw={"inputmode": "decimal", "autocomplete": "off"})
+
+    vat_rate_bp: int | None = None
+
+    def validate_vat_percent(self, field):
+        """Empty: outside the scope of VAT (the default). Otherwise 0 to 100, up to two
+        decimal places (20, 5, 12.5)."""
+        text = (field.data or "").strip().rstrip("%").strip()
+        if not text:
+            self.vat_rate_bp = None
+            return
+        if not re.fullmatch(r"\d{1,3}(\.\d{1,2})?", text, flags=re.ASCII) \
+                or Decimal(text) > 100:
+            raise ValidationError("Enter a VAT rate from 0 to 100, like 20, or leave it empty "
+                                  "for outside the scope of VAT")
+        self.vat_rate_bp = int(Decimal(text) * 100)
 
     def validate_brokerage_percent(self, field):
         text = (field.data or "").strip().rstrip("%").strip()
@@ -84,6 +101,7 @@ class RateCardForm(OneTimeKey, FlaskForm):
             "gpv_free_per_year": self.gpv_free_per_year.data,
             "consult_hour_pence": self.consult_hour.data,
             "consult_free_hours": self.consult_free_hours.data,
+            "vat_rate_bp": self.vat_rate_bp,
         }
 
     def fill_from(self, card) -> None:
@@ -100,6 +118,11 @@ class RateCardForm(OneTimeKey, FlaskForm):
         self.gpv_free_per_year.data = card.gpv_free_per_year
         self.consult_hour.data = card.consult_hour_pence
         self.consult_free_hours.data = card.consult_free_hours
+        if card.vat_rate_bp is None:
+            self.vat_percent.data = ""
+        else:
+            whole, frac = divmod(card.vat_rate_bp, 100)
+            self.vat_percent.data = f"{whole}.{frac:02d}".rstrip("0") if frac else str(whole)
 
     def show(self, exc: Invalid) -> None:
         """Put a refusal of :func:`finance.new_rate_card` beside its field: the command names
@@ -107,7 +130,46 @@ class RateCardForm(OneTimeKey, FlaskForm):
         name = exc.field or ""
         if name == "brokerage_bp":
             name = "brokerage_percent"
+        elif name == "vat_rate_bp":
+            name = "vat_percent"
         elif name.endswith("_pence"):
             name = name.removesuffix("_pence")
         exc.field = name or None
         exc.show_on(self)
+
+
+class PONumberForm(FlaskForm):
+    po_number = StringField("Purchase-order number", validators=[Optional()],
+                            render_kw={"autocomplete": "off"})
+    version = IntegerField(validators=[Optional()])
+
+
+class FinanceSettingsForm(FlaskForm):
+    """The alliance's bank details and finance-system codes (checked by
+    ``domain.exports.clean_codes``, whose messages go beside these fields)."""
+
+    bank_name = StringField("Bank (optional)", validators=[Length(max=60)])
+    account_name = StringField("Account name", validators=[Length(max=60)])
+    sort_code = StringField("Sort code", validators=[Length(max=8)],
+                            render_kw={"inputmode": "numeric", "autocomplete": "off"})
+    account_number = StringField("Account number", validators=[Length(max=8)],
+                                 render_kw={"inputmode": "numeric", "autocomplete": "off"})
+    vat_number = StringField("VAT registration number (if registered)",
+                             validators=[Length(max=14)])
+    xero_account_code = StringField("Xero account code", validators=[Length(max=10)])
+    xero_tax_outside = StringField("Xero tax rate for support outside the scope of VAT",
+                                   validators=[Length(max=40)])
+    xero_tax_vat = StringField("Xero tax rate for support with VAT", validators=[Length(max=40)])
+    sage_nominal_code = StringField("Sage nominal code", validators=[Length(max=8)])
+    sage_tax_outside = StringField("Sage tax code, outside the scope of VAT",
+                                   validators=[Length(max=3)])
+    sage_tax_vat = StringField("Sage tax code, with VAT", validators=[Length(max=3)])
+    sage_department = StringField("Sage department", validators=[Length(max=3)])
+    version = IntegerField(validators=[Optional()])
+
+    FIELDS = ("bank_name", "account_name", "sort_code", "account_number", "vat_number",
+              "xero_account_code", "xero_tax_outside", "xero_tax_vat", "sage_nominal_code",
+              "sage_tax_outside", "sage_tax_vat", "sage_department")
+
+    def values(self) -> dict[str, str]:
+        return {name: getattr(self, name).data or "" for name in self.FIELDS}

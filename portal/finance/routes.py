@@ -1,5 +1,6 @@
-"""Money pages: invoices (list, CSV, printable invoice), payments, credit notes and refunds,
-settlement statements, the deployment's money panel, and the alliance's rate card."""
+"""Money pages: invoices (list, CSV, printable invoice, PDF), payments, credit notes and
+refunds, purchase-order numbers, settlement statements, the deployment's money panel, the
+alliance's rate card, the Xero and Sage exports and the aged-debt view."""
 
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from .. import idempotency
-from ..domain import access, charging, finance
+from .. import documents, idempotency
+from ..domain import access, charging, exports, finance
 from ..domain.access import FINANCE_ROLES, OVERSEERS
 from ..domain.errors import Invalid
 from ..domain.policy import finance as policy
@@ -38,7 +39,7 @@ from ..panels import PanelContext
 from ..security import roles
 from ..unit_of_work import command
 from ..validators import int_arg
-from .forms import PaymentForm, RateCardForm
+from .forms import PaymentForm, PONumberForm, RateCardForm
 
 bp = Blueprint("finance", __name__, url_prefix="/finance")
 
@@ -200,6 +201,11 @@ def _payee_global(inv):
     return payee_name(inv)
 
 
+@bp.app_template_global("vat_label")
+def _vat_label(rate_bp):
+    return charging.vat_label(rate_bp)
+
+
 # ---------------------------------------------------------------------------- one invoice
 
 
@@ -212,7 +218,7 @@ def _load(invoice_id: int, *, lock: bool = False) -> Invoice:
     return inv
 
 
-def _show(inv: Invoice, *, form: PaymentForm | None = None,
+def _show(inv: Invoice, *, form: PaymentForm | None = None, po_form: PONumberForm | None = None,
           status: int = 200) -> ResponseReturnValue:
     related = db.session.scalars(
         select(Invoice).where(
@@ -226,6 +232,9 @@ def _show(inv: Invoice, *, form: PaymentForm | None = None,
                inv.deployment.request if inv.deployment else None)
     body = render("finance/show.html", inv=inv, related=related, payments=payments,
                   form=form or PaymentForm(formdata=None), can=policy.actions(inv, current_user),
+                  po_form=po_form or PONumberForm(formdata=None, po_number=inv.po_number,
+                                                  version=inv.version),
+                  vat_label=charging.vat_label(inv.vat_rate_bp),
                   alliance=inv.deployment.alliance if inv.deployment else current_user.alliance)
     return body, status
 
@@ -234,6 +243,39 @@ def _show(inv: Invoice, *, form: PaymentForm | None = None,
 @roles(*FINANCE_ROLES)
 def show(invoice_id: int) -> ResponseReturnValue:
     return _show(_load(invoice_id))
+
+
+@bp.get("/invoices/<id:invoice_id>.pdf")
+@roles(*FINANCE_ROLES)
+def pdf(invoice_id: int) -> ResponseReturnValue:
+    """The invoice or credit note as a PDF, for whoever may see it (404 otherwise)."""
+    inv = _load(invoice_id)
+    response = Response(documents.invoice_pdf(inv), mimetype=documents.PDF)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{documents.invoice_filename(inv)}"')
+    return response
+
+
+@bp.post("/invoices/<id:invoice_id>/po-number")
+@roles(*FINANCE_ROLES)
+def po_number(invoice_id: int) -> ResponseReturnValue:
+    """Record the payer's purchase-order number (the payer, co-ordinator or director)."""
+    inv = _load(invoice_id, lock=True)
+    form = PONumberForm()
+    if not form.validate():
+        return _show(inv, po_form=form, status=422)
+    if form.version.data is not None and form.version.data != inv.version:
+        form.po_number.errors = ["Someone else has just changed this invoice: check it, then "
+                                 "save again."]
+        return _show(inv, po_form=form, status=409)
+    try:
+        with command():
+            finance.set_po_number(inv, form.po_number.data or "", current_user,
+                                  ip=request.remote_addr or "")
+    except Invalid as exc:
+        exc.show_on(form)
+        return _show(_load(invoice_id), po_form=form, status=422)
+    return _done(inv, f"Purchase-order number saved on {inv.number}.")
 
 
 def _done(inv: Invoice, message: str) -> ResponseReturnValue:
@@ -398,3 +440,57 @@ def rate_new() -> ResponseReturnValue:
             flash("New rates saved. Deployments already agreed keep their rates.", "success")
             return redirect(url_for("finance.rates"), 303)
     return render("finance/rate_form.html", form=form, current=current), 422
+
+
+# ---------------------------------------------------------------------------- exports
+
+
+EXPORTS = {"xero": (exports.xero_rows, "xero-sales-invoices"),
+           "sage": (exports.sage_rows, "sage-audit-trail")}
+
+
+@bp.get("/export/xero.csv")
+@roles(*OVERSEERS)
+def export_xero() -> ResponseReturnValue:
+    """Line-level invoices and credit notes in Xero's sales-invoice import layout."""
+    return _export("xero")
+
+
+@bp.get("/export/sage.csv")
+@roles(*OVERSEERS)
+def export_sage() -> ResponseReturnValue:
+    """Line-level invoices and credit notes in Sage 50's audit-trail import layout."""
+    return _export("sage")
+
+
+def _export(layout: str) -> ResponseReturnValue:
+    """An export with the list's filters (a year, a school ...), streamed row by row."""
+    require(policy.general(current_user)["export"])
+    _chosen, where = _filters()
+    kind = request.args.get("kind", "all")
+    if kind not in ("all", "invoice", "credit"):
+        kind = "all"
+    make_rows, name = EXPORTS[layout]
+    codes = exports.codes_for(current_user.alliance_id)
+    stmt = exports.export_stmt(where, kind)
+
+    def body():
+        yield from exports.csv_stream(make_rows(db.session.scalars(stmt), codes))
+
+    response = Response(stream_with_context(body()), mimetype="text/csv")
+    year = _chosen["year"] or "all"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}-{year}.csv"'
+    return response
+
+
+@bp.get("/aged-debt")
+@roles(*OVERSEERS)
+def aged_debt() -> ResponseReturnValue:
+    """What each payer still owes, by how long it is overdue (current, 30, 60, 90, 90+)."""
+    require(policy.general(current_user)["aged_debt"])
+    from ..formatting import london_today
+
+    today = london_today()
+    rows, total = exports.aged_debt([access.invoices_visible_to(current_user)], today)
+    return render("finance/aged_debt.html", rows=rows, total=total, bands=exports.AGE_BANDS,
+                  today=today)

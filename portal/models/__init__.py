@@ -41,6 +41,8 @@ from .evaluations import EVALUATION_KINDS, RATINGS, Evaluation, EvaluationDraft,
 from .finance import (
     INVOICE_STATUSES,
     PAYERS,
+    PO_NUMBER_MAX,
+    AllianceFinance,
     AllowanceUse,
     Invoice,
     InvoiceCounter,
@@ -70,6 +72,7 @@ __all__ = [
     "mask_to_standards", "standards_to_mask", "utcnow",
 ]
 __all__ += ["PAYERS", "InvoiceCounter"]  # finance (issue 7)
+__all__ += ["PO_NUMBER_MAX", "AllianceFinance"]  # finance exports and VAT (issue 21)
 __all__ += ["WorkerHeartbeat"]  # the job worker (issue 17)
 __all__ += ["LINK_PURPOSES", "LoginSession"]  # trust at the edges (issue 13)
 __all__ += ["FormDraft", "IdempotencyKey"]  # one-time keys and kept answers (issue 13)

@@ -34,6 +34,9 @@ class RateCard(Model):
     gpv_free_per_year: Mapped[int] = mapped_column(default=0)
     consult_hour_pence: Mapped[int] = mapped_column(default=0)
     consult_free_hours: Mapped[int] = mapped_column(default=0)
+    # VAT on what this card charges, in basis points (2000 = 20%); None = outside the scope of
+    # VAT (the default: support between schools is usually not a taxable supply)
+    vat_rate_bp: Mapped[int | None] = mapped_column(nullable=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
@@ -47,11 +50,14 @@ class RateCard(Model):
             "and consult_free_hours >= 0",
             name="amounts_not_negative",
         ),
+        CheckConstraint("vat_rate_bp is null or vat_rate_bp between 0 and 10000",
+                        name="vat_rate_range"),
     )
 
 
 INVOICE_STATUSES = {"draft": "Draft", "sent": "Sent", "part_paid": "Part paid", "paid": "Paid",
                     "void": "Void", "credit": "Credit note"}
+PO_NUMBER_MAX = 30  # Xero's Reference and Sage's Reference both fit it
 PAYERS = {"school": "Receiving school", "board": "Board", "teaching_school": "Teaching School"}
 
 
@@ -80,6 +86,12 @@ class Invoice(Model):
     # A credit note (status "credit") names the invoice it reduces
     credits_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"), index=True)
     sent_at = mapped_column(UTCDateTime, nullable=True)
+    # The payer's purchase-order number, quoted on the invoice and in the exports
+    po_number: Mapped[str] = mapped_column(String(PO_NUMBER_MAX), default="", server_default="")
+    # The rate card's VAT treatment when raised (None = outside the scope of VAT) and the VAT
+    # included in total_pence (the sum of the lines' vat_pence)
+    vat_rate_bp: Mapped[int | None] = mapped_column(nullable=True)
+    vat_pence: Mapped[int] = mapped_column(default=0, server_default="0")
 
     payer_school: Mapped[School | None] = relationship(foreign_keys=[payer_school_id])
     payee_school: Mapped[School | None] = relationship(foreign_keys=[payee_school_id])
@@ -103,6 +115,8 @@ class Invoice(Model):
         UniqueConstraint("alliance_id", "sequence", name="uq_invoice_alliance_sequence"),
         Index("ix_invoice_alliance_year", "alliance_id", "academic_year"),
         Index("ix_invoice_payer_board_id", "payer_board_id"),
+        CheckConstraint("vat_rate_bp is null or vat_rate_bp between 0 and 10000",
+                        name="invoice_vat_rate_range"),
     )
 
     @property
@@ -125,6 +139,11 @@ class Invoice(Model):
     @property
     def is_credit(self) -> bool:
         return self.status == "credit"
+
+    @property
+    def subtotal_pence(self) -> int:
+        """The total before VAT."""
+        return self.total_pence - self.vat_pence
 
     @property
     def net_pence(self) -> int:
@@ -160,9 +179,36 @@ class InvoiceLine(Model):
     quantity: Mapped[int] = mapped_column(default=1)
     unit: Mapped[str] = mapped_column(String(20), default="item")
     unit_pence: Mapped[int] = mapped_column(default=0)
-    amount_pence: Mapped[int] = mapped_column(default=0)
+    amount_pence: Mapped[int] = mapped_column(default=0)  # before VAT
+    vat_pence: Mapped[int] = mapped_column(default=0, server_default="0")
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
+
+
+class AllianceFinance(Model):
+    """An alliance's finance-system settings: the payee's bank details printed on invoices, and
+    the codes its exports carry (Xero account code and tax types, Sage 50 nominal and tax codes).
+    An alliance without a row uses the defaults (:data:`portal.domain.exports.DEFAULT_CODES`)."""
+
+    __tablename__ = "alliance_finance"
+    alliance_id: Mapped[int] = mapped_column(ForeignKey("alliance.id", ondelete="CASCADE"),
+                                             primary_key=True, autoincrement=False)
+    bank_name: Mapped[str] = mapped_column(String(60), default="")
+    account_name: Mapped[str] = mapped_column(String(60), default="")
+    sort_code: Mapped[str] = mapped_column(String(8), default="")  # "12-34-56"
+    account_number: Mapped[str] = mapped_column(String(8), default="")
+    vat_number: Mapped[str] = mapped_column(String(14), default="")
+    xero_account_code: Mapped[str] = mapped_column(String(10), default="200")
+    xero_tax_outside: Mapped[str] = mapped_column(String(40), default="No VAT")
+    xero_tax_vat: Mapped[str] = mapped_column(String(40), default="20% (VAT on Income)")
+    sage_nominal_code: Mapped[str] = mapped_column(String(8), default="4000")
+    sage_tax_outside: Mapped[str] = mapped_column(String(3), default="T9")
+    sage_tax_vat: Mapped[str] = mapped_column(String(3), default="T1")
+    sage_department: Mapped[str] = mapped_column(String(3), default="0")
+    updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class Payment(Model):

@@ -51,9 +51,21 @@ class OutboxEmail(Model):
     claimed_by: Mapped[str] = mapped_column(String(100), default="", server_default="")
     claimed_until = mapped_column(UTCDateTime, nullable=True)
     failed_at = mapped_column(UTCDateTime, nullable=True)
+    # A PDF sent with the email, named, not stored: "agreement:<agreement id>" or
+    # "invoice:<invoice id>"; made from the stored rows as the email goes out
+    # (``domain.notify.attachment_for``), so the outbox never holds a copy that could drift
+    attachment: Mapped[str] = mapped_column(String(40), default="", server_default="")
 
     # the worker's sweep and /healthz look for unsent rows: sent_at IS NULL AND failed_at IS NULL
     __table_args__ = (Index("ix_outbox_email_unsent", "sent_at", "failed_at", "next_attempt_at"),)
+
+    @property
+    def attachment_label(self) -> str:
+        """What the email carries, in words ("" for none)."""
+        kind = self.attachment.partition(":")[0]
+        return {"agreement": "The signed agreement, as a PDF made when the email is sent",
+                "invoice": "The invoice or credit note, as a PDF made when the email is sent",
+                }.get(kind, "")
 
     @property
     def status(self) -> str:

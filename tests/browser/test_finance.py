@@ -65,3 +65,38 @@ def test_headteacher_sees_the_money_panel_and_the_invoice(page, sign_in, finishe
     expect(page.get_by_role("heading", name=f"Invoice {invoices['school'].number}")).to_be_visible()
     expect(page.get_by_role("button", name="Print")).to_be_visible()
     assert page.csp_violations == []
+
+
+WIDTHS = {"phone": 390, "tablet": 820, "desktop": 1280}
+
+
+@pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
+def test_headteacher_records_the_order_number_and_downloads_the_pdf(page, sign_in, finished,
+                                                                    width):
+    """Issue 21: the payer gives its purchase-order number (a bad one is refused beside the
+    field) and downloads the invoice as a PDF that carries it, at phone, tablet and desktop
+    width."""
+    w, d, invoices = finished
+    school = invoices["school"]
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, w.user("a", "headteacher").email)
+    page.goto(f"/finance/invoices/{school.id}")
+    box = page.get_by_label("Purchase-order number")
+    box.fill("PO " + "9" * 40)
+    page.get_by_role("button", name="Save the order number").click()
+    expect(page.locator("#po_number-error")).to_contain_text("at most 30 characters")
+    page.get_by_label("Purchase-order number").fill("PO-2026/117")
+    page.get_by_role("button", name="Save the order number").click()
+    expect(page.get_by_text("Purchase-order number saved")).to_be_visible()
+    expect(page.locator("#po-number")).to_have_text("PO-2026/117")
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Download as PDF").click()
+    data = open(info.value.path(), "rb").read()
+    assert data[:5] == b"%PDF-"
+    import io
+
+    from pypdf import PdfReader
+
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
+    assert "PO-2026/117" in text and school.number in text
+    assert page.csp_violations == []

@@ -474,7 +474,7 @@ def test_invoices_in_advance_before_confirmation_are_refused_with_the_domains_me
 
 # each invoice action, by the form action that offers it on the invoice page
 ACTION_URLS = {"send": "/send", "record_payment": "/payments", "mark_paid": "/paid",
-               "refund": "/refund"}
+               "refund": "/refund", "set_po_number": "/po-number"}
 
 
 def _offered(body: str, inv: Invoice) -> set[str]:

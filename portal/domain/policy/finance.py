@@ -5,11 +5,12 @@ Follows the convention of ``portal/domain/policy/__init__.py`` (worked example:
 ``evaluations.py``). :func:`actions` answers for one of three things:
 
 * an :class:`Invoice`: ``send``, ``record_payment``, ``mark_paid``, ``refund`` (the
-  co-ordinator's or director's; credit notes take none of them);
+  co-ordinator's or director's; credit notes take none of them); ``set_po_number`` (theirs or
+  the payer's);
 * a :class:`Deployment`: ``raise_in_advance`` (while :data:`ADVANCE_STATUSES`, once) and
   ``view_settlement`` (the statement of an early end);
 * nothing (``None``): the alliance-wide ``view_invoices``, ``export``, ``filter_by_school``,
-  ``view_rates`` and ``new_rate_card``.
+  ``view_rates``, ``new_rate_card``, ``aged_debt`` and ``finance_settings``.
 
 Credit notes and the invoices for the days delivered are raised by the workflow (completion,
 early end: ``finance.settle``), never by a person, so they have no decision here.
@@ -35,9 +36,10 @@ ADVANCE_STATUSES = ("agreement", "active", "evaluation")
 NO_PAYMENTS = ("credit", "void")
 OPEN = ("sent", "part_paid")  # sent, with something still to pay
 
-INVOICE_ACTIONS = ("send", "record_payment", "mark_paid", "refund")
+INVOICE_ACTIONS = ("send", "record_payment", "mark_paid", "refund", "set_po_number")
 DEPLOYMENT_ACTIONS = ("raise_in_advance", "view_settlement")
-GENERAL_ACTIONS = ("view_invoices", "export", "filter_by_school", "view_rates", "new_rate_card")
+GENERAL_ACTIONS = ("view_invoices", "export", "filter_by_school", "view_rates", "new_rate_card",
+                   "aged_debt", "finance_settings")
 
 
 def _overseer(user: User, what: str) -> Decision | None:
@@ -79,10 +81,23 @@ def refund(inv: Invoice, user: User) -> Decision:
     return allow()
 
 
+def set_po_number(inv: Invoice, user: User) -> Decision:
+    """The payer's purchase-order number: recorded by the co-ordinator or director, or by the
+    payer itself (its headteacher or Board member); not on a credit note (it takes its
+    invoice's) or a void invoice."""
+    if user.role not in OVERSEERS and not is_payer(inv, user):
+        return forbid("Only the payer, the co-ordinator or the director records the "
+                      "purchase-order number.")
+    if inv.status in NO_PAYMENTS:
+        return not_now(f"{inv.number} is a {inv.status_label.lower()}: its purchase-order "
+                       "number is not changed.")
+    return allow()
+
+
 def invoice_actions(inv: Invoice, user: User) -> dict[str, Decision]:
     paying = record_payment(inv, user)
     return {"send": send(inv, user), "record_payment": paying, "mark_paid": paying,
-            "refund": refund(inv, user)}
+            "refund": refund(inv, user), "set_po_number": set_po_number(inv, user)}
 
 
 # --------------------------------------------------------------------- deployment predicates
@@ -130,8 +145,11 @@ def general(user: User) -> dict[str, Decision]:
         "Only the co-ordinator or director sees every invoice and the rates.")
     rates = allow() if user.role == "admin" else forbid(
         "Only the co-ordinator changes the rates.")
+    settings = allow() if user.role == "admin" else forbid(
+        "Only the co-ordinator changes the bank details and finance-system codes.")
     return {"view_invoices": money, "export": overseer, "filter_by_school": overseer,
-            "view_rates": overseer, "new_rate_card": rates}
+            "view_rates": overseer, "new_rate_card": rates, "aged_debt": overseer,
+            "finance_settings": settings}
 
 
 def actions(obj: Invoice | Deployment | None, user: User, **facts: bool) -> dict[str, Decision]:
