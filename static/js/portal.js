@@ -156,7 +156,14 @@
     var mine = pendingFocus;
     window.setTimeout(function () { if (pendingFocus === mine) { settleFocus(); } }, 150);
   });
-  document.addEventListener("htmx:afterSettle", function () { settleFocus(); });
+  document.addEventListener("htmx:afterSettle", function () { settleFocus(); errorTitle(); });
+  // A refused form's title starts with "Error: " (GOV.UK), also after an htmx swap; the server
+  // does the same for a whole page (error_pages.error_in_title).
+  function errorTitle() {
+    var failed = !!document.querySelector("#main .error-summary, #main .error-message");
+    var title = document.title.replace(/^Error: /, "");
+    document.title = failed ? "Error: " + title : title;
+  }
   function settleFocus() {
     var p = pendingFocus;
     pendingFocus = null;
