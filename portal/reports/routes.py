@@ -150,9 +150,8 @@ def _report(user):
     return report, f, {i: name for i, name, _ in boards}
 
 
-# templates/reports/_chart.html: bar widths in per cent of the chart (room left for the value),
-# a label above each bar
-CHART = {"width": 80, "row": 52}
+# templates/reports/_chart.html: bar widths in per cent of the chart
+CHART = {"width": 100}
 
 
 @bp.get("/")

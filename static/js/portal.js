@@ -211,3 +211,30 @@
     }
   });
 })();
+
+/* A table wider than the screen scrolls in its own area (portal.css, below 48em): one a keyboard
+   cannot reach (no link or button inside) gets tabindex=0 so the arrow keys scroll it (WCAG
+   2.1.1; axe's scrollable-region-focusable). Its caption names it. Checked again after every
+   htmx swap and when the window changes size. */
+(function () {
+  "use strict";
+  function reachable(table) {
+    var wide = table.scrollWidth > table.clientWidth + 1;
+    var focusable = table.querySelector("a[href], button, input, select, textarea, [tabindex]");
+    if (wide && !focusable && !table.hasAttribute("tabindex")) {
+      table.setAttribute("tabindex", "0");
+      table.setAttribute("data-scroll-focus", "");
+    } else if (!wide && table.hasAttribute("data-scroll-focus")) {
+      table.removeAttribute("tabindex");
+      table.removeAttribute("data-scroll-focus");
+    }
+  }
+  function all() { Array.prototype.forEach.call(document.querySelectorAll("main table"), reachable); }
+  document.addEventListener("DOMContentLoaded", all, { once: true });
+  document.addEventListener("htmx:load", all);
+  var timer = null;
+  window.addEventListener("resize", function () {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(all, 100);
+  });
+})();

@@ -99,7 +99,7 @@ def test_charts_are_pictures_of_the_table_beside_them(rw, client_for):
         assert f'id="{chart}-table"' in body
     assert '<caption>Deployments by status</caption>' in body
     rating = body[body.index('id="chart-standard"'):body.index('id="chart-standard-table"')]
-    ticks = re.findall(r'class="chart-tick"[^>]*>(\d)</text>', rating)
+    ticks = re.findall(r'class="chart-tick"[^>]*>(\d)</', rating)
     assert ticks == ["1", "2", "3", "4"] and "1 no impact, 4 outstanding" in rating
     assert "style=" not in body and "<script>" not in body
 
