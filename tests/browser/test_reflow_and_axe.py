@@ -112,3 +112,100 @@ def test_every_main_page_reflows_and_passes_axe(page, sign_in, world, role):
             _check_page(page, url, size, problems)
     assert problems == [], "\n".join(problems)
     assert page.csp_violations == []
+
+
+def _axe_at(pg, where: str, problems: list[str]) -> None:
+    for size in AXE_SIZES:
+        width, height = SIZES[size]
+        pg.set_viewport_size({"width": width, "height": height})
+        pg.wait_for_timeout(150)
+        problems += axe.check(pg, f"{where} at {size}")
+        problems += [f"{where} at {size}: sticks out: {x}" for x in pg.evaluate(OVERFLOW)]
+
+
+def test_the_htmx_states_of_signing_pass_axe(page, sign_in, db):
+    from portal.extensions import db as _db
+    from tests.factories import agreements as fa
+
+    axe.install()
+    w = fa.ready_world()
+    deployment_id, leader = w.a.deployment.id, w.a.leader
+    name = leader.name
+    _db.session.rollback()
+    sign_in(page, leader.email)
+    page.goto(f"/deployments/{deployment_id}/agreement")
+    problems: list[str] = []
+    _axe_at(page, "agreement", problems)
+    page.get_by_label("Type your full name to sign").fill("Not My Name")
+    page.get_by_role("button", name="Sign", exact=True).click()
+    expect(page.locator(".error-summary")).to_be_visible()
+    expect(page).to_have_title("Error: " + page.title().removeprefix("Error: "))
+    _axe_at(page, "agreement, wrong name", problems)
+    page.get_by_label("Type your full name to sign").fill(name)
+    page.get_by_role("button", name="Sign", exact=True).click()
+    expect(page.locator("#agreement-message")).to_have_text("Your signature is recorded.")
+    assert not page.title().startswith("Error: ")  # the swap took the error out of the title
+    _axe_at(page, "agreement, signed", problems)
+    page.goto(f"/deployments/{deployment_id}/agreement/print")
+    _axe_at(page, "printable agreement", problems)
+    assert problems == [], "\n".join(problems)
+
+
+def test_the_htmx_states_of_the_plan_pass_axe(page, sign_in, world):
+    axe.install()
+    plan, o, a1, a2 = fp.plans_world(world)
+    sign_in(page, world.a.leader.email)
+    page.goto(f"/deployments/{world.a.deployment.id}/plan")
+    problems: list[str] = []
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.locator(f"#action-{a1.id} .edit-link").click()
+    row_form = page.locator(f"#action-{a1.id} form.row-form")
+    expect(row_form).to_be_visible()
+    _axe_at(page, "plan, row open", problems)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    row_form.get_by_label("What will be done").fill("")
+    row_form.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(f"#action-{a1.id} .error-summary")).to_be_visible()
+    assert page.title().startswith("Error: ")
+    _axe_at(page, "plan, row refused", problems)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    row_form = page.locator(f"#action-{a1.id} form.row-form")
+    row_form.get_by_label("What will be done").fill("Model reasoning in Years 4 and 5")
+    row_form.get_by_label("By when").fill("26/03/2027")
+    row_form.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator("#htmx-status")).to_have_text("Saved.")
+    expect(page.locator(f"#action-{a1.id}")).to_contain_text("26 Mar 2027")
+    assert not page.title().startswith("Error: ")
+    _axe_at(page, "plan, row saved", problems)
+    page.goto(f"/deployments/{world.a.deployment.id}/plan/print")
+    _axe_at(page, "printable plan", problems)
+    assert problems == [], "\n".join(problems)
+
+
+def test_report_charts_are_readable_on_a_phone_and_pass_axe_after_a_filter(page, sign_in,
+                                                                           world):
+    axe.install()
+    sign_in(page, world.user("a", "director").email)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/reports/")
+    problems: list[str] = []
+    texts = page.locator(".chart .chart-label, .chart .chart-value, .chart .chart-tick, "
+                         ".chart .chart-axis-label")
+    assert texts.count() >= 6
+    sizes = texts.evaluate_all("els => els.map(e => parseFloat(getComputedStyle(e).fontSize))")
+    assert min(sizes) >= 12, sizes
+    ticks = page.locator("#chart-standard .chart-tick")
+    assert ticks.all_inner_texts() == ["1", "2", "3", "4"]
+    for i in range(4):
+        box = ticks.nth(i).bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    # the numbers are read once: the charts are hidden from screen readers, the tables are not
+    assert page.locator(".chart[aria-hidden=true]").count() == page.locator(".chart").count()
+    expect(page.get_by_role("table", name="Deployments by status")).to_be_visible()
+    _axe_at(page, "reports", problems)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.get_by_label("Phase", exact=True).select_option("primary")  # htmx swaps the report
+    page.wait_for_url("**phase=primary**")
+    expect(page.locator("#chart-status")).to_be_attached()
+    _axe_at(page, "reports, filtered", problems)
+    assert problems == [], "\n".join(problems)
