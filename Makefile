@@ -7,7 +7,7 @@ FLASK  := $(BIN)/flask --app portal
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test serve worker install db demo lint bench bench-sweeps clean
+.PHONY: run test serve worker install db demo lint bench bench-sweeps clean axe
 
 $(STAMP): pyproject.toml
 	./.ci/pdf-packages
@@ -57,3 +57,8 @@ bench-sweeps: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+
+# axe-core for the browser tests' accessibility checks, from the npm registry into a gitignored
+# folder (tests/browser/axe.py installs the same pinned version by itself when it is missing).
+axe:
+	npm install --prefix tests/browser/.axe --no-save --no-audit --no-fund --ignore-scripts axe-core@4.14.1

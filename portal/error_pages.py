@@ -78,7 +78,27 @@ def _keep_expired_form() -> ResponseReturnValue | None:
     return drafts.attach(response, kept)
 
 
+ERROR_SUMMARY = b'class="error-summary"'
+ERROR_MESSAGE = b'class="error-message"'
+
+
+def error_in_title(response: Response) -> Response:
+    """A refused form's page title starts with "Error: " (GOV.UK), on every form page at once:
+    a 4xx HTML page that shows the error summary or a message beside a field. Screen readers
+    announce the title first, so the user hears at once that the submit failed. (An htmx swap
+    does the same in portal.js.)"""
+    if (400 <= response.status_code < 500 and response.mimetype == "text/html"
+            and not response.is_streamed and not response.direct_passthrough):
+        body = response.get_data()
+        failed = ERROR_SUMMARY in body or ERROR_MESSAGE in body
+        if failed and b"<title>" in body and b"<title>Error: " not in body:
+            response.set_data(body.replace(b"<title>", b"<title>Error: ", 1))
+    return response
+
+
 def init_app(app: Flask) -> None:
+    app.after_request(error_in_title)
+
     @app.errorhandler(PortalError)
     def portal_error(exc: PortalError) -> ResponseReturnValue:
         db.session.rollback()

@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from flask import abort, request
 from werkzeug.routing import IntegerConverter
 from wtforms import SelectField, StringField
 from wtforms.validators import StopValidation
-from wtforms.widgets import CheckboxInput
+from wtforms.widgets import CheckboxInput, TextInput
 
 from .formatting import money, uk_date
 
@@ -84,8 +85,11 @@ class IdConverter(IntegerConverter):
 
 
 def init_app(app) -> None:
-    """Register the ``id`` converter (before any blueprint adds its routes)."""
+    """Register the ``id`` converter (before any blueprint adds its routes), and the date
+    field's way of showing a date for a hand-written date box (``|date_input``, ``DATE_HINT``)."""
     app.url_map.converters["id"] = IdConverter
+    app.add_template_filter(uk_date_input, "date_input")
+    app.add_template_global(DATE_HINT, "DATE_HINT")
 
 
 # --------------------------------------------------------------------------- query strings
@@ -208,6 +212,91 @@ def date_problem(value: date, earliest: date | None, latest: date | None, *,
     if latest is not None and value > latest:
         return too_late.format(**words)
     return None
+
+
+DATE_EXAMPLE = "26/03/2027"
+DATE_HINT = f"For example, {DATE_EXAMPLE}."
+_UK_DATE = re.compile(r"(\d{1,2})\s*[/.\- ]\s*(\d{1,2})\s*[/.\- ]\s*(\d{1,4})", re.ASCII)
+_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})", re.ASCII)
+
+
+def parse_uk_date(text: str | None) -> date:
+    """A date as a UK user types it, day first: ``"26/03/2027"``, ``"26/3/2027"``,
+    ``"26.03.2027"``, ``"26 03 2027"`` or ``"26-03-2027"``; also ``"2027-03-26"`` (what a
+    browser's own date picker sends). ValueError, its message for the user, for anything that
+    would have to be guessed at: a two-figure year, a month after the day (``03/26/2027``), a day
+    that is not in its month (``31/02/2027``), or words.
+    """
+    cleaned = (text or "").strip()
+    if not cleaned:
+        raise ValueError(f"Enter a date, like {DATE_EXAMPLE}.")
+    iso = _ISO_DATE.fullmatch(cleaned)
+    if iso:
+        year, month, day = (int(g) for g in iso.groups())
+    else:
+        uk = _UK_DATE.fullmatch(cleaned)
+        if uk is None:
+            raise ValueError(f"Enter the date as day, month and year, like {DATE_EXAMPLE}.")
+        day, month, year = (int(g) for g in uk.groups())
+        if len(uk[3]) != 4:
+            raise ValueError(f"Enter the year in full, like {DATE_EXAMPLE}.")
+        if month > 12 and day <= 12:
+            raise ValueError(f"Enter the day before the month, like {DATE_EXAMPLE}.")
+    if not 1 <= month <= 12:
+        raise ValueError(f"Enter a month from 1 to 12, like {DATE_EXAMPLE}.")
+    if year < 1:
+        raise ValueError(f"Enter a real year, like {DATE_EXAMPLE}.")
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise ValueError(f"Enter a real date, like {DATE_EXAMPLE}: that day is not in the "
+                         "month.") from None
+
+
+def uk_date_input(value: date | None) -> str:
+    """A date as a date field shows it for editing: date(2027, 3, 26) -> "26/03/2027"."""
+    return f"{value.day:02d}/{value.month:02d}/{value.year:04d}" if value else ""
+
+
+class UKDateField(StringField):
+    """The portal's one date field: a text box that reads UK dates, day first
+    (:func:`parse_uk_date`), so the field, its hint ("For example, 26/03/2027") and every
+    message agree whatever the browser's own date format. ``.data`` is a ``date``, or None when
+    empty or refused (the message then shows beside the field, and the typed text stays).
+
+    ``message`` replaces the reader's own messages (a form that says what the date is for)."""
+
+    widget = TextInput()
+    data: Any  # a date once the form validated (a required field's checks make sure of it)
+    date_hint = DATE_HINT  # the field macro adds it to any hint the page gives
+
+    def __init__(self, label=None, validators=None, *, message: str | None = None, **kw):
+        render_kw = {"autocomplete": "off", "spellcheck": "false", "class": "input-date",
+                     **(kw.pop("render_kw", None) or {})}
+        super().__init__(label, validators, render_kw=render_kw, **kw)
+        self.message = message
+        self.raw: str | None = None
+
+    def process_formdata(self, valuelist):
+        self.raw = valuelist[0] if valuelist else ""
+        self.data = None
+        if self.raw.strip():
+            try:
+                self.data = parse_uk_date(self.raw)
+            except ValueError as exc:
+                self.process_errors.append(self.message or str(exc))
+
+    def process_data(self, value):
+        self.data = value
+
+    def pre_validate(self, form):
+        if self.process_errors:  # what cannot be read is said once, not "Enter a date" after it
+            raise StopValidation()
+
+    def _value(self):
+        if self.raw is not None:
+            return self.raw
+        return uk_date_input(self.data) if isinstance(self.data, date) else ""
 
 
 class PlausibleDate:

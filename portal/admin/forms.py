@@ -2,7 +2,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
-    DateField,
     EmailField,
     HiddenField,
     SelectField,
@@ -21,7 +20,7 @@ from wtforms.validators import (
 
 from ..idempotency import OneTimeKey
 from ..models import DESIGNATIONS, PHASES, ROLES
-from ..validators import IdSelectField, MoneyField, PlausibleDate, years
+from ..validators import IdSelectField, MoneyField, PlausibleDate, UKDateField, years
 
 
 class Versioned:
@@ -143,9 +142,9 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET lookup that changes nothing
 
-    date_from = DateField("From", validators=[
+    date_from = UKDateField("From", validators=[
         Optional(), PlausibleDate(past=years(20), future=years(1))])
-    date_to = DateField("To", validators=[
+    date_to = UKDateField("To", validators=[
         Optional(), PlausibleDate(past=years(20), future=years(1))])
 
 

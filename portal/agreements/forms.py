@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateField,
     HiddenField,
     IntegerField,
     PasswordField,
@@ -17,7 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
-from ..validators import PlausibleDate
+from ..validators import PlausibleDate, UKDateField
 
 
 class _Seen(FlaskForm):
@@ -47,8 +46,8 @@ class EditForm(FlaskForm):
     desired_outcomes = TextAreaField("Intended outcomes", validators=[
         DataRequired("Enter the intended outcomes"), Length(max=4000)])
     measures_of_success = TextAreaField("Measures of success", validators=[Length(max=4000)])
-    start_date = DateField("Start date", validators=[Optional()])
-    end_date = DateField("End date", validators=[Optional()])
+    start_date = UKDateField("Start date", validators=[Optional()])
+    end_date = UKDateField("End date", validators=[Optional()])
     schedule = TextAreaField("Days and dates", validators=[Length(max=2000)])
     exit_arrangements = TextAreaField("Exit arrangements", validators=[
         DataRequired("Enter the exit arrangements"), Length(max=4000)])
@@ -101,7 +100,7 @@ class OnBehalfSignForm(_Seen):
     agreed_via = SelectField("How they agreed", choices=[
         ("", "Choose how"), ("email", "By email"), ("phone", "By phone"),
         ("letter", "By letter")], validators=[DataRequired("Choose how they agreed")])
-    agreed_on = DateField("Date they agreed", validators=[
+    agreed_on = UKDateField("Date they agreed", validators=[
         DataRequired("Enter the date they agreed"),
         PlausibleDate(past=timedelta(days=365), future=timedelta(0),
                       too_early="Enter the date they agreed: it cannot be more than a year "

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, SelectField, StringField, TextAreaField
+from wtforms import EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from ..idempotency import OneTimeKey
-from ..validators import PlausibleDate
+from ..validators import PlausibleDate, UKDateField
 
 VIA_CHOICES = [("", "Choose how"), ("email", "By email"), ("phone", "By phone"),
                ("letter", "By letter")]
@@ -27,7 +27,7 @@ class OnBehalfForm(FlaskForm):
         DataRequired("Enter their role, for example headteacher"), Length(max=120)])
     agreed_via = SelectField("How they answered", choices=VIA_CHOICES, validators=[
         DataRequired("Choose how they gave their answer")])
-    agreed_on = DateField("Date they answered", validators=[
+    agreed_on = UKDateField("Date they answered", validators=[
         DataRequired("Enter the date they gave their answer"),
         PlausibleDate(past=timedelta(days=365), future=timedelta(0),
                       too_early="Enter the date they answered: it cannot be more than a year "

@@ -1,7 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     HiddenField,
     IntegerField,
     SelectMultipleField,
@@ -14,7 +13,14 @@ from wtforms.widgets import ListWidget
 from ..domain.profiles import DAYS_MESSAGE, MAX_TERM_DAYS
 from ..idempotency import OneTimeKey
 from ..models import PHASES, STANDARDS
-from ..validators import GroupCheckbox, PlausibleDate, choice_errors, whole_number, years
+from ..validators import (
+    GroupCheckbox,
+    PlausibleDate,
+    UKDateField,
+    choice_errors,
+    whole_number,
+    years,
+)
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -43,9 +49,9 @@ class ProfileForm(FlaskForm):
 
 
 class UnavailableForm(OneTimeKey, FlaskForm):
-    start = DateField("First day unavailable", validators=[
+    start = UKDateField("First day unavailable", validators=[
         DataRequired("Enter the first day"), PlausibleDate(past=years(1), future=years(3))])
-    end = DateField("Last day unavailable", validators=[
+    end = UKDateField("Last day unavailable", validators=[
         DataRequired("Enter the last day"), PlausibleDate(past=years(1), future=years(4))])
     note = StringField("Note (optional)", validators=[Length(max=200)])
 

@@ -38,7 +38,7 @@ from ..models import (
 from ..pagination import paginate
 from ..security import any_role, roles
 from ..unit_of_work import command
-from ..validators import int_arg
+from ..validators import int_arg, parse_uk_date
 from .forms import DeleteForm, ProfileForm, ReleaseForm, UnavailableForm
 
 bp = Blueprint("directory", __name__, url_prefix="/directory")
@@ -49,7 +49,7 @@ PAST_STATUSES = ("evaluation", "completed", "ended_early")
 
 def _parse_date(value: str | None) -> date | None:
     try:
-        return date.fromisoformat(value) if value else None
+        return parse_uk_date(value) if value else None
     except ValueError:
         return None
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, IntegerField, SelectField, TextAreaField
+from wtforms import HiddenField, IntegerField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..domain.evaluations import SCORES, Rating
 from ..idempotency import OneTimeKey
 from ..models import RATINGS
-from ..validators import PlausibleDate, years
+from ..validators import PlausibleDate, UKDateField, years
 
 TEXT = 5000
 IMPACT_CHOICES = [("", "Choose a rating")] + [(str(k), f"{k}: {v}") for k, v in RATINGS.items()]
@@ -118,7 +118,7 @@ class FinalQAForm(VersionedForm):
 class EndEarlyForm(OneTimeKey, VersionedForm):
     reason = TextAreaField("Why can the system leader not complete?", validators=[
         DataRequired(message="Say why the deployment is ending early."), Length(max=2000)])
-    last_day_delivered = DateField("Last day delivered", validators=[
+    last_day_delivered = UKDateField("Last day delivered", validators=[
         InputRequired(message="Give the last day delivered as a date."),
         PlausibleDate(past=years(3), future=timedelta(0),
                       too_early="Give the last day delivered, on or after {earliest}.",

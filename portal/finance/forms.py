@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, StringField
+from wtforms import IntegerField, StringField
 from wtforms.validators import (
     DataRequired,
     InputRequired,
@@ -19,7 +19,7 @@ from wtforms.validators import (
 
 from ..domain.errors import Invalid
 from ..idempotency import OneTimeKey
-from ..validators import MAX_AHEAD, MoneyField, PlausibleDate, years
+from ..validators import MAX_AHEAD, MoneyField, PlausibleDate, UKDateField, years
 
 MAX_RATE_PENCE = 1_000_000  # £10,000 a day or an hour: far above any rate, and charges fit
 
@@ -27,7 +27,7 @@ MAX_RATE_PENCE = 1_000_000  # £10,000 a day or an hour: far above any rate, and
 class PaymentForm(OneTimeKey, FlaskForm):
     amount = MoneyField("Amount received (£)", validators=[InputRequired("Enter the amount")],
                         render_kw={"inputmode": "decimal", "autocomplete": "off"})
-    received_on = DateField("Date received", default=date.today, validators=[
+    received_on = UKDateField("Date received", default=date.today, validators=[
         DataRequired("Enter the date the money arrived"),
         PlausibleDate(past=years(2), future=timedelta(0),
                       too_early="Enter the date the money arrived, on or after {earliest}.",
@@ -42,7 +42,7 @@ def _money(label: str, required: bool = True) -> MoneyField:
 
 
 class RateCardForm(OneTimeKey, FlaskForm):
-    effective_from = DateField("Effective from", validators=[
+    effective_from = UKDateField("Effective from", validators=[
         DataRequired("Enter the date the new rates start"),
         PlausibleDate(past=timedelta(0), future=MAX_AHEAD,
                       too_early="The new rates must start today or later, so no agreed charge "

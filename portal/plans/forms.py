@@ -13,7 +13,6 @@ from datetime import timedelta
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     HiddenField,
     IntegerField,
     RadioField,
@@ -27,7 +26,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from ..idempotency import OneTimeKey
 from ..models import ACTION_STATUSES, STANDARDS
-from ..validators import PlausibleDate, choice_errors, whole_number, years
+from ..validators import PlausibleDate, UKDateField, choice_errors, whole_number, years
 
 
 class _Form(FlaskForm):
@@ -46,7 +45,7 @@ class ActionForm(_Form):
         "What will be done", validators=[DataRequired("Describe the action"), Length(max=2000)],
         render_kw={"rows": 2})
     owner = StringField("Who", validators=[Length(max=120)])
-    due_date = DateField("By when", validators=[
+    due_date = UKDateField("By when", validators=[
         Optional(), PlausibleDate(past=years(2), future=years(3))],
                          render_kw={"autocomplete": "off"})
     status = SelectField("Status", choices=list(ACTION_STATUSES.items()), default="not_started")
@@ -123,7 +122,7 @@ class FirstContactForm(_Form):
 
 class VisitForm(OneTimeKey, _Form):
     # the deployment's own dates (its time frame, when it was signed) are checked by log_visit
-    visit_date = DateField("Date of the visit", validators=[
+    visit_date = UKDateField("Date of the visit", validators=[
         InputRequired("Enter the date of the visit"),
         PlausibleDate(past=years(3), future=timedelta(0),
                       too_early="Enter the date of the visit, on or after {earliest}",
@@ -140,7 +139,7 @@ class VisitForm(OneTimeKey, _Form):
 
 class PlanVisitForm(OneTimeKey, _Form):
     # the deployment's time frame and days left are checked by plan_visit
-    visit_date = DateField("Date of the visit", validators=[
+    visit_date = UKDateField("Date of the visit", validators=[
         InputRequired("Enter the date of the visit"),
         PlausibleDate(past=timedelta(0), future=years(2),
                       too_early="A visit is planned for today or later; log a visit already "

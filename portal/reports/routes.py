@@ -150,17 +150,21 @@ def _report(user):
     return report, f, {i: name for i, name, _ in boards}
 
 
+# templates/reports/_chart.html: bar widths in per cent of the chart
+CHART = {"width": 100}
+
+
 @bp.get("/")
 @roles(*READERS)
 def index() -> ResponseReturnValue:
     report, f, board_names = _report(current_user)
     charts = {
         "status": figures.bars([(DEPLOYMENT_STATUSES[s], n) for s, n in report.by_status.items()
-                                if n or s in ("active", "completed")]),
+                                if n or s in ("active", "completed")], **CHART),
         "standard": figures.bars([(s.key if s.key != "none" else "No standard", s.mean)
-                                  for s in report.by_standard], maximum=4, decimals=2),
+                                  for s in report.by_standard], maximum=4, decimals=2, **CHART),
         "phase": figures.bars([(PHASES.get(s.key, s.key), s.mean) for s in report.by_phase],
-                              maximum=4, decimals=2),
+                              maximum=4, decimals=2, **CHART),
     }
     title = (f"{current_user.board.name} impact report" if current_user.role == "board"
              and current_user.board else f"{current_user.alliance.short_name} impact report")

@@ -6,7 +6,6 @@ from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateField,
     DecimalField,
     HiddenField,
     IntegerField,
@@ -36,6 +35,7 @@ from ..validators import (
     GroupCheckbox,
     IdSelectField,
     PlausibleDate,
+    UKDateField,
     choice_errors,
     time_frame_problem,
     whole_number,
@@ -47,18 +47,11 @@ class CheckboxesField(SelectMultipleField):
     option_widget = GroupCheckbox()
 
 
-class DayField(DateField):
-    """A date with a plain message when it cannot be read, and any further checks."""
+class DayField(UKDateField):
+    """A required date (``message`` when it is left empty), and any further checks."""
 
     def __init__(self, label, message: str, *checks, **kw):
         super().__init__(label, validators=[InputRequired(message=message), *checks], **kw)
-        self.bad_message = message
-
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError as exc:
-            raise ValueError(self.bad_message) from exc
 
 
 _PLAUSIBLE_END = PlausibleDate(

@@ -156,7 +156,14 @@
     var mine = pendingFocus;
     window.setTimeout(function () { if (pendingFocus === mine) { settleFocus(); } }, 150);
   });
-  document.addEventListener("htmx:afterSettle", function () { settleFocus(); });
+  document.addEventListener("htmx:afterSettle", function () { settleFocus(); errorTitle(); });
+  // A refused form's title starts with "Error: " (GOV.UK), also after an htmx swap; the server
+  // does the same for a whole page (error_pages.error_in_title).
+  function errorTitle() {
+    var failed = !!document.querySelector("#main .error-summary, #main .error-message");
+    var title = document.title.replace(/^Error: /, "");
+    document.title = failed ? "Error: " + title : title;
+  }
   function settleFocus() {
     var p = pendingFocus;
     pendingFocus = null;
@@ -202,5 +209,32 @@
     if (bar && evt.detail.lengthComputable && evt.detail.total) {
       bar.value = Math.round(evt.detail.loaded * 100 / evt.detail.total);
     }
+  });
+})();
+
+/* A table wider than the screen scrolls in its own area (portal.css, below 48em): one a keyboard
+   cannot reach (no link or button inside) gets tabindex=0 so the arrow keys scroll it (WCAG
+   2.1.1; axe's scrollable-region-focusable). Its caption names it. Checked again after every
+   htmx swap and when the window changes size. */
+(function () {
+  "use strict";
+  function reachable(table) {
+    var wide = table.scrollWidth > table.clientWidth + 1;
+    var focusable = table.querySelector("a[href], button, input, select, textarea, [tabindex]");
+    if (wide && !focusable && !table.hasAttribute("tabindex")) {
+      table.setAttribute("tabindex", "0");
+      table.setAttribute("data-scroll-focus", "");
+    } else if (!wide && table.hasAttribute("data-scroll-focus")) {
+      table.removeAttribute("tabindex");
+      table.removeAttribute("data-scroll-focus");
+    }
+  }
+  function all() { Array.prototype.forEach.call(document.querySelectorAll("main table"), reachable); }
+  document.addEventListener("DOMContentLoaded", all, { once: true });
+  document.addEventListener("htmx:load", all);
+  var timer = null;
+  window.addEventListener("resize", function () {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(all, 100);
   });
 })();

@@ -5,17 +5,22 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from portal.validators import (
     DB_INT_MAX,
     MAX_PENCE,
     MAX_TIME_FRAME,
     PlausibleDate,
+    UKDateField,
     date_problem,
     optional_id,
     parse_pounds,
+    parse_uk_date,
     pounds,
     time_frame_problem,
+    uk_date_input,
     whole_number,
 )
 
@@ -123,3 +128,86 @@ def test_time_frames_end_after_they_start_and_last_at_most_two_years():
     assert "at most 2 years" in time_frame_problem(start, start + MAX_TIME_FRAME
                                                    + timedelta(days=1))
     assert time_frame_problem(None, start) is None
+
+
+# ------------------------------------------------------------------ dates as typed in the UK
+
+_days = st.dates(min_value=date(1000, 1, 1), max_value=date(9999, 12, 31))
+
+
+@given(_days, st.sampled_from(["/", ".", "-", " ", " / "]), st.booleans())
+def test_a_uk_date_is_read_day_first_whatever_the_separator(day, sep, padded):
+    d, m = (f"{day.day:02d}", f"{day.month:02d}") if padded else (str(day.day), str(day.month))
+    assert parse_uk_date(f"{d}{sep}{m}{sep}{day.year}") == day
+
+
+@given(_days)
+def test_what_a_date_picker_sends_and_what_the_field_shows_both_read_back(day):
+    assert parse_uk_date(day.isoformat()) == day
+    assert parse_uk_date(uk_date_input(day)) == day
+    assert uk_date_input(day) == f"{day.day:02d}/{day.month:02d}/{day.year}"
+
+
+@given(st.text(max_size=40))
+def test_any_text_is_a_date_or_a_message_never_a_crash(text):
+    try:
+        assert isinstance(parse_uk_date(text), date)
+    except ValueError as exc:
+        assert "26/03/2027" in str(exc)
+
+
+@given(st.integers(1, 12), st.integers(13, 31), st.integers(1000, 9999))
+def test_a_month_written_first_is_refused_not_swapped(month, day, year):
+    with pytest.raises(ValueError, match="day before the month"):
+        parse_uk_date(f"{month:02d}/{day:02d}/{year}")
+
+
+@pytest.mark.parametrize(("typed", "says"), [
+    ("", "Enter a date"),
+    ("26/03/27", "year in full"),
+    ("31/02/2027", "not in the month"),
+    ("26/13/2027", "month from 1 to 12"),
+    ("2027-02-30", "not in the month"),
+    ("next Tuesday", "day, month and year"),
+    ("26 March 2027", "day, month and year"),
+    ("٢٦/٠٣/٢٠٢٧", "day, month and year"),  # digits to Python, not to a person
+    ("26/03/2027/1", "day, month and year"),
+])
+def test_dates_that_would_be_a_guess_are_refused_with_a_message(typed, says):
+    with pytest.raises(ValueError, match=says):
+        parse_uk_date(typed)
+
+
+def _field(**kw):
+    from wtforms import Form
+
+    class F(Form):
+        on = UKDateField("On", **kw)
+
+    return F
+
+
+@pytest.mark.parametrize(("typed", "data", "shown"), [
+    ("26/3/2027", date(2027, 3, 26), "26/3/2027"),
+    ("2027-03-26", date(2027, 3, 26), "2027-03-26"),
+    ("31/02/2027", None, "31/02/2027"),
+    ("", None, ""),
+])
+def test_the_date_field_keeps_what_was_typed_and_says_what_is_wrong_once(typed, data, shown):
+    from werkzeug.datastructures import MultiDict
+
+    form = _field()(MultiDict({"on": typed}))
+    ok = form.validate()
+    assert form.on.data == data
+    assert form.on._value() == shown
+    if data is None and typed:
+        assert not ok and len(form.on.errors) == 1 and "26/03/2027" in form.on.errors[0]
+    else:
+        assert ok
+
+
+def test_the_date_field_shows_a_saved_date_the_uk_way_as_text():
+    form = _field()(data={"on": date(2027, 3, 6)})
+    html = str(form.on())
+    assert 'value="06/03/2027"' in html and 'type="text"' in html
+    assert form.on.date_hint == "For example, 26/03/2027."

@@ -129,6 +129,14 @@ def test_signing_panel_only_for_signatories(w, c):
     assert "Edit the terms" not in body
 
 
+def test_the_signing_box_follows_the_terms_it_signs(w, c):
+    """Issue 18, item 7: the sign form sat above the terms; a signatory reads, then signs."""
+    body = c(w.user("a", "director")).get(url(w)).data.decode()
+    assert body.index('id="doc-terms"') < body.index('id="signing"') \
+        < body.index('id="consent-statement"')
+    assert body.index('href="#signing"') < body.index('id="doc-parties"')
+
+
 # ------------------------------------------------------------------------------- signing
 
 

@@ -26,7 +26,7 @@ from .test_access_matrix import _fingerprint, _rules, _url
 ROLES = ["headteacher", "sle", "home_school", "director", "admin", "board"]
 PAYLOAD = '<script>alert("xss")</script><b hx-get="/logout" hx-trigger="load">bold</b>'
 LIVE_MARKERS = ('<script>alert("xss")', 'hx-trigger="load">bold')
-SKIP_ACTIONS = ("/logout",)  # would end the crawler's own session
+SKIP_ACTIONS = ("/logout", "/logout/everywhere")  # would end the crawler's own session
 
 
 @dataclass
@@ -212,3 +212,34 @@ def test_the_form_parser_sees_every_kind_of_field():
 def test_the_crawler_reaches_the_forms_it_claims_to_test(app, world, client_for, role, at_least):
     forms = _forms(client_for(world.user("a", role)), list(_pages(app, world, role)))
     assert len(forms) >= at_least, [f.action for f in forms]
+
+
+def _title(body: str) -> str:
+    start = body.index("<title>") + len("<title>")
+    return body[start:body.index("</title>", start)]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_refused_form_page_title_starts_with_error(app, world, client_for, role):
+    """GOV.UK: after a failed submit the title starts with "Error: " (issue 18, item 7), on
+    every form page; a page that shows no error summary keeps its plain title."""
+    client = client_for(world.user("a", role))
+    refused = 0
+    for form in _forms(client, list(_pages(app, world, role))):
+        data = {n: v for n, k, v, _o in form.fields  # everything but hidden fields left empty
+                if k == "hidden" and n != "csrf_token"}
+        r = client.post(form.action, data=data)
+        body = r.get_data(as_text=True)
+        if "<title>" not in body:
+            continue
+        if 400 <= r.status_code < 500 and ('class="error-summary"' in body
+                                           or 'class="error-message"' in body):
+            refused += 1
+            assert _title(body).startswith("Error: "), form.action
+            assert not _title(body).startswith("Error: Error: ")
+        else:
+            assert not _title(body).startswith("Error: "), form.action
+    page = client.get("/")
+    assert not _title(page.get_data(as_text=True)).startswith("Error")
+    if role in ("headteacher", "admin", "coordinator"):
+        assert refused, "no form was refused: the test proved nothing"

@@ -336,7 +336,8 @@ def test_end_early_runs_the_charging_hooks(cw, client_for):
     ("half_days_delivered", "99", "cannot be more than the 8 agreed"),
     ("half_days_delivered", "-1", "cannot be negative"),
     ("last_day_delivered", (date.today() + timedelta(days=3)).isoformat(), "in the future"),
-    ("last_day_delivered", "not a date", "Not a valid date"),
+    ("last_day_delivered", "not a date", "Enter the date as day, month and year"),
+    ("last_day_delivered", "31/02/2026", "that day is not in the month"),
     ("reason", "", "Say why the deployment is ending early"),
 ])
 def test_end_early_bad_input(cw, client_for, field, value, message):

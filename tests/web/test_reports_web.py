@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -86,13 +87,20 @@ def test_director_report_figures(rw, client_for):
     assert "TS2: Promote good progress" in body and "3.00" in body and "4.00" in body
 
 
-def test_charts_are_accessible_svg_with_a_table_beside(rw, client_for):
+def test_charts_are_pictures_of_the_table_beside_them(rw, client_for):
+    """Issue 18, item 9: screen readers read the numbers once, in the table; the chart is
+    aria-hidden and its ratings have an axis with the 1-4 scale."""
     body = client_for(rw.user("a", "director")).get("/reports/").data.decode()
-    assert body.count('role="img"') == 3
-    assert '<title id="chart-status-title">Deployments by status</title>' in body
-    assert 'aria-labelledby="chart-status-title chart-status-desc"' in body
-    assert "Evaluation: 1" in body  # the description names the numbers
+    assert 'role="img"' not in body and "<desc" not in body
+    for chart in ("chart-status", "chart-standard", "chart-phase"):
+        start = body.index(f'id="{chart}"')
+        assert body[body.rindex("<figure", 0, start):start].endswith('<figure class="chart" ')
+        assert body[start:start + 40].startswith(f'id="{chart}" aria-hidden="true"')
+        assert f'id="{chart}-table"' in body
     assert '<caption>Deployments by status</caption>' in body
+    rating = body[body.index('id="chart-standard"'):body.index('id="chart-standard-table"')]
+    ticks = re.findall(r'class="chart-tick"[^>]*>(\d)</', rating)
+    assert ticks == ["1", "2", "3", "4"] and "1 no impact, 4 outstanding" in rating
     assert "style=" not in body and "<script>" not in body
 
 
@@ -143,7 +151,7 @@ def test_filter_by_academic_year(rw, client_for):
 def test_htmx_filter_returns_the_report_block(rw, client_for):
     r = client_for(rw.user("a", "director")).htmx_get("/reports/?phase=primary")
     assert r.status_code == 200 and "<html" not in r.data.decode()
-    assert 'role="img"' in r.data.decode()
+    assert 'class="chart-svg"' in r.data.decode()
 
 
 def test_csv_export(rw, client_for):

@@ -81,7 +81,8 @@ BAD = [
     ({"standards": []}, "standards", "Choose at least one of the Teachers"),
     ({"specialism_id": "0"}, "specialism_id", "Choose a subject or specialism."),
     ({"staff_involved": ""}, "staff_involved", "Enter the staff involved."),
-    ({"start_date": "not a date"}, "start_date", "Enter the date the support should start"),
+    ({"start_date": "not a date"}, "start_date", "Enter the date as day, month and year"),
+    ({"start_date": "11/31/2027"}, "start_date", "Enter the day before the month"),
     ({"end_date": "2020-01-01"}, "end_date", "must be on or after its start"),
     ({"days_wanted": "0"}, "days_wanted", "Enter between 0.5 and 200 days."),
     ({"days_wanted": "1.3"}, "days_wanted", "Enter whole or half days"),
@@ -488,3 +489,16 @@ def test_the_headteacher_sees_the_price_of_the_proposed_leader_before_confirming
     for role in ("home_school", "sle"):
         other = client_for(world.user("a", role)).get(f"/deployments/{d.id}").data.decode()
         assert "your school would pay" not in other
+
+
+def test_the_date_fields_and_their_hint_agree_for_a_uk_user(world, client_for, maths):
+    """Issue 18, item 7: the hint said "like 26/03/2027" beside a browser date box that could
+    show another order; now a text box reads the date day first, and says so."""
+    c = client_for(world.user("a", "headteacher"))
+    body = c.get("/requests/new").data.decode()
+    start = body.index('id="start_date-field"')
+    field = body[start:body.index("</div>", start)]
+    assert "For example, 26/03/2027." in field and 'type="text"' in field
+    assert 'aria-describedby="start_date-hint"' in field
+    r = _post_new(c, world, maths, submit_now="1", start_date="26/03/27")
+    assert r.status_code == 422 and "Enter the year in full" in r.data.decode()
