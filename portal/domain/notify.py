@@ -34,7 +34,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import make_msgid, parseaddr
 
 from flask import current_app, has_app_context, has_request_context, request
 from sqlalchemy import case, event, func, insert, inspect, or_, select, update
@@ -54,9 +54,11 @@ LINK_PLACEHOLDER = ("[A set-password link is added when this email is sent. It i
 
 def notify(users: Iterable[User | None], message: str, url: str = "", *,
            subject: str | None = None, body: str | None = None,
-           alliance_id: int | None = None, email: bool = True) -> list[Notification]:
+           alliance_id: int | None = None, email: bool = True,
+           calendar_visit_id: int | None = None) -> list[Notification]:
     """Notify each (distinct, active) user in the portal and, unless ``email=False``, by email
-    (at once, or in the daily digest for a user who chose it: ``domain/reminders.send_digests``)."""
+    (at once, or in the daily digest for a user who chose it: ``domain/reminders.send_digests``).
+    ``calendar_visit_id``: the email carries an invitation to that visit (made at send time)."""
     made: list[Notification] = []
     seen: set[int] = set()
     for user in users:
@@ -68,12 +70,12 @@ def notify(users: Iterable[User | None], message: str, url: str = "", *,
         made.append(n)
         if email and user.email and not user.daily_digest:  # digest users: send_digests
             queue_email(user, subject or message, body or _default_body(user, message, url),
-                        alliance_id=alliance_id)
+                        alliance_id=alliance_id, calendar_visit_id=calendar_visit_id)
     return made
 
 
 def queue_email(user: User, subject: str, body: str, *, alliance_id: int | None = None,
-                link_kind: str = "") -> OutboxEmail:
+                link_kind: str = "", calendar_visit_id: int | None = None) -> OutboxEmail:
     """Add an email to ``user`` to the outbox; it is sent once the transaction commits.
 
     ``link_kind`` ("invite" or "reset") asks for a set-password link of that kind where the
@@ -87,6 +89,7 @@ def queue_email(user: User, subject: str, body: str, *, alliance_id: int | None 
         body=body,
         link_kind=link_kind,
         link_user_id=user.id if link_kind else None,
+        calendar_visit_id=calendar_visit_id,
     )
     db.session.add(mail)
     _pending([mail])
@@ -223,7 +226,28 @@ def _message(mail: OutboxEmail, sender: str, body: str | None = None) -> EmailMe
     msg["Subject"] = header_text(mail.subject)
     msg["Message-ID"] = make_msgid(domain="school-support.invalid")
     msg.set_content(mail.body if body is None else body)
+    invitation = calendar_invitation(mail, sender)
+    if invitation is not None:
+        msg.add_attachment(invitation, maintype="text", subtype="calendar",
+                           filename="visit.ics", params={"method": "REQUEST"})
     return msg
+
+
+def calendar_invitation(mail: OutboxEmail, sender: str) -> bytes | None:
+    """The .ics invitation of a visit email, made now from the visit as it is (none if the
+    visit was cancelled or delivered before the email went)."""
+    if not mail.calendar_visit_id:
+        return None
+    from ..models import Visit
+    from .calendar import invitation
+
+    visit = db.session.get(Visit, mail.calendar_visit_id)
+    if visit is None or visit.status != "planned":
+        return None
+    recipient = db.session.scalar(select(User).where(func.lower(User.email) == mail.to.lower()))
+    if recipient is None:
+        return None
+    return invitation(visit, recipient, parseaddr(sender)[1] or sender)
 
 
 def _error(exc: BaseException) -> str:

@@ -1,6 +1,6 @@
 """The one SQLAlchemy model, a module per aggregate."""
 
-from .accounts import LINK_PURPOSES, InviteToken, LoginSession
+from .accounts import LINK_PURPOSES, CalendarFeed, InviteToken, LoginSession
 from .agreements import AGREEMENT_STATUSES, Agreement, Signature
 from .audit import AuditCheckpoint, AuditEvent, AuditLogHead
 from .base import (
@@ -52,7 +52,7 @@ __all__ = [
     "RATINGS", "REQUEST_STATUSES", "RESPONSE_PARTIES", "ROLES", "ROUTES", "STANDARDS",
     "SUPPORT_KINDS", "Action", "ActionPlan", "Agreement", "Alliance", "AllowanceUse",
     "AuditCheckpoint", "AuditEvent", "AuditLogHead", "Board", "Deployment",
-    "DeploymentResponse", "Evaluation", "Invoice",
+    "CalendarFeed", "DeploymentResponse", "Evaluation", "Invoice",
     "InviteToken", "InvoiceLine", "LeaderProfile", "LocalAuthority", "Notification", "Outcome",
     "OutcomeRating", "OutboxEmail", "Payment", "PlanRevision", "RateCard", "RequestSchool",
     "School", "Signature", "Specialism", "SupportRequest", "Trust", "UTCDateTime", "Unavailability",

@@ -46,6 +46,9 @@ class OutboxEmail(Model):
     error: Mapped[str] = mapped_column(Text, default="")
     link_kind: Mapped[str] = mapped_column(String(10), default="", server_default="")
     link_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # A visit email carries a calendar invitation made at send time from the visit (no
+    # foreign key: a visit cancelled before the email goes leaves the email without one).
+    calendar_visit_id: Mapped[int | None] = mapped_column(nullable=True)
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     next_attempt_at = mapped_column(UTCDateTime, nullable=True)
     claimed_by: Mapped[str] = mapped_column(String(100), default="", server_default="")
