@@ -317,7 +317,8 @@ def school_import() -> ResponseReturnValue:
     try:  # the upload is a temporary file (see portal/uploads.py), read as a stream
         with command():
             done = commands.import_schools(current_user, form.file.data.stream,
-                                           filename=form.file.data.filename or "", ip=_ip())
+                                           filename=form.file.data.filename or "", ip=_ip(),
+                                           only_las=form.only_las())
     except Invalid as exc:
         exc.show_on(form)
         return render("admin/import.html", "import_result", form=form,

@@ -84,6 +84,22 @@ def test_closed_schools_are_not_added_and_known_ones_are_marked_closed(world, cl
     assert '<span class="badge">Closed</span>' in page
 
 
+def test_the_national_file_can_be_narrowed_to_the_alliances_authorities(world, client_for):
+    c = client_for(world.user("a", "admin"))
+    theirs = world.b.home  # another alliance's school, in an authority not asked for
+    data = gias_file(gias_line(300021, "Sefton Primary", la="Sefton"),
+                     gias_line(300022, "Liverpool Primary", la="Liverpool", la_code="341"),
+                     gias_line(300023, "Wirral Primary", la="Wirral", la_code="344"),
+                     gias_line(theirs.urn, "Theirs", la="Elsewhere", la_code="999"))
+    r = c.post("/admin/schools/import", {"file": (io.BytesIO(data), "all.csv"),
+                                         "local_authorities": "sefton,\n Liverpool"},
+               content_type="multipart/form-data")
+    assert r.status_code == 303, r.get_data(as_text=True)
+    assert set(db.session.scalars(select(School.urn).where(
+        School.urn.in_(["300021", "300022", "300023"])))) == {"300021", "300022"}
+    assert db.session.get(School, theirs.id).name != "Theirs"
+
+
 def test_bad_rows_are_listed_with_their_lines_and_nothing_is_kept(world, client_for):
     c = client_for(world.user("a", "admin"))
     n = db.session.scalar(select(func.count(School.id)))
