@@ -46,7 +46,7 @@ def write_file(path: Path, rows: int, columns: int) -> float:
         for i in range(rows):
             trust = (str(10000 + i % 2500), f"The St Mary’s Trust {i % 2500}") if i % 3 == 0 \
                 else ("", "")
-            values = [str(100000 + i), str(800 + i % 152), f"Authority {i % 152}", "2001",
+            values = [str(3_000_000 + i), str(800 + i % 152), f"Authority {i % 152}", "2001",
                       f"St Mary’s Church of England School {i}", "Academy converter",
                       "Closed" if i % 5 == 0 else "Open",
                       ("Primary", "Secondary", "Nursery", "Not applicable")[i % 4],

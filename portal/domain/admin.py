@@ -275,16 +275,21 @@ class _Names:
                 self.la_codes.add(code)
         return self.las[key]
 
+    def add_trusts(self, rows: list[gias.Row]) -> None:
+        """Add the trusts first seen in these rows, in one statement."""
+        new: dict[str, str] = {}
+        for row in rows:
+            if row.trust_code and row.trust_code not in self.trusts:
+                new.setdefault(row.trust_code, row.trust_name)
+        if new:
+            made = db.session.execute(
+                insert(Trust).returning(Trust.code, Trust.id),
+                [{"code": code, "name": name} for code, name in new.items()])
+            self.trusts.update({code: id_ for code, id_ in made})
+            self.new_trusts += len(new)
+
     def trust(self, row: gias.Row) -> int | None:
-        if not row.trust_code:
-            return None
-        if row.trust_code not in self.trusts:
-            trust = Trust(code=row.trust_code, name=row.trust_name)
-            db.session.add(trust)
-            db.session.flush()
-            self.trusts[row.trust_code] = trust.id
-            self.new_trusts += 1
-        return self.trusts[row.trust_code]
+        return self.trusts[row.trust_code] if row.trust_code else None
 
 
 def import_schools(actor: User, source: bytes | IO[bytes], *, filename: str = "", ip: str = "",
@@ -309,6 +314,8 @@ def import_schools(actor: User, source: bytes | IO[bytes], *, filename: str = ""
                                        .where(School.urn.in_([r.urn for r in batch])))}
         new_rows: list[dict] = []
         changed_rows: list[dict] = []
+        if not report.rejected_count and not report.error:
+            names.add_trusts(batch)
         for row in batch:
             found = existing.get(row.urn)
             if found is not None and found[2] is not None and found[2] != actor.alliance_id:
@@ -326,8 +333,8 @@ def import_schools(actor: User, source: bytes | IO[bytes], *, filename: str = ""
             else:
                 changed_rows.append({"id": found[0], "version": found[1], **values})
                 done.closed += row.closed
-        if new_rows:
-            db.session.execute(insert(School), new_rows)  # one executemany per chunk
+        if new_rows:  # Core, not ORM: one multi-row INSERT per chunk on PostgreSQL
+            db.session.execute(insert(School.__table__), new_rows)  # type: ignore[arg-type]
         if changed_rows:
             db.session.execute(update(School), changed_rows)  # bulk UPDATE by primary key
         done.created += len(new_rows)

@@ -183,7 +183,7 @@ def no_query_recording():
     engine = db.engine
     event.remove(engine, "after_cursor_execute", record_queries._record_end)
     yield
-    event.listen(engine, "after_cursor_execute", record_queries._record_end)
+    event.listen(engine, "after_cursor_execute", record_queries._record_end, named=True)
 
 
 def test_a_national_shaped_file_imports_in_chunks_in_bounded_memory(world, tmp_path,
