@@ -35,6 +35,9 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     app.config.from_mapping(config_module.load(Path(app.instance_path), config))
+    from .uploads import PortalRequest
+
+    app.request_class = PortalRequest
     from . import logs
 
     if app.config["LOG_FORMAT"] == "json":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 from flask import Flask
 from sqlalchemy import func, select
@@ -76,6 +78,39 @@ def init_app(app: Flask) -> None:
         audit.record(None, "user.created_by_cli", user, detail={"role": role})
         db.session.commit()
         click.echo(f"Created {role} {email}.")
+
+    @app.cli.command("import-gias")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--admin", "admin_email", required=True,
+                  help="The administrator whose alliance the schools join (and who is audited).")
+    @click.option("--la", "only_las", multiple=True,
+                  help="Import only this local authority (LA (name)); repeat for more.")
+    def import_gias(path, admin_email, only_las) -> None:
+        """Import a GIAS extract (e.g. the national establishment fields CSV) as a stream."""
+        from .admin.routes import import_summary
+        from .domain import admin as commands
+        from .domain.errors import Invalid, PortalError
+        from .models import User
+
+        admin = db.session.scalar(select(User).where(func.lower(User.email)
+                                                     == admin_email.lower()))
+        if admin is None or admin.role != "admin" or not admin.active:
+            raise click.ClickException(f"No active administrator with the email {admin_email}.")
+        try:
+            with open(path, "rb") as stream:
+                done = commands.import_schools(admin, stream, filename=os.path.basename(path),
+                                               ip="cli", only_las=set(only_las) or None)
+        except Invalid as exc:
+            db.session.rollback()
+            report = getattr(exc, "parsed", None)
+            for line, urn, reason in (report.rejected if report else [])[:50]:
+                click.echo(f"line {line} (URN {urn or 'none'}): {reason}", err=True)
+            raise click.ClickException(exc.message) from None
+        except PortalError as exc:
+            db.session.rollback()
+            raise click.ClickException(exc.message or exc.title) from None
+        db.session.commit()
+        click.echo(import_summary(done))
 
     @app.cli.command("verify-audit")
     @click.option("--checkpoints", "checkpoint_file", type=click.File("r"), default=None,

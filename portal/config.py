@@ -195,6 +195,11 @@ def load(instance_path: Path, overrides: dict | None = None) -> dict:
         "LOG_FORMAT": os.environ.get("LOG_FORMAT", "json" if env == "production" else "text"),
         # The portal's public address, used in links inside emails (e.g. https://portal.example)
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "").rstrip("/"),
+        # Request bodies: MAX_REQUEST_MB for every route but the GIAS import, which takes up
+        # to IMPORT_MAX_MB (the national file is about 61 MB; it is spooled to a temporary
+        # file and read as a stream, never held in memory). See portal/uploads.py.
+        "MAX_CONTENT_LENGTH": _int("MAX_REQUEST_MB", 4) * 1024 * 1024,
+        "IMPORT_MAX_BYTES": _int("IMPORT_MAX_MB", 100) * 1024 * 1024,
         # Rate limits: memory per process unless a shared store (Redis) is configured. In
         # production memory:// is refused (each worker would count on its own) unless
         # RATELIMIT_ALLOW_MEMORY says a single worker is meant.

@@ -28,6 +28,7 @@ from .domain.errors import Conflict, PortalError
 from .extensions import db
 from .htmx import wants_partial
 from .security import safe_next
+from .uploads import LARGE_UPLOADS
 
 
 def _came_from() -> str | None:
@@ -132,6 +133,14 @@ def init_app(app: Flask) -> None:
         return respond(400, "Something sent could not be read",
                        getattr(e, "description", "") or "Go back, check what you entered and "
                        "try again. Nothing was saved.")
+
+    @app.errorhandler(413)
+    def too_large(_e: HTTPException) -> ResponseReturnValue:
+        limit = app.config["IMPORT_MAX_BYTES"] if request.endpoint in LARGE_UPLOADS \
+            else app.config["MAX_CONTENT_LENGTH"]
+        size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} kB"
+        return respond(413, "What you sent is too large",
+                       f"At most {size} can be sent here. Nothing was saved.")
 
     @app.errorhandler(429)
     def too_many(_e: HTTPException) -> ResponseReturnValue:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     Response,
+    abort,
     current_app,
     flash,
     redirect,
@@ -20,10 +21,11 @@ from limits import parse_many
 from sqlalchemy import func, select
 
 from ..auth.routes import account_at_address_key, address_limit, login_limit
-from ..domain import audit, invites, sessions, subject_access
+from ..domain import audit, calendar, invites, sessions, subject_access
 from ..extensions import db, limiter
 from ..models import User
 from ..security import any_role, end_session, mark_fresh, public
+from ..unit_of_work import command
 from .forms import ChangePasswordForm, ForgotPasswordForm, SetPasswordForm
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -270,3 +272,58 @@ def two_factor_off() -> ResponseReturnValue:
     two_factor.turn_off(current_user._get_current_object(), ip=request.remote_addr or "")
     flash("Two-factor sign-in is off. Signing in asks only for your password.", "success")
     return redirect(url_for("account.your_data"), code=303)
+# ------------------------------------------------------------------------------- calendar
+
+
+def _calendar_page(link: str = "", status: int = 200) -> ResponseReturnValue:
+    response = Response(render_template("account/calendar.html", link=link,
+                                        made_at=calendar.link_made_at(current_user)),
+                        status=status)
+    response.headers["Cache-Control"] = "no-store"  # the link is shown once, never cached
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.get("/calendar")
+@any_role
+def calendar_link() -> ResponseReturnValue:
+    return _calendar_page()
+
+
+@bp.post("/calendar/link")
+@limiter.limit("20 per hour", methods=["POST"])
+@any_role
+def calendar_make() -> ResponseReturnValue:
+    """Make (or reset) the private calendar link and show it, this once. A double click
+    shows the newer link, the only one that works."""
+    with command():
+        token = calendar.make_link(current_user._get_current_object(),
+                                   ip=request.remote_addr or "")
+    return _calendar_page(url_for("account.calendar_feed", token=token, _external=True))
+
+
+@bp.post("/calendar/stop")
+@any_role
+def calendar_stop() -> ResponseReturnValue:
+    with command():
+        stopped = calendar.stop_link(current_user._get_current_object(),
+                                     ip=request.remote_addr or "")
+    if stopped:
+        flash("Your calendar link is turned off. Calendars that used it stop updating.",
+              "success")
+    return redirect(url_for("account.calendar_link"), code=303)
+
+
+@bp.get("/calendar/<token>.ics")
+@limiter.limit("120 per hour")
+@public
+def calendar_feed(token: str) -> ResponseReturnValue:
+    """The feed a calendar subscribes to: the token is the only credential (no session), so
+    an unknown or reset token is 404, like any page the caller may not see."""
+    user = calendar.user_for(token)
+    if user is None:
+        abort(404)
+    response = Response(calendar.feed(user), mimetype="text/calendar")
+    response.headers["Cache-Control"] = "private, max-age=300"
+    response.headers["Content-Disposition"] = 'inline; filename="portal.ics"'
+    return response

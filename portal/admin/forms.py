@@ -99,6 +99,15 @@ class NewSchoolForm(OneTimeKey, SchoolForm):
 
 class ImportForm(OneTimeKey, FlaskForm):
     file = FileField("GIAS extract (CSV)", validators=[FileRequired("Choose a CSV file")])
+    local_authorities = StringField(
+        "Only these local authorities (optional)",
+        validators=[Optional(), Length(max=2000, message="Name at most a few dozen authorities")])
+
+    def only_las(self) -> set[str] | None:
+        """The local authorities named (one a line or separated by commas), or None: all."""
+        names = {n.strip() for n in (self.local_authorities.data or "").replace("\n", ",")
+                 .split(",") if n.strip()}
+        return names or None
 
 
 class BoardForm(Versioned, FlaskForm):

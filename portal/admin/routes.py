@@ -300,6 +300,16 @@ def school(school_id: int) -> ResponseReturnValue:
     return render_template("admin/school.html", form=form, school=obj), status
 
 
+def import_summary(done: commands.Imported) -> str:
+    said = f"Imported {done.rows:,} schools: {done.created:,} added, {done.updated:,} updated"
+    if done.closed or done.closed_skipped:
+        said += (f"; {done.closed + done.closed_skipped:,} closed in GIAS ({done.closed:,} "
+                 f"marked closed, {done.closed_skipped:,} not added)")
+    if done.trusts:
+        said += f"; {done.trusts:,} trusts added"
+    return said + "."
+
+
 @bp.route("/schools/import", methods=["GET", "POST"])
 @roles("admin")
 def school_import() -> ResponseReturnValue:
@@ -310,22 +320,17 @@ def school_import() -> ResponseReturnValue:
     if not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
         return render("admin/import.html", "import_result", form=form, parsed=None), status
-    limit = current_app.config.get("IMPORT_MAX_BYTES", 20 * 1024 * 1024)
-    data = form.file.data.read(limit + 1)
-    if len(data) > limit:
-        form.file.errors.append("The file is too large (20 MB at most)")
-        return render("admin/import.html", "import_result", form=form, parsed=None), 422
-    try:
+    try:  # the upload is a temporary file (see portal/uploads.py), read as a stream
         with command():
-            done = commands.import_schools(current_user, data,
-                                           filename=form.file.data.filename or "", ip=_ip())
+            done = commands.import_schools(current_user, form.file.data.stream,
+                                           filename=form.file.data.filename or "", ip=_ip(),
+                                           only_las=form.only_las())
     except Invalid as exc:
         exc.show_on(form)
         return render("admin/import.html", "import_result", form=form,
                       parsed=getattr(exc, "parsed", None)), 422
     idempotency.created(url_for("admin.schools"))
-    flash(f"Imported {done.rows} schools: {done.created} added, {done.updated} updated.",
-          "success")
+    flash(import_summary(done), "success")
     return redirect(url_for("admin.schools"), code=303)
 
 

@@ -10,10 +10,11 @@ work does, once.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +29,7 @@ from ..models import (
     LocalAuthority,
     School,
     Specialism,
+    Trust,
     User,
 )
 from . import access, audit, errors, gias, invites, sessions
@@ -268,64 +270,122 @@ class Imported:
     rows: int
     created: int
     updated: int
+    closed: int = 0  # closed in GIAS: schools the portal had, now marked closed
+    closed_skipped: int = 0  # closed in GIAS and not in the portal: not added
+    trusts: int = 0  # trusts added
 
 
-def _chunks(items: list, size: int = 900) -> Iterator[list]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
+def _batches(rows: Iterator[gias.Row], size: int) -> Iterator[list[gias.Row]]:
+    batch: list[gias.Row] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
-def import_schools(actor: User, data: bytes, *, filename: str = "", ip: str = "") -> Imported:
-    """Import a GIAS extract into the admin's alliance: every row is checked first, and if any
-    is rejected nothing is imported (``Invalid`` on ``file``, with ``parsed`` for the report).
-    Schools already in the alliance (same URN) are updated; another alliance's are rejected."""
-    require(policy.general(actor)["import_schools"])
-    prelim = gias.parse(data)
-    urns = sorted({r.urn for r in prelim.rows})
-    existing: dict[str, School] = {}
-    for chunk in _chunks(urns):
-        for s in db.session.scalars(select(School).where(School.urn.in_(chunk))).all():
-            existing[s.urn] = s
-    foreign = {u for u, s in existing.items()
-               if s.alliance_id is not None and s.alliance_id != actor.alliance_id}
-    parsed = gias.parse(data, foreign_urns=foreign) if foreign else prelim
-    if not parsed.ok:
-        message = parsed.error or (
-            f"{len(parsed.rejected)} row(s) were rejected, so nothing was imported. "
-            "Correct them and upload the file again.")
-        raise errors.Invalid(message, field="file", parsed=parsed)
-    las = {la.name.lower(): la for la in db.session.scalars(select(LocalAuthority)).all()}
-    new_rows: list[dict] = []
-    changed_rows: list[dict] = []
-    for row in parsed.rows:
-        la = las.get(row.la_name.lower())
-        if la is None:
+class _Names:
+    """Local authorities and trusts by name/code, made on first sight (a few thousand at
+    most in England, so they are kept; the schools are not)."""
+
+    def __init__(self) -> None:
+        self.las = {name.lower(): id_ for id_, name in
+                    db.session.execute(select(LocalAuthority.id, LocalAuthority.name))}
+        self.la_codes = {c for c in db.session.scalars(select(LocalAuthority.code)) if c}
+        self.trusts = dict(db.session.execute(select(Trust.code, Trust.id)).all())
+        self.new_trusts = 0
+
+    def la(self, row: gias.Row) -> int:
+        key = row.la_name.lower()
+        if key not in self.las:
             code = row.la_code or None
-            if code and db.session.scalar(select(LocalAuthority.id)
-                                          .where(LocalAuthority.code == code)):
+            if code in self.la_codes:
                 code = None
             la = LocalAuthority(name=row.la_name, code=code)
             db.session.add(la)
             db.session.flush()
-            las[row.la_name.lower()] = la
-        school = existing.get(row.urn)
-        if school is None:
-            new_rows.append({"urn": row.urn, "name": row.name, "phase": row.phase,
-                             "postcode": row.postcode, "local_authority_id": la.id,
-                             "alliance_id": actor.alliance_id, "eip_id": None})
-        else:
-            changed_rows.append({"id": school.id, "version": school.version,
-                                 "name": row.name, "phase": row.phase,
-                                 "postcode": row.postcode, "local_authority_id": la.id,
-                                 "alliance_id": actor.alliance_id})
-    for chunk in _chunks(new_rows, 1000):
-        db.session.execute(insert(School), chunk)  # one executemany per chunk
-    for chunk in _chunks(changed_rows, 1000):
-        db.session.execute(update(School), chunk)  # bulk UPDATE by primary key
-    done = Imported(len(parsed.rows), len(new_rows), len(changed_rows))
+            self.las[key] = la.id
+            if code:
+                self.la_codes.add(code)
+        return self.las[key]
+
+    def add_trusts(self, rows: list[gias.Row]) -> None:
+        """Add the trusts first seen in these rows, in one statement."""
+        new: dict[str, str] = {}
+        for row in rows:
+            if row.trust_code and row.trust_code not in self.trusts:
+                new.setdefault(row.trust_code, row.trust_name)
+        if new:
+            made = db.session.execute(
+                insert(Trust).returning(Trust.code, Trust.id),
+                [{"code": code, "name": name} for code, name in new.items()])
+            self.trusts.update({code: id_ for code, id_ in made})
+            self.new_trusts += len(new)
+
+    def trust(self, row: gias.Row) -> int | None:
+        return self.trusts[row.trust_code] if row.trust_code else None
+
+
+def import_schools(actor: User, source: bytes | IO[bytes], *, filename: str = "", ip: str = "",
+                   only_las: set[str] | None = None) -> Imported:
+    """Import a GIAS extract (bytes, or a seekable binary file: the national file is read as a
+    stream, :data:`gias.CHUNK` rows at a time) into the admin's alliance, in the caller's one
+    transaction. If any row is rejected, ``Invalid`` on ``file`` (with ``parsed``, the
+    :class:`gias.Report`) is raised after the whole file is checked, so the caller's rollback
+    leaves nothing half-imported. Schools already in the alliance (same URN) are updated;
+    another alliance's are rejected; closed establishments are marked closed if the portal
+    has them and otherwise not added. ``only_las``: import only these local authorities."""
+    require(policy.general(actor)["import_schools"])
+    stream = io.BytesIO(source) if isinstance(source, bytes) else source
+    reader = gias.Reader(stream, only_las=only_las)
+    report = reader.report
+    names = _Names()
+    done = Imported(0, 0, 0)
+    for batch in _batches(iter(reader), gias.CHUNK):
+        existing = {urn: (id_, version, alliance_id) for id_, urn, version, alliance_id in
+                    db.session.execute(select(School.id, School.urn, School.version,
+                                              School.alliance_id)
+                                       .where(School.urn.in_([r.urn for r in batch])))}
+        new_rows: list[dict] = []
+        changed_rows: list[dict] = []
+        if not report.rejected_count and not report.error:
+            names.add_trusts(batch)
+        for row in batch:
+            found = existing.get(row.urn)
+            if found is not None and found[2] is not None and found[2] != actor.alliance_id:
+                report.refuse(row, gias.FOREIGN)
+                continue
+            if report.rejected_count or report.error:
+                continue  # nothing will be kept: check the rest, write nothing more
+            values = {"name": row.name, "phase": row.phase, "postcode": row.postcode,
+                      "local_authority_id": names.la(row), "trust_id": names.trust(row),
+                      "alliance_id": actor.alliance_id, "closed": row.closed}
+            if found is None and row.closed:
+                done.closed_skipped += 1
+            elif found is None:
+                new_rows.append({"urn": row.urn, "eip_id": None, **values})
+            else:
+                changed_rows.append({"id": found[0], "version": found[1], **values})
+                done.closed += row.closed
+        if new_rows:  # Core, not ORM: one multi-row INSERT per chunk on PostgreSQL
+            db.session.execute(insert(School.__table__), new_rows)  # type: ignore[arg-type]
+        if changed_rows:
+            db.session.execute(update(School), changed_rows)  # bulk UPDATE by primary key
+        done.created += len(new_rows)
+        done.updated += len(changed_rows)
+    if not report.ok:
+        message = report.error or (
+            f"{report.rejected_count:,} row(s) were rejected, so nothing was imported. "
+            "Correct them and upload the file again.")
+        raise errors.Invalid(message, field="file", parsed=report)
+    done.rows = report.rows
+    done.trusts = names.new_trusts
     audit.record(actor, "school.import", None, ip=ip,
                  detail={"rows": done.rows, "created": done.created, "updated": done.updated,
-                         "filename": filename[:200]})
+                         "closed": done.closed, "closed_skipped": done.closed_skipped,
+                         "trusts": done.trusts, "filename": filename[:200]})
     return done
 
 

@@ -34,7 +34,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import make_msgid, parseaddr
 
 from flask import current_app, has_app_context, has_request_context, request
 from sqlalchemy import case, event, func, insert, inspect, or_, select, update
@@ -58,8 +58,8 @@ def notify(users: Iterable[User | None], message: str, url: str = "", *,
            attachment: str = "") -> list[Notification]:
     """Notify each (distinct, active) user in the portal and, unless ``email=False``, by email
     (at once, or in the daily digest for a user who chose it: ``domain/reminders.send_digests``).
-    An email with a PDF (``attachment``, see :func:`queue_email`) goes at once to everyone: a
-    digest carries no attachments."""
+    An email with an attachment (a PDF, or a visit's calendar invitation: see
+    :func:`queue_email`) goes at once to everyone: a digest carries no attachments."""
     made: list[Notification] = []
     seen: set[int] = set()
     for user in users:
@@ -72,8 +72,7 @@ def notify(users: Iterable[User | None], message: str, url: str = "", *,
         if email and user.email and (attachment or not user.daily_digest):
             # digest users: send_digests
             text = body or _default_body(user, message, url)
-            if attachment:
-                text += "\nThe document is attached to this email as a PDF.\n"
+            text += ATTACHED_NOTE.get(attachment.partition(":")[0], "")
             queue_email(user, subject or message, text, alliance_id=alliance_id,
                         attachment=attachment)
     return made
@@ -85,8 +84,9 @@ def queue_email(user: User, subject: str, body: str, *, alliance_id: int | None 
 
     ``link_kind`` ("invite" or "reset") asks for a set-password link of that kind where the
     body has :data:`LINK_PLACEHOLDER`; it is made at send time, by :func:`outgoing_body`.
-    ``attachment`` names a PDF to send with it ("agreement:<id>", "invoice:<id>"), made as the
-    email goes out (:func:`attachment_for`)."""
+    ``attachment`` names what to send with it, made as the email goes out: a PDF
+    ("agreement:<id>", "invoice:<id>": :func:`attachment_for`) or a visit's calendar invitation
+    ("visit:<id>": :func:`calendar_invitation`)."""
     if link_kind and LINK_PLACEHOLDER not in body:
         raise ValueError("an email with a set-password link needs LINK_PLACEHOLDER in its body")
     mail = OutboxEmail(
@@ -226,6 +226,15 @@ def outgoing_body(mail: OutboxEmail, base: str = "") -> str:
     return mail.body.replace(LINK_PLACEHOLDER, text)
 
 
+# what an email says about what it carries, by the kind of its attachment
+ATTACHED_NOTE = {
+    "agreement": "\nThe document is attached to this email as a PDF.\n",
+    "invoice": "\nThe document is attached to this email as a PDF.\n",
+    "visit": "\nAn invitation is attached: open it to add the visit to your calendar.\n",
+}
+PDF_KINDS = ("agreement", "invoice")
+
+
 def attachment_for(name: str) -> tuple[str, bytes]:
     """The PDF an outbox row names (``OutboxEmail.attachment``), made now from the stored rows:
     its file name and bytes. ``LookupError`` if what it names is gone."""
@@ -251,7 +260,29 @@ def _message(mail: OutboxEmail, sender: str, body: str | None = None) -> EmailMe
     msg["Subject"] = header_text(mail.subject)
     msg["Message-ID"] = make_msgid(domain="school-support.invalid")
     msg.set_content(mail.body if body is None else body)
+    invitation = calendar_invitation(mail, sender)
+    if invitation is not None:
+        msg.add_attachment(invitation, maintype="text", subtype="calendar",
+                           filename="visit.ics", params={"method": "REQUEST"})
     return msg
+
+
+def calendar_invitation(mail: OutboxEmail, sender: str) -> bytes | None:
+    """The .ics invitation of a visit email, made now from the visit as it is (none if the
+    visit was cancelled or delivered before the email went)."""
+    kind, _sep, ident = mail.attachment.partition(":")
+    if kind != "visit" or not ident.isdigit():
+        return None
+    from ..models import Visit
+    from .calendar import invitation
+
+    visit = db.session.get(Visit, int(ident))
+    if visit is None or visit.status != "planned":
+        return None
+    recipient = db.session.scalar(select(User).where(func.lower(User.email) == mail.to.lower()))
+    if recipient is None:
+        return None
+    return invitation(visit, recipient, parseaddr(sender)[1] or sender)
 
 
 def _error(exc: BaseException) -> str:
@@ -430,7 +461,7 @@ def deliver(ids: Iterable[int], *, force: bool = False, base: str = "") -> Count
                                   permanent)] += 1
                 continue
             assert got.message is not None
-            if got.attachment and cfg.get("MAIL_SERVER"):
+            if got.attachment.partition(":")[0] in PDF_KINDS and cfg.get("MAIL_SERVER"):
                 # the PDF is made after the claim's transaction, so no lock waits on it
                 try:
                     filename, data = attachment_for(got.attachment)

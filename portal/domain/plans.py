@@ -469,9 +469,10 @@ def plan_visit(deployment: Deployment, actor: User, *, visit_date: date, half_da
     audit.record(actor, "visit.planned", visit, alliance_id=deployment.alliance_id,
                  detail={"deployment": deployment.reference, "date": visit_date.isoformat(),
                          "half_days": half_days}, ip=ip)
-    notify(receiving_heads(deployment),
-           f"{deployment.reference}: a visit is planned for {uk_date(visit_date)} "
-           f"({days_in_words(half_days)})", url, email=False)
+    said = (f"{deployment.reference}: a visit is planned for {uk_date(visit_date)} "
+            f"({days_in_words(half_days)})")
+    # by email too, with a calendar invitation (made when the email is sent: domain/calendar)
+    notify(receiving_heads(deployment), said, url, attachment=f"visit:{visit.id}")
     return visit
 
 

@@ -4,6 +4,7 @@ from .accounts import (
     LINK_PURPOSES,
     SIGN_IN_PROVIDERS,
     AllianceSignIn,
+    CalendarFeed,
     InviteToken,
     LoginSession,
     RecoveryCode,
@@ -54,7 +55,7 @@ from .notifications import Notification, OutboxEmail, WorkerHeartbeat
 from .people import LeaderProfile, Specialism, Unavailability, User, leader_specialism
 from .plans import ACTION_STATUSES, Action, ActionPlan, Outcome, PlanRevision
 from .requests import REQUEST_STATUSES, RequestSchool, SupportRequest
-from .schools import EIP, Alliance, Board, LocalAuthority, School
+from .schools import EIP, Alliance, Board, LocalAuthority, School, Trust
 from .submissions import FormDraft, IdempotencyKey
 
 __all__ = [
@@ -63,10 +64,10 @@ __all__ = [
     "RATINGS", "REQUEST_STATUSES", "RESPONSE_PARTIES", "ROLES", "ROUTES", "STANDARDS",
     "SUPPORT_KINDS", "Action", "ActionPlan", "Agreement", "Alliance", "AllowanceUse",
     "AuditCheckpoint", "AuditEvent", "AuditLogHead", "Board", "Deployment",
-    "DeploymentResponse", "Evaluation", "EvaluationDraft", "Invoice",
+    "CalendarFeed", "DeploymentResponse", "Evaluation", "EvaluationDraft", "Invoice",
     "InviteToken", "InvoiceLine", "LeaderProfile", "LocalAuthority", "Notification", "Outcome",
     "OutcomeRating", "OutboxEmail", "Payment", "PlanRevision", "RateCard", "RequestSchool",
-    "School", "Signature", "Specialism", "SupportRequest", "UTCDateTime", "Unavailability",
+    "School", "Signature", "Specialism", "SupportRequest", "Trust", "UTCDateTime", "Unavailability",
     "User", "VARIATION_STATUSES", "VISIT_STATUSES", "Variation", "Visit", "leader_specialism",
     "visit_action",
     "mask_to_standards", "standards_to_mask", "utcnow",

@@ -134,3 +134,13 @@ class RecoveryCode(Model):
                                          index=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     used_at = mapped_column(UTCDateTime, nullable=True)
+class CalendarFeed(Model):
+    """A user's private calendar (ICS) link. Only the SHA-256 of its token is kept: the link
+    is shown once, when it is made; "Reset the link" replaces the hash, so the old one stops."""
+
+    __tablename__ = "calendar_feed"
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)

@@ -51,9 +51,11 @@ class OutboxEmail(Model):
     claimed_by: Mapped[str] = mapped_column(String(100), default="", server_default="")
     claimed_until = mapped_column(UTCDateTime, nullable=True)
     failed_at = mapped_column(UTCDateTime, nullable=True)
-    # A PDF sent with the email, named, not stored: "agreement:<agreement id>" or
-    # "invoice:<invoice id>"; made from the stored rows as the email goes out
-    # (``domain.notify.attachment_for``), so the outbox never holds a copy that could drift
+    # What the email carries, named, not stored: a PDF ("agreement:<agreement id>",
+    # "invoice:<invoice id>") or a visit's calendar invitation ("visit:<visit id>"); made from
+    # the stored rows as the email goes out (``domain.notify.attachment_for``,
+    # ``calendar_invitation``), so the outbox never holds a copy that could drift (no foreign
+    # key: a visit cancelled before the email goes leaves the email without its invitation)
     attachment: Mapped[str] = mapped_column(String(40), default="", server_default="")
 
     # the worker's sweep and /healthz look for unsent rows: sent_at IS NULL AND failed_at IS NULL
@@ -65,6 +67,7 @@ class OutboxEmail(Model):
         kind = self.attachment.partition(":")[0]
         return {"agreement": "The signed agreement, as a PDF made when the email is sent",
                 "invoice": "The invoice or credit note, as a PDF made when the email is sent",
+                "visit": "An invitation to the visit, for the recipient's calendar",
                 }.get(kind, "")
 
     @property

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import Model
@@ -67,6 +67,15 @@ class Board(Model):
     __table_args__ = (CheckConstraint("budget_pence >= 0", name="budget_not_negative"),)
 
 
+class Trust(Model):
+    """A multi-academy (or single-academy) trust, as GIAS names it (``Trusts (code)``)."""
+
+    __tablename__ = "trust"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
 class School(Model):
     __tablename__ = "school"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -77,11 +86,15 @@ class School(Model):
     local_authority_id: Mapped[int | None] = mapped_column(ForeignKey("local_authority.id"))
     alliance_id: Mapped[int | None] = mapped_column(ForeignKey("alliance.id"))
     eip_id: Mapped[int | None] = mapped_column(ForeignKey("eip.id"))
+    trust_id: Mapped[int | None] = mapped_column(ForeignKey("trust.id"), index=True)
+    # GIAS says the establishment has closed: kept (its history stays), never offered anew
+    closed: Mapped[bool] = mapped_column(default=False, server_default=false())
     version: Mapped[int] = mapped_column(default=1, server_default="1")  # see EIP.version
 
     local_authority: Mapped[LocalAuthority | None] = relationship()
     alliance: Mapped[Alliance | None] = relationship()
     eip: Mapped[EIP | None] = relationship()
+    trust: Mapped[Trust | None] = relationship()
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (

@@ -49,7 +49,7 @@ def test_repeated_and_foreign_urns_are_rejected():
     p = gias.parse(_file(fd.gias_row("100001", "A"), fd.gias_row("100001", "A again"),
                          fd.gias_row("100002", "Theirs")), foreign_urns={"100002"})
     assert [(r[0], r[2]) for r in p.rejected] == [
-        (3, "URN repeats line 2"), (4, "URN belongs to a school of another alliance")]
+        (3, "URN repeats an earlier line"), (4, "URN belongs to a school of another alliance")]
 
 
 def test_missing_columns_and_empty_files_are_errors():
