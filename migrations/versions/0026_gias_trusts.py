@@ -31,6 +31,8 @@ def upgrade():
     if 'trust_id' not in have and bind.dialect.name == 'sqlite':
         # SQLite adds a column with a REFERENCES clause in place (Alembic would want a batch)
         op.execute('ALTER TABLE school ADD COLUMN trust_id INTEGER REFERENCES trust (id)')
+    elif bind.dialect.name == 'sqlite':  # left by a downgrade: refer to trust again
+        _school_trust_reference(bind, on=True)
     elif 'trust_id' not in have:
         op.add_column('school', sa.Column('trust_id', sa.Integer(), nullable=True))
         op.create_foreign_key(op.f('fk_school_trust_id_trust'), 'school', 'trust',
@@ -41,10 +43,37 @@ def upgrade():
     op.create_index(op.f('ix_school_trust_id'), 'school', ['trust_id'], unique=False)
 
 
+def _school_trust_reference(bind, on: bool) -> None:
+    """SQLite: put the REFERENCES trust (id) clause on school.trust_id back, or take it off,
+    by rewriting school's CREATE statement in sqlite_master: SQLite's documented way to change
+    a table's schema without a rebuild (a rebuild of school would cascade-delete what references
+    it; https://www.sqlite.org/lang_altertable.html, "making other kinds of table schema
+    changes"). Without this a downgrade would leave school referring to a table that is gone."""
+    sql = bind.execute(sa.text("SELECT sql FROM sqlite_master WHERE type = 'table' AND "
+                               "name = 'school'")).scalar_one()
+    plain, referenced = 'trust_id INTEGER', 'trust_id INTEGER REFERENCES trust (id)'
+    if (referenced in sql) == on:
+        return
+    new = sql.replace(plain, referenced) if on else sql.replace(referenced, plain)
+    version = bind.exec_driver_sql("PRAGMA schema_version").scalar()
+    bind.exec_driver_sql("PRAGMA writable_schema = ON")
+    bind.execute(sa.text("UPDATE sqlite_master SET sql = :sql WHERE type = 'table' AND "
+                         "name = 'school'"), {"sql": new})
+    bind.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
+    bind.exec_driver_sql("PRAGMA writable_schema = OFF")
+
+
 def downgrade():
     op.drop_index(op.f('ix_school_trust_id'), table_name='school')
-    if op.get_bind().dialect.name != 'sqlite':  # SQLite: the columns stay (a batch copy cascades)
-        op.drop_column('school', 'closed')
-        op.drop_constraint(op.f('fk_school_trust_id_trust'), 'school', type_='foreignkey')
-        op.drop_column('school', 'trust_id')
+    bind = op.get_bind()
+    if bind.dialect.name == 'sqlite':
+        # SQLite: the two columns stay (dropping them needs a batch copy of school, which
+        # would cascade), emptied and no longer referring to trust, so that table can go
+        op.execute('UPDATE school SET trust_id = NULL')
+        _school_trust_reference(bind, on=False)
         op.drop_table('trust')
+        return
+    op.drop_column('school', 'closed')
+    op.drop_constraint(op.f('fk_school_trust_id_trust'), 'school', type_='foreignkey')
+    op.drop_column('school', 'trust_id')
+    op.drop_table('trust')

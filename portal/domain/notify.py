@@ -270,7 +270,7 @@ def _message(mail: OutboxEmail, sender: str, body: str | None = None) -> EmailMe
 def calendar_invitation(mail: OutboxEmail, sender: str) -> bytes | None:
     """The .ics invitation of a visit email, made now from the visit as it is (none if the
     visit was cancelled or delivered before the email went)."""
-    kind, _sep, ident = mail.attachment.partition(":")
+    kind, _sep, ident = (mail.attachment or "").partition(":")
     if kind != "visit" or not ident.isdigit():
         return None
     from ..models import Visit
