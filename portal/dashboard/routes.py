@@ -132,19 +132,19 @@ def home() -> ResponseReturnValue:
             select(LeaderProfile).where(LeaderProfile.user_id == user.id)
             .options(joinedload(LeaderProfile.specialisms))).unique().first()
     if user.role == "home_school" and user.school_id:
-        ctx["staff"] = db.session.scalars(
-            select(LeaderProfile)
+        # the school's leaders and the half days each has been released for, in one query
+        released = (select(func.coalesce(func.sum(Deployment.half_days_delivered), 0))
+                    .where(Deployment.home_school_id == user.school_id,
+                           Deployment.leader_id == LeaderProfile.user_id)
+                    .correlate(LeaderProfile).scalar_subquery())
+        rows = db.session.execute(
+            select(LeaderProfile, released)
             .join(User, LeaderProfile.user_id == User.id)
             .where(LeaderProfile.home_school_id == user.school_id, User.active.is_(True))
             .options(joinedload(LeaderProfile.user))
             .order_by(User.name)
         ).all()
-        ctx["released_half_days"] = dict(
-            db.session.execute(
-                select(Deployment.leader_id, func.sum(Deployment.half_days_delivered))
-                .where(Deployment.home_school_id == user.school_id)
-                .group_by(Deployment.leader_id)
-            ).all()
-        )
+        ctx["staff"] = [row[0] for row in rows]
+        ctx["released_half_days"] = {row[0].user_id: int(row[1] or 0) for row in rows}
     ctx["panels"] = home_panels.build(None, user)
     return render("dashboard/home.html", **ctx)
