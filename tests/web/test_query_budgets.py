@@ -183,3 +183,25 @@ def test_the_unchanged_poll_and_one_row_are_partials_of_at_most_three_queries(wo
         assert len(poll) <= 2, poll  # the signed-in user and the plan's revision
         row = request_queries(client, f"/plans/action/{a1.id}", htmx=True)
         assert len(row) <= PARTIAL_BUDGET, (role, "\n".join(q[:160] for q in row))
+
+
+def test_the_headers_unread_count_comes_with_the_user_and_follows_marking_read(world,
+                                                                               client_for):
+    """The unread count is read in the user loader's query (no query of its own) and is
+    right before and after "mark all read"; a partial shows none."""
+    from portal.extensions import db
+    from portal.models import Notification
+
+    head = world.user("a", "headteacher")
+    for i in range(3):
+        db.session.add(Notification(user_id=head.id, message=f"Note {i}", url="/"))
+    db.session.commit()
+    client = client_for(head)
+    queries = request_queries(client, "/")
+    assert not any(q.lstrip().startswith("SELECT count(notification.id)") for q in queries)
+    assert "notification.read_at IS NULL" in queries[0]  # in the user loader's query
+    body = client.get("/notifications/").data.decode()
+    assert 'Notifications <span class="count">3<' in body
+    assert client.post("/notifications/read", once=False).status_code == 303
+    body = client.get("/notifications/").data.decode()
+    assert 'Notifications <span class="count">' not in body
