@@ -25,9 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
-from sqlalchemy import create_engine, text
-
-from .generate import BENCH_PASSWORD, DATA, ROOT, absolute, bench_email
+from .generate import BENCH_PASSWORD, BENCH_ROLES, DATA, ROOT, absolute, bench_email
 
 
 @dataclass
@@ -52,11 +50,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _checkpoint_key() -> str:
+    """A bench-only Ed25519 key for the audit checkpoints, made once in bench/data/."""
+    path = DATA / "bench-checkpoint-key.pem"
+    if not path.exists():
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        DATA.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption()))
+    return str(path)
+
+
 class Server:
-    """gunicorn serving ``target`` on a free loopback port, stopped on exit."""
+    """gunicorn serving ``target`` on a free loopback port (``$BENCH_PORT`` when set: on a
+    shared machine each runner keeps to its own), stopped on exit."""
 
     def __init__(self, target: str, database_url: str, workers: int, probe: str):
-        self.port = free_port()
+        self.port = int(os.environ.get("BENCH_PORT") or free_port())
         self.target = target
         self.probe = probe
         DATA.mkdir(parents=True, exist_ok=True)
@@ -67,6 +80,9 @@ class Server:
             "DATABASE_URL": absolute(database_url), "GUNICORN_BIND": f"127.0.0.1:{self.port}",
             "WEB_CONCURRENCY": str(workers), "SESSION_COOKIE_SECURE": "0",
             "LOGIN_LIMIT": "100000 per minute", "RATELIMIT_STORAGE_URI": "memory://",
+            "RATELIMIT_ALLOW_MEMORY": "1",  # limits are lifted for the load anyway
+            # production mode needs the audit chain's keys (issue 19): bench-only ones
+            "AUDIT_KEY": "bench-only-audit-" + "k" * 32, "CHECKPOINT_KEY_FILE": _checkpoint_key(),
         })
         self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and config
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
@@ -158,7 +174,7 @@ def hammer(port: int, label: str, path: str, cookie: str | None, *, concurrency:
                 conn.request("GET", path, headers=headers)
                 response = conn.getresponse()
                 response.read()
-                if response.status != 200:
+                if response.status not in (200, 204):  # 204: the unchanged poll
                     errors[i] += 1
             except (OSError, http.client.HTTPException):
                 errors[i] += 1
@@ -182,61 +198,75 @@ def hammer(port: int, label: str, path: str, cookie: str | None, *, concurrency:
                   _percentile(all_ms, 0.95), _percentile(all_ms, 0.99))
 
 
-def _ids(database_url: str) -> tuple[int, int]:
-    url = absolute(database_url)
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        req = conn.scalar(text("SELECT max(id) FROM support_request WHERE alliance_id = 1 "
-                               "AND status != 'draft'"))
-        dep = conn.scalar(text("SELECT max(id) FROM deployment WHERE alliance_id = 1"))
-    engine.dispose()
-    return req, dep
+def _pages(database_url: str, roles) -> list[tuple[str, str, str, bool]]:
+    """(label, role, path, htmx) of every main page and partial of each role (bench.ratio's
+    list), with like-for-like objects: the newest *active* deployment the role may see, its plan
+    and first action, the newest *matched* request, the newest invoice it may see."""
+    from sqlalchemy import select
+
+    from portal.extensions import db
+    from portal.models import User
+
+    from . import ratio
+    from .generate import make_app
+
+    app = make_app(database_url)
+    out = []
+    with app.app_context():
+        for role in roles:
+            user = db.session.scalar(select(User).where(User.email == bench_email(role)))
+            ids = ratio._ids(user)
+            out += [(f"{label} ({role})", role, url, headers is not None)
+                    for label, url, headers in ratio.pages(role, ids)]
+        db.engine.dispose()
+    return out
+
+
+def _floor(port: int, concurrency: int, duration: float) -> Result:
+    hammer(port, "bare", "/bare", None, concurrency=2, duration=1)
+    return hammer(port, "bare Flask+Jinja, same 25 rows from memory", "/bare", None,
+                  concurrency=concurrency, duration=duration)
 
 
 def run(database_url: str, *, duration: float = 10, concurrency: int = 8,
-        workers: int = 4, log=print) -> list[Result]:
-    req_id, dep_id = _ids(database_url)
-    pages = [
-        ("home (co-ordinator)", "admin", "/"),
-        ("home (headteacher)", "headteacher", "/"),
-        ("home (system leader)", "sle", "/"),
-        ("requests list (co-ordinator)", "admin", "/requests/"),
-        ("request detail (co-ordinator)", "admin", f"/requests/{req_id}"),
-        ("deployments list (co-ordinator)", "admin", "/deployments/"),
-        ("deployments list, htmx partial", "admin", "/deployments/"),
-        ("deployment detail (co-ordinator)", "admin", f"/deployments/{dep_id}"),
-        ("notifications (headteacher)", "headteacher", "/notifications/"),
-    ]
+        workers: int = 4, log=print, roles=BENCH_ROLES) -> list[Result]:
+    """Every page under gunicorn, with the floor measured before and after the pages in the
+    same run (its mean is what each page's ratio is taken against, ``markdown``)."""
+    pages = _pages(database_url, roles)
     results = []
+    with Server("bench.bare:app", database_url, workers, "/bare") as bare:
+        results.append(_floor(bare.port, concurrency, duration))
+        log(f"  floor before: {results[-1].rps:7.1f} req/s")
     with Server("wsgi:app", database_url, workers, "/login") as portal:
         cookies = {role: sign_in(portal.port, bench_email(role))
-                   for role in {role for _l, role, _p in pages}}
-        for label, role, path in pages:
-            cookie, htmx = cookies[role], "htmx" in label
+                   for role in {role for _l, role, _p, _h in pages}}
+        for label, role, path, htmx in pages:
+            cookie = cookies[role]
             hammer(portal.port, label, path, cookie, concurrency=2, duration=1)  # warm up
             result = hammer(portal.port, label, path, cookie, concurrency=concurrency,
                             duration=duration, htmx=htmx)
-            log(f"  {label:<36} {result.rps:7.1f} req/s  p50 {result.p50:6.1f} ms  "
-                f"p95 {result.p95:6.1f} ms  p99 {result.p99:6.1f} ms  errors {result.errors}")
+            log(f"  {label:<44} {result.rps:7.1f} req/s  p50 {result.p50:6.1f} ms  "
+                f"p95 {result.p95:6.1f} ms  errors {result.errors}")
             results.append(result)
     with Server("bench.bare:app", database_url, workers, "/bare") as bare:
-        hammer(bare.port, "bare", "/bare", None, concurrency=2, duration=1)
-        result = hammer(bare.port, "bare Flask+Jinja, same 25 rows from memory", "/bare", None,
-                        concurrency=concurrency, duration=duration)
-        log(f"  {result.label:<36} {result.rps:7.1f} req/s  p50 {result.p50:6.1f} ms  "
-            f"p95 {result.p95:6.1f} ms  p99 {result.p99:6.1f} ms  errors {result.errors}")
-        results.append(result)
+        results.append(_floor(bare.port, concurrency, duration))
+        log(f"  floor after: {results[-1].rps:7.1f} req/s")
     return results
 
 
 def markdown(results: list[Result]) -> str:
-    lines = ["| Page | Requests/s | p50 ms | p95 ms | p99 ms | Requests | Errors |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
-    for r in results:
-        lines.append(f"| {r.label} | {r.rps:.1f} | {r.p50:.1f} | {r.p95:.1f} | {r.p99:.1f} "
-                     f"| {r.requests} | {r.errors} |")
+    """The floor is the first and last result; each page's ratio is its requests/s over the
+    floor's mean."""
+    floors = [r for r in results if r.path == "/bare"]
+    floor = sum(r.rps for r in floors) / len(floors) if floors else 0.0
+    lines = ["| Page | Requests/s | Ratio to floor | p50 ms | p95 ms | p99 ms | Requests "
+             "| Errors |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for n, r in enumerate(results):
+        label = r.label if r.path != "/bare" else (
+            f"{r.label} ({'before' if n == 0 else 'after'})")
+        ratio = f"{r.rps / floor:.2f}" if floor else "-"
+        lines.append(f"| {label} | {r.rps:.1f} | {ratio} | {r.p50:.1f} | {r.p95:.1f} "
+                     f"| {r.p99:.1f} | {r.requests} | {r.errors} |")
     return "\n".join(lines)
 
 

@@ -19,7 +19,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import load, queries
+from . import load, queries, ratio
 from .generate import DATA, ROOT, generate, sizes
 
 RESULTS = ROOT / "bench" / "results.md"
@@ -82,6 +82,15 @@ def run_backend(name: str, small_url: str, large_url: str, args, out: list[str])
         out.append(f"\nEvery page issues the same number of queries at both sizes "
                    f"({len(large)} pages checked).")
 
+    if args.ratio_rounds:
+        print(f"[{name}] cost ratio against the floor, in process, scale {args.large:g} "
+              f"({args.ratio_rounds} alternated rounds a page)")
+        before = _loadavg()
+        measured = ratio.measure(large_url, rounds=args.ratio_rounds)
+        out.append(f"\n### Cost ratio in process, scale {args.large:g}, "
+                   f"{args.ratio_rounds} rounds a page\n")
+        out.append(ratio.markdown(measured))
+        out.append(f"\nLoad average before / after: {before} → {_loadavg()}.\n")
     if not args.no_load:
         print(f"[{name}] load test on scale {args.large:g} "
               f"({args.duration:g} s a page, {args.concurrency} users)")
@@ -119,6 +128,8 @@ def main(argv=None) -> int:
                         help="SQLite: keep data sets already generated in bench/data/ (the "
                              "same --small/--large as the run that made them)")
     parser.add_argument("--duration", type=float, default=10, help="seconds of load per page")
+    parser.add_argument("--ratio-rounds", type=int, default=30,
+                        help="in-process rounds a page for the cost ratio (0 = skip it)")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--mail-emails", type=int, default=500,

@@ -26,7 +26,7 @@ from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from .domain import sessions
+from .domain import notify, sessions
 from .extensions import db, login_manager
 from .htmx import is_htmx
 from .models import ROLES, LoginSession, User
@@ -96,12 +96,26 @@ def load_user(token: str) -> User | None:
         return None
     # One query: the user, only while this browser's session is live (domain/sessions.py);
     # school and alliance are shown on every page (base.html), so they come along.
-    user = db.session.scalar(
-        select(User).join(LoginSession, sessions.live(sid)).where(User.id == user_id)
-        .options(joinedload(User.school), joinedload(User.alliance))
-    )
+    # An htmx partial renders no header: it skips the two joins (issue 20: they were a third of
+    # the fixed cost of a request); a partial that does read them lazy-loads what it reads.
+    from .htmx import wants_partial
+
+    # A whole page also shows the unread-notification count in its header: it comes along in
+    # the same query, as a scalar subquery (notify.preloaded_unread).
+    partial = wants_partial()
+    stmt = select(User).join(LoginSession, sessions.live(sid)).where(User.id == user_id)
+    unread: int | None = None
+    if partial:
+        user = db.session.scalar(stmt)
+    else:
+        row = db.session.execute(
+            stmt.add_columns(notify.unread_count_column(User.id))
+            .options(joinedload(User.school), joinedload(User.alliance))).first()
+        user, unread = (row[0], int(row[1] or 0)) if row is not None else (None, None)
     if user is None or not user.active or user.session_version != version:
         return None
+    if unread is not None:
+        notify.preload_unread(user, unread)
     return user
 
 

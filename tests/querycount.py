@@ -26,14 +26,21 @@ def counted(statement: str) -> bool:
     return not statement.lstrip().upper().startswith(_NOT_COUNTED)
 
 
-def request_queries(client, url: str, *, status: int = 200) -> list[str]:
-    """The SQL statements one GET issues, in a fresh app context as in production: a new
-    session with an empty identity map and a new ``g`` (no cached current user)."""
+def request_queries(client, url: str, *, status: int = 200, htmx: bool = False,
+                    data: dict | None = None) -> list[str]:
+    """The SQL statements one GET (or, with ``data``, one POST) issues, in a fresh app context
+    as in production: a new session with an empty identity map and a new ``g`` (no cached
+    current user). ``htmx``: as htmx asks for a partial (``HX-Request: true``)."""
     db.session.commit()  # nothing of the test's own transaction leaks into the count
     with current_app._get_current_object().app_context():
-        response = client.get(url)
+        if data is not None:
+            response = client.post(url, data, htmx=htmx)
+        elif htmx:
+            response = client.htmx_get(url)
+        else:
+            response = client.get(url)
         statements = [q.statement for q in get_recorded_queries()]
-    assert response.status_code == status, (url, response.status_code)
+    assert response.status_code == status, (url, response.status_code, response.data[:300])
     return [s for s in statements if counted(s)]
 
 

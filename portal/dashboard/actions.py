@@ -305,6 +305,7 @@ def _cache(user: User, n: int) -> None:
 def forget() -> None:
     """Before each request: ``g`` outlives a request when the app context is shared (tests)."""
     g.pop(_CACHE, None)
+    g.pop("inbox_counts", None)  # brokering.inbox_counts, once per request likewise
 
 
 def _count(user: User) -> int:

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import func, literal, select, union_all
+from sqlalchemy.orm import joinedload
 
+from ..coordinator.routes import DESK  # who sees the desk panel, which shows the inbox counts
 from ..domain import brokering
-from ..domain.access import deployments_visible_to, group_schools, requests_visible_to
+from ..domain.access import (
+    deployments_visible_to,
+    first_visible_deployments,
+    group_schools,
+    requests_visible_to,
+)
 from ..domain.sla import match_clock
 from ..extensions import db
 from ..htmx import render
 from ..models import (
+    DEPLOYMENT_STATUSES,
     Deployment,
     LeaderProfile,
     RequestSchool,
@@ -38,34 +48,57 @@ DEPLOYMENTS_HEADING = {"headteacher": "Deployments", "board": "Deployments",
 
 
 def _requests(where, *order, limit=HOME_LIMIT):
+    # the schools come in the same query (SQLAlchemy limits the requests in a subquery first)
     return db.session.scalars(
         select(SupportRequest)
         .where(where)
-        .options(selectinload(SupportRequest.schools).joinedload(RequestSchool.school))
+        .options(joinedload(SupportRequest.schools).joinedload(RequestSchool.school))
         .order_by(*order)
         .limit(limit)
-    ).all()
+    ).unique().all()
 
 
-def _deployments(where, limit=HOME_LIMIT):
-    return db.session.scalars(
-        select(Deployment)
-        .where(where)
+NEWEST_FIRST = (Deployment.proposed_at.desc(), Deployment.id.desc())
+
+
+def _deployment_lists(user, limit=HOME_LIMIT, **lists) -> dict[str, list[Deployment]]:
+    """Each named list of the user's newest visible deployments matching its clause, at most
+    ``limit`` each, all in one query: a UNION ALL of one limited branch per list, each an
+    ordered index walk (for a leader two: ``access.first_visible_deployments``)."""
+    names = list(lists)
+    branches = [
+        select(Deployment.id.label("id"), literal(n).label("list"))
+        .where(first_visible_deployments(user, *([] if where is None else [where]),
+                                         order=NEWEST_FIRST, limit=limit))
+        .order_by(*NEWEST_FIRST).limit(limit).subquery()
+        for n, where in enumerate(lists.values())]
+    chosen = union_all(*(select(b.c.id, b.c.list) for b in branches)).subquery()
+    rows: Sequence[Any] = db.session.execute(
+        select(Deployment, chosen.c.list).join(chosen, chosen.c.id == Deployment.id)
         .options(
             joinedload(Deployment.leader),
             joinedload(Deployment.request),
             joinedload(Deployment.home_school),
         )
-        .order_by(Deployment.proposed_at.desc(), Deployment.id.desc())
-        .limit(limit)
     ).all()
+    out: dict[str, list[Deployment]] = {name: [] for name in names}
+    for d, n in sorted(((row[0], int(row[1])) for row in rows),
+                       key=lambda r: (r[0].proposed_at, r[0].id), reverse=True):
+        out[names[n]].append(d)
+    return out
 
 
-def _status_counts(where) -> dict[str, int]:
-    rows = db.session.execute(
-        select(Deployment.status, func.count()).where(where).group_by(Deployment.status)
-    ).all()
-    return dict(rows)
+def _overseer_counts(user, where) -> dict[str, int]:
+    """The deployments by status and (for the desk, ``brokering.inbox_counts``) the inbox, in
+    one statement of scalar subqueries; the inbox counts are kept for the desk panel."""
+    by_status = [select(func.count()).where(where, Deployment.status == s).scalar_subquery()
+                 for s in DEPLOYMENT_STATUSES]
+    inbox = brokering.inbox_count_columns(user, utcnow()) if user.role in DESK else []
+    row = db.session.execute(select(*by_status, *inbox)).one()
+    if inbox:
+        brokering.remember_inbox_counts(user, row[len(by_status):])
+    return {s: int(n) for s, n in zip(DEPLOYMENT_STATUSES, row[:len(by_status)], strict=True)
+            if n}
 
 
 @bp.get("/")
@@ -79,48 +112,47 @@ def home() -> ResponseReturnValue:
                                              actions.LIMIT)}
     visible_requests = requests_visible_to(user)
     visible_deployments = deployments_visible_to(user)
+    if user.role in ("admin", "director"):
+        ctx["counts"] = _overseer_counts(user, visible_deployments)
     if user.role == "admin":
         inbox = _requests(brokering.in_inbox(user), *brokering.INBOX_ORDER)
         ctx["inbox"] = [(r, match_clock(r.submitted_at, now)) for r in inbox]
         ctx["inbox_total"] = brokering.inbox_counts(user, now).total
-        ctx["proposed"] = _deployments(visible_deployments & (Deployment.status == "proposed"))
-    if user.role in ("admin", "director"):
-        ctx["counts"] = _status_counts(visible_deployments)
+        ctx.update(_deployment_lists(user, proposed=Deployment.status == "proposed"))
     if user.role == "director":
-        ctx["awaiting_signature"] = _deployments(
-            visible_deployments & (Deployment.status == "agreement")
-        )
-        ctx["live"] = _deployments(
-            visible_deployments & Deployment.status.in_(("active", "evaluation"))
-        )
+        ctx.update(_deployment_lists(
+            user, awaiting_signature=Deployment.status == "agreement",
+            live=Deployment.status.in_(("active", "evaluation"))))
     if user.role in REQUESTS_HEADING:
         ctx["requests"] = _requests(
             visible_requests, SupportRequest.created_at.desc(), SupportRequest.id.desc()
         )
         ctx["requests_heading"] = REQUESTS_HEADING[user.role]
     if user.role in DEPLOYMENTS_HEADING:
-        ctx["deployments"] = _deployments(visible_deployments)
+        ctx.update(_deployment_lists(user, deployments=None))
         ctx["deployments_heading"] = DEPLOYMENTS_HEADING[user.role]
     if user.role == "officer":
         ctx["group_name"] = user.group_name
         ctx["group"] = db.session.scalars(
             select(School).where(group_schools(user)).order_by(School.name)).all()
-    if user.role == "sle":
-        ctx["profile"] = user.profile
+    if user.role == "sle":  # the profile and its specialisms in one query
+        ctx["profile"] = db.session.scalars(
+            select(LeaderProfile).where(LeaderProfile.user_id == user.id)
+            .options(joinedload(LeaderProfile.specialisms))).unique().first()
     if user.role == "home_school" and user.school_id:
-        ctx["staff"] = db.session.scalars(
-            select(LeaderProfile)
+        # the school's leaders and the half days each has been released for, in one query
+        released = (select(func.coalesce(func.sum(Deployment.half_days_delivered), 0))
+                    .where(Deployment.home_school_id == user.school_id,
+                           Deployment.leader_id == LeaderProfile.user_id)
+                    .correlate(LeaderProfile).scalar_subquery())
+        rows = db.session.execute(
+            select(LeaderProfile, released)
             .join(User, LeaderProfile.user_id == User.id)
             .where(LeaderProfile.home_school_id == user.school_id, User.active.is_(True))
             .options(joinedload(LeaderProfile.user))
             .order_by(User.name)
         ).all()
-        ctx["released_half_days"] = dict(
-            db.session.execute(
-                select(Deployment.leader_id, func.sum(Deployment.half_days_delivered))
-                .where(Deployment.home_school_id == user.school_id)
-                .group_by(Deployment.leader_id)
-            ).all()
-        )
+        ctx["staff"] = [row[0] for row in rows]
+        ctx["released_half_days"] = {row[0].user_id: int(row[1] or 0) for row in rows}
     ctx["panels"] = home_panels.build(None, user)
     return render("dashboard/home.html", **ctx)

@@ -7,9 +7,11 @@ when the object is outside the user's school or alliance, so that ids leak nothi
 
 from __future__ import annotations
 
-from typing import TypeVar
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, union
+from sqlalchemy.orm import contains_eager
 
 from ..extensions import db
 from ..models import (
@@ -76,7 +78,7 @@ def deployments_visible_to(user: User) -> ColumnElement[bool]:
     if user.role in OVERSEERS:
         return Deployment.alliance_id == user.alliance_id
     if user.role == "sle":
-        return or_(Deployment.leader_id == user.id, Deployment.commissioning_leader_id == user.id)
+        return led_or_commissioned(user.id)
     if user.role == "home_school":
         return Deployment.home_school_id == user.school_id if user.school_id else false()
     if user.role == "headteacher":
@@ -101,6 +103,33 @@ def deployments_visible_to(user: User) -> ColumnElement[bool]:
     return false()
 
 
+def _leader_sides(user_id: int) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    return Deployment.leader_id == user_id, Deployment.commissioning_leader_id == user_id
+
+
+def led_or_commissioned(user_id: int) -> ColumnElement[bool]:
+    """The deployments a system leader leads or commissioned, as ``id IN (a UNION of two index
+    lookups)``: an OR of the two columns makes SQLite and PostgreSQL scan the table."""
+    lead, commission = (select(Deployment.id).where(side).correlate(None)
+                        for side in _leader_sides(user_id))
+    return Deployment.id.in_(union(lead, commission))
+
+
+def first_visible_deployments(user: User, *where: ColumnElement[bool], order: Sequence[Any],
+                              limit: int) -> ColumnElement[bool]:
+    """A clause on Deployment: at most ``limit`` of the deployments ``user`` may see that match
+    ``where``, the first in ``order`` (the caller orders and limits again). For a system leader
+    it is a UNION of two branches (led, commissioned) that each walk their own index in that
+    order and stop after ``limit`` rows, so the page reads only what it shows; for everyone
+    else it is the visibility clause itself."""
+    if user.role != "sle":
+        return and_(deployments_visible_to(user), *where)
+    branches = [select(Deployment.id).where(side, *where).order_by(*order).limit(limit)
+                .subquery() for side in _leader_sides(user.id)]
+    # each limited branch is a derived table (SQLite refuses ORDER BY/LIMIT inside a UNION)
+    return Deployment.id.in_(union(*(select(b.c.id) for b in branches)))
+
+
 def leaders_visible_to(user: User) -> ColumnElement[bool]:
     """The directory: everyone in the alliance sees its system leaders' public profiles."""
     return LeaderProfile.alliance_id == user.alliance_id
@@ -116,8 +145,12 @@ def get_request(user: User, request_id: int, *, for_update: bool = False) -> Sup
     return obj
 
 
-def get_deployment(user: User, deployment_id: int, *, for_update: bool = False) -> Deployment:
+def get_deployment(user: User, deployment_id: int, *, for_update: bool = False,
+                   options: Sequence[Any] = ()) -> Deployment:
+    """``options``: loader options (the deployment page loads what its panels read in one go)."""
     stmt = select(Deployment).where(Deployment.id == deployment_id, deployments_visible_to(user))
+    if options:
+        stmt = stmt.options(*options)
     obj = db.session.scalar(stmt.with_for_update(of=Deployment) if for_update else stmt)
     if obj is None:
         raise NotVisible(f"deployment {deployment_id}")
@@ -214,11 +247,15 @@ _Row = TypeVar("_Row", Action, Outcome)
 
 
 def _plan_row(user: User, model: type[_Row], kind: str, row_id: int) -> _Row:
-    obj = db.session.scalar(
+    # one query: the row, its plan and deployment (from the joins the check needs anyway) and
+    # the plan's outcomes (an action's form offers them; the row shows its own)
+    obj = db.session.scalars(
         select(model).join(ActionPlan, ActionPlan.id == model.plan_id)
         .join(Deployment, Deployment.id == ActionPlan.deployment_id)
         .where(model.id == row_id, plans_visible_to(user))
-    )
+        .options(contains_eager(model.plan).contains_eager(ActionPlan.deployment),
+                 contains_eager(model.plan).joinedload(ActionPlan.outcomes))
+    ).unique().first()
     if obj is None:
         raise NotVisible(f"{kind} {row_id}")
     return obj

@@ -14,8 +14,10 @@ next, and never commits: the request's unit of work does.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from uuid import uuid4
 
 from sqlalchemy import func, or_, select
@@ -77,16 +79,40 @@ class InboxCounts:
 
 
 def inbox_counts(user: User, now: datetime | None = None) -> InboxCounts:
-    """The inbox counted in one query, by the same :func:`in_inbox` the lists use."""
+    """The inbox counted in one query, by the same :func:`in_inbox` the lists use; once per
+    request (the co-ordinator's home and its desk panel both show it: issue 20)."""
+    from flask import g, has_request_context
+
+    cached = g.get("inbox_counts") if has_request_context() else None
+    if cached is not None and cached[0] == user.id:
+        return cached[1]
+    counts = _inbox_counts(user, now)
+    if has_request_context():
+        g.inbox_counts = (user.id, counts)
+    return counts
+
+
+def inbox_count_columns(user: User, now: datetime | None = None) -> list[Any]:
+    """The three counts of :class:`InboxCounts` as scalar subqueries, for a page that reads
+    them in the same statement as its other counts (then :func:`remember_inbox_counts`)."""
     cutoff = (now or utcnow()) - MATCH_TARGET
     for_match = SupportRequest.status.in_(WAITING_FOR_MATCH)
-    row = db.session.execute(
-        select(func.count(SupportRequest.id).filter(for_match),
-               func.count(SupportRequest.id).filter(~for_match),
-               func.count(SupportRequest.id).filter(for_match
-                                                    & (SupportRequest.submitted_at < cutoff)))
-        .where(in_inbox(user))
-    ).one()
+    return [select(func.count(SupportRequest.id).filter(c)).where(in_inbox(user))
+            .scalar_subquery()
+            for c in (for_match, ~for_match, for_match & (SupportRequest.submitted_at < cutoff))]
+
+
+def remember_inbox_counts(user: User, values: Sequence[int | None]) -> InboxCounts:
+    from flask import g, has_request_context
+
+    counts = InboxCounts(*(int(v or 0) for v in values))
+    if has_request_context():
+        g.inbox_counts = (user.id, counts)
+    return counts
+
+
+def _inbox_counts(user: User, now: datetime | None) -> InboxCounts:
+    row = db.session.execute(select(*inbox_count_columns(user, now))).one()
     return InboxCounts(for_match=row[0], for_school=row[1], overdue=row[2])
 
 

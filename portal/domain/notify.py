@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid, parseaddr
+from typing import Any
 
 from flask import current_app, has_app_context, has_request_context, request
 from sqlalchemy import case, event, func, insert, inspect, or_, select, update
@@ -68,6 +69,7 @@ def notify(users: Iterable[User | None], message: str, url: str = "", *,
         seen.add(user.id)
         n = Notification(user_id=user.id, message=message[:300], url=url[:300])
         db.session.add(n)
+        forget_unread(user)  # the signed-in user notified: the header counts afresh
         made.append(n)
         if email and user.email and (attachment or not user.daily_digest):
             # digest users: send_digests
@@ -170,7 +172,32 @@ def unread_count(user: User) -> int:
     ) or 0
 
 
+def unread_count_column(user_id: Any) -> Any:  # noqa: ANN401 (a column expression)
+    """The unread count as a scalar subquery, for the user loader to read with the user."""
+    return (select(func.count(Notification.id))
+            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+            .scalar_subquery())
+
+
+_UNREAD = "_preloaded_unread"
+
+
+def preload_unread(user: User, n: int) -> None:
+    """What the user loader read with the user: the header's count costs no query of its own."""
+    setattr(user, _UNREAD, n)
+
+
+def forget_unread(user: User) -> None:
+    user.__dict__.pop(_UNREAD, None)
+
+
+def preloaded_unread(user: User) -> int:
+    n = getattr(user, _UNREAD, None)
+    return unread_count(user) if n is None else n
+
+
 def mark_read(user: User, ids: Iterable[int] | None = None) -> int:
+    forget_unread(user)
     stmt = select(Notification).where(Notification.user_id == user.id,
                                       Notification.read_at.is_(None))
     if ids is not None:
@@ -605,11 +632,37 @@ def _forget(session: Session) -> None:
 COMMITTED: list[Callable[[Session], None]] = []
 
 
+class LazyCount:
+    """A count read only when a template uses it: the header shows the unread count, but an
+    htmx partial that renders no header must not pay its query (issue 20)."""
+
+    def __init__(self, read: Callable[[], int]) -> None:
+        self._read = read
+        self._value: int | None = None
+
+    def __int__(self) -> int:
+        if self._value is None:
+            self._value = self._read()
+        return self._value
+
+    def __bool__(self) -> bool:
+        return int(self) > 0
+
+    def __str__(self) -> str:
+        return str(int(self))
+
+    def __eq__(self, other: object) -> bool:
+        return int(self) == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 def init_app(app) -> None:
     @app.context_processor
     def _unread():
         from flask_login import current_user
 
         if current_user.is_authenticated:
-            return {"unread_notifications": unread_count(current_user)}
+            user = current_user._get_current_object()
+            return {"unread_notifications": LazyCount(lambda: preloaded_unread(user))}
         return {"unread_notifications": 0}

@@ -100,9 +100,17 @@ class Deployment(Model):
         CheckConstraint("half_days_delivered >= 0", name="delivered_not_negative"),
         CheckConstraint("concession_day_pence >= 0", name="concession_not_negative"),
         Index("ix_deployment_alliance_status", "alliance_id", "status", "proposed_at"),
+        # the alliance's lists and "live" panels, newest first (ORDER BY proposed_at DESC, id
+        # DESC walks it backwards, as SQLite and PostgreSQL both do): LIMIT rows read, no sort
+        Index("ix_deployment_alliance_proposed", "alliance_id", "proposed_at", "id"),
         Index("ix_deployment_leader_status", "leader_id", "status"),
         # a leader sees the deployments they lead or commissioned: both sides of the OR indexed
         Index("ix_deployment_commissioning_leader", "commissioning_leader_id"),
+        # ... and each side of it newest first, so the leader's lists are a UNION of two
+        # branches that each stop after LIMIT rows (access.deployments_visible_to)
+        Index("ix_deployment_leader_proposed", "leader_id", "proposed_at", "id"),
+        Index("ix_deployment_commissioning_proposed", "commissioning_leader_id",
+              "proposed_at", "id"),
         Index("ix_deployment_home_school_status", "home_school_id", "status"),
     )
 

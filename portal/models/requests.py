@@ -77,6 +77,8 @@ class SupportRequest(Model):
             "ix_support_request_alliance_status_submitted",
             "alliance_id", "status", "submitted_at",
         ),
+        # the alliance's request list, newest first (walked backwards): LIMIT rows read, no sort
+        Index("ix_support_request_alliance_created", "alliance_id", "created_at", "id"),
     )
 
     @property
@@ -111,4 +113,7 @@ class RequestSchool(Model):
     position: Mapped[int] = mapped_column(default=0)
 
     request: Mapped[SupportRequest] = relationship(back_populates="schools")
+    # a headteacher's visibility (access.requests_visible_to): the school's request ids read
+    # from the index alone, without visiting the table
+    __table_args__ = (Index("ix_request_school_school_request", "school_id", "request_id"),)
     school: Mapped[School] = relationship()

@@ -241,14 +241,15 @@ def save_row(kind: str, row_id: int) -> ResponseReturnValue:
     if not form.validate():
         return _row_response(f"plans/_{kind}_form.html", 422, **ctx)
     mine = form.values()
-    try:
-        with command():
+    partial = wants_partial()
+    try:  # a partial shows only the row just written: nothing to read again (issue 20)
+        with command(fresh=not partial):
             domain.save_row(plan, obj, form.version.data, mine, current_user, ip=_ip())
     except Conflict:  # a StaleEdit, or a stale row at the flush
         return _conflict(kind, row_id, mine, form)
-    if wants_partial():
-        return render_template(f"plans/_{kind}_row.html", row=obj,
-                               **_plan_ctx(deployment, plan))
+    if partial:
+        return render_template(f"plans/_{kind}_row.html", row=obj, d=deployment, plan=plan,
+                               editable=policy.edit_plan(deployment, current_user).allowed)
     flash("Saved.", "success")
     return _back_to_plan(deployment.id, f"#{kind}-{row_id}")
 
@@ -640,10 +641,12 @@ def first_contact_panel(ctx: PanelContext[None]) -> dict[str, Any] | None:
     waiting = policy.waiting_first_contact(user)
     if isinstance(waiting, False_):  # never for this role: no query
         return None
-    rows = db.session.scalars(
-        select(DeploymentModel).where(access.deployments_visible_to(user), waiting)
+    order = (DeploymentModel.confirmed_at, DeploymentModel.id)
+    rows = db.session.scalars(  # for a leader: two limited, indexed branches (led, commissioned)
+        select(DeploymentModel)
+        .where(access.first_visible_deployments(user, waiting, order=order, limit=20))
         .options(joinedload(DeploymentModel.leader))  # the template names each row's leader
-        .order_by(DeploymentModel.confirmed_at, DeploymentModel.id).limit(20)
+        .order_by(*order).limit(20)
     ).all()
     if not rows:
         return None

@@ -470,3 +470,37 @@ def test_home_page_lists_the_evaluations_waiting_for_each_role(cw, client_for):
     assert "Final quality-assurance sign-off" in home("director")
     assert "Evaluations waiting for you" not in client_for(cw.user("b", "director")).get(
         "/").data.decode()
+
+
+def test_a_sign_off_on_another_deployment_does_not_count_on_the_directors_home(cw,
+                                                                                 client_for):
+    """Issue 20: the home panel's sign-off clause must read each school's evaluation *of this
+    deployment*. ``both`` receives two schools and only the first has signed it off; the second
+    school signed off ``other`` (its only receiving school). Only ``other`` waits for the
+    director; an uncorrelated EXISTS listed ``both`` too."""
+    import re
+
+    from .. import factories
+
+    s = cw.a
+    second = factories.school(s.alliance, "Second Primary")
+    factories.user(s.alliance, "headteacher", second, name="Second Head")  # confirms, signs
+    head = s.users["headteacher"]
+
+    def evaluating(schools, signed):
+        r = factories.support_request(s.alliance, head, schools, status="matching")
+        d = factories.advance(factories.deployment(r, s.leader), "evaluation", delivered=2)
+        for school in signed:
+            db.session.add(Evaluation(deployment_id=d.id, kind="school", school_id=school.id,
+                                      author_id=s.users["admin"].id, status="signed_off"))
+        return d
+
+    both = evaluating([s.receiving, second], signed=[s.receiving])
+    other = evaluating([second], signed=[second])
+    db.session.commit()
+    body = client_for(s.users["director"]).get("/").data.decode()
+    panel = re.search(r'id="panel-evaluations-title".*?</ul>', body, re.S).group(0)
+    waiting = re.findall(r'>([^<:]+): [^<]*</a> – ([^<]+)</li>', panel)
+    sign_off = "Final quality-assurance sign-off"
+    assert (other.reference, sign_off) in waiting
+    assert (both.reference, sign_off) not in waiting, waiting

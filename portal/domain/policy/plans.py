@@ -28,6 +28,7 @@ from ...extensions import db
 from ...formatting import days as days_in_words
 from ...formatting import uk_date
 from ...models import Agreement, Deployment, RequestSchool, User, Variation, Visit
+from .. import access
 from . import Decision, allow, forbid, not_now
 
 OVERSEERS = ("admin", "director")
@@ -297,8 +298,7 @@ def waiting_first_contact(user: User) -> ColumnElement[bool]:
     if user.role in OVERSEERS:
         return clause
     if user.role == "sle":
-        return and_(clause, (Deployment.leader_id == user.id)
-                    | (Deployment.commissioning_leader_id == user.id))
+        return and_(clause, access.led_or_commissioned(user.id))
     return false()
 
 
@@ -307,8 +307,7 @@ def waiting_log_first_contact(user: User) -> ColumnElement[bool]:
     if user.role != "sle":
         return false()
     return and_(Deployment.status.in_(CONTACT_STATUSES), Deployment.first_contact_at.is_(None),
-                (Deployment.leader_id == user.id)
-                | (Deployment.commissioning_leader_id == user.id))
+                access.led_or_commissioned(user.id))
 
 
 def waiting_approve(user: User) -> ColumnElement[bool]:
