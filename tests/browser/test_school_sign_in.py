@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from portal.extensions import db as _db
 from portal.models import AllianceSignIn, UserIdentity
+from tests.conftest import free_port
 from tests.factories import PASSWORD
 from tests.oidc_provider import Provider
 
@@ -24,7 +25,7 @@ TENANT = "11111111-2222-3333-4444-555555555555"
 
 @pytest.fixture(scope="module")
 def provider():
-    p = Provider(5118).start()
+    p = Provider(free_port()).start()
     yield p
     p.stop()
 

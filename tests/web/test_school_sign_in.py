@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.models import AllianceSignIn, AuditEvent, User, UserIdentity
 
+from ..conftest import free_port
 from ..oidc_provider import Provider
 
 TENANT = "11111111-2222-3333-4444-555555555555"
@@ -23,7 +24,7 @@ CALLBACK = "http://localhost/login/school/callback"
 
 @pytest.fixture(scope="session")
 def provider():
-    p = Provider(5116).start()
+    p = Provider(free_port()).start()
     yield p
     p.stop()
 

@@ -19,6 +19,7 @@ from portal.domain import two_factor
 from portal.extensions import db, limiter
 from portal.models import AllianceSignIn, AuditEvent, RecoveryCode, TwoFactor
 
+from ..conftest import free_port
 from ..factories import PASSWORD
 
 
@@ -240,7 +241,7 @@ def test_a_school_sign_in_still_asks_the_code_of_someone_who_set_it_up(
 
     user = world.user("a", "headteacher")
     secret, _codes = enrol(client_for(user))
-    p = Provider(5117).start()
+    p = Provider(free_port()).start()
     try:
         p.register("portal-alpha", "alpha-client-secret-value", CALLBACK)
         saved = dict(app.config)
