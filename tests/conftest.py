@@ -77,8 +77,12 @@ def _clean(app) -> None:
 
 @pytest.fixture
 def db(app):
-    """A clean database and an app context for the test body."""
+    """A clean database, fresh rate limits and an app context for the test body."""
+    from portal.extensions import limiter
+
     _clean(app)
+    with app.app_context():
+        limiter.reset()  # counts kept in memory must not carry from one test into the next
     with app.app_context():
         yield _db
         _db.session.remove()

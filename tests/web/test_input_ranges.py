@@ -29,7 +29,7 @@ REFUSED = "is not one the portal can use"
 
 
 def _role_for(allowed) -> str:
-    for role in ("admin", "director", "headteacher", "sle", "home_school", "board"):
+    for role in ("admin", "director", "headteacher", "sle", "home_school", "board", "officer"):
         if allowed == PUBLIC or role in allowed:
             return role
     raise AssertionError(allowed)

@@ -27,8 +27,13 @@ def test_public_routes_are_only_the_ones_we_mean(app):
     # set-password works with an invite token only; verify with an unguessable token only
     # "Forgot your password?" answers the same for every address (issue 13)
     # /healthz answers a load balancer with numbers only (issue 17)
+    # signing in with the school's account: its start page, the redirect to the provider and
+    # the provider's callback, and the two-factor code page between password and session
+    # (issue 21); the calendar feed works with its unguessable token only (issue 21)
     assert public == {"auth.login", "agreements.verify", "account.set_password",
-                      "account.forgot", "health.healthz"}
+                      "account.forgot", "health.healthz", "auth.school_login",
+                      "auth.school_start", "auth.school_callback", "auth.code",
+                      "account.calendar_feed"}
 
 
 LIST_PAGES = ["/", "/requests/", "/deployments/"]
