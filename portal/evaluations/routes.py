@@ -277,31 +277,9 @@ def forward(deployment_id: int) -> ResponseReturnValue:
 def school(deployment_id: int) -> ResponseReturnValue:
     d = _deployment(deployment_id)
     _can(d, "sign_school")
-    outcomes = ev.outcomes_for(d)
-    form = forms.school_form(outcomes, version=d.version)
-    back_form = forms.ReturnForm(version=d.version, formdata=None)
-    ctx: dict[str, Any] = {"leader_ev": ev.leader_evaluation(d), "outcomes": outcomes,
-                           "scores": ev.SCORES, "back_form": back_form}
-    if _wants_draft():
-        return _save_draft(d, "school", form,
-                           lambda problem: _page("evaluations/school.html", d, form, problem,
-                                                 **ctx))
-    if request.method == "GET":
-        _fill_draft(form, ev.draft_for(d, current_user, "school"))
-    if not form.validate_on_submit():
-        code = 422 if request.method == "POST" else 200
-        return _page("evaluations/school.html", d, form, **ctx), code
-
-    def act(seen: int | None) -> object:
-        return ev.sign_off_school(
-            d, current_user, ratings=forms.ratings_from(form),
-            support_quality=int(form.support_quality.data),
-            value_for_money=int(form.value_for_money.data),
-            would_use_again=form.would_use_again.data == "yes", summary=form.summary.data or "",
-            seen_version=seen, ip=request.remote_addr or "")
-
-    return _run(d, form, act, "Your school's evaluation is signed off.",
-                  lambda problem: _page("evaluations/school.html", d, form, problem, **ctx))
+    return _school_questions(d, "school", ev.sign_off_school,
+                             "Your school's evaluation is signed off.",
+                             back_form=forms.ReturnForm(version=d.version, formdata=None))
 
 
 @bp.route("/group", methods=["GET", "POST"])
@@ -311,31 +289,39 @@ def group(deployment_id: int) -> ResponseReturnValue:
     school's questions, for the group (each headteacher still signs for their own school)."""
     d = _deployment(deployment_id)
     _can(d, "sign_group")
+    return _school_questions(d, "group", ev.sign_off_group,
+                             "Your group's evaluation is signed off.",
+                             back_form=None, group_name=current_user.group_name)
+
+
+def _school_questions(d: Deployment, kind: str, sign_off: Any, done: str,
+                      **extra: Any) -> ResponseReturnValue:
+    """The school's questions (a school's evaluation, or an officer's for the group): a draft
+    saved, the form shown, or the answers signed off with ``sign_off``."""
     outcomes = ev.outcomes_for(d)
     form = forms.school_form(outcomes, version=d.version)
     ctx: dict[str, Any] = {"leader_ev": ev.leader_evaluation(d), "outcomes": outcomes,
-                           "scores": ev.SCORES, "back_form": None,
-                           "group_name": current_user.group_name}
+                           "scores": ev.SCORES, **extra}
+
+    def page(problem: str = "") -> str:
+        return _page("evaluations/school.html", d, form, problem, **ctx)
+
     if _wants_draft():
-        return _save_draft(d, "group", form,
-                           lambda problem: _page("evaluations/school.html", d, form, problem,
-                                                 **ctx))
+        return _save_draft(d, kind, form, page)
     if request.method == "GET":
-        _fill_draft(form, ev.draft_for(d, current_user, "group"))
+        _fill_draft(form, ev.draft_for(d, current_user, kind))
     if not form.validate_on_submit():
-        code = 422 if request.method == "POST" else 200
-        return _page("evaluations/school.html", d, form, **ctx), code
+        return page(), 422 if request.method == "POST" else 200
 
     def act(seen: int | None) -> object:
-        return ev.sign_off_group(
+        return sign_off(
             d, current_user, ratings=forms.ratings_from(form),
             support_quality=int(form.support_quality.data),
             value_for_money=int(form.value_for_money.data),
             would_use_again=form.would_use_again.data == "yes", summary=form.summary.data or "",
             seen_version=seen, ip=request.remote_addr or "")
 
-    return _run(d, form, act, "Your group's evaluation is signed off.",
-                lambda problem: _page("evaluations/school.html", d, form, problem, **ctx))
+    return _run(d, form, act, done, page)
 
 
 @bp.post("/school/return")
