@@ -182,11 +182,9 @@ def data_csv() -> ResponseReturnValue:
 @any_role
 def two_factor_page() -> ResponseReturnValue:
     """Set up two-factor sign-in (QR code, then a first code), or see that it is on."""
-    from ..auth.flow import NEW_SECRET, no_store
+    from ..auth.flow import enrolment
     from ..auth.forms import CodeForm
     from ..domain import two_factor
-    from ..domain.errors import Conflict, Invalid
-    from ..unit_of_work import command
     from .forms import PasswordCheckForm
 
     user = current_user._get_current_object()
@@ -196,29 +194,11 @@ def two_factor_page() -> ResponseReturnValue:
         return render_template("account/two_factor.html", form=PasswordCheckForm(),
                                left=two_factor.recovery_left(user),
                                required=two_factor.required_for(user))
-    secret = session.get(NEW_SECRET)
-    if not isinstance(secret, str) or len(secret) != 32:
-        secret = session[NEW_SECRET] = two_factor.new_secret()
-    form = CodeForm()
-    if form.validate_on_submit():
-        try:
-            with command():
-                codes = two_factor.enrol(user, secret, form.code.data,
-                                         ip=request.remote_addr or "")
-        except Invalid as exc:
-            exc.show_on(form)
-        except Conflict:
-            return redirect(url_for("account.two_factor_page"), code=303)
-        else:
-            session.pop(NEW_SECRET, None)
-            return no_store(render_template("account/recovery_codes.html", codes=codes,
-                                            first=True, continue_to=url_for("account.your_data")))
-    status = 422 if request.method == "POST" else 200
-    uri = two_factor.provisioning_uri(user, secret)
-    return no_store(render_template(
-        "account/two_factor_setup.html", form=form, qr=two_factor.qr_svg(uri),
-        secret=two_factor.grouped(secret), action=url_for("account.two_factor_page"),
-        at_sign_in=False), status)
+    return enrolment(
+        user, CodeForm(), action=url_for("account.two_factor_page"), at_sign_in=False,
+        conflict_to=url_for("account.two_factor_page"),
+        done=lambda codes: render_template("account/recovery_codes.html", codes=codes,
+                                           first=True, continue_to=url_for("account.your_data")))
 
 
 def _password_again():

@@ -8,6 +8,7 @@ session version, when and how they began): nobody is signed in, and it lapses af
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from flask import request, session, url_for
 from werkzeug.wrappers import Response
@@ -105,3 +106,36 @@ def school_account_of(user: User) -> int | None:
     for origin in oidc.provider_origins():
         allow_form_action(origin)
     return user.alliance_id
+
+
+def enrolment(user: User, form, *, action: str, at_sign_in: bool,
+              conflict_to: str, done: Callable[[list[str]], str]) -> Response:
+    """Setting up two-factor sign-in, from Your account or as a sign-in step the alliance
+    requires: the QR code and key for a secret kept in the session until the first code from
+    the app proves it, then the recovery codes once (never cached). ``done(codes)`` gives the
+    recovery-codes page, ``conflict_to`` is where a second tab's late submission goes."""
+    from flask import redirect, render_template
+
+    from ..domain.errors import Conflict, Invalid
+    from ..unit_of_work import command
+
+    secret = session.get(NEW_SECRET)
+    if not isinstance(secret, str) or len(secret) != 32:
+        secret = session[NEW_SECRET] = two_factor.new_secret()
+    if form.validate_on_submit():
+        try:
+            with command():
+                codes = two_factor.enrol(user, secret, form.code.data,
+                                         ip=request.remote_addr or "")
+        except Invalid as exc:
+            exc.show_on(form)
+        except Conflict:
+            return redirect(conflict_to, code=303)
+        else:
+            session.pop(NEW_SECRET, None)
+            return no_store(done(codes))
+    status = 422 if request.method == "POST" else 200
+    uri = two_factor.provisioning_uri(user, secret)
+    return no_store(render_template(
+        "account/two_factor_setup.html", form=form, qr=two_factor.qr_svg(uri),
+        secret=two_factor.grouped(secret), action=action, at_sign_in=at_sign_in), status)

@@ -8,10 +8,8 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask.typing import ResponseReturnValue
 
 from ..domain import two_factor
-from ..domain.errors import Conflict, Invalid
 from ..extensions import limiter
 from ..security import public
-from ..unit_of_work import command
 from . import flow
 from .forms import CodeForm
 from .routes import bp, failed_sign_in
@@ -58,25 +56,10 @@ def code() -> ResponseReturnValue:
 
 
 def _enrol(user, data, form) -> ResponseReturnValue:
-    secret = session.get(flow.NEW_SECRET)
-    if not isinstance(secret, str) or len(secret) != 32:
-        secret = session[flow.NEW_SECRET] = two_factor.new_secret()
-    if form.validate_on_submit():
-        try:
-            with command():
-                codes = two_factor.enrol(user, secret, form.code.data,
-                                         ip=request.remote_addr or "")
-        except Invalid as exc:
-            exc.show_on(form)
-        except Conflict:
-            return redirect(url_for("auth.code"), code=303)
-        else:
-            target = flow.start(user, via=data["via"], next_url=data["next"], second="app")
-            return flow.no_store(render_template("account/recovery_codes.html", codes=codes,
-                                                 continue_to=target, first=True))
-    uri = two_factor.provisioning_uri(user, secret)
-    status = 422 if request.method == "POST" else 200
-    return flow.no_store(render_template(
-        "account/two_factor_setup.html", form=form, qr=two_factor.qr_svg(uri),
-        secret=two_factor.grouped(secret), action=url_for("auth.code"), at_sign_in=True),
-        status)
+    def done(codes: list[str]) -> str:
+        target = flow.start(user, via=data["via"], next_url=data["next"], second="app")
+        return render_template("account/recovery_codes.html", codes=codes,
+                               continue_to=target, first=True)
+
+    return flow.enrolment(user, form, action=url_for("auth.code"), at_sign_in=True,
+                          conflict_to=url_for("auth.code"), done=done)
