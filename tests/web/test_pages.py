@@ -123,3 +123,19 @@ def test_pagination_splits_long_lists(world, client_for, app):
     assert "Page 1 of 2" in first and 'rel="next"' in first
     second = c.get("/requests/?page=2").data.decode()
     assert "Page 2 of 2" in second and 'rel="prev"' in second
+
+
+@pytest.mark.parametrize("path", ["/requests/", "/deployments/"])
+def test_a_list_keeps_the_chosen_status_selected(world, client_for, path):
+    """The requests list imported a macro called ``status`` that hid the chosen status, so
+    its filter always showed "Any status" after filtering (without JavaScript, or on reload)."""
+    import re
+
+    client = client_for(world.user("a", "admin"))
+    body = client.get(path).data.decode()
+    codes = re.findall(r'<option value="([a-z_]+)"', body)
+    assert codes
+    chosen = codes[-1]
+    body = client.get(f"{path}?status={chosen}").data.decode()
+    assert re.search(rf'<option value="{chosen}"\s+selected>', body), chosen
+    assert len(re.findall(r"\bselected>", body)) == 1
