@@ -251,7 +251,8 @@ def generate(url: str, scale: float, log=print) -> dict[str, int]:
                     "matched_at": submitted + timedelta(hours=20) if has_deployment else None,
                     "version": 1,
                 })
-                request_schools.append({"request_id": r, "school_id": school, "position": 0})
+                request_schools.append({"request_id": r, "school_id": school, "position": 0,
+                                        "requested_at": submitted - timedelta(hours=1)})
                 if not has_deployment:
                     continue
                 pool = by_alliance.get(a) or leaders

@@ -14,10 +14,11 @@ from sqlalchemy.orm import joinedload
 from ..coordinator.routes import DESK  # who sees the desk panel, which shows the inbox counts
 from ..domain import brokering
 from ..domain.access import (
+    REQUESTS_NEWEST_FIRST,
     deployments_visible_to,
     first_visible_deployments,
+    first_visible_requests,
     group_schools,
-    requests_visible_to,
 )
 from ..domain.sla import match_clock
 from ..extensions import db
@@ -110,7 +111,6 @@ def home() -> ResponseReturnValue:
                  "actions": actions.for_user(user, now=now,
                                              limit=actions.ALL_LIMIT if request.args.get("all") else
                                              actions.LIMIT)}
-    visible_requests = requests_visible_to(user)
     visible_deployments = deployments_visible_to(user)
     if user.role in ("admin", "director"):
         ctx["counts"] = _overseer_counts(user, visible_deployments)
@@ -125,8 +125,7 @@ def home() -> ResponseReturnValue:
             live=Deployment.status.in_(("active", "evaluation"))))
     if user.role in REQUESTS_HEADING:
         ctx["requests"] = _requests(
-            visible_requests, SupportRequest.created_at.desc(), SupportRequest.id.desc()
-        )
+            first_visible_requests(user, limit=HOME_LIMIT), *REQUESTS_NEWEST_FIRST)
         ctx["requests_heading"] = REQUESTS_HEADING[user.role]
     if user.role in DEPLOYMENTS_HEADING:
         ctx.update(_deployment_lists(user, deployments=None))

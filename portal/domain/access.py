@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, union
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, union
 from sqlalchemy.orm import contains_eager
 
 from ..extensions import db
@@ -72,6 +72,55 @@ def requests_visible_to(user: User) -> ColumnElement[bool]:
             select(Deployment.request_id).where(deployments_visible_to(user)).correlate(None)
         )
     return false()
+
+
+REQUESTS_NEWEST_FIRST = (SupportRequest.created_at.desc(), SupportRequest.id.desc())
+
+
+def _school_request_branches(user: User, where: Sequence[ColumnElement[bool]],
+                             limit: int | None):
+    """A headteacher's requests as two index walks, newest first: those they wrote
+    (``requested_by_id, created_at``) and those naming their school (``school_id,
+    requested_at`` on request_school), each stopping after ``limit`` rows when given."""
+    mine = select(SupportRequest.id.label("id")).where(
+        SupportRequest.requested_by_id == user.id, *where)
+    school = select(RequestSchool.request_id.label("id")).where(
+        RequestSchool.school_id == user.school_id)
+    if where:  # a filter on the request: the branch visits each request it walks past
+        school = school.join(SupportRequest, SupportRequest.id == RequestSchool.request_id).where(
+            *where)
+    if limit is None:
+        return [mine, school]
+    return [mine.order_by(*REQUESTS_NEWEST_FIRST).limit(limit),
+            school.order_by(RequestSchool.requested_at.desc(), RequestSchool.request_id.desc())
+            .limit(limit)]
+
+
+def _school_headteacher(user: User) -> bool:
+    return user.role == "headteacher" and bool(user.school_id)
+
+
+def first_visible_requests(user: User, *where: ColumnElement[bool],
+                           limit: int) -> ColumnElement[bool]:
+    """A clause on SupportRequest: at most ``limit`` of the requests ``user`` may see that match
+    ``where``, the newest (the caller orders and limits again). For a school's headteacher a
+    UNION of two limited index walks, so a school with years of requests reads only the rows
+    the page shows; for everyone else the visibility clause itself."""
+    if not _school_headteacher(user):
+        return and_(requests_visible_to(user), *where)
+    branches = [b.subquery() for b in _school_request_branches(user, where, limit)]
+    # each limited branch is a derived table (SQLite refuses ORDER BY/LIMIT inside a UNION)
+    return SupportRequest.id.in_(union(*(select(b.c.id) for b in branches)))
+
+
+def count_visible_requests(user: User, *where: ColumnElement[bool]) -> Any:
+    """The statement counting the requests ``user`` may see matching ``where``: for a school's
+    headteacher it counts the UNION of the two index walks without visiting every request."""
+    if not _school_headteacher(user):
+        return select(func.count()).select_from(SupportRequest).where(
+            requests_visible_to(user), *where)
+    ids = union(*_school_request_branches(user, where, None)).subquery()
+    return select(func.count()).select_from(ids)
 
 
 def deployments_visible_to(user: User) -> ColumnElement[bool]:

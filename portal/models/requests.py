@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, event, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import Model
@@ -79,6 +79,8 @@ class SupportRequest(Model):
         ),
         # the alliance's request list, newest first (walked backwards): LIMIT rows read, no sort
         Index("ix_support_request_alliance_created", "alliance_id", "created_at", "id"),
+        # the requests someone wrote, newest first (access.first_visible_requests)
+        Index("ix_support_request_requested_by_created", "requested_by_id", "created_at", "id"),
     )
 
     @property
@@ -111,9 +113,28 @@ class RequestSchool(Model):
     )
     school_id: Mapped[int] = mapped_column(ForeignKey("school.id"), primary_key=True, index=True)
     position: Mapped[int] = mapped_column(default=0)
+    # the request's created_at, kept here so that a school's requests can be listed newest
+    # first by walking one index (a school with years of requests reads only the page it
+    # shows); set when the row is inserted (below) — a request's created_at never changes
+    requested_at = mapped_column(UTCDateTime, nullable=False)
 
     request: Mapped[SupportRequest] = relationship(back_populates="schools")
     # a headteacher's visibility (access.requests_visible_to): the school's request ids read
-    # from the index alone, without visiting the table
-    __table_args__ = (Index("ix_request_school_school_request", "school_id", "request_id"),)
+    # from the index alone, without visiting the table; and the school's list, newest first
+    __table_args__ = (
+        Index("ix_request_school_school_request", "school_id", "request_id"),
+        Index("ix_request_school_school_requested", "school_id", "requested_at", "request_id"),
+    )
     school: Mapped[School] = relationship()
+
+
+@event.listens_for(RequestSchool, "before_insert")
+def _copy_request_date(mapper, connection, target: RequestSchool) -> None:
+    if target.requested_at is not None:
+        return
+    req = target.__dict__.get("request")  # loaded when the school was added through it
+    if req is not None and req.created_at is not None:
+        target.requested_at = req.created_at
+    else:
+        target.requested_at = connection.scalar(
+            select(SupportRequest.created_at).where(SupportRequest.id == target.request_id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
@@ -29,7 +29,7 @@ from ..models import (
     SupportRequest,
     utcnow,
 )
-from ..pagination import paginate
+from ..pagination import page_number, paginate
 from ..panels import PanelContext, request_panels
 from ..security import any_role, roles
 from ..unit_of_work import command
@@ -42,21 +42,22 @@ bp = Blueprint("requests", __name__, url_prefix="/requests")
 @any_role
 def index() -> ResponseReturnValue:
     status = request.args.get("status", "")
-    where = access.requests_visible_to(current_user)
+    filters = []
     if status in REQUEST_STATUSES:
-        where = where & (SupportRequest.status == status)
+        filters.append(SupportRequest.status == status)
     else:
         status = ""
+    shown = page_number() * current_app.config["PAGE_SIZE"]  # the rows up to this page's last
     stmt = (
         select(SupportRequest)
-        .where(where)
+        .where(access.first_visible_requests(current_user, *filters, limit=shown))
         .options(  # the schools in the page's own query (a partial costs at most 3)
             joinedload(SupportRequest.schools).joinedload(RequestSchool.school),
             joinedload(SupportRequest.specialism),
         )
-        .order_by(SupportRequest.created_at.desc(), SupportRequest.id.desc())
+        .order_by(*access.REQUESTS_NEWEST_FIRST)
     )
-    page = paginate(stmt)
+    page = paginate(stmt, access.count_visible_requests(current_user, *filters))
     return render("requests/index.html", "results", page=page, status=status,
                   statuses=REQUEST_STATUSES)
 

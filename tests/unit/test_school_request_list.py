@@ -1,0 +1,105 @@
+"""A headteacher's requests list reads the school's newest requests from one index walk
+(issue 20, item 4): the same rows, order and count as the visibility rule, on every page and
+filter, and never the whole country's requests."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, text
+
+from portal.domain import access
+from portal.extensions import db
+from portal.models import RequestSchool, SupportRequest, User, utcnow
+from tests.factories import alliances as fa
+from tests.factories import people as fpe
+from tests.factories import requests as fr
+
+
+@pytest.fixture
+def school_world(db):
+    a = fa.alliance("Alpha")
+    b = fa.alliance("Beta")
+    ours, theirs, far = fa.school(a, "Ours"), fa.school(a, "Theirs"), fa.school(b, "Far")
+    head = fpe.user(a, "headteacher", ours)
+    other = fpe.user(a, "headteacher", theirs)
+    officer = fpe.user(a, "admin")
+    stranger = fpe.user(b, "headteacher", far)
+    made = []
+    for i in range(23):  # interleaved: ours by us, ours by others, a pair, others' only
+        by, schools = [(head, [ours]), (officer, [ours]), (other, [theirs, ours]),
+                       (other, [theirs]), (stranger, [far])][i % 5]
+        status = "draft" if i % 7 == 0 else "submitted"
+        r = fr.support_request(a if by is not stranger else b, by, schools, status=status)
+        r.created_at = utcnow() - timedelta(hours=(i * 37) % 50, minutes=i)
+        made.append(r)
+    # a request the headteacher wrote that names no school yet
+    bare = fr.support_request(a, head, [], status="draft")
+    made.append(bare)
+    db.session.flush()
+    for rs in db.session.scalars(select(RequestSchool)):  # the copy follows the request's date
+        rs.requested_at = rs.request.created_at
+    db.session.flush()
+    return head, made
+
+
+def _expected(user, *where):
+    return db.session.scalars(
+        select(SupportRequest.id).where(access.requests_visible_to(user), *where)
+        .order_by(*access.REQUESTS_NEWEST_FIRST)).all()
+
+
+@pytest.mark.parametrize("status", [None, "draft", "submitted", "matched"])
+def test_every_page_and_count_match_the_visibility_rule(school_world, status):
+    head, _made = school_world
+    where = [] if status is None else [SupportRequest.status == status]
+    expected = _expected(head, *where)
+    if status is None:
+        assert len(expected) > 12  # the world is big enough for three pages of five
+    for per_page in (1, 5, 100):
+        for page in range(1, len(expected) // per_page + 2):
+            shown = page * per_page
+            got = db.session.scalars(
+                select(SupportRequest.id)
+                .where(access.first_visible_requests(head, *where, limit=shown))
+                .order_by(*access.REQUESTS_NEWEST_FIRST)
+                .limit(per_page).offset((page - 1) * per_page)).all()
+            assert got == expected[(page - 1) * per_page:shown], (per_page, page)
+    assert db.session.scalar(access.count_visible_requests(head, *where)) == len(expected)
+
+
+def test_other_roles_keep_their_rule(school_world):
+    head, made = school_world
+    admin = db.session.scalar(select(User).where(User.role == "admin"))
+    assert db.session.scalar(access.count_visible_requests(admin)) == db.session.scalar(
+        select(func.count()).select_from(SupportRequest).where(access.requests_visible_to(admin)))
+
+
+def test_a_school_row_takes_its_requests_date_however_it_is_added(db):
+    a = fa.alliance("Alpha")
+    s, t = fa.school(a, "One"), fa.school(a, "Two")
+    head = fpe.user(a, "headteacher", s)
+    r = fr.support_request(a, head, [s])
+    assert r.schools[0].requested_at == r.created_at
+    db.session.add(RequestSchool(request_id=r.id, school_id=t.id, position=1))  # by id alone
+    db.session.flush()
+    dates = db.session.scalars(select(RequestSchool.requested_at).where(
+        RequestSchool.request_id == r.id)).all()
+    assert dates == [r.created_at, r.created_at]
+
+
+def test_the_list_walks_the_schools_index_by_date(school_world):
+    """Without the dated index the database reads every request naming the school (or every
+    request in the country) and sorts them; with it, it stops after the page's rows."""
+    head, _ = school_world
+    stmt = (select(SupportRequest.id).where(access.first_visible_requests(head, limit=25))
+            .order_by(*access.REQUESTS_NEWEST_FIRST).limit(25))
+    sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL enable_seqscan = off"))  # a tiny table: ask for paths
+        plan = "\n".join(r[0] for r in db.session.execute(text("EXPLAIN " + sql)))
+    else:
+        plan = "\n".join(r[-1] for r in db.session.execute(text("EXPLAIN QUERY PLAN " + sql)))
+    assert "ix_request_school_school_requested" in plan, plan
+    assert "ix_support_request_requested_by_created" in plan, plan
