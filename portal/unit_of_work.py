@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -73,11 +73,18 @@ def run(view: Callable[[], ResponseReturnValue]) -> ResponseReturnValue:
     except BaseException:
         db.session.rollback()
         raise
-    if response.status_code >= 400:
+    if response.status_code >= 400 and not g.get("keep_on_refusal"):
         db.session.rollback()
         return response
     commit_or_conflict()
     return response
+
+
+def keep_on_refusal() -> None:
+    """The view answers 4xx but what it wrote is the record of that refusal (an audit event),
+    which must outlive it: commit all the same. Only for a view whose refusal writes nothing
+    else."""
+    g.keep_on_refusal = True
 
 
 def commit_or_conflict() -> None:

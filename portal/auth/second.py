@@ -7,9 +7,10 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from ..domain import two_factor
+from ..domain import audit, two_factor
 from ..extensions import limiter
 from ..security import public
+from ..unit_of_work import command, keep_on_refusal
 from . import flow
 from .forms import CodeForm
 from .routes import bp, failed_sign_in
@@ -51,6 +52,11 @@ def code() -> ResponseReturnValue:
             return redirect(target)
         form.code.errors.append("That code is not right, or has been used already. Enter the "
                                 "code your app shows now, or one of your recovery codes.")
+        # whoever sent it knew the password: the account's log says so (never the code)
+        with command():
+            audit.record(user, "auth.two_factor_code_refused", user,
+                         ip=request.remote_addr or "")
+        keep_on_refusal()
     status = 422 if request.method == "POST" else 200
     return render_template("auth/code.html", form=form), status
 

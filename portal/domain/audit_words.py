@@ -62,6 +62,8 @@ PHRASES = {
     "auth.reconfirmed": "entered their password again to confirm a change",
     "auth.school_account_linked": "linked their school account at their first sign-in with it",
     "auth.school_sign_in_refused": "refused a sign-in with a school account",
+    "auth.two_factor_code_refused": "was refused a sign-in: the password was right, the "
+                                    "two-factor code was not",
     "account.two_factor_on": "turned on two-factor sign-in",
     "account.two_factor_off": "turned off two-factor sign-in",
     "account.recovery_codes_new": "made new two-factor recovery codes",

@@ -153,6 +153,21 @@ def test_guessing_codes_is_limited(app, world, client_for, anon):
     assert not signed_in(anon)
 
 
+def test_a_wrong_code_after_the_right_password_is_audited(world, client_for, anon):
+    """Someone who gets past the password but not the code knows the password: the account's
+    audit log says so (with the address), without the code that was tried."""
+    user = world.user("a", "headteacher")
+    secret, _codes = enrol(client_for(user))
+    anon.post("/login", {"email": user.email, "password": PASSWORD})
+    assert anon.post("/login/code", {"code": "000000"}).status_code == 422
+    refused = events("auth.two_factor_code_refused")
+    assert len(refused) == 1 and refused[0].actor_id == user.id
+    assert "000000" not in str(refused[0].detail)
+    assert refused[0].ip
+    ok = anon.post("/login/code", {"code": code_at(secret, 1)})
+    assert ok.status_code == 302 and len(events("auth.two_factor_code_refused")) == 1
+
+
 def require(world):
     db.session.add(AllianceSignIn(alliance_id=world.a.alliance.id, require_two_factor=True))
     db.session.commit()
