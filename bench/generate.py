@@ -21,7 +21,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from portal import create_app
 from portal.extensions import db
@@ -37,6 +37,7 @@ from portal.models import (
     Outcome,
     RequestSchool,
     School,
+    Signature,
     Specialism,
     SupportRequest,
     User,
@@ -118,6 +119,44 @@ def _fix_sequences(conn) -> None:
                 f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "  # noqa: S608
                 f"COALESCE((SELECT max(id) FROM \"{table.name}\"), 0) + 1, false)"
             ))
+
+
+AGREED = ("active", "evaluation", "completed", "ended_early")
+
+
+def _agreements(bench: dict[str, int], log) -> int:
+    """Agreements for the bench alliance's deployments past the proposal, drafted by the real
+    domain code (so the agreement page reads what it would in use); those whose work began are
+    signed by every party. Other alliances get none: their pages are not measured, and the
+    bench alliance's lookups go by ``deployment_id``."""
+    from portal.domain import agreements, signing
+
+    started = time.perf_counter()
+    alliance_id = db.session.get(User, bench["director"]).alliance_id
+    made = 0
+    for d in db.session.scalars(
+            select(Deployment).where(Deployment.alliance_id == alliance_id,
+                                     Deployment.status.in_(("agreement", *AGREED)))
+            .order_by(Deployment.id)):
+        agreement = agreements.draft(d, None)
+        made += 1
+        if d.status in AGREED:
+            for slot in agreements.slots(d, None):
+                who = d.leader_id if slot.kind == "leader" else bench["director"]
+                db.session.add(Signature(
+                    agreement=agreement, user_id=who, capacity=slot.capacity, party=slot.party,
+                    school_id=slot.school.id if slot.school else None,
+                    typed_name="Bench Signer", consent_text=signing.consent_statement(
+                        "Bench Signer", slot.capacity, d.reference, agreement.version,
+                        agreement.content_hash),
+                    content_hash=agreement.content_hash, signed_at=d.proposed_at))
+            agreement.status = "signed"
+            agreement.signed_at = d.proposed_at
+        if made % 500 == 0:
+            db.session.commit()
+    db.session.commit()
+    log(f"  {made} agreements in {time.perf_counter() - started:.1f}s")
+    return made
 
 
 def generate(url: str, scale: float, log=print) -> dict[str, int]:
@@ -309,9 +348,12 @@ def generate(url: str, scale: float, log=print) -> dict[str, int]:
                                 "url": "/", "at": now - timedelta(minutes=i), "read_at": None}
                                for uid_ in bench.values() for i in range(40)])
             _fix_sequences(conn)
+        counts["agreements"] = _agreements(bench, log)
         if db.engine.dialect.name == "postgresql":
+            # VACUUM too, as autovacuum would have by now: it sets the visibility map that
+            # index-only scans need (after a bulk load without it they visit every heap row)
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-                c.execute(text("ANALYZE"))
+                c.execute(text("VACUUM ANALYZE"))
         else:
             with db.engine.begin() as c:
                 c.execute(text("ANALYZE"))

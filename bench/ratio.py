@@ -73,7 +73,10 @@ def _ids(user: User) -> dict[str, int | None]:
     plan = db.session.scalar(select(ActionPlan).where(ActionPlan.deployment_id == d)) if d else None
     row = db.session.scalar(select(Action.id).where(Action.plan_id == plan.id)
                             .order_by(Action.position, Action.id).limit(1)) if plan else None
-    signed = db.session.scalar(  # the agreement page needs a deployment with an agreement
+    # the agreement page: the same active deployment's (signed) agreement, else the newest
+    signed = db.session.scalar(select(Agreement.deployment_id).where(
+        Agreement.deployment_id == d).limit(1)) if d else None
+    signed = signed or db.session.scalar(
         select(Agreement.deployment_id).join(Deployment, Deployment.id == Agreement.deployment_id)
         .where(access.deployments_visible_to(user))
         .order_by(Agreement.deployment_id.desc()).limit(1))

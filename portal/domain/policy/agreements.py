@@ -193,13 +193,18 @@ def _party(user: User) -> str | None:
     return None
 
 
+# Built once: SQLAlchemy memoises each aliased attribute, so a new alias per call paid that
+# cost on every page (about a third of the director's home at national scale, issue 20).
+_SIGNING = aliased(Deployment, name="signing_deployment")
+
+
 def waiting_sign(user: User) -> ColumnElement[bool]:
     """SQL twin of :func:`sign` allowed, over ``Agreement``: open, the user holds a slot
     (``domain/agreements.py:holds``) and has no live signature or decline on this version."""
     party = _party(user)
     if party is None or not user.active:
         return false()
-    d = aliased(Deployment)
+    d = _SIGNING
     if user.role == "sle":
         holds: ColumnElement[bool] = d.leader_id == user.id
     elif user.role == "director":

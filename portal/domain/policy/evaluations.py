@@ -229,6 +229,11 @@ def waiting_forward(user: User) -> ColumnElement[bool]:
     return and_(Deployment.status == "evaluation", _leader_is("submitted"))
 
 
+# Built once (a new alias per call re-memoised every attribute on every page, issue 20).
+_PERSON = aliased(Deployment, name="commission_person")
+_RECEIVING = aliased(RequestSchool, name="receiving_school")
+
+
 def waiting_sign_off(user: User) -> ColumnElement[bool]:
     """SQL twin of :func:`sign_off` allowed: under evaluation, some receiving school, and none
     whose evaluation *of this deployment* is not signed off; on a commission, nobody on it still
@@ -237,12 +242,12 @@ def waiting_sign_off(user: User) -> ColumnElement[bool]:
         mine = and_(Deployment.commission_id.is_not(None),
                     Deployment.commissioning_leader_id == user.id)
     elif user.role == "director":
-        person = aliased(Deployment)
+        person = _PERSON
         mine = not_(exists().where(person.commission_id == Deployment.id,
                                    person.status.not_in(CLOSED)).correlate(Deployment))
     else:
         return false()
-    rs = aliased(RequestSchool)
+    rs = _RECEIVING
     signed = exists().where(
         Evaluation.deployment_id == Deployment.id, Evaluation.kind == "school",
         Evaluation.school_id == rs.school_id, Evaluation.status == "signed_off",
