@@ -37,7 +37,8 @@ class Provider:
     def __init__(self, port: int):
         self.port = port
         self.base = f"http://127.0.0.1:{port}"
-        self.key = RSAKey.generate_key(2048, parameters={"kid": "test-key-1", "use": "sig"})
+        self.first_key = RSAKey.generate_key(2048, parameters={"kid": "test-key-1", "use": "sig"})
+        self.key = self.first_key
         self.other_key = RSAKey.generate_key(2048, parameters={"kid": "test-key-1"})
         self.clients: dict[str, dict] = {}  # client_id -> {"secret", "redirect_uris"}
         self.codes: dict[str, dict] = {}
@@ -47,12 +48,14 @@ class Provider:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def reset(self) -> None:
+        self.key = self.first_key  # a test may rotate it
         self.identity: dict = {}
         self.issuer_path = ""  # "/<tenant>/v2.0" for a Microsoft-shaped issuer
         self.tamper: dict = {}
         self.sign_with_other_key = False
         self.consent_page = False
         self.token_requests: list[dict] = []
+        self.fetched: list[str] = []  # the discovery and key documents served, in order
 
     def start(self) -> Provider:
         self.thread.start()
@@ -89,14 +92,17 @@ class Provider:
 
         @app.get("/.well-known/openid-configuration")
         def google_style():
+            provider.fetched.append("metadata")
             return jsonify(provider._metadata(provider.base))
 
         @app.get("/<tenant>/v2.0/.well-known/openid-configuration")
         def microsoft_style(tenant: str):
+            provider.fetched.append("metadata")
             return jsonify(provider._metadata(f"{provider.base}/{tenant}/v2.0"))
 
         @app.get("/jwks")
         def jwks():
+            provider.fetched.append("keys")
             return jsonify(KeySet([provider.key]).as_dict(private=False))
 
         @app.get("/authorize")
@@ -149,7 +155,7 @@ class Provider:
                       **provider.identity, **provider.tamper}
             claims = {k: v for k, v in claims.items() if v is not None}
             key = provider.other_key if provider.sign_with_other_key else provider.key
-            id_token = jwt.encode({"alg": "RS256", "kid": "test-key-1"}, claims, key)
+            id_token = jwt.encode({"alg": "RS256", "kid": key.as_dict()["kid"]}, claims, key)
             return jsonify(access_token=secrets.token_urlsafe(16), token_type="Bearer",
                            expires_in=3600, id_token=id_token, scope="openid email profile")
 

@@ -24,6 +24,7 @@ audit trail. Nothing here commits.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,11 @@ SECRET_PREFIX = "OIDC_CLIENT_SECRET_"  # noqa: S105 - the variable's name
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 LEEWAY = 60  # seconds of clock difference allowed on exp/iat
+# A provider's discovery document and signing keys are kept this long per process (they were
+# fetched twice on every sign-in); a token signed with a key not in the kept set makes Authlib
+# fetch the keys again at once, so a provider's key rotation is never refused.
+METADATA_SECONDS = 3600
+_metadata: dict[str, dict] = {}
 
 
 class Refused(errors.Invalid):
@@ -183,6 +189,7 @@ def save_settings(actor: User, *, provider: str, client_id: str, tenants: str, d
     if changed:
         audit.record(actor, "alliance.sign_in_settings_changed", None,
                      alliance_id=actor.alliance_id, detail={"changed": changed}, ip=ip)
+        forget_metadata()
     return row
 
 
@@ -222,13 +229,39 @@ def client_name(alliance_id: int) -> str:
     return f"school-{alliance_id}"
 
 
+def forget_metadata() -> None:
+    """Drop every provider's kept discovery document and keys (tests; a settings change)."""
+    _metadata.clear()
+
+
 def make_client(row: AllianceSignIn, alliance: Alliance) -> Any:
     """Authlib's Flask client for this alliance's provider (state kept in the session)."""
     from authlib.integrations.flask_client import FlaskIntegration
     from authlib.integrations.flask_client.apps import FlaskOAuth2App
 
+    class KeptMetadataApp(FlaskOAuth2App):
+        """Authlib's client, reading the provider's metadata and keys from the process's
+        copy while it is fresh (:data:`METADATA_SECONDS`)."""
+
+        def load_server_metadata(self):
+            url = self._server_metadata_url
+            kept = _metadata.get(url) if url else None
+            if (kept and "_loaded_at" not in self.server_metadata
+                    and time.time() - kept["_loaded_at"] < METADATA_SECONDS):
+                self.server_metadata.update(kept)
+            metadata = super().load_server_metadata()
+            if url:
+                _metadata[url] = dict(metadata)
+            return metadata
+
+        def fetch_jwk_set(self, force=False):
+            keys = super().fetch_jwk_set(force=force)
+            if self._server_metadata_url:
+                _metadata[self._server_metadata_url] = dict(self.server_metadata)
+            return keys
+
     name = client_name(alliance.id)
-    return FlaskOAuth2App(
+    return KeptMetadataApp(
         FlaskIntegration(name), name,
         client_id=row.client_id, client_secret=client_secret(alliance),
         server_metadata_url=metadata_url(row),

@@ -11,6 +11,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
+from portal.domain import oidc as oidc_domain
 from portal.extensions import db
 from portal.models import AllianceSignIn, AuditEvent, User, UserIdentity
 
@@ -33,6 +34,7 @@ def provider():
 def oidc(app, world, provider):
     """Side a's alliance accepts school accounts from the local provider."""
     provider.reset()
+    oidc_domain.forget_metadata()
     provider.register("portal-alpha", "alpha-client-secret-value", CALLBACK)
     saved = {k: app.config.get(k) for k in ("OIDC_MICROSOFT_AUTHORITY", "OIDC_GOOGLE_ISSUER",
                                            "OIDC_CLIENT_SECRETS")}
@@ -115,6 +117,29 @@ def test_the_second_sign_in_finds_the_link_and_does_not_link_again(world, client
     assert signed_in(second)
     assert db.session.scalar(select(func.count()).select_from(UserIdentity)) == 1
     assert len(events("auth.school_account_linked")) == 1
+
+
+def test_the_providers_metadata_and_keys_are_fetched_once_not_on_every_sign_in(
+        world, client_for, oidc):
+    """They were fetched on the way out and again on the way back, on every sign-in."""
+    microsoft(world, oidc, email=world.user("a", "headteacher").email)
+    for _ in range(3):
+        client = client_for(None)
+        assert through_provider(client, world, oidc).status_code == 302
+        assert signed_in(client)
+    assert oidc.fetched == ["metadata", "keys"]
+
+
+def test_a_new_signing_key_is_fetched_at_once(world, client_for, oidc):
+    """A provider that rotates its key is not refused while the old key set is kept."""
+    from joserfc.jwk import RSAKey
+
+    microsoft(world, oidc, email=world.user("a", "headteacher").email)
+    assert through_provider(client_for(None), world, oidc).status_code == 302
+    oidc.key = RSAKey.generate_key(2048, parameters={"kid": "test-key-2", "use": "sig"})
+    client = client_for(None)
+    assert through_provider(client, world, oidc).status_code == 302 and signed_in(client)
+    assert oidc.fetched == ["metadata", "keys", "keys"]
 
 
 def test_an_invited_user_signs_in_with_google_workspace(world, anon, oidc):
