@@ -22,17 +22,8 @@ WIDTHS = {"phone": (390, 844), "tablet": (820, 1180), "desktop": (1280, 900)}
 @pytest.mark.parametrize("width", list(WIDTHS))
 def test_the_coordinator_records_a_release_for_a_school_with_no_login(page, sign_in, db,
                                                                       width):
-    page.set_viewport_size(dict(zip(("width", "height"), WIDTHS[width], strict=True)))
-    w = factories.world()
-    w.a.users["home_school"].active = False
-    _db.session.commit()
-    deployment_id, admin = w.a.deployment.id, w.user("a", "admin")
-    email, admin_name = admin.email, admin.name
-    _db.session.rollback()
-
-    sign_in(page, email)
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-    page.goto(f"/deployments/{deployment_id}")
+    _w, admin_name = _as_coordinator_of_a_school_without_login(
+        page, sign_in, width, factories.world(), "")
     panel = page.locator("#panel-on_behalf")
     expect(panel.get_by_role("heading", name="A school without a login")).to_be_visible()
     _fits(page, "#panel-on_behalf", WIDTHS[width][0])
@@ -63,6 +54,21 @@ def test_the_coordinator_records_a_release_for_a_school_with_no_login(page, sign
     assert page.csp_violations == []
 
 
+def _as_coordinator_of_a_school_without_login(page, sign_in, width: str, w, page_path: str):
+    """At this width, the leader's home school of ``w`` has no working login, and its
+    co-ordinator is signed in on the deployment's page (``page_path`` under it)."""
+    page.set_viewport_size(dict(zip(("width", "height"), WIDTHS[width], strict=True)))
+    w.a.users["home_school"].active = False
+    _db.session.commit()
+    deployment_id, admin = w.a.deployment.id, w.user("a", "admin")
+    email, admin_name = admin.email, admin.name
+    _db.session.rollback()
+    sign_in(page, email)
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    page.goto(f"/deployments/{deployment_id}{page_path}")
+    return w, admin_name
+
+
 def _fits(page, selector: str, width: int) -> None:
     """Nothing of the panel runs off the screen (every field and button within the width)."""
     right = page.evaluate(
@@ -76,17 +82,8 @@ def test_the_coordinator_records_a_signature_for_a_school_with_no_login(page, si
                                                                         width):
     from tests.factories import agreements as fa
 
-    page.set_viewport_size(dict(zip(("width", "height"), WIDTHS[width], strict=True)))
-    w = fa.ready_world()
-    w.a.users["home_school"].active = False
-    _db.session.commit()
-    deployment_id, admin = w.a.deployment.id, w.user("a", "admin")
-    email, admin_name = admin.email, admin.name
-    _db.session.rollback()
-
-    sign_in(page, email)
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-    page.goto(f"/deployments/{deployment_id}/agreement")
+    w, admin_name = _as_coordinator_of_a_school_without_login(
+        page, sign_in, width, fa.ready_world(), "/agreement")
     section = page.locator("#sign-on-behalf")
     expect(section.get_by_role("heading", name="A school without a login")).to_be_visible()
     _fits(page, "#sign-on-behalf", WIDTHS[width][0])
