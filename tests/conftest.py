@@ -238,22 +238,27 @@ class Mailbox:
         return links[-1]
 
 
-@pytest.fixture
-def smtp(app, monkeypatch):
-    """A real SMTP server on a free loopback port; the app sends to it during the test."""
+def serve_smtp(app, monkeypatch, mailbox):
+    """A real SMTP server (aiosmtpd) on a free loopback port handing what it receives to
+    ``mailbox``; the app sends to it until the generator is closed. Yields the mailbox."""
     from aiosmtpd.controller import Controller
 
-    mailbox = Mailbox()
     port = free_port()
     controller = Controller(mailbox, hostname="127.0.0.1", port=port)
     controller.start()
-    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
-    monkeypatch.setitem(app.config, "MAIL_PORT", port)
-    monkeypatch.setitem(app.config, "MAIL_USE_TLS", False)
-    monkeypatch.setitem(app.config, "MAIL_USE_SSL", False)
-    monkeypatch.setitem(app.config, "MAIL_USERNAME", "")
-    yield mailbox
-    controller.stop()
+    for key, value in {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port, "MAIL_USE_TLS": False,
+                       "MAIL_USE_SSL": False, "MAIL_USERNAME": ""}.items():
+        monkeypatch.setitem(app.config, key, value)
+    try:
+        yield mailbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp(app, monkeypatch):
+    """A real SMTP server on a free loopback port; the app sends to it during the test."""
+    yield from serve_smtp(app, monkeypatch, Mailbox())
 
 
 # ---------------------------------------------------------------- browser tests (Playwright)

@@ -15,7 +15,7 @@ from portal.extensions import db
 from portal.models import OutboxEmail
 from tests import factories
 
-from ..conftest import Mailbox, free_port
+from ..conftest import Mailbox, serve_smtp
 
 TWO_LINES = "Which year groups?\nAnd which classes?"
 
@@ -39,18 +39,8 @@ class RefusingCollector(Mailbox):
 
 @pytest.fixture
 def smtp(app, monkeypatch):
-    """A real SMTP server on a free loopback port; the app sends to it during the test."""
-    from aiosmtpd.controller import Controller
-
-    collector = RefusingCollector()
-    port = free_port()
-    controller = Controller(collector, hostname="127.0.0.1", port=port)
-    controller.start()
-    for key, value in {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port, "MAIL_USE_TLS": False,
-                       "MAIL_USE_SSL": False, "MAIL_USERNAME": ""}.items():
-        monkeypatch.setitem(app.config, key, value)
-    yield collector
-    controller.stop()
+    """A real SMTP server that refuses recipients starting "refused" with 550."""
+    yield from serve_smtp(app, monkeypatch, RefusingCollector())
 
 
 def _outbox(**kw) -> OutboxEmail:

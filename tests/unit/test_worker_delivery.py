@@ -22,24 +22,14 @@ from portal.models import OutboxEmail, utcnow
 from portal.transactions import immediate
 from tests import factories
 
-from ..conftest import free_port
+from ..conftest import free_port, serve_smtp
 from .test_mail_delivery import RefusingCollector
 
 
 @pytest.fixture
 def smtp(app, monkeypatch):
     """A real SMTP server that refuses recipients starting "refused" with 550."""
-    from aiosmtpd.controller import Controller
-
-    collector = RefusingCollector()
-    port = free_port()
-    controller = Controller(collector, hostname="127.0.0.1", port=port)
-    controller.start()
-    for key, value in {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port, "MAIL_USE_TLS": False,
-                       "MAIL_USE_SSL": False, "MAIL_USERNAME": ""}.items():
-        monkeypatch.setitem(app.config, key, value)
-    yield collector
-    controller.stop()
+    yield from serve_smtp(app, monkeypatch, RefusingCollector())
 
 
 @pytest.fixture
