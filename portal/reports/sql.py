@@ -67,12 +67,18 @@ def _micros_postgresql(element, compiler, **kw):
 
 @compiles(micros_between, "sqlite")
 def _micros_sqlite(element, compiler, **kw):
-    # SQLAlchemy stores "YYYY-MM-DD HH:MM:SS.ffffff": whole seconds from strftime('%s'), the
-    # microseconds from characters 21-26 ('' and so 0 when a value was written without them)
+    # SQLAlchemy stores "YYYY-MM-DD HH:MM:SS.ffffff": whole seconds from unixepoch() (SQLite
+    # 3.38; strftime('%s') before, half as fast), the microseconds from characters 21-26 (''
+    # and so 0 when a value was written without them)
     start, end = (compiler.process(c, **kw) for c in element.clauses)
-    return (f"((CAST(strftime('%s', {end}) AS INTEGER) - CAST(strftime('%s', {start}) AS "
-            f"INTEGER)) * 1000000 + CAST(substr({end}, 21, 6) AS INTEGER) - "
-            f"CAST(substr({start}, 21, 6) AS INTEGER))")
+    version = getattr(compiler.dialect.dbapi, "sqlite_version_info", (0, 0, 0))
+
+    def seconds(x: str) -> str:
+        return (f"unixepoch({x})" if version >= (3, 38) else
+                f"CAST(strftime('%s', {x}) AS INTEGER)")
+
+    return (f"(({seconds(end)} - {seconds(start)}) * 1000000 + "
+            f"CAST(substr({end}, 21, 6) AS INTEGER) - CAST(substr({start}, 21, 6) AS INTEGER))")
 
 
 @dataclass(frozen=True)
