@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from ..coordinator.routes import DESK  # who sees the desk panel, which shows the inbox counts
+from ..deployment_lists import DeploymentList
+from ..deployment_lists import fetch as fetch_lists
 from ..domain import brokering
 from ..domain.access import (
     REQUESTS_NEWEST_FIRST,
     deployments_visible_to,
-    first_visible_deployments,
     first_visible_requests,
     group_schools,
 )
@@ -59,34 +57,10 @@ def _requests(where, *order, limit=HOME_LIMIT):
     ).unique().all()
 
 
-NEWEST_FIRST = (Deployment.proposed_at.desc(), Deployment.id.desc())
-
-
-def _deployment_lists(user, limit=HOME_LIMIT, **lists) -> dict[str, list[Deployment]]:
-    """Each named list of the user's newest visible deployments matching its clause, at most
-    ``limit`` each, all in one query: a UNION ALL of one limited branch per list, each an
-    ordered index walk (for a leader two: ``access.first_visible_deployments``)."""
-    names = list(lists)
-    branches = [
-        select(Deployment.id.label("id"), literal(n).label("list"))
-        .where(first_visible_deployments(user, *([] if where is None else [where]),
-                                         order=NEWEST_FIRST, limit=limit))
-        .order_by(*NEWEST_FIRST).limit(limit).subquery()
-        for n, where in enumerate(lists.values())]
-    chosen = union_all(*(select(b.c.id, b.c.list) for b in branches)).subquery()
-    rows: Sequence[Any] = db.session.execute(
-        select(Deployment, chosen.c.list).join(chosen, chosen.c.id == Deployment.id)
-        .options(
-            joinedload(Deployment.leader),
-            joinedload(Deployment.request),
-            joinedload(Deployment.home_school),
-        )
-    ).all()
-    out: dict[str, list[Deployment]] = {name: [] for name in names}
-    for d, n in sorted(((row[0], int(row[1])) for row in rows),
-                       key=lambda r: (r[0].proposed_at, r[0].id), reverse=True):
-        out[names[n]].append(d)
-    return out
+def _newest(where) -> DeploymentList:
+    """The user's newest visible deployments matching ``where`` (None: all), HOME_LIMIT of
+    them; read with the panels' lists in one query (``portal.deployment_lists``)."""
+    return DeploymentList(where, ("proposed_at", "id"), HOME_LIMIT, descending=True)
 
 
 def _overseer_counts(user, where) -> dict[str, int]:
@@ -111,6 +85,7 @@ def home() -> ResponseReturnValue:
                  "actions": actions.for_user(user, now=now,
                                              limit=actions.ALL_LIMIT if request.args.get("all") else
                                              actions.LIMIT)}
+    lists: dict[str, DeploymentList] = {}
     visible_deployments = deployments_visible_to(user)
     if user.role in ("admin", "director"):
         ctx["counts"] = _overseer_counts(user, visible_deployments)
@@ -118,17 +93,16 @@ def home() -> ResponseReturnValue:
         inbox = _requests(brokering.in_inbox(user), *brokering.INBOX_ORDER)
         ctx["inbox"] = [(r, match_clock(r.submitted_at, now)) for r in inbox]
         ctx["inbox_total"] = brokering.inbox_counts(user, now).total
-        ctx.update(_deployment_lists(user, proposed=Deployment.status == "proposed"))
+        lists["proposed"] = _newest(Deployment.status == "proposed")
     if user.role == "director":
-        ctx.update(_deployment_lists(
-            user, awaiting_signature=Deployment.status == "agreement",
-            live=Deployment.status.in_(("active", "evaluation"))))
+        lists["awaiting_signature"] = _newest(Deployment.status == "agreement")
+        lists["live"] = _newest(Deployment.status.in_(("active", "evaluation")))
     if user.role in REQUESTS_HEADING:
         ctx["requests"] = _requests(
             first_visible_requests(user, limit=HOME_LIMIT), *REQUESTS_NEWEST_FIRST)
         ctx["requests_heading"] = REQUESTS_HEADING[user.role]
     if user.role in DEPLOYMENTS_HEADING:
-        ctx.update(_deployment_lists(user, deployments=None))
+        lists["deployments"] = _newest(None)
         ctx["deployments_heading"] = DEPLOYMENTS_HEADING[user.role]
     if user.role == "officer":
         ctx["group_name"] = user.group_name
@@ -153,5 +127,9 @@ def home() -> ResponseReturnValue:
         ).all()
         ctx["staff"] = [row[0] for row in rows]
         ctx["released_half_days"] = {row[0].user_id: int(row[1] or 0) for row in rows}
-    ctx["panels"] = home_panels.build(None, user)
+    # the page's lists and its panels' (first contact, evaluations) in one query
+    wanted = {**lists, **home_panels.wanted(None, user)}
+    fetched = fetch_lists(user, wanted)
+    ctx.update({name: fetched[name] for name in lists})
+    ctx["panels"] = home_panels.build(None, user, lists=fetched)
     return render("dashboard/home.html", **ctx)

@@ -17,11 +17,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import Date, bindparam, func, or_, select
 from sqlalchemy.orm.attributes import flag_modified
 
 from ..extensions import db
@@ -34,8 +34,12 @@ from ..models import (
     LeaderProfile,
     RequestSchool,
     School,
+    Specialism,
     SupportRequest,
+    Unavailability,
     User,
+    leader_specialism,
+    mask_to_standards,
     utcnow,
 )
 from . import access, audit, errors, notify, workflow
@@ -384,51 +388,95 @@ def need_for(req: SupportRequest) -> Need:
     )
 
 
+@lru_cache(maxsize=1)
+def _candidate_queries() -> tuple[Any, Any, Any, Any]:
+    """The four statements of :func:`candidates_for`, built once (their parameters bound at
+    each call): building and hashing them again per request was a tenth of the ranking."""
+    alliance: Any = bindparam("alliance_id")
+    profiles = (
+        select(LeaderProfile.id, LeaderProfile.user_id, User.name, LeaderProfile.designation,
+               LeaderProfile.home_school_id, School.local_authority_id, LeaderProfile.phases,
+               LeaderProfile.standards_mask, LeaderProfile.capacity_days,
+               LeaderProfile.release_approved_days, User.active, LeaderProfile.accepting)
+        .join(User, User.id == LeaderProfile.user_id)
+        .join(School, School.id == LeaderProfile.home_school_id)
+        .where(LeaderProfile.alliance_id == alliance))
+    specialisms = (
+        select(leader_specialism.c.profile_id, Specialism.code)
+        .join(Specialism, Specialism.id == leader_specialism.c.specialism_id)
+        .join(LeaderProfile, LeaderProfile.id == leader_specialism.c.profile_id)
+        .where(LeaderProfile.alliance_id == alliance))
+    away = (
+        select(Unavailability.profile_id, Unavailability.start, Unavailability.end)
+        .join(LeaderProfile, LeaderProfile.id == Unavailability.profile_id)
+        .where(LeaderProfile.alliance_id == alliance,
+               Unavailability.start <= bindparam("last", type_=Date),
+               Unavailability.end >= bindparam("first", type_=Date))
+        .order_by(Unavailability.profile_id, Unavailability.start, Unavailability.id))
+    load = (
+        select(Deployment.leader_id, func.count(Deployment.id),
+               func.sum(Deployment.half_days_agreed - Deployment.half_days_delivered))
+        .where(Deployment.alliance_id == alliance, Deployment.status.in_(LIVE_STATUSES))
+        .group_by(Deployment.leader_id))
+    return profiles, specialisms, away, load
+
+
 def candidates_for(alliance_id: int, start: date, end: date) -> list[Candidate]:
-    """Every system leader in the alliance's directory, with their load and unavailability."""
-    profiles = db.session.scalars(
-        select(LeaderProfile)
-        .where(LeaderProfile.alliance_id == alliance_id)
-        .options(
-            joinedload(LeaderProfile.user),
-            joinedload(LeaderProfile.home_school),
-            selectinload(LeaderProfile.specialisms),
-            selectinload(LeaderProfile.unavailable),
-        )
-    ).unique().all()
-    load = {
-        leader_id: (count, half_days or 0)
-        for leader_id, count, half_days in db.session.execute(
-            select(Deployment.leader_id, func.count(Deployment.id),
-                   func.sum(Deployment.half_days_agreed - Deployment.half_days_delivered))
-            .where(Deployment.alliance_id == alliance_id,
-                   Deployment.status.in_(LIVE_STATUSES))
-            .group_by(Deployment.leader_id)
-        ).all()
-    }
+    """Every system leader in the alliance's directory, with their load and unavailability.
+
+    Four queries whatever the number of leaders, each reading only the columns the ranking
+    uses (no ORM objects: at 333 leaders building profiles, users and schools was most of the
+    match page's time): the profiles with their user's name and school's local authority; the
+    specialisms of every profile; the unavailable ranges that overlap ``start``-``end``; the
+    live deployments' count and committed half days per leader (bench/match.py). The rows are
+    read as plain tuples (Core, on the session's connection, after any pending changes are
+    flushed): the ORM's result machinery was a fifth of the time."""
+    db.session.flush()
+    conn = db.session.connection()
+    q_profiles, q_specialisms, q_away, q_load = _candidate_queries()
+    params = {"alliance_id": alliance_id}
+    specialisms: dict[Any, set[Any]] = {}
+    for profile_id, code in conn.execute(q_specialisms, params).all():
+        specialisms.setdefault(profile_id, set()).add(code)
+    away: dict[Any, list[tuple[date, date]]] = {}
+    spans: Any = conn.execute(q_away, {**params, "first": start, "last": end}).all()
+    for profile_id, first, last in spans:
+        away.setdefault(profile_id, []).append((first, last))
+    loads: Any = conn.execute(q_load, params).all()
+    load = {leader_id: (count, half_days or 0) for leader_id, count, half_days in loads}
     out = []
-    for p in profiles:
-        count, committed = load.get(p.user_id, (0, 0))
-        days = p.capacity_days
-        if p.release_approved_days is not None:
-            days = min(days, p.release_approved_days)
+    row: Any
+    for row in conn.execute(q_profiles, params).all():
+        (profile_id, user_id, name, designation, home_school_id, la_id, phases, mask,
+         capacity, approved, active, accepting) = row
+        count, committed = load.get(user_id, (0, 0))
+        days = capacity if approved is None else min(capacity, approved)
         out.append(Candidate(
-            leader_id=p.user_id,
-            name=p.user.name,
-            designation=p.designation,
-            home_school_id=p.home_school_id,
-            local_authority_id=p.home_school.local_authority_id,
-            specialisms=frozenset(s.code for s in p.specialisms),
-            phases=frozenset(p.phase_list),
-            standards=frozenset(p.standards),
+            leader_id=user_id,
+            name=name,
+            designation=designation,
+            home_school_id=home_school_id,
+            local_authority_id=la_id,
+            specialisms=frozenset(specialisms.get(profile_id, ())),
+            phases=_phases(phases),
+            standards=_standards(mask),
             capacity_half_days=2 * days,
             committed_half_days=max(0, int(committed)),
             active_deployments=count,
-            unavailable=tuple((u.start, u.end) for u in p.unavailable
-                              if u.start <= end and u.end >= start),
-            active=p.user.active and p.accepting,
+            unavailable=tuple(away.get(profile_id, ())),
+            active=bool(active and accepting),
         ))
     return out
+
+
+@lru_cache(maxsize=512)
+def _standards(mask: int) -> frozenset[str]:
+    return frozenset(mask_to_standards(mask))
+
+
+@lru_cache(maxsize=512)
+def _phases(phases: str) -> frozenset[str]:
+    return frozenset(p for p in phases.split(",") if p)
 
 
 @dataclass

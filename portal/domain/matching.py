@@ -48,6 +48,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from ..formatting import days as days_in_words
 from ..formatting import half_days_number
@@ -96,6 +97,8 @@ PHASES: tuple[str, ...] = (
 #: SLT or as SLE.
 DESIGNATIONS: tuple[str, ...] = ("nle", "lle", "slt", "sle", "non_sle")
 
+_KNOWN_STANDARDS = frozenset(STANDARDS)
+_KNOWN_PHASES = frozenset(PHASES)
 _STANDARD_LABELS = {code: code for code in STANDARDS} | {"PART2": "Part Two"}
 
 _PHASE_LABELS = {
@@ -176,6 +179,8 @@ def _check_count(name: str, value: object, *, minimum: int) -> None:
 
 
 def _check_standards(standards: frozenset[str]) -> None:
+    if standards <= _KNOWN_STANDARDS:  # the usual case, without building a list
+        return
     unknown = sorted(s for s in standards if s not in STANDARDS)
     if unknown:
         raise ValueError(f"Unknown Teachers' Standard: {', '.join(map(str, unknown))}")
@@ -262,8 +267,8 @@ class Candidate:
         if self.designation not in DESIGNATIONS:
             raise ValueError(f"Unknown designation: {self.designation!r}")
         _check_standards(self.standards)
-        unknown = sorted(p for p in self.phases if p not in PHASES)
-        if unknown:
+        if not self.phases <= _KNOWN_PHASES:
+            unknown = sorted(p for p in self.phases if p not in PHASES)
             raise ValueError(f"Unknown phase: {', '.join(map(str, unknown))}")
         _check_count("capacity_half_days", self.capacity_half_days, minimum=0)
         _check_count("committed_half_days", self.committed_half_days, minimum=0)
@@ -315,7 +320,10 @@ def format_days(half_days: int) -> str:
     return days_in_words(half_days)
 
 
-def _list(codes: Iterable[str]) -> str:
+@lru_cache(maxsize=1024)
+def _list(codes: frozenset[str]) -> str:
+    """Standards in the order of :data:`STANDARDS` ("TS1, TS4, Part Two"); the same few sets
+    come up for every leader, so each is written once."""
     ordered = sorted(codes, key=STANDARDS.index)
     return ", ".join(_STANDARD_LABELS[c] for c in ordered)
 

@@ -1,8 +1,5 @@
-"""Impact report figures, computed from plain rows (no Flask, no database), so they can be tested
-on known data.
-
-The routes load :class:`DeploymentRow` and :class:`RatingRow` tuples for the deployments a user
-may see, then everything here is arithmetic:
+"""Impact report figures: the arithmetic on what :mod:`portal.reports.sql` counts and sums in
+SQL (no Flask, no database here), so it can be tested on known data. What the report shows:
 
 * deployments by status, half days delivered;
 * outcomes rated (1 to 4) by Teachers' Standard and by phase, for the leader's and the schools'
@@ -17,8 +14,7 @@ may see, then everything here is arithmetic:
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -26,6 +22,7 @@ from .charging import academic_year, academic_year_label, cost_for_half_days
 
 __all__ = [
     "Bar",
+    "CSV_HEADER",
     "BoardBudget",
     "DeploymentRow",
     "RatingRow",
@@ -33,14 +30,12 @@ __all__ = [
     "Report",
     "average_hours",
     "bars",
-    "board_budgets",
-    "build",
-    "by_status",
+    "cost_for_half_days",
     "csv_table",
-    "filter_rows",
-    "ratings_by",
+    "mean_days",
+    "mean_hours",
     "safe_cell",
-    "subsidy_spent",
+    "summaries",
     "years",
 ]
 
@@ -113,7 +108,8 @@ class Bar:
 
 @dataclass
 class Report:
-    rows: list[DeploymentRow]
+    rows: list[DeploymentRow]  # the newest rows shown on the page, not all of them
+    total: int  # deployments in the report
     by_status: dict[str, int]
     half_days_delivered: int
     by_standard: list[RatingSummary]
@@ -122,41 +118,13 @@ class Report:
     days_to_contact: float | None
     budgets: list[BoardBudget] = field(default_factory=list)
 
-    @property
-    def total(self) -> int:
-        return len(self.rows)
-
-
-# --------------------------------------------------------------------------------- filtering
-
-
-def years(rows: Iterable[DeploymentRow]) -> list[tuple[int, str]]:
-    """The academic years the rows fall in, newest first, with their labels."""
-    found = sorted({academic_year(r.proposed_on) for r in rows}, reverse=True)
-    return [(y, academic_year_label(y)) for y in found]
-
-
-def filter_rows(rows: Iterable[DeploymentRow], *, year: int | None = None,
-                phase: str | None = None, la: str | None = None) -> list[DeploymentRow]:
-    out = []
-    for r in rows:
-        if year is not None and academic_year(r.proposed_on) != year:
-            continue
-        if phase and r.phase != phase:
-            continue
-        if la and la not in r.las:
-            continue
-        out.append(r)
-    return out
-
 
 # ----------------------------------------------------------------------------------- figures
 
 
-def by_status(rows: Iterable[DeploymentRow], statuses: Sequence[str]) -> dict[str, int]:
-    """Count per status, in the order given, every status present (zero included)."""
-    counts = Counter(r.status for r in rows)
-    return {s: counts.get(s, 0) for s in statuses}
+def years(found: Iterable[int]) -> list[tuple[int, str]]:
+    """Academic years, newest first, with their labels."""
+    return [(y, academic_year_label(y)) for y in sorted(set(found), reverse=True)]
 
 
 def average_hours(pairs: Iterable[tuple[datetime | None, datetime | None]]) -> float | None:
@@ -165,78 +133,41 @@ def average_hours(pairs: Iterable[tuple[datetime | None, datetime | None]]) -> f
     if not spans:
         return None
     total = sum(spans, timedelta())
-    return round(total.total_seconds() / 3600 / len(spans), 1)
+    return mean_hours(total // timedelta(microseconds=1), len(spans))
 
 
-def _hours_to_match(rows: Sequence[DeploymentRow]) -> float | None:
-    per_request: dict[object, tuple] = {}
-    for r in rows:  # a request matched twice (after a decline) counts once, at its latest match
-        per_request[r.request_id if r.request_id is not None else ("d", r.id)] = (
-            r.submitted_at, r.matched_at)
-    return average_hours(per_request.values())
+def mean_hours(total_microseconds: int, count: int) -> float | None:
+    """The mean of ``count`` spans summing to ``total_microseconds``, in hours to 1 decimal
+    place (None with no spans): the sum comes from SQL as an exact integer, so the mean rounds
+    as a sum of ``timedelta`` would."""
+    if not count:
+        return None
+    total = timedelta(microseconds=int(total_microseconds))
+    return round(total.total_seconds() / 3600 / count, 1)
 
 
-def _days_to_contact(rows: Sequence[DeploymentRow]) -> float | None:
-    hours = average_hours((r.confirmed_at, r.first_contact_at) for r in rows)
+def mean_days(total_microseconds: int, count: int) -> float | None:
+    """As :func:`mean_hours`, then in days to 1 decimal place (the hours rounded first)."""
+    hours = mean_hours(total_microseconds, count)
     return None if hours is None else round(hours / 24, 1)
 
 
-def ratings_by(ratings: Iterable[RatingRow], key: str, *, source: str | None = None,
-               order: Sequence[str] = ()) -> list[RatingSummary]:
-    """Ratings grouped by ``standard`` or ``phase``: count, mean and spread over 1-4.
-
-    Keys in ``order`` come first in that order; any others follow alphabetically. An outcome with
-    no standard is grouped as "none".
-    """
-    groups: dict[str, list[int]] = defaultdict(list)
-    for r in ratings:
-        if source and r.source != source:
-            continue
-        groups[getattr(r, key) or "none"].append(r.rating)
+def summaries(groups: Mapping[str, Mapping[int, int]], *,
+              order: Sequence[str] = ()) -> list[RatingSummary]:
+    """Ratings counted by key (a standard or a phase) and by rating: each key's count, mean and
+    spread over 1-4. Keys in ``order`` come first in that order; any others follow
+    alphabetically. An outcome with no standard is grouped as "none"."""
     keys = [k for k in order if k in groups] + sorted(k for k in groups if k not in order)
     out = []
     for k in keys:
-        values = groups[k]
-        spread = Counter(values)
-        out.append(RatingSummary(key=k, count=len(values),
-                                 mean=round(sum(values) / len(values), 2),
+        spread = groups[k]
+        count = sum(spread.values())
+        if not count:
+            continue
+        out.append(RatingSummary(key=k, count=count,
+                                 mean=round(sum(r * n for r, n in spread.items()) / count, 2),
                                  counts={s: spread.get(s, 0) for s in SCALE}))
     return out
-
-
-def subsidy_spent(rows: Iterable[DeploymentRow]) -> dict[int, int]:
-    """Pence of Board subsidy spent per Board: its day share for the half days delivered."""
-    spent: dict[int, int] = defaultdict(int)
-    for r in rows:
-        if r.board_id is not None and r.board_day_pence:
-            spent[r.board_id] += cost_for_half_days(r.board_day_pence, r.half_days_delivered)
-    return dict(spent)
-
-
-def board_budgets(rows: Iterable[DeploymentRow],
-                  boards: Iterable[tuple[int, str, int]]) -> list[BoardBudget]:
-    """Each Board (id, name, budget in pence) with what its targeted deployments have spent."""
-    spent = subsidy_spent(rows)
-    return [BoardBudget(board_id=i, name=name, budget_pence=budget, spent_pence=spent.get(i, 0))
-            for i, name, budget in boards]
-
-
-def build(rows: Sequence[DeploymentRow], ratings: Iterable[RatingRow], *,
-          statuses: Sequence[str], standards: Sequence[str] = (), phases: Sequence[str] = (),
-          boards: Iterable[tuple[int, str, int]] = ()) -> Report:
-    """Every figure of the report for rows already filtered; ratings are kept to those rows."""
-    ids = {r.id for r in rows}
-    kept = [r for r in ratings if r.deployment_id in ids]
-    return Report(
-        rows=list(rows),
-        by_status=by_status(rows, statuses),
-        half_days_delivered=sum(r.half_days_delivered for r in rows),
-        by_standard=ratings_by(kept, "standard", order=standards),
-        by_phase=ratings_by(kept, "phase", order=phases),
-        hours_to_match=_hours_to_match(rows),
-        days_to_contact=_days_to_contact(rows),
-        budgets=board_budgets(rows, boards),
-    )
 
 
 # ------------------------------------------------------------------------------ presentation
@@ -268,19 +199,23 @@ def _pounds(pence: int) -> str:
     return f"{sign}{pounds}.{p:02d}"
 
 
-def csv_table(rows: Iterable[DeploymentRow], *, status_labels: dict[str, str],
-              board_names: dict[int, str]) -> list[list[str]]:
-    """The report's deployments as CSV rows (a header first); money in pounds, no floats."""
-    header = ["Reference", "Status", "Academic year", "Phase", "Local authorities", "Board",
+CSV_HEADER = ["Reference", "Status", "Academic year", "Phase", "Local authorities", "Board",
               "Days agreed", "Days delivered", "Hours to match", "Days to first contact",
               "Board subsidy spent (GBP)"]
-    out = [header]
+
+
+def csv_table(rows: Iterable[DeploymentRow], *, status_labels: dict[str, str],
+              board_names: dict[int, str], header: bool = True) -> Iterator[list[str]]:
+    """The report's deployments as CSV rows (a header first, unless ``header`` is false: a
+    later batch of a streamed export); money in pounds, no floats."""
+    if header:
+        yield list(CSV_HEADER)
     for r in rows:
         match = average_hours([(r.submitted_at, r.matched_at)])
         contact = average_hours([(r.confirmed_at, r.first_contact_at)])
         subsidy = cost_for_half_days(r.board_day_pence, r.half_days_delivered) \
             if r.board_id is not None else 0
-        out.append([safe_cell(v) for v in (
+        yield [safe_cell(v) for v in (
             r.reference, status_labels.get(r.status, r.status),
             academic_year_label(academic_year(r.proposed_on)), r.phase, "; ".join(r.las),
             board_names.get(r.board_id, "") if r.board_id else "",
@@ -288,8 +223,7 @@ def csv_table(rows: Iterable[DeploymentRow], *, status_labels: dict[str, str],
             "" if match is None else match,
             "" if contact is None else round(contact / 24, 1),
             _pounds(subsidy),
-        )])
-    return out
+        )]
 
 
 def _days(half_days: int) -> str:

@@ -20,5 +20,5 @@ def init_app(app: Flask) -> None:
     deployment_panels.add("evaluations", "evaluations/_panel.html", routes.evaluations_panel,
                           order=80)
     home_panels.add("evaluations", "evaluations/_home_panel.html", home.evaluations_home,
-                    order=70)
+                    order=70, lists=home.evaluations_lists)
     demo.add_step(demo_data.completed_deployments, order=80)

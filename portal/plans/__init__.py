@@ -15,5 +15,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(routes.bp)
     deployment_panels.add("plans", "plans/_panel.html", routes.plans_panel, order=40)
     home_panels.add("first-contact", "plans/_home_contact.html", routes.first_contact_panel,
-                    order=35)
+                    order=35, lists=routes.first_contact_lists)
     demo.add_step(demo_data.plans_demo, order=50)

@@ -26,6 +26,7 @@ from sqlalchemy import False_, select
 from sqlalchemy.orm import joinedload
 
 from .. import idempotency
+from ..deployment_lists import DeploymentList
 from ..domain import access, audit_words
 from ..domain import plans as domain
 from ..domain.errors import Conflict, Invalid, NotNow
@@ -635,19 +636,18 @@ def plans_panel(ctx: PanelContext[DeploymentModel]) -> dict[str, Any] | None:
     }
 
 
-def first_contact_panel(ctx: PanelContext[None]) -> dict[str, Any] | None:
-    """Deployments still waiting for the leader's first contact, the most urgent first."""
-    user = ctx.user
-    waiting = policy.waiting_first_contact(user)
-    if isinstance(waiting, False_):  # never for this role: no query
+def first_contact_lists(ctx: PanelContext[None]) -> dict[str, DeploymentList] | None:
+    """Deployments still waiting for the leader's first contact, the most urgent first (read
+    with the home page's other lists, ``portal.deployment_lists``); None: never for this
+    role, no panel and no query."""
+    waiting = policy.waiting_first_contact(ctx.user)
+    if isinstance(waiting, False_):
         return None
-    order = (DeploymentModel.confirmed_at, DeploymentModel.id)
-    rows = db.session.scalars(  # for a leader: two limited, indexed branches (led, commissioned)
-        select(DeploymentModel)
-        .where(access.first_visible_deployments(user, waiting, order=order, limit=20))
-        .options(joinedload(DeploymentModel.leader))  # the template names each row's leader
-        .order_by(*order).limit(20)
-    ).all()
+    return {"rows": DeploymentList(waiting, ("confirmed_at", "id"), 20)}
+
+
+def first_contact_panel(ctx: PanelContext[None]) -> dict[str, Any] | None:
+    rows = ctx.lists.get("rows")
     if not rows:
         return None
     now = utcnow()
