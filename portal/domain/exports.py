@@ -270,16 +270,17 @@ def _with_lines(invoices: Iterable[Invoice], batch: int = 500
 def xero_rows(invoices: Iterable[Invoice], codes: Codes) -> Iterator[list[str]]:
     yield list(XERO_COLUMNS)
     for inv, lines in _with_lines(invoices):
-        lines, town, postcode = _postal(inv)
-        street = (lines[:3] + [", ".join(lines[3:])] if len(lines) > 4 else
-                  lines + ["", "", "", ""])[:4]
+        who_where, town, postcode = _postal(inv)
+        street = (who_where[:3] + [", ".join(who_where[3:])] if len(who_where) > 4 else
+                  who_where + ["", "", "", ""])[:4]
         tax = codes.xero_tax_vat if inv.vat_rate_bp else codes.xero_tax_outside
         reference = inv.po_number or (inv.deployment.reference if inv.deployment else "")
         sign = -1 if inv.is_credit else 1
         for line in lines:
             yield [
                 _text(contact_name(inv), 255), "", *(_text(s, 500) for s in street),
-                _text(town, 255), "", _text(postcode, 50), "United Kingdom", inv.number, _text(reference, 255),
+                _text(town, 255), "", _text(postcode, 50), "United Kingdom", inv.number,
+                _text(reference, 255),
                 _dmy(inv.issued_on), _dmy(inv.due_on or inv.issued_on),
                 pounds(sign * inv.total_pence), "", _text(line.description, 4000),
                 str(sign * line.quantity), pounds(line.unit_pence), "",

@@ -22,6 +22,7 @@ from portal.models import (
     LocalAuthority,
     OutboxEmail,
     School,
+    SchoolNetwork,
     Specialism,
     User,
     utcnow,
@@ -336,14 +337,17 @@ def test_gias_import_never_half_imports_a_bad_file(admin_world, client_for):
     text = (fd.GIAS_HEADER + fd.gias_row("200001", "Good Primary")
             + fd.gias_row("20X", "Bad URN Primary")
             + fd.gias_row("200003", "Odd Phase", phase="Kindergarten")
-            + fd.gias_row(admin_world.b.home.urn, "Stolen School"))
+            + fd.gias_row(admin_world.b.home.urn, "Renamed School"))
     r = _upload(c, text)
     body = r.data.decode()
     assert r.status_code == 422
-    assert "3 rows rejected" in body and "URN must be 5 to 8 digits" in body
-    assert "Kindergarten" in body and "another alliance" in body
+    assert "2 rows rejected" in body and "URN must be 5 to 8 digits" in body
+    assert "Kindergarten" in body
     assert db.session.scalar(select(func.count(School.id))) == n
+    # the other network's school, which would have joined this one, is untouched too
     assert db.session.get(School, admin_world.b.home.id).name == "Beta Home Primary"
+    assert db.session.get(SchoolNetwork, (admin_world.b.home.id,
+                                          admin_world.a.alliance.id)) is None
     missing = _upload(c, "URN,Name\n1,2\n")
     assert missing.status_code == 422 and "missing the column" in missing.data.decode()
     assert _upload(c, "").status_code == 422
