@@ -391,8 +391,9 @@ def import_schools(actor: User, source: bytes | IO[bytes], *, filename: str = ""
                 if found[0] not in members and not row.closed:
                     joined.append({"school_id": found[0], "alliance_id": actor.alliance_id})
         if new_rows:  # Core, not ORM: one multi-row INSERT per chunk on PostgreSQL
-            made = db.session.execute(insert(School.__table__).returning(School.id),
-                                      new_rows)  # type: ignore[arg-type]
+            table = School.__table__
+            made = db.session.execute(insert(table).returning(School.id),  # type: ignore[arg-type]
+                                      new_rows)
             joined += [{"school_id": id_, "alliance_id": actor.alliance_id}
                        for id_ in made.scalars()]
         if changed_rows:
