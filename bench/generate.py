@@ -37,6 +37,7 @@ from portal.models import (
     Outcome,
     RequestSchool,
     School,
+    SchoolNetwork,
     Signature,
     Specialism,
     SupportRequest,
@@ -199,6 +200,11 @@ def generate(url: str, scale: float, log=print) -> dict[str, int]:
                           "phase": PHASES[s % len(PHASES)], "postcode": f"AB{s % 99} 1CD",
                           "local_authority_id": 1 + s % 150, "alliance_id": school_alliance[s],
                           "eip_id": None} for s in range(1, schools + 1)])
+            # every school in its home network, and one in 50 in the next network too
+            put(SchoolNetwork, [{"school_id": s, "alliance_id": school_alliance[s]}
+                                for s in range(1, schools + 1)]
+                + [{"school_id": s, "alliance_id": 1 + school_alliance[s] % alliances}
+                   for s in range(1, schools + 1) if s % 50 == 0 and alliances > 1])
 
             users: list[dict] = []
             uid = 0

@@ -27,6 +27,7 @@ from .models import (
     RateCard,
     RequestSchool,
     School,
+    SchoolNetwork,
     Specialism,
     SupportRequest,
     User,
@@ -133,6 +134,11 @@ LEADERS = [
     ("slt", "Tomasz Nowak", ["behaviour", "science"], ["secondary"], ["TS7", "TS2", "TS4"], 8),
 ]
 
+STREETS = ("Church Lane", "School Road", "Park Avenue", "Mill Lane", "Station Road",
+           "Green Lane", "Victoria Road", "Orchard Way")
+# (network, network): the first network's receiving school is a member of the second too
+SHARED = ("estsn", "holyrosary")
+
 FIRST_NAMES = {"estsn": "Amara", "holyrosary": "Chidi", "capital": "Bola", "coastal": "Ife",
                "mersen": "Ngozi"}
 
@@ -191,6 +197,7 @@ def load(today: date | None = None) -> list[tuple[str, str, str]]:
 
     urn = 900100
     seq = 0
+    network_schools: dict[str, list[School]] = {}
     for a_index, seed in enumerate(ALLIANCES):
         alliance = Alliance(
             name=seed.name, short_name=seed.short, charging_model=seed.model,
@@ -209,10 +216,15 @@ def load(today: date | None = None) -> list[tuple[str, str, str]]:
             la_name = seed.la if i < 3 or seed.la == "East Sussex" else "Liverpool"
             school = School(urn=str(urn), name=name, phase=phase, alliance_id=alliance.id,
                             local_authority_id=las[la_name].id, eip_id=eip.id,
+                            address_line1=f"{12 + 7 * i} {STREETS[i % len(STREETS)]}",
+                            town=seed.address.rsplit(",", 1)[-1].strip(),
                             postcode=seed.postcode)
             db.session.add(school)
             schools.append(school)
         db.session.flush()
+        db.session.add_all(SchoolNetwork(school_id=s.id, alliance_id=alliance.id)
+                           for s in schools)
+        network_schools[seed.slug] = schools
         boards = []
         if seed.model == "east_sussex":
             boards = [
@@ -367,6 +379,10 @@ def load(today: date | None = None) -> list[tuple[str, str, str]]:
                                  content={"title": active.title}, verify_token=f"demo-{seq}",
                                  created_by_id=admin.id, signed_at=live.active_at))
         audit.record(admin, "demo.loaded", alliance, detail={"alliance": alliance.short_name})
+    db.session.flush()
+    # a school in two networks: ESTSN's Seaview (Mark Ellison's) is in Holy Rosary TSA too
+    shared_school, second = network_schools[SHARED[0]][2], network_schools[SHARED[1]][0]
+    db.session.add(SchoolNetwork(school_id=shared_school.id, alliance_id=second.alliance_id))
     db.session.flush()
     for _order, _name, fn in _STEPS:
         fn(today, now)

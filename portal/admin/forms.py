@@ -87,6 +87,10 @@ class SchoolForm(Versioned, FlaskForm):
     name = StringField("Name", validators=[DataRequired("Enter the school's name"),
                                            Length(max=200)])
     phase = SelectField("Phase", choices=list(PHASES.items()))
+    address_line1 = StringField("Address line 1", validators=[Length(max=100)])
+    address_line2 = StringField("Address line 2 (optional)", validators=[Length(max=100)])
+    address_line3 = StringField("Address line 3 (optional)", validators=[Length(max=100)])
+    town = StringField("Town or city", validators=[Length(max=100)])
     postcode = StringField("Postcode", validators=[Length(max=10)])
     local_authority_id = IdSelectField("Local authority", choices=[],
                                        message="Choose a local authority from the list, or None")

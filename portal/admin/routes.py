@@ -263,7 +263,10 @@ def _school_form_save(form: SchoolForm, school: School | None) -> School | None:
             saved = commands.save_school(
                 current_user, school, urn=form.urn.data, name=form.name.data,
                 phase=form.phase.data, postcode=form.postcode.data or "",
-                local_authority_id=form.local_authority_id.data, eip_id=form.eip_id.data,
+                address=(form.address_line1.data or "", form.address_line2.data or "",
+                         form.address_line3.data or ""), town=form.town.data or "",
+                local_authority_id=form.local_authority_id.data,
+                eip_id=form.eip_id.data if "eip_id" in form else None,
                 seen_version=form.seen_version(), ip=_ip())
     except Invalid as exc:
         exc.show_on(form)
@@ -293,6 +296,8 @@ def school(school_id: int) -> ResponseReturnValue:
     obj = access.get_managed_school(current_user, school_id)
     require(policy.actions(obj, current_user)["edit"])
     form = _prepare_school_form(SchoolForm(obj=obj))
+    if obj.alliance_id != current_user.alliance_id:
+        del form.eip_id  # its EIP is its home network's
     if form.validate_on_submit() and _school_form_save(form, obj):
         flash("The school has been saved.", "success")
         return redirect(url_for("admin.schools"), code=303)
@@ -307,6 +312,8 @@ def import_summary(done: commands.Imported) -> str:
                  f"marked closed, {done.closed_skipped:,} not added)")
     if done.trusts:
         said += f"; {done.trusts:,} trusts added"
+    if done.joined:
+        said += f"; {done.joined:,} already in another network, now in yours too"
     return said + "."
 
 

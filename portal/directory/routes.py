@@ -114,7 +114,7 @@ def leaders() -> ResponseReturnValue:
     las = db.session.scalars(
         select(LocalAuthority).where(
             exists().where(School.local_authority_id == LocalAuthority.id,
-                           School.alliance_id == current_user.alliance_id))
+                           access.in_network(current_user.alliance_id)))
         .order_by(LocalAuthority.name)).all()
     return render("directory/leaders.html", "results", page=page, f=f, specialisms=specialisms,
                   las=las, phases=PHASES, standards=STANDARDS, designations=DESIGNATIONS)

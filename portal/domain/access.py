@@ -19,6 +19,7 @@ from ..models import (
     Action,
     ActionPlan,
     Agreement,
+    Alliance,
     AuditEvent,
     Board,
     Deployment,
@@ -30,6 +31,7 @@ from ..models import (
     RateCard,
     RequestSchool,
     School,
+    SchoolNetwork,
     SupportRequest,
     User,
     Variation,
@@ -376,9 +378,33 @@ def boards_visible_to(user: User) -> ColumnElement[bool]:
     return false()
 
 
+def in_network(alliance_id: int | None) -> ColumnElement[bool]:
+    """The schools that are members of this network (alliance): its home schools and those
+    whose home is another network (``SchoolNetwork``), as ``id IN (an index lookup)``."""
+    if alliance_id is None:
+        return false()
+    return School.id.in_(select(SchoolNetwork.school_id)
+                         .where(SchoolNetwork.alliance_id == alliance_id).correlate(None))
+
+
+def networks_of(school_id: int | None) -> list[tuple[int, str]]:
+    """The networks a school is a member of, as (alliance id, name), by name."""
+    if school_id is None:
+        return []
+    return [(i, n) for i, n in db.session.execute(
+        select(Alliance.id, Alliance.name).join(SchoolNetwork,
+                                                SchoolNetwork.alliance_id == Alliance.id)
+        .where(SchoolNetwork.school_id == school_id).order_by(Alliance.name))]
+
+
+def is_member(school_id: int, alliance_id: int) -> bool:
+    return db.session.get(SchoolNetwork, (school_id, alliance_id)) is not None
+
+
 def schools_visible_to(user: User) -> ColumnElement[bool]:
-    """Schools a user may pick from (a Board targets schools of its own alliance)."""
-    return School.alliance_id == user.alliance_id
+    """Schools a user may pick from: the members of their network (a Board targets schools
+    of its own alliance)."""
+    return in_network(user.alliance_id)
 
 
 def group_schools(user: User) -> ColumnElement[bool]:
@@ -387,9 +413,9 @@ def group_schools(user: User) -> ColumnElement[bool]:
     if user.role != "officer":
         return false()
     if user.eip_id:
-        return and_(School.alliance_id == user.alliance_id, School.eip_id == user.eip_id)
+        return and_(in_network(user.alliance_id), School.eip_id == user.eip_id)
     if user.local_authority_id:
-        return and_(School.alliance_id == user.alliance_id,
+        return and_(in_network(user.alliance_id),
                     School.local_authority_id == user.local_authority_id)
     return false()
 
@@ -440,7 +466,8 @@ def get_managed_user(user: User, user_id: int) -> User:
 
 
 def schools_managed_by(user: User) -> ColumnElement[bool]:
-    return School.alliance_id == user.alliance_id if user.role in OVERSEERS else false()
+    """The network's directory of schools: its members (:func:`in_network`)."""
+    return in_network(user.alliance_id) if user.role in OVERSEERS else false()
 
 
 def get_managed_school(user: User, school_id: int) -> School:

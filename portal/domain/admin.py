@@ -28,11 +28,12 @@ from ..models import (
     LeaderProfile,
     LocalAuthority,
     School,
+    SchoolNetwork,
     Specialism,
     Trust,
     User,
 )
-from . import access, audit, errors, gias, invites, sessions
+from . import access, audit, errors, gias, invites, postcodes, sessions
 from .agreements import terms_hash
 from .policy import admin as policy
 from .policy import require
@@ -231,11 +232,13 @@ def check_version(obj: School | Board | EIP, seen: int | None) -> None:
 
 
 def save_school(actor: User, school: School | None, *, urn: str, name: str, phase: str,
-                postcode: str = "", local_authority_id: int | None = None,
-                eip_id: int | None = None, seen_version: int | None = None,
-                ip: str = "") -> School:
-    """Add a school to the admin's alliance (``school`` None) or change one of theirs, as it
-    was at ``seen_version``."""
+                postcode: str = "", address: tuple[str, ...] = ("", "", ""), town: str = "",
+                local_authority_id: int | None = None, eip_id: int | None = None,
+                seen_version: int | None = None, ip: str = "") -> School:
+    """Add a school to the admin's alliance (``school`` None) or change one of theirs (a
+    member school, its home network's or theirs), as it was at ``seen_version``. ``address``:
+    up to three street lines; the postcode must be a UK one. The EIP of a school whose home
+    is another network is that network's, and stays as it is."""
     require(policy.general(actor)["add_school"] if school is None
             else policy.actions(school, actor)["edit"])
     if school is not None:
@@ -244,7 +247,11 @@ def save_school(actor: User, school: School | None, *, urn: str, name: str, phas
     clash = db.session.scalar(select(School.id).where(School.urn == urn))
     if clash and (school is None or clash != school.id):
         raise errors.Invalid(TAKEN_URN, field="urn")
-    if eip_id is not None and db.session.scalar(select(EIP.id).where(
+    tidy_postcode = postcodes.normalise(postcode)
+    if tidy_postcode is None:
+        raise errors.Invalid(postcodes.INVALID, field="postcode")
+    foreign = school is not None and school.alliance_id != actor.alliance_id
+    if not foreign and eip_id is not None and db.session.scalar(select(EIP.id).where(
             EIP.id == eip_id, access.eips_managed_by(actor))) is None:
         raise errors.Invalid("Choose an EIP from the list, or None", field="eip_id")
     created = school is None
@@ -255,10 +262,16 @@ def save_school(actor: User, school: School | None, *, urn: str, name: str, phas
     school.urn = urn
     school.name = name.strip()
     school.phase = phase
-    school.postcode = postcode.strip().upper()
+    school.postcode = tidy_postcode
+    lines = [line.strip() for line in (*address, "", "", "")[:3]]
+    school.address_line1, school.address_line2, school.address_line3 = lines
+    school.town = town.strip()
     school.local_authority_id = local_authority_id
-    school.eip_id = eip_id
+    if not foreign:
+        school.eip_id = eip_id
     db.session.flush()
+    if created:
+        db.session.add(SchoolNetwork(school_id=school.id, alliance_id=actor.alliance_id))
     audit.record(actor, "school.create" if created else "school.update", school, ip=ip,
                  detail={"before": before, "after": {"urn": school.urn, "name": school.name,
                                                      "phase": school.phase}})
@@ -273,6 +286,7 @@ class Imported:
     closed: int = 0  # closed in GIAS: schools the portal had, now marked closed
     closed_skipped: int = 0  # closed in GIAS and not in the portal: not added
     trusts: int = 0  # trusts added
+    joined: int = 0  # schools of another network that joined this one
 
 
 def _batches(rows: Iterator[gias.Row], size: int) -> Iterator[list[gias.Row]]:
@@ -334,9 +348,10 @@ def import_schools(actor: User, source: bytes | IO[bytes], *, filename: str = ""
     stream, :data:`gias.CHUNK` rows at a time) into the admin's alliance, in the caller's one
     transaction. If any row is rejected, ``Invalid`` on ``file`` (with ``parsed``, the
     :class:`gias.Report`) is raised after the whole file is checked, so the caller's rollback
-    leaves nothing half-imported. Schools already in the alliance (same URN) are updated;
-    another alliance's are rejected; closed establishments are marked closed if the portal
-    has them and otherwise not added. ``only_las``: import only these local authorities."""
+    leaves nothing half-imported. Schools the portal has (same URN) are updated, and one
+    that is in another network becomes a member of the admin's too (its home network stays);
+    closed establishments are marked closed if the portal has them and otherwise not added.
+    ``only_las``: import only these local authorities."""
     require(policy.general(actor)["import_schools"])
     stream = io.BytesIO(source) if isinstance(source, bytes) else source
     reader = gias.Reader(stream, only_las=only_las)
@@ -348,33 +363,46 @@ def import_schools(actor: User, source: bytes | IO[bytes], *, filename: str = ""
                     db.session.execute(select(School.id, School.urn, School.version,
                                               School.alliance_id)
                                        .where(School.urn.in_([r.urn for r in batch])))}
+        members = set(db.session.scalars(select(SchoolNetwork.school_id).where(
+            SchoolNetwork.alliance_id == actor.alliance_id,
+            SchoolNetwork.school_id.in_([found[0] for found in existing.values()]))))
         new_rows: list[dict] = []
         changed_rows: list[dict] = []
+        joined: list[dict] = []
         if not report.rejected_count and not report.error:
             names.add_trusts(batch)
         for row in batch:
             found = existing.get(row.urn)
-            if found is not None and found[2] is not None and found[2] != actor.alliance_id:
-                report.refuse(row, gias.FOREIGN)
-                continue
             if report.rejected_count or report.error:
                 continue  # nothing will be kept: check the rest, write nothing more
-            values = {"name": row.name, "phase": row.phase, "postcode": row.postcode,
+            values = {"name": row.name, "phase": row.phase, **row.address,
                       "local_authority_id": names.la(row), "trust_id": names.trust(row),
-                      "alliance_id": actor.alliance_id, "closed": row.closed}
+                      "closed": row.closed}
             if found is None and row.closed:
                 done.closed_skipped += 1
             elif found is None:
-                new_rows.append({"urn": row.urn, "eip_id": None, **values})
+                new_rows.append({"urn": row.urn, "eip_id": None,
+                                 "alliance_id": actor.alliance_id, **values})
             else:
+                # a school already in another network joins this one too; its home stays
+                values["alliance_id"] = found[2] if found[2] is not None else actor.alliance_id
                 changed_rows.append({"id": found[0], "version": found[1], **values})
                 done.closed += row.closed
+                if found[0] not in members and not row.closed:
+                    joined.append({"school_id": found[0], "alliance_id": actor.alliance_id})
         if new_rows:  # Core, not ORM: one multi-row INSERT per chunk on PostgreSQL
-            db.session.execute(insert(School.__table__), new_rows)  # type: ignore[arg-type]
+            table = School.__table__
+            made = db.session.execute(insert(table).returning(School.id),  # type: ignore[arg-type]
+                                      new_rows)
+            joined += [{"school_id": id_, "alliance_id": actor.alliance_id}
+                       for id_ in made.scalars()]
         if changed_rows:
             db.session.execute(update(School), changed_rows)  # bulk UPDATE by primary key
+        if joined:
+            db.session.execute(insert(SchoolNetwork.__table__), joined)  # type: ignore[arg-type]
         done.created += len(new_rows)
         done.updated += len(changed_rows)
+        done.joined += len(joined) - len(new_rows)
     if not report.ok:
         message = report.error or (
             f"{report.rejected_count:,} row(s) were rejected, so nothing was imported. "
@@ -385,7 +413,7 @@ def import_schools(actor: User, source: bytes | IO[bytes], *, filename: str = ""
     audit.record(actor, "school.import", None, ip=ip,
                  detail={"rows": done.rows, "created": done.created, "updated": done.updated,
                          "closed": done.closed, "closed_skipped": done.closed_skipped,
-                         "trusts": done.trusts, "filename": filename[:200]})
+                         "trusts": done.trusts, "joined": done.joined, "filename": filename[:200]})
     return done
 
 

@@ -28,6 +28,7 @@ from ..extensions import db
 from ..models import (
     LIVE_STATUSES,
     PHASES,
+    Alliance,
     Board,
     Deployment,
     DeploymentResponse,
@@ -166,18 +167,22 @@ def create(actor: User) -> Decision:
 
 
 def create_request(actor: User, *, submit: bool = False, ip: str = "",
-                   **fields) -> SupportRequest:
-    """A new draft request by ``actor`` (a headteacher, or a Board member for the Board);
-    ``submit`` sends it to the co-ordinator at once (:func:`submit_request`)."""
+                   alliance_id: int | None = None, **fields) -> SupportRequest:
+    """A new draft request by ``actor`` (a headteacher, or a Board member for the Board) to
+    the network ``alliance_id`` (by default the actor's own; a headteacher may send it to any
+    network their school is a member of); ``submit`` sends it to the co-ordinator at once
+    (:func:`submit_request`)."""
     require(request_policy.create(actor))
     fields = time_asked(fields)
     school_ids: list[int] = fields.pop("school_ids")
-    req = SupportRequest(alliance_id=actor.alliance_id, requested_by_id=actor.id,
+    network = network_for(actor, alliance_id)
+    req = SupportRequest(alliance_id=network, requested_by_id=actor.id,
                          status="draft", reference=provisional_reference(),
                          **fields)
     if actor.role == "board" and actor.board_id:
         req.board_id = actor.board_id
     check_group(actor, school_ids)
+    check_members(network, school_ids)
     set_schools(req, school_ids)
     set_route(req, actor)
     db.session.add(req)
@@ -211,6 +216,7 @@ def edit_request(req: SupportRequest, actor: User, *, version: str | int | None,
     for name, value in time_asked(fields).items():
         setattr(req, name, value)
     check_group(actor, school_ids)
+    check_members(req.alliance_id, school_ids)
     set_schools(req, school_ids)
     set_route(req, actor)
     audit.record(actor, "supportrequest.edited", req, ip=ip)
@@ -333,6 +339,33 @@ def check_group(actor: User, school_ids: list[int]) -> None:
         School.id.in_(wanted), access.group_schools(actor)))) if wanted else set()
     if not wanted or found != wanted:
         raise errors.Invalid(f"Choose the schools from {actor.group_name or 'your group'}.",
+                             field="school_ids")
+
+
+NOT_YOUR_NETWORK = "Choose one of your school's networks."
+
+
+def network_for(actor: User, alliance_id: int | None) -> int:
+    """The network a new request of ``actor`` goes to: their own, or (a headteacher) another
+    network their school is a member of; any other is refused beside the choice."""
+    if alliance_id is None or alliance_id == actor.alliance_id:
+        return actor.alliance_id
+    if actor.role == "headteacher" and actor.school_id \
+            and access.is_member(actor.school_id, alliance_id):
+        return alliance_id
+    raise errors.Invalid(NOT_YOUR_NETWORK, field="alliance_id")
+
+
+def check_members(alliance_id: int, school_ids: list[int]) -> None:
+    """A request names only schools that are members of its network."""
+    wanted = set(school_ids)
+    if not wanted:
+        return
+    found = set(db.session.scalars(select(School.id).where(
+        School.id.in_(wanted), access.in_network(alliance_id))))
+    if found != wanted:
+        name = db.session.scalar(select(Alliance.name).where(Alliance.id == alliance_id))
+        raise errors.Invalid(f"Choose schools that are members of {name}.",
                              field="school_ids")
 
 

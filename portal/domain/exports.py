@@ -160,21 +160,29 @@ def save_codes(actor: User, values: dict[str, str], *, version: int | None,
 # ---------------------------------------------------------------------------- one invoice
 
 
-def payer_address(inv: Invoice) -> list[str]:
-    """The lines of the payer's postal address, for the envelope window and Xero's PO columns
-    (the portal keeps a school's name and postcode; a Board is written to care of the
-    alliance)."""
-    if inv.payer == "school" and inv.payer_school is not None:
-        return ["The Headteacher", inv.payer_school.name, inv.payer_school.postcode]
+def _postal(inv: Invoice) -> tuple[list[str], str, str]:
+    """The payer's postal address as (lines before the town, town, postcode): a school's
+    street address (GIAS's, or as the co-ordinator entered it); a Board is written to care of
+    the alliance."""
+    school = inv.payer_school if inv.payer == "school" else \
+        inv.payee_school if inv.payer == "teaching_school" else None  # supply cover: home school
+    if school is not None:
+        street = [line for line in (school.address_line1, school.address_line2,
+                                    school.address_line3) if line]
+        return ["The Headteacher", school.name, *street], school.town, school.postcode
     if inv.payer == "board" and inv.payer_board is not None:
         alliance = inv.payer_board.alliance
-        return [f"The Chair, {inv.payer_board.name}", f"care of {alliance.name}",
-                *[part.strip() for part in (alliance.address or "").split(",") if part.strip()],
-                alliance.postcode]
-    if inv.payer == "teaching_school" and inv.payee_school is not None:
-        # a supply-cover statement: sent to the home school it pays
-        return ["The Headteacher", inv.payee_school.name, inv.payee_school.postcode]
-    return [""]
+        return ([f"The Chair, {inv.payer_board.name}", f"care of {alliance.name}",
+                 *[part.strip() for part in (alliance.address or "").split(",")
+                   if part.strip()]], "", alliance.postcode)
+    return [], "", ""
+
+
+def payer_address(inv: Invoice) -> list[str]:
+    """The lines of the payer's postal address, for the envelope window: who, the street
+    lines, the town and the postcode (the empty ones left out)."""
+    lines, town, postcode = _postal(inv)
+    return [line for line in (*lines, town, postcode) if line] or [""]
 
 
 def contact_name(inv: Invoice) -> str:
@@ -262,16 +270,17 @@ def _with_lines(invoices: Iterable[Invoice], batch: int = 500
 def xero_rows(invoices: Iterable[Invoice], codes: Codes) -> Iterator[list[str]]:
     yield list(XERO_COLUMNS)
     for inv, lines in _with_lines(invoices):
-        address = payer_address(inv)
-        postcode = address[-1] if len(address) > 1 else ""
-        street = (address[:-1] + ["", "", "", ""])[:4]
+        who_where, town, postcode = _postal(inv)
+        street = (who_where[:3] + [", ".join(who_where[3:])] if len(who_where) > 4 else
+                  who_where + ["", "", "", ""])[:4]
         tax = codes.xero_tax_vat if inv.vat_rate_bp else codes.xero_tax_outside
         reference = inv.po_number or (inv.deployment.reference if inv.deployment else "")
         sign = -1 if inv.is_credit else 1
         for line in lines:
             yield [
-                _text(contact_name(inv), 255), "", *(_text(s, 500) for s in street), "", "",
-                _text(postcode, 50), "United Kingdom", inv.number, _text(reference, 255),
+                _text(contact_name(inv), 255), "", *(_text(s, 500) for s in street),
+                _text(town, 255), "", _text(postcode, 50), "United Kingdom", inv.number,
+                _text(reference, 255),
                 _dmy(inv.issued_on), _dmy(inv.due_on or inv.issued_on),
                 pounds(sign * inv.total_pence), "", _text(line.description, 4000),
                 str(sign * line.quantity), pounds(line.unit_pence), "",

@@ -2,7 +2,8 @@
 
 The extract is a CSV with columns such as ``URN``, ``EstablishmentName``,
 ``EstablishmentStatus (name)``, ``PhaseOfEducation (name)``, ``LA (code)``, ``LA (name)``,
-``Trusts (code)``, ``Trusts (name)`` and ``Postcode``. The national "establishment fields"
+``Trusts (code)``, ``Trusts (name)``, the address (``Street``, ``Locality``, ``Address3``,
+``Town``) and ``Postcode``. The national "establishment fields"
 file is about 61 MB, Windows-1252 encoded, with some 130 columns; it is read as a stream
 (:class:`Reader`), a row at a time, so memory stays the same whatever the file's size: the
 only thing that grows is a bitmap of the URNs seen (one bit per possible URN, at most
@@ -39,6 +40,8 @@ PHASE_NAMES = {
     "16 plus": "post_16",
     "not applicable": "special",
 }
+ADDRESS_COLUMNS = ("Street", "Locality", "Address3", "Town")
+ADDRESS_MAX = 100  # each line, as the school table holds it
 FOREIGN = "URN belongs to a school of another alliance"
 CLOSED = "closed"  # EstablishmentStatus (name); "Open, but proposed to close" is still open
 
@@ -55,6 +58,16 @@ class Row:
     trust_code: str = ""
     trust_name: str = ""
     closed: bool = False
+    street: str = ""
+    locality: str = ""
+    address3: str = ""
+    town: str = ""
+
+    @property
+    def address(self) -> dict[str, str]:
+        """The school's columns for its street address."""
+        return {"address_line1": self.street, "address_line2": self.locality,
+                "address_line3": self.address3, "town": self.town, "postcode": self.postcode}
 
 
 @dataclass
@@ -249,9 +262,13 @@ def _check(values: list[str], col, line: int, seen: _Seen) -> tuple[Row, list[st
         reasons.append("Trusts (name) is too long")
     if trust_code and not trust_name:
         reasons.append("Trusts (name) is empty but Trusts (code) is not")
+    address = {column: col(values, column) for column in ADDRESS_COLUMNS}
+    reasons += [f"{column} is longer than {ADDRESS_MAX} characters"
+                for column, value in address.items() if len(value) > ADDRESS_MAX]
     closed = col(values, "EstablishmentStatus (name)").lower() == CLOSED
     return Row(line, urn, name, phase or "", la_name, la_code, postcode, trust_code,
-               trust_name, closed), reasons
+               trust_name, closed, street=address["Street"], locality=address["Locality"],
+               address3=address["Address3"], town=address["Town"]), reasons
 
 
 def parse(data: bytes, *, foreign_urns: frozenset[str] | set[str] = frozenset()) -> Parsed:

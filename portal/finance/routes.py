@@ -120,7 +120,7 @@ def index() -> ResponseReturnValue:
     schools: list[tuple[int, str]] = []
     if can["filter_by_school"]:
         schools = [(sid, name) for sid, name in db.session.execute(
-            select(School.id, School.name).where(School.alliance_id == current_user.alliance_id)
+            select(School.id, School.name).where(access.in_network(current_user.alliance_id))
             .order_by(School.name))]
     return render("finance/index.html", "results", page=page, chosen=chosen, years=years,
                   outstanding=outstanding, can=can, lede=LEDES.get(current_user.role, "").format(
@@ -235,6 +235,7 @@ def _show(inv: Invoice, *, form: PaymentForm | None = None, po_form: PONumberFor
                   po_form=po_form or PONumberForm(formdata=None, po_number=inv.po_number,
                                                   version=inv.version),
                   vat_label=charging.vat_label(inv.vat_rate_bp),
+                  address=exports.payer_address(inv),
                   alliance=inv.deployment.alliance if inv.deployment else current_user.alliance)
     return body, status
 
@@ -404,7 +405,7 @@ def rates() -> ResponseReturnValue:
         select(School.name, AllowanceUse.kind, func.sum(AllowanceUse.units),
                func.sum(AllowanceUse.charged_pence))
         .join(School, School.id == AllowanceUse.school_id)
-        .where(School.alliance_id == current_user.alliance_id, AllowanceUse.academic_year == year)
+        .where(access.in_network(current_user.alliance_id), AllowanceUse.academic_year == year)
         .group_by(School.name, AllowanceUse.kind)
         .order_by(School.name, AllowanceUse.kind)
     ).all()

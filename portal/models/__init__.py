@@ -55,7 +55,7 @@ from .notifications import Notification, OutboxEmail, WorkerHeartbeat
 from .people import LeaderProfile, Specialism, Unavailability, User, leader_specialism
 from .plans import ACTION_STATUSES, Action, ActionPlan, Outcome, PlanRevision
 from .requests import REQUEST_STATUSES, RequestSchool, SupportRequest
-from .schools import EIP, Alliance, Board, LocalAuthority, School, Trust
+from .schools import EIP, Alliance, Board, LocalAuthority, School, SchoolNetwork, Trust
 from .submissions import FormDraft, IdempotencyKey
 
 __all__ = [
@@ -67,7 +67,8 @@ __all__ = [
     "CalendarFeed", "DeploymentResponse", "Evaluation", "EvaluationDraft", "Invoice",
     "InviteToken", "InvoiceLine", "LeaderProfile", "LocalAuthority", "Notification", "Outcome",
     "OutcomeRating", "OutboxEmail", "Payment", "PlanRevision", "RateCard", "RequestSchool",
-    "School", "Signature", "Specialism", "SupportRequest", "Trust", "UTCDateTime", "Unavailability",
+    "School", "SchoolNetwork", "Signature", "Specialism", "SupportRequest", "Trust",
+    "UTCDateTime", "Unavailability",
     "User", "VARIATION_STATUSES", "VISIT_STATUSES", "Variation", "Visit", "leader_specialism",
     "visit_action",
     "mask_to_standards", "standards_to_mask", "utcnow",

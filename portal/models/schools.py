@@ -82,8 +82,15 @@ class School(Model):
     urn: Mapped[str] = mapped_column(String(12), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     phase: Mapped[str] = mapped_column(String(20))
+    # the street address GIAS gives (Street, Locality, Address3, Town): the payer's address
+    # on an invoice
+    address_line1: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    address_line2: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    address_line3: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    town: Mapped[str] = mapped_column(String(100), default="", server_default="")
     postcode: Mapped[str] = mapped_column(String(10), default="")
     local_authority_id: Mapped[int | None] = mapped_column(ForeignKey("local_authority.id"))
+    # the home network; every network the school is in (the home one too) is a SchoolNetwork
     alliance_id: Mapped[int | None] = mapped_column(ForeignKey("alliance.id"))
     eip_id: Mapped[int | None] = mapped_column(ForeignKey("eip.id"))
     trust_id: Mapped[int | None] = mapped_column(ForeignKey("trust.id"), index=True)
@@ -101,3 +108,24 @@ class School(Model):
         Index("ix_school_alliance_name", "alliance_id", "name"),
         Index("ix_school_local_authority_id", "local_authority_id"),
     )
+
+    @property
+    def address_lines(self) -> list[str]:
+        """The street address, line by line, without the empty lines (postcode last)."""
+        return [line for line in (self.address_line1, self.address_line2, self.address_line3,
+                                  self.town, self.postcode) if line]
+
+
+class SchoolNetwork(Model):
+    """A school's membership of a network (alliance): a school may be in several. Whether a
+    school is in a network, and a network's list of schools, read these rows
+    (``domain.access.in_network``); requests, deployments and invoices keep their own
+    alliance."""
+
+    __tablename__ = "school_network"
+    school_id: Mapped[int] = mapped_column(ForeignKey("school.id"), primary_key=True)
+    alliance_id: Mapped[int] = mapped_column(ForeignKey("alliance.id"), primary_key=True)
+
+    alliance: Mapped[Alliance] = relationship()
+
+    __table_args__ = (Index("ix_school_network_alliance_school", "alliance_id", "school_id"),)

@@ -176,7 +176,13 @@ class RequestForm(FlaskForm):
 
 
 class NewRequestForm(OneTimeKey, RequestForm):
-    """A new request: sent twice, it still makes one."""
+    """A new request: sent twice, it still makes one. ``alliance_id``: the network it goes to,
+    asked only of a headteacher whose school is in more than one (the route drops it
+    otherwise)."""
+
+    alliance_id = RadioField("Network to send it to", coerce=whole_number, validators=[
+        InputRequired(message="Choose the network to send it to.")],
+                             **choice_errors("Choose one of your school's networks."))
 
 
 def _mask(codes) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
 from .. import idempotency
@@ -96,8 +96,23 @@ def _form(req: SupportRequest | None = None) -> RequestForm:
     ]
     # an officer names schools of their group only, and their requests take their route
     officer_route = current_user.officer_route
-    where = access.group_schools(current_user) if current_user.role == "officer" \
-        else School.alliance_id == current_user.alliance_id
+    # a headteacher whose school is in more than one network chooses where it goes (a new
+    # request only), and may name the schools of any of those networks
+    networks = access.networks_of(current_user.school_id) \
+        if req is None and current_user.role == "headteacher" else []
+    if len(networks) > 1:
+        form.alliance_id.choices = networks
+        if request.method == "GET":
+            form.alliance_id.data = current_user.alliance_id
+    elif isinstance(form, NewRequestForm):
+        del form.alliance_id
+    if current_user.role == "officer":
+        where = access.group_schools(current_user)
+    elif len(networks) > 1:
+        where = or_(*(access.in_network(alliance_id) for alliance_id, _ in networks))
+    else:
+        where = access.in_network(req.alliance_id if req is not None
+                                  else current_user.alliance_id)
     schools = db.session.scalars(select(School).where(where).order_by(School.name)).all()
     form.school_ids.choices = [(s.id, s.name) for s in schools]
     if officer_route is not None:
@@ -163,6 +178,7 @@ def new() -> ResponseReturnValue:
             with command():
                 req = brokering.create_request(
                     current_user, school_ids=form.school_ids.data,
+                    alliance_id=form.alliance_id.data if "alliance_id" in form else None,
                     submit=bool(request.form.get("submit_now")), ip=_ip(), **form.model_fields())
         except Invalid as exc:  # the hours, or a Board route with no Board: beside the field
             exc.show_on(form)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from portal.extensions import db
-from portal.models import EIP, Alliance, Board, LocalAuthority, School
+from portal.models import EIP, Alliance, Board, LocalAuthority, School, SchoolNetwork
 
 from ._seq import next_number
 
@@ -20,6 +20,15 @@ def school(a: Alliance, name: str, phase: str = "primary", la: LocalAuthority | 
     s = School(urn=str(100000 + next_number()), name=name, phase=phase, alliance_id=a.id,
                local_authority_id=la.id if la else None)
     db.session.add(s)
+    db.session.flush()
+    db.session.add(SchoolNetwork(school_id=s.id, alliance_id=a.id))  # its home network
+    db.session.flush()
+    return s
+
+
+def join(s: School, a: Alliance) -> School:
+    """Make ``s`` a member of a second network ``a`` too (its home stays where it was)."""
+    db.session.add(SchoolNetwork(school_id=s.id, alliance_id=a.id))
     db.session.flush()
     return s
 

@@ -22,6 +22,7 @@ from portal.models import (
     LocalAuthority,
     OutboxEmail,
     School,
+    SchoolNetwork,
     Specialism,
     User,
     utcnow,
@@ -306,6 +307,33 @@ def test_admin_adds_and_edits_a_school(admin_world, client_for):
                              .where(AuditEvent.action.like("school.%"))) == 2
 
 
+def test_the_schools_street_address_is_edited_and_a_bad_postcode_saves_nothing(admin_world,
+                                                                              client_for):
+    """Issue 21: the address an invoice is sent to; the postcode must be a UK one."""
+    c = client_for(admin_world.user("a", "admin"))
+    s = admin_world.a.home
+    page = c.get(f"/admin/schools/{s.id}").get_data(as_text=True)
+    assert "Address line 1" in page and "Town or city" in page
+    form = {"urn": s.urn, "name": s.name, "phase": s.phase, "version": str(s.version),
+            "address_line1": "4 Orchard Way", "address_line2": "Netherton",
+            "address_line3": "", "town": "Bootle"}
+    bad = c.post(f"/admin/schools/{s.id}", {**form, "postcode": "L20 3A"})
+    assert bad.status_code == 422
+    body = bad.get_data(as_text=True)
+    assert 'id="postcode-error"' in body and "Enter a UK postcode, for example BN7 1UE." in body
+    db.session.expire_all()
+    assert db.session.get(School, s.id).address_line1 == ""  # nothing saved
+    ok = c.post(f"/admin/schools/{s.id}", {**form, "postcode": "l20 3ab"})
+    assert ok.status_code == 303
+    db.session.expire_all()
+    saved = db.session.get(School, s.id)
+    assert saved.address_lines == ["4 Orchard Way", "Netherton", "Bootle", "L20 3AB"]
+    long_line = c.post(f"/admin/schools/{s.id}", {**form, "version": str(saved.version),
+                                                  "address_line1": "x" * 101,
+                                                  "postcode": "L20 3AB"})
+    assert long_line.status_code == 422
+
+
 def _upload(c, text: str, name="extract.csv"):
     return c.post("/admin/schools/import",
                   {"file": (io.BytesIO(text.encode("utf-8")), name)},
@@ -336,14 +364,17 @@ def test_gias_import_never_half_imports_a_bad_file(admin_world, client_for):
     text = (fd.GIAS_HEADER + fd.gias_row("200001", "Good Primary")
             + fd.gias_row("20X", "Bad URN Primary")
             + fd.gias_row("200003", "Odd Phase", phase="Kindergarten")
-            + fd.gias_row(admin_world.b.home.urn, "Stolen School"))
+            + fd.gias_row(admin_world.b.home.urn, "Renamed School"))
     r = _upload(c, text)
     body = r.data.decode()
     assert r.status_code == 422
-    assert "3 rows rejected" in body and "URN must be 5 to 8 digits" in body
-    assert "Kindergarten" in body and "another alliance" in body
+    assert "2 rows rejected" in body and "URN must be 5 to 8 digits" in body
+    assert "Kindergarten" in body
     assert db.session.scalar(select(func.count(School.id))) == n
+    # the other network's school, which would have joined this one, is untouched too
     assert db.session.get(School, admin_world.b.home.id).name == "Beta Home Primary"
+    assert db.session.get(SchoolNetwork, (admin_world.b.home.id,
+                                          admin_world.a.alliance.id)) is None
     missing = _upload(c, "URN,Name\n1,2\n")
     assert missing.status_code == 422 and "missing the column" in missing.data.decode()
     assert _upload(c, "").status_code == 422

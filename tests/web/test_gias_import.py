@@ -11,22 +11,23 @@ from flask_sqlalchemy import record_queries
 from sqlalchemy import event, func, select
 
 from portal.domain import admin as commands
-from portal.domain import errors, gias
+from portal.domain import gias
 from portal.extensions import db
-from portal.models import AuditEvent, School, Trust
+from portal.models import AuditEvent, School, SchoolNetwork, Trust
 
 # The real file's columns, in its order (a selection: the real one has about 130).
 HEADER = ["URN", "LA (code)", "LA (name)", "EstablishmentNumber", "EstablishmentName",
           "TypeOfEstablishment (name)", "EstablishmentStatus (name)",
           "PhaseOfEducation (name)", "StatutoryLowAge", "StatutoryHighAge", "Trusts (code)",
-          "Trusts (name)", "Street", "Locality", "Town", "Postcode", "SchoolWebsite",
+          "Trusts (name)", "Street", "Locality", "Address3", "Town", "Postcode", "SchoolWebsite",
           "TelephoneNum", "HeadFirstName", "HeadLastName", "OfstedRating (name)", "LastChangedDate"]
 
 
 def gias_line(urn, name, *, status="Open", phase="Primary", la="Sefton", la_code="343",
-              trust_code="", trust_name="", postcode="L20 1AA") -> str:
+              trust_code="", trust_name="", postcode="L20 1AA", street="1 Church Road",
+              locality="", address3="", town="Bootle") -> str:
     values = [str(urn), la_code, la, "2001", name, "Academy converter", status, phase, "4",
-              "11", trust_code, trust_name, "1 Church Road", "", "Bootle", postcode,
+              "11", trust_code, trust_name, street, locality, address3, town, postcode,
               "www.example.sch.uk", "0151 000 0000", "Ann", "O’Neill", "Good", "01-09-2025"]
     return ",".join(f'"{v}"' if "," in v else v for v in values) + "\r\n"
 
@@ -234,12 +235,41 @@ def test_the_cli_imports_a_file_from_disk(world, app, tmp_path):
     assert failed.exit_code != 0 and "URN must be 5 to 8 digits" in failed.output
 
 
-def test_another_alliances_school_is_refused_in_a_streamed_file(world):
-    admin = world.user("a", "admin")
+def test_a_school_already_in_another_network_joins_this_one_too(world, client_for):
+    """Issue 21: a school is in more than one network. Its URN in a second network's import
+    adds a membership: no duplicate school, no refusal, its home network unchanged."""
     theirs = world.b.home
-    with pytest.raises(errors.Invalid) as caught:
-        commands.import_schools(admin, io.BytesIO(gias_file(
-            gias_line(340001, "Fine Primary"), gias_line(theirs.urn, "Taken"))))
-    report = caught.value.parsed
-    assert report.rejected == [(3, theirs.urn, "URN belongs to a school of another alliance")]
-    db.session.rollback()
+    n = db.session.scalar(select(func.count(School.id)))
+    c = client_for(world.user("a", "admin"))
+    data = gias_file(gias_line(340001, "Fine Primary"),
+                     gias_line(theirs.urn, theirs.name, la="Sefton"))
+    r = _upload(c, data)
+    assert r.status_code == 303, r.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(School.id))) == n + 1  # only the new one
+    db.session.expire_all()
+    assert db.session.get(School, theirs.id).alliance_id == world.b.alliance.id  # home kept
+    assert {row.alliance_id for row in db.session.scalars(select(SchoolNetwork).where(
+        SchoolNetwork.school_id == theirs.id))} == {world.a.alliance.id, world.b.alliance.id}
+    page = c.get("/admin/schools").get_data(as_text=True)
+    assert "1 already in another network, now in yours too" in page
+    assert theirs.name in page  # in network a's list ...
+    other = client_for(world.user("b", "admin")).get("/admin/schools").get_data(as_text=True)
+    assert theirs.name in other  # ... and still in its home network's
+    # the same file again: nothing more joins, nothing is duplicated
+    assert _upload(c, data).status_code == 303
+    assert db.session.scalar(select(func.count()).select_from(SchoolNetwork).where(
+        SchoolNetwork.school_id == theirs.id)) == 2
+
+
+def test_the_street_address_is_read_from_the_file(world, client_for):
+    c = client_for(world.user("a", "admin"))
+    r = _upload(c, gias_file(gias_line(340002, "Address Primary", street="12 Mill Lane",
+                                       locality="Netherton", address3="Sefton Park",
+                                       town="Bootle", postcode="l30 5qb")))
+    assert r.status_code == 303, r.get_data(as_text=True)
+    school = db.session.scalar(select(School).where(School.urn == "340002"))
+    assert (school.address_line1, school.address_line2, school.address_line3, school.town,
+            school.postcode) == ("12 Mill Lane", "Netherton", "Sefton Park", "Bootle",
+                                 "L30 5QB")
+    assert school.address_lines == ["12 Mill Lane", "Netherton", "Sefton Park", "Bootle",
+                                    "L30 5QB"]

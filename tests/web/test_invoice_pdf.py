@@ -81,6 +81,48 @@ def test_the_payer_address_sits_in_the_envelope_window(world, client_for, bank):
     assert world.a.receiving.name in " ".join(inside)
 
 
+def _addressed(school) -> None:
+    school.address_line1, school.address_line2, school.address_line3 = (
+        "12 Mill Lane", "Netherton", "Sefton Park")
+    school.town, school.postcode = "Bootle", "L30 5QB"
+
+
+def test_the_schools_street_address_is_the_payers_on_the_page_and_in_the_pdf_window(
+        world, client_for, bank):
+    """Issue 21: the school's street address (every line of it) is what the envelope's window
+    shows, in the PDF and on the printable page."""
+    _addressed(world.a.receiving)
+    inv = _invoice(world)
+    db.session.commit()
+    expected = ["The Headteacher", world.a.receiving.name, "12 Mill Lane", "Netherton",
+                "Sefton Park", "Bootle", "L30 5QB"]
+    assert exports.payer_address(inv) == expected
+    page = client_for(world.user("a", "headteacher")).get(f"/finance/invoices/{inv.id}")
+    body = page.get_data(as_text=True)
+    window = body[body.index('class="invoice-to"'):]
+    window = window[:window.index("</address>")]
+    assert all(line in window for line in expected)
+    assert "12 Mill Lane, Netherton, Sefton Park, Bootle, L30 5QB" in body  # on screen too
+    data = client_for(world.user("a", "admin")).get(f"/finance/invoices/{inv.id}.pdf").data
+    left, top, right, bottom = WINDOW
+    inside = [w[0] for w in _words(data) if left <= w[1] and w[3] <= right and top <= w[2]
+              and w[4] <= bottom]
+    assert inside == " ".join(expected).split()  # all seven lines fit the window
+    assert "12 Mill Lane" in _text(data) and "L30 5QB" in _text(data)
+
+
+def test_the_xero_export_carries_the_street_and_town(world, bank):
+    _addressed(world.a.receiving)
+    inv = _invoice(world)
+    db.session.commit()
+    header, row = list(exports.xero_rows([inv], exports.codes_for(world.a.alliance.id)))[:2]
+    got = dict(zip(header, row, strict=True))
+    assert (got["POAddressLine1"], got["POAddressLine2"], got["POAddressLine3"],
+            got["POAddressLine4"], got["POCity"], got["POPostalCode"]) == (
+        "The Headteacher", world.a.receiving.name, "12 Mill Lane", "Netherton, Sefton Park",
+        "Bootle", "L30 5QB")
+
+
 def test_the_invoice_pdf_has_bank_details_po_number_and_vat_line(world, client_for, bank):
     inv = _invoice(world, vat=2000, po="PO-7781")
     db.session.commit()
