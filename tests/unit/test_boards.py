@@ -329,9 +329,10 @@ def test_matching_a_request_without_a_time_frame_says_why(fw):
 
 
 def test_reports_count_a_headteachers_board_targeted_deployment(fw):
-    from portal.reports.routes import load_rows
+    from portal.reports import sql
 
-    rows = {r.reference: r for r in load_rows(fw.a.users["board"])}
+    rows = {r.reference: r for page in sql.pages(fw.a.users["board"], sql.Filters())
+            for r in page}
     assert fw.a.agreed.reference in rows
     assert rows[fw.a.agreed.reference].board_id == fw.a.board.id
     assert rows[fw.a.agreed.reference].board_day_pence == 20_000
