@@ -97,7 +97,16 @@ def _plan_ctx(deployment, plan) -> dict:
         forms = {"action": _row_form("action", plan=plan), "outcome": _row_form("outcome"),
                  "text": TextForm(formdata=None, prefix="text", obj=plan)}
         forms["text"].version.data = plan.text_version
-    return {"d": deployment, "plan": plan, "editable": editable, "forms": forms, "can": can}
+    return {"d": deployment, "plan": plan, "editable": editable, "forms": forms, "can": can,
+            "commission_waiting": policy.commission_hold_message(deployment)}
+
+
+def _days_waiting(deployment: DeploymentModel) -> str | None:
+    """Why some agreed days cannot be used yet: an amendment (or, on a commission, the
+    commission's new agreement) still waiting for every party's signature."""
+    f = policy.facts(deployment)
+    return policy.days_waiting_for_signatures(deployment, f) \
+        or policy.commission_hold_message(deployment, f)
 
 
 def _row_response(template: str, status: int = 200, **ctx):
@@ -408,7 +417,7 @@ def plan_visit(deployment_id: int) -> ResponseReturnValue:
         status = 422
     return render_template("plans/visit_plan_form.html", d=deployment, form=form,
                            left=domain.half_days_left(deployment),
-                           waiting=policy.days_waiting_for_signatures(deployment),
+                           waiting=_days_waiting(deployment),
                            planned=domain.planned_half_days(deployment),
                            window=domain.visit_window(deployment)), status
 
@@ -446,7 +455,7 @@ def deliver_visit(visit_id: int) -> ResponseReturnValue:
     return render_template("plans/visit_form.html", d=deployment, form=form, visit=visit,
                            actions={a.id: a for a in actions}, statuses=ACTION_STATUSES,
                            left=domain.half_days_left(deployment),
-                           waiting=policy.days_waiting_for_signatures(deployment),
+                           waiting=_days_waiting(deployment),
                            window=domain.visit_window(deployment)), status
 
 
@@ -523,7 +532,7 @@ def new_visit(deployment_id: int) -> ResponseReturnValue:
     return render_template("plans/visit_form.html", d=deployment, form=form,
                            actions={a.id: a for a in actions}, statuses=ACTION_STATUSES,
                            left=domain.half_days_left(deployment),
-                           waiting=policy.days_waiting_for_signatures(deployment),
+                           waiting=_days_waiting(deployment),
                            window=domain.visit_window(deployment)), status
 
 
@@ -624,6 +633,7 @@ def plans_panel(ctx: PanelContext[DeploymentModel]) -> dict[str, Any] | None:
         "sees_plan": sees_plan,
         "can": policy.actions(deployment, user, f),
         "days_waiting": policy.days_waiting_for_signatures(deployment, f),
+        "commission_waiting": policy.commission_hold_message(deployment, f),
         "variation_can": {v.id: policy.actions(v, user, f) for v in variations},
         "visits": _visits(deployment) if sees_plan else [],
         "planned": (planned := _visits(deployment, "planned") if sees_plan else []),
