@@ -216,7 +216,8 @@ def test_the_commission_closes_only_after_everyone_on_it(cw):
     evaluations.forward(cw.commission, cw.w.user("a", "admin"))
     evaluations.sign_off_school(cw.commission, cw.w.user("a", "headteacher"), ratings={},
                                 support_quality=4, value_for_money=4, would_use_again=True,
-                                summary="The commission as a whole worked.")
+                                summary="The commission as a whole worked.",
+                                people={person.id: evaluations.Rating(4, "Strong")})
     director = cw.w.user("a", "director")
     decision = eval_policy.sign_off(cw.commission, director, eval_policy.facts(cw.commission))
     assert not decision.allowed and "Everyone deployed" in decision.reason
@@ -253,7 +254,7 @@ def test_waiting_sign_off_twins_agree(cw):
     evaluations.forward(cw.commission, cw.w.user("a", "admin"))
     evaluations.sign_off_school(cw.commission, cw.w.user("a", "headteacher"), ratings={},
                                 support_quality=4, value_for_money=4, would_use_again=True,
-                                summary="Good.")
+                                summary="Good.", people={person.id: evaluations.Rating(3)})
     commit()
     users = db.session.scalars(select(User).order_by(User.id)).all()
     assert_twins_agree(users, Deployment, visible=access.deployments_visible_to,
