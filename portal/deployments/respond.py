@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from ..domain import access, agreements, brokering
 from ..domain.errors import Invalid
+from ..domain.policy import LEADER_ROLES
 from ..domain.policy import deployments as policy
 from ..formatting import days
 from ..htmx import render
@@ -21,7 +22,7 @@ from ..security import roles
 from ..unit_of_work import command
 from .routes import bp
 
-PARTY_ROLES = ("headteacher", "home_school", "sle")
+PARTY_ROLES = ("headteacher", "home_school", *LEADER_ROLES)
 
 
 @bp.post("/<id:deployment_id>/respond")

@@ -53,8 +53,8 @@ from ..models import (
 )
 from ..validators import MAX_AHEAD, MAX_TIME_FRAME, TOLERANCE, date_problem, time_frame_problem
 from . import audit, charging, errors, finance, merkle, notify, signing, workflow
+from .policy import acts_as_leader, require
 from .policy import agreements as policy
-from .policy import require
 
 DEFAULT_EXIT = (
     "The deployment ends when the agreed days have been delivered and the final evaluation is "
@@ -151,21 +151,24 @@ def slots(deployment: Deployment, agreement: Agreement | None = None) -> list[Sl
 
 
 def holds(slot: Slot, deployment: Deployment, user: User) -> bool:
-    """Whether ``user`` may fill ``slot``."""
-    if user.role != SLOT_ROLES[slot.kind] or not user.active:
+    """Whether ``user`` may fill ``slot``. The leader's slot is the deployment's own leader's
+    (a system leader, or the director leading a commission: ``acts_as_leader``)."""
+    if not user.active:
         return False
     if slot.kind == "leader":
-        return user.id == deployment.leader_id
+        return acts_as_leader(deployment, user)
+    if user.role != SLOT_ROLES[slot.kind]:
+        return False
     if slot.kind == "director":
         return user.alliance_id == deployment.alliance_id
     return slot.school is not None and user.school_id == slot.school.id
 
 
 def slot_for(deployment: Deployment, agreement: Agreement | None, user: User) -> Slot | None:
-    for slot in slots(deployment, agreement):
-        if holds(slot, deployment, user):
-            return slot
-    return None
+    """The slot ``user`` fills next: the first they hold still unanswered, else the first they
+    hold (a director leading a commission holds the leader's and the director's)."""
+    held = [s for s in slots(deployment, agreement) if holds(s, deployment, user)]
+    return next((s for s in held if s.signature is None), held[0] if held else None)
 
 
 def on_behalf_slots(deployment: Deployment, agreement: Agreement) -> list[Slot]:

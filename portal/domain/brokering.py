@@ -41,6 +41,7 @@ from ..models import (
 from . import access, audit, errors, notify, workflow
 from .matching import Candidate, Exclusion, Match, Need, rank
 from .policy import Decision, require
+from .policy import commissions as commission_policy
 from .policy import deployments as deployment_policy
 from .policy import funding as funding_policy
 from .policy import requests as request_policy
@@ -427,6 +428,7 @@ def candidates_for(alliance_id: int, start: date, end: date) -> list[Candidate]:
             unavailable=tuple((u.start, u.end) for u in p.unavailable
                               if u.start <= end and u.end >= start),
             active=p.user.active and p.accepting,
+            role=p.user.role,
         ))
     return out
 
@@ -438,19 +440,23 @@ class Ranking:
     exclusions: list[Exclusion]
 
 
-COMMISSIONER_DESIGNATIONS = ("nle", "lle")
-
-
 def ranking(req: SupportRequest) -> Ranking:
-    """The ranked list for a request. A commission is led by an NLE or LLE (Sefton B-D): the
-    others are listed as excluded, with why."""
+    """The ranked list for a request. A commission is led by an NLE, an LLE or the Teaching
+    School headteacher (Sefton B-D, ``commission_policy.may_lead``): the others are listed as
+    excluded, with why; the Teaching School headteacher leads commissions only."""
     need = need_for(req)
     matches, exclusions = rank(need, candidates_for(req.alliance_id, need.start, need.end))
     if req.kind == "commission":
-        exclusions = [*exclusions, *(
-            Exclusion(m.candidate, "An NLE/LLE commission is led by an NLE or LLE")
-            for m in matches if m.candidate.designation not in COMMISSIONER_DESIGNATIONS)]
-        matches = [m for m in matches if m.candidate.designation in COMMISSIONER_DESIGNATIONS]
+        def fits(c: Candidate) -> bool:
+            return commission_policy.may_lead(c.designation, c.role)
+        reason = commission_policy.MAY_LEAD
+    else:
+        def fits(c: Candidate) -> bool:
+            return commission_policy.may_be_deployed(c.role, commission=False)
+        reason = "The Teaching School headteacher leads commissions only"
+    exclusions = [*exclusions, *(Exclusion(m.candidate, reason)
+                                 for m in matches if not fits(m.candidate))]
+    matches = [m for m in matches if fits(m.candidate)]
     return Ranking(need, matches, exclusions)
 
 

@@ -26,8 +26,8 @@ from .. import idempotency
 from ..domain import access
 from ..domain import evaluations as ev
 from ..domain.errors import Invalid
+from ..domain.policy import LEADER_ROLES, require
 from ..domain.policy import evaluations as policy
-from ..domain.policy import require
 from ..domain.policy.commissions import is_commission
 from ..extensions import db
 from ..formatting import LONDON
@@ -204,7 +204,7 @@ def _fill_draft(form: FlaskForm, draft: EvaluationDraft | None) -> bool:
 
 
 @bp.route("/evaluation", methods=["GET", "POST"])
-@roles("sle")
+@roles(*LEADER_ROLES)
 def leader(deployment_id: int) -> ResponseReturnValue:
     d = _deployment(deployment_id)
     outcomes = ev.outcomes_for(d)

@@ -29,8 +29,8 @@ from .. import idempotency
 from ..domain import access, audit_words
 from ..domain import plans as domain
 from ..domain.errors import Conflict, Invalid, NotNow
+from ..domain.policy import LEADER_ROLES, require
 from ..domain.policy import plans as policy
-from ..domain.policy import require
 from ..domain.sla import contact_clock
 from ..extensions import db
 from ..formatting import uk_date
@@ -136,7 +136,7 @@ def show(deployment_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/deployments/<id:deployment_id>/plan")
-@roles("sle")
+@roles(*LEADER_ROLES)  # the leader: a system leader, or a director leading a commission
 def start(deployment_id: int) -> ResponseReturnValue:
     deployment = access.get_plan_deployment(current_user, deployment_id)
     domain.start_plan(deployment, current_user, ip=_ip())
@@ -188,7 +188,7 @@ def poll(plan_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/plans/<id:plan_id>/<any(action, outcome):kind>s")
-@roles("sle")
+@roles(*LEADER_ROLES)  # the leader: a system leader, or a director leading a commission
 def add_row(plan_id: int, kind: str) -> ResponseReturnValue:
     plan = access.get_plan(current_user, plan_id)
     deployment = plan.deployment
@@ -222,7 +222,7 @@ def row(kind: str, row_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/plans/<any(action, outcome):kind>/<id:row_id>/edit")
-@roles("sle")
+@roles(*LEADER_ROLES)  # the leader: a system leader, or a director leading a commission
 def edit_row(kind: str, row_id: int) -> ResponseReturnValue:
     obj = access.get_plan_row(current_user, kind, row_id)
     plan = obj.plan
@@ -232,7 +232,7 @@ def edit_row(kind: str, row_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/plans/<any(action, outcome):kind>/<id:row_id>")
-@roles("sle")
+@roles(*LEADER_ROLES)  # the leader: a system leader, or a director leading a commission
 def save_row(kind: str, row_id: int) -> ResponseReturnValue:
     try:
         obj = access.get_plan_row(current_user, kind, row_id)
@@ -281,7 +281,7 @@ def _conflict(kind: str, row_id: int, mine: dict, form, plan=None):
 
 
 @bp.post("/plans/<any(action, outcome):kind>/<id:row_id>/delete")
-@roles("sle")
+@roles(*LEADER_ROLES)  # the leader: a system leader, or a director leading a commission
 def delete_row(kind: str, row_id: int) -> ResponseReturnValue:
     try:
         obj = access.get_plan_row(current_user, kind, row_id)
@@ -315,7 +315,7 @@ def delete_row(kind: str, row_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/plans/<any(action, outcome):kind>/<id:row_id>/move")
-@roles("sle")
+@roles(*LEADER_ROLES)  # the leader: a system leader, or a director leading a commission
 def move_row(kind: str, row_id: int) -> ResponseReturnValue:
     obj = access.get_plan_row(current_user, kind, row_id)
     plan = obj.plan
@@ -337,7 +337,7 @@ def move_row(kind: str, row_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/plans/<id:plan_id>/text")
-@roles("sle")
+@roles(*LEADER_ROLES)  # the leader: a system leader, or a director leading a commission
 def save_text(plan_id: int) -> ResponseReturnValue:
     plan = access.get_plan(current_user, plan_id)
     deployment = plan.deployment
@@ -387,7 +387,7 @@ def _visit(visit_id: int) -> Visit:
 
 
 @bp.route("/deployments/<id:deployment_id>/visits/plan", methods=["GET", "POST"])
-@roles("sle")
+@roles(*LEADER_ROLES)  # the leader: a system leader, or a director leading a commission
 def plan_visit(deployment_id: int) -> ResponseReturnValue:
     """Plan a visit ahead: the school and the leader see it; its days count once delivered."""
     deployment = access.get_plan_deployment(current_user, deployment_id)
@@ -423,7 +423,7 @@ def plan_visit(deployment_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/visits/<id:visit_id>/delivered", methods=["GET", "POST"])
-@roles("sle")
+@roles(*LEADER_ROLES)  # the leader: a system leader, or a director leading a commission
 def deliver_visit(visit_id: int) -> ResponseReturnValue:
     """Log a planned visit as delivered: what was done, the actions worked on."""
     visit = _visit(visit_id)
@@ -460,7 +460,7 @@ def deliver_visit(visit_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/visits/<id:visit_id>/cancel")
-@roles("sle")
+@roles(*LEADER_ROLES)  # the leader: a system leader, or a director leading a commission
 def cancel_visit(visit_id: int) -> ResponseReturnValue:
     visit = _visit(visit_id)
     deployment_id, when = visit.deployment_id, visit.visit_date  # CSRF: checked app-wide
@@ -471,7 +471,7 @@ def cancel_visit(visit_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/deployments/<id:deployment_id>/first-contact")
-@roles("sle")
+@roles(*LEADER_ROLES)  # the leader: a system leader, or a director leading a commission
 def first_contact(deployment_id: int) -> ResponseReturnValue:
     deployment = access.get_plan_deployment(current_user, deployment_id)
     form = FirstContactForm(formdata=request.form)
@@ -495,7 +495,7 @@ def first_contact(deployment_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/deployments/<id:deployment_id>/visits/new", methods=["GET", "POST"])
-@roles("sle")
+@roles(*LEADER_ROLES)  # the leader: a system leader, or a director leading a commission
 def new_visit(deployment_id: int) -> ResponseReturnValue:
     deployment = access.get_plan_deployment(current_user, deployment_id)
     if (may := policy.log_visit(deployment, current_user)).forbidden:
@@ -537,7 +537,7 @@ def new_visit(deployment_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/deployments/<id:deployment_id>/variations/new", methods=["GET", "POST"])
-@roles("sle", "admin", "director")
+@roles(*LEADER_ROLES, "admin")
 def new_variation(deployment_id: int) -> ResponseReturnValue:
     deployment = access.get_plan_deployment(current_user, deployment_id)
     if (may := policy.request_variation(deployment, current_user)).forbidden:

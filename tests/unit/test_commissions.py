@@ -37,7 +37,7 @@ def test_a_commission_is_matched_only_to_an_nle_or_lle(db):
     assert {m.candidate.designation for m in ranked.matches} <= {"nle", "lle"}
     assert w.commissioner.id in {m.candidate.leader_id for m in ranked.matches}
     sle = next(e for e in ranked.exclusions if e.candidate.leader_id == w.colleague.id)
-    assert "led by an NLE or LLE" in sle.reason
+    assert "led by an NLE, an LLE or the Teaching School headteacher" in sle.reason
     req.kind = "sle_deployment"
     assert w.colleague.id in {m.candidate.leader_id for m in brokering.ranking(req).matches}
 

@@ -29,7 +29,7 @@ from ...formatting import days as days_in_words
 from ...formatting import uk_date
 from ...models import Agreement, Deployment, RequestSchool, User, Variation, Visit
 from .. import access
-from . import Decision, allow, forbid, not_now
+from . import LEADER_ROLES, Decision, allow, forbid, leads_or_commissions, not_now
 
 OVERSEERS = ("admin", "director")
 # Where a deployment is open for delivery work (the plan can change, visits be logged).
@@ -146,7 +146,7 @@ def sees_contact_clock(d: Deployment, user: User) -> bool:
 
 def is_editor(d: Deployment, user: User) -> bool:
     """The deployment's own system leader (or the commissioning NLE/LLE) edits its plan."""
-    return user.role == "sle" and user.id in (d.leader_id, d.commissioning_leader_id)
+    return leads_or_commissions(d, user)
 
 
 def edit_plan(d: Deployment, user: User, _f: Facts | None = None) -> Decision:
@@ -333,7 +333,7 @@ def waiting_first_contact(user: User) -> ColumnElement[bool]:
 
 def waiting_log_first_contact(user: User) -> ColumnElement[bool]:
     """SQL twin of :func:`log_first_contact` allowed (the leader's "Log first contact" item)."""
-    if user.role != "sle":
+    if user.role not in LEADER_ROLES:
         return false()
     return and_(Deployment.status.in_(CONTACT_STATUSES), Deployment.first_contact_at.is_(None),
                 access.led_or_commissioned(user.id))
