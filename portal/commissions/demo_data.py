@@ -3,8 +3,8 @@ Dr Ruth Haldane with two colleagues deployed under it at different stages: Chidi
 agreed, signed and working, with the commissioner's mid-point QA note and 2 extra days approved
 that wait for every party to sign again; Priya Raman (non-SLE working as SLE) waiting for the
 school to agree. Adding Chidi made version 2 of the commission's agreement, which every party
-signed again; his extra days made version 3, being signed. Built with the domain commands, so the audit
-trail, agreements and notifications are the real ones."""
+signed again; his extra days made version 3, being signed. Built with the domain commands, so
+the audit trail, agreements and notifications are the real ones."""
 
 from __future__ import annotations
 
