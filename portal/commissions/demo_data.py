@@ -1,9 +1,10 @@
 """Demo data: in the Holy Rosary TSA (the first Sefton-model alliance), an LLE commission led by
 Dr Ruth Haldane with two colleagues deployed under it at different stages: Chidi Okafor (SLE)
-agreed, signed and working, with the commissioner's mid-point QA note; Priya Raman (non-SLE
-working as SLE) waiting for the school to agree. Adding them made new versions of the
-commission's agreement for every party to sign. Built with the domain commands, so the audit
-trail, agreements and notifications are the real ones."""
+agreed, signed and working, with the commissioner's mid-point QA note and 2 extra days approved
+that wait for every party to sign again; Priya Raman (non-SLE working as SLE) waiting for the
+school to agree. Adding Chidi made version 2 of the commission's agreement, which every party
+signed again; his extra days made version 3, being signed. Built with the domain commands, so
+the audit trail, agreements and notifications are the real ones."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from ..domain import agreements, brokering, commissions, evaluations
+from ..domain import agreements, brokering, commissions, evaluations, plans
 from ..extensions import db
 from ..models import (
     Agreement,
@@ -108,14 +109,19 @@ def commission(today: date, now: datetime) -> None:
             **({"agreed_by_name": "Fr Michael Byrne", "agreed_by_role": "Headteacher",
                 "agreed_via": "email", "agreed_on": root.confirmed_at.date()}
                if party == "home_school" else {})))
-    first = agreements.draft(root, admin)
-    # the commissioner's home school has no login: the co-ordinator records its signature
-    agreements.record_on_behalf(
-        first, admin, party=f"home_school:{root.home_school_id}", version=first.version,
-        seen_hash=first.content_hash, agreed_by_name="Fr Michael Byrne",
-        agreed_by_role="Headteacher", agreed_via="email", agreed_on=today, today=today,
-        ip="127.0.0.1", user_agent="demo")
-    _sign_all(root, [lle, director, head])
+    def sign_commission() -> None:
+        latest = agreements.current(root.id)
+        assert latest is not None
+        # the commissioner's home school has no login: the co-ordinator records its signature
+        agreements.record_on_behalf(
+            latest, admin, party=f"home_school:{root.home_school_id}", version=latest.version,
+            seen_hash=latest.content_hash, agreed_by_name="Fr Michael Byrne",
+            agreed_by_role="Headteacher", agreed_via="email", agreed_on=today, today=today,
+            ip="127.0.0.1", user_agent="demo")
+        _sign_all(root, [lle, director, head])
+
+    agreements.draft(root, admin)
+    sign_commission()
     assert root.status == "active"
     root.first_contact_at = now
     db.session.flush()
@@ -124,6 +130,16 @@ def commission(today: date, now: datetime) -> None:
     for who in (head, home_head, sle):
         brokering.respond(person, who, "accepted")
     _sign_all(person, [sle, home_head, director, head])
+    # adding him made version 2 of the commission's agreement: every party signed it again
+    sign_commission()
+    # then 2 extra days for him were approved: his agreement and the commission's change again
+    # (version 3), and the extra days wait until everyone has signed both; he and his parties
+    # have signed his
+    extra = plans.request_variation(person, sle, 4, "Two more days to coach the Year 6 team "
+                                    "after the book look showed less challenge there.")
+    plans.approve_variation(extra, head)
+    plans.approve_variation(extra, director)
+    _sign_all(person, [sle, home_head, director, head])  # his own: signed, the commission's not
     evaluations.add_qa_note(
         person, lle, is_working="Yes: the Year 5 team now plan reasoning into every lesson.",
         changes="Year 6 books show less challenge than Year 5's.",
@@ -133,4 +149,7 @@ def commission(today: date, now: datetime) -> None:
     commissions.deploy(root, non_sle.id, 4, lle)
     latest = db.session.scalar(select(Agreement).where(Agreement.deployment_id == root.id)
                                .order_by(Agreement.version.desc()).limit(1))
-    assert latest is not None and latest.version > 1  # the amendments every party signs
+    # version 2 signed by all (an amendment), version 3 for the extra days being signed
+    assert latest is not None and latest.version == 3
+    signed = agreements.last_signed(root.id)
+    assert signed is not None and signed.version == 2

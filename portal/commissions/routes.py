@@ -20,6 +20,7 @@ from ..domain import access, commissions, errors, finance
 from ..domain.errors import Invalid
 from ..domain.policy import commissions as policy
 from ..domain.policy import finance as finance_policy
+from ..domain.policy import plans as plan_policy
 from ..domain.policy import require
 from ..extensions import db
 from ..htmx import render
@@ -73,6 +74,11 @@ def _page(commission: Deployment, form: DeployForm | None = None,
                     for m in members},
         ranked=ranked, form=form, remove_form=remove_form or RemoveForm(formdata=None),
         remove_id=remove_id, notes=notes,
+        held=(held := {m.deployment.id: finance.commission_hold(m.deployment)
+                       for m in members}),
+        held_words=[plan_policy.extra_days_held(held[m.deployment.id],
+                                                f"for {m.deployment.leader.name}")
+                    for m in members if held[m.deployment.id]],
         quote=quote, default_days=f"{half_days / 2:g}")
 
 

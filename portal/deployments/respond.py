@@ -10,7 +10,8 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from ..domain import access, agreements, brokering
-from ..domain.errors import Invalid
+from ..domain.errors import Forbidden, Invalid
+from ..domain.policy import LEADER_ROLES
 from ..domain.policy import deployments as policy
 from ..formatting import days
 from ..htmx import render
@@ -21,13 +22,16 @@ from ..security import roles
 from ..unit_of_work import command
 from .routes import bp
 
-PARTY_ROLES = ("headteacher", "home_school", "sle")
+PARTY_ROLES = ("headteacher", "home_school", *LEADER_ROLES)
 
 
 @bp.post("/<id:deployment_id>/respond")
 @roles(*PARTY_ROLES)
 def respond(deployment_id: int) -> ResponseReturnValue:
     d = access.get_deployment(current_user, deployment_id, for_update=True)
+    if policy.party_of(d, current_user, policy.facts(d, current_user)) is None:
+        # a director answers only a proposal they lead (a commission): not anyone else's
+        raise Forbidden("Only a party to this proposal answers it.")
     form = RespondForm()
     if not form.validate():
         return _page(d, form), 422

@@ -53,8 +53,8 @@ from ..models import (
 )
 from ..validators import MAX_AHEAD, MAX_TIME_FRAME, TOLERANCE, date_problem, time_frame_problem
 from . import audit, charging, errors, finance, merkle, notify, signing, workflow
+from .policy import acts_as_leader, require
 from .policy import agreements as policy
-from .policy import require
 
 DEFAULT_EXIT = (
     "The deployment ends when the agreed days have been delivered and the final evaluation is "
@@ -151,21 +151,24 @@ def slots(deployment: Deployment, agreement: Agreement | None = None) -> list[Sl
 
 
 def holds(slot: Slot, deployment: Deployment, user: User) -> bool:
-    """Whether ``user`` may fill ``slot``."""
-    if user.role != SLOT_ROLES[slot.kind] or not user.active:
+    """Whether ``user`` may fill ``slot``. The leader's slot is the deployment's own leader's
+    (a system leader, or the director leading a commission: ``acts_as_leader``)."""
+    if not user.active:
         return False
     if slot.kind == "leader":
-        return user.id == deployment.leader_id
+        return acts_as_leader(deployment, user)
+    if user.role != SLOT_ROLES[slot.kind]:
+        return False
     if slot.kind == "director":
         return user.alliance_id == deployment.alliance_id
     return slot.school is not None and user.school_id == slot.school.id
 
 
 def slot_for(deployment: Deployment, agreement: Agreement | None, user: User) -> Slot | None:
-    for slot in slots(deployment, agreement):
-        if holds(slot, deployment, user):
-            return slot
-    return None
+    """The slot ``user`` fills next: the first they hold still unanswered, else the first they
+    hold (a director leading a commission holds the leader's and the director's)."""
+    held = [s for s in slots(deployment, agreement) if holds(s, deployment, user)]
+    return next((s for s in held if s.signature is None), held[0] if held else None)
 
 
 def on_behalf_slots(deployment: Deployment, agreement: Agreement) -> list[Slot]:
@@ -281,7 +284,8 @@ def _commission_charges(deployment: Deployment, schools: list[School], half_days
     whole; a person's agreement prices their own days and points to the commission for the fee."""
     root = finance.commission_root(deployment)
     assert root is not None
-    q = finance.commission_quote(root, half_days={deployment.id: half_days})
+    q = finance.commission_quote(root, half_days={**on_the_table(root),
+                                                  deployment.id: half_days})
     members = {d.id: d for d in finance.commission_members(root)}
     base = {"designation": deployment.designation, "half_days": half_days,
             "subsidised": False, "board_pays": 0}
@@ -442,9 +446,27 @@ def build_content(deployment: Deployment, today: date | None = None) -> dict:
     return json.loads(signing.canonical_json(content))
 
 
-def commission_section(deployment: Deployment) -> dict:
+def pending_half_days(deployment: Deployment) -> int:
+    """The half days on the table for ``deployment``: those of an amendment of its days still
+    being signed (extra days approved), else those agreed."""
+    if deployment.status == "agreement":
+        return deployment.half_days_agreed
+    latest = current(deployment.id)
+    if latest is not None and latest.status in policy.OPEN:
+        return int(latest.content.get("half_days") or deployment.half_days_agreed)
+    return deployment.half_days_agreed
+
+
+def on_the_table(root: Deployment) -> dict[int, int]:
+    """Everyone on the commission and the half days being agreed for them (extra days
+    approved for someone count here before their own amendment is signed)."""
+    return {d.id: pending_half_days(d) for d in finance.commission_members(root)}
+
+
+def commission_section(deployment: Deployment, half_days: dict[int, int] | None = None) -> dict:
     """Who commissions and who is deployed under the commission: part of what every party signs,
-    so adding or taking someone off changes the agreement (:func:`amend_commission`)."""
+    so adding or taking someone off, or extra days for one of them, changes the agreement
+    (:func:`amend_commission`). ``half_days`` overrides someone's days (an amendment's)."""
     root = finance.commission_root(deployment)
     assert root is not None
     section: dict = {
@@ -453,10 +475,11 @@ def commission_section(deployment: Deployment) -> dict:
                          "designation": DESIGNATIONS.get(root.designation, "")},
     }
     if root.id == deployment.id:  # a person's own agreement names the commissioner only
+        days = {**on_the_table(root), **(half_days or {})}
         section["people"] = [
             {"name": d.leader.name, "designation": DESIGNATIONS.get(d.designation, ""),
-             "home_school": d.home_school.name,
-             "duration": charging.describe_half_days(d.half_days_agreed)}
+             "home_school": d.home_school.name, "half_days": days[d.id],
+             "duration": charging.describe_half_days(days[d.id])}
             for d in finance.commission_members(root)]
     return section
 
@@ -698,14 +721,20 @@ def amend_days(deployment: Deployment, actor: User, extra_half_days: int, *,
         return None
     agreement = lock(latest.id)
     # on top of an amendment still being signed, else of the days signed for
-    base = int(agreement.content.get("half_days") or 0) if agreement.status in policy.OPEN \
-        and deployment.status != "agreement" else deployment.half_days_agreed
-    half_days = base + extra_half_days
+    half_days = pending_half_days(deployment) + extra_half_days
     content = {**agreement.content, "half_days": half_days,
                "duration": charging.describe_half_days(half_days),
                "charges": compute_charges(deployment, half_days=half_days)}
+    root = finance.commission_root(deployment)
+    if root is not None and root.id == deployment.id:  # the commission names its own days
+        content["commission"] = commission_section(deployment, {deployment.id: half_days})
     content = json.loads(signing.canonical_json(content))
-    return _change(agreement, deployment, actor, content, ip=ip, why="The days agreed")
+    amended = _change(agreement, deployment, actor, content, ip=ip, why="The days agreed")
+    if root is not None and root.id != deployment.id:
+        # the commission's agreement names and prices everyone on it: it changes too, and the
+        # extra days wait for every party to sign it as well (finance.commission_hold)
+        amend_commission(root, actor, ip=ip, why=f"The days of {deployment.leader.name}")
+    return amended
 
 
 def amend_commission(commission: Deployment, actor: User, *, ip: str = "",
@@ -718,10 +747,10 @@ def amend_commission(commission: Deployment, actor: User, *, ip: str = "",
     if latest is None or latest.status == "void":
         return None
     agreement = lock(latest.id)
-    content = {**agreement.content, "commission": commission_section(commission),
-               "charges": compute_charges(commission,
-                                          half_days=int(agreement.content.get("half_days")
-                                                        or commission.half_days_agreed))}
+    own = int(agreement.content.get("half_days") or commission.half_days_agreed)
+    content = {**agreement.content,
+               "commission": commission_section(commission, {commission.id: own}),
+               "charges": compute_charges(commission, half_days=own)}
     content = json.loads(signing.canonical_json(content))
     return _change(agreement, commission, actor, content, ip=ip, why=why)
 
@@ -736,6 +765,12 @@ def _apply_amendment(agreement: Agreement, deployment: Deployment, user: User,
                  detail={"version": agreement.version, "content_hash": agreement.content_hash,
                          "half_days_agreed": {"from": before,
                                               "to": deployment.half_days_agreed}}, ip=ip)
+    root = finance.commission_root(deployment)
+    if root is not None and root.id != deployment.id \
+            and deployment.half_days_agreed != before:
+        # their days changed after the commission's version was signed: it changes too
+        # (nothing new where the approval already put the days in it)
+        amend_commission(root, user, ip=ip, why=f"The days of {deployment.leader.name}")
 
 
 def void(agreement: Agreement, actor: User, reason: str, *, ip: str = "") -> None:

@@ -46,6 +46,7 @@ from ..models import (
 from . import access, audit, errors, notify, workflow
 from .matching import Candidate, Exclusion, Match, Need, rank
 from .policy import Decision, require
+from .policy import commissions as commission_policy
 from .policy import deployments as deployment_policy
 from .policy import funding as funding_policy
 from .policy import requests as request_policy
@@ -430,7 +431,8 @@ def _candidate_queries() -> tuple[Any, Any, Any, Any]:
         select(LeaderProfile.id, LeaderProfile.user_id, User.name, LeaderProfile.designation,
                LeaderProfile.home_school_id, School.local_authority_id, LeaderProfile.phases,
                LeaderProfile.standards_mask, LeaderProfile.capacity_days,
-               LeaderProfile.release_approved_days, User.active, LeaderProfile.accepting)
+               LeaderProfile.release_approved_days, User.active, LeaderProfile.accepting,
+               User.role)
         .join(User, User.id == LeaderProfile.user_id)
         .join(School, School.id == LeaderProfile.home_school_id)
         .where(LeaderProfile.alliance_id == alliance))
@@ -481,7 +483,7 @@ def candidates_for(alliance_id: int, start: date, end: date) -> list[Candidate]:
     row: Any
     for row in conn.execute(q_profiles, params).all():
         (profile_id, user_id, name, designation, home_school_id, la_id, phases, mask,
-         capacity, approved, active, accepting) = row
+         capacity, approved, active, accepting, role) = row
         count, committed = load.get(user_id, (0, 0))
         days = capacity if approved is None else min(capacity, approved)
         out.append(Candidate(
@@ -498,6 +500,7 @@ def candidates_for(alliance_id: int, start: date, end: date) -> list[Candidate]:
             active_deployments=count,
             unavailable=tuple(away.get(profile_id, ())),
             active=bool(active and accepting),
+            role=role,
         ))
     return out
 
@@ -519,19 +522,23 @@ class Ranking:
     exclusions: list[Exclusion]
 
 
-COMMISSIONER_DESIGNATIONS = ("nle", "lle")
-
-
 def ranking(req: SupportRequest) -> Ranking:
-    """The ranked list for a request. A commission is led by an NLE or LLE (Sefton B-D): the
-    others are listed as excluded, with why."""
+    """The ranked list for a request. A commission is led by an NLE, an LLE or the Teaching
+    School headteacher (Sefton B-D, ``commission_policy.may_lead``): the others are listed as
+    excluded, with why; the Teaching School headteacher leads commissions only."""
     need = need_for(req)
     matches, exclusions = rank(need, candidates_for(req.alliance_id, need.start, need.end))
     if req.kind == "commission":
-        exclusions = [*exclusions, *(
-            Exclusion(m.candidate, "An NLE/LLE commission is led by an NLE or LLE")
-            for m in matches if m.candidate.designation not in COMMISSIONER_DESIGNATIONS)]
-        matches = [m for m in matches if m.candidate.designation in COMMISSIONER_DESIGNATIONS]
+        def fits(c: Candidate) -> bool:
+            return commission_policy.may_lead(c.designation, c.role)
+        reason = commission_policy.MAY_LEAD
+    else:
+        def fits(c: Candidate) -> bool:
+            return commission_policy.may_be_deployed(c.role, commission=False)
+        reason = "The Teaching School headteacher leads commissions only"
+    exclusions = [*exclusions, *(Exclusion(m.candidate, reason)
+                                 for m in matches if not fits(m.candidate))]
+    matches = [m for m in matches if fits(m.candidate)]
     return Ranking(need, matches, exclusions)
 
 

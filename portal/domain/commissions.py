@@ -1,7 +1,8 @@
 """NLE/LLE commissions (Sefton points B-F) against the database.
 
-A request of kind ``commission`` is matched, like any request, to its commissioner: an NLE or
-LLE (``brokering.propose`` ranks only them). The commissioner's own deployment is *the
+A request of kind ``commission`` is matched, like any request, to its commissioner: an NLE, an
+LLE or the Teaching School headteacher (``policy.may_lead``; ``brokering.ranking`` ranks only
+them). The commissioner's own deployment is *the
 commission*. Under it the commissioner deploys SLEs and other colleagues (:func:`deploy`),
 found with the ranked list of the alliance's directory (:func:`ranking`); each is an ordinary
 deployment (``commission_id`` the commission, ``commissioning_leader_id`` the commissioner)
@@ -93,9 +94,10 @@ def ranking(commission: Deployment, half_days: int | None = None) -> Ranking:
     if half_days:
         need = replace(need, half_days=half_days)
     on_it = {d.leader_id for d in finance.commission_members(commission)}
-    candidates = [c for c in brokering.candidates_for(commission.alliance_id, need.start,
-                                                      need.end)
-                  if c.leader_id not in on_it]
+    candidates = [c for c in brokering.candidates_for(policy.partnership_of(commission),
+                                                      need.start, need.end)
+                  if c.leader_id not in on_it
+                  and policy.may_be_deployed(c.role, commission=False)]
     matches, exclusions = rank(need, candidates)
     return Ranking(need, matches, exclusions)
 

@@ -42,6 +42,7 @@ from ..models import (
     EvaluationDraft,
     Outcome,
     OutcomeRating,
+    PersonRating,
     RequestSchool,
     School,
     User,
@@ -51,6 +52,7 @@ from . import audit, errors, workflow
 from .notify import notify
 from .policy import evaluations as policy
 from .policy import require
+from .policy.commissions import is_commission
 
 OVERSEERS = ("admin", "director")
 SCORES = {1: "Poor", 2: "Requires improvement", 3: "Good", 4: "Excellent"}
@@ -79,6 +81,17 @@ def outcomes_for(d: Deployment) -> list[Outcome]:
         select(Outcome).join(ActionPlan, Outcome.plan_id == ActionPlan.id)
         .where(ActionPlan.deployment_id == d.id).order_by(Outcome.position, Outcome.id)
     ))
+
+
+def people_to_rate(d: Deployment) -> list[Deployment]:
+    """On a commission, the people deployed under it (not those declined or taken off), whom
+    the supported school rates in its evaluation of the commission as a whole; else none."""
+    from . import finance
+
+    if not is_commission(d):
+        return []
+
+    return finance.commission_members(d)[1:]
 
 
 def receiving_schools(d: Deployment) -> list[School]:
@@ -327,13 +340,18 @@ def forward(d: Deployment, actor: User, *, seen_version: object = ANY_VERSION,
 def sign_off_school(
     d: Deployment, actor: User, *, ratings: dict[int, Rating], support_quality: int,
     value_for_money: int, would_use_again: bool, summary: str,
+    people: dict[int, Rating] | None = None,
     seen_version: object = ANY_VERSION, ip: str = "",
 ) -> Evaluation:
+    """A receiving school's evaluation, signed off. On a commission it is the supported
+    school's evaluation of the commission as a whole: besides the overall answers, a rating
+    (and comment) of each person deployed under it (``people``, by deployment id)."""
     f = policy.facts(d)
     _require(policy.sign_school(d, actor, f))
     check_version(d, seen_version)
     assert actor.school_id is not None  # a receiving head, required above
     ev = f.schools[actor.school_id]
+    _set_people(ev, people_to_rate(d), people or {})
     _sign(d, ev, actor, ratings=ratings, support_quality=support_quality,
           value_for_money=value_for_money, would_use_again=would_use_again, summary=summary)
     audit.record(actor, "evaluation.signed_off", ev, alliance_id=d.alliance_id,
@@ -362,6 +380,31 @@ def sign_off_group(
     _drop_draft(d, actor, "group")
     _tell_signed(d, actor.group_name or actor.name)
     return ev
+
+
+def _set_people(ev: Evaluation, people: list[Deployment], given: dict[int, Rating]) -> None:
+    """Rate each person on the commission (1 to 4, with an optional comment)."""
+    wanted = {p.id: p for p in people}
+    for person_id in given:
+        if person_id not in wanted:
+            raise errors.Invalid("A rating names someone who is not on this commission.")
+    for p in people:
+        r = given.get(p.id)
+        if r is None:
+            raise errors.Invalid(f"Rate the support of {p.leader.name}.",
+                                 field=f"person_{p.id}_rating")
+        if r.rating not in SCORES:
+            raise errors.Invalid(f"Rate the support of {p.leader.name} from 1 to 4.",
+                                 field=f"person_{p.id}_rating")
+    rows = {row.deployment_id: row for row in ev.people}
+    for p in people:
+        r = given[p.id]
+        row = rows.get(p.id)
+        if row is None:
+            ev.people.append(PersonRating(deployment_id=p.id, rating=r.rating,
+                                          comment=r.evidence.strip()))
+        else:
+            row.rating, row.comment = r.rating, r.evidence.strip()
 
 
 def _sign(d: Deployment, ev: Evaluation, actor: User, *, ratings: dict[int, Rating],

@@ -35,6 +35,7 @@ from ..extensions import db
 from ..formatting import plural
 from ..models import (
     PO_NUMBER_MAX,
+    Agreement,
     AllowanceUse,
     Board,
     Deployment,
@@ -713,21 +714,65 @@ def commission_members(commission: Deployment, *, deployed_only: bool = True) ->
     return [commission, *db.session.scalars(query.order_by(Deployment.id))]
 
 
+def commission_signed_half_days(person: Deployment) -> int | None:
+    """The half days the commission's last fully signed agreement gives ``person`` (someone
+    deployed under a commission), or None where it does not name them (no signed version yet,
+    or they joined after it: their own agreement alone governs them until then).
+
+    Extra days approved for a colleague change the commission's agreement too (it names and
+    prices everyone); until every party has signed that new version, the extra days cannot be
+    used or billed (:func:`commission_hold`)."""
+    if person.commission_id is None:
+        return None
+    signed = db.session.scalar(
+        select(Agreement).where(Agreement.deployment_id == person.commission_id,
+                                Agreement.signed_at.is_not(None) | (Agreement.status == "signed"))
+        .order_by(Agreement.version.desc()).limit(1))
+    if signed is None:
+        return None
+    content = signed.content or {}
+    name = person.leader.name
+    for entry in (content.get("commission") or {}).get("people") or []:
+        if entry.get("name") == name and "half_days" in entry \
+                and entry.get("home_school") in (None, person.home_school.name):
+            return int(entry["half_days"])
+    for entry in (content.get("charges") or {}).get("people") or []:
+        if entry.get("name") == name and entry.get("home_school") in (None,
+                                                                      person.home_school.name):
+            return int(entry.get("half_days") or 0)
+    return None
+
+
+def commission_hold(person: Deployment) -> int:
+    """Half days agreed for ``person`` that wait for every party to sign the commission's new
+    agreement (0 for anyone not on a commission, or once it is signed)."""
+    signed = commission_signed_half_days(person)
+    return 0 if signed is None else max(0, person.half_days_agreed - signed)
+
+
+def usable_half_days(d: Deployment) -> int:
+    """The half days that can be used (visits) and billed: those agreed, less any the
+    commission's new agreement still has to be signed for."""
+    return d.half_days_agreed - commission_hold(d)
+
+
 def _charged_half_days(d: Deployment) -> int:
     """What a closed person is charged for: the days delivered (a completion with none logged
-    is charged as agreed, as for any deployment)."""
+    is charged as agreed, as for any deployment, but never days the commission's agreement has
+    not been signed for)."""
     if d.status == "completed":
-        return d.half_days_delivered or d.half_days_agreed
+        return d.half_days_delivered or usable_half_days(d)
     return d.half_days_delivered or 0
 
 
 def commission_people(commission: Deployment, *, delivered: bool = False,
                       half_days: dict[int, int] | None = None) -> list[charging.Person]:
-    """Everyone on the commission as :class:`charging.Person` (keyed by deployment id);
-    ``half_days`` overrides someone's agreed days (an amendment being priced)."""
+    """Everyone on the commission as :class:`charging.Person` (keyed by deployment id), at the
+    days signed for (:func:`usable_half_days`); ``half_days`` overrides someone's agreed days
+    (an amendment being priced)."""
     out = []
     for d in commission_members(commission):
-        agreed = (half_days or {}).get(d.id, d.half_days_agreed)
+        agreed = (half_days or {}).get(d.id) or usable_half_days(d)
         done = _charged_half_days(d) if delivered else min(d.half_days_delivered, agreed)
         out.append(charging.Person(d.id, d.designation, max(agreed, done), done))
     return out

@@ -256,6 +256,7 @@ class Candidate:
     active_deployments: int
     unavailable: tuple[tuple[date, date], ...] = ()
     active: bool = True
+    role: str = "sle"  # a Teaching School headteacher (the director) may lead a commission
 
     def __post_init__(self) -> None:
         for name in ("specialisms", "phases", "standards"):

@@ -43,7 +43,7 @@ from ..models import (
     utcnow,
 )
 from ..validators import date_problem
-from . import agreements, audit, errors, workflow
+from . import agreements, audit, errors, finance, workflow
 from .notify import notify
 from .policy import plans as policy
 from .policy import require
@@ -363,7 +363,9 @@ def overseers(deployment: Deployment, roles: Iterable[str] = ("director", "admin
 
 
 def half_days_left(deployment: Deployment) -> int:
-    return deployment.half_days_agreed - deployment.half_days_delivered
+    """Half days still to use: those agreed and signed for (on a commission, by the
+    commission's agreement too: ``finance.usable_half_days``), less those delivered."""
+    return finance.usable_half_days(deployment) - deployment.half_days_delivered
 
 
 def _iso_day(value) -> date | None:

@@ -89,8 +89,28 @@ class SchoolEvaluationBase(VersionedForm):
     summary = TextAreaField("Your school's comments", validators=[Optional(), Length(max=TEXT)])
 
 
-def school_form(outcomes, **kw):
-    return _with_outcomes(SchoolEvaluationBase, outcomes, evidence_required=False)(**kw)
+def school_form(outcomes, people=(), **kw):
+    """The school's questions; on a commission (``people``, the deployments under it) also a
+    rating and comment of each person deployed, for the commission as a whole."""
+    form_class = _with_outcomes(SchoolEvaluationBase, outcomes, evidence_required=False)
+    attrs = {}
+    for p in people:
+        name = p.leader.name
+        attrs[f"person_{p.id}_rating"] = SelectField(
+            f"Quality of {name}'s support", choices=SCORE_CHOICES,
+            validators=[DataRequired(message=f"Score the quality of {name}'s support.")])
+        attrs[f"person_{p.id}_comment"] = TextAreaField(
+            f"Comments on {name}'s work", validators=[Optional(), Length(max=TEXT)])
+    if attrs:
+        form_class = type(f"{form_class.__name__}WithPeople", (form_class,), attrs)
+    form_class.people = list(people)
+    return form_class(**kw)
+
+
+def people_from(form) -> dict[int, Rating]:
+    return {p.id: Rating(int(form[f"person_{p.id}_rating"].data),
+                         form[f"person_{p.id}_comment"].data or "")
+            for p in getattr(form, "people", [])}
 
 
 class ReturnForm(VersionedForm):

@@ -26,8 +26,9 @@ from .. import idempotency
 from ..domain import access
 from ..domain import evaluations as ev
 from ..domain.errors import Invalid
+from ..domain.policy import LEADER_ROLES, require
 from ..domain.policy import evaluations as policy
-from ..domain.policy import require
+from ..domain.policy.commissions import is_commission
 from ..extensions import db
 from ..formatting import LONDON
 from ..models import (
@@ -105,6 +106,7 @@ def evaluations_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:
         "qa_notes": [e for e in found if e.kind == "qa_mid"],
         "final": next((e for e in found if e.kind == "qa_final"), None),
         "outcomes": {o.id: o for o in ev.outcomes_for(d)},
+        "is_commission": is_commission(d),
         "ratings": RATINGS,
         "scores": ev.SCORES,
         "kinds": EVALUATION_KINDS,
@@ -202,7 +204,7 @@ def _fill_draft(form: FlaskForm, draft: EvaluationDraft | None) -> bool:
 
 
 @bp.route("/evaluation", methods=["GET", "POST"])
-@roles("sle")
+@roles(*LEADER_ROLES)
 def leader(deployment_id: int) -> ResponseReturnValue:
     d = _deployment(deployment_id)
     outcomes = ev.outcomes_for(d)
@@ -299,9 +301,10 @@ def _school_questions(d: Deployment, kind: str, sign_off: Any, done: str,
     """The school's questions (a school's evaluation, or an officer's for the group): a draft
     saved, the form shown, or the answers signed off with ``sign_off``."""
     outcomes = ev.outcomes_for(d)
-    form = forms.school_form(outcomes, version=d.version)
+    people = ev.people_to_rate(d) if kind == "school" else []
+    form = forms.school_form(outcomes, people, version=d.version)
     ctx: dict[str, Any] = {"leader_ev": ev.leader_evaluation(d), "outcomes": outcomes,
-                           "scores": ev.SCORES, **extra}
+                           "scores": ev.SCORES, "people": people, **extra}
 
     def page(problem: str = "") -> str:
         return _page("evaluations/school.html", d, form, problem, **ctx)
@@ -314,12 +317,13 @@ def _school_questions(d: Deployment, kind: str, sign_off: Any, done: str,
         return page(), 422 if request.method == "POST" else 200
 
     def act(seen: int | None) -> object:
+        more = {"people": forms.people_from(form)} if people else {}
         return sign_off(
             d, current_user, ratings=forms.ratings_from(form),
             support_quality=int(form.support_quality.data),
             value_for_money=int(form.value_for_money.data),
             would_use_again=form.would_use_again.data == "yes", summary=form.summary.data or "",
-            seen_version=seen, ip=request.remote_addr or "")
+            seen_version=seen, ip=request.remote_addr or "", **more)
 
     return _run(d, form, act, done, page)
 
@@ -330,10 +334,11 @@ def school_return(deployment_id: int) -> ResponseReturnValue:
     d = _deployment(deployment_id)
     _can(d, "sign_school")
     outcomes = ev.outcomes_for(d)
+    people = ev.people_to_rate(d)
     back_form = forms.ReturnForm()
-    form = forms.school_form(outcomes, version=d.version, formdata=None)
+    form = forms.school_form(outcomes, people, version=d.version, formdata=None)
     ctx: dict[str, Any] = {"leader_ev": ev.leader_evaluation(d), "outcomes": outcomes,
-                           "scores": ev.SCORES, "back_form": back_form}
+                           "scores": ev.SCORES, "back_form": back_form, "people": people}
     if not back_form.validate_on_submit():
         return _page("evaluations/school.html", d, form, **ctx), 422
 

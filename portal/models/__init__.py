@@ -38,7 +38,14 @@ from .deployments import (
     Visit,
     visit_action,
 )
-from .evaluations import EVALUATION_KINDS, RATINGS, Evaluation, EvaluationDraft, OutcomeRating
+from .evaluations import (
+    EVALUATION_KINDS,
+    RATINGS,
+    Evaluation,
+    EvaluationDraft,
+    OutcomeRating,
+    PersonRating,
+)
 from .finance import (
     INVOICE_STATUSES,
     PAYERS,
@@ -66,9 +73,9 @@ __all__ = [
     "AuditCheckpoint", "AuditEvent", "AuditLogHead", "Board", "Deployment",
     "CalendarFeed", "DeploymentResponse", "Evaluation", "EvaluationDraft", "Invoice",
     "InviteToken", "InvoiceLine", "LeaderProfile", "LocalAuthority", "Notification", "Outcome",
-    "OutcomeRating", "OutboxEmail", "Payment", "PlanRevision", "RateCard", "RequestSchool",
-    "School", "SchoolNetwork", "Signature", "Specialism", "SupportRequest", "Trust",
-    "UTCDateTime", "Unavailability",
+    "OutcomeRating", "OutboxEmail", "Payment", "PersonRating", "PlanRevision", "RateCard",
+    "RequestSchool", "School", "SchoolNetwork", "Signature", "Specialism", "SupportRequest",
+    "Trust", "UTCDateTime", "Unavailability",
     "User", "VARIATION_STATUSES", "VISIT_STATUSES", "Variation", "Visit", "leader_specialism",
     "visit_action",
     "mask_to_standards", "standards_to_mask", "utcnow",

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import Model
 from .base import UTCDateTime, utcnow
 from .requests import _in
+
+if TYPE_CHECKING:
+    from .deployments import Deployment
 
 EVALUATION_KINDS = {"leader": "System leader's evaluation", "school": "School's evaluation",
                     "group": "Group's evaluation",
@@ -41,6 +46,11 @@ class Evaluation(Model):
     ratings: Mapped[list[OutcomeRating]] = relationship(
         back_populates="evaluation", cascade="all, delete-orphan"
     )
+    # on a commission's evaluation by the supported school: each person deployed under it
+    people: Mapped[list[PersonRating]] = relationship(
+        back_populates="evaluation", cascade="all, delete-orphan",
+        order_by="PersonRating.deployment_id"
+    )
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
@@ -62,6 +72,27 @@ class OutcomeRating(Model):
 
     __table_args__ = (
         UniqueConstraint("evaluation_id", "outcome_id", name="uq_outcome_rating_once"),
+        CheckConstraint("rating between 1 and 4", name="rating_range"),
+    )
+
+
+class PersonRating(Model):
+    """The supported school's rating of one person deployed under a commission, part of its
+    evaluation of the commission as a whole (Sefton D, E)."""
+
+    __tablename__ = "person_rating"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluation.id", ondelete="CASCADE"))
+    deployment_id: Mapped[int] = mapped_column(
+        ForeignKey("deployment.id", ondelete="CASCADE"), index=True)
+    rating: Mapped[int]
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+    evaluation: Mapped[Evaluation] = relationship(back_populates="people")
+    deployment: Mapped[Deployment] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("evaluation_id", "deployment_id", name="uq_person_rating_once"),
         CheckConstraint("rating between 1 and 4", name="rating_range"),
     )
 

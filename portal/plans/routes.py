@@ -30,8 +30,8 @@ from ..deployment_lists import DeploymentList
 from ..domain import access, audit_words
 from ..domain import plans as domain
 from ..domain.errors import Conflict, Invalid, NotNow
+from ..domain.policy import LEADER_ROLES, require
 from ..domain.policy import plans as policy
-from ..domain.policy import require
 from ..domain.sla import contact_clock
 from ..extensions import db
 from ..formatting import uk_date
@@ -98,7 +98,16 @@ def _plan_ctx(deployment, plan) -> dict:
         forms = {"action": _row_form("action", plan=plan), "outcome": _row_form("outcome"),
                  "text": TextForm(formdata=None, prefix="text", obj=plan)}
         forms["text"].version.data = plan.text_version
-    return {"d": deployment, "plan": plan, "editable": editable, "forms": forms, "can": can}
+    return {"d": deployment, "plan": plan, "editable": editable, "forms": forms, "can": can,
+            "commission_waiting": policy.commission_hold_message(deployment)}
+
+
+def _days_waiting(deployment: DeploymentModel) -> str | None:
+    """Why some agreed days cannot be used yet: an amendment (or, on a commission, the
+    commission's new agreement) still waiting for every party's signature."""
+    f = policy.facts(deployment)
+    return policy.days_waiting_for_signatures(deployment, f) \
+        or policy.commission_hold_message(deployment, f)
 
 
 def _row_response(template: str, status: int = 200, **ctx):
@@ -128,7 +137,7 @@ def show(deployment_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/deployments/<id:deployment_id>/plan")
-@roles("sle")
+@roles(*LEADER_ROLES)  # the leader: a system leader, or a director leading a commission
 def start(deployment_id: int) -> ResponseReturnValue:
     deployment = access.get_plan_deployment(current_user, deployment_id)
     domain.start_plan(deployment, current_user, ip=_ip())
@@ -180,7 +189,7 @@ def poll(plan_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/plans/<id:plan_id>/<any(action, outcome):kind>s")
-@roles("sle")
+@roles(*LEADER_ROLES)  # the leader: a system leader, or a director leading a commission
 def add_row(plan_id: int, kind: str) -> ResponseReturnValue:
     plan = access.get_plan(current_user, plan_id)
     deployment = plan.deployment
@@ -214,7 +223,7 @@ def row(kind: str, row_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/plans/<any(action, outcome):kind>/<id:row_id>/edit")
-@roles("sle")
+@roles(*LEADER_ROLES)  # the leader: a system leader, or a director leading a commission
 def edit_row(kind: str, row_id: int) -> ResponseReturnValue:
     obj = access.get_plan_row(current_user, kind, row_id)
     plan = obj.plan
@@ -224,7 +233,7 @@ def edit_row(kind: str, row_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/plans/<any(action, outcome):kind>/<id:row_id>")
-@roles("sle")
+@roles(*LEADER_ROLES)  # the leader: a system leader, or a director leading a commission
 def save_row(kind: str, row_id: int) -> ResponseReturnValue:
     try:
         obj = access.get_plan_row(current_user, kind, row_id)
@@ -273,7 +282,7 @@ def _conflict(kind: str, row_id: int, mine: dict, form, plan=None):
 
 
 @bp.post("/plans/<any(action, outcome):kind>/<id:row_id>/delete")
-@roles("sle")
+@roles(*LEADER_ROLES)  # the leader: a system leader, or a director leading a commission
 def delete_row(kind: str, row_id: int) -> ResponseReturnValue:
     try:
         obj = access.get_plan_row(current_user, kind, row_id)
@@ -307,7 +316,7 @@ def delete_row(kind: str, row_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/plans/<any(action, outcome):kind>/<id:row_id>/move")
-@roles("sle")
+@roles(*LEADER_ROLES)  # the leader: a system leader, or a director leading a commission
 def move_row(kind: str, row_id: int) -> ResponseReturnValue:
     obj = access.get_plan_row(current_user, kind, row_id)
     plan = obj.plan
@@ -329,7 +338,7 @@ def move_row(kind: str, row_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/plans/<id:plan_id>/text")
-@roles("sle")
+@roles(*LEADER_ROLES)  # the leader: a system leader, or a director leading a commission
 def save_text(plan_id: int) -> ResponseReturnValue:
     plan = access.get_plan(current_user, plan_id)
     deployment = plan.deployment
@@ -379,7 +388,7 @@ def _visit(visit_id: int) -> Visit:
 
 
 @bp.route("/deployments/<id:deployment_id>/visits/plan", methods=["GET", "POST"])
-@roles("sle")
+@roles(*LEADER_ROLES)  # the leader: a system leader, or a director leading a commission
 def plan_visit(deployment_id: int) -> ResponseReturnValue:
     """Plan a visit ahead: the school and the leader see it; its days count once delivered."""
     deployment = access.get_plan_deployment(current_user, deployment_id)
@@ -409,13 +418,13 @@ def plan_visit(deployment_id: int) -> ResponseReturnValue:
         status = 422
     return render_template("plans/visit_plan_form.html", d=deployment, form=form,
                            left=domain.half_days_left(deployment),
-                           waiting=policy.days_waiting_for_signatures(deployment),
+                           waiting=_days_waiting(deployment),
                            planned=domain.planned_half_days(deployment),
                            window=domain.visit_window(deployment)), status
 
 
 @bp.route("/visits/<id:visit_id>/delivered", methods=["GET", "POST"])
-@roles("sle")
+@roles(*LEADER_ROLES)  # the leader: a system leader, or a director leading a commission
 def deliver_visit(visit_id: int) -> ResponseReturnValue:
     """Log a planned visit as delivered: what was done, the actions worked on."""
     visit = _visit(visit_id)
@@ -447,12 +456,12 @@ def deliver_visit(visit_id: int) -> ResponseReturnValue:
     return render_template("plans/visit_form.html", d=deployment, form=form, visit=visit,
                            actions={a.id: a for a in actions}, statuses=ACTION_STATUSES,
                            left=domain.half_days_left(deployment),
-                           waiting=policy.days_waiting_for_signatures(deployment),
+                           waiting=_days_waiting(deployment),
                            window=domain.visit_window(deployment)), status
 
 
 @bp.post("/visits/<id:visit_id>/cancel")
-@roles("sle")
+@roles(*LEADER_ROLES)  # the leader: a system leader, or a director leading a commission
 def cancel_visit(visit_id: int) -> ResponseReturnValue:
     visit = _visit(visit_id)
     deployment_id, when = visit.deployment_id, visit.visit_date  # CSRF: checked app-wide
@@ -463,7 +472,7 @@ def cancel_visit(visit_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/deployments/<id:deployment_id>/first-contact")
-@roles("sle")
+@roles(*LEADER_ROLES)  # the leader: a system leader, or a director leading a commission
 def first_contact(deployment_id: int) -> ResponseReturnValue:
     deployment = access.get_plan_deployment(current_user, deployment_id)
     form = FirstContactForm(formdata=request.form)
@@ -487,7 +496,7 @@ def first_contact(deployment_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/deployments/<id:deployment_id>/visits/new", methods=["GET", "POST"])
-@roles("sle")
+@roles(*LEADER_ROLES)  # the leader: a system leader, or a director leading a commission
 def new_visit(deployment_id: int) -> ResponseReturnValue:
     deployment = access.get_plan_deployment(current_user, deployment_id)
     if (may := policy.log_visit(deployment, current_user)).forbidden:
@@ -524,12 +533,12 @@ def new_visit(deployment_id: int) -> ResponseReturnValue:
     return render_template("plans/visit_form.html", d=deployment, form=form,
                            actions={a.id: a for a in actions}, statuses=ACTION_STATUSES,
                            left=domain.half_days_left(deployment),
-                           waiting=policy.days_waiting_for_signatures(deployment),
+                           waiting=_days_waiting(deployment),
                            window=domain.visit_window(deployment)), status
 
 
 @bp.route("/deployments/<id:deployment_id>/variations/new", methods=["GET", "POST"])
-@roles("sle", "admin", "director")
+@roles(*LEADER_ROLES, "admin")
 def new_variation(deployment_id: int) -> ResponseReturnValue:
     deployment = access.get_plan_deployment(current_user, deployment_id)
     if (may := policy.request_variation(deployment, current_user)).forbidden:
@@ -625,6 +634,7 @@ def plans_panel(ctx: PanelContext[DeploymentModel]) -> dict[str, Any] | None:
         "sees_plan": sees_plan,
         "can": policy.actions(deployment, user, f),
         "days_waiting": policy.days_waiting_for_signatures(deployment, f),
+        "commission_waiting": policy.commission_hold_message(deployment, f),
         "variation_can": {v.id: policy.actions(v, user, f) for v in variations},
         "visits": _visits(deployment) if sees_plan else [],
         "planned": (planned := _visits(deployment, "planned") if sees_plan else []),

@@ -191,12 +191,19 @@ def _evaluate(d: Deployment) -> None:
         recommendations="Keep the sentence stems.", exit_arrangements="The maths lead takes over.")
 
 
+def people_rated(d: Deployment, rating: int = 4) -> dict[int, evaluations.Rating]:
+    """On a commission, the supported school's rating of everyone deployed under it."""
+    return {p.id: evaluations.Rating(rating, "Worked well with our staff")
+            for p in evaluations.people_to_rate(d)}
+
+
 def _sign_off(d: Deployment, support_quality: int) -> None:
     evaluations.forward(d, _admin(d))
     for head in _heads(d):
         evaluations.sign_off_school(d, head, ratings=_ratings(d, 3, ""),
                                     support_quality=support_quality, value_for_money=4,
-                                    would_use_again=True, summary="Good support.")
+                                    would_use_again=True, summary="Good support.",
+                                    people=people_rated(d, support_quality))
     filer = d.request.requested_by
     if filer.role == "officer":  # a group's request: the officer signs for the whole group
         evaluations.sign_off_group(d, filer, ratings=_ratings(d, 3, ""),

@@ -37,7 +37,7 @@ def test_a_commission_is_matched_only_to_an_nle_or_lle(db):
     assert {m.candidate.designation for m in ranked.matches} <= {"nle", "lle"}
     assert w.commissioner.id in {m.candidate.leader_id for m in ranked.matches}
     sle = next(e for e in ranked.exclusions if e.candidate.leader_id == w.colleague.id)
-    assert "led by an NLE or LLE" in sle.reason
+    assert "led by an NLE, an LLE or the Teaching School headteacher" in sle.reason
     req.kind = "sle_deployment"
     assert w.colleague.id in {m.candidate.leader_id for m in brokering.ranking(req).matches}
 
@@ -216,7 +216,8 @@ def test_the_commission_closes_only_after_everyone_on_it(cw):
     evaluations.forward(cw.commission, cw.w.user("a", "admin"))
     evaluations.sign_off_school(cw.commission, cw.w.user("a", "headteacher"), ratings={},
                                 support_quality=4, value_for_money=4, would_use_again=True,
-                                summary="The commission as a whole worked.")
+                                summary="The commission as a whole worked.",
+                                people={person.id: evaluations.Rating(4, "Strong")})
     director = cw.w.user("a", "director")
     decision = eval_policy.sign_off(cw.commission, director, eval_policy.facts(cw.commission))
     assert not decision.allowed and "Everyone deployed" in decision.reason
@@ -253,7 +254,7 @@ def test_waiting_sign_off_twins_agree(cw):
     evaluations.forward(cw.commission, cw.w.user("a", "admin"))
     evaluations.sign_off_school(cw.commission, cw.w.user("a", "headteacher"), ratings={},
                                 support_quality=4, value_for_money=4, would_use_again=True,
-                                summary="Good.")
+                                summary="Good.", people={person.id: evaluations.Rating(3)})
     commit()
     users = db.session.scalars(select(User).order_by(User.id)).all()
     assert_twins_agree(users, Deployment, visible=access.deployments_visible_to,

@@ -173,3 +173,22 @@ def test_the_invoice_pages_show_the_worked_example(cw, client_for):
         assert amount in html
     assert client_for(cw.w.user("b", "admin")).get(
         f"/finance/invoices/{inv.id}").status_code == 404
+
+
+def test_the_demo_commission_has_an_amended_agreement(app, db, client_for):
+    from portal.domain import agreements, finance
+    from portal.models import User
+
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    root = db.session.scalar(select(Deployment).join(Deployment.request).where(
+        Deployment.commission_id.is_(None), Deployment.request.has(kind="commission")))
+    signed = agreements.last_signed(root.id)
+    assert signed.version == 2 and signed.status == "superseded"  # amended, signed by all
+    assert agreements.current(root.id).version == 3  # the extra days, being signed
+    assert agreements.history(root.id)[-1].status == "superseded"  # version 1 stays readable
+    chidi = next(d for d in finance.commission_members(root) if d.designation == "sle")
+    assert finance.commission_hold(chidi) == 4
+    commissioner = db.session.get(User, root.leader_id)
+    html = client_for(commissioner).get(f"/commissions/{root.id}").get_data(as_text=True)
+    assert f"The 2 extra days for {chidi.leader.name} can be used once everyone" in html

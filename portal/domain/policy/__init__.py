@@ -28,8 +28,29 @@ end_early).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..errors import Forbidden, NotNow
+
+if TYPE_CHECKING:
+    from ...models import Deployment, User
+
+# Who may act as a deployment's own leader (accept it, sign as its leader, keep its plan, log
+# its visits, write its final evaluation): a system leader, or a Teaching School headteacher
+# (the alliance's director) who holds a leader profile and leads a commission
+# (policy/commissions.py ``may_lead``). The one place that says so.
+LEADER_ROLES = ("sle", "director")
+
+
+def acts_as_leader(d: Deployment, user: User) -> bool:
+    """``user`` is ``d``'s own leader (a system leader, or a director leading a commission)."""
+    return user.role in LEADER_ROLES and user.id == d.leader_id
+
+
+def leads_or_commissions(d: Deployment, user: User) -> bool:
+    """``user`` is ``d``'s leader or, for someone deployed under a commission, its
+    commissioner: who keeps the plan and logs the visits."""
+    return user.role in LEADER_ROLES and user.id in (d.leader_id, d.commissioning_leader_id)
 
 
 @dataclass(frozen=True)

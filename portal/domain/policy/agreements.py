@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, and_, exists, false, not_
+from sqlalchemy import ColumnElement, and_, exists, false, not_, or_
 from sqlalchemy.orm import aliased
 
 from ...models import Agreement, Alliance, Deployment, RequestSchool, Signature, User
@@ -207,7 +207,7 @@ def waiting_sign(user: User) -> ColumnElement[bool]:
     d = _SIGNING
     if user.role == "sle":
         holds: ColumnElement[bool] = d.leader_id == user.id
-    elif user.role == "director":
+    elif user.role == "director":  # and the leader's slot where they lead (a commission)
         holds = d.alliance_id == user.alliance_id
     elif user.role == "home_school":
         holds = d.home_school_id == user.school_id
@@ -216,9 +216,16 @@ def waiting_sign(user: User) -> ColumnElement[bool]:
                                RequestSchool.school_id == user.school_id)
     open_ = exists().where(d.id == Agreement.deployment_id, d.status.in_(SIGNING_STATUSES),
                            holds)
-    answered = exists().where(Signature.agreement_id == Agreement.id, Signature.party == party,
-                              Signature.voided_at.is_(None))
-    return and_(Agreement.status.in_(OPEN), open_, not_(answered))
+    def answered(as_party: str) -> ColumnElement[bool]:
+        return exists().where(Signature.agreement_id == Agreement.id,
+                              Signature.party == as_party, Signature.voided_at.is_(None))
+
+    waits = and_(open_, not_(answered(party)))
+    if user.role == "director":  # leading a commission, they hold its leader's slot too
+        leads = exists().where(d.id == Agreement.deployment_id, d.status.in_(SIGNING_STATUSES),
+                               d.leader_id == user.id)
+        waits = or_(waits, and_(leads, not_(answered("leader"))))
+    return and_(Agreement.status.in_(OPEN), waits)
 
 
 WAITING_SQL = {"sign": waiting_sign}

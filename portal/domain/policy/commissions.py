@@ -21,13 +21,38 @@ signs again (``agreements.amend_commission``).
 from __future__ import annotations
 
 from ...models import Deployment, User
-from . import Decision, allow, forbid, not_now
+from . import LEADER_ROLES, Decision, allow, forbid, not_now
 
 OVERSEERS = ("admin", "director")
 DEPLOYS_WHILE = ("agreement", "active")
 REMOVABLE = ("proposed", "agreement")
 ACTIONS = ("view", "deploy")
 PERSON_ACTIONS = ("remove",)
+
+
+# Sefton B: "a commissioned NLE, LLE or Teaching School headteacher" leads a commission
+LEADING_DESIGNATIONS = ("nle", "lle")
+TEACHING_SCHOOL_HEAD = "director"  # the alliance's director is its Teaching School headteacher
+MAY_LEAD = "An NLE/LLE commission is led by an NLE, an LLE or the Teaching School headteacher"
+
+
+def may_lead(designation: str, role: str) -> bool:
+    """Who may be matched to lead a commission: an NLE or LLE in the directory, or the
+    Teaching School headteacher (the director) with a leader profile, whatever its
+    designation (they are charged at the designation their profile gives)."""
+    return designation in LEADING_DESIGNATIONS or role == TEACHING_SCHOOL_HEAD
+
+
+def may_be_deployed(role: str, *, commission: bool) -> bool:
+    """The Teaching School headteacher leads commissions only: never an ordinary deployment,
+    nor a colleague's place under someone else's commission."""
+    return role != TEACHING_SCHOOL_HEAD or commission
+
+
+def partnership_of(commission: Deployment) -> int:
+    """The partnership whose SLEs and colleagues the commissioner may deploy (Sefton C): the
+    commission's alliance (its directory)."""
+    return commission.alliance_id
 
 
 def is_commission(d: Deployment) -> bool:
@@ -44,7 +69,7 @@ def commissioner_id(d: Deployment) -> int | None:
 
 
 def is_commissioner(d: Deployment, user: User) -> bool:
-    return user.role == "sle" and user.id == commissioner_id(d)
+    return user.role in LEADER_ROLES and user.id == commissioner_id(d)
 
 
 def view(d: Deployment, user: User) -> Decision:

@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, and_, exists, false, not_, select
 
 from ...extensions import db
 from ...models import Deployment, DeploymentResponse, RequestSchool, User
-from . import Decision, allow, forbid, not_now
+from . import LEADER_ROLES, Decision, acts_as_leader, allow, forbid, not_now
 
 ACTIONS = ("confirm", "release", "accept", "decline", "confirm_on_behalf", "release_on_behalf")
 # the party each answering action belongs to, and the role that answers for it
@@ -79,7 +79,7 @@ def party_of(d: Deployment, user: User, f: Facts) -> tuple[str, int] | None:
         return ("receiving", user.school_id)
     if user.role == "home_school" and user.school_id == d.home_school_id:
         return ("home_school", d.home_school_id)
-    if user.role == "sle" and user.id == d.leader_id:
+    if acts_as_leader(d, user):
         return ("leader", d.home_school_id)
     return None
 
@@ -214,7 +214,7 @@ def waiting_release(user: User) -> ColumnElement[bool]:
 
 def waiting_accept(user: User) -> ColumnElement[bool]:
     """SQL twin of :func:`accept` allowed."""
-    if user.role != "sle":
+    if user.role not in LEADER_ROLES:
         return false()
     return and_(Deployment.status == "proposed", Deployment.leader_id == user.id,
                 _unanswered("leader", Deployment.home_school_id))

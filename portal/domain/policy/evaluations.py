@@ -21,7 +21,7 @@ from sqlalchemy.orm import aliased
 
 from ...extensions import db
 from ...models import Deployment, Evaluation, RequestSchool, SupportRequest, User
-from . import Decision, allow, forbid, not_now
+from . import LEADER_ROLES, Decision, acts_as_leader, allow, forbid, not_now
 from .commissions import is_commission, is_commissioner
 
 CLOSED = ("completed", "ended_early", "declined", "cancelled")
@@ -81,7 +81,7 @@ def facts(d: Deployment) -> Facts:
 
 def evaluate(d: Deployment, user: User, f: Facts) -> Decision:
     """The leader writes the final evaluation, or revises it until it is forwarded."""
-    if user.role != "sle" or d.leader_id != user.id:
+    if not acts_as_leader(d, user):
         return forbid("Only the deployed system leader writes the final evaluation.")
     if d.status == "active" and f.leader is None:
         return allow()
@@ -286,7 +286,7 @@ def waiting_sign_group(user: User) -> ColumnElement[bool]:
 
 def waiting_revise(user: User) -> ColumnElement[bool]:
     """SQL twin of "revise": :func:`evaluate` allowed and a school returned the evaluation."""
-    if user.role != "sle":
+    if user.role not in LEADER_ROLES:
         return false()
     return and_(Deployment.leader_id == user.id, Deployment.status == "evaluation",
                 _leader_is("returned"))
@@ -294,7 +294,7 @@ def waiting_revise(user: User) -> ColumnElement[bool]:
 
 def waiting_write(user: User) -> ColumnElement[bool]:
     """SQL twin of "write": :func:`evaluate` allowed and nothing written yet."""
-    if user.role != "sle":
+    if user.role not in LEADER_ROLES:
         return false()
     return and_(Deployment.leader_id == user.id, Deployment.status == "active",
                 not_(exists().where(Evaluation.deployment_id == Deployment.id,

@@ -29,7 +29,7 @@ from ...formatting import days as days_in_words
 from ...formatting import uk_date
 from ...models import Agreement, Deployment, RequestSchool, User, Variation, Visit
 from .. import access
-from . import Decision, allow, forbid, not_now
+from . import LEADER_ROLES, Decision, allow, forbid, leads_or_commissions, not_now
 
 OVERSEERS = ("admin", "director")
 # Where a deployment is open for delivery work (the plan can change, visits be logged).
@@ -52,6 +52,8 @@ class Facts:
     pending_variation: bool  # a request for extra days awaits approval
     # (version, half days) of an amendment out for signature that changes the days, if any
     amendment: tuple[int, int] | None = None
+    # half days agreed that wait for every party to sign the commission's new agreement
+    commission_hold: int = 0
 
 
 def facts(d: Deployment) -> Facts:
@@ -69,8 +71,30 @@ def facts(d: Deployment) -> Facts:
             days = int((latest.content or {}).get("half_days") or 0)
             if days != d.half_days_agreed:
                 amendment = (latest.version, days)
+    hold = 0
+    if d.commission_id is not None and d.status in DELIVERY_STATUSES:
+        from .. import finance
+
+        hold = finance.commission_hold(d)
     return Facts(receiving=frozenset(receiving), pending_variation=pending is not None,
-                 amendment=amendment)
+                 amendment=amendment, commission_hold=hold)
+
+
+def extra_days_held(half_days: int, who: str = "") -> str:
+    """ "The 2 extra days can be used once everyone has signed the commission's new
+    agreement." (``who``: "for Jo Bloggs" on the commission's page)."""
+    from ...formatting import half_days_number
+
+    what = "The extra half day" if half_days == 1 else \
+        f"The {half_days_number(half_days)} extra {'day' if half_days == 2 else 'days'}"
+    return (f"{what}{' ' + who if who else ''} can be used once everyone has signed the "
+            "commission's new agreement.")
+
+
+def commission_hold_message(d: Deployment, f: Facts | None = None) -> str | None:
+    """What the page says while extra days wait for the commission's new agreement, or None."""
+    f = f if f is not None else facts(d)
+    return extra_days_held(f.commission_hold) if f.commission_hold else None
 
 
 def days_waiting_for_signatures(d: Deployment, f: Facts | None = None) -> str | None:
@@ -82,7 +106,8 @@ def days_waiting_for_signatures(d: Deployment, f: Facts | None = None) -> str | 
     return (f"The days changed to {days_in_words(days)} in version {version} of the agreement, "
             "which is waiting for every party's signature. Until then visits can use only the "
             f"{days_in_words(d.half_days_agreed)} of the signed agreement, and only those are "
-            "invoiced.")
+            "invoiced." + (" The extra days also wait for everyone to sign the commission's "
+                           "new agreement." if d.commission_id is not None else ""))
 
 
 def within_signed_days(d: Deployment, half_days: int, free: int,
@@ -93,6 +118,10 @@ def within_signed_days(d: Deployment, half_days: int, free: int,
         return allow()
     f = f if f is not None else facts(d)
     left = days_in_words(max(free, 0))
+    if f.commission_hold:
+        return not_now(f"This visit would go beyond the days of the signed agreements ({left} "
+                       "left, counting visits already planned). "
+                       + (commission_hold_message(d, f) or ""))
     if f.amendment is not None and f.amendment[1] > d.half_days_agreed:
         return not_now(f"This visit would go beyond the days of the signed agreement ({left} "
                        f"left, counting visits already planned). The extra days wait for every "
@@ -117,7 +146,7 @@ def sees_contact_clock(d: Deployment, user: User) -> bool:
 
 def is_editor(d: Deployment, user: User) -> bool:
     """The deployment's own system leader (or the commissioning NLE/LLE) edits its plan."""
-    return user.role == "sle" and user.id in (d.leader_id, d.commissioning_leader_id)
+    return leads_or_commissions(d, user)
 
 
 def edit_plan(d: Deployment, user: User, _f: Facts | None = None) -> Decision:
@@ -304,7 +333,7 @@ def waiting_first_contact(user: User) -> ColumnElement[bool]:
 
 def waiting_log_first_contact(user: User) -> ColumnElement[bool]:
     """SQL twin of :func:`log_first_contact` allowed (the leader's "Log first contact" item)."""
-    if user.role != "sle":
+    if user.role not in LEADER_ROLES:
         return false()
     return and_(Deployment.status.in_(CONTACT_STATUSES), Deployment.first_contact_at.is_(None),
                 access.led_or_commissioned(user.id))
