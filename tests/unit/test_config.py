@@ -157,6 +157,7 @@ def test_postgresql_connections_switch_off_jit(monkeypatch, tmp_path):
     options = load(tmp_path)["SQLALCHEMY_ENGINE_OPTIONS"]
     assert options["pool_pre_ping"] is True
     assert "-c jit=off" in options["connect_args"]["options"]
+    assert "-c random_page_cost=1.1" in options["connect_args"]["options"]
     monkeypatch.delenv("DATABASE_URL")
     assert "options" not in load(tmp_path)["SQLALCHEMY_ENGINE_OPTIONS"].get("connect_args", {})
 
@@ -170,3 +171,4 @@ def test_the_portals_postgresql_sessions_run_without_jit(app):
         if db.engine.dialect.name != "postgresql":
             pytest.skip("PostgreSQL only")
         assert db.session.execute(text("SHOW jit")).scalar() == "off"
+        assert db.session.execute(text("SHOW random_page_cost")).scalar() == "1.1"
