@@ -98,8 +98,11 @@ def _plan_ctx(deployment, plan) -> dict:
         forms = {"action": _row_form("action", plan=plan), "outcome": _row_form("outcome"),
                  "text": TextForm(formdata=None, prefix="text", obj=plan)}
         forms["text"].version.data = plan.text_version
+    # the page's notice sits above its htmx blocks: a partial (a row, the poll) never shows it,
+    # so only a whole page pays for reading the commission's agreements
+    waiting = None if wants_partial() else policy.commission_hold_message(deployment)
     return {"d": deployment, "plan": plan, "editable": editable, "forms": forms, "can": can,
-            "commission_waiting": policy.commission_hold_message(deployment)}
+            "commission_waiting": waiting}
 
 
 def _days_waiting(deployment: DeploymentModel) -> str | None:
