@@ -247,13 +247,18 @@ def _prepare_school_form(form):
 @roles("admin")
 def schools() -> ResponseReturnValue:
     q = (request.args.get("q") or "").strip()[:100]
-    where = access.schools_managed_by(current_user)
+    where = access.schools_visible_to(current_user)  # the network's members, homed or not
     if q:
         where = where & or_(func.lower(School.name).contains(q.lower(), autoescape=True),
                             School.urn == q)
-    stmt = (select(School).where(where).options(joinedload(School.local_authority))
+    stmt = (select(School).where(where).options(joinedload(School.local_authority),
+                                                joinedload(School.alliance))
             .order_by(School.name, School.id))
-    return render("admin/schools.html", "results", page=paginate(stmt), q=q)
+    page = paginate(stmt)
+    # a member school whose home is another network is listed, not linked: that network
+    # keeps its details (policy.admin.manages_school)
+    editable = {s.id for s in page.items if policy.actions(s, current_user)["edit"]}
+    return render("admin/schools.html", "results", page=page, q=q, editable=editable)
 
 
 def _school_form_save(form: SchoolForm, school: School | None) -> School | None:
@@ -296,8 +301,6 @@ def school(school_id: int) -> ResponseReturnValue:
     obj = access.get_managed_school(current_user, school_id)
     require(policy.actions(obj, current_user)["edit"])
     form = _prepare_school_form(SchoolForm(obj=obj))
-    if obj.alliance_id != current_user.alliance_id:
-        del form.eip_id  # its EIP is its home network's
     if form.validate_on_submit() and _school_form_save(form, obj):
         flash("The school has been saved.", "success")
         return redirect(url_for("admin.schools"), code=303)
@@ -314,6 +317,9 @@ def import_summary(done: commands.Imported) -> str:
         said += f"; {done.trusts:,} trusts added"
     if done.joined:
         said += f"; {done.joined:,} already in another network, now in yours too"
+    if done.kept:
+        said += (f"; {done.kept:,} left as their home network has them (it keeps their "
+                 "details)")
     return said + "."
 
 

@@ -37,6 +37,7 @@ from ..models import (
     Variation,
 )
 from . import errors
+from .policy.admin import may_manage_school
 from .policy.profiles import may_approve_release
 
 OVERSEERS = ("admin", "director")
@@ -466,8 +467,10 @@ def get_managed_user(user: User, user_id: int) -> User:
 
 
 def schools_managed_by(user: User) -> ColumnElement[bool]:
-    """The network's directory of schools: its members (:func:`in_network`)."""
-    return in_network(user.alliance_id) if user.role in OVERSEERS else false()
+    """The schools whose record and accounts the user runs: their network's HOME schools
+    (``policy.admin.manages_school``). A member school of another home is seen and listed
+    (:func:`schools_visible_to`) but not edited, nor are its staff invited: 404 here."""
+    return may_manage_school(user)
 
 
 def get_managed_school(user: User, school_id: int) -> School:

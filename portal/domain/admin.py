@@ -81,7 +81,7 @@ def officer_group_choices(actor: User) -> list[tuple[str, str]]:
                               .order_by(EIP.name)).all()
     las = db.session.execute(
         select(LocalAuthority.id, LocalAuthority.name).where(LocalAuthority.id.in_(
-            select(School.local_authority_id).where(access.schools_managed_by(actor))))
+            select(School.local_authority_id).where(access.schools_visible_to(actor))))
         .order_by(LocalAuthority.name)).all()
     return [(f"eip:{i}", name) for i, name in eips] + \
         [(f"la:{i}", f"{name} (local authority)") for i, name in las]
@@ -235,10 +235,10 @@ def save_school(actor: User, school: School | None, *, urn: str, name: str, phas
                 postcode: str = "", address: tuple[str, ...] = ("", "", ""), town: str = "",
                 local_authority_id: int | None = None, eip_id: int | None = None,
                 seen_version: int | None = None, ip: str = "") -> School:
-    """Add a school to the admin's alliance (``school`` None) or change one of theirs (a
-    member school, its home network's or theirs), as it was at ``seen_version``. ``address``:
-    up to three street lines; the postcode must be a UK one. The EIP of a school whose home
-    is another network is that network's, and stays as it is."""
+    """Add a school to the admin's alliance (``school`` None) or change one whose home network
+    is theirs (``policy.manages_school``: a member school of another home is refused), as it
+    was at ``seen_version``. ``address``: up to three street lines; the postcode must be a UK
+    one."""
     require(policy.general(actor)["add_school"] if school is None
             else policy.actions(school, actor)["edit"])
     if school is not None:
@@ -250,8 +250,7 @@ def save_school(actor: User, school: School | None, *, urn: str, name: str, phas
     tidy_postcode = postcodes.normalise(postcode)
     if tidy_postcode is None:
         raise errors.Invalid(postcodes.INVALID, field="postcode")
-    foreign = school is not None and school.alliance_id != actor.alliance_id
-    if not foreign and eip_id is not None and db.session.scalar(select(EIP.id).where(
+    if eip_id is not None and db.session.scalar(select(EIP.id).where(
             EIP.id == eip_id, access.eips_managed_by(actor))) is None:
         raise errors.Invalid("Choose an EIP from the list, or None", field="eip_id")
     created = school is None
@@ -267,8 +266,7 @@ def save_school(actor: User, school: School | None, *, urn: str, name: str, phas
     school.address_line1, school.address_line2, school.address_line3 = lines
     school.town = town.strip()
     school.local_authority_id = local_authority_id
-    if not foreign:
-        school.eip_id = eip_id
+    school.eip_id = eip_id
     db.session.flush()
     if created:
         db.session.add(SchoolNetwork(school_id=school.id, alliance_id=actor.alliance_id))
@@ -287,6 +285,7 @@ class Imported:
     closed_skipped: int = 0  # closed in GIAS and not in the portal: not added
     trusts: int = 0  # trusts added
     joined: int = 0  # schools of another network that joined this one
+    kept: int = 0  # schools whose home is another network: left as that network has them
 
 
 def _batches(rows: Iterator[gias.Row], size: int) -> Iterator[list[gias.Row]]:
@@ -348,9 +347,11 @@ def import_schools(actor: User, source: bytes | IO[bytes], *, filename: str = ""
     stream, :data:`gias.CHUNK` rows at a time) into the admin's alliance, in the caller's one
     transaction. If any row is rejected, ``Invalid`` on ``file`` (with ``parsed``, the
     :class:`gias.Report`) is raised after the whole file is checked, so the caller's rollback
-    leaves nothing half-imported. Schools the portal has (same URN) are updated, and one
-    that is in another network becomes a member of the admin's too (its home network stays);
-    closed establishments are marked closed if the portal has them and otherwise not added.
+    leaves nothing half-imported. Schools the portal has (same URN) are updated if their home
+    is the admin's network; one whose home is another network becomes a member of the admin's
+    too and is otherwise left as its home network keeps it (``policy.manages_school``: its
+    name, address, phase, local authority, trust and closing are that network's); closed
+    establishments are marked closed if the portal has them and otherwise not added.
     ``only_las``: import only these local authorities."""
     require(policy.general(actor)["import_schools"])
     stream = io.BytesIO(source) if isinstance(source, bytes) else source
@@ -375,6 +376,12 @@ def import_schools(actor: User, source: bytes | IO[bytes], *, filename: str = ""
             found = existing.get(row.urn)
             if report.rejected_count or report.error:
                 continue  # nothing will be kept: check the rest, write nothing more
+            if found is not None and found[2] is not None and found[2] != actor.alliance_id:
+                # another network's school: it joins this one too, its record stays theirs
+                done.kept += 1
+                if found[0] not in members and not row.closed:
+                    joined.append({"school_id": found[0], "alliance_id": actor.alliance_id})
+                continue
             values = {"name": row.name, "phase": row.phase, **row.address,
                       "local_authority_id": names.la(row), "trust_id": names.trust(row),
                       "closed": row.closed}
@@ -383,9 +390,8 @@ def import_schools(actor: User, source: bytes | IO[bytes], *, filename: str = ""
             elif found is None:
                 new_rows.append({"urn": row.urn, "eip_id": None,
                                  "alliance_id": actor.alliance_id, **values})
-            else:
-                # a school already in another network joins this one too; its home stays
-                values["alliance_id"] = found[2] if found[2] is not None else actor.alliance_id
+            else:  # the admin's own school (or one with no home yet, which becomes theirs)
+                values["alliance_id"] = actor.alliance_id
                 changed_rows.append({"id": found[0], "version": found[1], **values})
                 done.closed += row.closed
                 if found[0] not in members and not row.closed:
@@ -413,7 +419,8 @@ def import_schools(actor: User, source: bytes | IO[bytes], *, filename: str = ""
     audit.record(actor, "school.import", None, ip=ip,
                  detail={"rows": done.rows, "created": done.created, "updated": done.updated,
                          "closed": done.closed, "closed_skipped": done.closed_skipped,
-                         "trusts": done.trusts, "joined": done.joined, "filename": filename[:200]})
+                         "trusts": done.trusts, "joined": done.joined, "kept": done.kept,
+                         "filename": filename[:200]})
     return done
 
 

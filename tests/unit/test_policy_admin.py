@@ -66,6 +66,15 @@ def test_schools_boards_and_eips_are_the_admins_to_edit(role, kind):
 
 
 @pytest.mark.parametrize("role", ROLES)
+def test_a_school_whose_home_is_another_network_is_nobodys_to_edit(role):
+    """A member school (home: network 2) of the actor's network 1 is its home's to edit."""
+    can = policy.actions(School(id=1, alliance_id=2), _actor(role))
+    _expect(can["edit"], allowed=False, forbidden=True)
+    if role == "admin":
+        assert can["edit"].reason == policy.NOT_HOME
+
+
+@pytest.mark.parametrize("role", ROLES)
 def test_alliance_settings_for_every_role(role):
     can = policy.actions(None, _actor(role))
     assert set(can) == set(policy.GENERAL_ACTIONS)

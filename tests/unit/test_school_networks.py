@@ -36,8 +36,11 @@ def test_a_network_holds_its_home_schools_and_its_members(w):
 
 def test_the_directory_and_pickers_read_membership(w):
     a, b = w.a, w.b
-    assert a.receiving.id in _ids(access.schools_managed_by(w.user("b", "admin")))
+    # network b lists and picks a's school, but only its home network manages it
+    assert a.receiving.id in _ids(access.schools_visible_to(w.user("b", "admin")))
     assert a.receiving.id in _ids(access.schools_visible_to(w.user("b", "board")))
+    assert a.receiving.id not in _ids(access.schools_managed_by(w.user("b", "admin")))
+    assert a.receiving.id in _ids(access.schools_managed_by(w.user("a", "admin")))
     assert _ids(access.schools_managed_by(w.user("b", "headteacher"))) == set()
     assert a.other.id not in _ids(access.schools_managed_by(w.user("b", "admin")))
     # network b's officer: their group is b's schools of their EIP, members included
@@ -105,3 +108,49 @@ def test_saving_a_school_with_a_bad_postcode_is_refused_beside_the_field(w):
                                  address=("1 Lane", "", ""), town="Lewes")
     assert saved.postcode == "BN7 1UE" and saved.address_lines == ["1 Lane", "Lewes", "BN7 1UE"]
     assert access.is_member(saved.id, w.a.alliance.id)  # a new school is in its network
+
+
+def test_only_the_home_network_manages_a_school_and_the_sql_form_agrees(w):
+    """``policy.admin.manages_school`` and its SQL form, for every user of both networks over
+    every school they see (a's receiving school is a member of b too)."""
+    from portal.domain.policy import admin as policy
+    from portal.models import User
+    from tests.policy import assert_twins_agree
+
+    shared = w.a.receiving
+    assert policy.manages_school(shared, w.user("a", "admin"))
+    assert policy.manages_school(shared, w.user("a", "director"))
+    for role in ("admin", "director"):
+        assert not policy.manages_school(shared, w.user("b", role))
+    assert not policy.manages_school(shared, w.user("a", "headteacher"))
+    assert not policy.actions(shared, w.user("b", "admin"))["edit"]
+    assert policy.actions(shared, w.user("b", "admin"))["edit"].reason == policy.NOT_HOME
+    assert policy.actions(shared, w.user("a", "admin"))["edit"]
+    users = db.session.scalars(select(User)).all()
+    assert assert_twins_agree(
+        users, School, visible=access.schools_visible_to,
+        python=lambda s, u: {"manage": policy.manages_school(s, u)},
+        sql={"manage": policy.may_manage_school}) > 0
+
+
+def test_the_save_command_refuses_a_member_network(w):
+    """The CLI or any caller gets no further than the page: b's co-ordinator is refused."""
+    shared = w.a.receiving
+    with pytest.raises(errors.Forbidden):
+        commands.save_school(w.user("b", "admin"), shared, urn="999111", name="Renamed",
+                             phase="primary", seen_version=shared.version)
+    db.session.rollback()
+    assert db.session.get(School, shared.id).name == "Alpha Receiving Primary"
+
+
+def test_inviting_or_moving_staff_to_a_member_school_is_refused_beside_the_field(w):
+    shared, b_admin = w.a.receiving, w.user("b", "admin")
+    with pytest.raises(errors.Invalid) as invite:
+        commands.invite_user(b_admin, email="new@beta.example.org", name="New",
+                             role="headteacher", school_id=shared.id)
+    assert invite.value.field == "school_id"
+    leader = w.b.leader
+    with pytest.raises(errors.Invalid) as move:
+        commands.update_user(b_admin, leader, name=leader.name, role="sle",
+                             school_id=shared.id)
+    assert move.value.field == "school_id"

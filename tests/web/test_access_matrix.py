@@ -249,6 +249,35 @@ def test_another_alliances_objects_answer_404_and_change_nothing(app, world, cli
     assert _fingerprint() == before
 
 
+@pytest.mark.parametrize("role", ROLES)
+def test_a_member_school_of_another_home_answers_404_and_changes_nothing(app, world,
+                                                                          client_for, role):
+    """Every route that takes a school's id changes that school (or its accounts): a network
+    the school is only a member of may list it and file for it, but these answer 404 to it
+    as for a school that is not its own at all (``policy.admin.manages_school``)."""
+    from portal.models import SchoolNetwork
+
+    _prepare(world)
+    db.session.add(SchoolNetwork(school_id=world.matrix_ids[("school_id", "b")],
+                                 alliance_id=world.a.alliance.id))
+    db.session.commit()
+    client = client_for(world.user("a", role))
+    before = _fingerprint()
+    wrong, checked = [], 0
+    for rule, method, allowed in _rules(app):
+        if allowed == PUBLIC or role not in allowed or "school_id" not in rule.arguments:
+            continue
+        url = _url(rule, world, "b")
+        for htmx in (False, True):
+            checked += 1
+            status = _call(client, method, url, htmx=htmx).status_code
+            if status != 404:
+                wrong.append(f"{'htmx ' if htmx else ''}{method} {url}: {status}")
+    assert wrong == []
+    assert _fingerprint() == before
+    assert checked or role != "admin"  # the admin's school page is one of them
+
+
 @pytest.mark.parametrize("role", [*ROLES, "other_head"])
 def test_own_alliance_never_causes_a_server_error(app, world, client_for, role):
     client = client_for(world.user("a", role))

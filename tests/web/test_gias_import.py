@@ -273,3 +273,39 @@ def test_the_street_address_is_read_from_the_file(world, client_for):
                                  "L30 5QB")
     assert school.address_lines == ["12 Mill Lane", "Netherton", "Sefton Park", "Bootle",
                                     "L30 5QB"]
+
+
+def _record(school_id: int) -> tuple:
+    db.session.expire_all()
+    s = db.session.get(School, school_id)
+    return (s.name, s.phase, s.postcode, s.address_line1, s.address_line2, s.address_line3,
+            s.town, s.local_authority_id, s.trust_id, s.closed, s.alliance_id, s.version)
+
+
+@pytest.mark.parametrize("status", ["Open", "Closed"])
+def test_a_member_networks_import_never_overwrites_the_home_networks_record(world, client_for,
+                                                                            status):
+    """Only the school's home network changes its record (policy.admin.manages_school): the
+    second network's import adds the membership (an open school) and leaves the name,
+    address, phase, local authority, trust and closing as the home network keeps them."""
+    theirs = world.b.home
+    before = _record(theirs.id)
+    c = client_for(world.user("a", "admin"))
+    r = _upload(c, gias_file(gias_line(theirs.urn, "Renamed By Alpha", status=status,
+                                       phase="Secondary", la="Elsewhere", la_code="999",
+                                       trust_code="9999", trust_name="Alpha Trust",
+                                       street="9 Other Street", town="Otherton",
+                                       postcode="L30 5QB")))
+    assert r.status_code == 303, r.get_data(as_text=True)
+    assert _record(theirs.id) == before
+    member = db.session.get(SchoolNetwork, (theirs.id, world.a.alliance.id))
+    assert (member is not None) is (status == "Open")  # a closed one does not join
+    page = c.get("/admin/schools").get_data(as_text=True)
+    assert "0 updated" in page and "1 left as their home network has them" in page
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "school.import")
+                               .order_by(AuditEvent.id.desc())).first()
+    assert event.detail["updated"] == 0 and event.detail["kept"] == 1
+    # the home network's own import still updates it
+    home = client_for(world.user("b", "admin"))
+    assert _upload(home, gias_file(gias_line(theirs.urn, "Renamed At Home"))).status_code == 303
+    assert _record(theirs.id)[0] == "Renamed At Home"

@@ -7,22 +7,28 @@ Follows the convention of ``portal/domain/policy/__init__.py`` (worked example:
 * a :class:`User` (the account being managed): ``edit``, ``change_role``, ``deactivate``,
   ``reactivate``, ``reinvite``, ``end_sessions``. An admin never changes their own role nor
   locks themselves out (403); the rest depend on the account's state (409);
-* a :class:`School`, :class:`Board` or :class:`EIP`: ``edit``;
+* a :class:`School`, :class:`Board` or :class:`EIP`: ``edit``. A school is changed only by
+  its home network (:func:`manages_school`): a network it is a member of too sees it, lists
+  it, files and invoices for it, but neither edits it nor invites its staff;
 * nothing (``None``): ``invite``, ``add_school``, ``import_schools``, ``add_board``,
   ``add_eip``, ``add_specialism``, ``edit_agreement_template``, ``edit_sign_in`` (how people
   sign in: school accounts, two-factor) and ``view_audit``.
 
 *Which* objects an admin manages (their own alliance's) is ``portal/domain/access.py``
-(``users_managed_by`` ...): another alliance's object is not visible at all (404). Nothing here
+(``users_managed_by``, ``schools_managed_by`` (:func:`may_manage_school`) ...): another
+alliance's object is not visible at all (404). Nothing here
 makes a "waiting for me" list, so there are no SQL twins.
 """
 
 from __future__ import annotations
 
+from sqlalchemy import ColumnElement, false
+
 from ...models import EIP, Board, School, User
 from . import Decision, allow, forbid, not_now
 
 ADMIN = "admin"
+OVERSEERS = ("admin", "director")
 AUDITORS = ("admin", "director")
 USER_ACTIONS = ("edit", "change_role", "deactivate", "reactivate", "reinvite", "end_sessions")
 OBJECT_ACTIONS = ("edit",)
@@ -30,6 +36,8 @@ GENERAL_ACTIONS = ("invite", "add_school", "import_schools", "add_board", "add_e
                    "add_specialism", "edit_agreement_template", "edit_sign_in", "view_audit")
 
 NOT_ADMIN = "Only the School Support Co-ordinator manages accounts and the alliance's settings."
+NOT_HOME = ("This school's details and accounts are kept by its home network; ask its "
+            "co-ordinator to change them.")
 OWN_ACCOUNT = "This is your own account: you cannot deactivate it or change your role."
 
 
@@ -103,6 +111,32 @@ _USER = {"edit": edit, "change_role": change_role, "deactivate": deactivate,
          "reactivate": reactivate, "reinvite": reinvite, "end_sessions": end_sessions}
 
 
+# ------------------------------------------------------------------------------- a school
+
+
+def manages_school(school: School, user: User) -> bool:
+    """The school's record and its accounts are its HOME network's (``school.alliance_id``):
+    only that network's co-ordinator and director run them. A network the school is only a
+    member of (``SchoolNetwork``) sees, lists, files for and invoices it, and nothing more.
+    SQL form: :func:`may_manage_school`."""
+    return user.role in OVERSEERS and school.alliance_id is not None \
+        and school.alliance_id == user.alliance_id
+
+
+def may_manage_school(user: User) -> ColumnElement[bool]:
+    """SQL form of :func:`manages_school`, over ``School`` (``access.schools_managed_by``:
+    the schools an admin edits and invites staff to)."""
+    if user.role not in OVERSEERS or user.alliance_id is None:
+        return false()
+    return School.alliance_id == user.alliance_id
+
+
+def edit_school(school: School, user: User) -> Decision:
+    if (refused := _admin(user)) is not None:
+        return refused
+    return allow() if manages_school(school, user) else forbid(NOT_HOME)
+
+
 # ------------------------------------------------------------------------- alliance-wide
 
 
@@ -118,6 +152,8 @@ def actions(obj: User | School | Board | EIP | None, user: User) -> dict[str, De
     or (``None``) on the alliance's settings as a whole."""
     if isinstance(obj, User):
         return {name: predicate(obj, user) for name, predicate in _USER.items()}
-    if isinstance(obj, School | Board | EIP):
+    if isinstance(obj, School):
+        return {"edit": edit_school(obj, user)}
+    if isinstance(obj, Board | EIP):
         return {"edit": _only_admin(user)}
     return general(user)
