@@ -150,7 +150,7 @@ def _copy_request_schools(mapper, connection, target: Deployment) -> None:
     """The deployment's receiving schools: from the request in the session when its schools
     are loaded (they may be inserted in this same flush, after the deployment), else one
     INSERT ... SELECT from request_school."""
-    table = DeploymentSchool.__table__
+    table = DeploymentSchool  # (the ORM class: insert() takes it as its table)
     req = target.__dict__.get("request")
     if req is not None and "schools" in req.__dict__:
         school_ids = {rs.school_id if rs.school_id is not None else rs.school.id
