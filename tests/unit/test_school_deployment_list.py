@@ -172,3 +172,24 @@ def test_the_list_walks_the_schools_index_by_date(school_world):
     else:
         plan = "\n".join(r[-1] for r in db.session.execute(text("EXPLAIN QUERY PLAN " + sql)))
     assert "ix_deployment_school_school_proposed" in plan, plan
+
+
+def test_the_headteachers_pages_show_the_rules_rows(school_world, client_for, app, monkeypatch):
+    """Through the route: each page (five a page here) lists the rule's rows for that page and
+    says how many pages there are; a status filter narrows both; another school sees none."""
+    head, made = school_world
+    monkeypatch.setitem(app.config, "PAGE_SIZE", 5)
+    by_id = {d.id: d.reference for d in made}
+    db.session.commit()
+    client = client_for(head)
+    for status, where in (("", []), ("active", [Deployment.status == "active"])):
+        expected = [by_id[i] for i in _expected(head, *where)]
+        pages = -(-len(expected) // 5)
+        for page in range(1, pages + 1):
+            body = client.get(f"/deployments/?status={status}&page={page}").data.decode()
+            assert f"Page {page} of {pages}" in body or pages == 1, (status, page)
+            shown = [ref for ref in by_id.values() if ref in body]
+            assert sorted(shown) == sorted(expected[(page - 1) * 5:page * 5]), (status, page)
+    stranger = db.session.scalar(select(Deployment).where(
+        ~access.deployments_visible_to(head)))
+    assert stranger is not None and client.get(f"/deployments/{stranger.id}").status_code == 404
