@@ -181,10 +181,15 @@ _SCHOOL_ORDERS = (
 )
 
 
+def _clause(column: Any) -> Any:
+    return column.__clause_element__() if hasattr(column, "__clause_element__") else column
+
+
 def _school_order(order: Sequence[Any]) -> tuple[Any, ...] | None:
+    """The same order on deployment_school, when ``order`` is one its index can be walked in."""
     for on_deployment, on_school in _SCHOOL_ORDERS:
         if len(order) == len(on_deployment) and all(
-                a.compare(b) for a, b in zip(order, on_deployment, strict=True)):
+                _clause(a).compare(_clause(b)) for a, b in zip(order, on_deployment, strict=True)):
             return on_school
     return None
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
+from portal.deployment_lists import DeploymentList
 from portal.domain import access, brokering, workflow
 from portal.domain.policy import requests as request_policy
 from portal.extensions import db
@@ -155,14 +156,15 @@ def test_a_requests_schools_change_only_before_any_deployment(school_world):
     assert reachable and not reachable & set(request_policy.EDITABLE), reachable
 
 
-def test_the_list_walks_the_schools_index_by_date(school_world):
+@pytest.mark.parametrize("descending", [True, False])  # the lists; the evaluations panel
+def test_the_list_walks_the_schools_index_by_date(school_world, descending):
     """Without deployment_school the database reads every deployment of the school's requests
     (or every deployment in the country) and sorts them; with it, it stops after the page."""
     head, _ = school_world
+    order = DeploymentList(None, ("proposed_at", "id"), 25, descending=descending).columns()
     stmt = (select(Deployment.id)
-            .where(access.first_visible_deployments(
-                head, order=access.DEPLOYMENTS_NEWEST_FIRST, limit=25))
-            .order_by(*access.DEPLOYMENTS_NEWEST_FIRST).limit(25))
+            .where(access.first_visible_deployments(head, order=order, limit=25))
+            .order_by(*order).limit(25))
     sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
     if db.engine.dialect.name == "postgresql":
         # a tiny table, so the planner would read it whole: ask which index paths it has
