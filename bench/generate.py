@@ -31,6 +31,7 @@ from portal.models import (
     Alliance,
     Board,
     Deployment,
+    DeploymentSchool,
     LeaderProfile,
     LocalAuthority,
     Notification,
@@ -266,7 +267,7 @@ def generate(url: str, scale: float, log=print) -> dict[str, int]:
             heads = {u["school_id"]: u["id"] for u in users if u["role"] == "headteacher"}
             log(f"  base rows in {time.perf_counter() - started:.1f}s")
 
-            requests, request_schools, deployments = [], [], []
+            requests, request_schools, deployments, deployment_schools = [], [], [], []
             plans, outcomes, actions = [], [], []
             outcome_id = action_id = dep_id = 0
             for r in range(1, n["requests"] + 1):
@@ -316,6 +317,9 @@ def generate(url: str, scale: float, log=print) -> dict[str, int]:
                     "closed_at": None, "end_reason": "", "last_day_delivered": None,
                     "version": 1,
                 })
+                # the copy the ORM writes with every deployment (DeploymentSchool)
+                deployment_schools.append({"deployment_id": d, "school_id": school,
+                                           "proposed_at": submitted + timedelta(hours=20)})
                 plans.append({"id": d, "deployment_id": d, "next_steps": "", "notes": "",
                               "revision": 1, "version": 1, "updated_at": now})
                 first_outcome = outcome_id + 1
@@ -339,14 +343,16 @@ def generate(url: str, scale: float, log=print) -> dict[str, int]:
                     put(SupportRequest, requests)
                     put(RequestSchool, request_schools)
                     put(Deployment, deployments)
+                    put(DeploymentSchool, deployment_schools)
                     put(ActionPlan, plans)
                     put(Outcome, outcomes)
                     put(Action, actions)
-                    requests, request_schools, deployments = [], [], []
+                    requests, request_schools, deployments, deployment_schools = [], [], [], []
                     plans, outcomes, actions = [], [], []
             put(SupportRequest, requests)
             put(RequestSchool, request_schools)
             put(Deployment, deployments)
+            put(DeploymentSchool, deployment_schools)
             put(ActionPlan, plans)
             put(Outcome, outcomes)
             put(Action, actions)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..domain import access
 from ..htmx import render
 from ..models import DEPLOYMENT_STATUSES, Deployment, RequestSchool, SupportRequest
-from ..pagination import paginate
+from ..pagination import page_number, paginate
 from ..panels import deployment_panels
 from ..security import any_role
 
@@ -22,19 +22,23 @@ bp = Blueprint("deployments", __name__, url_prefix="/deployments")
 @any_role
 def index() -> ResponseReturnValue:
     status = request.args.get("status", "")
-    where = access.deployments_visible_to(current_user)
+    filters = []
     if status in DEPLOYMENT_STATUSES:
-        where = where & (Deployment.status == status)
+        filters.append(Deployment.status == status)
     else:
         status = ""
+    shown = page_number() * current_app.config["PAGE_SIZE"]  # the rows up to this page's last
+    order = access.DEPLOYMENTS_NEWEST_FIRST
     stmt = (
         select(Deployment)
-        .where(where)
+        .where(access.first_visible_deployments(current_user, *filters, order=order,
+                                                limit=shown))
         .options(joinedload(Deployment.leader), joinedload(Deployment.request),
                  joinedload(Deployment.home_school))
-        .order_by(Deployment.proposed_at.desc(), Deployment.id.desc())
+        .order_by(*order)
     )
-    return render("deployments/index.html", "results", page=paginate(stmt), status=status,
+    page = paginate(stmt, access.count_visible_deployments(current_user, *filters))
+    return render("deployments/index.html", "results", page=page, status=status,
                   statuses=DEPLOYMENT_STATUSES)
 
 

@@ -23,6 +23,7 @@ from ..models import (
     AuditEvent,
     Board,
     Deployment,
+    DeploymentSchool,
     Evaluation,
     Invoice,
     LeaderProfile,
@@ -167,19 +168,75 @@ def led_or_commissioned(user_id: int) -> ColumnElement[bool]:
     return Deployment.id.in_(union(lead, commission))
 
 
+DEPLOYMENTS_NEWEST_FIRST = (Deployment.proposed_at.desc(), Deployment.id.desc())
+
+# the orders a school's deployments can be walked in (ix_deployment_school_school_proposed,
+# forwards or backwards), and the same order on deployment_school
+_SCHOOL_ORDERS = (
+    (DEPLOYMENTS_NEWEST_FIRST,
+     (DeploymentSchool.proposed_at.desc(), DeploymentSchool.deployment_id.desc())),
+    ((Deployment.proposed_at, Deployment.id),
+     (DeploymentSchool.proposed_at, DeploymentSchool.deployment_id)),
+    ((Deployment.proposed_at.asc(), Deployment.id.asc()),
+     (DeploymentSchool.proposed_at, DeploymentSchool.deployment_id)),
+)
+
+
+def _clause(column: Any) -> Any:
+    return column.__clause_element__() if hasattr(column, "__clause_element__") else column
+
+
+def _school_order(order: Sequence[Any]) -> tuple[Any, ...] | None:
+    """The same order on deployment_school, when ``order`` is one its index can be walked in."""
+    for on_deployment, on_school in _SCHOOL_ORDERS:
+        if len(order) == len(on_deployment) and all(
+                _clause(a).compare(_clause(b)) for a, b in zip(order, on_deployment, strict=True)):
+            return on_school
+    return None
+
+
+def _school_deployments(user: User, where: Sequence[ColumnElement[bool]]) -> Any:
+    """The deployment ids of a headteacher's school (its receiving-school rows, the same set as
+    ``deployments_visible_to``), visiting each deployment only when ``where`` filters it."""
+    stmt = select(DeploymentSchool.deployment_id.label("id")).where(
+        DeploymentSchool.school_id == user.school_id)
+    if where:
+        stmt = stmt.join(Deployment, Deployment.id == DeploymentSchool.deployment_id).where(
+            *where)
+    return stmt
+
+
 def first_visible_deployments(user: User, *where: ColumnElement[bool], order: Sequence[Any],
                               limit: int) -> ColumnElement[bool]:
     """A clause on Deployment: at most ``limit`` of the deployments ``user`` may see that match
     ``where``, the first in ``order`` (the caller orders and limits again). For a system leader
     it is a UNION of two branches (led, commissioned) that each walk their own index in that
-    order and stop after ``limit`` rows, so the page reads only what it shows; for everyone
-    else it is the visibility clause itself."""
+    order and stop after ``limit`` rows, so the page reads only what it shows; for a school's
+    headteacher, in date order, one walk of the school's deployments by date
+    (``deployment_school``), not a join of every deployment to the school's requests; for
+    everyone else it is the visibility clause itself."""
+    if _school_headteacher(user):
+        school_order = _school_order(order)
+        if school_order is not None:
+            return Deployment.id.in_(
+                _school_deployments(user, where).order_by(*school_order).limit(limit)
+                .subquery().select())
     if user.role != "sle":
         return and_(deployments_visible_to(user), *where)
     branches = [select(Deployment.id).where(side, *where).order_by(*order).limit(limit)
                 .subquery() for side in _leader_sides(user.id)]
     # each limited branch is a derived table (SQLite refuses ORDER BY/LIMIT inside a UNION)
     return Deployment.id.in_(union(*(select(b.c.id) for b in branches)))
+
+
+def count_visible_deployments(user: User, *where: ColumnElement[bool]) -> Any:
+    """The statement counting the deployments ``user`` may see matching ``where``: for a
+    school's headteacher it counts the school's rows of ``deployment_school`` (from the index
+    alone when nothing filters), not every deployment joined to the school's requests."""
+    if not _school_headteacher(user):
+        return select(func.count()).select_from(Deployment).where(
+            deployments_visible_to(user), *where)
+    return select(func.count()).select_from(_school_deployments(user, where).subquery())
 
 
 def leaders_visible_to(user: User) -> ColumnElement[bool]:

@@ -371,6 +371,12 @@ def check_members(alliance_id: int, school_ids: list[int]) -> None:
 
 
 def set_schools(req: SupportRequest, school_ids: list[int]) -> None:
+    """The request's receiving schools, in this order. Only while the writer may change the
+    request (a draft, or more information asked for: ``request_policy.EDITABLE``), which is
+    before any deployment (matched goes back only to matching, then declined or withdrawn):
+    each deployment keeps a copy of its request's schools (``DeploymentSchool``) that is
+    written once, when the deployment is."""
+    assert req.status in request_policy.EDITABLE, req.status
     wanted = list(dict.fromkeys(school_ids))
     current = {rs.school_id: rs for rs in req.schools}
     req.schools = [current.get(sid) or RequestSchool(school_id=sid) for sid in wanted]

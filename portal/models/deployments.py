@@ -14,6 +14,10 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
+    insert,
+    literal,
+    select,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -21,7 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import Model, db
 from .base import UTCDateTime, utcnow
 from .people import User
-from .requests import SupportRequest, _in
+from .requests import RequestSchool, SupportRequest, _in
 from .schools import Alliance, School
 
 if TYPE_CHECKING:
@@ -117,6 +121,50 @@ class Deployment(Model):
     @property
     def status_label(self) -> str:
         return DEPLOYMENT_STATUSES[self.status]
+
+
+class DeploymentSchool(Model):
+    """A receiving school of a deployment (its request's schools), with the deployment's
+    ``proposed_at``: a school's deployments listed newest first walk one index and stop after
+    the page's rows (``access.first_visible_deployments``; issue 20, item 4), instead of
+    joining every deployment in the country to the school's requests.
+
+    Written when the deployment is inserted (below). A request's schools change only while it
+    is a draft or waits for more information (``brokering.set_schools``), before any deployment,
+    and a deployment's ``proposed_at`` is never changed, so the copy stays right."""
+
+    __tablename__ = "deployment_school"
+    deployment_id: Mapped[int] = mapped_column(
+        ForeignKey("deployment.id", ondelete="CASCADE"), primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("school.id"), primary_key=True)
+    proposed_at = mapped_column(UTCDateTime, nullable=False)
+
+    __table_args__ = (
+        Index("ix_deployment_school_school_proposed", "school_id", "proposed_at",
+              "deployment_id"),
+    )
+
+
+@event.listens_for(Deployment, "after_insert")
+def _copy_request_schools(mapper, connection, target: Deployment) -> None:
+    """The deployment's receiving schools: from the request in the session when its schools
+    are loaded (they may be inserted in this same flush, after the deployment), else one
+    INSERT ... SELECT from request_school."""
+    table = DeploymentSchool  # (the ORM class: insert() takes it as its table)
+    req = target.__dict__.get("request")
+    if req is not None and "schools" in req.__dict__:
+        school_ids = {rs.school_id if rs.school_id is not None else rs.school.id
+                      for rs in req.schools}
+        if school_ids:
+            connection.execute(insert(table), [
+                {"deployment_id": target.id, "school_id": sid,
+                 "proposed_at": target.proposed_at} for sid in sorted(school_ids)])
+        return
+    connection.execute(insert(table).from_select(
+        ["deployment_id", "school_id", "proposed_at"],
+        select(literal(target.id), RequestSchool.school_id,
+               literal(target.proposed_at, UTCDateTime))
+        .where(RequestSchool.request_id == target.request_id)))
 
 
 class DeploymentResponse(Model):
