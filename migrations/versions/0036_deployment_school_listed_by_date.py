@@ -2,7 +2,7 @@
 schools with its proposed_at, in deployment_school (issue 20, item 4)
 
 Revision ID: 0036_deployment_school
-Revises: 0032_school_networks
+Revises: 0031_person_ratings
 Create Date: 2026-12-03 10:40:00
 
 """
@@ -14,7 +14,7 @@ import portal.models.base  # noqa: F401  (column types)
 
 # revision identifiers, used by Alembic.
 revision = '0036_deployment_school'
-down_revision = '0032_school_networks'
+down_revision = '0031_person_ratings'
 branch_labels = None
 depends_on = None
 
