@@ -65,7 +65,7 @@ def test_the_teaching_school_head_leads_a_commission(page, sign_in, db, width):
     expect(page.locator("main")).to_contain_text("lead NLE/LLE commissions only")
     page.goto("/")
     # home: the commission waits for them as its leader ("Needs your action")
-    needs = page.locator("main").get_by_role("link", name=f"Log first contact for")
+    needs = page.locator("main").get_by_role("link", name="Log first contact for")
     expect(needs.first).to_contain_text(title)
     needs.first.click()
     expect(page.locator("h1")).to_contain_text(title)
