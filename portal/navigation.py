@@ -24,6 +24,8 @@ class NavItem:
     # how many things wait for the user there ("Home (3)"), and what that number means
     count: Callable[[Any], int] | None = None
     count_label: tuple[str, str] = ("", "")  # singular, plural: "thing needs your action"
+    # shown only when this says so for the user (beyond their role), e.g. "has a profile"
+    when: Callable[[Any], bool] | None = None
 
     def counted(self, user: Any) -> tuple[int, str]:
         """The number shown beside the label, and the words a screen reader says for it."""
@@ -38,18 +40,21 @@ _ITEMS: dict[str, NavItem] = {}
 
 def add(endpoint: str, label: str, *, roles=None, order: int = 50, prefix: str | None = None,
         count: Callable[[Any], int] | None = None,
-        count_label: tuple[str, str] = ("", "")) -> None:
+        count_label: tuple[str, str] = ("", ""),
+        when: Callable[[Any], bool] | None = None) -> None:
     """Add an entry; ``count(user)`` (one cheap query) puts a number beside it, read out as
-    ``count_label`` ("thing needs your action", "things need your action")."""
+    ``count_label`` ("thing needs your action", "things need your action"); ``when(user)``
+    shows it only to those of the ``roles`` it is true for."""
     _ITEMS[endpoint] = NavItem(endpoint, label, frozenset(roles) if roles else None, order,
-                               prefix or endpoint.split(".", 1)[0] + ".", count, count_label)
+                               prefix or endpoint.split(".", 1)[0] + ".", count, count_label,
+                               when)
 
 
 def items_for(user) -> list[tuple[NavItem, bool]]:
     """The entries this user may see, each with whether it is the current page."""
     endpoint = request.endpoint or ""
     mine = [i for i in sorted(_ITEMS.values(), key=lambda i: (i.order, i.label))
-            if i.roles is None or user.role in i.roles]
+            if (i.roles is None or user.role in i.roles) and (i.when is None or i.when(user))]
     # the entry for this very page is the current one; only when none is does a prefix decide
     # (so "New request" alone is current on its page, not "Requests" as well)
     if any(i.endpoint == endpoint for i in mine):

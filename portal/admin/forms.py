@@ -18,6 +18,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from ..domain.policy import commissions as commission_policy
 from ..idempotency import OneTimeKey
 from ..models import DESIGNATIONS, PHASES, ROLES
 from ..validators import IdSelectField, MoneyField, PlausibleDate, UKDateField, years
@@ -48,6 +49,12 @@ class UserFields(FlaskForm):
     board_id = IdSelectField("Board", choices=[],
                              message="Choose a Board from the list, or No Board")
     group = SelectField("EIP or local authority", choices=[], validate_choice=False)
+    # checked by the command (domain/admin.py ``_check_charged_as``), its message beside it
+    leader_profile = SelectField(
+        "Leader profile (Teaching School headteacher only)",
+        choices=[("", "No leader profile")]
+        + list(commission_policy.TEACHING_SCHOOL_HEAD_CHARGED_AS.items()),
+        default="", validate_choice=False)
 
     def validate_school_id(self, field):
         if self.role.data in ("headteacher", "sle", "home_school") and not field.data \

@@ -129,7 +129,8 @@ def _user_values(form: InviteForm | UserForm) -> dict:
     return {"name": form.name.data, "job_title": form.job_title.data or "",
             "role": form.role.data, "school_id": form.school_id.data,
             "board_id": form.board_id.data, "designation": form.designation.data,
-            "group": form.group.data or None}
+            "group": form.group.data or None,
+            "leader_profile": form.leader_profile.data or None}
 
 
 @bp.route("/users/invite", methods=["GET", "POST"])
@@ -168,6 +169,8 @@ def user(user_id: int) -> ResponseReturnValue:
     form = _prepare_user_form(UserForm(obj=target))
     if request.method == "GET" and target.profile is not None:
         form.designation.data = target.profile.designation
+        if target.role == "director":
+            form.leader_profile.data = target.profile.designation
     if request.method == "GET" and target.role == "officer":
         form.group.data = f"eip:{target.eip_id}" if target.eip_id else \
             f"la:{target.local_authority_id}" if target.local_authority_id else ""

@@ -18,3 +18,5 @@ def init_app(app: Flask) -> None:
                           order=5)
     # before the plans step (50), which starts the plan of every active deployment
     demo.add_step(demo_data.commission, order=46)
+    # last of all, so no earlier step picks the director's new profile
+    demo.add_step(demo_data.teaching_school_head_commission, order=95)

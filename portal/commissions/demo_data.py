@@ -153,3 +153,80 @@ def commission(today: date, now: datetime) -> None:
     assert latest is not None and latest.version == 3
     signed = agreements.last_signed(root.id)
     assert signed is not None and signed.version == 2
+
+
+TEACHING_SCHOOL_HEAD_NETWORK = "CAPITAL TSA"  # not Holy Rosary's: its demo picks stay as they are
+SUPPORTED = "Waterloo Park Primary School"  # a school of CAPITAL TSA with no login
+
+
+def teaching_school_head_commission(today: date, now: datetime) -> None:
+    """In CAPITAL TSA, the Teaching School headteacher (Helen Marsh, the director) is given a
+    leader profile by the co-ordinator, charged as an NLE (Sefton B), and matched to lead an
+    NLE/LLE commission for Waterloo Park Primary School (which has no login: the co-ordinator
+    filed the request and records its answers). Everyone has agreed, the agreement is drafted
+    for signing and she has proposed one colleague under it. Runs after every other demo step,
+    so no other step's pick (the first profile of an alliance ...) changes."""
+    from ..domain import admin as admin_commands
+    from ..domain import profiles
+    from ..models import School
+
+    alliance = _one(select(Alliance).where(Alliance.short_name == TEACHING_SCHOOL_HEAD_NETWORK))
+    if alliance is None:
+        return
+    admin, director = _user(alliance, "admin"), _user(alliance, "director")
+    school = _one(select(School).where(School.alliance_id == alliance.id,
+                                       School.name == SUPPORTED))
+    if not (admin and director and school and director.school_id):
+        return
+    # the co-ordinator gives her a leader profile at her Teaching School (the account page)
+    admin_commands.update_user(admin, director, name=director.name, role="director",
+                               school_id=director.school_id, job_title=director.job_title,
+                               leader_profile="nle", ip="127.0.0.1")
+    db.session.flush()
+    db.session.refresh(director)
+    profile = director.profile
+    assert profile is not None
+    leadership = _one(select(Specialism).where(Specialism.code == "leadership"))
+    # and she fills it in herself (the directory's "My profile")
+    profiles.save_profile(
+        director, profile, phases=["primary"], standards=["TS1", "TS4", "TS8"],
+        specialisms=[leadership] if leadership else [],
+        bio=f"{director.name} leads the Teaching School and takes on NLE/LLE commissions for "
+            "primary schools, drawing on the alliance's SLEs for subject work.",
+        autumn_days=4, spring_days=4, summer_days=3, accepting=True, ip="127.0.0.1")
+    submitted = now - timedelta(days=6)
+    req = SupportRequest(
+        reference=brokering.provisional_reference(), alliance_id=alliance.id,
+        requested_by_id=admin.id, status="matching", kind="commission", route="direct",
+        title="Leadership capacity after a change of headteacher",
+        standards_mask=standards_to_mask(["TS1", "TS4", "TS8"]), phase=school.phase,
+        specialism_id=leadership.id if leadership else None,
+        staff_involved="The acting headteacher, the deputy and the three phase leaders.",
+        priorities="A shared improvement plan the governors own; phase leaders who lead.",
+        desired_outcomes="The senior team monitors teaching and acts on it; the governors hold "
+                         "them to account against the plan.",
+        measures_of_success="Termly monitoring reports to governors; the summer review finds "
+                            "the plan on track.",
+        start_date=today + timedelta(days=7), end_date=today + timedelta(days=120),
+        half_days_wanted=8, submitted_at=submitted, created_at=submitted - timedelta(hours=1))
+    req.schools = [RequestSchool(school_id=school.id, position=0)]
+    db.session.add(req)
+    db.session.flush()
+    req.reference = brokering.new_reference("R", req.id)
+    # matched to her: she is ranked for a commission (never for ordinary support)
+    root = brokering.propose(req, director.id, admin, ip="127.0.0.1")
+    for party, school_id, name in (("receiving", school.id, "Mrs Alison Kerr"),
+                                   ("home_school", root.home_school_id, "Mr David Loy")):
+        brokering.respond_on_behalf(
+            root, admin, party=party, school_id=school_id, decision="accepted",
+            agreed_by_name=name, agreed_by_role="Headteacher" if party == "receiving"
+            else "Chair of governors", agreed_via="email", agreed_on=today, today=today,
+            ip="127.0.0.1")
+    brokering.respond(root, director, "accepted", ip="127.0.0.1")
+    assert root.status == "agreement"
+    agreements.draft(root, admin)
+    # she proposes one colleague under it (the ranked list, scoped to her partnership)
+    ranked = [m.candidate for m in commissions.ranking(root, 4).matches
+              if m.candidate.leader_id != director.id]
+    colleague = next((c for c in ranked if c.designation == "sle"), ranked[0]).leader_id
+    commissions.deploy(root, colleague, 4, director, ip="127.0.0.1")

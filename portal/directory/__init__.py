@@ -10,12 +10,14 @@ from ..panels import home_panels
 
 def init_app(app: Flask) -> None:
     """Register the blueprint(s), navigation entries, panels and demo step of this feature."""
+    from ..domain.policy import LEADER_ROLES
+    from ..domain.policy.profiles import has_own_profile
     from . import demo_data, panels, routes
 
     app.register_blueprint(routes.bp)
     navigation.add("directory.leaders", "System leaders", order=30, prefix="directory.leader")
-    navigation.add("directory.my_profile", "My profile", roles=("sle",), order=31,
-                   prefix="directory.my_profile")
+    navigation.add("directory.my_profile", "My profile", roles=LEADER_ROLES, order=31,
+                   prefix="directory.my_profile", when=has_own_profile)
     navigation.add("directory.release", "Release", roles=("home_school",), order=32,
                    prefix="directory.release")
     navigation.add("directory.alliances", "Alliances", order=35, prefix="directory.alliances")

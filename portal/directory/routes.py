@@ -14,6 +14,8 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from .. import idempotency
 from ..domain import access, errors, profiles
+from ..domain.policy import LEADER_ROLES
+from ..domain.policy import commissions as commission_policy
 from ..extensions import db
 from ..htmx import render
 from ..models import (
@@ -44,6 +46,13 @@ from .forms import DeleteForm, ProfileForm, ReleaseForm, UnavailableForm
 bp = Blueprint("directory", __name__, url_prefix="/directory")
 
 
+@bp.app_template_global()
+def commissions_only(profile: LeaderProfile) -> bool:
+    """The leader is matched to lead NLE/LLE commissions only (the Teaching School headteacher,
+    ``policy/commissions.py`` ``may_be_deployed``): their card says so."""
+    return not commission_policy.may_be_deployed(profile.user.role, commission=False)
+
+
 PAST_STATUSES = ("evaluation", "completed", "ended_early")
 
 
@@ -72,8 +81,10 @@ def directory_filters(args) -> dict[str, Any]:
 
 
 def directory_query(user: User, f: dict):
-    # only active system leaders: a profile stays behind if its owner changes role
-    where = [access.leaders_visible_to(user), User.active.is_(True), User.role == "sle"]
+    # only active leaders (system leaders, and a Teaching School headteacher the co-ordinator
+    # gave a profile): a profile stays behind if its owner changes role
+    where = [access.leaders_visible_to(user), User.active.is_(True),
+             User.role.in_(LEADER_ROLES)]
     if f["q"]:
         where.append(func.lower(User.name).contains(f["q"].lower(), autoescape=True))
     if f["specialism"]:
@@ -178,7 +189,7 @@ def _own_profile() -> LeaderProfile:
 
 
 @bp.route("/me", methods=["GET", "POST"])
-@roles("sle")
+@roles(*LEADER_ROLES)
 def my_profile() -> ResponseReturnValue:
     profile = _own_profile()
     specialisms = db.session.scalars(select(Specialism).order_by(Specialism.name)).all()
@@ -227,7 +238,7 @@ def my_profile() -> ResponseReturnValue:
 
 
 @bp.post("/me/unavailable")
-@roles("sle")
+@roles(*LEADER_ROLES)
 def add_unavailable() -> ResponseReturnValue:
     profile = _own_profile()
     form = UnavailableForm()
@@ -251,7 +262,7 @@ def add_unavailable() -> ResponseReturnValue:
 
 
 @bp.post("/me/unavailable/<id:unavailable_id>/delete")
-@roles("sle")
+@roles(*LEADER_ROLES)
 def delete_unavailable(unavailable_id: int) -> ResponseReturnValue:
     profile = _own_profile()
     if not DeleteForm().validate_on_submit():

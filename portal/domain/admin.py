@@ -36,6 +36,7 @@ from ..models import (
 from . import access, audit, errors, gias, invites, postcodes, sessions
 from .agreements import terms_hash
 from .policy import admin as policy
+from .policy import commissions as commission_policy
 from .policy import require
 
 SCHOOL_ROLES = ("headteacher", "sle", "home_school")
@@ -101,16 +102,49 @@ def _officer_group(actor: User, role: str, group: str | None) -> tuple[int | Non
     return (int(number), None) if kind == "eip" else (None, int(number))
 
 
-def _apply_profile(user: User, designation: str | None = None) -> None:
-    """System leaders have a directory profile at their school; it follows school changes."""
-    if user.role != "sle" or not user.school_id:
+def _check_charged_as(has_profile: bool, role: str, school_id: int | None,
+                      charged_as: str | None) -> str | None:
+    """The designation a Teaching School headteacher's leader profile is charged at (Sefton B:
+    they may lead a commission), None for no profile or another role. Once they have a profile
+    it stays (commissions they led name it): the co-ordinator changes only its rate."""
+    if role != commission_policy.TEACHING_SCHOOL_HEAD:
+        return None
+    if not charged_as:
+        if has_profile:
+            raise errors.Invalid("This Teaching School headteacher already has a leader profile: "
+                                 "choose how they are charged (they can stop accepting "
+                                 "commissions in their own profile)", field="leader_profile")
+        return None
+    if charged_as not in commission_policy.TEACHING_SCHOOL_HEAD_CHARGED_AS:
+        raise errors.Invalid(commission_policy.CHARGED_AS_MESSAGE, field="leader_profile")
+    if school_id is None:
+        raise errors.Invalid("Choose the Teaching School this headteacher leads commissions "
+                             "from: their leader profile is at that school", field="school_id")
+    return charged_as
+
+
+def _apply_profile(user: User, designation: str | None = None,
+                   charged_as: str | None = None) -> None:
+    """System leaders have a directory profile at their school; it follows school changes. A
+    Teaching School headteacher (the director) has one when the co-ordinator gives them one
+    (``charged_as``, from :func:`_check_charged_as`), at the rate it names."""
+    if not user.school_id:
+        return
+    if user.role == commission_policy.TEACHING_SCHOOL_HEAD:
+        if not charged_as:
+            return
+        designation = charged_as
+    elif user.role != "sle":
         return
     profile = db.session.scalar(select(LeaderProfile).where(LeaderProfile.user_id == user.id))
     if profile is None:
         db.session.add(LeaderProfile(user_id=user.id, alliance_id=user.alliance_id,
                                      home_school_id=user.school_id,
                                      designation=designation or "sle"))
-    elif profile.home_school_id != user.school_id:
+        return
+    if charged_as:
+        profile.designation = charged_as
+    if profile.home_school_id != user.school_id:
         profile.home_school_id = user.school_id
         profile.release_approved_days = None  # a new home school approves release afresh
         profile.release_approved_by_id = None
@@ -128,21 +162,24 @@ def _add_unique(obj: Any, message: str, field: str) -> None:
 
 def invite_user(actor: User, *, email: str, name: str, role: str, school_id: int | None = None,
                 board_id: int | None = None, job_title: str = "", designation: str = "sle",
-                group: str | None = None, ip: str = "") -> User:
+                group: str | None = None, leader_profile: str | None = None,
+                ip: str = "") -> User:
     """Make an account (no password yet) and email its single-use invitation link. An officer
-    names the EIP or local authority they represent (``group``)."""
+    names the EIP or local authority they represent (``group``); a Teaching School headteacher
+    may be given a leader profile (``leader_profile``: the designation they are charged at)."""
     require(policy.general(actor)["invite"])
     email = email.strip().lower()
     board_id = board_id if role == "board" else None
     _check_placement(actor, role, school_id, board_id)
     eip_id, la_id = _officer_group(actor, role, group)
+    charged_as = _check_charged_as(False, role, school_id, leader_profile)
     if db.session.scalar(select(User.id).where(func.lower(User.email) == email)):
         raise errors.Invalid(TAKEN_EMAIL, field="email")
     user = User(email=email, name=name.strip(), job_title=job_title.strip(), role=role,
                 alliance_id=actor.alliance_id, school_id=school_id, board_id=board_id,
                 eip_id=eip_id, local_authority_id=la_id, password_hash="")
     _add_unique(user, TAKEN_EMAIL, "email")
-    _apply_profile(user, designation)
+    _apply_profile(user, designation, charged_as)
     invites.send_invitation(user, actor)  # its link is made as it is sent
     audit.record(actor, "user.invite", user, ip=ip,
                  detail={"email": email, "role": user.role, "school_id": user.school_id})
@@ -152,9 +189,10 @@ def invite_user(actor: User, *, email: str, name: str, role: str, school_id: int
 def update_user(actor: User, target: User, *, name: str, role: str,
                 school_id: int | None = None, board_id: int | None = None,
                 job_title: str = "", designation: str = "sle", group: str | None = None,
-                ip: str = "") -> None:
-    """Change an account's name, role, school, Board or (a leader's) designation. A change of
-    role or school signs them out everywhere: their rights changed."""
+                leader_profile: str | None = None, ip: str = "") -> None:
+    """Change an account's name, role, school, Board or (a leader's) designation, or give a
+    Teaching School headteacher a leader profile (``leader_profile``: the designation they are
+    charged at). A change of role or school signs them out everywhere: their rights changed."""
     require(policy.edit(target, actor))
     if role != target.role:
         decision = policy.change_role(target, actor)
@@ -163,6 +201,7 @@ def update_user(actor: User, target: User, *, name: str, role: str,
     board_id = board_id if role == "board" else None
     _check_placement(actor, role, school_id, board_id)
     eip_id, la_id = _officer_group(actor, role, group)
+    charged_as = _check_charged_as(target.profile is not None, role, school_id, leader_profile)
     profile = target.profile
     before = {"role": target.role, "school_id": target.school_id, "board_id": target.board_id,
               "eip_id": target.eip_id, "local_authority_id": target.local_authority_id,
@@ -173,12 +212,13 @@ def update_user(actor: User, target: User, *, name: str, role: str,
     target.school_id = school_id
     target.board_id = board_id
     target.eip_id, target.local_authority_id = eip_id, la_id
-    _apply_profile(target, designation)
+    _apply_profile(target, designation, charged_as)
     if target.role == "sle" and target.profile is not None:
         target.profile.designation = designation
     after = {"role": target.role, "school_id": target.school_id, "board_id": target.board_id,
              "eip_id": eip_id, "local_authority_id": la_id, "name": target.name,
-             "designation": designation if target.role == "sle" else before["designation"]}
+             "designation": designation if target.role == "sle"
+             else charged_as or before["designation"]}
     if before != after:
         if before["role"] != after["role"] or before["school_id"] != after["school_id"] \
                 or (before["eip_id"], before["local_authority_id"]) != (eip_id, la_id):

@@ -130,3 +130,18 @@ def test_a_director_leading_waits_to_sign_in_both_places(db):
     agree()
     assert {s.party for s in agreement.signatures if s.user_id == director.id} == \
         {"leader", "director"}
+
+
+def test_a_director_without_a_leader_profile_is_never_matched(db):
+    """Sefton B needs the Teaching School headteacher *with* a leader profile: without one the
+    director is not a candidate at all, and proposing them is refused."""
+    w = fc.commission_world(status="proposed")
+    director = w.w.user("a", "director")
+    assert director.profile is None
+    req = w.commission.request
+    ranked = brokering.ranking(req)
+    assert director.id not in {m.candidate.leader_id for m in ranked.matches}
+    assert director.id not in {e.candidate.leader_id for e in ranked.exclusions}
+    req.status = "matching"
+    with pytest.raises(brokering.NotProposable):
+        brokering.propose(req, director.id, w.w.user("a", "admin"))

@@ -669,3 +669,112 @@ def test_the_audit_filter_for_a_deployment_shows_everything_about_it(world, clie
     assert other.reference not in body
     for code in ("agreement.signed", "visit.logged", "amount_pence", "total_pence", "<code>"):
         assert code not in body
+
+
+# ----------------------------------------- the Teaching School headteacher's leader profile
+
+
+def _director_post(c, director, **over):
+    data = {"name": director.name, "job_title": "", "role": "director", "board_id": "",
+            "designation": "sle"}
+    data.update(over)
+    return c.post(f"/admin/users/{director.id}", data)
+
+
+def _profile_of(user_id):
+    db.session.expire_all()
+    return db.session.scalar(select(LeaderProfile).where(LeaderProfile.user_id == user_id))
+
+
+def test_the_coordinator_gives_the_teaching_school_head_a_leader_profile(admin_world,
+                                                                        client_for):
+    """Sefton B: the director leads commissions with a profile, charged as an NLE or LLE."""
+    a = admin_world.a
+    director = a.users["director"]
+    c = client_for(a.users["admin"])
+    page = c.get(f"/admin/users/{director.id}").data.decode()
+    assert "Teaching School headteacher, charged as a National Leader of Education" in page
+    assert "Teaching School headteacher, charged as a Local Leader of Education" in page
+    r = _director_post(c, director, school_id=str(a.home.id), leader_profile="nle")
+    assert r.status_code == 303
+    p = _profile_of(director.id)
+    assert p.designation == "nle" and p.home_school_id == a.home.id
+    assert p.alliance_id == a.alliance.id
+    ev = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.update"))
+    assert ev.detail["before"]["designation"] is None
+    assert ev.detail["after"]["designation"] == "nle"
+    page = c.get(f"/admin/users/{director.id}").data.decode()
+    assert re.search(r'<option (selected value="nle"|value="nle" selected)>Teaching School',
+                     page)
+    # the rate changes, and the change is audited too
+    assert _director_post(c, director, school_id=str(a.home.id),
+                          leader_profile="lle").status_code == 303
+    assert _profile_of(director.id).designation == "lle"
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "user.update")
+                                .order_by(AuditEvent.id)).all()
+    assert events[-1].detail["before"]["designation"] == "nle"
+    assert events[-1].detail["after"]["designation"] == "lle"
+
+
+@pytest.mark.parametrize(("over", "field", "message"), [
+    ({"leader_profile": "sle"}, "leader_profile", "Choose how this Teaching School headteacher"),
+    ({"leader_profile": "non_sle"}, "leader_profile", "Choose how this Teaching School"),
+    ({"leader_profile": "nle", "school_id": ""}, "school_id", "Choose the Teaching School"),
+])
+def test_a_bad_leader_profile_is_refused_beside_its_field_and_saves_nothing(
+        admin_world, client_for, over, field, message):
+    a = admin_world.a
+    director = a.users["director"]
+    c = client_for(a.users["admin"])
+    data = {"school_id": str(a.home.id), **over}
+    r = _director_post(c, director, **data)
+    assert r.status_code == 422
+    body = r.data.decode()
+    assert message in body
+    beside = body.split(f'id="{field}-error"', 1)[1][:400]  # the error drawn by the field
+    assert message in beside
+    assert _profile_of(director.id) is None
+    assert db.session.scalar(select(func.count(AuditEvent.id))
+                             .where(AuditEvent.action == "user.update")) == 0
+
+
+def test_a_leader_profile_once_given_is_not_taken_away_here(admin_world, client_for):
+    a = admin_world.a
+    director = a.users["director"]
+    c = client_for(a.users["admin"])
+    assert _director_post(c, director, school_id=str(a.home.id),
+                          leader_profile="lle").status_code == 303
+    r = _director_post(c, director, school_id=str(a.home.id), leader_profile="")
+    assert r.status_code == 422 and "already has a leader profile" in r.data.decode()
+    assert _profile_of(director.id).designation == "lle"
+
+
+def test_only_the_director_gets_a_leader_profile_this_way(admin_world, client_for):
+    """The field means nothing for another role (a headteacher is never a Teaching School
+    headteacher here); a system leader's designation is the designation field's."""
+    a = admin_world.a
+    head = a.users["headteacher"]
+    c = client_for(a.users["admin"])
+    r = c.post(f"/admin/users/{head.id}", {"name": head.name, "role": "headteacher",
+                                          "school_id": str(head.school_id), "board_id": "",
+                                          "designation": "sle", "leader_profile": "nle"})
+    assert r.status_code == 303 and _profile_of(head.id) is None
+
+
+def test_inviting_a_teaching_school_head_with_a_leader_profile(admin_world, client_for):
+    c = client_for(admin_world.user("a", "admin"))
+    assert _invite(c, admin_world, email="tsh@alpha.example.org", role="director",
+                   school_id=str(admin_world.a.home.id),
+                   leader_profile="nle").status_code == 303
+    user = db.session.scalar(select(User).where(User.email == "tsh@alpha.example.org"))
+    assert _profile_of(user.id).designation == "nle"
+
+
+def test_another_alliances_director_cannot_be_given_a_profile(admin_world, client_for):
+    b = admin_world.b
+    c = client_for(admin_world.user("a", "admin"))
+    director = b.users["director"]
+    assert c.get(f"/admin/users/{director.id}").status_code == 404
+    assert _director_post(c, director, school_id=str(b.home.id),
+                          leader_profile="nle").status_code == 404
+    assert _profile_of(director.id) is None

@@ -182,7 +182,9 @@ def test_the_demo_commission_has_an_amended_agreement(app, db, client_for):
     result = app.test_cli_runner().invoke(args=["demo"])
     assert result.exit_code == 0, result.output
     root = db.session.scalar(select(Deployment).join(Deployment.request).where(
-        Deployment.commission_id.is_(None), Deployment.request.has(kind="commission")))
+        Deployment.commission_id.is_(None), Deployment.request.has(kind="commission"))
+        .order_by(Deployment.id).limit(1))
+    assert root.leader.email == "leader1@holyrosary.example.org"  # Dr Ruth Haldane, still
     signed = agreements.last_signed(root.id)
     assert signed.version == 2 and signed.status == "superseded"  # amended, signed by all
     assert agreements.current(root.id).version == 3  # the extra days, being signed
@@ -192,3 +194,38 @@ def test_the_demo_commission_has_an_amended_agreement(app, db, client_for):
     commissioner = db.session.get(User, root.leader_id)
     html = client_for(commissioner).get(f"/commissions/{root.id}").get_data(as_text=True)
     assert f"The 2 extra days for {chidi.leader.name} can be used once everyone" in html
+
+
+def test_the_demo_has_a_teaching_school_head_leading_a_commission(app, db, client_for):
+    """Sefton B in the demo: CAPITAL TSA's director, given a leader profile (charged as an NLE)
+    by the co-ordinator, leads a commission: matched, agreed, its agreement drafted for
+    signing, one colleague proposed under it."""
+    from portal.domain import agreements
+    from portal.models import AuditEvent, User
+
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    director = db.session.scalar(select(User).where(User.email == "director@capital.example.org"))
+    assert director.role == "director" and director.profile.designation == "nle"
+    assert director.profile.capacity_days == 11
+    assert db.session.scalar(select(AuditEvent).where(
+        AuditEvent.action == "user.update", AuditEvent.object_id == director.id))
+    root = db.session.scalar(select(Deployment).where(Deployment.leader_id == director.id))
+    assert root.request.kind == "commission" and root.status == "agreement"
+    assert root.commission_id is None and root.designation == "nle"
+    assert agreements.current(root.id).status == "draft"
+    people = db.session.scalars(select(Deployment).where(Deployment.commission_id == root.id)
+                                ).all()
+    assert [(p.status, p.designation) for p in people] == [("proposed", "sle")]
+    assert people[0].commissioning_leader_id == director.id
+    c = client_for(director)
+    home = c.get("/").get_data(as_text=True)
+    assert root.request.title in home
+    page = c.get(f"/commissions/{root.id}").get_data(as_text=True)
+    assert people[0].leader.name in page
+    body = c.get("/directory/").get_data(as_text=True)
+    assert director.name in body and "available to lead NLE/LLE commissions only" in body
+    # no other alliance's director was given a profile
+    others = db.session.scalars(select(User).where(User.role == "director",
+                                                   User.id != director.id)).all()
+    assert others and all(u.profile is None for u in others)

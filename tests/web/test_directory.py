@@ -146,7 +146,7 @@ def test_profile_without_past_deployments_says_none(dir_world, client_for):
 # ----------------------------------------------------------------------- own profile
 
 
-@pytest.mark.parametrize("role", [r for r in ROLES if r != "sle"])
+@pytest.mark.parametrize("role", [r for r in ROLES if r not in ("sle", "director")])
 def test_only_system_leaders_edit_a_profile(dir_world, client_for, role):
     c = client_for(dir_world.user("a", role))
     assert c.get("/directory/me").status_code == 403
@@ -395,3 +395,78 @@ def test_deactivated_or_former_leaders_leave_the_directory(dir_world, client_for
     body = client_for(dir_world.user("a", "director")).get("/directory/").data.decode()
     assert "Lara Maths" not in body and "Alpha Leader" not in body
     assert "0 system leaders found" in body
+
+
+# ------------------------------------ the Teaching School headteacher with a leader profile
+
+
+def _teaching_school_head(side, designation="nle"):
+    """The side's director, given a leader profile at the Teaching School by the co-ordinator."""
+    director = side.users["director"]
+    director.school_id = side.home.id
+    db.session.add(LeaderProfile(user_id=director.id, alliance_id=side.alliance.id,
+                                 home_school_id=side.home.id, designation=designation,
+                                 phases="primary", capacity_days=6, autumn_days=2,
+                                 spring_days=2, summer_days=2))
+    db.session.commit()
+    return director
+
+
+def test_a_director_without_a_profile_has_none_to_edit(dir_world, client_for):
+    c = client_for(dir_world.user("a", "director"))
+    assert c.get("/directory/me").status_code == 404
+    assert c.post("/directory/me", {"bio": "x"}).status_code == 404
+    assert c.post("/directory/me/unavailable", {}).status_code == 404
+    assert 'href="/directory/me"' not in c.get("/directory/").data.decode()
+
+
+def test_the_teaching_school_head_edits_their_own_profile(dir_world, client_for):
+    director = _teaching_school_head(dir_world.a)
+    c = client_for(director)
+    page = c.get("/directory/me")
+    body = page.data.decode()
+    assert page.status_code == 200 and 'href="/directory/me"' in body  # "My profile" shown
+    assert "lead NLE/LLE commissions only" in body
+    assert "charged as a National Leader of Education" in body
+    r = c.post("/directory/me", _profile_data(director.profile, bio="I lead a Teaching School."))
+    assert r.status_code == 303
+    db.session.expire_all()
+    p = db.session.get(LeaderProfile, director.profile.id)
+    assert p.bio == "I lead a Teaching School." and p.capacity_days == 9
+    assert p.designation == "nle"  # the rate is the co-ordinator's, not theirs
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "profile.update"))
+    start = date.today() + timedelta(days=5)
+    assert c.post("/directory/me/unavailable", {"start": start.isoformat(),
+                                                "end": start.isoformat()}).status_code == 303
+    bad = c.post("/directory/me", _profile_data(p, autumn_days="99"))
+    assert bad.status_code == 422 and "from 0 to 65" in bad.data.decode()
+
+
+def test_the_directory_lists_the_teaching_school_head_for_commissions_only(dir_world,
+                                                                           client_for):
+    director = _teaching_school_head(dir_world.a)
+    c = client_for(dir_world.user("a", "headteacher"))
+    body = c.get("/directory/").data.decode()
+    assert director.name in body
+    row = body.split(director.name, 1)[1].split("</tr>", 1)[0]
+    assert "available to lead NLE/LLE commissions only" in row
+    lara = body.split("Lara Maths", 1)[1].split("</tr>", 1)[0]
+    assert "commissions only" not in lara  # an LLE is deployed as well as commissioning
+    card = c.get(f"/directory/leaders/{director.profile.id}").data.decode()
+    assert "Leading NLE/LLE commissions only" in card and "Accepting commissions" in card
+    assert director.name in c.get("/directory/?designation=nle").data.decode()
+
+
+def test_another_alliances_director_meets_404(dir_world, client_for):
+    director = _teaching_school_head(dir_world.a)
+    other = _teaching_school_head(dir_world.b, "lle")
+    c = client_for(other)
+    assert c.get(f"/directory/leaders/{director.profile.id}").status_code == 404
+    assert director.name not in c.get("/directory/").data.decode()
+    mine = c.get("/directory/me").data.decode()  # their own, never side a's
+    assert other.name in mine and director.name not in mine
+    u = Unavailability(profile_id=director.profile.id, start=date.today(), end=date.today())
+    db.session.add(u)
+    db.session.commit()
+    assert c.post(f"/directory/me/unavailable/{u.id}/delete").status_code == 404
+    assert db.session.get(Unavailability, u.id) is not None

@@ -36,6 +36,16 @@ TEACHING_SCHOOL_HEAD = "director"  # the alliance's director is its Teaching Sch
 MAY_LEAD = "An NLE/LLE commission is led by an NLE, an LLE or the Teaching School headteacher"
 
 
+# The designations a co-ordinator may give the Teaching School headteacher's leader profile:
+# the rate their commission is charged at, in the words a headteacher uses.
+TEACHING_SCHOOL_HEAD_CHARGED_AS = {
+    "nle": "Teaching School headteacher, charged as a National Leader of Education",
+    "lle": "Teaching School headteacher, charged as a Local Leader of Education",
+}
+CHARGED_AS_MESSAGE = ("Choose how this Teaching School headteacher is charged: as a National "
+                      "Leader of Education or a Local Leader of Education")
+
+
 def may_lead(designation: str, role: str) -> bool:
     """Who may be matched to lead a commission: an NLE or LLE in the directory, or the
     Teaching School headteacher (the director) with a leader profile, whatever its

@@ -3,7 +3,9 @@ release, and when. (Meet the system leaders.)
 
 Follows the policy convention (``portal/domain/policy/__init__.py``):
 
-* ``edit``: the leader changes their own profile and the dates they are unavailable;
+* ``edit``: the leader changes their own profile and the dates they are unavailable (a system
+  leader, or the Teaching School headteacher, the director, whom the co-ordinator gave a
+  leader profile so they may lead commissions: ``LEADER_ROLES``);
 * ``approve_release``: the senior leader of the leader's home school approves the days the
   leader may be released this year. :func:`may_approve_release` is its SQL form (the release
   page and its loader, ``access.released_leaders_for``); the "waiting for my approval" entry
@@ -19,16 +21,22 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, False_, and_, false
 
 from ...models import LeaderProfile, User
-from . import Decision, allow, forbid
+from . import LEADER_ROLES, Decision, allow, forbid
 
 ACTIONS = ("edit", "approve_release")
 
 
 def edit(profile: LeaderProfile, user: User) -> Decision:
     """The leader's own profile and unavailable dates."""
-    if user.role != "sle" or profile.user_id != user.id:
+    if user.role not in LEADER_ROLES or profile.user_id != user.id:
         return forbid("Only the system leader can change their own profile.")
     return allow()
+
+
+def has_own_profile(user: User) -> bool:
+    """Whether ``user`` has a profile of their own to edit (every system leader; a Teaching
+    School headteacher once the co-ordinator gave them one): the "My profile" entry."""
+    return user.role in LEADER_ROLES and user.profile is not None
 
 
 def approve_release(profile: LeaderProfile, user: User) -> Decision:
