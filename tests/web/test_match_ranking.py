@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from portal.domain import brokering
 from portal.domain.matching import Candidate, rank
+from portal.domain.policy import commissions as commission_policy
 from portal.extensions import db
 from portal.models import (
     LIVE_STATUSES,
@@ -61,7 +62,7 @@ def old_candidates_for(alliance_id, start, end) -> list[Candidate]:
             active_deployments=count,
             unavailable=tuple((u.start, u.end) for u in p.unavailable
                               if u.start <= end and u.end >= start),
-            active=p.user.active and p.accepting))
+            active=p.user.active and p.accepting, role=p.user.role))
     return out
 
 
@@ -139,7 +140,8 @@ def test_the_ranking_is_the_old_ranking_on_a_varied_directory(world):
         got = brokering.ranking(req)
         matches, exclusions = rank(need, old)
         want_matches = [m for m in matches if kind != "commission"
-                        or m.candidate.designation in brokering.COMMISSIONER_DESIGNATIONS]
+                        or commission_policy.may_lead(m.candidate.designation,
+                                                      m.candidate.role)]
         assert [(m.candidate.leader_id, m.score, m.reasons, m.warnings, m.free_half_days)
                 for m in got.matches] == [
             (m.candidate.leader_id, m.score, m.reasons, m.warnings, m.free_half_days)
