@@ -72,3 +72,17 @@ def lazy_loads_raise():
         yield
     finally:
         event.remove(Session, "do_orm_execute", _raise_on_repeat)
+
+
+def index_plan(stmt) -> str:
+    """The database's plan for ``stmt``, to check which index a list walks. On PostgreSQL the
+    test tables are tiny, so the planner would read them whole: sequential and bitmap scans and
+    sorts are switched off for the transaction, leaving the index paths it has."""
+    from sqlalchemy import text
+
+    sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
+    if db.engine.dialect.name == "postgresql":
+        for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
+            db.session.execute(text(f"SET LOCAL {setting} = off"))
+        return "\n".join(r[0] for r in db.session.execute(text("EXPLAIN " + sql)))
+    return "\n".join(r[-1] for r in db.session.execute(text("EXPLAIN QUERY PLAN " + sql)))

@@ -16,17 +16,11 @@ from tests.factories import commissions as fc
 from tests.factories.alliances import school
 from tests.factories.people import user
 
+from .test_commission import _fits
+
 pytestmark = pytest.mark.browser
 
 WIDTHS = {"phone": (390, 844), "desktop": (1280, 900)}
-
-
-def _fits(page, selector: str, width: int) -> None:
-    right = page.evaluate(
-        "(s) => Math.max(...[...document.querySelectorAll(s + ', ' + s + ' *')]"
-        ".filter(e => !e.closest('table'))"
-        ".map(e => e.getBoundingClientRect().right))", selector)
-    assert right <= width, f"{selector} reaches {right}px on a {width}px screen"
 
 
 def _led_by_the_director():

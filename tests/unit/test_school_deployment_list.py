@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from portal.deployment_lists import DeploymentList
 from portal.domain import access, brokering, workflow
@@ -24,6 +24,7 @@ from tests.factories import alliances as fa
 from tests.factories import people as fpe
 from tests.factories import requests as fr
 from tests.factories._seq import next_number
+from tests.querycount import index_plan
 
 STATUSES = ("proposed", "agreement", "active", "completed", "declined")
 
@@ -165,14 +166,7 @@ def test_the_list_walks_the_schools_index_by_date(school_world, descending):
     stmt = (select(Deployment.id)
             .where(access.first_visible_deployments(head, order=order, limit=25))
             .order_by(*order).limit(25))
-    sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
-    if db.engine.dialect.name == "postgresql":
-        # a tiny table, so the planner would read it whole: ask which index paths it has
-        for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
-            db.session.execute(text(f"SET LOCAL {setting} = off"))
-        plan = "\n".join(r[0] for r in db.session.execute(text("EXPLAIN " + sql)))
-    else:
-        plan = "\n".join(r[-1] for r in db.session.execute(text("EXPLAIN QUERY PLAN " + sql)))
+    plan = index_plan(stmt)
     assert "ix_deployment_school_school_proposed" in plan, plan
 
 

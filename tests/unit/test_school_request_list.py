@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from portal.domain import access
 from portal.extensions import db
@@ -15,6 +15,7 @@ from portal.models import RequestSchool, SupportRequest, User, utcnow
 from tests.factories import alliances as fa
 from tests.factories import people as fpe
 from tests.factories import requests as fr
+from tests.querycount import index_plan
 
 
 @pytest.fixture
@@ -95,13 +96,6 @@ def test_the_list_walks_the_schools_index_by_date(school_world):
     head, _ = school_world
     stmt = (select(SupportRequest.id).where(access.first_visible_requests(head, limit=25))
             .order_by(*access.REQUESTS_NEWEST_FIRST).limit(25))
-    sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
-    if db.engine.dialect.name == "postgresql":
-        # a tiny table, so the planner would read it whole: ask which index paths it has
-        for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
-            db.session.execute(text(f"SET LOCAL {setting} = off"))
-        plan = "\n".join(r[0] for r in db.session.execute(text("EXPLAIN " + sql)))
-    else:
-        plan = "\n".join(r[-1] for r in db.session.execute(text("EXPLAIN QUERY PLAN " + sql)))
+    plan = index_plan(stmt)
     assert "ix_request_school_school_requested" in plan, plan
     assert "ix_support_request_requested_by_created" in plan, plan
