@@ -62,6 +62,20 @@ def items_for(user) -> list[tuple[NavItem, bool]]:
     return [(i, i.prefix != i.endpoint and endpoint.startswith(i.prefix)) for i in mine]
 
 
+class _Lazy:
+    """The navigation, worked out when a template first walks it: an htmx partial renders no
+    header, so it never pays for an entry's ``when`` (which may read the database)."""
+
+    def __init__(self, make: Callable[[], list]) -> None:
+        self._make = make
+        self._items: list | None = None
+
+    def __iter__(self):
+        if self._items is None:
+            self._items = self._make()
+        return iter(self._items)
+
+
 def init_app(app: Flask) -> None:
     @app.context_processor
     def _nav():
@@ -69,5 +83,6 @@ def init_app(app: Flask) -> None:
 
         if not current_user.is_authenticated:
             return {"nav_items": []}
-        return {"nav_items": [(i, c) for i, c in items_for(current_user)
-                              if i.endpoint in app.view_functions]}
+        user = current_user._get_current_object()
+        return {"nav_items": _Lazy(lambda: [(i, c) for i, c in items_for(user)
+                                            if i.endpoint in app.view_functions])}

@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, text
 
@@ -714,20 +715,28 @@ def commission_members(commission: Deployment, *, deployed_only: bool = True) ->
     return [commission, *db.session.scalars(query.order_by(Deployment.id))]
 
 
-def commission_signed_half_days(person: Deployment) -> int | None:
+_UNREAD = object()  # "the commission's signed agreement is not read yet"
+
+
+def _last_signed_commission(person: Deployment) -> Agreement | None:
+    from .agreements import last_signed  # agreements prices with this module
+
+    return last_signed(person.commission_id) if person.commission_id is not None else None
+
+
+def commission_signed_half_days(person: Deployment, signed: Any = _UNREAD) -> int | None:
     """The half days the commission's last fully signed agreement gives ``person`` (someone
     deployed under a commission), or None where it does not name them (no signed version yet,
-    or they joined after it: their own agreement alone governs them until then).
+    or they joined after it: their own agreement alone governs them until then). ``signed``:
+    that agreement, when the caller has read it already (one read for the whole commission).
 
     Extra days approved for a colleague change the commission's agreement too (it names and
     prices everyone); until every party has signed that new version, the extra days cannot be
     used or billed (:func:`commission_hold`)."""
     if person.commission_id is None:
         return None
-    signed = db.session.scalar(
-        select(Agreement).where(Agreement.deployment_id == person.commission_id,
-                                Agreement.signed_at.is_not(None) | (Agreement.status == "signed"))
-        .order_by(Agreement.version.desc()).limit(1))
+    if signed is _UNREAD:
+        signed = _last_signed_commission(person)
     if signed is None:
         return None
     content = signed.content or {}
@@ -743,25 +752,33 @@ def commission_signed_half_days(person: Deployment) -> int | None:
     return None
 
 
-def commission_hold(person: Deployment) -> int:
+def commission_hold(person: Deployment, signed: Any = _UNREAD) -> int:
     """Half days agreed for ``person`` that wait for every party to sign the commission's new
     agreement (0 for anyone not on a commission, or once it is signed)."""
-    signed = commission_signed_half_days(person)
-    return 0 if signed is None else max(0, person.half_days_agreed - signed)
+    days = commission_signed_half_days(person, signed)
+    return 0 if days is None else max(0, person.half_days_agreed - days)
 
 
-def usable_half_days(d: Deployment) -> int:
+def commission_holds(people: list[Deployment]) -> dict[int, int]:
+    """:func:`commission_hold` of each of the people of one commission, reading its signed
+    agreement once rather than once a person."""
+    under = next((d for d in people if d.commission_id is not None), None)
+    signed = _last_signed_commission(under) if under is not None else None
+    return {d.id: commission_hold(d, signed) for d in people}
+
+
+def usable_half_days(d: Deployment, hold: int | None = None) -> int:
     """The half days that can be used (visits) and billed: those agreed, less any the
-    commission's new agreement still has to be signed for."""
-    return d.half_days_agreed - commission_hold(d)
+    commission's new agreement still has to be signed for (``hold``, when known)."""
+    return d.half_days_agreed - (commission_hold(d) if hold is None else hold)
 
 
-def _charged_half_days(d: Deployment) -> int:
+def _charged_half_days(d: Deployment, hold: int | None = None) -> int:
     """What a closed person is charged for: the days delivered (a completion with none logged
     is charged as agreed, as for any deployment, but never days the commission's agreement has
     not been signed for)."""
     if d.status == "completed":
-        return d.half_days_delivered or usable_half_days(d)
+        return d.half_days_delivered or usable_half_days(d, hold)
     return d.half_days_delivered or 0
 
 
@@ -771,9 +788,12 @@ def commission_people(commission: Deployment, *, delivered: bool = False,
     days signed for (:func:`usable_half_days`); ``half_days`` overrides someone's agreed days
     (an amendment being priced)."""
     out = []
-    for d in commission_members(commission):
-        agreed = (half_days or {}).get(d.id) or usable_half_days(d)
-        done = _charged_half_days(d) if delivered else min(d.half_days_delivered, agreed)
+    members = commission_members(commission)
+    holds = commission_holds(members)
+    for d in members:
+        agreed = (half_days or {}).get(d.id) or usable_half_days(d, holds[d.id])
+        done = _charged_half_days(d, holds[d.id]) if delivered \
+            else min(d.half_days_delivered, agreed)
         out.append(charging.Person(d.id, d.designation, max(agreed, done), done))
     return out
 
