@@ -43,6 +43,7 @@ from ..models import (
     mask_to_standards,
     utcnow,
 )
+from ..models.people import split_phases
 from . import access, audit, errors, notify, workflow
 from .matching import Candidate, Exclusion, Match, Need, rank
 from .policy import Decision, require
@@ -518,7 +519,7 @@ def _standards(mask: int) -> frozenset[str]:
 
 @lru_cache(maxsize=512)
 def _phases(phases: str) -> frozenset[str]:
-    return frozenset(p for p in phases.split(",") if p)
+    return frozenset(split_phases(phases))
 
 
 @dataclass

@@ -114,6 +114,11 @@ leader_specialism = Table(
 )
 
 
+def split_phases(phases: str) -> list[str]:
+    """A profile's phases as stored ("primary,secondary"), one by one."""
+    return [p for p in phases.split(",") if p]
+
+
 class LeaderProfile(Model):
     """A system leader's entry in the directory: what they offer and how much time."""
 
@@ -156,7 +161,7 @@ class LeaderProfile(Model):
 
     @property
     def phase_list(self) -> list[str]:
-        return [p for p in self.phases.split(",") if p]
+        return split_phases(self.phases)
 
     @property
     def standards(self) -> list[str]:
