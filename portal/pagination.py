@@ -36,6 +36,12 @@ def page_number() -> int:
     return int_arg("page", "page number", maximum=DB_INT_MAX // 1000, default=1) or 1
 
 
+def rows_through_page() -> int:
+    """How many rows of a list, newest first, reach the end of the page asked for: what a
+    limited index walk (``access.first_visible_*``) reads before the page's OFFSET."""
+    return page_number() * current_app.config["PAGE_SIZE"]
+
+
 def paginate(stmt: Select, count_stmt: Select | None = None) -> Page:
     """One count query and one page query, whatever the size of the table."""
     per_page = current_app.config["PAGE_SIZE"]

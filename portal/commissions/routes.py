@@ -75,6 +75,8 @@ def _page(commission: Deployment, form: DeployForm | None = None,
         ranked=ranked, form=form, remove_form=remove_form or RemoveForm(formdata=None),
         remove_id=remove_id, notes=notes,
         held=(held := finance.commission_holds([m.deployment for m in members])),
+        usable={m.deployment.id: finance.usable_half_days(m.deployment, held[m.deployment.id])
+                for m in members},
         held_words=[plan_policy.extra_days_held(held[m.deployment.id],
                                                 f"for {m.deployment.leader.name}")
                     for m in members if held[m.deployment.id]],

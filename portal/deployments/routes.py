@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..domain import access
 from ..htmx import render
 from ..models import DEPLOYMENT_STATUSES, Deployment, RequestSchool, SupportRequest
-from ..pagination import page_number, paginate
+from ..pagination import paginate, rows_through_page
 from ..panels import deployment_panels
 from ..security import any_role
 
@@ -27,7 +27,7 @@ def index() -> ResponseReturnValue:
         filters.append(Deployment.status == status)
     else:
         status = ""
-    shown = page_number() * current_app.config["PAGE_SIZE"]  # the rows up to this page's last
+    shown = rows_through_page()
     order = access.DEPLOYMENTS_NEWEST_FIRST
     stmt = (
         select(Deployment)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import or_, select
@@ -29,7 +29,7 @@ from ..models import (
     SupportRequest,
     utcnow,
 )
-from ..pagination import page_number, paginate
+from ..pagination import paginate, rows_through_page
 from ..panels import PanelContext, request_panels
 from ..security import any_role, roles
 from ..unit_of_work import command
@@ -47,7 +47,7 @@ def index() -> ResponseReturnValue:
         filters.append(SupportRequest.status == status)
     else:
         status = ""
-    shown = page_number() * current_app.config["PAGE_SIZE"]  # the rows up to this page's last
+    shown = rows_through_page()
     stmt = (
         select(SupportRequest)
         .where(access.first_visible_requests(current_user, *filters, limit=shown))
