@@ -101,7 +101,8 @@ def load_user(token: str) -> User | None:
     from .htmx import wants_partial
 
     # A whole page also shows the unread-notification count in its header: it comes along in
-    # the same query, as a scalar subquery (notify.preloaded_unread).
+    # the same query, as a scalar subquery (notify.preloaded_unread); and the leader profile,
+    # which the menu's "My profile" asks about (policy.profiles.has_own_profile).
     partial = wants_partial()
     stmt = select(User).join(LoginSession, sessions.live(sid)).where(User.id == user_id)
     unread: int | None = None
@@ -110,7 +111,8 @@ def load_user(token: str) -> User | None:
     else:
         row = db.session.execute(
             stmt.add_columns(notify.unread_count_column(User.id))
-            .options(joinedload(User.school), joinedload(User.alliance))).first()
+            .options(joinedload(User.school), joinedload(User.alliance),
+                     joinedload(User.profile))).first()
         user, unread = (row[0], int(row[1] or 0)) if row is not None else (None, None)
     if user is None or not user.active or user.session_version != version:
         return None
