@@ -161,11 +161,20 @@ def _leader_sides(user_id: int) -> tuple[ColumnElement[bool], ColumnElement[bool
 
 
 def led_or_commissioned(user_id: int) -> ColumnElement[bool]:
-    """The deployments a system leader leads or commissioned, as ``id IN (a UNION of two index
-    lookups)``: an OR of the two columns makes SQLite and PostgreSQL scan the table."""
-    lead, commission = (select(Deployment.id).where(side).correlate(None)
-                        for side in _leader_sides(user_id))
-    return Deployment.id.in_(union(lead, commission))
+    """The deployments a system leader leads or commissioned. Lists walk the two indexes in
+    order on their own (:func:`first_visible_deployments`); this clause serves every other
+    query (a deployment by id, the counts of what waits for the leader), each with its own
+    conditions beside it. PostgreSQL answers an OR of the two columns from both indexes at
+    once (a BitmapOr, combined with the other conditions' indexes): at national scale the
+    "Needs your action" counts of a leader with 1,200 deployments took half the time of the
+    ``id IN (UNION ...)`` form, which builds the whole set for every count. SQLite has no
+    bitmap scans and, given the OR, scans the table (five times slower there), so it keeps
+    the UNION of two index lookups."""
+    lead, commission = _leader_sides(user_id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        return or_(lead, commission)
+    return Deployment.id.in_(union(*(select(Deployment.id).where(side).correlate(None)
+                                     for side in (lead, commission))))
 
 
 DEPLOYMENTS_NEWEST_FIRST = (Deployment.proposed_at.desc(), Deployment.id.desc())
