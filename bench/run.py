@@ -75,10 +75,16 @@ def run_backend(name: str, small_url: str, large_url: str, args, out: list[str])
     small_counts = _generate_or_reuse(small_url, args.small, args.reuse)
     print(f"[{name}] counting queries per page (scale {args.small:g})")
     small = queries.count_pages(small_url)
-    small_ratio = None
+    small_ratio, small_ratio_text = None, ""
     if args.ratio_rounds and args.flat:
         print(f"[{name}] cost ratio against the floor, in process, scale {args.small:g}")
-        small_ratio = ratio.measure(small_url, rounds=args.ratio_rounds)
+        before = _loadavg()
+        small_ratio = ratio.measure(small_url, rounds=args.ratio_rounds,
+                                    profile_rounds=args.profile_rounds)
+        small_ratio_text = (f"\n### Cost ratio in process, scale {args.small:g}, "
+                            f"{args.ratio_rounds} rounds a page\n\n"
+                            + ratio.markdown(small_ratio)
+                            + f"\n\nLoad average before / after: {before} → {_loadavg()}.\n")
     print(f"[{name}] generating scale {args.large:g}")
     large_counts = _generate_or_reuse(large_url, args.large, args.reuse)
     print(f"[{name}] counting queries per page (scale {args.large:g})")
@@ -99,6 +105,8 @@ def run_backend(name: str, small_url: str, large_url: str, args, out: list[str])
         out.append(f"\nEvery page issues the same number of queries at both sizes "
                    f"({len(large)} pages checked).")
 
+    if small_ratio is not None:
+        out.append(small_ratio_text)
     if args.ratio_rounds:
         print(f"[{name}] cost ratio against the floor, in process, scale {args.large:g} "
               f"({args.ratio_rounds} alternated rounds a page)")

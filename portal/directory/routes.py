@@ -122,10 +122,13 @@ def leaders() -> ResponseReturnValue:
     f = directory_filters(request.args)
     page = paginate(directory_query(current_user, f))
     specialisms = db.session.scalars(select(Specialism).order_by(Specialism.name)).all()
+    # the local authorities of the network's schools, from the network's schools (an index
+    # walk of school_network): an EXISTS per authority read every school of each authority in
+    # the country (100 ms at 10x national scale)
     las = db.session.scalars(
-        select(LocalAuthority).where(
-            exists().where(School.local_authority_id == LocalAuthority.id,
-                           access.in_network(current_user.alliance_id)))
+        select(LocalAuthority).distinct()
+        .join(School, School.local_authority_id == LocalAuthority.id)
+        .where(access.in_network(current_user.alliance_id))
         .order_by(LocalAuthority.name)).all()
     return render("directory/leaders.html", "results", page=page, f=f, specialisms=specialisms,
                   las=las, phases=PHASES, standards=STANDARDS, designations=DESIGNATIONS)
