@@ -26,13 +26,20 @@ class NavItem:
     count_label: tuple[str, str] = ("", "")  # singular, plural: "thing needs your action"
     # shown only when this says so for the user (beyond their role), e.g. "has a profile"
     when: Callable[[Any], bool] | None = None
+    # counts above this are shown as "99+" ("more than 99 things ..."): ``count`` may stop there
+    cap: int | None = None
 
-    def counted(self, user: Any) -> tuple[int, str]:
-        """The number shown beside the label, and the words a screen reader says for it."""
+    def counted(self, user: Any) -> tuple[str, str]:
+        """The number shown beside the label ("" for none), and the words a screen reader says
+        for it."""
         if self.count is None:
-            return 0, ""
+            return "", ""
         n = self.count(user)
-        return n, f"{n} {self.count_label[0] if n == 1 else self.count_label[1]}"
+        if not n:
+            return "", ""
+        if self.cap is not None and n > self.cap:
+            return f"{self.cap}+", f"more than {self.cap} {self.count_label[1]}"
+        return f"{n:,}", f"{n:,} {self.count_label[0] if n == 1 else self.count_label[1]}"
 
 
 _ITEMS: dict[str, NavItem] = {}
@@ -41,13 +48,13 @@ _ITEMS: dict[str, NavItem] = {}
 def add(endpoint: str, label: str, *, roles=None, order: int = 50, prefix: str | None = None,
         count: Callable[[Any], int] | None = None,
         count_label: tuple[str, str] = ("", ""),
-        when: Callable[[Any], bool] | None = None) -> None:
+        when: Callable[[Any], bool] | None = None, cap: int | None = None) -> None:
     """Add an entry; ``count(user)`` (one cheap query) puts a number beside it, read out as
-    ``count_label`` ("thing needs your action", "things need your action"); ``when(user)``
-    shows it only to those of the ``roles`` it is true for."""
+    ``count_label`` ("thing needs your action", "things need your action"), and above ``cap``
+    shown as "99+"; ``when(user)`` shows it only to those of the ``roles`` it is true for."""
     _ITEMS[endpoint] = NavItem(endpoint, label, frozenset(roles) if roles else None, order,
                                prefix or endpoint.split(".", 1)[0] + ".", count, count_label,
-                               when)
+                               when, cap)
 
 
 def items_for(user) -> list[tuple[NavItem, bool]]:

@@ -15,5 +15,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.before_request(actions.forget)
     navigation.add("dashboard.home", "Home", order=0, prefix="dashboard.home",
-                   count=actions.count,
+                   count=actions.count, cap=actions.CAP,
                    count_label=("thing needs your action", "things need your action"))

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 
 def _current(html: str) -> list[str]:
     return re.findall(r'<a href="[^"]*" aria-current="page"[^>]*>([^<]+)', html)
@@ -33,3 +35,27 @@ def test_a_required_group_of_checkboxes_is_not_required_box_by_box(world, client
     boxes = re.findall(r'<input[^>]*type="checkbox"[^>]*>', html)
     assert any('name="standards"' in b for b in boxes)
     assert [b for b in boxes if "required" in b] == []
+
+
+@pytest.mark.parametrize(("n", "shown", "said"), [
+    (0, "", ""),
+    (1, "1", "1 thing waits"),
+    (2, "2", "2 things wait"),
+    (99, "99", "99 things wait"),
+    (100, "99+", "more than 99 things wait"),
+    (2_298, "99+", "more than 99 things wait"),
+])
+def test_a_count_beside_an_entry_is_capped_and_read_out_in_words(n, shown, said):
+    from portal.navigation import NavItem
+
+    item = NavItem("dashboard.home", "Home", None, 0, "dashboard.home", count=lambda _u: n,
+                   count_label=("thing waits", "things wait"), cap=99)
+    assert item.counted(None) == (shown, said)
+
+
+def test_without_a_cap_a_large_count_is_written_with_a_thousands_comma():
+    from portal.navigation import NavItem
+
+    item = NavItem("x.y", "X", None, 0, "x.", count=lambda _u: 1234,
+                   count_label=("thing", "things"))
+    assert item.counted(None) == ("1,234", "1,234 things")
