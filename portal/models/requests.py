@@ -32,7 +32,8 @@ class SupportRequest(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(20), unique=True)
     alliance_id: Mapped[int] = mapped_column(ForeignKey("alliance.id"))
-    requested_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    # indexed by ix_support_request_requested_by_status (and _created), which lead with it
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     board_id: Mapped[int | None] = mapped_column(ForeignKey("board.id"), index=True)
     status: Mapped[str] = mapped_column(String(20), default="draft")
     kind: Mapped[str] = mapped_column(String(30), default="sle_deployment")
@@ -81,6 +82,10 @@ class SupportRequest(Model):
         Index("ix_support_request_alliance_created", "alliance_id", "created_at", "id"),
         # the requests someone wrote, newest first (access.first_visible_requests)
         Index("ix_support_request_requested_by_created", "requested_by_id", "created_at", "id"),
+        # the writer's requests in one status: "add the information asked for" in the
+        # navigation's count found one such request among a school's 11,000 by reading them
+        # all; it replaces the index on requested_by_id alone, which it leads with
+        Index("ix_support_request_requested_by_status", "requested_by_id", "status"),
     )
 
     @property

@@ -99,3 +99,26 @@ def test_the_list_walks_the_schools_index_by_date(school_world):
     plan = index_plan(stmt)
     assert "ix_request_school_school_requested" in plan, plan
     assert "ix_support_request_requested_by_created" in plan, plan
+
+
+def test_the_writers_waiting_requests_are_found_from_the_writer_and_status_index(school_world):
+    """Issue 20: "add the information asked for" is one request among a school's thousands;
+    without the (writer, status) index the count read every request the writer had made."""
+    from sqlalchemy import insert, text
+
+    from portal.domain.policy import requests as request_policy
+
+    head, _ = school_world
+    table = SupportRequest.__table__
+    one = db.session.execute(select(table).where(table.c.requested_by_id == head.id)
+                             .limit(1)).mappings().one()
+    # a writer of many requests, few of them waiting: the planner's statistics must see that
+    db.session.execute(insert(table), [
+        {**{k: v for k, v in one.items() if k != "id"}, "reference": f"BULK-{i}",
+         "status": "matched"} for i in range(400)])
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("ANALYZE support_request"))
+    else:
+        db.session.execute(text("ANALYZE"))
+    stmt = select(SupportRequest.id).where(request_policy.waiting_resubmit(head))
+    assert "ix_support_request_requested_by_status" in index_plan(stmt)
