@@ -306,19 +306,14 @@ def stream(user, f: Filters, *, size: int | None = None
 def pages(user, f: Filters, *, size: int | None = None) -> Iterator[list[figures.DeploymentRow]]:
     """The report's deployments, newest first, ``size`` at a time: two queries a page (the
     rows, then their schools' local authorities), each starting after the last row of the page
-    before (keyset), so the thousandth page costs what the first did."""
+    before (keyset), so the thousandth page costs what the first did. The page shows the first
+    (:data:`SHOWN` rows); the CSV reads them all from one statement (:func:`stream`)."""
     size = size or BATCH
     where = kept(user, f)
-    day = _board_day(user)
     after: tuple[datetime, int] | None = None
     while True:
-        stmt = _from_deployments(
-            select(Deployment.id, Deployment.reference, Deployment.status, SupportRequest.phase,
-                   Deployment.proposed_at, Deployment.half_days_agreed,
-                   Deployment.half_days_delivered, SupportRequest.board_id, day,
-                   SupportRequest.id, SupportRequest.submitted_at, SupportRequest.matched_at,
-                   Deployment.confirmed_at, Deployment.first_contact_at)
-        ).outerjoin(RateCard, RateCard.id == Deployment.rate_card_id).where(where)
+        stmt = _from_deployments(select(*_row_columns(user))).outerjoin(
+            RateCard, RateCard.id == Deployment.rate_card_id).where(where)
         if after is not None:
             stmt = stmt.where(or_(Deployment.proposed_at < after[0],
                                   and_(Deployment.proposed_at == after[0],
@@ -337,14 +332,7 @@ def pages(user, f: Filters, *, size: int | None = None) -> Iterator[list[figures
                 .order_by(RequestSchool.request_id, RequestSchool.position)):
             if name not in las[request_id]:
                 las[request_id].append(name)
-        yield [figures.DeploymentRow(
-            id=d_id, reference=ref, status=status, phase=phase,
-            proposed_on=proposed_at.date(), half_days_agreed=agreed,
-            half_days_delivered=delivered, las=tuple(las.get(r_id, ())), board_id=board_id,
-            board_day_pence=int(board_day or 0), request_id=r_id, submitted_at=submitted_at,
-            matched_at=matched_at, confirmed_at=confirmed_at, first_contact_at=contact_at)
-            for (d_id, ref, status, phase, proposed_at, agreed, delivered, board_id, board_day,
-                 r_id, submitted_at, matched_at, confirmed_at, contact_at) in batch]
+        yield [_deployment_row(r, tuple(las.get(r[9], ()))) for r in batch]
         if len(batch) < size:
             return
         after = (batch[-1][4], batch[-1][0])
