@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
 import os
 import pstats
 import re
@@ -238,10 +239,8 @@ def measure(url: str, *, rounds: int = 30, roles=BENCH_ROLES, profile_rounds: in
         for label, page_url, headers in todo:
             saving = label.startswith("plan row save")
 
-            def request(n: int, page_url=page_url, headers=headers, saving=saving,
-                        client=client, action=ids["action"]):
-                return _request(app, client, page_url, headers, saving, action, n)
-
+            request = functools.partial(_request, app, client, page_url, headers, saving,
+                                        ids["action"])
             page_times, floor_times, sql_times = [], [], []
             body, status, statements = b"", 0, 0
             for n in range(rounds + 1):

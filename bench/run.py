@@ -69,6 +69,18 @@ def _generate_or_reuse(url: str, scale: float, reuse: bool) -> dict:
     return generate(url, scale, log=print)
 
 
+def _ratio_section(name: str, url: str, scale: float, args) -> tuple[list, str]:
+    """The cost ratio of every page at one scale (profiling those that miss), and its section
+    of the results with the load average before and after."""
+    print(f"[{name}] cost ratio against the floor, in process, scale {scale:g} "
+          f"({args.ratio_rounds} alternated rounds a page)")
+    before = _loadavg()
+    measured = ratio.measure(url, rounds=args.ratio_rounds, profile_rounds=args.profile_rounds)
+    return measured, (f"\n### Cost ratio in process, scale {scale:g}, {args.ratio_rounds} rounds "
+                      f"a page\n\n{ratio.markdown(measured)}\n\nLoad average before / after: "
+                      f"{before} → {_loadavg()}.\n")
+
+
 def run_backend(name: str, small_url: str, large_url: str, args, out: list[str]) -> bool:
     """Returns True when every page's query count is the same at both sizes."""
     print(f"[{name}] generating scale {args.small:g}")
@@ -77,14 +89,7 @@ def run_backend(name: str, small_url: str, large_url: str, args, out: list[str])
     small = queries.count_pages(small_url)
     small_ratio, small_ratio_text = None, ""
     if args.ratio_rounds and args.flat:
-        print(f"[{name}] cost ratio against the floor, in process, scale {args.small:g}")
-        before = _loadavg()
-        small_ratio = ratio.measure(small_url, rounds=args.ratio_rounds,
-                                    profile_rounds=args.profile_rounds)
-        small_ratio_text = (f"\n### Cost ratio in process, scale {args.small:g}, "
-                            f"{args.ratio_rounds} rounds a page\n\n"
-                            + ratio.markdown(small_ratio)
-                            + f"\n\nLoad average before / after: {before} → {_loadavg()}.\n")
+        small_ratio, small_ratio_text = _ratio_section(name, small_url, args.small, args)
     print(f"[{name}] generating scale {args.large:g}")
     large_counts = _generate_or_reuse(large_url, args.large, args.reuse)
     print(f"[{name}] counting queries per page (scale {args.large:g})")
@@ -108,15 +113,8 @@ def run_backend(name: str, small_url: str, large_url: str, args, out: list[str])
     if small_ratio is not None:
         out.append(small_ratio_text)
     if args.ratio_rounds:
-        print(f"[{name}] cost ratio against the floor, in process, scale {args.large:g} "
-              f"({args.ratio_rounds} alternated rounds a page)")
-        before = _loadavg()
-        measured = ratio.measure(large_url, rounds=args.ratio_rounds,
-                                 profile_rounds=args.profile_rounds)
-        out.append(f"\n### Cost ratio in process, scale {args.large:g}, "
-                   f"{args.ratio_rounds} rounds a page\n")
-        out.append(ratio.markdown(measured))
-        out.append(f"\nLoad average before / after: {before} → {_loadavg()}.\n")
+        measured, text = _ratio_section(name, large_url, args.large, args)
+        out.append(text)
         if small_ratio is not None:
             out.append(f"\n### Flat as the data grows: scale {args.small:g} against "
                        f"{args.large:g}\n")

@@ -257,6 +257,12 @@ def _row_columns(user) -> tuple[Any, ...]:
             Deployment.first_contact_at)
 
 
+def _rows(user, f: Filters, *extra: Any):
+    """The report's deployments as rows of :func:`_row_columns` (and ``extra`` columns)."""
+    return (_from_deployments(select(*_row_columns(user), *extra))
+            .outerjoin(RateCard, RateCard.id == Deployment.rate_card_id).where(kept(user, f)))
+
+
 def _deployment_row(r: Any, las: tuple[str, ...]) -> figures.DeploymentRow:
     (d_id, ref, status, phase, proposed_at, agreed, delivered, board_id, board_day, r_id,
      submitted_at, matched_at, confirmed_at, contact_at) = r[:14]
@@ -275,12 +281,10 @@ def stream(user, f: Filters, *, size: int | None = None
     sqlite3 cursor stepping on SQLite), so neither the query count nor the memory grows with
     the alliance."""
     size = size or BATCH
-    stmt = (_from_deployments(select(*_row_columns(user), LocalAuthority.name))
-            .outerjoin(RateCard, RateCard.id == Deployment.rate_card_id)
+    stmt = (_rows(user, f, LocalAuthority.name)
             .outerjoin(RequestSchool, RequestSchool.request_id == SupportRequest.id)
             .outerjoin(School, School.id == RequestSchool.school_id)
             .outerjoin(LocalAuthority, LocalAuthority.id == School.local_authority_id)
-            .where(kept(user, f))
             .order_by(Deployment.proposed_at.desc(), Deployment.id.desc(),
                       RequestSchool.position, RequestSchool.school_id)
             .execution_options(yield_per=size))
@@ -309,11 +313,9 @@ def pages(user, f: Filters, *, size: int | None = None) -> Iterator[list[figures
     before (keyset), so the thousandth page costs what the first did. The page shows the first
     (:data:`SHOWN` rows); the CSV reads them all from one statement (:func:`stream`)."""
     size = size or BATCH
-    where = kept(user, f)
     after: tuple[datetime, int] | None = None
     while True:
-        stmt = _from_deployments(select(*_row_columns(user))).outerjoin(
-            RateCard, RateCard.id == Deployment.rate_card_id).where(where)
+        stmt = _rows(user, f)
         if after is not None:
             stmt = stmt.where(or_(Deployment.proposed_at < after[0],
                                   and_(Deployment.proposed_at == after[0],
