@@ -5,10 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from datetime import date, datetime
-from typing import Any
 
-from sqlalchemy import inspect, or_, select
+from sqlalchemy import Select, inspect, or_, select
 
 from ..extensions import db
 from ..models import (
@@ -27,6 +27,8 @@ from ..models import (
 # Never handed out, even to the person themselves: secrets, not personal data.
 SECRET_COLUMNS = {"password_hash", "token_hash", "session_version", "sid_hash"}
 
+BATCH = 500  # records read, and CSV lines written, at a time
+
 
 def _value(v):
     if isinstance(v, datetime | date):
@@ -34,54 +36,73 @@ def _value(v):
     return v
 
 
+def _fields(model) -> list:
+    """A model's columns, named as its attributes, without the secrets."""
+    return [getattr(model, c.key).label(c.key) for c in inspect(model).column_attrs
+            if c.key not in SECRET_COLUMNS]
+
+
 def _row(obj) -> dict:
     return {c.key: _value(getattr(obj, c.key)) for c in inspect(obj).mapper.column_attrs
             if c.key not in SECRET_COLUMNS}
 
 
-def export(user: User) -> dict:
-    def rows(stmt):
-        return [_row(o) for o in db.session.scalars(stmt).all()]
+def _records(stmt) -> Iterator[dict]:
+    """A section's records as plain rows, a part at a time (``yield_per``): a person with
+    thousands of records (a director's signatures, a leader's deployments) costs one
+    statement each, and no ORM object is built for any of them (issue 20)."""
+    for row in db.session.execute(stmt.execution_options(yield_per=BATCH)).mappings():
+        yield {key: _value(value) for key, value in row.items()}
 
-    data: dict[str, Any] = {"account": _row(user)}
-    data["account"]["role_label"] = user.role_label
-    data["account"]["school"] = user.school.name if user.school else None
-    data["account"]["alliance"] = user.alliance.name
+
+def sections(user: User) -> list[tuple[str, dict | None | Iterator[dict]]]:
+    """Everything held about ``user``, section by section. The account and profile are read
+    now; a list section is an iterator of records that reads the database only as it is
+    consumed (a streamed download consumes it after the view has returned, when ``user`` may
+    no longer lazy-load anything)."""
+    account = _row(user)
+    account["role_label"] = user.role_label
+    account["school"] = user.school.name if user.school else None
+    account["alliance"] = user.alliance.name
     profile = user.profile
+    p = None
     if profile is not None:
         p = _row(profile)
         p["specialisms"] = [s.name for s in profile.specialisms]
         p["unavailable"] = [_row(u) for u in profile.unavailable]
-        data["leader_profile"] = p
-    else:
-        data["leader_profile"] = None
-    data["notifications"] = rows(select(Notification).where(Notification.user_id == user.id)
-                                 .order_by(Notification.id))
-    data["emails"] = rows(select(OutboxEmail).where(OutboxEmail.to == user.email)
-                          .order_by(OutboxEmail.id))
-    data["invitations"] = rows(select(InviteToken).where(InviteToken.user_id == user.id)
-                               .order_by(InviteToken.id))
-    data["sign_in_sessions"] = rows(select(LoginSession).where(LoginSession.user_id == user.id)
-                                    .order_by(LoginSession.id))
-    data["signatures"] = rows(select(Signature).where(Signature.user_id == user.id)
-                              .order_by(Signature.id))
-    data["deployments_as_leader"] = [
-        {"reference": d.reference, "status": d.status, "designation": d.designation,
-         "half_days_agreed": d.half_days_agreed, "half_days_delivered": d.half_days_delivered,
-         "proposed_at": _value(d.proposed_at), "closed_at": _value(d.closed_at)}
-        for d in db.session.scalars(select(Deployment).where(Deployment.leader_id == user.id)
-                                    .order_by(Deployment.id)).all()]
-    data["deployment_responses"] = rows(
-        select(DeploymentResponse).where(DeploymentResponse.user_id == user.id)
-        .order_by(DeploymentResponse.id))
-    data["evaluations_written"] = rows(select(Evaluation).where(Evaluation.author_id == user.id)
-                                       .order_by(Evaluation.id))
-    data["audit_events"] = rows(
-        select(AuditEvent).where(or_(
+
+    return [("account", account), ("leader_profile", p),
+            *((name, _records(stmt)) for name, stmt in statements(user).items())]
+
+
+def statements(user: User) -> dict[str, Select]:
+    """The statement of each list section, in the export's order: one person's records, each
+    found from an index on the person."""
+    def of(model, where):
+        return select(*_fields(model)).where(where).order_by(model.id)
+
+    return {
+        "notifications": of(Notification, Notification.user_id == user.id),
+        "emails": of(OutboxEmail, OutboxEmail.to == user.email),
+        "invitations": of(InviteToken, InviteToken.user_id == user.id),
+        "sign_in_sessions": of(LoginSession, LoginSession.user_id == user.id),
+        "signatures": of(Signature, Signature.user_id == user.id),
+        "deployments_as_leader": (
+            select(Deployment.reference, Deployment.status, Deployment.designation,
+                   Deployment.half_days_agreed, Deployment.half_days_delivered,
+                   Deployment.proposed_at, Deployment.closed_at)
+            .where(Deployment.leader_id == user.id).order_by(Deployment.id)),
+        "deployment_responses": of(DeploymentResponse, DeploymentResponse.user_id == user.id),
+        "evaluations_written": of(Evaluation, Evaluation.author_id == user.id),
+        "audit_events": of(AuditEvent, or_(
             AuditEvent.actor_id == user.id,
-            (AuditEvent.object_type == "User") & (AuditEvent.object_id == user.id),
-        )).order_by(AuditEvent.id))
-    return data
+            (AuditEvent.object_type == "User") & (AuditEvent.object_id == user.id))),
+    }
+
+
+def export(user: User) -> dict:
+    return {name: content if content is None or isinstance(content, dict) else list(content)
+            for name, content in sections(user)}
 
 
 def to_json(data: dict) -> str:
@@ -94,8 +115,14 @@ def _cell(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def to_csv(data: dict) -> str:
-    """One line per value: section, record number, field, value (nested lists flattened)."""
+def csv_lines(user: User) -> Iterator[str]:
+    """The CSV, a part at a time: one line per value (section, record number, field, value;
+    nested lists flattened), written as the records are read, so a large export is never
+    held whole in memory. What ``user`` itself holds is read at once, before streaming."""
+    return _lines(sections(user))
+
+
+def _lines(parts: list[tuple[str, dict | None | Iterator[dict]]]) -> Iterator[str]:
     out = io.StringIO()
     w = csv.writer(out)
     w.writerow(["section", "record", "field", "value"])
@@ -110,10 +137,22 @@ def to_csv(data: dict) -> str:
             else:
                 w.writerow([section, record, key, _cell(value)])
 
-    for section, content in data.items():
-        if isinstance(content, list):
+    def flush() -> str:
+        text = out.getvalue()
+        out.seek(0)
+        out.truncate()
+        return text
+
+    for section, content in parts:
+        if isinstance(content, dict):
+            emit(section, 1, content)
+        elif content is not None:
             for i, item in enumerate(content, 1):
                 emit(section, i, item)
-        elif isinstance(content, dict):
-            emit(section, 1, content)
-    return out.getvalue()
+                if i % BATCH == 0:
+                    yield flush()
+        yield flush()
+
+
+def to_csv(user: User) -> str:
+    return "".join(csv_lines(user))

@@ -82,6 +82,8 @@ class Signature(Model):
     __table_args__ = (
         UniqueConstraint("agreement_id", "user_id", "capacity", name="uq_signature_once"),
         UniqueConstraint("agreement_id", "party", name="uq_signature_party"),
+        # a person's signatures across agreements, in order (subject access)
+        Index("ix_signature_user_id_id", "user_id", "id"),
         CheckConstraint("decision in ('signed', 'declined')", name="decision"),
         CheckConstraint("agreed_via is null or agreed_via in ('email', 'phone', 'letter')",
                         name="agreed_via"),

@@ -198,6 +198,8 @@ class DeploymentResponse(Model):
         UniqueConstraint(
             "deployment_id", "party", "school_id", name="uq_deployment_response_party"
         ),
+        # a person's answers across deployments, in order (subject access)
+        Index("ix_deployment_response_user_id_id", "user_id", "id"),
         CheckConstraint(_in("party", RESPONSE_PARTIES), name="party"),
         CheckConstraint("decision in ('accepted', 'declined')", name="decision"),
         CheckConstraint("agreed_via is null or agreed_via in ('email', 'phone', 'letter')",

@@ -57,6 +57,8 @@ class Evaluation(Model):
         CheckConstraint(_in("kind", EVALUATION_KINDS), name="kind"),
         CheckConstraint(_in("status", EVALUATION_STATUSES), name="status"),
         Index("ix_evaluation_deployment_kind", "deployment_id", "kind"),
+        # the evaluations a person wrote, in order (subject access)
+        Index("ix_evaluation_author_id_id", "author_id", "id"),
     )
 
 

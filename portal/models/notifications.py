@@ -59,7 +59,9 @@ class OutboxEmail(Model):
     attachment: Mapped[str] = mapped_column(String(40), default="", server_default="")
 
     # the worker's sweep and /healthz look for unsent rows: sent_at IS NULL AND failed_at IS NULL
-    __table_args__ = (Index("ix_outbox_email_unsent", "sent_at", "failed_at", "next_attempt_at"),)
+    # and a person's own emails, in order, are found by their address (subject access)
+    __table_args__ = (Index("ix_outbox_email_unsent", "sent_at", "failed_at", "next_attempt_at"),
+                      Index("ix_outbox_email_to_id", "to", "id"))
 
     @property
     def attachment_label(self) -> str:
