@@ -40,7 +40,7 @@ from ..models import ACTION_STATUSES, ActionPlan, PlanRevision, Variation, Visit
 from ..models import Deployment as DeploymentModel
 from ..panels import PanelContext
 from ..security import any_role, background, roles
-from ..unit_of_work import command
+from ..unit_of_work import command, reads_only
 from ..validators import int_arg
 from .forms import (
     ActionForm,
@@ -176,6 +176,7 @@ def history(deployment_id: int) -> ResponseReturnValue:
 
 @bp.get("/plans/<id:plan_id>/poll")
 @background  # the page asks every few seconds: not activity that keeps a session alive
+@reads_only
 @any_role
 def poll(plan_id: int) -> ResponseReturnValue:
     """204 while the viewer's revision is current (one indexed query); else the fresh plan."""

@@ -776,3 +776,52 @@ def test_cancel_a_planned_visit(plan_world, client_for):
     assert leader.post(f"/visits/{v.id}/cancel").status_code == 303
     assert db.session.scalar(select(Visit.id)) is None
     assert leader.post(f"/visits/{v.id}/cancel").status_code == 404
+
+
+def _autocommit_of_each_statement(client, url: str, status: int) -> list[bool]:
+    from sqlalchemy import event
+
+    from tests.querycount import request_queries
+
+    seen: list[bool] = []
+
+    def note(conn, _cursor, _statement, *_args) -> None:
+        seen.append(bool(conn.connection.dbapi_connection.autocommit))
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        request_queries(client, url, status=status, htmx=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    return seen
+
+
+def test_the_poll_runs_outside_a_transaction_on_postgresql(plan_world, client_for):
+    """Issue 20: on PostgreSQL the BEGIN and ROLLBACK round trips were two of the unchanged
+    poll's five (with the pool's ping and its two queries); the poll only reads, so its
+    statements run in autocommit. Any other page keeps its transaction."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite: the poll keeps its transaction (no round trips to save)")
+    w, plan, *_ = plan_world
+    c = client_for(w.user("a", "headteacher"))
+    poll = _autocommit_of_each_statement(c, f"/plans/{plan.id}/poll?since={plan.revision}", 204)
+    assert poll and all(poll), poll
+    page = _autocommit_of_each_statement(c, f"/deployments/{w.a.deployment.id}/plan", 200)
+    assert page and not any(page), page
+
+
+def test_a_view_that_only_reads_cannot_write(plan_world):
+    """A view marked reads_only runs without a transaction: a flush there would be written at
+    once and could never be rolled back, so it raises instead."""
+    from portal import unit_of_work
+
+    w, plan, *_ = plan_world
+    session = db.session()
+    session.info[unit_of_work._READS_ONLY] = True
+    try:
+        plan.notes = "Changed by a read"
+        with pytest.raises(RuntimeError, match="reads_only"):
+            session.flush()
+    finally:
+        session.info.pop(unit_of_work._READS_ONLY)
+        session.rollback()
