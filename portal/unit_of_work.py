@@ -69,12 +69,22 @@ def reads_only(view: Callable) -> Callable:
     return view
 
 
-def _outside_a_transaction() -> None:
+def _outside_a_transaction() -> bool:
     session = db.session()
     if session.in_transaction() or session.get_bind().dialect.name != "postgresql":
-        return  # SQLite: transactions.py emits BEGIN itself, and a read there costs no trip
+        return False  # SQLite: transactions.py emits BEGIN itself, and a read there costs no trip
     session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     session.info[_READS_ONLY] = True
+    return True
+
+
+def _back_in_transactions() -> None:
+    """Hand the autocommit connection back (its isolation level is reset as it returns to the
+    pool), so nothing after the view, nor a later request on the same session (a test's), runs
+    outside a transaction."""
+    session = db.session()
+    session.info.pop(_READS_ONLY, None)
+    session.rollback()
 
 
 _READS_ONLY = "reads_only"
@@ -90,13 +100,16 @@ def _refuse_writes_outside_a_transaction(session: Session, _context, _instances)
 def run(view: Callable[[], ResponseReturnValue]) -> ResponseReturnValue:
     """Call the view inside the request's unit of work (see the module docstring)."""
     if not is_write():
-        if getattr(current_app.view_functions.get(request.endpoint or ""), "reads_only", False):
-            _outside_a_transaction()
+        outside = getattr(current_app.view_functions.get(request.endpoint or ""),
+                          "reads_only", False) and _outside_a_transaction()
         try:
             return view()
         except STALE as exc:  # a read that flushed (it should not): never a 500
             db.session.rollback()
             raise Conflict() from exc
+        finally:
+            if outside:
+                _back_in_transactions()
     try:
         response = current_app.make_response(view())
     except STALE as exc:

@@ -825,3 +825,29 @@ def test_a_view_that_only_reads_cannot_write(plan_world):
     finally:
         session.info.pop(unit_of_work._READS_ONLY)
         session.rollback()
+
+
+def test_after_the_poll_the_session_is_back_in_transactions(plan_world, client_for):
+    """A later request on the same session (a test's shares one) must not write in autocommit:
+    the poll hands its connection back as it ends."""
+    from sqlalchemy import event, text
+
+    from portal import unit_of_work
+
+    w, plan, *_ = plan_world
+    c = client_for(w.user("a", "headteacher"))
+    url = f"/plans/{plan.id}/poll?since={plan.revision}"
+    db.session.commit()  # the poll then starts the session's transaction itself
+    assert c.get(url, headers={"HX-Request": "true"}).status_code == 204
+    assert unit_of_work._READS_ONLY not in db.session().info
+    seen: list[bool] = []
+
+    def note(conn, *_args) -> None:
+        seen.append(bool(getattr(conn.connection.dbapi_connection, "autocommit", False)))
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        db.session.execute(text("SELECT 1"))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    assert seen == [False]
