@@ -205,3 +205,19 @@ def test_the_headers_unread_count_comes_with_the_user_and_follows_marking_read(w
     assert client.post("/notifications/read", once=False).status_code == 303
     body = client.get("/notifications/").data.decode()
     assert 'Notifications <span class="count">' not in body
+
+
+@pytest.mark.parametrize("role", ("admin", "headteacher", "sle"))
+def test_the_deployment_page_reads_its_schools_and_answers_once(world, client_for, role):
+    """Issue 20: the deployments', plans' and evaluations' facts each read the request's
+    schools again, and the deployments' facts its answers, though the page had loaded both
+    with the deployment (four queries of 27 on a delivered deployment)."""
+    client = client_for(world.user("a", role))
+    queries = request_queries(client, f"/deployments/{world.a.deployment.id}")
+
+    def reading(table: str) -> list[str]:  # statements of that table, not subqueries of others
+        return [q for q in queries if q.split("\nFROM ", 1)[-1].startswith(table + " ")
+                or q.split("\nFROM ", 1)[-1].startswith(table + "\n")]
+
+    schools, answers = reading("request_school"), reading("deployment_response")
+    assert len(schools) == 1 and len(answers) == 1, "\n".join(q[:120] for q in queries)

@@ -42,6 +42,43 @@ if TYPE_CHECKING:
 LEADER_ROLES = ("sle", "director")
 
 
+def _loaded(obj, key: str) -> bool:
+    from sqlalchemy import inspect
+
+    return key not in inspect(obj).unloaded
+
+
+def receiving_school_ids(d: Deployment) -> list[int]:
+    """The ids of ``d``'s receiving schools (its request's schools). Read from the request's
+    schools where the page has loaded them (the deployment page does), else with one query:
+    the deployments', plans' and evaluations' facts each ask it of the same deployment, and on
+    the deployment page they asked the database three times (issue 20)."""
+    if _loaded(d, "request") and d.request is not None and _loaded(d.request, "schools"):
+        return [link.school_id for link in d.request.schools]
+    from sqlalchemy import select
+
+    from ...extensions import db
+    from ...models import RequestSchool
+
+    return list(db.session.scalars(
+        select(RequestSchool.school_id).where(RequestSchool.request_id == d.request_id)).all())
+
+
+def answers_given(d: Deployment) -> list[tuple[str, int]]:
+    """(party, school id) of each answer given to ``d``'s proposal: from its responses where
+    the page has loaded them (the deployment page does), else with one query."""
+    if _loaded(d, "responses"):
+        return [(r.party, r.school_id) for r in d.responses]
+    from sqlalchemy import select
+
+    from ...extensions import db
+    from ...models import DeploymentResponse
+
+    return [(p, s) for p, s in db.session.execute(
+        select(DeploymentResponse.party, DeploymentResponse.school_id)
+        .where(DeploymentResponse.deployment_id == d.id)).all()]
+
+
 def acts_as_leader(d: Deployment, user: User) -> bool:
     """``user`` is ``d``'s own leader (a system leader, or a director leading a commission)."""
     return user.role in LEADER_ROLES and user.id == d.leader_id

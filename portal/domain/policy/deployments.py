@@ -22,7 +22,16 @@ from sqlalchemy import ColumnElement, and_, exists, false, not_, select
 
 from ...extensions import db
 from ...models import Deployment, DeploymentResponse, RequestSchool, User
-from . import LEADER_ROLES, Decision, acts_as_leader, allow, forbid, not_now
+from . import (
+    LEADER_ROLES,
+    Decision,
+    acts_as_leader,
+    allow,
+    answers_given,
+    forbid,
+    not_now,
+    receiving_school_ids,
+)
 
 ACTIONS = ("confirm", "release", "accept", "decline", "confirm_on_behalf", "release_on_behalf")
 # the party each answering action belongs to, and the role that answers for it
@@ -48,11 +57,8 @@ class Facts:
 def facts(d: Deployment, user: User | None = None) -> Facts:
     """The facts for ``user`` (None: for anyone). Who at each school can sign in is read only
     when the user is one who could record an answer on a school's behalf."""
-    receiving = db.session.scalars(
-        select(RequestSchool.school_id).where(RequestSchool.request_id == d.request_id)).all()
-    answered = db.session.execute(
-        select(DeploymentResponse.party, DeploymentResponse.school_id)
-        .where(DeploymentResponse.deployment_id == d.id)).all()
+    receiving = receiving_school_ids(d)
+    answered = answers_given(d)
     if user is not None and user.role not in OVERSEERS:
         return Facts(frozenset(receiving), frozenset((p, s) for p, s in answered))
     schools = {*receiving, d.home_school_id}

@@ -21,7 +21,15 @@ from sqlalchemy.orm import aliased
 
 from ...extensions import db
 from ...models import Deployment, Evaluation, RequestSchool, SupportRequest, User
-from . import LEADER_ROLES, Decision, acts_as_leader, allow, forbid, not_now
+from . import (
+    LEADER_ROLES,
+    Decision,
+    acts_as_leader,
+    allow,
+    forbid,
+    not_now,
+    receiving_school_ids,
+)
 from .commissions import is_commission, is_commissioner
 
 CLOSED = ("completed", "ended_early", "declined", "cancelled")
@@ -60,8 +68,7 @@ def facts(d: Deployment) -> Facts:
         select(Evaluation).where(Evaluation.deployment_id == d.id,
                                  Evaluation.kind.in_(("leader", "school", "group")))
         .order_by(Evaluation.created_at, Evaluation.id)).all()
-    receiving = db.session.scalars(
-        select(RequestSchool.school_id).where(RequestSchool.request_id == d.request_id)).all()
+    receiving = receiving_school_ids(d)
     open_people = db.session.scalar(
         select(func.count(Deployment.id)).where(Deployment.commission_id == d.id,
                                                 Deployment.status.not_in(CLOSED))) or 0 \

@@ -29,7 +29,15 @@ from ...formatting import days as days_in_words
 from ...formatting import uk_date
 from ...models import Agreement, Deployment, RequestSchool, User, Variation, Visit
 from .. import access
-from . import LEADER_ROLES, Decision, allow, forbid, leads_or_commissions, not_now
+from . import (
+    LEADER_ROLES,
+    Decision,
+    allow,
+    forbid,
+    leads_or_commissions,
+    not_now,
+    receiving_school_ids,
+)
 
 OVERSEERS = ("admin", "director")
 # Where a deployment is open for delivery work (the plan can change, visits be logged).
@@ -57,8 +65,7 @@ class Facts:
 
 
 def facts(d: Deployment) -> Facts:
-    receiving = db.session.scalars(
-        select(RequestSchool.school_id).where(RequestSchool.request_id == d.request_id)).all()
+    receiving = receiving_school_ids(d)
     pending = db.session.scalar(select(Variation.id).where(
         Variation.deployment_id == d.id, Variation.status == "pending").limit(1))
     amendment = None
