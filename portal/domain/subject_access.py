@@ -154,5 +154,6 @@ def _lines(parts: list[tuple[str, dict | None | Iterator[dict]]]) -> Iterator[st
         yield flush()
 
 
-def to_csv(user: User) -> str:
-    return "".join(csv_lines(user))
+def to_csv(data: dict) -> str:
+    """The CSV of an :func:`export`, whole."""
+    return "".join(_lines(list(data.items())))

@@ -57,6 +57,9 @@ def test_the_csv_and_json_hold_the_same_records(world, client_for):
     assert subjects[-3:] == ["Email 0", "Email 1", "Email 2"]
     notes = [r for r in rows if r[0] == "notifications" and r[2] == "message"]
     assert [int(r[1]) for r in notes] == list(range(1, len(data["notifications"]) + 1))
+    # the streamed CSV is the CSV of the whole export, written a part at a time
+    assert "".join(subject_access.csv_lines(head)) == subject_access.to_csv(
+        subject_access.export(head))
 
 
 def test_the_csv_costs_the_same_queries_however_much_a_person_holds(world, client_for):
