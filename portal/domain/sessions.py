@@ -19,10 +19,10 @@ import secrets
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, delete, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, update
 
 from ..extensions import db
-from ..models import LoginSession, User, utcnow
+from ..models import LoginSession, User, UTCDateTime, utcnow
 
 
 def sid_hash(sid: str) -> str:
@@ -44,13 +44,19 @@ def start(user: User, ip: str = "", *, now: datetime | None = None) -> str:
     return sid
 
 
-def live(sid: str | None, *, now: datetime | None = None) -> ColumnElement[bool]:
-    """The join condition from ``User`` to this cookie's session, if it is still live."""
-    now = now or utcnow()
+def live() -> ColumnElement[bool]:
+    """The join condition from ``User`` to a cookie's session while it is live, with its
+    values as bind parameters (:func:`live_params`): the user loader builds its statement once
+    and runs it on every request."""
     return and_(LoginSession.user_id == User.id,
-                LoginSession.sid_hash == sid_hash(sid or ""),
+                LoginSession.sid_hash == bindparam("live_sid_hash"),
                 LoginSession.ended_at.is_(None),
-                LoginSession.created_at >= _oldest_live(now))
+                LoginSession.created_at >= bindparam("live_oldest", type_=UTCDateTime))
+
+
+def live_params(sid: str | None, *, now: datetime | None = None) -> dict[str, object]:
+    """The values of :func:`live`'s parameters for this cookie's ``sid``, now."""
+    return {"live_sid_hash": sid_hash(sid or ""), "live_oldest": _oldest_live(now or utcnow())}
 
 
 def end(sid: str | None) -> None:

@@ -155,3 +155,26 @@ def test_sign_out_everywhere_needs_the_csrf_token(world, client_for):
     assert c.get("/logout/everywhere").status_code == 405
     assert c.post("/logout/everywhere", csrf=False).status_code == 400
     assert c.get("/").status_code == 200
+
+
+def test_a_session_older_than_its_lifetime_no_longer_signs_in(world, client_for, app,
+                                                              monkeypatch):
+    """The user loader's statement is built once; the oldest live moment is worked out on each
+    request, so a session past its lifetime stops at once, whole page or htmx partial."""
+    from datetime import timedelta
+
+    from portal.domain import sessions
+    from portal.models import utcnow
+
+    head = world.user("a", "headteacher")
+    client = client_for(head)
+    assert client.get("/").status_code == 200  # both statements built and used
+    assert client.htmx_get("/requests/").status_code == 200
+    lifetime = app.config["PERMANENT_SESSION_LIFETIME"]
+    started = utcnow()
+    monkeypatch.setattr(sessions, "utcnow", lambda: started + lifetime - timedelta(minutes=1))
+    assert client.get("/").status_code == 200  # a minute left
+    monkeypatch.setattr(sessions, "utcnow", lambda: started + lifetime + timedelta(minutes=1))
+    assert client.get("/").status_code == 302  # a minute too old
+    partial = client.htmx_get("/requests/")
+    assert partial.status_code == 401 and partial.headers["HX-Redirect"].startswith("/login")
