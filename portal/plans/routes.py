@@ -217,6 +217,7 @@ def add_row(plan_id: int, kind: str) -> ResponseReturnValue:
 
 
 @bp.get("/plans/<any(action, outcome):kind>/<id:row_id>")
+@reads_only  # one row of the live plan, drawn again: the poll's sibling
 @any_role
 def row(kind: str, row_id: int) -> ResponseReturnValue:
     obj = access.get_plan_row(current_user, kind, row_id)

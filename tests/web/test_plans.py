@@ -802,10 +802,12 @@ def test_the_poll_runs_outside_a_transaction_on_postgresql(plan_world, client_fo
     statements run in autocommit. Any other page keeps its transaction."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("SQLite: the poll keeps its transaction (no round trips to save)")
-    w, plan, *_ = plan_world
+    w, plan, _o, a1, _a2 = plan_world
     c = client_for(w.user("a", "headteacher"))
     poll = _autocommit_of_each_statement(c, f"/plans/{plan.id}/poll?since={plan.revision}", 204)
     assert poll and all(poll), poll
+    row = _autocommit_of_each_statement(c, f"/plans/action/{a1.id}", 200)  # one row, drawn again
+    assert row and all(row), row
     page = _autocommit_of_each_statement(c, f"/deployments/{w.a.deployment.id}/plan", 200)
     assert page and not any(page), page
 
