@@ -61,9 +61,10 @@ def writes_on_get(view: Callable) -> Callable:
 
 def reads_only(view: Callable) -> Callable:
     """Mark a GET view that only ever reads, and is asked for often (the plan's poll, every few
-    seconds from every open plan; one row of the plan, drawn again). On PostgreSQL it runs outside a transaction (autocommit):
-    each statement sees what was committed before it, as it would under READ COMMITTED inside
-    one, and the BEGIN and ROLLBACK round trips are saved (two of the poll's five, issue 20).
+    seconds from every open plan; one row of the plan, drawn again). On PostgreSQL it runs
+    outside a transaction (autocommit): each statement sees what was committed before it, as
+    it would under READ COMMITTED inside one, and the BEGIN and ROLLBACK round trips are saved
+    (two of the poll's five, issue 20).
     Should such a view ever flush a change, the flush raises: nothing is written half-way."""
     view.reads_only = True  # type: ignore[attr-defined]
     return view
