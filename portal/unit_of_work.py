@@ -44,11 +44,13 @@ READS = frozenset({"GET", "HEAD", "OPTIONS"})
 STALE = (StaleDataError, IntegrityError)
 
 
+def _marked(mark: str) -> bool:
+    """The request's view carries ``mark`` (:func:`writes_on_get`, :func:`reads_only`)."""
+    return bool(getattr(current_app.view_functions.get(request.endpoint or ""), mark, False))
+
+
 def is_write() -> bool:
-    if request.method not in READS:
-        return True
-    view = current_app.view_functions.get(request.endpoint or "")
-    return bool(getattr(view, "writes_on_get", False))
+    return request.method not in READS or _marked("writes_on_get")
 
 
 def writes_on_get(view: Callable) -> Callable:
@@ -70,6 +72,9 @@ def reads_only(view: Callable) -> Callable:
     return view
 
 
+_READS_ONLY = "reads_only"  # in Session.info while such a view runs outside a transaction
+
+
 def _outside_a_transaction() -> bool:
     session = db.session()
     if session.in_transaction() or session.get_bind().dialect.name != "postgresql":
@@ -88,9 +93,6 @@ def _back_in_transactions() -> None:
     session.rollback()
 
 
-_READS_ONLY = "reads_only"
-
-
 @event.listens_for(Session, "before_flush")
 def _refuse_writes_outside_a_transaction(session: Session, _context, _instances) -> None:
     if session.info.get(_READS_ONLY) and (
@@ -101,8 +103,7 @@ def _refuse_writes_outside_a_transaction(session: Session, _context, _instances)
 def run(view: Callable[[], ResponseReturnValue]) -> ResponseReturnValue:
     """Call the view inside the request's unit of work (see the module docstring)."""
     if not is_write():
-        outside = getattr(current_app.view_functions.get(request.endpoint or ""),
-                          "reads_only", False) and _outside_a_transaction()
+        outside = _marked("reads_only") and _outside_a_transaction()
         try:
             return view()
         except STALE as exc:  # a read that flushed (it should not): never a 500

@@ -778,22 +778,29 @@ def test_cancel_a_planned_visit(plan_world, client_for):
     assert leader.post(f"/visits/{v.id}/cancel").status_code == 404
 
 
-def _autocommit_of_each_statement(client, url: str, status: int) -> list[bool]:
+def _autocommit_of_each_statement(run) -> list[bool]:
+    """Whether each statement ``run()`` issues goes out in autocommit (PostgreSQL's
+    connections say so; SQLite's: never, here)."""
     from sqlalchemy import event
-
-    from tests.querycount import request_queries
 
     seen: list[bool] = []
 
-    def note(conn, _cursor, _statement, *_args) -> None:
-        seen.append(bool(conn.connection.dbapi_connection.autocommit))
+    def note(conn, *_args) -> None:
+        seen.append(bool(getattr(conn.connection.dbapi_connection, "autocommit", False)))
 
     event.listen(db.engine, "before_cursor_execute", note)
     try:
-        request_queries(client, url, status=status, htmx=True)
+        run()
     finally:
         event.remove(db.engine, "before_cursor_execute", note)
     return seen
+
+
+def _autocommit_in_request(client, url: str, status: int) -> list[bool]:
+    from tests.querycount import request_queries
+
+    return _autocommit_of_each_statement(
+        lambda: request_queries(client, url, status=status, htmx=True))
 
 
 def test_the_poll_runs_outside_a_transaction_on_postgresql(plan_world, client_for):
@@ -804,11 +811,11 @@ def test_the_poll_runs_outside_a_transaction_on_postgresql(plan_world, client_fo
         pytest.skip("SQLite: the poll keeps its transaction (no round trips to save)")
     w, plan, _o, a1, _a2 = plan_world
     c = client_for(w.user("a", "headteacher"))
-    poll = _autocommit_of_each_statement(c, f"/plans/{plan.id}/poll?since={plan.revision}", 204)
+    poll = _autocommit_in_request(c, f"/plans/{plan.id}/poll?since={plan.revision}", 204)
     assert poll and all(poll), poll
-    row = _autocommit_of_each_statement(c, f"/plans/action/{a1.id}", 200)  # one row, drawn again
+    row = _autocommit_in_request(c, f"/plans/action/{a1.id}", 200)  # one row, drawn again
     assert row and all(row), row
-    page = _autocommit_of_each_statement(c, f"/deployments/{w.a.deployment.id}/plan", 200)
+    page = _autocommit_in_request(c, f"/deployments/{w.a.deployment.id}/plan", 200)
     assert page and not any(page), page
 
 
@@ -832,7 +839,7 @@ def test_a_view_that_only_reads_cannot_write(plan_world):
 def test_after_the_poll_the_session_is_back_in_transactions(plan_world, client_for):
     """A later request on the same session (a test's shares one) must not write in autocommit:
     the poll hands its connection back as it ends."""
-    from sqlalchemy import event, text
+    from sqlalchemy import text
 
     from portal import unit_of_work
 
@@ -842,14 +849,5 @@ def test_after_the_poll_the_session_is_back_in_transactions(plan_world, client_f
     db.session.commit()  # the poll then starts the session's transaction itself
     assert c.get(url, headers={"HX-Request": "true"}).status_code == 204
     assert unit_of_work._READS_ONLY not in db.session().info
-    seen: list[bool] = []
-
-    def note(conn, *_args) -> None:
-        seen.append(bool(getattr(conn.connection.dbapi_connection, "autocommit", False)))
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    try:
-        db.session.execute(text("SELECT 1"))
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
+    seen = _autocommit_of_each_statement(lambda: db.session.execute(text("SELECT 1")))
     assert seen == [False]

@@ -30,6 +30,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from sqlalchemy import inspect, select
+
+from ...extensions import db
+from ...models import DeploymentResponse, RequestSchool
 from ..errors import Forbidden, NotNow
 
 if TYPE_CHECKING:
@@ -43,8 +47,6 @@ LEADER_ROLES = ("sle", "director")
 
 
 def _loaded(obj, key: str) -> bool:
-    from sqlalchemy import inspect
-
     return key not in inspect(obj).unloaded
 
 
@@ -55,11 +57,6 @@ def receiving_school_ids(d: Deployment) -> list[int]:
     the deployment page they asked the database three times (issue 20)."""
     if _loaded(d, "request") and d.request is not None and _loaded(d.request, "schools"):
         return [link.school_id for link in d.request.schools]
-    from sqlalchemy import select
-
-    from ...extensions import db
-    from ...models import RequestSchool
-
     return list(db.session.scalars(
         select(RequestSchool.school_id).where(RequestSchool.request_id == d.request_id)).all())
 
@@ -69,11 +66,6 @@ def answers_given(d: Deployment) -> list[tuple[str, int]]:
     the page has loaded them (the deployment page does), else with one query."""
     if _loaded(d, "responses"):
         return [(r.party, r.school_id) for r in d.responses]
-    from sqlalchemy import select
-
-    from ...extensions import db
-    from ...models import DeploymentResponse
-
     return [(p, s) for p, s in db.session.execute(
         select(DeploymentResponse.party, DeploymentResponse.school_id)
         .where(DeploymentResponse.deployment_id == d.id)).all()]
