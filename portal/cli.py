@@ -166,13 +166,14 @@ def init_app(app: Flask) -> None:
     @click.argument("token")
     @click.argument("out", type=click.File("w"), default="-")
     def export_evidence(token, out) -> None:
-        """Write the evidence bundle of one agreement (its verification code, as in the
-        address of its public page) as JSON, for ``flask verify-agreement``."""
+        """Write the evidence bundle of one agreement as JSON, for ``flask verify-agreement``.
+        TOKEN is its verification code or the address of its public page (put ``--`` before a
+        code that starts with "-")."""
         import json
 
         from .domain import agreements
 
-        agreement = agreements.by_token(token)
+        agreement = agreements.by_token(agreements.token_from(token))
         if agreement is None:
             raise click.ClickException("No agreement has that verification code.")
         json.dump(agreements.evidence_bundle(agreement), out, indent=1, ensure_ascii=False)

@@ -490,7 +490,21 @@ def terms_hash(text: str | None) -> str:
 
 
 def new_token() -> str:
-    return secrets.token_urlsafe(32)  # 43 characters, 256 bits: unguessable
+    """43 characters, 256 bits: unguessable. Never starting with "-", so that the code can be
+    given to a command (``flask export-evidence CODE``) without being read as an option."""
+    while (token := secrets.token_urlsafe(32)).startswith("-"):
+        pass
+    return token
+
+
+def token_from(code: str) -> str:
+    """The verification code in what someone pasted: the code itself, or the address of the
+    agreement's public page (``…/agreements/verify/CODE``, perhaps with a query or fragment)."""
+    code = code.strip()
+    if "/agreements/verify/" in code:
+        code = code.rsplit("/agreements/verify/", 1)[1]
+        code = code.split("?", 1)[0].split("#", 1)[0].strip("/")
+    return code
 
 
 def current(deployment_id: int) -> Agreement | None:
