@@ -83,8 +83,12 @@ class Item:
 
 @dataclass(frozen=True)
 class ActionList:
+    """``total`` counts every item, unless ``capped``: then there are at least that many (the
+    count stops after :data:`CAP` or the limit, whichever is larger)."""
+
     items: list[Item]
     total: int
+    capped: bool = False
 
     @property
     def more(self) -> int:
@@ -127,16 +131,27 @@ class Kind:
 @dataclass(frozen=True)
 class Group:
     """Kinds over the same rows, fetched in one query: ``base`` selects the rows visible to the
-    user, and each kind's twin is a column saying whether the row makes that kind of item."""
+    user, and each kind's twin is a column saying whether the row makes that kind of item.
+    ``first(user, where, limit)``, when given, selects the first ``limit`` visible rows in
+    ``order`` matching ``where`` by walking an index in that order, so that the list reads
+    only as many rows as it needs to find what it shows."""
 
     base: Callable[[User], Select[Any]]
     options: tuple[Any, ...]
     order: tuple[Any, ...]
     kinds: tuple[Kind, ...]
+    first: Callable[[User, ColumnElement[bool], int], Select[Any]] | None = None
 
 
 def _deployments(user: User) -> Select[Any]:
     return select(Deployment).where(access.deployments_visible_to(user))
+
+
+def _first_deployments(user: User, where: ColumnElement[bool], limit: int) -> Select[Any]:
+    """The same rows as :func:`_deployments` with ``where``, the first ``limit`` in
+    ``_D_ORDER``: a school's or a leader's deployments walked by date, not all of them read."""
+    return select(Deployment).where(
+        access.first_visible_deployments(user, where, order=_D_ORDER, limit=limit))
 
 
 def _waiting_sign(user: User) -> ColumnElement[bool]:
@@ -261,7 +276,7 @@ GROUPS: tuple[Group, ...] = (
         *(Kind(name, evaluation_policy.WAITING_SQL[name], _evaluation(name))
           for name in ("write", "revise", "forward", "sign_school", "sign_group",
                        "sign_off")),
-    )),
+    ), first=_first_deployments),
     Group(_variations, _VARIATION_OPTIONS, (Variation.requested_at, Variation.id),
           (Kind("approve", plan_policy.waiting_approve, _approve),)),
     Group(_profiles, (joinedload(LeaderProfile.user),), (LeaderProfile.id,),
@@ -313,10 +328,24 @@ def forget() -> None:
     g.pop("inbox_counts", None)  # brokering.inbox_counts, once per request likewise
 
 
+def _flags(kinds: list[tuple[Kind, ColumnElement[bool]]]) -> list[Any]:
+    return [case((c, 1), else_=0) for _k, c in kinds]
+
+
+def _counted(group: Group, kinds: list[tuple[Kind, ColumnElement[bool]]], user: User,
+             walk: int) -> Any:
+    """The number of this group's items among the first ``walk`` rows that make any: one walk
+    that stops there (at most ``walk`` rows matched, so ``walk`` or more items means "at least
+    that many"), however many rows are visible and however few of them a kind matches. (A
+    count for each kind apart read every visible row for each kind that matched few.)"""
+    flags = _flags(kinds)
+    rows = (group.base(user).with_only_columns(sum(flags[1:], flags[0]).label("n"))
+            .where(or_(*(c for _k, c in kinds))).limit(walk).subquery())
+    return select(func.coalesce(func.sum(rows.c.n), 0)).scalar_subquery()
+
+
 def _count(user: User) -> int:
-    counts = [select(func.count()).select_from(
-                  group.base(user).where(clause).limit(CAP + 1).subquery())
-              .scalar_subquery() for group, kinds in _live(user) for _kind, clause in kinds]
+    counts = [_counted(group, kinds, user, CAP + 1) for group, kinds in _live(user)]
     if not counts:
         return 0
     return min(sum(int(n or 0) for n in db.session.execute(select(*counts)).one()), CAP + 1)
@@ -325,26 +354,33 @@ def _count(user: User) -> int:
 def for_user(user: User, *, limit: int | None = LIMIT, now: datetime | None = None
              ) -> ActionList:
     """What waits for this user: the urgent first, then the longest waiting, at most ``limit``
-    (None: all of them). One query per group of kinds; each also counts, in a window over all
-    its rows, its items beyond the limit, so ``total`` (and the navigation's count, for the rest
-    of this request) costs nothing more."""
+    (None: all of them). One query per group of kinds; each also counts its items (stopping
+    after :data:`CAP` or ``limit``, whichever is larger: beyond it ``capped`` says "at least"),
+    so ``total`` (and the navigation's count, for the rest of this request) costs nothing more.
+    A group with an ordered walk (``Group.first``) reads only the rows it shows."""
     now = now or utcnow()
     items: list[Item] = []
     total = 0
+    walk = max(CAP, limit or 0) + 1
     for group, kinds in _live(user):
-        flags = [case((c, 1), else_=0) for _k, c in kinds]
-        q = (group.base(user)
-             .add_columns(*flags, func.sum(sum(flags[1:], flags[0])).over())
-             .where(or_(*(c for _k, c in kinds))).options(*group.options)
-             .order_by(*group.order))
-        if limit is not None:
-            q = q.limit(limit)
-        rows = db.session.execute(q).unique().all()
-        if rows:
-            total += int(rows[0][-1])
+        flags = _flags(kinds)
+        waiting = or_(*(c for _k, c in kinds))
+        if limit is None:
+            q = group.base(user).where(waiting).add_columns(*flags)
+        else:
+            q = (group.first(user, waiting, limit) if group.first is not None
+                 else group.base(user).where(waiting))
+            q = q.add_columns(*flags, _counted(group, kinds, user, walk)).limit(limit)
+        rows = db.session.execute(q.options(*group.options).order_by(*group.order)
+                                  ).unique().all()
         for row in rows:
-            items += [k.item(row[0], now) for (k, _c), yes in zip(kinds, row[1:-1], strict=True)
-                      if yes]
+            items += [k.item(row[0], now) for (k, _c), yes
+                      in zip(kinds, row[1:1 + len(kinds)], strict=True) if yes]
+        if limit is None:
+            total += sum(sum(row[1:]) for row in rows)
+        elif rows:
+            total += int(rows[0][-1])
     items.sort(key=lambda i: (not i.urgent, i.since is None, i.since or now))
-    _cache(user, total)
-    return ActionList(items if limit is None else items[:limit], total)
+    capped = total >= walk
+    _cache(user, min(total, CAP + 1))
+    return ActionList(items if limit is None else items[:limit], total, capped)

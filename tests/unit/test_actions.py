@@ -225,6 +225,25 @@ def test_the_list_is_capped_and_the_total_counts_everything(aw):
         assert actions.count(u) == actions.for_user(u).total == len(_listed(u)), u.name
 
 
+def test_past_the_cap_the_total_says_at_least(aw, monkeypatch):
+    """Issue 20: each group's items are counted in one walk that stops after the cap (or the
+    list's limit, if larger), not in a window over every waiting row; past it ``capped``."""
+    head = aw.user("a", "headteacher")
+    for i in range(5):  # five proposals more for the school to confirm
+        factories.deployment(factories.support_request(aw.a.alliance, head, [aw.a.receiving],
+                                                       title=f"More {i}"), aw.a.leader)
+    factories.commit()
+    everything = actions.for_user(head, limit=None)
+    assert not everything.capped and everything.total == len(everything.items) >= 6
+    monkeypatch.setattr(actions, "CAP", 1)
+    listed = actions.for_user(head, limit=1)
+    # the proposals' group stopped counting after two rows; the other groups are small
+    assert len(listed.items) == 1 and listed.capped and 2 <= listed.total < everything.total
+    assert actions.count(head) == 2  # "1+"
+    whole = actions.for_user(head, limit=everything.total)
+    assert not whole.capped and whole.total == everything.total
+
+
 def _queries(fn):
     seen: list[str] = []
 

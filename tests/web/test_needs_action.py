@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from portal.dashboard import actions
 from portal.extensions import db
 from portal.models import LeaderProfile
 from tests import factories
@@ -152,6 +153,27 @@ def test_a_long_list_is_capped_with_a_link_to_the_rest(world, client_for):
     assert "And 4 more" in section and 'href="/?all=1#needs-action"' in section
     everything = _section(client.get("/?all=1").get_data(as_text=True))
     assert len(_links(everything)) == 24 and "more:" not in everything
+
+
+def test_a_list_longer_than_the_count_goes_says_over(world, client_for, monkeypatch):
+    """Issue 20: the home list's total was a window over every waiting row (at ten times
+    national scale a school's whole history was read to count it). The count now stops after
+    the cap (or the list's limit, if larger); beyond it the page says "over"."""
+    monkeypatch.setattr(actions, "CAP", 21)  # the count walks at most 22 rows
+    head = world.user("a", "headteacher")
+    for i in range(23):
+        factories.deployment(factories.support_request(world.a.alliance, head,
+                                                       [world.a.receiving], title=f"Topic {i}"),
+                             world.a.leader)
+    factories.commit()
+    client = client_for(head)
+    section = _section(client.get("/").get_data(as_text=True))
+    assert len(_links(section)) == 20
+    assert "Needs your action <span class=\"count\">(22+)</span>" in section
+    assert "And over 2 more" in section and 'href="/?all=1#needs-action"' in section
+    everything = _section(client.get("/?all=1").get_data(as_text=True))
+    assert len(_links(everything)) == 24 and "more:" not in everything
+    assert "Needs your action <span class=\"count\">(24)</span>" in everything
 
 
 def test_the_navigation_counts_up_to_its_cap_then_says_more_than(world, client_for,
