@@ -520,7 +520,7 @@ def agreements_to_sign(ctx: PanelContext[None]) -> dict[str, Any] | None:
         return None
     rows = db.session.execute(
         select(Agreement, Deployment).join(Deployment, Deployment.id == Agreement.deployment_id)
-        .where(access.deployments_visible_to(user), policy.waiting_sign(user))
+        .where(access.deployments_visible_to(user), policy.waiting_sign(user, Deployment))
         .order_by(Deployment.confirmed_at, Deployment.id).limit(20)
     ).all()
     if not rows:

@@ -157,7 +157,7 @@ def _first_deployments(user: User, where: ColumnElement[bool], limit: int) -> Se
 def _waiting_sign(user: User) -> ColumnElement[bool]:
     """:func:`agreement_policy.waiting_sign` over the deployment: its open agreement waits for
     this user's signature (one open version per deployment)."""
-    twin = agreement_policy.waiting_sign(user)
+    twin = agreement_policy.waiting_sign(user, Deployment)
     if isinstance(twin, False_):
         return twin
     return exists().where(Agreement.deployment_id == Deployment.id, twin)

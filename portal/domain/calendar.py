@@ -189,7 +189,7 @@ def feed(user: User, *, now: datetime | None = None) -> bytes:
         cal.add_component(visit_event(visit, now))
     rows = db.session.execute(
         select(Agreement, Deployment).join(Deployment, Deployment.id == Agreement.deployment_id)
-        .where(access.deployments_visible_to(user), agreement_policy.waiting_sign(user))
+        .where(access.deployments_visible_to(user), agreement_policy.waiting_sign(user, Deployment))
         .order_by(Agreement.id)).all()
     for agreement, d in rows:
         due = _london_day(agreement.created_at) + timedelta(
