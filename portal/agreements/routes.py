@@ -24,7 +24,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from werkzeug.datastructures import MultiDict
 
 from .. import documents, drafts
@@ -518,10 +518,21 @@ def agreements_to_sign(ctx: PanelContext[None]) -> dict[str, Any] | None:
     user = ctx.user
     if user.role not in service.SIGNER_ROLES:
         return None
+    waits = policy.waiting_sign(user, Deployment)
+    # The deployments walked oldest first, stopping at the twentieth that waits (a school's,
+    # a leader's, a home school's or an alliance's, by date), not every one the user may see
+    # read and sorted. OFFSET 0 keeps PostgreSQL from turning the EXISTS into a join that
+    # starts from every open agreement in the country (issue 20): it stays a test of each
+    # deployment walked, two index lookups.
+    waiting = (select(literal(1)).where(Agreement.deployment_id == Deployment.id, waits)
+               .correlate(Deployment).offset(0).exists())
+    first = Deployment.id.in_(
+        select(Deployment.id).where(access.first_visible_deployments(
+            user, waiting, order=access.DEPLOYMENTS_OLDEST_FIRST, limit=20))
+        .order_by(*access.DEPLOYMENTS_OLDEST_FIRST).limit(20).subquery().select())
     rows = db.session.execute(
         select(Agreement, Deployment).join(Deployment, Deployment.id == Agreement.deployment_id)
-        .where(access.deployments_visible_to(user), policy.waiting_sign(user, Deployment))
-        .order_by(Deployment.confirmed_at, Deployment.id).limit(20)
+        .where(first, waits).order_by(*access.DEPLOYMENTS_OLDEST_FIRST).limit(20)
     ).all()
     if not rows:
         return None

@@ -178,7 +178,7 @@ def _profiles(user: User) -> Select[Any]:
 
 _D_OPTIONS = (joinedload(Deployment.leader), joinedload(Deployment.request))
 _R_OPTIONS = (joinedload(SupportRequest.requested_by).joinedload(User.school),)
-_D_ORDER = (Deployment.proposed_at, Deployment.id)
+_D_ORDER = access.DEPLOYMENTS_OLDEST_FIRST
 _R_ORDER = (SupportRequest.submitted_at, SupportRequest.id)
 
 

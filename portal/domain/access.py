@@ -178,13 +178,14 @@ def led_or_commissioned(user_id: int) -> ColumnElement[bool]:
 
 
 DEPLOYMENTS_NEWEST_FIRST = (Deployment.proposed_at.desc(), Deployment.id.desc())
+DEPLOYMENTS_OLDEST_FIRST = (Deployment.proposed_at, Deployment.id)
 
 # the orders a school's deployments can be walked in (ix_deployment_school_school_proposed,
 # forwards or backwards), and the same order on deployment_school
 _SCHOOL_ORDERS = (
     (DEPLOYMENTS_NEWEST_FIRST,
      (DeploymentSchool.proposed_at.desc(), DeploymentSchool.deployment_id.desc())),
-    ((Deployment.proposed_at, Deployment.id),
+    (DEPLOYMENTS_OLDEST_FIRST,
      (DeploymentSchool.proposed_at, DeploymentSchool.deployment_id)),
     ((Deployment.proposed_at.asc(), Deployment.id.asc()),
      (DeploymentSchool.proposed_at, DeploymentSchool.deployment_id)),

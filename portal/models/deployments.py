@@ -116,6 +116,8 @@ class Deployment(Model):
         Index("ix_deployment_commissioning_proposed", "commissioning_leader_id",
               "proposed_at", "id"),
         Index("ix_deployment_home_school_status", "home_school_id", "status"),
+        # a home school's deployments by date, for its lists and "Needs your action"
+        Index("ix_deployment_home_school_proposed", "home_school_id", "proposed_at", "id"),
     )
 
     @property

@@ -638,6 +638,35 @@ def test_home_lists_agreements_waiting_for_my_signature(w, c, role):
     assert "Agreements waiting for your signature" not in c(user).get("/").data.decode()
 
 
+@pytest.mark.parametrize("role", ["headteacher", "director", "home_school", "sle"])
+def test_home_lists_the_twenty_oldest_waiting_agreements(w, c, role):
+    """Issue 20: the panel walks the user's deployments oldest first and stops at the
+    twentieth whose agreement waits for them (it used to read and sort every one)."""
+    from datetime import timedelta
+
+    from tests import factories
+
+    head = w.user("a", "headteacher")
+    made = []
+    for i in range(22):
+        d = factories.deployment(factories.support_request(
+            w.a.alliance, head, [w.a.receiving], title=f"Waiting {i}"), w.a.leader)
+        factories.advance(d, "agreement")
+        made.append(d)
+    signed = made[0]  # one the user has signed already is not listed
+    for i, d in enumerate([w.a.deployment, *made]):
+        d.proposed_at = w.a.deployment.proposed_at + timedelta(hours=i)
+    factories.commit()
+    user = w.user("a", role)
+    c(user).post(f"/deployments/{signed.id}/agreement/sign",
+                 sign_data(service.current(signed.id), user.name))
+    body = c(user).get("/").data.decode()
+    panel = body.split("Agreements waiting for your signature", 1)[1].split("</ul>", 1)[0]
+    listed = re.findall(r"(D-[A-Z]+-\d+):", panel)
+    expected = [d.reference for d in [w.a.deployment, *made] if d is not signed][:20]
+    assert listed == expected
+
+
 @pytest.mark.parametrize("role", ["admin", "board", "other_head"])
 def test_home_lists_nothing_to_sign_for_others(w, c, role):
     assert "Agreements waiting for your signature" not in c(w.user("a", role)).get(
