@@ -313,6 +313,7 @@ def generate(url: str, scale: float, log=print) -> dict[str, int]:
                     "half_days_agreed": 8, "half_days_delivered": r % 9,
                     "targeted": False, "concession_day_pence": 0,
                     "proposed_at": submitted + timedelta(hours=20),
+                    "request_created_at": submitted - timedelta(hours=1),  # the ORM's copy
                     "confirmed_at": None, "active_at": None, "first_contact_at": None,
                     "closed_at": None, "end_reason": "", "last_day_delivered": None,
                     "version": 1,

@@ -73,6 +73,10 @@ class Deployment(Model):
     targeted: Mapped[bool] = mapped_column(default=False)
     concession_day_pence: Mapped[int] = mapped_column(default=0)
     proposed_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    # A copy of the request's ``created_at`` (written on insert, below; it never changes): a
+    # leader's and a home school's request lists, newest request first, walk their
+    # deployments by it and stop after the page's rows (access.first_visible_requests)
+    request_created_at = mapped_column(UTCDateTime, nullable=True)
     confirmed_at = mapped_column(UTCDateTime, nullable=True)
     active_at = mapped_column(UTCDateTime, nullable=True)
     first_contact_at = mapped_column(UTCDateTime, nullable=True)
@@ -118,6 +122,13 @@ class Deployment(Model):
         Index("ix_deployment_home_school_status", "home_school_id", "status"),
         # a home school's deployments by date, for its lists and "Needs your action"
         Index("ix_deployment_home_school_proposed", "home_school_id", "proposed_at", "id"),
+        # ... and the requests of each, newest first (request_created_at)
+        Index("ix_deployment_leader_request_created", "leader_id", "request_created_at",
+              "request_id"),
+        Index("ix_deployment_commissioning_request_created", "commissioning_leader_id",
+              "request_created_at", "request_id"),
+        Index("ix_deployment_home_school_request_created", "home_school_id",
+              "request_created_at", "request_id"),
     )
 
     @property
@@ -145,6 +156,20 @@ class DeploymentSchool(Model):
         Index("ix_deployment_school_school_proposed", "school_id", "proposed_at",
               "deployment_id"),
     )
+
+
+@event.listens_for(Deployment, "before_insert")
+def _copy_request_created_at(mapper, connection, target: Deployment) -> None:
+    """The request's ``created_at``, from the request in the session when it is loaded (it is
+    inserted before the deployment), else read from the request's row."""
+    if target.request_created_at is not None:
+        return
+    req = target.__dict__.get("request")
+    created = req.__dict__.get("created_at") if req is not None else None
+    if created is None:
+        created = connection.scalar(select(SupportRequest.created_at)
+                                    .where(SupportRequest.id == target.request_id))
+    target.request_created_at = created
 
 
 @event.listens_for(Deployment, "after_insert")
