@@ -281,10 +281,11 @@ def generate(url: str, scale: float, log=print) -> dict[str, int]:
                 submitted = now - timedelta(hours=1 + (r * 37) % 5000)
                 req_status = (REQUEST_STATUS_FOR.get(status, "matched") if has_deployment
                               else OPEN_REQUEST_STATUSES[r % len(OPEN_REQUEST_STATUSES)])
+                board = a if (featured or r % 10 == 0) else None
                 requests.append({
                     "id": r, "reference": f"R-B-{r:07d}", "alliance_id": a,
                     "requested_by_id": heads[school],
-                    "board_id": a if (featured or r % 10 == 0) else None,
+                    "board_id": board,
                     "status": req_status, "kind": "sle_deployment", "route": "school",
                     "title": f"Support request {r}", "standards_mask": 0b110,
                     "phase": "primary", "specialism_id": 1 + r % 17,
@@ -313,7 +314,8 @@ def generate(url: str, scale: float, log=print) -> dict[str, int]:
                     "half_days_agreed": 8, "half_days_delivered": r % 9,
                     "targeted": False, "concession_day_pence": 0,
                     "proposed_at": submitted + timedelta(hours=20),
-                    "request_created_at": submitted - timedelta(hours=1),  # the ORM's copy
+                    # the ORM's copies of the request's date and Board
+                    "request_created_at": submitted - timedelta(hours=1), "request_board_id": board,
                     "confirmed_at": None, "active_at": None, "first_contact_at": None,
                     "closed_at": None, "end_reason": "", "last_day_delivered": None,
                     "version": 1,

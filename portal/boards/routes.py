@@ -59,9 +59,9 @@ def to_approve(ctx: PanelContext[None]) -> dict[str, Any] | None:
     """The Board member's home page: deployments whose funding waits for the Board."""
     if ctx.user.role != "board":
         return None
+    # the twin holds the Board's visibility rule (the request's Board is the member's)
     rows = db.session.scalars(
-        select(Deployment).where(access.deployments_visible_to(ctx.user),
-                                 policy.waiting_board_approval(ctx.user))
+        select(Deployment).where(policy.waiting_board_approval(ctx.user))
         .options(joinedload(Deployment.request), joinedload(Deployment.leader))
         .order_by(Deployment.proposed_at, Deployment.id).limit(20)).all()
     return {"deployments": rows}

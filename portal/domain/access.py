@@ -104,6 +104,24 @@ def _school_headteacher(user: User) -> bool:
     return user.role == "headteacher" and bool(user.school_id)
 
 
+def _board_request_branches(user: User, where: Sequence[ColumnElement[bool]],
+                            limit: int | None):
+    """A Board member's requests, newest first, as two index walks: those they wrote, and
+    those targeted at their Board (``board_id, created_at``, drafts left out from the index),
+    each stopping after ``limit`` rows when given (the same set as ``requests_visible_to``)."""
+    mine = select(SupportRequest.id.label("id")).where(
+        SupportRequest.requested_by_id == user.id, *where)
+    targeted = select(SupportRequest.id.label("id")).where(
+        SupportRequest.board_id == user.board_id, SupportRequest.status != "draft", *where)
+    if limit is None:
+        return [mine, targeted]
+    return [b.order_by(*REQUESTS_NEWEST_FIRST).limit(limit) for b in (mine, targeted)]
+
+
+def _board_member(user: User) -> bool:
+    return user.role == "board" and bool(user.board_id)
+
+
 def _deployed_sides(user: User) -> list[ColumnElement[bool]]:
     """The columns a system leader's or a home school's deployments are found by (the same set
     as ``deployments_visible_to``), each indexed with the request's ``created_at``."""
@@ -143,6 +161,8 @@ def first_visible_requests(user: User, *where: ColumnElement[bool],
     the page shows; for everyone else the visibility clause itself."""
     if _deployed_sides(user):
         branches = [b.subquery() for b in _deployed_request_branches(user, where, limit)]
+    elif _board_member(user):
+        branches = [b.subquery() for b in _board_request_branches(user, where, limit)]
     elif _school_headteacher(user):
         branches = [b.subquery() for b in _school_request_branches(user, where, limit)]
     else:
@@ -158,6 +178,9 @@ def count_visible_requests(user: User, *where: ColumnElement[bool]) -> Any:
         branches = [b.with_only_columns(b.selected_columns.id)
                     for b in _deployed_request_branches(user, where, None)]
         return select(func.count()).select_from(union(*branches).subquery())
+    if _board_member(user):
+        return select(func.count()).select_from(
+            union(*_board_request_branches(user, where, None)).subquery())
     if not _school_headteacher(user):
         return select(func.count()).select_from(SupportRequest).where(
             requests_visible_to(user), *where)
@@ -254,6 +277,21 @@ def _school_deployments(user: User, where: Sequence[ColumnElement[bool]]) -> Any
     return stmt
 
 
+def _walkable(order: Sequence[Any]) -> bool:
+    """``order`` is by date, as the dated indexes of deployments are walked."""
+    return _school_order(order) is not None
+
+
+def _board_deployments(user: User, where: Sequence[ColumnElement[bool]]) -> Any:
+    """A Board's deployments, found by their copy of the request's Board
+    (``request_board_id``, walked by date) and each checked against the request's own Board,
+    the rule in ``deployments_visible_to``: a stale copy could hide a row, never show one."""
+    return (select(Deployment.id.label("id"))
+            .join(SupportRequest, SupportRequest.id == Deployment.request_id)
+            .where(Deployment.request_board_id == user.board_id,
+                   SupportRequest.board_id == user.board_id, *where))
+
+
 def first_visible_deployments(user: User, *where: ColumnElement[bool], order: Sequence[Any],
                               limit: int) -> ColumnElement[bool]:
     """A clause on Deployment: at most ``limit`` of the deployments ``user`` may see that match
@@ -269,6 +307,9 @@ def first_visible_deployments(user: User, *where: ColumnElement[bool], order: Se
             return Deployment.id.in_(
                 _school_deployments(user, where).order_by(*school_order).limit(limit)
                 .subquery().select())
+    if _board_member(user) and _walkable(order):
+        return Deployment.id.in_(
+            _board_deployments(user, where).order_by(*order).limit(limit).subquery().select())
     if user.role != "sle":
         return and_(deployments_visible_to(user), *where)
     branches = [select(Deployment.id).where(side, *where).order_by(*order).limit(limit)
@@ -281,6 +322,9 @@ def count_visible_deployments(user: User, *where: ColumnElement[bool]) -> Any:
     """The statement counting the deployments ``user`` may see matching ``where``: for a
     school's headteacher it counts the school's rows of ``deployment_school`` (from the index
     alone when nothing filters), not every deployment joined to the school's requests."""
+    if _board_member(user):  # from the copy's index alone: a number, never a row shown
+        return select(func.count()).select_from(Deployment).where(
+            Deployment.request_board_id == user.board_id, *where)
     if not _school_headteacher(user):
         return select(func.count()).select_from(Deployment).where(
             deployments_visible_to(user), *where)

@@ -16,9 +16,11 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     insert,
+    inspect,
     literal,
     select,
     text,
+    update,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -77,6 +79,11 @@ class Deployment(Model):
     # leader's and a home school's request lists, newest request first, walk their
     # deployments by it and stop after the page's rows (access.first_visible_requests)
     request_created_at = mapped_column(UTCDateTime, nullable=True)
+    # A copy of the request's ``board_id`` (written on insert, and whenever the request's
+    # Board changes, below: ``boards.change_funding`` changes it once there are deployments):
+    # a Board's deployments listed by date walk one index (access.first_visible_deployments,
+    # which checks each row it lists against the request's own Board)
+    request_board_id: Mapped[int | None] = mapped_column(nullable=True)
     confirmed_at = mapped_column(UTCDateTime, nullable=True)
     active_at = mapped_column(UTCDateTime, nullable=True)
     first_contact_at = mapped_column(UTCDateTime, nullable=True)
@@ -129,6 +136,10 @@ class Deployment(Model):
               "request_created_at", "request_id"),
         Index("ix_deployment_home_school_request_created", "home_school_id",
               "request_created_at", "request_id"),
+        # a Board's deployments by date
+        Index("ix_deployment_request_board_proposed", "request_board_id", "proposed_at", "id"),
+        # ... and its proposals waiting for its approval (policy.funding)
+        Index("ix_deployment_request_board_status", "request_board_id", "status"),
     )
 
     @property
@@ -159,17 +170,28 @@ class DeploymentSchool(Model):
 
 
 @event.listens_for(Deployment, "before_insert")
-def _copy_request_created_at(mapper, connection, target: Deployment) -> None:
-    """The request's ``created_at``, from the request in the session when it is loaded (it is
-    inserted before the deployment), else read from the request's row."""
-    if target.request_created_at is not None:
-        return
+def _copy_from_request(mapper, connection, target: Deployment) -> None:
+    """The request's ``created_at`` and ``board_id``, from the request in the session when it
+    is loaded (it is inserted before the deployment), else read from the request's row."""
     req = target.__dict__.get("request")
-    created = req.__dict__.get("created_at") if req is not None else None
-    if created is None:
-        created = connection.scalar(select(SupportRequest.created_at)
-                                    .where(SupportRequest.id == target.request_id))
+    if req is not None and req.__dict__.get("created_at") is not None \
+            and "board_id" in req.__dict__:
+        created, board_id = req.created_at, req.board_id
+    else:
+        created, board_id = connection.execute(
+            select(SupportRequest.created_at, SupportRequest.board_id)
+            .where(SupportRequest.id == target.request_id)).one()
     target.request_created_at = created
+    target.request_board_id = board_id
+
+
+@event.listens_for(SupportRequest, "after_update")
+def _copy_board_to_deployments(mapper, connection, target: SupportRequest) -> None:
+    """A request's Board changed: its deployments' copies follow, in the same flush."""
+    if not inspect(target).attrs.board_id.history.has_changes():
+        return
+    connection.execute(update(Deployment).where(Deployment.request_id == target.id)
+                       .values(request_board_id=target.board_id))
 
 
 @event.listens_for(Deployment, "after_insert")

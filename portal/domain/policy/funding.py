@@ -17,7 +17,7 @@ deployment whose Board has not approved stays ``proposed`` even when every party
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, false, select
+from sqlalchemy import ColumnElement, and_, exists, false
 
 from ...models import Deployment, SupportRequest, User
 from . import Decision, allow, forbid, not_now
@@ -90,12 +90,14 @@ def waiting_board_approval(user: User) -> ColumnElement[bool]:
     """SQL twin of :func:`approve_funding` allowed."""
     if user.role != "board" or not user.board_id:
         return false()
+    # the deployment's copy of its request's Board finds the Board's proposals from one index
+    # (request_board_id, status); the request's own Board, the rule, is checked on each
     return and_(
         Deployment.status == "proposed", Deployment.targeted.is_(True),
         Deployment.board_approved_at.is_(None),
-        Deployment.request_id.in_(select(SupportRequest.id)
-                                  .where(SupportRequest.board_id == user.board_id)
-                                  .correlate(None)))
+        Deployment.request_board_id == user.board_id,
+        exists().where(SupportRequest.id == Deployment.request_id,
+                       SupportRequest.board_id == user.board_id))
 
 
 WAITING_SQL = {"board_approval": waiting_board_approval}
