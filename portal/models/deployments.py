@@ -186,12 +186,16 @@ def _copy_from_request(mapper, connection, target: Deployment) -> None:
 
 
 @event.listens_for(SupportRequest, "after_update")
-def _copy_board_to_deployments(mapper, connection, target: SupportRequest) -> None:
-    """A request's Board changed: its deployments' copies follow, in the same flush."""
-    if not inspect(target).attrs.board_id.history.has_changes():
-        return
-    connection.execute(update(Deployment).where(Deployment.request_id == target.id)
-                       .values(request_board_id=target.board_id))
+def _copy_to_deployments(mapper, connection, target: SupportRequest) -> None:
+    """A request's Board (or date) changed: its deployments' copies follow, in the same
+    flush."""
+    attrs = inspect(target).attrs
+    values = {copy: getattr(target, name) for name, copy in (
+        ("board_id", "request_board_id"), ("created_at", "request_created_at"))
+        if attrs[name].history.has_changes()}
+    if values:
+        connection.execute(update(Deployment).where(Deployment.request_id == target.id)
+                           .values(**values))
 
 
 @event.listens_for(Deployment, "after_insert")

@@ -33,17 +33,13 @@ def leader_world(db):
         r = fr.support_request(a if i % 6 else b, head, [ours], status="submitted")
         r.created_at = utcnow() - timedelta(hours=(i * 37) % 50, minutes=i)
         who = [leader, commissioner, stranger, leader][i % 4]
-        d = fd.deployment(r, who)
+        fd.deployment(r, who)
         if i % 5 == 0:  # the commissioner deploys the leader on it too: listed once for each
             d2 = fd.deployment(r, leader)
             d2.commissioning_leader_id = commissioner.id
         if i % 3 == 0:
             r.status = "matched"
-    db.session.flush()
-    # the copy follows the request's date (set after the deployments were made)
-    for d in db.session.scalars(select(Deployment)):
-        d.request_created_at = d.request.created_at
-    db.session.flush()
+    db.session.flush()  # the copies follow the dates set after the deployments were made
     home_user = fpe.user(a, "home_school", home)
     return {"leader": leader, "commissioner": commissioner, "home_school": home_user}
 
@@ -92,6 +88,12 @@ def test_a_deployment_takes_its_requests_date_however_it_is_made(db):
     created = db.session.scalar(select(SupportRequest.created_at).where(
         SupportRequest.id == r.id))
     assert dates == [created, created]
+    # a request's date never changes in the portal; if it did, the copies would follow
+    moved = db.session.get(SupportRequest, r.id)
+    moved.created_at = created - timedelta(days=1)
+    db.session.flush()
+    assert db.session.scalars(select(Deployment.request_created_at).where(
+        Deployment.request_id == r.id)).all() == [moved.created_at] * 2
 
 
 @pytest.mark.parametrize("who, index", [
