@@ -322,7 +322,8 @@ def generate(url: str, scale: float, log=print) -> dict[str, int]:
                 })
                 # the copy the ORM writes with every deployment (DeploymentSchool)
                 deployment_schools.append({"deployment_id": d, "school_id": school,
-                                           "proposed_at": submitted + timedelta(hours=20)})
+                                           "proposed_at": submitted + timedelta(hours=20),
+                                           "status": status})
                 plans.append({"id": d, "deployment_id": d, "next_steps": "", "notes": "",
                               "revision": 1, "version": 1, "updated_at": now})
                 first_outcome = outcome_id + 1

@@ -22,22 +22,20 @@ bp = Blueprint("deployments", __name__, url_prefix="/deployments")
 @any_role
 def index() -> ResponseReturnValue:
     status = request.args.get("status", "")
-    filters = []
-    if status in DEPLOYMENT_STATUSES:
-        filters.append(Deployment.status == status)
-    else:
+    if status not in DEPLOYMENT_STATUSES:
         status = ""
     shown = rows_through_page()
     order = access.DEPLOYMENTS_NEWEST_FIRST
     stmt = (
         select(Deployment)
-        .where(access.first_visible_deployments(current_user, *filters, order=order,
-                                                limit=shown))
+        .where(access.first_visible_deployments(current_user, order=order, limit=shown,
+                                                status=status or None))
         .options(joinedload(Deployment.leader), joinedload(Deployment.request),
                  joinedload(Deployment.home_school))
         .order_by(*order)
     )
-    page = paginate(stmt, access.count_visible_deployments(current_user, *filters))
+    page = paginate(stmt, access.count_visible_deployments(current_user,
+                                                           status=status or None))
     return render("deployments/index.html", "results", page=page, status=status,
                   statuses=DEPLOYMENT_STATUSES)
 

@@ -266,11 +266,15 @@ def _school_order(order: Sequence[Any]) -> tuple[Any, ...] | None:
     return None
 
 
-def _school_deployments(user: User, where: Sequence[ColumnElement[bool]]) -> Any:
+def _school_deployments(user: User, where: Sequence[ColumnElement[bool]],
+                        status: str | None = None) -> Any:
     """The deployment ids of a headteacher's school (its receiving-school rows, the same set as
-    ``deployments_visible_to``), visiting each deployment only when ``where`` filters it."""
+    ``deployments_visible_to``), in ``status`` when given (from the rows' copy of it, indexed),
+    visiting each deployment only when ``where`` filters it."""
     stmt = select(DeploymentSchool.deployment_id.label("id")).where(
         DeploymentSchool.school_id == user.school_id)
+    if status is not None:
+        stmt = stmt.where(DeploymentSchool.status == status)
     if where:
         stmt = stmt.join(Deployment, Deployment.id == DeploymentSchool.deployment_id).where(
             *where)
@@ -293,7 +297,7 @@ def _board_deployments(user: User, where: Sequence[ColumnElement[bool]]) -> Any:
 
 
 def first_visible_deployments(user: User, *where: ColumnElement[bool], order: Sequence[Any],
-                              limit: int) -> ColumnElement[bool]:
+                              limit: int, status: str | None = None) -> ColumnElement[bool]:
     """A clause on Deployment: at most ``limit`` of the deployments ``user`` may see that match
     ``where``, the first in ``order`` (the caller orders and limits again). For a system leader
     it is a UNION of two branches (led, commissioned) that each walk their own index in that
@@ -305,8 +309,10 @@ def first_visible_deployments(user: User, *where: ColumnElement[bool], order: Se
         school_order = _school_order(order)
         if school_order is not None:
             return Deployment.id.in_(
-                _school_deployments(user, where).order_by(*school_order).limit(limit)
+                _school_deployments(user, where, status).order_by(*school_order).limit(limit)
                 .subquery().select())
+    if status is not None:
+        where = (*where, Deployment.status == status)
     if _board_member(user) and _walkable(order):
         return Deployment.id.in_(
             _board_deployments(user, where).order_by(*order).limit(limit).subquery().select())
@@ -318,17 +324,21 @@ def first_visible_deployments(user: User, *where: ColumnElement[bool], order: Se
     return Deployment.id.in_(union(*(select(b.c.id) for b in branches)))
 
 
-def count_visible_deployments(user: User, *where: ColumnElement[bool]) -> Any:
+def count_visible_deployments(user: User, *where: ColumnElement[bool],
+                              status: str | None = None) -> Any:
     """The statement counting the deployments ``user`` may see matching ``where``: for a
     school's headteacher it counts the school's rows of ``deployment_school`` (from the index
     alone when nothing filters), not every deployment joined to the school's requests."""
+    if _school_headteacher(user):
+        return select(func.count()).select_from(
+            _school_deployments(user, where, status).subquery())
+    if status is not None:
+        where = (*where, Deployment.status == status)
     if _board_member(user):  # from the copy's index alone: a number, never a row shown
         return select(func.count()).select_from(Deployment).where(
             Deployment.request_board_id == user.board_id, *where)
-    if not _school_headteacher(user):
-        return select(func.count()).select_from(Deployment).where(
-            deployments_visible_to(user), *where)
-    return select(func.count()).select_from(_school_deployments(user, where).subquery())
+    return select(func.count()).select_from(Deployment).where(
+        deployments_visible_to(user), *where)
 
 
 def leaders_visible_to(user: User) -> ColumnElement[bool]:

@@ -155,16 +155,22 @@ class DeploymentSchool(Model):
 
     Written when the deployment is inserted (below). A request's schools change only while it
     is a draft or waits for more information (``brokering.set_schools``), before any deployment,
-    and a deployment's ``proposed_at`` is never changed, so the copy stays right."""
+    and a deployment's ``proposed_at`` is never changed, so the copy stays right; its
+    ``status`` follows the deployment's in the same flush (below)."""
 
     __tablename__ = "deployment_school"
     deployment_id: Mapped[int] = mapped_column(
         ForeignKey("deployment.id", ondelete="CASCADE"), primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("school.id"), primary_key=True)
     proposed_at = mapped_column(UTCDateTime, nullable=False)
+    # the deployment's status, following it (below): a school's deployments in one status are
+    # walked and counted from the index alone, not joined to every deployment it ever had
+    status: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
     __table_args__ = (
         Index("ix_deployment_school_school_proposed", "school_id", "proposed_at",
+              "deployment_id"),
+        Index("ix_deployment_school_school_status", "school_id", "status", "proposed_at",
               "deployment_id"),
     )
 
@@ -211,13 +217,24 @@ def _copy_request_schools(mapper, connection, target: Deployment) -> None:
         if school_ids:
             connection.execute(insert(table), [
                 {"deployment_id": target.id, "school_id": sid,
-                 "proposed_at": target.proposed_at} for sid in sorted(school_ids)])
+                 "proposed_at": target.proposed_at, "status": target.status}
+                for sid in sorted(school_ids)])
         return
     connection.execute(insert(table).from_select(
-        ["deployment_id", "school_id", "proposed_at"],
+        ["deployment_id", "school_id", "proposed_at", "status"],
         select(literal(target.id), RequestSchool.school_id,
-               literal(target.proposed_at, UTCDateTime))
+               literal(target.proposed_at, UTCDateTime), literal(target.status, String(20)))
         .where(RequestSchool.request_id == target.request_id)))
+
+
+@event.listens_for(Deployment, "after_update")
+def _copy_status_to_schools(mapper, connection, target: Deployment) -> None:
+    """A deployment's status changed: its receiving schools' copies follow, in the same
+    flush."""
+    if inspect(target).attrs.status.history.has_changes():
+        connection.execute(update(DeploymentSchool)
+                           .where(DeploymentSchool.deployment_id == target.id)
+                           .values(status=target.status))
 
 
 class DeploymentResponse(Model):

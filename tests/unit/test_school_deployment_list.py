@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.deployment_lists import DeploymentList
 from portal.domain import access, brokering, workflow
@@ -91,6 +91,56 @@ def test_every_page_and_count_match_the_visibility_rule(school_world, status):
                 .limit(per_page).offset((page - 1) * per_page)).all()
             assert got == expected[(page - 1) * per_page:shown], (per_page, page)
     assert db.session.scalar(access.count_visible_deployments(head, *where)) == len(expected)
+
+
+@pytest.mark.parametrize("status", [*STATUSES, "cancelled"])
+def test_a_status_filter_reads_the_schools_copy_and_matches_the_rule(school_world, status):
+    """The list's status filter (``status=``) walks and counts the school's rows in that status
+    from their copy of it; every page and the count are the rule's, for every role."""
+    head, made = school_world
+    for user in (head, *{d.leader for d in made}):
+        expected = _expected(user, Deployment.status == status)
+        for per_page in (1, 5):
+            for page in range(1, len(expected) // per_page + 2):
+                shown = page * per_page
+                got = db.session.scalars(
+                    select(Deployment.id)
+                    .where(access.first_visible_deployments(
+                        user, order=access.DEPLOYMENTS_NEWEST_FIRST, limit=shown,
+                        status=status))
+                    .order_by(*access.DEPLOYMENTS_NEWEST_FIRST)
+                    .limit(per_page).offset((page - 1) * per_page)).all()
+                assert got == expected[(page - 1) * per_page:shown], (user.id, per_page, page)
+        assert db.session.scalar(access.count_visible_deployments(user, status=status)) \
+            == len(expected), user.id
+
+
+def test_the_schools_copy_follows_the_deployments_status(school_world):
+    head, made = school_world
+    d = next(x for x in made if x.status == "proposed")
+    d.status = "agreement"
+    db.session.flush()
+    copies = db.session.scalars(select(DeploymentSchool.status).where(
+        DeploymentSchool.deployment_id == d.id)).all()
+    assert copies and set(copies) == {"agreement"}
+    assert d.id in db.session.scalars(select(Deployment.id).where(
+        access.first_visible_deployments(head, order=access.DEPLOYMENTS_NEWEST_FIRST,
+                                         limit=100, status="agreement"))).all()
+    assert db.session.scalar(select(func.count()).select_from(DeploymentSchool).join(
+        Deployment, Deployment.id == DeploymentSchool.deployment_id).where(
+        DeploymentSchool.status != Deployment.status)) == 0
+
+
+def test_a_status_filter_walks_the_schools_status_index(school_world):
+    head, _ = school_world
+    order = access.DEPLOYMENTS_NEWEST_FIRST
+    stmt = (select(Deployment.id)
+            .where(access.first_visible_deployments(head, order=order, limit=25,
+                                                    status="active"))
+            .order_by(*order).limit(25))
+    assert "ix_deployment_school_school_status" in index_plan(stmt)
+    assert "ix_deployment_school_school_status" in index_plan(
+        access.count_visible_deployments(head, status="active"))
 
 
 @pytest.mark.parametrize("order", [
