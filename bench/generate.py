@@ -299,7 +299,8 @@ def generate(url: str, scale: float, log=print) -> dict[str, int]:
                     "version": 1,
                 })
                 request_schools.append({"request_id": r, "school_id": school, "position": 0,
-                                        "requested_at": submitted - timedelta(hours=1)})
+                                        "requested_at": submitted - timedelta(hours=1),
+                                        "status": req_status})
                 if not has_deployment:
                     continue
                 pool = by_alliance.get(a) or leaders

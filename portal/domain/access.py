@@ -82,14 +82,19 @@ REQUESTS_NEWEST_FIRST = (SupportRequest.created_at.desc(), SupportRequest.id.des
 
 
 def _school_request_branches(user: User, where: Sequence[ColumnElement[bool]],
-                             limit: int | None):
+                             limit: int | None, status: str | None = None):
     """A headteacher's requests as two index walks, newest first: those they wrote
     (``requested_by_id, created_at``) and those naming their school (``school_id,
-    requested_at`` on request_school), each stopping after ``limit`` rows when given."""
+    requested_at`` on request_school), each stopping after ``limit`` rows when given; in
+    ``status``, each walks its index within it (``requested_by_id, status, created_at``, and
+    request_school's copy of the status)."""
     mine = select(SupportRequest.id.label("id")).where(
         SupportRequest.requested_by_id == user.id, *where)
     school = select(RequestSchool.request_id.label("id")).where(
         RequestSchool.school_id == user.school_id)
+    if status is not None:
+        mine = mine.where(SupportRequest.status == status)
+        school = school.where(RequestSchool.status == status)
     if where:  # a filter on the request: the branch visits each request it walks past
         school = school.join(SupportRequest, SupportRequest.id == RequestSchool.request_id).where(
             *where)
@@ -153,27 +158,38 @@ def _deployed_request_branches(user: User, where: Sequence[ColumnElement[bool]],
     return branches
 
 
-def first_visible_requests(user: User, *where: ColumnElement[bool],
-                           limit: int) -> ColumnElement[bool]:
+def first_visible_requests(user: User, *where: ColumnElement[bool], limit: int,
+                           status: str | None = None) -> ColumnElement[bool]:
     """A clause on SupportRequest: at most ``limit`` of the requests ``user`` may see that match
-    ``where``, the newest (the caller orders and limits again). For a school's headteacher a
-    UNION of two limited index walks, so a school with years of requests reads only the rows
-    the page shows; for everyone else the visibility clause itself."""
+    ``where`` (and are in ``status``, when given), the newest (the caller orders and limits
+    again). For a school's headteacher, a system leader, a home school and a Board member a
+    UNION of limited index walks, so years of requests cost only the rows the page shows; for
+    everyone else the visibility clause itself."""
+    if _school_headteacher(user):
+        branches = [b.subquery() for b in _school_request_branches(user, where, limit, status)]
+        return SupportRequest.id.in_(union(*(select(b.c.id) for b in branches)))
+    if status is not None:
+        where = (*where, SupportRequest.status == status)
     if _deployed_sides(user):
         branches = [b.subquery() for b in _deployed_request_branches(user, where, limit)]
     elif _board_member(user):
         branches = [b.subquery() for b in _board_request_branches(user, where, limit)]
-    elif _school_headteacher(user):
-        branches = [b.subquery() for b in _school_request_branches(user, where, limit)]
     else:
         return and_(requests_visible_to(user), *where)
     # each limited branch is a derived table (SQLite refuses ORDER BY/LIMIT inside a UNION)
     return SupportRequest.id.in_(union(*(select(b.c.id) for b in branches)))
 
 
-def count_visible_requests(user: User, *where: ColumnElement[bool]) -> Any:
-    """The statement counting the requests ``user`` may see matching ``where``: for a school's
-    headteacher it counts the UNION of the two index walks without visiting every request."""
+def count_visible_requests(user: User, *where: ColumnElement[bool],
+                           status: str | None = None) -> Any:
+    """The statement counting the requests ``user`` may see matching ``where`` (and in
+    ``status``): for a school's headteacher it counts the UNION of the two index walks
+    without visiting every request."""
+    if _school_headteacher(user):
+        ids = union(*_school_request_branches(user, where, None, status)).subquery()
+        return select(func.count()).select_from(ids)
+    if status is not None:
+        where = (*where, SupportRequest.status == status)
     if _deployed_sides(user):  # each request once, from the deployments' indexes alone
         branches = [b.with_only_columns(b.selected_columns.id)
                     for b in _deployed_request_branches(user, where, None)]
@@ -181,11 +197,8 @@ def count_visible_requests(user: User, *where: ColumnElement[bool]) -> Any:
     if _board_member(user):
         return select(func.count()).select_from(
             union(*_board_request_branches(user, where, None)).subquery())
-    if not _school_headteacher(user):
-        return select(func.count()).select_from(SupportRequest).where(
-            requests_visible_to(user), *where)
-    ids = union(*_school_request_branches(user, where, None)).subquery()
-    return select(func.count()).select_from(ids)
+    return select(func.count()).select_from(SupportRequest).where(
+        requests_visible_to(user), *where)
 
 
 def deployments_visible_to(user: User) -> ColumnElement[bool]:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, event, select
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    event,
+    inspect,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import Model
@@ -85,7 +95,8 @@ class SupportRequest(Model):
         # the writer's requests in one status: "add the information asked for" in the
         # navigation's count found one such request among a school's 11,000 by reading them
         # all; it replaces the index on requested_by_id alone, which it leads with
-        Index("ix_support_request_requested_by_status", "requested_by_id", "status"),
+        Index("ix_support_request_requested_by_status", "requested_by_id", "status",
+              "created_at", "id"),
         # a Board's targeted requests, newest first, with the status that leaves drafts out
         # read from the index too (it replaces the index on board_id alone)
         Index("ix_support_request_board_created", "board_id", "created_at", "id", "status"),
@@ -125,24 +136,40 @@ class RequestSchool(Model):
     # first by walking one index (a school with years of requests reads only the page it
     # shows); set when the row is inserted (below) — a request's created_at never changes
     requested_at = mapped_column(UTCDateTime, nullable=False)
+    # the request's status, following it (below): the school's requests in one status are
+    # walked and counted from the index alone
+    status: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
     request: Mapped[SupportRequest] = relationship(back_populates="schools")
     # a headteacher's visibility (access.requests_visible_to): the school's request ids read
-    # from the index alone, without visiting the table; and the school's list, newest first
+    # from the index alone, without visiting the table; and the school's list, newest first,
+    # in any status or in one
     __table_args__ = (
         Index("ix_request_school_school_request", "school_id", "request_id"),
         Index("ix_request_school_school_requested", "school_id", "requested_at", "request_id"),
+        Index("ix_request_school_school_status", "school_id", "status", "requested_at",
+              "request_id"),
     )
     school: Mapped[School] = relationship()
 
 
 @event.listens_for(RequestSchool, "before_insert")
 def _copy_request_date(mapper, connection, target: RequestSchool) -> None:
-    if target.requested_at is not None:
-        return
     req = target.__dict__.get("request")  # loaded when the school was added through it
-    if req is not None and req.created_at is not None:
-        target.requested_at = req.created_at
+    if req is not None and req.created_at is not None and req.status is not None:
+        created, status = req.created_at, req.status
     else:
-        target.requested_at = connection.scalar(
-            select(SupportRequest.created_at).where(SupportRequest.id == target.request_id))
+        created, status = connection.execute(
+            select(SupportRequest.created_at, SupportRequest.status)
+            .where(SupportRequest.id == target.request_id)).one()
+    if target.requested_at is None:
+        target.requested_at = created
+    target.status = status
+
+
+@event.listens_for(SupportRequest, "after_update")
+def _copy_status_to_schools(mapper, connection, target: SupportRequest) -> None:
+    """A request's status changed: its schools' copies follow, in the same flush."""
+    if inspect(target).attrs.status.history.has_changes():
+        connection.execute(update(RequestSchool).where(RequestSchool.request_id == target.id)
+                           .values(status=target.status))

@@ -42,22 +42,20 @@ bp = Blueprint("requests", __name__, url_prefix="/requests")
 @any_role
 def index() -> ResponseReturnValue:
     status = request.args.get("status", "")
-    filters = []
-    if status in REQUEST_STATUSES:
-        filters.append(SupportRequest.status == status)
-    else:
+    if status not in REQUEST_STATUSES:
         status = ""
     shown = rows_through_page()
     stmt = (
         select(SupportRequest)
-        .where(access.first_visible_requests(current_user, *filters, limit=shown))
+        .where(access.first_visible_requests(current_user, limit=shown,
+                                             status=status or None))
         .options(  # the schools in the page's own query (a partial costs at most 3)
             joinedload(SupportRequest.schools).joinedload(RequestSchool.school),
             joinedload(SupportRequest.specialism),
         )
         .order_by(*access.REQUESTS_NEWEST_FIRST)
     )
-    page = paginate(stmt, access.count_visible_requests(current_user, *filters))
+    page = paginate(stmt, access.count_visible_requests(current_user, status=status or None))
     return render("requests/index.html", "results", page=page, status=status,
                   statuses=REQUEST_STATUSES)
 

@@ -70,6 +70,51 @@ def test_every_page_and_count_match_the_visibility_rule(school_world, status):
     assert db.session.scalar(access.count_visible_requests(head, *where)) == len(expected)
 
 
+@pytest.mark.parametrize("status", ["draft", "submitted", "matched"])
+def test_a_status_filter_reads_the_schools_copy_and_matches_the_rule(school_world, status):
+    """The list's status filter (``status=``) walks each branch within the status (the
+    writer's by (requested_by_id, status, created_at), the school's by its copy of the
+    status); every page and the count are the rule's, for every role in the world."""
+    head, made = school_world
+    for user in {head, *(r.requested_by for r in made)}:
+        expected = _expected(user, SupportRequest.status == status)
+        for per_page in (1, 5):
+            for page in range(1, len(expected) // per_page + 2):
+                shown = page * per_page
+                got = db.session.scalars(
+                    select(SupportRequest.id)
+                    .where(access.first_visible_requests(user, limit=shown, status=status))
+                    .order_by(*access.REQUESTS_NEWEST_FIRST)
+                    .limit(per_page).offset((page - 1) * per_page)).all()
+                assert got == expected[(page - 1) * per_page:shown], (user.id, per_page, page)
+        assert db.session.scalar(access.count_visible_requests(user, status=status)) \
+            == len(expected), user.id
+
+
+def test_the_schools_copy_follows_the_requests_status(school_world):
+    head, made = school_world
+    r = next(x for x in made if x.status == "submitted" and x.schools)
+    r.status = "matching"
+    db.session.flush()
+    assert set(db.session.scalars(select(RequestSchool.status).where(
+        RequestSchool.request_id == r.id))) == {"matching"}
+    assert r.id in db.session.scalars(select(SupportRequest.id).where(
+        access.first_visible_requests(head, limit=100, status="matching"))).all()
+    assert db.session.scalar(select(func.count()).select_from(RequestSchool).join(
+        SupportRequest, SupportRequest.id == RequestSchool.request_id).where(
+        RequestSchool.status != SupportRequest.status)) == 0
+
+
+def test_a_status_filter_walks_the_status_indexes(school_world):
+    head, _ = school_world
+    stmt = (select(SupportRequest.id)
+            .where(access.first_visible_requests(head, limit=25, status="submitted"))
+            .order_by(*access.REQUESTS_NEWEST_FIRST).limit(25))
+    plan = index_plan(stmt)
+    assert "ix_request_school_school_status" in plan, plan
+    assert "ix_support_request_requested_by_status" in plan, plan
+
+
 def test_other_roles_keep_their_rule(school_world):
     head, made = school_world
     admin = db.session.scalar(select(User).where(User.role == "admin"))
