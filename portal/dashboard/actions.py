@@ -141,6 +141,10 @@ class Group:
     order: tuple[Any, ...]
     kinds: tuple[Kind, ...]
     first: Callable[[User, ColumnElement[bool], int], Select[Any]] | None = None
+    #: the visible rows matching ``where``, at least ``limit`` of them if there are, in any
+    #: order, found the cheapest way (by default ``base`` with ``where``): for the count, and
+    #: for the list, which then shows the first in ``order`` of those
+    within: Callable[[User, ColumnElement[bool], int], Select[Any]] | None = None
 
 
 def _deployments(user: User) -> Select[Any]:
@@ -170,6 +174,13 @@ def _variations(user: User) -> Select[Any]:
 
 def _requests(user: User) -> Select[Any]:
     return select(SupportRequest).where(access.requests_visible_to(user))
+
+
+def _requests_within(user: User, where: ColumnElement[bool], limit: int) -> Select[Any]:
+    """A headteacher's, leader's or Board member's requests matching ``where`` from their
+    limited index walks (``access.first_visible_requests``), not the whole visible set built
+    first: "add the information asked for" is one request among a school's thousands."""
+    return select(SupportRequest).where(access.first_visible_requests(user, where, limit=limit))
 
 
 def _profiles(user: User) -> Select[Any]:
@@ -267,7 +278,7 @@ GROUPS: tuple[Group, ...] = (
         Kind("triage", request_policy.waiting_triage, _match_item("triage", "Triage")),
         Kind("match", request_policy.waiting_match, _match_item("match", "Match")),
         Kind("resubmit", request_policy.waiting_resubmit, _resubmit),
-    )),
+    ), within=_requests_within),
     Group(_deployments, _D_OPTIONS, _D_ORDER, (
         *(Kind(name, deployment_policy.WAITING_SQL[name], _answer(name))
           for name in ("confirm", "release", "accept")),
@@ -339,8 +350,11 @@ def _counted(group: Group, kinds: list[tuple[Kind, ColumnElement[bool]]], user: 
     that many"), however many rows are visible and however few of them a kind matches. (A
     count for each kind apart read every visible row for each kind that matched few.)"""
     flags = _flags(kinds)
-    rows = (group.base(user).with_only_columns(sum(flags[1:], flags[0]).label("n"))
-            .where(or_(*(c for _k, c in kinds))).limit(walk).subquery())
+    waiting = or_(*(c for _k, c in kinds))
+    found = (group.within(user, waiting, walk) if group.within is not None
+             else group.base(user).where(waiting))
+    rows = (found.with_only_columns(sum(flags[1:], flags[0]).label("n")).limit(walk)
+            .subquery())
     return select(func.coalesce(func.sum(rows.c.n), 0)).scalar_subquery()
 
 
@@ -368,8 +382,12 @@ def for_user(user: User, *, limit: int | None = LIMIT, now: datetime | None = No
         if limit is None:
             q = group.base(user).where(waiting).add_columns(*flags)
         else:
-            q = (group.first(user, waiting, limit) if group.first is not None
-                 else group.base(user).where(waiting))
+            if group.first is not None:
+                q = group.first(user, waiting, limit)
+            elif group.within is not None:  # exact while no more than ``walk`` wait
+                q = group.within(user, waiting, walk)
+            else:
+                q = group.base(user).where(waiting)
             q = q.add_columns(*flags, _counted(group, kinds, user, walk)).limit(limit)
         rows = db.session.execute(q.options(*group.options).order_by(*group.order)
                                   ).unique().all()
