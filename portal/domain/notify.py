@@ -164,19 +164,29 @@ def _default_body(user: User, message: str, url: str) -> str:
             "You are receiving this because of your role in the School Support Portal.\n")
 
 
+#: the header counts unread notifications up to this many ("99+" beyond): the count stops
+#: there, so someone with thousands unread costs every page what someone with a hundred does
+#: (issue 20: 9,224 unread took 1.7 ms of every page at ten times national scale)
+UNREAD_CAP = 99
+
+
+def _unread(user_id: Any) -> Any:  # noqa: ANN401 (a column expression)
+    unread = (select(Notification.id)
+              .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+              .limit(UNREAD_CAP + 1).subquery())
+    return select(func.count()).select_from(unread)
+
+
 def unread_count(user: User) -> int:
-    return db.session.scalar(
-        select(func.count(Notification.id)).where(
-            Notification.user_id == user.id, Notification.read_at.is_(None)
-        )
-    ) or 0
+    """How many notifications ``user`` has not read, up to ``UNREAD_CAP + 1`` (more than
+    the cap)."""
+    return db.session.scalar(_unread(user.id)) or 0
 
 
 def unread_count_column(user_id: Any) -> Any:  # noqa: ANN401 (a column expression)
-    """The unread count as a scalar subquery, for the user loader to read with the user."""
-    return (select(func.count(Notification.id))
-            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
-            .scalar_subquery())
+    """The unread count (up to the cap) as a scalar subquery, for the user loader to read with
+    the user."""
+    return _unread(user_id).scalar_subquery()
 
 
 _UNREAD = "_preloaded_unread"
@@ -649,7 +659,8 @@ class LazyCount:
         return int(self) > 0
 
     def __str__(self) -> str:
-        return str(int(self))
+        n = int(self)
+        return f"{UNREAD_CAP}+" if n > UNREAD_CAP else f"{n:,}"
 
     def __eq__(self, other: object) -> bool:
         return int(self) == other
