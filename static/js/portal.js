@@ -47,6 +47,17 @@
     if (evt.target.closest("[data-print]")) { window.print(); }
   });
 
+  // A filter form that updates as it changes (hx-trigger "change") works before htmx has
+  // arrived, or if it never does: the change sends it as a plain GET (its Filter button is in
+  // <noscript>, so without this the change did nothing until htmx started).
+  document.addEventListener("change", function (evt) {
+    var form = evt.target.form;
+    if (!form || (form.getAttribute("method") || "get").toLowerCase() !== "get") { return; }
+    if (!/(^|,)\s*change\b/.test(form.getAttribute("hx-trigger") || "")) { return; }
+    if (window.htmx && document.body && document.body["htmx-internal-data"]) { return; }
+    if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
+  });
+
   // Stop a double click submitting a plain form twice.
   document.addEventListener("submit", function (evt) {
     var form = evt.target;
