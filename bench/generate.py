@@ -317,6 +317,7 @@ def generate(url: str, scale: float, log=print) -> dict[str, int]:
                     "proposed_at": submitted + timedelta(hours=20),
                     # the ORM's copies of the request's date and Board
                     "request_created_at": submitted - timedelta(hours=1), "request_board_id": board,
+                    "request_status": req_status,
                     "confirmed_at": None, "active_at": None, "first_contact_at": None,
                     "closed_at": None, "end_reason": "", "last_day_delivered": None,
                     "version": 1,

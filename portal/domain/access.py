@@ -138,15 +138,18 @@ def _deployed_sides(user: User) -> list[ColumnElement[bool]]:
 
 
 def _deployed_request_branches(user: User, where: Sequence[ColumnElement[bool]],
-                               limit: int | None):
+                               limit: int | None, status: str | None = None):
     """A leader's or a home school's requests, newest first, as one walk of each index of
     their deployments by the request's ``created_at`` (``request_created_at``), each stopping
     after ``limit`` requests when given: a leader deployed on 12,000 requests reads the
-    page's rows, not all of them sorted. Several deployments on one request count once."""
+    page's rows, not all of them sorted; in ``status``, each walks the index of the request's
+    status copied on the deployment. Several deployments on one request count once."""
     branches = []
     for side in _deployed_sides(user):
         branch = select(Deployment.request_id.label("id"),
                         Deployment.request_created_at.label("at")).where(side)
+        if status is not None:
+            branch = branch.where(Deployment.request_status == status)
         if where:  # a filter on the request: the branch visits each request it walks past
             branch = branch.join(SupportRequest,
                                  SupportRequest.id == Deployment.request_id).where(*where)
@@ -168,11 +171,13 @@ def first_visible_requests(user: User, *where: ColumnElement[bool], limit: int,
     if _school_headteacher(user):
         branches = [b.subquery() for b in _school_request_branches(user, where, limit, status)]
         return SupportRequest.id.in_(union(*(select(b.c.id) for b in branches)))
+    if _deployed_sides(user):
+        branches = [b.subquery() for b in _deployed_request_branches(user, where, limit,
+                                                                     status)]
+        return SupportRequest.id.in_(union(*(select(b.c.id) for b in branches)))
     if status is not None:
         where = (*where, SupportRequest.status == status)
-    if _deployed_sides(user):
-        branches = [b.subquery() for b in _deployed_request_branches(user, where, limit)]
-    elif _board_member(user):
+    if _board_member(user):
         branches = [b.subquery() for b in _board_request_branches(user, where, limit)]
     else:
         return and_(requests_visible_to(user), *where)
@@ -188,12 +193,12 @@ def count_visible_requests(user: User, *where: ColumnElement[bool],
     if _school_headteacher(user):
         ids = union(*_school_request_branches(user, where, None, status)).subquery()
         return select(func.count()).select_from(ids)
-    if status is not None:
-        where = (*where, SupportRequest.status == status)
     if _deployed_sides(user):  # each request once, from the deployments' indexes alone
         branches = [b.with_only_columns(b.selected_columns.id)
-                    for b in _deployed_request_branches(user, where, None)]
+                    for b in _deployed_request_branches(user, where, None, status)]
         return select(func.count()).select_from(union(*branches).subquery())
+    if status is not None:
+        where = (*where, SupportRequest.status == status)
     if _board_member(user):
         return select(func.count()).select_from(
             union(*_board_request_branches(user, where, None)).subquery())

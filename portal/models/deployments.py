@@ -84,6 +84,9 @@ class Deployment(Model):
     # a Board's deployments listed by date walk one index (access.first_visible_deployments,
     # which checks each row it lists against the request's own Board)
     request_board_id: Mapped[int | None] = mapped_column(nullable=True)
+    # ... and of its status (following it likewise): a leader's or home school's requests in
+    # one status are walked and counted from their indexes alone
+    request_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
     confirmed_at = mapped_column(UTCDateTime, nullable=True)
     active_at = mapped_column(UTCDateTime, nullable=True)
     first_contact_at = mapped_column(UTCDateTime, nullable=True)
@@ -136,6 +139,13 @@ class Deployment(Model):
               "request_created_at", "request_id"),
         Index("ix_deployment_home_school_request_created", "home_school_id",
               "request_created_at", "request_id"),
+        # ... and in one status of the request
+        Index("ix_deployment_leader_request_status", "leader_id", "request_status",
+              "request_created_at", "request_id"),
+        Index("ix_deployment_commissioning_request_status", "commissioning_leader_id",
+              "request_status", "request_created_at", "request_id"),
+        Index("ix_deployment_home_school_request_status", "home_school_id", "request_status",
+              "request_created_at", "request_id"),
         # a Board's deployments by date
         Index("ix_deployment_request_board_proposed", "request_board_id", "proposed_at", "id"),
         # ... and its proposals waiting for its approval (policy.funding)
@@ -177,28 +187,30 @@ class DeploymentSchool(Model):
 
 @event.listens_for(Deployment, "before_insert")
 def _copy_from_request(mapper, connection, target: Deployment) -> None:
-    """The request's ``created_at`` and ``board_id``, from the request in the session when it
-    is loaded (it is inserted before the deployment), else read from the request's row."""
+    """The request's ``created_at``, ``board_id`` and ``status``, from the request in the
+    session when it is loaded (it is inserted before the deployment), else read from the
+    request's row."""
     req = target.__dict__.get("request")
     if req is not None and req.__dict__.get("created_at") is not None \
-            and "board_id" in req.__dict__:
-        created, board_id = req.created_at, req.board_id
+            and "board_id" in req.__dict__ and req.__dict__.get("status") is not None:
+        created, board_id, status = req.created_at, req.board_id, req.status
     else:
-        created, board_id = connection.execute(
-            select(SupportRequest.created_at, SupportRequest.board_id)
+        created, board_id, status = connection.execute(
+            select(SupportRequest.created_at, SupportRequest.board_id, SupportRequest.status)
             .where(SupportRequest.id == target.request_id)).one()
     target.request_created_at = created
     target.request_board_id = board_id
+    target.request_status = status
 
 
 @event.listens_for(SupportRequest, "after_update")
 def _copy_to_deployments(mapper, connection, target: SupportRequest) -> None:
-    """A request's Board (or date) changed: its deployments' copies follow, in the same
-    flush."""
+    """A request's Board, status (or date) changed: its deployments' copies follow, in the
+    same flush."""
     attrs = inspect(target).attrs
     values = {copy: getattr(target, name) for name, copy in (
-        ("board_id", "request_board_id"), ("created_at", "request_created_at"))
-        if attrs[name].history.has_changes()}
+        ("board_id", "request_board_id"), ("created_at", "request_created_at"),
+        ("status", "request_status")) if attrs[name].history.has_changes()}
     if values:
         connection.execute(update(Deployment).where(Deployment.request_id == target.id)
                            .values(**values))

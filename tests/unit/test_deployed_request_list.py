@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.domain import access
 from portal.extensions import db
@@ -69,6 +69,43 @@ def test_every_page_and_count_match_the_visibility_rule(leader_world, who, statu
     assert db.session.scalar(access.count_visible_requests(user, *where)) == len(expected)
 
 
+@pytest.mark.parametrize("who", ["leader", "commissioner", "home_school"])
+@pytest.mark.parametrize("status", ["submitted", "matched", "draft"])
+def test_a_status_filter_reads_the_deployments_copy_and_matches_the_rule(leader_world, who,
+                                                                         status):
+    """The list's status filter (``status=``) walks each index of the request's status copied
+    on the deployments; every page and the count are the rule's."""
+    user: User = leader_world[who]
+    expected = _expected(user, SupportRequest.status == status)
+    for per_page in (1, 2, 100):
+        for page in range(1, len(expected) // per_page + 2):
+            shown = page * per_page
+            got = db.session.scalars(
+                select(SupportRequest.id)
+                .where(access.first_visible_requests(user, limit=shown, status=status))
+                .order_by(*access.REQUESTS_NEWEST_FIRST)
+                .limit(per_page).offset((page - 1) * per_page)).all()
+            assert got == expected[(page - 1) * per_page:shown], (who, per_page, page)
+    assert db.session.scalar(access.count_visible_requests(user, status=status)) \
+        == len(expected)
+
+
+def test_the_deployments_copy_follows_the_requests_status(leader_world):
+    leader = leader_world["leader"]
+    r = db.session.scalars(select(SupportRequest).join(
+        Deployment, Deployment.request_id == SupportRequest.id).where(
+        Deployment.leader_id == leader.id, SupportRequest.status == "submitted")).first()
+    r.status = "matching"
+    db.session.flush()
+    assert set(db.session.scalars(select(Deployment.request_status).where(
+        Deployment.request_id == r.id))) == {"matching"}
+    assert r.id in db.session.scalars(select(SupportRequest.id).where(
+        access.first_visible_requests(leader, limit=100, status="matching"))).all()
+    assert db.session.scalar(select(func.count()).select_from(Deployment).join(
+        SupportRequest, SupportRequest.id == Deployment.request_id).where(
+        Deployment.request_status != SupportRequest.status)) == 0
+
+
 def test_a_deployment_takes_its_requests_date_however_it_is_made(db):
     a = fa.alliance("Alpha")
     home, ours = fa.school(a, "Home"), fa.school(a, "Ours")
@@ -106,3 +143,11 @@ def test_the_list_walks_the_deployments_index_by_the_requests_date(leader_world,
             .order_by(*access.REQUESTS_NEWEST_FIRST).limit(25))
     plan = index_plan(stmt)
     assert index in plan, plan
+    by_status = (select(SupportRequest.id)
+                 .where(access.first_visible_requests(leader_world[who], limit=25,
+                                                      status="submitted"))
+                 .order_by(*access.REQUESTS_NEWEST_FIRST).limit(25))
+    status_index = index.replace("_request_created", "_request_status")
+    assert status_index in index_plan(by_status)
+    assert status_index in index_plan(
+        access.count_visible_requests(leader_world[who], status="submitted"))
