@@ -153,7 +153,9 @@ def _deployments(user: User) -> Select[Any]:
 
 def _first_deployments(user: User, where: ColumnElement[bool], limit: int) -> Select[Any]:
     """The same rows as :func:`_deployments` with ``where``, the first ``limit`` in
-    ``_D_ORDER``: a school's or a leader's deployments walked by date, not all of them read."""
+    ``_D_ORDER``: the user's deployments walked by date (a school's, a leader's, a home
+    school's, an alliance's), not all of them read. By date, the waiting rows are spread
+    evenly: an index by status would first walk every row of a status no kind waits in."""
     return select(Deployment).where(
         access.first_visible_deployments(user, where, order=_D_ORDER, limit=limit))
 
@@ -351,8 +353,12 @@ def _counted(group: Group, kinds: list[tuple[Kind, ColumnElement[bool]]], user: 
     count for each kind apart read every visible row for each kind that matched few.)"""
     flags = _flags(kinds)
     waiting = or_(*(c for _k, c in kinds))
-    found = (group.within(user, waiting, walk) if group.within is not None
-             else group.base(user).where(waiting))
+    if group.within is not None:
+        found = group.within(user, waiting, walk)
+    elif group.first is not None:
+        found = group.first(user, waiting, walk)
+    else:
+        found = group.base(user).where(waiting)
     rows = (found.with_only_columns(sum(flags[1:], flags[0]).label("n")).limit(walk)
             .subquery())
     return select(func.coalesce(func.sum(rows.c.n), 0)).scalar_subquery()

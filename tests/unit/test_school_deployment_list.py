@@ -14,6 +14,7 @@ from portal.domain import access, brokering, workflow
 from portal.domain.policy import requests as request_policy
 from portal.extensions import db
 from portal.models import (
+    Alliance,
     Deployment,
     DeploymentSchool,
     RequestSchool,
@@ -98,7 +99,9 @@ def test_a_status_filter_reads_the_schools_copy_and_matches_the_rule(school_worl
     """The list's status filter (``status=``) walks and counts the school's rows in that status
     from their copy of it; every page and the count are the rule's, for every role."""
     head, made = school_world
-    for user in (head, *{d.leader for d in made}):
+    overseers = [fpe.user(db.session.get(Alliance, head.alliance_id), role)
+                 for role in ("admin", "director")]
+    for user in (head, *{d.leader for d in made}, *overseers):
         expected = _expected(user, Deployment.status == status)
         for per_page in (1, 5):
             for page in range(1, len(expected) // per_page + 2):
