@@ -108,7 +108,7 @@ def build(url: str, leaders: int = 333) -> int:
                 r = i + 2
                 requests.append(_request(r, status="matched"))
                 request_schools.append({"request_id": r, "school_id": 1 + r % 3,
-                                        "position": 0})
+                                        "position": 0, **_copies("matched")})
                 deployments.append({
                     "id": i + 1, "reference": f"D-M-{i + 1:06d}", "request_id": r,
                     "alliance_id": 1, "leader_id": 2 + i % leaders,
@@ -120,10 +120,12 @@ def build(url: str, leaders: int = 333) -> int:
                     "concession_day_pence": 0, "proposed_at": NOW - timedelta(days=i % 90),
                     "confirmed_at": None, "active_at": None, "first_contact_at": None,
                     "closed_at": None, "end_reason": "", "last_day_delivered": None,
-                    "version": 1})
+                    # the ORM's copies of the request's date, Board and status
+                    "request_created_at": REQUESTED, "request_board_id": None,
+                    "request_status": "matched", "version": 1})
             requests.append(_request(1, status="matching"))
-            request_schools += [{"request_id": 1, "school_id": s, "position": k}
-                                for k, s in enumerate((1, 2, 14))]
+            request_schools += [{"request_id": 1, "school_id": s, "position": k,
+                                 **_copies("matching")} for k, s in enumerate((1, 2, 14))]
             put(User, users)
             put(LeaderProfile, profiles)
             put(leader_specialism, links)
@@ -135,6 +137,14 @@ def build(url: str, leaders: int = 333) -> int:
     return 1
 
 
+REQUESTED = NOW - timedelta(hours=3)
+
+
+def _copies(status: str) -> dict:
+    """What the ORM writes on a request_school row from its request (bulk inserts bypass it)."""
+    return {"requested_at": REQUESTED, "status": status}
+
+
 def _request(r: int, *, status: str) -> dict:
     return {"id": r, "reference": f"R-M-{r:06d}", "alliance_id": 1, "requested_by_id": 1,
             "board_id": None, "status": status, "kind": "sle_deployment", "route": "school",
@@ -142,7 +152,7 @@ def _request(r: int, *, status: str) -> dict:
             "phase": "primary", "specialism_id": 3, "staff_involved": "Two class teachers.",
             "priorities": "Reasoning.", "desired_outcomes": "Better reasoning.",
             "measures_of_success": "Data.", "start_date": START, "end_date": END,
-            "half_days_wanted": 8, "triage_note": "", "created_at": NOW - timedelta(hours=3),
+            "half_days_wanted": 8, "triage_note": "", "created_at": REQUESTED,
             "submitted_at": NOW - timedelta(hours=2),
             "matched_at": NOW - timedelta(hours=1) if status == "matched" else None,
             "version": 1}
