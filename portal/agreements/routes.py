@@ -526,10 +526,8 @@ def agreements_to_sign(ctx: PanelContext[None]) -> dict[str, Any] | None:
     # deployment walked, two index lookups.
     waiting = (select(literal(1)).where(Agreement.deployment_id == Deployment.id, waits)
                .correlate(Deployment).offset(0).exists())
-    first = Deployment.id.in_(
-        select(Deployment.id).where(access.first_visible_deployments(
-            user, waiting, order=access.DEPLOYMENTS_OLDEST_FIRST, limit=20))
-        .order_by(*access.DEPLOYMENTS_OLDEST_FIRST).limit(20).subquery().select())
+    first = access.first_visible_deployments(user, waiting,
+                                             order=access.DEPLOYMENTS_OLDEST_FIRST, limit=20)
     rows = db.session.execute(
         select(Agreement, Deployment).join(Deployment, Deployment.id == Agreement.deployment_id)
         .where(first, waits).order_by(*access.DEPLOYMENTS_OLDEST_FIRST).limit(20)

@@ -334,14 +334,15 @@ def first_visible_deployments(user: User, *where: ColumnElement[bool], order: Se
     if _board_member(user) and _walkable(order):
         return Deployment.id.in_(
             _board_deployments(user, where).order_by(*order).limit(limit).subquery().select())
-    if user.role in OVERSEERS and where and _walkable(order):
-        # the alliance's deployments walked by date, stopping at ``limit`` matches: given the
-        # plain clause, the database may walk them by status instead, reading every row of a
-        # status none of ``where`` matches first (the "Needs your action" count)
-        return Deployment.id.in_(
-            select(Deployment.id).where(deployments_visible_to(user), *where)
-            .order_by(*order).limit(limit).subquery().select())
     if user.role != "sle":
+        if where and _walkable(order):
+            # walked by date (an alliance's, a home school's index), stopping at ``limit``
+            # matches: given the plain clause, the database may walk them by status instead,
+            # reading every row of a status none of ``where`` matches first (the "Needs your
+            # action" count), or start from the rows ``where`` names (the agreements to sign)
+            return Deployment.id.in_(
+                select(Deployment.id).where(deployments_visible_to(user), *where)
+                .order_by(*order).limit(limit).subquery().select())
         return and_(deployments_visible_to(user), *where)
     branches = [select(Deployment.id).where(side, *where).order_by(*order).limit(limit)
                 .subquery() for side in _leader_sides(user.id)]

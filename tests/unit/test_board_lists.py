@@ -14,6 +14,7 @@ from portal.domain import access, boards
 from portal.extensions import db
 from portal.models import Deployment, SupportRequest, utcnow
 from tests import factories
+from tests.paging import assert_every_page
 from tests.querycount import index_plan
 
 
@@ -45,14 +46,6 @@ def bw(db):
     return w
 
 
-def _pages(expected, got_for):
-    for per_page in (1, 2, 5, 100):
-        for page in range(1, len(expected) // per_page + 2):
-            shown = page * per_page
-            assert got_for(shown, per_page, page) == expected[(page - 1) * per_page:shown], \
-                (per_page, page)
-
-
 @pytest.mark.parametrize("status", [None, "submitted", "draft"])
 def test_every_page_and_count_of_requests_match_the_rule(bw, status):
     user = bw.member
@@ -62,14 +55,9 @@ def test_every_page_and_count_of_requests_match_the_rule(bw, status):
         .order_by(*access.REQUESTS_NEWEST_FIRST)).all()
     assert expected or status == "draft"
 
-    def got(shown, per_page, page):
-        return db.session.scalars(
-            select(SupportRequest.id)
-            .where(access.first_visible_requests(user, *where, limit=shown))
-            .order_by(*access.REQUESTS_NEWEST_FIRST)
-            .limit(per_page).offset((page - 1) * per_page)).all()
-
-    _pages(expected, got)
+    assert_every_page(expected, lambda shown: access.first_visible_requests(
+        user, *where, limit=shown), SupportRequest.id, access.REQUESTS_NEWEST_FIRST,
+        (1, 2, 5, 100))
     assert db.session.scalar(access.count_visible_requests(user, *where)) == len(expected)
 
 
@@ -78,15 +66,9 @@ def _check_deployments(user, *where):
         select(Deployment.id).where(access.deployments_visible_to(user), *where)
         .order_by(*access.DEPLOYMENTS_NEWEST_FIRST)).all()
 
-    def got(shown, per_page, page):
-        return db.session.scalars(
-            select(Deployment.id)
-            .where(access.first_visible_deployments(
-                user, *where, order=access.DEPLOYMENTS_NEWEST_FIRST, limit=shown))
-            .order_by(*access.DEPLOYMENTS_NEWEST_FIRST)
-            .limit(per_page).offset((page - 1) * per_page)).all()
-
-    _pages(expected, got)
+    assert_every_page(expected, lambda shown: access.first_visible_deployments(
+        user, *where, order=access.DEPLOYMENTS_NEWEST_FIRST, limit=shown), Deployment.id,
+        access.DEPLOYMENTS_NEWEST_FIRST, (1, 2, 5, 100))
     assert db.session.scalar(access.count_visible_deployments(user, *where)) == len(expected)
     return expected
 

@@ -17,6 +17,7 @@ from tests.factories import alliances as fa
 from tests.factories import deployments as fd
 from tests.factories import people as fpe
 from tests.factories import requests as fr
+from tests.paging import assert_every_page
 from tests.querycount import index_plan
 
 
@@ -57,15 +58,9 @@ def test_every_page_and_count_match_the_visibility_rule(leader_world, who, statu
     where = [] if status is None else [SupportRequest.status == status]
     expected = _expected(user, *where)
     assert len(expected) >= 3, (who, status)
-    for per_page in (1, 2, 5, 100):
-        for page in range(1, len(expected) // per_page + 2):
-            shown = page * per_page
-            got = db.session.scalars(
-                select(SupportRequest.id)
-                .where(access.first_visible_requests(user, *where, limit=shown))
-                .order_by(*access.REQUESTS_NEWEST_FIRST)
-                .limit(per_page).offset((page - 1) * per_page)).all()
-            assert got == expected[(page - 1) * per_page:shown], (who, per_page, page)
+    assert_every_page(expected, lambda shown: access.first_visible_requests(
+        user, *where, limit=shown), SupportRequest.id, access.REQUESTS_NEWEST_FIRST,
+        (1, 2, 5, 100), who)
     assert db.session.scalar(access.count_visible_requests(user, *where)) == len(expected)
 
 
@@ -77,15 +72,9 @@ def test_a_status_filter_reads_the_deployments_copy_and_matches_the_rule(leader_
     on the deployments; every page and the count are the rule's."""
     user: User = leader_world[who]
     expected = _expected(user, SupportRequest.status == status)
-    for per_page in (1, 2, 100):
-        for page in range(1, len(expected) // per_page + 2):
-            shown = page * per_page
-            got = db.session.scalars(
-                select(SupportRequest.id)
-                .where(access.first_visible_requests(user, limit=shown, status=status))
-                .order_by(*access.REQUESTS_NEWEST_FIRST)
-                .limit(per_page).offset((page - 1) * per_page)).all()
-            assert got == expected[(page - 1) * per_page:shown], (who, per_page, page)
+    assert_every_page(expected, lambda shown: access.first_visible_requests(
+        user, limit=shown, status=status), SupportRequest.id, access.REQUESTS_NEWEST_FIRST,
+        (1, 2, 100), who)
     assert db.session.scalar(access.count_visible_requests(user, status=status)) \
         == len(expected)
 

@@ -25,6 +25,7 @@ from tests.factories import alliances as fa
 from tests.factories import people as fpe
 from tests.factories import requests as fr
 from tests.factories._seq import next_number
+from tests.paging import assert_every_page
 from tests.querycount import index_plan
 
 STATUSES = ("proposed", "agreement", "active", "completed", "declined")
@@ -103,17 +104,9 @@ def test_a_status_filter_reads_the_schools_copy_and_matches_the_rule(school_worl
                  for role in ("admin", "director")]
     for user in (head, *{d.leader for d in made}, *overseers):
         expected = _expected(user, Deployment.status == status)
-        for per_page in (1, 5):
-            for page in range(1, len(expected) // per_page + 2):
-                shown = page * per_page
-                got = db.session.scalars(
-                    select(Deployment.id)
-                    .where(access.first_visible_deployments(
-                        user, order=access.DEPLOYMENTS_NEWEST_FIRST, limit=shown,
-                        status=status))
-                    .order_by(*access.DEPLOYMENTS_NEWEST_FIRST)
-                    .limit(per_page).offset((page - 1) * per_page)).all()
-                assert got == expected[(page - 1) * per_page:shown], (user.id, per_page, page)
+        assert_every_page(expected, lambda shown, user=user: access.first_visible_deployments(
+            user, order=access.DEPLOYMENTS_NEWEST_FIRST, limit=shown, status=status),
+            Deployment.id, access.DEPLOYMENTS_NEWEST_FIRST, (1, 5), user.id)
         assert db.session.scalar(access.count_visible_deployments(user, status=status)) \
             == len(expected), user.id
 

@@ -15,6 +15,7 @@ from portal.models import RequestSchool, SupportRequest, User, utcnow
 from tests.factories import alliances as fa
 from tests.factories import people as fpe
 from tests.factories import requests as fr
+from tests.paging import assert_every_page
 from tests.querycount import index_plan
 
 
@@ -78,15 +79,9 @@ def test_a_status_filter_reads_the_schools_copy_and_matches_the_rule(school_worl
     head, made = school_world
     for user in {head, *(r.requested_by for r in made)}:
         expected = _expected(user, SupportRequest.status == status)
-        for per_page in (1, 5):
-            for page in range(1, len(expected) // per_page + 2):
-                shown = page * per_page
-                got = db.session.scalars(
-                    select(SupportRequest.id)
-                    .where(access.first_visible_requests(user, limit=shown, status=status))
-                    .order_by(*access.REQUESTS_NEWEST_FIRST)
-                    .limit(per_page).offset((page - 1) * per_page)).all()
-                assert got == expected[(page - 1) * per_page:shown], (user.id, per_page, page)
+        assert_every_page(expected, lambda shown, user=user: access.first_visible_requests(
+            user, limit=shown, status=status), SupportRequest.id,
+            access.REQUESTS_NEWEST_FIRST, (1, 5), user.id)
         assert db.session.scalar(access.count_visible_requests(user, status=status)) \
             == len(expected), user.id
 
