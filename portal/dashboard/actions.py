@@ -83,8 +83,8 @@ class Item:
 
 @dataclass(frozen=True)
 class ActionList:
-    """``total`` counts every item, unless ``capped``: then there are at least that many (the
-    count stops after :data:`CAP` or the limit, whichever is larger)."""
+    """``total`` counts every item, unless ``capped``: then there are at least that many (a
+    group's count stopped after :data:`CAP` rows or the limit, whichever is larger)."""
 
     items: list[Item]
     total: int
@@ -93,6 +93,12 @@ class ActionList:
     @property
     def more(self) -> int:
         return max(self.total - len(self.items), 0)
+
+    @property
+    def heading_count(self) -> str:
+        """The count beside the heading, worded as the navigation words its own: "99+" is
+        "more than 99" (at least ``total``, so more than one fewer)."""
+        return f"{self.total - 1:,}+" if self.capped else f"{self.total:,}"
 
 
 # ------------------------------------------------------------------------------ wording
@@ -345,12 +351,12 @@ def _flags(kinds: list[tuple[Kind, ColumnElement[bool]]]) -> list[Any]:
     return [case((c, 1), else_=0) for _k, c in kinds]
 
 
-def _counted(group: Group, kinds: list[tuple[Kind, ColumnElement[bool]]], user: User,
-             walk: int) -> Any:
-    """The number of this group's items among the first ``walk`` rows that make any: one walk
-    that stops there (at most ``walk`` rows matched, so ``walk`` or more items means "at least
-    that many"), however many rows are visible and however few of them a kind matches. (A
-    count for each kind apart read every visible row for each kind that matched few.)"""
+def _walked(group: Group, kinds: list[tuple[Kind, ColumnElement[bool]]], user: User,
+            walk: int) -> Any:
+    """The first ``walk`` of this group's rows that make any item, each with its number of
+    items (``n``): one walk that stops there, however many rows are visible and however few
+    of them a kind matches. (A count for each kind apart read every visible row for each kind
+    that matched few.)"""
     flags = _flags(kinds)
     waiting = or_(*(c for _k, c in kinds))
     if group.within is not None:
@@ -359,9 +365,25 @@ def _counted(group: Group, kinds: list[tuple[Kind, ColumnElement[bool]]], user: 
         found = group.first(user, waiting, walk)
     else:
         found = group.base(user).where(waiting)
-    rows = (found.with_only_columns(sum(flags[1:], flags[0]).label("n")).limit(walk)
-            .subquery())
+    return found.with_only_columns(sum(flags[1:], flags[0]).label("n")).limit(walk).subquery()
+
+
+def _counted(group: Group, kinds: list[tuple[Kind, ColumnElement[bool]]], user: User,
+             walk: int) -> Any:
+    """The number of this group's items among its first ``walk`` rows (:func:`_walked`):
+    exact while fewer rows wait, "at least" beyond."""
+    rows = _walked(group, kinds, user, walk)
     return select(func.coalesce(func.sum(rows.c.n), 0)).scalar_subquery()
+
+
+def _counted_and_capped(group: Group, kinds: list[tuple[Kind, ColumnElement[bool]]],
+                        user: User, walk: int) -> Any:
+    """:func:`_counted`, doubled, plus 1 when the walk stopped at ``walk`` rows (the count is
+    then "at least"): both from the one walk. (A row can make more than one item, so the item
+    count alone can't tell: sixty rows of two items each are 120, counted exactly.)"""
+    rows = _walked(group, kinds, user, walk)
+    return select(func.coalesce(func.sum(rows.c.n), 0) * 2
+                  + case((func.count() >= walk, 1), else_=0)).scalar_subquery()
 
 
 def _count(user: User) -> int:
@@ -381,6 +403,7 @@ def for_user(user: User, *, limit: int | None = LIMIT, now: datetime | None = No
     now = now or utcnow()
     items: list[Item] = []
     total = 0
+    capped = False
     walk = max(CAP, limit or 0) + 1
     for group, kinds in _live(user):
         flags = _flags(kinds)
@@ -394,7 +417,8 @@ def for_user(user: User, *, limit: int | None = LIMIT, now: datetime | None = No
                 q = group.within(user, waiting, walk)
             else:
                 q = group.base(user).where(waiting)
-            q = q.add_columns(*flags, _counted(group, kinds, user, walk)).limit(limit)
+            q = q.add_columns(*flags, _counted_and_capped(group, kinds, user, walk)
+                              ).limit(limit)
         rows = db.session.execute(q.options(*group.options).order_by(*group.order)
                                   ).unique().all()
         for row in rows:
@@ -403,8 +427,9 @@ def for_user(user: User, *, limit: int | None = LIMIT, now: datetime | None = No
         if limit is None:
             total += sum(sum(row[1:]) for row in rows)
         elif rows:
-            total += int(rows[0][-1])
+            counted, stopped = divmod(int(rows[0][-1]), 2)
+            total += counted
+            capped = capped or bool(stopped)
     items.sort(key=lambda i: (not i.urgent, i.since is None, i.since or now))
-    capped = total >= walk
     _cache(user, min(total, CAP + 1))
     return ActionList(items if limit is None else items[:limit], total, capped)
