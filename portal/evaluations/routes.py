@@ -55,13 +55,16 @@ SCHOOL_STATUS_LABELS = {"forwarded": "Waiting for the school", "signed_off": "Si
 # ------------------------------------------------------------------------------------ panel
 
 
-def _visible_evaluations(d: Deployment, user: User) -> list[Evaluation]:
-    return list(db.session.scalars(
-        select(Evaluation)
-        .where(Evaluation.deployment_id == d.id, access.evaluations_visible_to(user))
+def _evaluations(d: Deployment, user: User) -> tuple[list[Evaluation], list[Evaluation]]:
+    """Every evaluation of ``d`` in the order written (what the rules read) and those the
+    user may see (what the panel shows, with their ratings), in one query."""
+    rows = db.session.execute(
+        select(Evaluation, access.evaluations_visible_to(user).label("visible"))
+        .where(Evaluation.deployment_id == d.id)
         .options(selectinload(Evaluation.ratings))
         .order_by(Evaluation.created_at, Evaluation.id)
-    ))
+    ).all()
+    return [e for e, _v in rows], [e for e, visible in rows if visible]
 
 
 def _stage(d: Deployment, f: policy.Facts, waiting_for: list[str]) -> str:
@@ -79,8 +82,8 @@ def evaluations_panel(ctx: PanelContext[Deployment]) -> dict[str, Any] | None:
     d, user = ctx.obj, ctx.user
     if d.status not in PANEL_STATUSES:
         return None
-    f = policy.facts(d)
-    found = _visible_evaluations(d, user)
+    every, found = _evaluations(d, user)
+    f = policy.facts(d, every)
     schools = ev.receiving_schools(d)
     names = {s.id: s.name for s in schools}
     leader = next((e for e in found if e.kind == "leader"), None)

@@ -383,6 +383,18 @@ def _visits(deployment, status: str = "delivered") -> list[Visit]:
     ))
 
 
+def _visits_both(deployment) -> tuple[list[Visit], list[Visit]]:
+    """:func:`_visits` delivered (newest first) and planned (soonest first), in one query."""
+    rows = list(db.session.scalars(
+        select(Visit).where(Visit.deployment_id == deployment.id,
+                            Visit.status.in_(("delivered", "planned")))
+        .options(joinedload(Visit.deployment))
+        .order_by(Visit.visit_date, Visit.id).limit(400)
+    ))
+    delivered = [v for v in reversed(rows) if v.status == "delivered"][:200]
+    return delivered, [v for v in rows if v.status == "planned"][:200]
+
+
 def _visit(visit_id: int) -> Visit:
     """A visit of a deployment this user may see the plan of, or 404."""
     visit = db.session.get(Visit, visit_id)
@@ -632,7 +644,10 @@ def plans_panel(ctx: PanelContext[DeploymentModel]) -> dict[str, Any] | None:
         select(Variation).where(Variation.deployment_id == deployment.id)
         .order_by(Variation.id.desc()).limit(20)
     )) if sees_plan else []
-    f = policy.facts(deployment)
+    # the newest variation tells whether one is pending (no second read)
+    f = policy.facts(deployment, variations[0] if variations else None) if sees_plan else \
+        policy.facts(deployment)
+    visits, planned = _visits_both(deployment) if sees_plan else ([], [])
     return {
         "d": deployment,
         "clock": clock,
@@ -641,8 +656,8 @@ def plans_panel(ctx: PanelContext[DeploymentModel]) -> dict[str, Any] | None:
         "days_waiting": policy.days_waiting_for_signatures(deployment, f),
         "commission_waiting": policy.commission_hold_message(deployment, f),
         "variation_can": {v.id: policy.actions(v, user, f) for v in variations},
-        "visits": _visits(deployment) if sees_plan else [],
-        "planned": (planned := _visits(deployment, "planned") if sees_plan else []),
+        "visits": visits,
+        "planned": planned,
         "visit_can": {v.id: policy.visit_actions(v, user) for v in planned},
         "variations": variations,
         "plan": _plan_for(deployment) if sees_plan else None,

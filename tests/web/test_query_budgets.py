@@ -221,3 +221,23 @@ def test_the_deployment_page_reads_its_schools_and_answers_once(world, client_fo
 
     schools, answers = reading("request_school"), reading("deployment_response")
     assert len(schools) == 1 and len(answers) == 1, "\n".join(q[:120] for q in queries)
+
+
+@pytest.mark.parametrize("role", ("admin", "director", "headteacher", "sle"))
+def test_the_deployment_page_reads_its_visits_variations_and_evaluations_once(
+        world, client_for, role):
+    """Issue 20: on a delivered deployment the page read the visits twice (delivered, then
+    planned), the variations twice (the panel's list, then the rules' "one pending?") and
+    the evaluations twice (the rules' and the panel's), 23 queries for a co-ordinator."""
+    from tests import factories
+
+    factories.advance(world.a.deployment, "evaluation", delivered=4)
+    factories.commit()
+    client = client_for(world.user("a", role))
+    queries = request_queries(client, f"/deployments/{world.a.deployment.id}")
+
+    def reading(table: str) -> list[str]:  # statements reading that table's rows
+        return [q for q in queries if q.startswith(f"SELECT {table}.id")]
+
+    for table in ("visit", "variation", "evaluation"):
+        assert len(reading(table)) == 1, (table, "\n".join(q[:120] for q in queries))

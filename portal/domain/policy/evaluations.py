@@ -14,6 +14,7 @@ schools) are loaded once by :func:`facts`; pass them in when you already have th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, exists, false, func, not_, select
@@ -63,11 +64,17 @@ class Facts:
 NO_FACTS = Facts(None, {}, frozenset())  # for the decisions that read only the deployment
 
 
-def facts(d: Deployment) -> Facts:
-    found = db.session.scalars(
-        select(Evaluation).where(Evaluation.deployment_id == d.id,
-                                 Evaluation.kind.in_(("leader", "school", "group")))
-        .order_by(Evaluation.created_at, Evaluation.id)).all()
+FACT_KINDS = ("leader", "school", "group")
+
+
+def facts(d: Deployment, evaluations: Sequence[Evaluation] | None = None) -> Facts:
+    """``evaluations``: every evaluation of ``d`` in the order written, when the caller has
+    read them (the deployment page's panel reads them once, for both)."""
+    found = [e for e in evaluations if e.kind in FACT_KINDS] if evaluations is not None else \
+        db.session.scalars(
+            select(Evaluation).where(Evaluation.deployment_id == d.id,
+                                     Evaluation.kind.in_(FACT_KINDS))
+            .order_by(Evaluation.created_at, Evaluation.id)).all()
     receiving = receiving_school_ids(d)
     open_people = db.session.scalar(
         select(func.count(Deployment.id)).where(Deployment.commission_id == d.id,

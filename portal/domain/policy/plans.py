@@ -64,10 +64,18 @@ class Facts:
     commission_hold: int = 0
 
 
-def facts(d: Deployment) -> Facts:
+def facts(d: Deployment, newest_variation: Variation | None | bool = False) -> Facts:
+    """``newest_variation``: the deployment's newest request for extra days (None: it has
+    none), when the caller has read it; a pending one is always the newest, since no other
+    can be asked for while one waits (:data:`ONE_PENDING_VARIATION`)."""
     receiving = receiving_school_ids(d)
-    pending = db.session.scalar(select(Variation.id).where(
-        Variation.deployment_id == d.id, Variation.status == "pending").limit(1))
+    if newest_variation is False:
+        pending = db.session.scalar(select(Variation.id).where(
+            Variation.deployment_id == d.id, Variation.status == "pending").limit(1))
+    else:
+        pending = newest_variation if (
+            isinstance(newest_variation, Variation) and newest_variation.status == "pending"
+        ) else None
     amendment = None
     if d.status in DELIVERY_STATUSES:
         latest = db.session.execute(
