@@ -71,11 +71,10 @@ def facts(d: Deployment, newest_variation: Variation | None | bool = False) -> F
     receiving = receiving_school_ids(d)
     if newest_variation is False:
         pending = db.session.scalar(select(Variation.id).where(
-            Variation.deployment_id == d.id, Variation.status == "pending").limit(1))
+            Variation.deployment_id == d.id, Variation.status == "pending").limit(1)) is not None
     else:
-        pending = newest_variation if (
-            isinstance(newest_variation, Variation) and newest_variation.status == "pending"
-        ) else None
+        pending = isinstance(newest_variation, Variation) and \
+            newest_variation.status == "pending"
     amendment = None
     if d.status in DELIVERY_STATUSES:
         latest = db.session.execute(
@@ -91,7 +90,7 @@ def facts(d: Deployment, newest_variation: Variation | None | bool = False) -> F
         from .. import finance
 
         hold = finance.commission_hold(d)
-    return Facts(receiving=frozenset(receiving), pending_variation=pending is not None,
+    return Facts(receiving=frozenset(receiving), pending_variation=pending,
                  amendment=amendment, commission_hold=hold)
 
 
