@@ -10,7 +10,13 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ..domain import access
 from ..htmx import render
-from ..models import DEPLOYMENT_STATUSES, Deployment, RequestSchool, SupportRequest
+from ..models import (
+    DEPLOYMENT_STATUSES,
+    Deployment,
+    DeploymentResponse,
+    RequestSchool,
+    SupportRequest,
+)
 from ..pagination import paginate, rows_through_page
 from ..panels import deployment_panels
 from ..security import any_role
@@ -41,14 +47,16 @@ def index() -> ResponseReturnValue:
 
 
 # What the page and its panels read of the deployment (brokering.expected_parties: each
-# receiving school, the home school, the leader; the answers so far), loaded with it: two
-# queries besides the deployment's own, instead of one per object (issue 20).
+# receiving school, the home school, the leader; the answers so far; who asked, whose group the
+# evaluations name), loaded with it: two queries besides the deployment's own, instead of one
+# per object (issue 20).
 SHOW_LOADS = (
     joinedload(Deployment.request).selectinload(SupportRequest.schools)
     .joinedload(RequestSchool.school),
+    joinedload(Deployment.request).joinedload(SupportRequest.requested_by),
     joinedload(Deployment.leader),
     joinedload(Deployment.home_school),
-    selectinload(Deployment.responses),
+    selectinload(Deployment.responses).joinedload(DeploymentResponse.user),
 )
 
 

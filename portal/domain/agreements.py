@@ -53,7 +53,7 @@ from ..models import (
 )
 from ..validators import MAX_AHEAD, MAX_TIME_FRAME, TOLERANCE, date_problem, time_frame_problem
 from . import audit, charging, errors, finance, merkle, notify, signing, workflow
-from .policy import acts_as_leader, require
+from .policy import acts_as_leader, receiving_schools, require
 from .policy import agreements as policy
 
 DEFAULT_EXIT = (
@@ -122,10 +122,6 @@ class Slot:
     @property
     def declined(self) -> bool:
         return self.signature is not None and self.signature.decision == "declined"
-
-
-def receiving_schools(deployment: Deployment) -> list[School]:
-    return [rs.school for rs in deployment.request.schools]
 
 
 def slots(deployment: Deployment, agreement: Agreement | None = None) -> list[Slot]:

@@ -43,15 +43,13 @@ from ..models import (
     Outcome,
     OutcomeRating,
     PersonRating,
-    RequestSchool,
-    School,
     User,
     utcnow,
 )
 from . import audit, errors, workflow
 from .notify import notify
 from .policy import evaluations as policy
-from .policy import require
+from .policy import receiving_schools, require
 from .policy.commissions import is_commission
 
 OVERSEERS = ("admin", "director")
@@ -92,13 +90,6 @@ def people_to_rate(d: Deployment) -> list[Deployment]:
         return []
 
     return finance.commission_members(d)[1:]
-
-
-def receiving_schools(d: Deployment) -> list[School]:
-    return list(db.session.scalars(
-        select(School).join(RequestSchool, RequestSchool.school_id == School.id)
-        .where(RequestSchool.request_id == d.request_id).order_by(RequestSchool.position)
-    ))
 
 
 def evaluations(d: Deployment, kind: str | None = None) -> list[Evaluation]:

@@ -23,7 +23,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import False_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from .. import idempotency
 from ..deployment_lists import DeploymentList
@@ -388,7 +388,7 @@ def _visits_both(deployment) -> tuple[list[Visit], list[Visit]]:
     rows = list(db.session.scalars(
         select(Visit).where(Visit.deployment_id == deployment.id,
                             Visit.status.in_(("delivered", "planned")))
-        .options(joinedload(Visit.deployment))
+        .options(joinedload(Visit.deployment), selectinload(Visit.actions))
         .order_by(Visit.visit_date, Visit.id).limit(400)
     ))
     delivered = [v for v in reversed(rows) if v.status == "delivered"][:200]

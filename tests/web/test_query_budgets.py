@@ -61,7 +61,8 @@ def test_list_pages_cost_the_same_with_ten_times_the_rows(world, client_for, rol
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_detail_pages_cost_the_same_with_ten_times_the_rows(world, client_for, role):
+def test_detail_pages_cost_the_same_with_ten_times_the_rows(world, client_for, role,
+                                                            no_lazy_loads):
     client = client_for(world.user("a", role))
     ids = side_ids(world)
     grow(ids, 2)
@@ -225,7 +226,7 @@ def test_the_deployment_page_reads_its_schools_and_answers_once(world, client_fo
 
 @pytest.mark.parametrize("role", ("admin", "director", "headteacher", "sle"))
 def test_the_deployment_page_reads_its_visits_variations_and_evaluations_once(
-        world, client_for, role):
+        world, client_for, role, no_lazy_loads):
     """Issue 20: on a delivered deployment the page read the visits twice (delivered, then
     planned), the variations twice (the panel's list, then the rules' "one pending?") and
     the evaluations twice (the rules' and the panel's), 23 queries for a co-ordinator."""
@@ -241,3 +242,26 @@ def test_the_deployment_page_reads_its_visits_variations_and_evaluations_once(
 
     for table in ("visit", "variation", "evaluation"):
         assert len(reading(table)) == 1, (table, "\n".join(q[:120] for q in queries))
+    # the receiving schools, who asked and who answered come with the deployment (the
+    # evaluations panel read the schools again, and each answer loaded its user), and each
+    # visit's actions with the visits (one query a visit)
+    assert not reading("school") and len(reading("user_account")) == 1, \
+        "\n".join(q[:120] for q in queries)
+    assert not reading("action"), "\n".join(q[:120] for q in queries)
+
+
+@pytest.mark.parametrize("status", ("agreement", "active", "evaluation", "completed"))
+@pytest.mark.parametrize("role", ROLES)
+def test_the_deployment_page_lazy_loads_nothing_per_row_at_any_stage(world, client_for, role,
+                                                                     status, no_lazy_loads):
+    """A relationship read once per visit, answer or signature is an N+1 that only shows on
+    a deployment with several (the visits' actions and the answers' users did)."""
+    from tests import factories
+
+    factories.advance(world.a.deployment, status, delivered=6)
+    factories.commit()
+    client = client_for(world.user("a", role))
+    expected = 404 if role == "board" else 200  # side a's deployment is not a Board's
+    assert client.get(f"/deployments/{world.a.deployment.id}").status_code == expected
+    assert client.get(f"/deployments/{world.a.deployment.id}/plan").status_code in (
+        expected, 403, 404)

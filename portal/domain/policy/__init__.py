@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import inspect, select
 
 from ...extensions import db
-from ...models import DeploymentResponse, RequestSchool
+from ...models import DeploymentResponse, RequestSchool, School
 from ..errors import Forbidden, NotNow
 
 if TYPE_CHECKING:
@@ -59,6 +59,18 @@ def receiving_school_ids(d: Deployment) -> list[int]:
         return [link.school_id for link in d.request.schools]
     return list(db.session.scalars(
         select(RequestSchool.school_id).where(RequestSchool.request_id == d.request_id)).all())
+
+
+def receiving_schools(d: Deployment) -> list[School]:
+    """``d``'s receiving schools in the request's order: from the request's schools where the
+    page loaded them with their schools (the deployment page does), else in one query."""
+    if (_loaded(d, "request") and d.request is not None and _loaded(d.request, "schools")
+            and all(_loaded(link, "school") for link in d.request.schools)):
+        return [link.school for link in d.request.schools]
+    return list(db.session.scalars(
+        select(School).join(RequestSchool, RequestSchool.school_id == School.id)
+        .where(RequestSchool.request_id == d.request_id).order_by(RequestSchool.position)
+    ))
 
 
 def answers_given(d: Deployment) -> list[tuple[str, int]]:
