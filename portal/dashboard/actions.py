@@ -31,7 +31,7 @@ from flask import g, has_request_context, url_for
 from sqlalchemy import ColumnElement, False_, Select, case, exists, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from ..domain import access
+from ..domain import access, brokering
 from ..domain.policy import agreements as agreement_policy
 from ..domain.policy import deployments as deployment_policy
 from ..domain.policy import evaluations as evaluation_policy
@@ -187,7 +187,11 @@ def _requests(user: User) -> Select[Any]:
 def _requests_within(user: User, where: ColumnElement[bool], limit: int) -> Select[Any]:
     """A headteacher's, leader's or Board member's requests matching ``where`` from their
     limited index walks (``access.first_visible_requests``), not the whole visible set built
-    first: "add the information asked for" is one request among a school's thousands."""
+    first: "add the information asked for" is one request among a school's thousands. The
+    co-ordinator's and director's (triage, match: inbox requests) are the first ``limit`` of
+    their inbox, oldest first, walked by status (``brokering.first_in_inbox``)."""
+    if user.role in request_policy.OVERSEERS:
+        return select(SupportRequest).where(brokering.first_in_inbox(user, where, limit=limit))
     return select(SupportRequest).where(access.first_visible_requests(user, where, limit=limit))
 
 

@@ -90,7 +90,8 @@ def home() -> ResponseReturnValue:
     if user.role in ("admin", "director"):
         ctx["counts"] = _overseer_counts(user, visible_deployments)
     if user.role == "admin":
-        inbox = _requests(brokering.in_inbox(user), *brokering.INBOX_ORDER)
+        inbox = _requests(brokering.first_in_inbox(user, limit=HOME_LIMIT),
+                          *brokering.INBOX_ORDER)
         ctx["inbox"] = [(r, match_clock(r.submitted_at, now)) for r in inbox]
         ctx["inbox_total"] = brokering.inbox_counts(user, now).total
         lists["proposed"] = _newest(Deployment.status == "proposed")

@@ -21,7 +21,7 @@ from functools import lru_cache
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import Date, bindparam, func, or_, select
+from sqlalchemy import Date, and_, bindparam, func, or_, select, union_all
 from sqlalchemy.orm.attributes import flag_modified
 
 from ..extensions import db
@@ -71,6 +71,26 @@ def in_inbox(user: User):
         request_policy.waiting_match(user))
 
 
+def first_in_inbox(user: User, *where: Any, limit: int) -> Any:
+    """A clause on SupportRequest: the first ``limit`` of the user's inbox requests matching
+    ``where``, in :data:`INBOX_ORDER` (the caller orders and limits again): one limited walk
+    of the (alliance, status, submitted) index for each inbox status, not every waiting
+    request read and sorted (issue 20: 8.7 ms at ten times national scale, growing).
+
+    ``where`` narrows by status (the twins of triage and match are): it is applied to what
+    the walks found, so a walk is a plain index range the planner estimates well (with the
+    twins' ORs inside, PostgreSQL took each for a few rows and sorted them all)."""
+    if user.role not in request_policy.OVERSEERS:
+        return and_(in_inbox(user), *where)  # no inbox: the twins are false
+    branches = [select(SupportRequest.id)
+                .where(SupportRequest.alliance_id == user.alliance_id,
+                       SupportRequest.status == s)
+                .order_by(*INBOX_ORDER).limit(limit).subquery() for s in INBOX_STATUSES]
+    # each limited branch is a derived table (SQLite refuses ORDER BY/LIMIT inside a UNION)
+    return and_(SupportRequest.id.in_(union_all(*(select(b.c.id) for b in branches))),
+                in_inbox(user), *where)
+
+
 @dataclass(frozen=True)
 class InboxCounts:
     """How many of the user's inbox requests wait for a match, how many on the school, and how
@@ -104,9 +124,13 @@ def inbox_count_columns(user: User, now: datetime | None = None) -> list[Any]:
     them in the same statement as its other counts (then :func:`remember_inbox_counts`)."""
     cutoff = (now or utcnow()) - MATCH_TARGET
     for_match = SupportRequest.status.in_(WAITING_FOR_MATCH)
-    return [select(func.count(SupportRequest.id).filter(c)).where(in_inbox(user))
+    # each its own count(*) with its condition in WHERE (not a FILTER over the whole inbox):
+    # PostgreSQL then counts from the (alliance, status, submitted) index alone, not reading
+    # every waiting request's row three times (issue 20: 12 ms at ten times national scale)
+    return [select(func.count()).select_from(SupportRequest).where(in_inbox(user), c)
             .scalar_subquery()
-            for c in (for_match, ~for_match, for_match & (SupportRequest.submitted_at < cutoff))]
+            for c in (for_match, SupportRequest.status.in_(WAITING_FOR_SCHOOL),
+                      for_match & (SupportRequest.submitted_at < cutoff))]
 
 
 def remember_inbox_counts(user: User, values: Sequence[int | None]) -> InboxCounts:
