@@ -150,6 +150,11 @@ class Deployment(Model):
         Index("ix_deployment_request_board_proposed", "request_board_id", "proposed_at", "id"),
         # ... and its proposals waiting for its approval (policy.funding)
         Index("ix_deployment_request_board_status", "request_board_id", "status"),
+        # confirmed and no first contact yet, by when confirmed: the alliance's "Waiting for
+        # first contact" walks the few it holds (without it, every open deployment was read)
+        Index("ix_deployment_alliance_waiting_contact", "alliance_id", "confirmed_at", "id",
+              sqlite_where=text("first_contact_at IS NULL AND confirmed_at IS NOT NULL"),
+              postgresql_where=text("first_contact_at IS NULL AND confirmed_at IS NOT NULL")),
     )
 
     @property
