@@ -161,6 +161,42 @@ def _agreements(bench: dict[str, int], log) -> int:
     return made
 
 
+def _invoices(bench: dict[str, int], log) -> int:
+    """Invoices for the bench alliance's finished deployments, raised by the real domain code
+    at the alliance's rate card (the demo's, for its charging model), two in three sent and
+    one in three of those part paid, so Money, an invoice page and the finance exports read
+    what they would in use. Other alliances get none, as with agreements."""
+    from datetime import date
+
+    from portal.demo import _rate_card
+    from portal.domain import finance
+    from portal.models import Alliance
+
+    started = time.perf_counter()
+    admin = db.session.get_one(User, bench["admin"])
+    alliance = db.session.get_one(Alliance, admin.alliance_id)
+    db.session.add(_rate_card(alliance))
+    db.session.flush()
+    raised = 0
+    finished = db.session.scalars(
+        select(Deployment).where(Deployment.alliance_id == alliance.id,
+                                 Deployment.status.in_(("completed", "ended_early")))
+        .order_by(Deployment.id)).all()
+    for i, d in enumerate(finished):
+        for inv in finance.raise_invoices(d, None, today=date(2026, 11, 2)):
+            raised += 1
+            if i % 3:
+                finance.mark_sent(inv, admin)
+            if i % 3 == 2 and inv.balance_pence > 1:
+                finance.record_payment(inv, inv.balance_pence // 2, admin,
+                                       received_on=date(2026, 11, 16), reference="BACS")
+        if i % 100 == 99:
+            db.session.commit()
+    db.session.commit()
+    log(f"  {raised} invoices in {time.perf_counter() - started:.1f}s")
+    return raised
+
+
 def generate(url: str, scale: float, log=print) -> dict[str, int]:
     """Rebuild the schema at ``url`` and fill it; return the row counts."""
     n = sizes(scale)
@@ -367,6 +403,7 @@ def generate(url: str, scale: float, log=print) -> dict[str, int]:
                                for uid_ in bench.values() for i in range(40)])
             _fix_sequences(conn)
         counts["agreements"] = _agreements(bench, log)
+        counts["invoices"] = _invoices(bench, log)
         if db.engine.dialect.name == "postgresql":
             # VACUUM too, as autovacuum would have by now: it sets the visibility map that
             # index-only scans need (after a bulk load without it they visit every heap row)

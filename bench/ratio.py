@@ -172,6 +172,9 @@ def pages(role: str, ids: dict[str, int | None]) -> list[tuple[str, str, dict | 
         out.append(("Money", "/finance/", None))
         if inv:
             out.append(("invoice", f"/finance/invoices/{inv}", None))
+    if role in access.OVERSEERS:  # the co-ordinator's and director's money pages and export
+        out += [("aged debt", "/finance/aged-debt", None),
+                ("invoices CSV", "/finance/invoices.csv", None)]
     if role in ("admin", "director", "board"):
         out += [("reports", "/reports/", None), ("report CSV", "/reports/export.csv", None)]
     return out
