@@ -126,6 +126,23 @@ def _fix_sequences(conn) -> None:
 AGREED = ("active", "evaluation", "completed", "ended_early")
 
 
+def _milestones(status: str, proposed: datetime, n: int) -> dict[str, datetime | None]:
+    """When a deployment in ``status`` was confirmed, began, was first contacted and closed, as
+    the workflow stamps them: confirmed a day after the proposal, active two days later, first
+    contact on the third day for nine in ten (the tenth still waits: the "Waiting for first
+    contact" lists and the 7-day clocks have rows to show), closed when finished."""
+    confirmed = active = contacted = closed = None
+    if status in ("agreement", *AGREED):
+        confirmed = proposed + timedelta(days=1)
+        contacted = None if n % 10 == 0 else confirmed + timedelta(days=3)
+    if status in AGREED:
+        active = confirmed + timedelta(days=2) if confirmed else None
+    if status in ("completed", "ended_early"):
+        closed = proposed + timedelta(days=60)
+    return {"confirmed_at": confirmed, "active_at": active, "first_contact_at": contacted,
+            "closed_at": closed}
+
+
 def _agreements(bench: dict[str, int], log) -> int:
     """Agreements for the bench alliance's deployments past the proposal, drafted by the real
     domain code (so the agreement page reads what it would in use); those whose work began are
@@ -354,8 +371,8 @@ def generate(url: str, scale: float, log=print) -> dict[str, int]:
                     # the ORM's copies of the request's date and Board
                     "request_created_at": submitted - timedelta(hours=1), "request_board_id": board,
                     "request_status": req_status,
-                    "confirmed_at": None, "active_at": None, "first_contact_at": None,
-                    "closed_at": None, "end_reason": "", "last_day_delivered": None,
+                    **_milestones(status, submitted + timedelta(hours=20), r),
+                    "end_reason": "", "last_day_delivered": None,
                     "version": 1,
                 })
                 # the copy the ORM writes with every deployment (DeploymentSchool)
