@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import joinedload
@@ -244,9 +245,31 @@ def export_stmt(where: Iterable[ColumnElement[bool]], kind: str):
     return stmt.execution_options(yield_per=500)
 
 
-def _with_lines(invoices: Iterable[Invoice], batch: int = 500
+def export_rows(where: Iterable[ColumnElement[bool]], kind: str
                 ) -> Iterator[tuple[Invoice, list[InvoiceLine]]]:
-    """Each invoice with its lines, the lines read for a batch of invoices at once."""
+    """:func:`export_stmt`'s invoices, each with its lines, from one statement streamed in
+    batches: one query however many invoices (the lines were read a batch of invoices at a
+    time, so a national alliance's year took a query per 500; issue 20). An invoice without
+    lines exports no row, so it is not read."""
+    stmt = (export_stmt(where, kind).add_columns(InvoiceLine)
+            .join(InvoiceLine, InvoiceLine.invoice_id == Invoice.id)
+            .order_by(InvoiceLine.position, InvoiceLine.id))
+    current: Invoice | None = None
+    lines: list[InvoiceLine] = []
+    for inv, line in cast(Iterable[tuple[Invoice, InvoiceLine]], db.session.execute(stmt)):
+        if current is not None and inv.id != current.id:
+            yield current, lines
+            lines = []
+        current = inv
+        lines.append(line)
+    if current is not None:
+        yield current, lines
+
+
+def _with_lines(invoices: Iterable[Invoice | tuple[Invoice, list[InvoiceLine]]],
+                batch: int = 500) -> Iterator[tuple[Invoice, list[InvoiceLine]]]:
+    """Each invoice with its lines: as they come from :func:`export_rows`, or, for plain
+    invoices, the lines read for a batch of invoices at once."""
     chunk: list[Invoice] = []
 
     def flush() -> Iterator[tuple[Invoice, list[InvoiceLine]]]:
@@ -259,6 +282,9 @@ def _with_lines(invoices: Iterable[Invoice], batch: int = 500
             yield inv, by_invoice[inv.id]
 
     for inv in invoices:
+        if isinstance(inv, tuple):
+            yield inv
+            continue
         chunk.append(inv)
         if len(chunk) >= batch:
             yield from flush()
@@ -267,7 +293,8 @@ def _with_lines(invoices: Iterable[Invoice], batch: int = 500
         yield from flush()
 
 
-def xero_rows(invoices: Iterable[Invoice], codes: Codes) -> Iterator[list[str]]:
+def xero_rows(invoices: Iterable[Invoice | tuple[Invoice, list[InvoiceLine]]],
+              codes: Codes) -> Iterator[list[str]]:
     yield list(XERO_COLUMNS)
     for inv, lines in _with_lines(invoices):
         who_where, town, postcode = _postal(inv)
@@ -289,7 +316,8 @@ def xero_rows(invoices: Iterable[Invoice], codes: Codes) -> Iterator[list[str]]:
             ]
 
 
-def sage_rows(invoices: Iterable[Invoice], codes: Codes) -> Iterator[list[str]]:
+def sage_rows(invoices: Iterable[Invoice | tuple[Invoice, list[InvoiceLine]]],
+              codes: Codes) -> Iterator[list[str]]:
     yield list(SAGE_COLUMNS)
     for inv, lines in _with_lines(invoices):
         tax = codes.sage_tax_vat if inv.vat_rate_bp else codes.sage_tax_outside

@@ -473,10 +473,9 @@ def _export(layout: str) -> ResponseReturnValue:
         kind = "all"
     make_rows, name = EXPORTS[layout]
     codes = exports.codes_for(current_user.alliance_id)
-    stmt = exports.export_stmt(where, kind)
 
     def body():
-        yield from exports.csv_stream(make_rows(db.session.scalars(stmt), codes))
+        yield from exports.csv_stream(make_rows(exports.export_rows(where, kind), codes))
 
     response = Response(stream_with_context(body()), mimetype="text/csv")
     year = _chosen["year"] or "all"
